@@ -1,0 +1,62 @@
+/** `replab node`: run one KV node in the foreground (the cluster backends start these). */
+import type { Command } from 'commander';
+import { runNodeProcess } from '../../kv/main.js';
+import { DEFAULT_COMMIT, type NodeConfig } from '../../kv/config.js';
+import { parseHostPort } from '../../lib/addr.js';
+import { createLogger } from '../../lib/log.js';
+import { UsageError } from '../../lib/errors.js';
+import { choiceFlag, intFlag, listFlag } from '../options.js';
+
+export function registerNodeCommand(program: Command): void {
+  program
+    .command('node')
+    .description('run one replicated KV node (leader or follower) in the foreground')
+    .requiredOption('--id <id>', 'node id, e.g. n1')
+    .requiredOption('--data-dir <dir>', 'directory for the WAL, checkpoints and metadata')
+    .option('--role <role>', 'leader | follower', choiceFlag('--role', ['leader', 'follower'] as const), 'leader')
+    .option('--http <host:port>', 'client API address', '127.0.0.1:0')
+    .option('--repl <host:port>', 'replication address', '127.0.0.1:0')
+    .option('--upstream <host:port>', 'replication address to follow (followers)')
+    .option('--mode <mode>', 'async | semi-sync | sync', choiceFlag('--mode', ['async', 'semi-sync', 'sync'] as const), DEFAULT_COMMIT.mode)
+    .option('--k <n>', 'direct followers that must confirm in semi-sync', intFlag('--k', 1), DEFAULT_COMMIT.k)
+    .option('--ack <level>', 'flush | apply', choiceFlag('--ack', ['flush', 'apply'] as const), DEFAULT_COMMIT.ackLevel)
+    .option('--sync-standbys <ids>', 'comma-separated follower ids that sync mode waits for', listFlag, [])
+    .option('--sync-timeout-ms <ms>', 'wait this long for followers before --on-sync-timeout applies', intFlag('--sync-timeout-ms', 1), DEFAULT_COMMIT.syncTimeoutMs)
+    .option('--on-sync-timeout <what>', 'block | degrade', choiceFlag('--on-sync-timeout', ['block', 'degrade'] as const), DEFAULT_COMMIT.onSyncTimeout)
+    .option('--visibility <when>', 'after-commit | early', choiceFlag('--visibility', ['after-commit', 'early'] as const), DEFAULT_COMMIT.visibility)
+    .option('--checkpoint-bytes <n>', 'checkpoint after this many WAL bytes', intFlag('--checkpoint-bytes', 1), 64 * 1024 * 1024)
+    .option('--segment-bytes <n>', 'roll WAL segments past this size', intFlag('--segment-bytes', 1), 16 * 1024 * 1024)
+    .option('--heartbeat-ms <ms>', 'replication heartbeat interval', intFlag('--heartbeat-ms', 1), 100)
+    .option('--token <token>', 'cluster token (default: $REPLAB_CLUSTER_TOKEN)')
+    .action(async (o: Record<string, unknown>) => {
+      const http = parseHostPort(o.http as string, '--http');
+      const repl = parseHostPort(o.repl as string, '--repl');
+      const upstream = o.upstream as string | undefined;
+      if (upstream) parseHostPort(upstream, '--upstream');
+      if (o.role === 'follower' && !upstream) throw new UsageError('--upstream is required with --role follower');
+      const token = (o.token as string | undefined) ?? process.env.REPLAB_CLUSTER_TOKEN;
+      if (!token) throw new UsageError('a cluster token is required: --token or $REPLAB_CLUSTER_TOKEN');
+      const config: NodeConfig = {
+        id: o.id as string,
+        dataDir: o.dataDir as string,
+        role: o.role as NodeConfig['role'],
+        httpHost: http.host,
+        httpPort: http.port,
+        replHost: repl.host,
+        replPort: repl.port,
+        upstream,
+        token,
+        mode: o.mode as NodeConfig['mode'],
+        k: o.k as number,
+        ackLevel: o.ack as NodeConfig['ackLevel'],
+        syncStandbys: o.syncStandbys as string[],
+        syncTimeoutMs: o.syncTimeoutMs as number,
+        onSyncTimeout: o.onSyncTimeout as NodeConfig['onSyncTimeout'],
+        visibility: o.visibility as NodeConfig['visibility'],
+        checkpointBytes: o.checkpointBytes as number,
+        segmentBytes: o.segmentBytes as number,
+        heartbeatMs: o.heartbeatMs as number,
+      };
+      await runNodeProcess(config, createLogger(config.id));
+    });
+}

@@ -1,0 +1,59 @@
+#!/usr/bin/env node
+/**
+ * The replab CLI and its only catch-all. A HarnessError prints `error: <message>` and exits with
+ * its code; anything else is a bug: `internal error: <message>`, the stack in a log file (or on
+ * stderr with --debug), exit 5. Exit codes: 0 ok/valid, 1 invalid, 2 bad usage or input,
+ * 3 unknown, 4 environment failure, 5 internal error.
+ */
+import { promises as fsp, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Command, CommanderError } from 'commander';
+import { ExitCode, HarnessError, toError } from '../lib/errors.js';
+import { projectRoot } from '../lib/paths.js';
+import { registerNodeCommand } from './commands/node.js';
+import { registerClusterCommand } from './commands/cluster.js';
+
+function version(): string {
+  return (JSON.parse(readFileSync(path.join(projectRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = new Command('replab')
+    .description('compare async, semi-sync and sync replication under the same faults')
+    .version(version())
+    .option('--debug', 'print stack traces of internal errors')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s.startsWith('error:') ? s : s) });
+  program.showSuggestionAfterError(true);
+  registerNodeCommand(program);
+  registerClusterCommand(program);
+  for (const c of program.commands) c.exitOverride();
+  try {
+    await program.parseAsync(argv);
+    return ExitCode.ok;
+  } catch (e: unknown) {
+    return report(e, argv.includes('--debug'));
+  }
+}
+
+async function report(e: unknown, debug: boolean): Promise<number> {
+  if (e instanceof CommanderError) {
+    // Commander already printed its one-line message (or the help/version text).
+    return e.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+  }
+  if (e instanceof HarnessError) {
+    process.stderr.write(`error: ${e.message}\n`);
+    return e.exitCode;
+  }
+  const err = toError(e);
+  const logPath = path.join(os.tmpdir(), `replab-internal-${process.pid}.log`);
+  await fsp.writeFile(logPath, `${err.stack ?? err.message}\n`).catch(() => {});
+  process.stderr.write(`internal error: ${err.message} (stack in ${logPath})\n`);
+  if (debug) process.stderr.write(`${err.stack}\n`);
+  return ExitCode.internal;
+}
+
+const code = await main(process.argv);
+// Long-running commands (node) keep the event loop alive; everything else exits with its code.
+if (code !== ExitCode.ok) process.exit(code);

@@ -1,0 +1,302 @@
+/**
+ * The process backend: each node is a detached `replab node` child process on 127.0.0.1, with its
+ * own data dir and log file under `.replab/<cluster>/`. Because the processes are detached, a
+ * cluster outlives the command that started it (`replab cluster up`) and later commands attach to
+ * it through `cluster.json` (DESIGN.md's format) plus `state.json` (how to restart each node).
+ *
+ * kill = SIGKILL; pause/resume = SIGSTOP/SIGCONT; restart = start again with the same data dir
+ * and the same ports. Tests and the harness use this class directly.
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, openSync, closeSync, promises as fsp } from 'node:fs';
+import path from 'node:path';
+import type { ClusterBackend, ClusterFile, NodeEndpoint } from './backend.js';
+import { commitSettings, directFollowers, startOrder, upstreamsOf, type ClusterSpec } from './spec.js';
+import { isRunning, killHard, signal, stopGracefully, tailFile, waitFor } from './process-control.js';
+import { EnvironmentError, UsageError } from '../lib/errors.js';
+import { cliEntry } from '../lib/paths.js';
+import type { CommitSettings, ReplicationMode } from '../kv/config.js';
+
+interface NodeState {
+  id: string;
+  role: 'leader' | 'follower';
+  /** Node id of the upstream (followers). */
+  upstreamId?: string;
+  args: string[];
+  logFile: string;
+  dataDir: string;
+}
+
+interface ClusterState {
+  name: string;
+  spec: ClusterSpec;
+  settings: CommitSettings;
+  token: string;
+  nodes: NodeState[];
+}
+
+export interface UpOptions {
+  /** Folder holding every cluster's state. @default ".replab" */
+  stateRoot?: string;
+  mode?: ReplicationMode;
+  /** Overrides of commit settings (tests use short timeouts). */
+  settings?: Partial<CommitSettings>;
+  /** Milliseconds to wait for the cluster to be ready. @default 20000 */
+  readyTimeoutMs?: number;
+}
+
+const ENDPOINT_FILE = 'endpoint.json';
+
+export class LocalCluster implements ClusterBackend {
+  private constructor(
+    private readonly dir: string,
+    private state: ClusterState,
+    private file: ClusterFile,
+  ) {}
+
+  get name(): string {
+    return this.state.name;
+  }
+  get spec(): ClusterSpec {
+    return this.state.spec;
+  }
+  get settings(): CommitSettings {
+    return this.state.settings;
+  }
+  get stateDir(): string {
+    return this.dir;
+  }
+
+  static clusterDir(stateRoot: string, name: string): string {
+    return path.join(stateRoot, name);
+  }
+
+  /** Starts every node of `spec` and returns once each follower streams from its upstream. */
+  static async up(spec: ClusterSpec, options: UpOptions = {}): Promise<LocalCluster> {
+    const dir = LocalCluster.clusterDir(options.stateRoot ?? '.replab', spec.name);
+    if (existsSync(path.join(dir, 'cluster.json'))) {
+      const existing = await LocalCluster.attach(spec.name, options.stateRoot);
+      if (await existing.anyRunning()) throw new UsageError(`cluster "${spec.name}" is already running (state in ${dir}); run "replab cluster down ${spec.name}" first`);
+      await fsp.rm(dir, { recursive: true, force: true });
+    }
+    await fsp.mkdir(path.join(dir, 'logs'), { recursive: true });
+    const settings = { ...commitSettings(spec, options.mode), ...options.settings };
+    const state: ClusterState = { name: spec.name, spec, settings, token: randomBytes(16).toString('hex'), nodes: [] };
+    const cluster = new LocalCluster(dir, state, { name: spec.name, nodes: [] });
+    try {
+      const ups = upstreamsOf(spec);
+      for (const id of startOrder(spec)) {
+        const upstreamId = ups.get(id);
+        await cluster.launch({ id, role: upstreamId ? 'follower' : 'leader', upstreamId });
+      }
+      await cluster.waitReady(options.readyTimeoutMs ?? 20_000);
+    } catch (e: unknown) {
+      await cluster.down().catch(() => {});
+      throw e;
+    }
+    return cluster;
+  }
+
+  /** Attaches to a cluster started earlier (possibly by another process). */
+  static async attach(name: string, stateRoot = '.replab'): Promise<LocalCluster> {
+    const dir = LocalCluster.clusterDir(stateRoot, name);
+    let file: ClusterFile;
+    let state: ClusterState;
+    try {
+      file = JSON.parse(await fsp.readFile(path.join(dir, 'cluster.json'), 'utf8')) as ClusterFile;
+      state = JSON.parse(await fsp.readFile(path.join(dir, 'state.json'), 'utf8')) as ClusterState;
+    } catch {
+      throw new UsageError(`no cluster named "${name}" in ${stateRoot} (start it with "replab cluster up SPEC")`);
+    }
+    return new LocalCluster(dir, state, file);
+  }
+
+  endpoints(): NodeEndpoint[] {
+    return this.file.nodes.map((n) => ({ ...n }));
+  }
+
+  endpoint(id: string): NodeEndpoint {
+    const n = this.file.nodes.find((x) => x.id === id);
+    if (!n) throw new UsageError(`cluster "${this.name}" has no node "${id}" (nodes: ${this.file.nodes.map((x) => x.id).join(', ')})`);
+    return n;
+  }
+
+  leaderId(): string {
+    return this.state.nodes.find((n) => n.role === 'leader')?.id ?? this.state.spec.leader;
+  }
+
+  logFile(id: string): string {
+    return this.nodeState(id).logFile;
+  }
+
+  private nodeState(id: string): NodeState {
+    const n = this.state.nodes.find((x) => x.id === id);
+    if (!n) throw new UsageError(`cluster "${this.name}" has no node "${id}" (nodes: ${this.state.nodes.map((x) => x.id).join(', ')})`);
+    return n;
+  }
+
+  private nodeArgs(id: string, role: 'leader' | 'follower', upstreamRepl: string | undefined, dataDir: string, ports?: { http: string; repl: string }): string[] {
+    const s = this.state.settings;
+    const spec = this.state.spec;
+    const args = ['node', '--id', id, '--role', role, '--data-dir', dataDir];
+    args.push('--http', ports?.http ?? '127.0.0.1:0', '--repl', ports?.repl ?? '127.0.0.1:0');
+    if (upstreamRepl) args.push('--upstream', upstreamRepl);
+    args.push('--mode', s.mode, '--k', String(s.k), '--ack', s.ackLevel, '--sync-timeout-ms', String(s.syncTimeoutMs));
+    args.push('--on-sync-timeout', s.onSyncTimeout, '--visibility', s.visibility, '--heartbeat-ms', String(spec.heartbeatMs));
+    args.push('--checkpoint-bytes', String(spec.storage.checkpointBytes), '--segment-bytes', String(spec.storage.segmentBytes));
+    if (role === 'leader' && s.mode === 'sync') args.push('--sync-standbys', (s.syncStandbys.length ? s.syncStandbys : directFollowers(spec, id)).join(','));
+    return args;
+  }
+
+  /** Starts a node process the first time, on port 0; its real ports are kept for restarts. */
+  private async launch(n: { id: string; role: 'leader' | 'follower'; upstreamId: string | undefined }): Promise<void> {
+    const dataDir = path.resolve(this.dir, 'nodes', n.id);
+    const upstreamRepl = n.upstreamId ? this.endpoint(n.upstreamId).repl : undefined;
+    const ns: NodeState = { id: n.id, role: n.role, upstreamId: n.upstreamId, args: this.nodeArgs(n.id, n.role, upstreamRepl, dataDir), logFile: path.resolve(this.dir, 'logs', `${n.id}.log`), dataDir };
+    this.state.nodes.push(ns);
+    const ep = await this.spawnNode(ns);
+    // Pin the ports it got, so a restart comes back at the same address.
+    ns.args = this.nodeArgs(n.id, n.role, upstreamRepl, dataDir, { http: ep.http, repl: ep.repl });
+    this.file.nodes.push(ep);
+    await this.save();
+  }
+
+  private async spawnNode(ns: NodeState): Promise<NodeEndpoint> {
+    await fsp.mkdir(ns.dataDir, { recursive: true });
+    await fsp.rm(path.join(ns.dataDir, ENDPOINT_FILE), { force: true });
+    const fd = openSync(ns.logFile, 'a');
+    const child = spawn(process.execPath, [cliEntry(), ...ns.args], {
+      detached: true,
+      stdio: ['ignore', fd, fd],
+      env: { ...process.env, REPLAB_CLUSTER_TOKEN: this.state.token },
+    });
+    closeSync(fd);
+    child.unref();
+    const pid = child.pid;
+    if (pid === undefined) throw new EnvironmentError(`node ${ns.id}: could not spawn ${process.execPath}`, { logPath: ns.logFile });
+    let exited = false;
+    child.once('exit', () => (exited = true));
+    let endpoint: { pid: number; http: string; repl: string } | undefined;
+    await waitFor(async () => {
+      if (exited) return true;
+      try {
+        const e = JSON.parse(await fsp.readFile(path.join(ns.dataDir, ENDPOINT_FILE), 'utf8')) as { pid: number; http: string; repl: string };
+        if (e.pid === pid) endpoint = e;
+      } catch {
+        // not written yet
+      }
+      return endpoint !== undefined;
+    }, 15_000);
+    if (!endpoint) {
+      await killHard(pid);
+      throw new EnvironmentError(`node ${ns.id} ${exited ? 'exited during start-up' : 'did not start within 15 s'}`, { logPath: ns.logFile, recentOutput: await tailFile(ns.logFile) });
+    }
+    return { id: ns.id, http: endpoint.http, repl: endpoint.repl, pid, dataDir: ns.dataDir };
+  }
+
+  private async save(): Promise<void> {
+    await writeJsonAtomic(path.join(this.dir, 'cluster.json'), this.file);
+    await writeJsonAtomic(path.join(this.dir, 'state.json'), this.state);
+  }
+
+  /** Fetches /status of a node (undefined when it does not answer within `timeoutMs`). */
+  async status(id: string, timeoutMs = 1000): Promise<Record<string, unknown> | undefined> {
+    try {
+      const res = await fetch(`http://${this.endpoint(id).http}/status`, { signal: AbortSignal.timeout(timeoutMs) });
+      return (await res.json()) as Record<string, unknown>;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Waits until every follower that is running streams from its upstream. */
+  async waitReady(timeoutMs = 20_000): Promise<void> {
+    const ok = await waitFor(async () => {
+      for (const n of this.state.nodes) {
+        if (n.role !== 'follower') continue;
+        const st = await this.status(n.id, 500);
+        const up = st?.upstream as { streaming?: boolean } | null | undefined;
+        if (!up?.streaming) return false;
+      }
+      return true;
+    }, timeoutMs, 50);
+    if (!ok) throw new EnvironmentError(`cluster "${this.name}": followers did not start streaming within ${timeoutMs} ms (logs in ${path.join(this.dir, 'logs')})`);
+  }
+
+  /** Waits until every running node has applied at least the leader's last LSN. */
+  async waitConverged(timeoutMs = 20_000): Promise<number> {
+    let target = 0;
+    const ok = await waitFor(async () => {
+      const leader = await this.status(this.leaderId());
+      if (!leader) return false;
+      target = leader.lastLsn as number;
+      for (const n of this.state.nodes) {
+        if (n.role === 'leader') continue;
+        const st = await this.status(n.id, 500);
+        if (!st || (st.appliedLsn as number) < target) return false;
+      }
+      return true;
+    }, timeoutMs, 50);
+    if (!ok) throw new EnvironmentError(`cluster "${this.name}": nodes did not converge on lsn ${target} within ${timeoutMs} ms`);
+    return target;
+  }
+
+  async kill(id: string): Promise<void> {
+    await killHard(this.endpoint(id).pid);
+  }
+
+  async pause(id: string): Promise<void> {
+    const pid = this.endpoint(id).pid;
+    if (!(await isRunning(pid))) throw new UsageError(`node ${id} is not running`);
+    signal(pid, 'SIGSTOP');
+  }
+
+  async resume(id: string): Promise<void> {
+    signal(this.endpoint(id).pid, 'SIGCONT');
+  }
+
+  async isRunning(id: string): Promise<boolean> {
+    return isRunning(this.endpoint(id).pid);
+  }
+
+  /** Stops the node if it runs (SIGKILL) and starts it again on the same data dir and ports. */
+  async restart(id: string): Promise<void> {
+    const ep = this.endpoint(id);
+    await killHard(ep.pid);
+    const fresh = await this.spawnNode(this.nodeState(id));
+    this.file.nodes = this.file.nodes.map((n) => (n.id === id ? fresh : n));
+    await this.save();
+  }
+
+  /** Adds a new follower (of the leader unless `upstream` names another node) and waits until it streams. */
+  async addFollower(options: { id?: string; upstream?: string } = {}): Promise<string> {
+    const ids = new Set(this.state.nodes.map((n) => n.id));
+    let id = options.id;
+    if (!id) for (let i = ids.size + 1; !id; i++) if (!ids.has(`n${i}`)) id = `n${i}`;
+    if (ids.has(id)) throw new UsageError(`node "${id}" already exists in cluster "${this.name}"`);
+    const upstreamId = options.upstream ?? this.leaderId();
+    this.endpoint(upstreamId);
+    await this.launch({ id, role: 'follower', upstreamId });
+    this.state.spec = { ...this.state.spec, nodes: [...this.state.spec.nodes, { id, upstream: upstreamId }] };
+    await this.save();
+    await this.waitReady();
+    return id;
+  }
+
+  async anyRunning(): Promise<boolean> {
+    for (const n of this.file.nodes) if (await isRunning(n.pid)) return true;
+    return false;
+  }
+
+  /** Stops every node (SIGTERM, then SIGKILL); `clean` also deletes data dirs and logs. */
+  async down(options: { clean?: boolean } = {}): Promise<void> {
+    await Promise.all(this.file.nodes.map((n) => stopGracefully(n.pid)));
+    if (options.clean) await fsp.rm(this.dir, { recursive: true, force: true });
+  }
+}
+
+async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
+  await fsp.writeFile(`${file}.tmp`, JSON.stringify(value, null, 2));
+  await fsp.rename(`${file}.tmp`, file);
+}

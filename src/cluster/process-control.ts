@@ -1,0 +1,62 @@
+/** Signals and liveness for OS processes by pid (the process backend's low level). */
+import { promises as fsp } from 'node:fs';
+
+/** True while the pid exists and is not a zombie. */
+export async function isRunning(pid: number): Promise<boolean> {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    const stat = await fsp.readFile(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return true;
+  }
+}
+
+export function signal(pid: number, sig: NodeJS.Signals): boolean {
+  try {
+    process.kill(pid, sig);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Polls until `check` is true or `timeoutMs` passes; returns whether it became true. */
+export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs: number, intervalMs = 20): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return true;
+    if (Date.now() >= deadline) return false;
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+/** SIGKILL and wait until the process is gone. */
+export async function killHard(pid: number): Promise<void> {
+  signal(pid, 'SIGCONT');
+  if (!signal(pid, 'SIGKILL')) return;
+  await waitFor(async () => !(await isRunning(pid)), 5000, 10);
+}
+
+/** SIGTERM, then SIGKILL after `graceMs`. */
+export async function stopGracefully(pid: number, graceMs = 2000): Promise<void> {
+  signal(pid, 'SIGCONT');
+  if (!signal(pid, 'SIGTERM')) return;
+  if (await waitFor(async () => !(await isRunning(pid)), graceMs, 10)) return;
+  await killHard(pid);
+}
+
+/** Last `n` lines of a log file (for error reports), or '' when unreadable. */
+export async function tailFile(file: string, n = 20): Promise<string> {
+  try {
+    const text = await fsp.readFile(file, 'utf8');
+    return text.trimEnd().split('\n').slice(-n).join('\n');
+  } catch {
+    return '';
+  }
+}

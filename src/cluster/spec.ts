@@ -1,0 +1,144 @@
+/**
+ * Cluster specs (clusters/*.yaml): which nodes, in what topology, under which replication mode.
+ *
+ *   name: three-node            # optional; defaults to the file's base name
+ *   backend: process            # process | docker
+ *   topology: direct            # direct: every follower streams from the leader
+ *                               # chain: each node streams from the one listed before it
+ *   leader: n1                  # optional; defaults to the first node
+ *   nodes: [{id: n1}, {id: n2, region: eu-west, upstream: n1}]
+ *   replication: {mode: semi-sync, k: 1, ackLevel: flush, syncTimeoutMs: 10000,
+ *                 onSyncTimeout: block, visibility: after-commit}
+ *   storage: {checkpointBytes: 67108864, segmentBytes: 16777216}
+ *   heartbeatMs: 100
+ *
+ * Parsing is strict: an unknown or misspelt field is an error naming it, never silently ignored.
+ */
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import YAML from 'yaml';
+import { z } from 'zod';
+import { ConfigError } from '../lib/errors.js';
+import { parseWith } from '../lib/schema.js';
+import type { CommitSettings, ReplicationMode } from '../kv/config.js';
+
+const nodeId = z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'must be 1-32 letters, digits, "_" or "-"');
+
+const NodeSpecSchema = z.strictObject({
+  id: nodeId,
+  region: z.string().min(1).optional(),
+  upstream: nodeId.optional(),
+});
+
+const ReplicationSchema = z.strictObject({
+  mode: z.enum(['async', 'semi-sync', 'sync']).default('async'),
+  k: z.number().int().min(1).default(1),
+  ackLevel: z.enum(['flush', 'apply']).default('flush'),
+  syncTimeoutMs: z.number().int().positive().default(10_000),
+  onSyncTimeout: z.enum(['block', 'degrade']).default('block'),
+  visibility: z.enum(['after-commit', 'early']).default('after-commit'),
+});
+
+const ClusterSpecSchema = z.strictObject({
+  name: nodeId.optional(),
+  backend: z.enum(['process', 'docker']).default('process'),
+  topology: z.enum(['direct', 'chain']).default('direct'),
+  leader: nodeId.optional(),
+  nodes: z.array(NodeSpecSchema).min(1, 'needs at least one node'),
+  replication: ReplicationSchema.default(ReplicationSchema.parse({})),
+  storage: z
+    .strictObject({
+      checkpointBytes: z.number().int().positive().default(64 * 1024 * 1024),
+      segmentBytes: z.number().int().positive().default(16 * 1024 * 1024),
+    })
+    .default({ checkpointBytes: 64 * 1024 * 1024, segmentBytes: 16 * 1024 * 1024 }),
+  heartbeatMs: z.number().int().positive().default(100),
+});
+
+export type ClusterSpec = z.infer<typeof ClusterSpecSchema> & { name: string; leader: string };
+export type NodeSpec = z.infer<typeof NodeSpecSchema>;
+
+/** Validates a parsed spec object; `where` names its source in error messages. */
+export function parseClusterSpec(input: unknown, where: string, defaultName: string): ClusterSpec {
+  const spec = parseWith(ClusterSpecSchema, input, where);
+  const ids = spec.nodes.map((n) => n.id);
+  const dup = ids.find((id, i) => ids.indexOf(id) !== i);
+  if (dup) throw new ConfigError(`${where}: nodes: node id "${dup}" appears twice`);
+  const leader = spec.leader ?? ids[0]!;
+  if (!ids.includes(leader)) throw new ConfigError(`${where}: leader: "${leader}" is not one of the nodes (${ids.join(', ')})`);
+  for (const [i, n] of spec.nodes.entries()) {
+    if (n.upstream !== undefined && !ids.includes(n.upstream)) throw new ConfigError(`${where}: nodes.${i}.upstream: "${n.upstream}" is not one of the nodes`);
+    if (n.upstream === n.id) throw new ConfigError(`${where}: nodes.${i}.upstream: a node cannot follow itself`);
+  }
+  const full: ClusterSpec = { ...spec, name: spec.name ?? defaultName, leader };
+  const direct = directFollowers(full, leader);
+  if (full.replication.mode === 'semi-sync' && full.replication.k > Math.max(direct.length, 1)) {
+    throw new ConfigError(`${where}: replication.k: ${full.replication.k} exceeds the ${direct.length} direct follower(s) of ${leader}`);
+  }
+  upstreamsOf(full, where); // rejects cycles
+  return full;
+}
+
+export async function loadClusterSpec(file: string): Promise<ClusterSpec> {
+  let text: string;
+  try {
+    text = await fsp.readFile(file, 'utf8');
+  } catch (e: unknown) {
+    throw new ConfigError(`${file}: cannot read cluster spec (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  let doc: unknown;
+  try {
+    doc = YAML.parse(text);
+  } catch (e: unknown) {
+    throw new ConfigError(`${file}: not valid YAML: ${(e as Error).message.split('\n')[0]}`);
+  }
+  return parseClusterSpec(doc, file, path.basename(file).replace(/\.ya?ml$/, ''));
+}
+
+/** Each follower's upstream node id, from explicit `upstream` fields and the topology. */
+export function upstreamsOf(spec: ClusterSpec, where = spec.name): Map<string, string> {
+  const map = new Map<string, string>();
+  const order = [spec.leader, ...spec.nodes.map((n) => n.id).filter((id) => id !== spec.leader)];
+  order.forEach((id, i) => {
+    if (id === spec.leader) return;
+    const explicit = spec.nodes.find((n) => n.id === id)?.upstream;
+    map.set(id, explicit ?? (spec.topology === 'chain' ? order[i - 1]! : spec.leader));
+  });
+  for (const start of map.keys()) {
+    const seen = new Set<string>();
+    let cur: string | undefined = start;
+    while (cur !== undefined && cur !== spec.leader) {
+      if (seen.has(cur)) throw new ConfigError(`${where}: nodes: upstream links form a cycle through "${cur}"`);
+      seen.add(cur);
+      cur = map.get(cur);
+    }
+  }
+  return map;
+}
+
+export function directFollowers(spec: ClusterSpec, of: string): string[] {
+  return [...upstreamsOf(spec).entries()].filter(([, up]) => up === of).map(([id]) => id);
+}
+
+/** Node start order: every node after its upstream. */
+export function startOrder(spec: ClusterSpec): string[] {
+  const ups = upstreamsOf(spec);
+  const out = [spec.leader];
+  while (out.length < spec.nodes.length) {
+    for (const n of spec.nodes) if (!out.includes(n.id) && out.includes(ups.get(n.id)!)) out.push(n.id);
+  }
+  return out;
+}
+
+export function commitSettings(spec: ClusterSpec, modeOverride?: ReplicationMode): CommitSettings {
+  const r = spec.replication;
+  return {
+    mode: modeOverride ?? r.mode,
+    k: r.k,
+    ackLevel: r.ackLevel,
+    syncStandbys: directFollowers(spec, spec.leader),
+    syncTimeoutMs: r.syncTimeoutMs,
+    onSyncTimeout: r.onSyncTimeout,
+    visibility: r.visibility,
+  };
+}

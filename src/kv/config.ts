@@ -1,0 +1,52 @@
+/** A node's settings: what `replab node` flags and the cluster backend produce. */
+
+export type ReplicationMode = 'async' | 'semi-sync' | 'sync';
+export type AckLevel = 'flush' | 'apply';
+export type OnSyncTimeout = 'block' | 'degrade';
+export type Visibility = 'after-commit' | 'early';
+
+export interface CommitSettings {
+  mode: ReplicationMode;
+  /** Direct followers that must confirm a record in semi-sync. @default 1 */
+  k: number;
+  /** `flush`: followers have fdatasync'd it; `apply`: they also applied it (PostgreSQL's remote_apply). @default 'flush' */
+  ackLevel: AckLevel;
+  /** In `sync` mode the direct followers that must all confirm (like synchronous_standby_names). */
+  syncStandbys: string[];
+  /** How long a write may wait for followers before `onSyncTimeout` applies. @default 10000 */
+  syncTimeoutMs: number;
+  /** `block`: keep waiting (safe); `degrade`: commit on local flush while followers are missing. @default 'block' */
+  onSyncTimeout: OnSyncTimeout;
+  /** `after-commit`: reads on the leader see a write only once committed; `early`: at local flush. @default 'after-commit' */
+  visibility: Visibility;
+}
+
+export interface NodeConfig extends CommitSettings {
+  id: string;
+  dataDir: string;
+  httpHost: string;
+  httpPort: number;
+  replHost: string;
+  replPort: number;
+  role: 'leader' | 'follower';
+  /** host:port of the upstream's replication port (followers only). */
+  upstream: string | undefined;
+  /** Shared secret a peer presents in HELLO (and, later, admin calls). */
+  token: string;
+  /** Take a checkpoint once this many WAL bytes accumulated since the last one. @default 64 MiB */
+  checkpointBytes: number;
+  /** @default 16 MiB */
+  segmentBytes: number;
+  /** How often the upstream sends a heartbeat and a follower acks when idle. @default 100 */
+  heartbeatMs: number;
+}
+
+export const DEFAULT_COMMIT: CommitSettings = {
+  mode: 'async',
+  k: 1,
+  ackLevel: 'flush',
+  syncStandbys: [],
+  syncTimeoutMs: 10_000,
+  onSyncTimeout: 'block',
+  visibility: 'after-commit',
+};

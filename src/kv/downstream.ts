@@ -1,0 +1,182 @@
+/**
+ * The receiving side of replication: a follower's connection to its upstream (the leader, or a
+ * relay). It says where it is (HELLO: last LSN and epoch), installs a checkpoint when the upstream
+ * sends one, appends streamed records to its own WAL and reports flushed/applied LSNs in ACKs.
+ * Lost connections are retried with capped, jittered backoff, forever: catching up after a crash
+ * or a partition needs no manual step.
+ */
+import net from 'node:net';
+import { encodeFrame, encodeJsonFrame, FrameDecoder, FrameError, FrameType, parseJsonBody, type Frame } from './frames.js';
+import type { Logger } from '../lib/log.js';
+import type { HostPort } from '../lib/addr.js';
+
+export interface DownstreamHost {
+  readonly id: string;
+  readonly token: string;
+  readonly log: Logger;
+  epoch(): number;
+  lastLsn(): number;
+  lastEpoch(): number;
+  flushedLsn(): number;
+  appliedLsn(): number;
+  /** A newer epoch arrived from upstream: persist it before acting on its frames. */
+  adoptEpoch(epoch: number): Promise<void>;
+  installSnapshot(bytes: Buffer): Promise<void>;
+  /** Appends the records in a RECORDS body; throws FrameError on anything malformed. */
+  appendReplicated(body: Buffer): void;
+  onUpstreamInfo(info: { leaderHttp?: string | null; upstreamId?: string; lastLsn?: number; commitLsn?: number; timeMs?: number }): void;
+}
+
+const BACKOFF_MIN_MS = 50;
+const BACKOFF_MAX_MS = 2000;
+
+export class UpstreamLink {
+  connected = false;
+  streaming = false;
+  /** When the last frame arrived from upstream (ms). */
+  lastFrameMs = 0;
+  private socket: net.Socket | undefined;
+  private stopped = false;
+  private backoffMs = BACKOFF_MIN_MS;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private ackTimer: NodeJS.Timeout | undefined;
+  private snapshot: { expected: number; chunks: Buffer[]; received: number } | undefined;
+
+  constructor(
+    private readonly host: DownstreamHost,
+    readonly upstream: HostPort,
+    private readonly heartbeatMs: number,
+  ) {}
+
+  start(): void {
+    this.connect();
+    // Idle followers still ack periodically, and a silent upstream is detected (a paused leader
+    // keeps its TCP connections open, so only the absence of heartbeats shows it).
+    this.ackTimer = setInterval(() => {
+      if (!this.streaming) return;
+      this.sendAck();
+      if (Date.now() - this.lastFrameMs > Math.max(10 * this.heartbeatMs, 1000)) this.drop('no frame from upstream for too long');
+    }, this.heartbeatMs);
+    this.ackTimer.unref();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    clearInterval(this.ackTimer);
+    this.socket?.destroy();
+  }
+
+  sendAck(): void {
+    if (!this.socket || !this.streaming) return;
+    const body = Buffer.allocUnsafe(16);
+    body.writeDoubleBE(this.host.flushedLsn(), 0);
+    body.writeDoubleBE(this.host.appliedLsn(), 8);
+    this.socket.write(encodeFrame(FrameType.ack, this.host.epoch(), body));
+  }
+
+  private connect(): void {
+    if (this.stopped) return;
+    const socket = net.connect({ host: this.upstream.host, port: this.upstream.port });
+    this.socket = socket;
+    socket.setNoDelay(true);
+    const decoder = new FrameDecoder();
+    let chain = Promise.resolve();
+    socket.on('connect', () => {
+      this.connected = true;
+      this.lastFrameMs = Date.now();
+      socket.write(encodeJsonFrame(FrameType.hello, this.host.epoch(), { nodeId: this.host.id, token: this.host.token, lastLsn: this.host.lastLsn(), lastEpoch: this.host.lastEpoch() }));
+    });
+    socket.on('data', (chunk: Buffer) => {
+      let frames: Frame[];
+      try {
+        frames = decoder.push(chunk);
+      } catch (e: unknown) {
+        this.drop(`bad frame from upstream: ${(e as Error).message}`);
+        return;
+      }
+      for (const f of frames) {
+        chain = chain.then(() => this.handle(f)).catch((e: unknown) => this.drop(e instanceof FrameError ? `bad frame from upstream: ${e.message}` : `replication error: ${(e as Error).message}`));
+      }
+    });
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      if (this.socket !== socket) return;
+      this.connected = false;
+      this.streaming = false;
+      this.snapshot = undefined;
+      this.scheduleReconnect();
+    });
+  }
+
+  private drop(reason: string): void {
+    this.host.log.warn({ upstream: this.upstream, reason }, 'replication: dropping upstream connection');
+    this.socket?.destroy();
+  }
+
+  private scheduleReconnect(): void {
+    if (this.stopped) return;
+    const delay = this.backoffMs * (0.5 + Math.random() / 2);
+    this.backoffMs = Math.min(this.backoffMs * 2, BACKOFF_MAX_MS);
+    this.retryTimer = setTimeout(() => this.connect(), delay);
+    this.retryTimer.unref();
+  }
+
+  private async handle(frame: Frame): Promise<void> {
+    if (this.stopped) return;
+    this.lastFrameMs = Date.now();
+    if (frame.epoch < this.host.epoch()) throw new FrameError(`frame from epoch ${frame.epoch}, older than this node's ${this.host.epoch()}: refusing a stale upstream`);
+    if (frame.epoch > this.host.epoch()) await this.host.adoptEpoch(frame.epoch);
+    switch (frame.type) {
+      case FrameType.welcome: {
+        const w = parseJsonBody(frame);
+        this.host.onUpstreamInfo({ leaderHttp: w.leaderHttp as string | null, upstreamId: w.upstreamId as string });
+        this.streaming = w.mode === 'stream';
+        this.backoffMs = BACKOFF_MIN_MS;
+        this.host.log.info({ upstream: this.upstream, mode: w.mode, startLsn: w.startLsn }, 'replication: connected to upstream');
+        return;
+      }
+      case FrameType.snapshotBegin: {
+        const b = parseJsonBody(frame);
+        if (typeof b.bytes !== 'number' || b.bytes < 0) throw new FrameError('SNAPSHOT_BEGIN: bytes must be a number');
+        this.snapshot = { expected: b.bytes, chunks: [], received: 0 };
+        return;
+      }
+      case FrameType.snapshotChunk: {
+        if (!this.snapshot) throw new FrameError('SNAPSHOT_CHUNK outside a snapshot');
+        this.snapshot.chunks.push(Buffer.from(frame.body));
+        this.snapshot.received += frame.body.length;
+        if (this.snapshot.received > this.snapshot.expected) throw new FrameError('snapshot longer than announced');
+        return;
+      }
+      case FrameType.snapshotEnd: {
+        const snap = this.snapshot;
+        if (!snap || snap.received !== snap.expected) throw new FrameError('snapshot ended early');
+        this.snapshot = undefined;
+        await this.host.installSnapshot(Buffer.concat(snap.chunks));
+        this.streaming = true;
+        this.sendAck();
+        return;
+      }
+      case FrameType.records:
+        if (!this.streaming) throw new FrameError('RECORDS before the stream started');
+        this.host.appendReplicated(frame.body);
+        return;
+      case FrameType.heartbeat: {
+        const h = parseJsonBody(frame);
+        this.host.onUpstreamInfo({
+          leaderHttp: h.leaderHttp as string | null,
+          lastLsn: h.lastLsn as number,
+          commitLsn: h.commitLsn as number,
+          timeMs: h.timeMs as number,
+        });
+        return;
+      }
+      case FrameType.error:
+        this.drop(`upstream refused: ${String(parseJsonBody(frame).error)}`);
+        return;
+      default:
+        throw new FrameError(`unexpected frame type ${frame.type} from upstream`);
+    }
+  }
+}

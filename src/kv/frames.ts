@@ -1,0 +1,115 @@
+/**
+ * Replication frames on the replication TCP port:
+ *
+ *   u32 length (of everything after this field) | u32 crc32c(type..body) | u8 type | u32 epoch | body
+ *
+ * Every frame carries the sender's epoch so a node can refuse anything from an older leader
+ * (fencing). Control frames carry a JSON body; RECORDS carries WAL records verbatim (record.ts);
+ * SNAPSHOT_CHUNK carries raw checkpoint-file bytes.
+ *
+ * `FrameDecoder` is fed arbitrary socket chunks and either yields whole frames or reports the first
+ * malformed one, after which the connection is to be dropped: a stream that lost framing cannot be
+ * resynchronised safely.
+ */
+import { crc32c } from '../lib/crc32c.js';
+
+export const FrameType = {
+  hello: 1,
+  welcome: 2,
+  records: 3,
+  ack: 4,
+  heartbeat: 5,
+  snapshotBegin: 6,
+  snapshotChunk: 7,
+  snapshotEnd: 8,
+  error: 9,
+} as const;
+export type FrameType = (typeof FrameType)[keyof typeof FrameType];
+const FRAME_TYPES = new Set<number>(Object.values(FrameType));
+
+/** Frames above this are refused: a record is ≤ ~1 MiB and batches are cut at 1 MiB. */
+export const MAX_FRAME_BYTES = 8 * 1024 * 1024;
+const FRAME_PREFIX_BYTES = 4 + 4 + 1 + 4;
+
+export interface Frame {
+  type: FrameType;
+  epoch: number;
+  body: Buffer;
+}
+
+export function encodeFrame(type: FrameType, epoch: number, body: Buffer | Buffer[]): Buffer {
+  const parts = Array.isArray(body) ? body : [body];
+  const bodyBytes = parts.reduce((n, p) => n + p.length, 0);
+  const buf = Buffer.allocUnsafe(FRAME_PREFIX_BYTES + bodyBytes);
+  buf.writeUInt32BE(FRAME_PREFIX_BYTES - 4 + bodyBytes, 0);
+  buf.writeUInt8(type, 8);
+  buf.writeUInt32BE(epoch, 9);
+  let o = FRAME_PREFIX_BYTES;
+  for (const p of parts) {
+    p.copy(buf, o);
+    o += p.length;
+  }
+  buf.writeUInt32BE(crc32c(buf, 8, buf.length), 4);
+  return buf;
+}
+
+export function encodeJsonFrame(type: FrameType, epoch: number, body: unknown): Buffer {
+  return encodeFrame(type, epoch, Buffer.from(JSON.stringify(body), 'utf8'));
+}
+
+export class FrameError extends Error {
+  override name = 'FrameError';
+}
+
+export class FrameDecoder {
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+
+  /** Adds bytes and returns the complete frames they finish. Throws FrameError on garbage. */
+  push(chunk: Buffer): Frame[] {
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
+    const frames: Frame[] = [];
+    for (;;) {
+      if (this.buffered < 4) break;
+      const head = this.peek(4);
+      const len = head.readUInt32BE(0);
+      if (len < FRAME_PREFIX_BYTES - 4 || len > MAX_FRAME_BYTES) throw new FrameError(`frame length ${len} out of range`);
+      if (this.buffered < 4 + len) break;
+      const buf = this.take(4 + len);
+      if (crc32c(buf, 8, buf.length) !== buf.readUInt32BE(4)) throw new FrameError('frame checksum mismatch');
+      const type = buf.readUInt8(8);
+      if (!FRAME_TYPES.has(type)) throw new FrameError(`unknown frame type ${type}`);
+      frames.push({ type: type as FrameType, epoch: buf.readUInt32BE(9), body: buf.subarray(FRAME_PREFIX_BYTES) });
+    }
+    return frames;
+  }
+
+  private peek(n: number): Buffer {
+    if (this.chunks[0]!.length >= n) return this.chunks[0]!;
+    const joined = Buffer.concat(this.chunks);
+    this.chunks = [joined];
+    return joined;
+  }
+
+  private take(n: number): Buffer {
+    const joined = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
+    const out = joined.subarray(0, n);
+    const rest = joined.subarray(n);
+    this.chunks = rest.length ? [rest] : [];
+    this.buffered -= n;
+    return out;
+  }
+}
+
+/** Parses a JSON control-frame body; FrameError when it is not a JSON object. */
+export function parseJsonBody(frame: Frame): Record<string, unknown> {
+  let v: unknown;
+  try {
+    v = JSON.parse(frame.body.toString('utf8'));
+  } catch {
+    throw new FrameError(`frame type ${frame.type}: body is not JSON`);
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new FrameError(`frame type ${frame.type}: body is not a JSON object`);
+  return v as Record<string, unknown>;
+}

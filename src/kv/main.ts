@@ -1,0 +1,68 @@
+/**
+ * Starting and stopping a node: recovery, the replication port, the HTTP API, and an
+ * `endpoint.json` in the data dir that says where it listens (so a supervisor can start it on
+ * port 0 and learn the ports). `runNodeProcess` adds what a standalone process needs: the data dir
+ * lock, signal handling, and exiting on a fatal WAL error.
+ */
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { KvNode, lockDataDir } from './node.js';
+import { HttpApi } from './server.js';
+import { WalCorruptionError } from './wal.js';
+import type { NodeConfig } from './config.js';
+import type { Logger } from '../lib/log.js';
+import { EnvironmentError } from '../lib/errors.js';
+
+export interface RunningNode {
+  node: KvNode;
+  http: string;
+  repl: string;
+  stop(): Promise<void>;
+}
+
+export const ENDPOINT_FILE = 'endpoint.json';
+
+export async function startNode(config: NodeConfig, log: Logger): Promise<RunningNode> {
+  const node = new KvNode(config, log);
+  try {
+    await node.open();
+  } catch (e: unknown) {
+    await node.close().catch(() => {});
+    if (e instanceof WalCorruptionError) throw new EnvironmentError(e.message);
+    throw e;
+  }
+  const api = new HttpApi(node);
+  node.httpAddress = await api.listen(config.httpHost, config.httpPort);
+  const endpoint = { id: config.id, pid: process.pid, http: node.httpAddress, repl: node.replAddress };
+  const file = path.join(config.dataDir, ENDPOINT_FILE);
+  await fsp.writeFile(`${file}.tmp`, JSON.stringify(endpoint));
+  await fsp.rename(`${file}.tmp`, file);
+  log.info({ ...endpoint, role: node.role, mode: config.mode, upstream: config.upstream }, 'node listening');
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      await api.close();
+      await node.close();
+    })());
+  return { node, http: node.httpAddress, repl: node.replAddress, stop };
+}
+
+export async function runNodeProcess(config: NodeConfig, log: Logger): Promise<void> {
+  const unlock = await lockDataDir(config.dataDir).catch((e: unknown) => {
+    throw new EnvironmentError((e as Error).message);
+  });
+  const running = await startNode(config, log);
+  const shutdown = async (signal: string) => {
+    log.info({ signal }, 'shutting down');
+    await running.stop();
+    await unlock();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  running.node.on('fatal', (e: Error) => {
+    // A WAL that failed to fsync cannot be trusted again in this process: stop, let a restart recover.
+    process.stderr.write(`error: ${e.message}\n`);
+    process.exit(4);
+  });
+}

@@ -1,0 +1,45 @@
+/**
+ * Durable node metadata that must survive restarts and only grow: the highest epoch this node has
+ * seen and its epoch history (Kafka's leader-epoch cache: each epoch with the first LSN written in
+ * it), used to find where a returning leader's log diverges.
+ */
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { fsyncDir } from './wal.js';
+
+export interface EpochStart {
+  epoch: number;
+  startLsn: number;
+}
+
+export interface NodeMeta {
+  epoch: number;
+  epochHistory: EpochStart[];
+}
+
+const FILE = 'meta.json';
+
+export async function readMeta(dir: string): Promise<NodeMeta | undefined> {
+  try {
+    const v = JSON.parse(await fsp.readFile(path.join(dir, FILE), 'utf8')) as NodeMeta;
+    if (typeof v.epoch !== 'number' || !Array.isArray(v.epochHistory)) throw new Error(`${path.join(dir, FILE)}: missing epoch or epochHistory`);
+    return v;
+  } catch (e: unknown) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+}
+
+export async function writeMeta(dir: string, meta: NodeMeta): Promise<void> {
+  const file = path.join(dir, FILE);
+  const tmp = `${file}.tmp`;
+  const fh = await fsp.open(tmp, 'w');
+  try {
+    await fh.writeFile(JSON.stringify(meta));
+    await fh.datasync();
+  } finally {
+    await fh.close();
+  }
+  await fsp.rename(tmp, file);
+  await fsyncDir(dir);
+}

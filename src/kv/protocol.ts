@@ -1,0 +1,41 @@
+/**
+ * The client API's named errors: one table, each with its HTTP status and whether it is
+ * *definite* — the operation certainly did not happen — so a client can record `fail` (definite)
+ * or `info` (may have happened), as Maelstrom's error table does. Anything not in this table is an
+ * internal error: a logged 500, indefinite.
+ */
+
+export const KvErrors = {
+  bad_request: { status: 400, definite: true },
+  not_found: { status: 404, definite: true },
+  unknown_route: { status: 404, definite: true },
+  method_not_allowed: { status: 405, definite: true },
+  cas_mismatch: { status: 409, definite: true },
+  value_too_large: { status: 413, definite: true },
+  not_leader: { status: 421, definite: true },
+  unauthorized: { status: 401, definite: true },
+  /** The leader lost its lease or was fenced before it could acknowledge; the write may persist. */
+  fenced: { status: 503, definite: false },
+  unavailable: { status: 503, definite: true },
+  internal: { status: 500, definite: false },
+} as const satisfies Record<string, { status: number; definite: boolean }>;
+
+export type KvErrorName = keyof typeof KvErrors;
+
+export class KvError extends Error {
+  readonly code: KvErrorName;
+  readonly extra: Record<string, unknown>;
+  constructor(code: KvErrorName, message: string, extra: Record<string, unknown> = {}) {
+    super(message);
+    this.code = code;
+    this.extra = extra;
+  }
+  get status(): number {
+    return KvErrors[this.code].status;
+  }
+}
+
+/** Response header carrying the LSN a follower had applied when it answered a read. */
+export const APPLIED_LSN_HEADER = 'x-replab-applied-lsn';
+/** Response header naming the node that served a request. */
+export const NODE_HEADER = 'x-replab-node';

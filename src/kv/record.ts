@@ -1,0 +1,93 @@
+/**
+ * One WAL record, encoded identically on disk and on the replication wire, so a follower can
+ * append exactly the bytes its upstream sent and verify the same checksum.
+ *
+ *   u32 payloadLength | u32 crc32c(payload) | payload
+ *   payload = u32 lsnHigh | u32 lsnLow | u32 epoch | f64 timeMs | u8 opType
+ *             | u32 keyBytes | key | (put only) u32 valueBytes | value
+ *
+ * `timeMs` is the leader's wall clock when the record was created; followers use it to report
+ * replication lag in milliseconds, the way PostgreSQL reports replay_lag.
+ */
+import { crc32c } from '../lib/crc32c.js';
+
+export type Op = { type: 'put'; key: string; value: string } | { type: 'del'; key: string };
+
+export interface WalRecord {
+  lsn: number;
+  epoch: number;
+  timeMs: number;
+  op: Op;
+}
+
+export const RECORD_HEADER_BYTES = 8;
+const PAYLOAD_FIXED_BYTES = 4 + 4 + 4 + 8 + 1 + 4;
+/** Keys are bounded so a single record stays well inside a replication frame. */
+export const MAX_KEY_BYTES = 1024;
+export const MAX_VALUE_BYTES = 1024 * 1024;
+/** Any length field above this is garbage, not a record. */
+export const MAX_PAYLOAD_BYTES = PAYLOAD_FIXED_BYTES + 4 + MAX_KEY_BYTES + MAX_VALUE_BYTES;
+
+const OP_PUT = 1;
+const OP_DEL = 2;
+
+export function encodeRecord(rec: WalRecord): Buffer {
+  const key = Buffer.from(rec.op.key, 'utf8');
+  const value = rec.op.type === 'put' ? Buffer.from(rec.op.value, 'utf8') : undefined;
+  const payloadBytes = PAYLOAD_FIXED_BYTES + key.length + (value ? 4 + value.length : 0);
+  const buf = Buffer.allocUnsafe(RECORD_HEADER_BYTES + payloadBytes);
+  let o = RECORD_HEADER_BYTES;
+  buf.writeUInt32BE(Math.floor(rec.lsn / 2 ** 32), o);
+  buf.writeUInt32BE(rec.lsn >>> 0, o + 4);
+  buf.writeUInt32BE(rec.epoch, o + 8);
+  buf.writeDoubleBE(rec.timeMs, o + 12);
+  buf.writeUInt8(rec.op.type === 'put' ? OP_PUT : OP_DEL, o + 20);
+  buf.writeUInt32BE(key.length, o + 21);
+  o += PAYLOAD_FIXED_BYTES;
+  key.copy(buf, o);
+  o += key.length;
+  if (value) {
+    buf.writeUInt32BE(value.length, o);
+    value.copy(buf, o + 4);
+  }
+  buf.writeUInt32BE(payloadBytes, 0);
+  buf.writeUInt32BE(crc32c(buf, RECORD_HEADER_BYTES, buf.length), 4);
+  return buf;
+}
+
+export type DecodeResult =
+  | { kind: 'ok'; record: WalRecord; bytes: number }
+  /** Not enough bytes for the header or the payload the header announces. */
+  | { kind: 'short' }
+  | { kind: 'bad'; reason: string };
+
+/** Decodes the record starting at `offset`; never throws on garbage. */
+export function decodeRecord(buf: Buffer, offset = 0): DecodeResult {
+  if (buf.length - offset < RECORD_HEADER_BYTES) return { kind: 'short' };
+  const len = buf.readUInt32BE(offset);
+  if (len < PAYLOAD_FIXED_BYTES || len > MAX_PAYLOAD_BYTES) return { kind: 'bad', reason: `length ${len} out of range` };
+  const end = offset + RECORD_HEADER_BYTES + len;
+  if (end > buf.length) return { kind: 'short' };
+  const crc = buf.readUInt32BE(offset + 4);
+  if (crc32c(buf, offset + RECORD_HEADER_BYTES, end) !== crc) return { kind: 'bad', reason: 'checksum mismatch' };
+  let o = offset + RECORD_HEADER_BYTES;
+  const lsn = buf.readUInt32BE(o) * 2 ** 32 + buf.readUInt32BE(o + 4);
+  const epoch = buf.readUInt32BE(o + 8);
+  const timeMs = buf.readDoubleBE(o + 12);
+  const type = buf.readUInt8(o + 20);
+  const keyLen = buf.readUInt32BE(o + 21);
+  o += PAYLOAD_FIXED_BYTES;
+  if (o + keyLen > end) return { kind: 'bad', reason: 'key overruns record' };
+  const key = buf.toString('utf8', o, o + keyLen);
+  o += keyLen;
+  if (type === OP_DEL) {
+    if (o !== end) return { kind: 'bad', reason: 'trailing bytes in delete record' };
+    return { kind: 'ok', record: { lsn, epoch, timeMs, op: { type: 'del', key } }, bytes: end - offset };
+  }
+  if (type !== OP_PUT) return { kind: 'bad', reason: `unknown op type ${type}` };
+  if (o + 4 > end) return { kind: 'bad', reason: 'value length overruns record' };
+  const valueLen = buf.readUInt32BE(o);
+  if (o + 4 + valueLen !== end) return { kind: 'bad', reason: 'value length does not match record' };
+  const value = buf.toString('utf8', o + 4, end);
+  return { kind: 'ok', record: { lsn, epoch, timeMs, op: { type: 'put', key, value } }, bytes: end - offset };
+}

@@ -1,0 +1,246 @@
+/**
+ * The HTTP/1.1 client API of a node (DESIGN.md "Interfaces of a node"):
+ *
+ *   PUT /kv/{key}        body = value (UTF-8, ≤ 1 MiB)      → {"key","value","lsn","epoch"}
+ *   GET /kv/{key}        [?consistency=leader]             → {"key","value","lsn","epoch"} | 404 value null
+ *   DELETE /kv/{key}                                       → {"key","value":null,"lsn","epoch","existed"}
+ *   POST /kv/{key}/cas   {"expected": v|null, "value": v}   → 200 | 409 with the current value
+ *   GET /kv?prefix=p                                       → {"items":[{key,value}],"lsn","epoch"}
+ *   GET /status (JSON)   GET /metrics (Prometheus text)
+ *
+ * Every error is one JSON line `{"error": "...", "code": "..."}` from the table in protocol.ts;
+ * anything unexpected is a logged 500. No input can crash the process.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { KvError, KvErrors, APPLIED_LSN_HEADER, NODE_HEADER } from './protocol.js';
+import { MAX_KEY_BYTES, MAX_VALUE_BYTES } from './record.js';
+import type { KvNode } from './node.js';
+import { renderMetrics } from './metrics.js';
+
+const CAS_BODY_LIMIT_BYTES = 2 * MAX_VALUE_BYTES + 4096;
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+export class HttpApi {
+  private server: http.Server | undefined;
+
+  constructor(private readonly node: KvNode) {}
+
+  async listen(host: string, port: number): Promise<string> {
+    this.server = http.createServer((req, res) => {
+      this.handle(req, res).catch((e: unknown) => this.fail(res, e));
+    });
+    this.server.keepAliveTimeout = 30_000;
+    // Malformed HTTP never reaches `handle`: answer it with a plain 400 and keep serving.
+    this.server.on('clientError', (_err, socket) => {
+      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: application/json\r\n\r\n{"error":"malformed HTTP request","code":"bad_request"}\n');
+      else socket.destroy();
+    });
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once('error', reject);
+      this.server!.listen(port, host, () => resolve());
+    });
+    const addr = this.server.address() as AddressInfo;
+    return `${host}:${addr.port}`;
+  }
+
+  async close(): Promise<void> {
+    if (!this.server) return;
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server!.close(() => resolve()));
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    res.setHeader(NODE_HEADER, this.node.config.id);
+    const url = new URL(req.url ?? '/', 'http://node');
+    const p = url.pathname;
+    const method = req.method ?? 'GET';
+    if (p === '/status') return this.only(method, ['GET'], () => this.json(res, 200, statusOf(this.node)));
+    if (p === '/metrics') {
+      return this.only(method, ['GET'], () => {
+        res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
+        res.end(renderMetrics(this.node));
+      });
+    }
+    if (p === '/kv' || p === '/kv/') return this.only(method, ['GET'], () => this.scan(res, url));
+    if (!p.startsWith('/kv/')) throw new KvError('unknown_route', `no route for ${method} ${p}`);
+    const rest = p.slice(4);
+    if (method === 'POST' && rest.endsWith('/cas')) return this.cas(req, res, parseKey(rest.slice(0, -4)));
+    const key = parseKey(rest);
+    switch (method) {
+      case 'GET':
+        return this.read(res, key, url);
+      case 'PUT':
+        return this.put(req, res, key);
+      case 'DELETE':
+        return this.del(res, key);
+      default:
+        throw new KvError('method_not_allowed', `${method} is not allowed on /kv/{key} (use GET, PUT, DELETE, or POST /kv/{key}/cas)`);
+    }
+  }
+
+  private only(method: string, allowed: string[], run: () => void): void {
+    if (!allowed.includes(method)) throw new KvError('method_not_allowed', `${method} is not allowed here (use ${allowed.join(', ')})`);
+    run();
+  }
+
+  private read(res: http.ServerResponse, key: string, url: URL): void {
+    const node = this.node;
+    const consistency = url.searchParams.get('consistency');
+    if (consistency !== null && consistency !== 'leader' && consistency !== 'any') throw new KvError('bad_request', `consistency must be "leader" or "any", got "${consistency}"`);
+    if (consistency === 'leader' && node.role !== 'leader') throw new KvError('not_leader', `node ${node.config.id} is a follower; leader reads go to the leader`, { leader: node.leaderHttp() });
+    const value = node.visible.get(key) ?? null;
+    res.setHeader(APPLIED_LSN_HEADER, String(node.visible.lsn));
+    this.json(res, value === null ? 404 : 200, { key, value, lsn: node.visible.lsn, epoch: node.epoch });
+  }
+
+  private scan(res: http.ServerResponse, url: URL): void {
+    const node = this.node;
+    const prefix = url.searchParams.get('prefix') ?? '';
+    res.setHeader(APPLIED_LSN_HEADER, String(node.visible.lsn));
+    this.json(res, 200, { items: node.visible.scan(prefix), lsn: node.visible.lsn, epoch: node.epoch });
+  }
+
+  private async put(req: http.IncomingMessage, res: http.ServerResponse, key: string): Promise<void> {
+    this.guardWrite();
+    const value = decodeUtf8(await readBody(req, MAX_VALUE_BYTES));
+    const r = await this.node.write({ type: 'put', key, value });
+    this.json(res, 200, { key, value, lsn: r.lsn, epoch: r.epoch });
+  }
+
+  private async del(res: http.ServerResponse, key: string): Promise<void> {
+    this.guardWrite();
+    const existed = this.node.head.get(key) !== undefined;
+    const r = await this.node.write({ type: 'del', key });
+    this.json(res, 200, { key, value: null, lsn: r.lsn, epoch: r.epoch, existed });
+  }
+
+  private async cas(req: http.IncomingMessage, res: http.ServerResponse, key: string): Promise<void> {
+    this.guardWrite();
+    const body = parseCasBody(decodeUtf8(await readBody(req, CAS_BODY_LIMIT_BYTES)));
+    const r = await this.node.cas(key, body.expected, body.value);
+    if (r.ok) return this.json(res, 200, { key, value: body.value, lsn: r.lsn, epoch: r.epoch });
+    this.json(res, 409, { error: `cas failed: expected ${JSON.stringify(body.expected)}`, code: 'cas_mismatch', key, value: r.current, lsn: r.lsn, epoch: r.epoch });
+  }
+
+  /** Refuse writes on a follower before reading a possibly large body. */
+  private guardWrite(): void {
+    if (this.node.role !== 'leader') throw new KvError('not_leader', `node ${this.node.config.id} is a follower; send writes to the leader`, { leader: this.node.leaderHttp() });
+  }
+
+  private json(res: http.ServerResponse, status: number, body: unknown): void {
+    const text = JSON.stringify(body);
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+    res.end(text);
+  }
+
+  private fail(res: http.ServerResponse, e: unknown): void {
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    if (e instanceof KvError) {
+      if (e.code === 'value_too_large') res.setHeader('connection', 'close');
+      this.json(res, e.status, { error: e.message, code: e.code, ...e.extra });
+      return;
+    }
+    this.node.log.error({ err: e instanceof Error ? e.stack : String(e) }, 'internal error serving a request');
+    this.json(res, KvErrors.internal.status, { error: `internal error: ${e instanceof Error ? e.message : String(e)}`, code: 'internal' });
+  }
+}
+
+function parseKey(encoded: string): string {
+  let key: string;
+  try {
+    key = decodeURIComponent(encoded);
+  } catch {
+    throw new KvError('bad_request', `key is not valid URL encoding: "${encoded.slice(0, 80)}"`);
+  }
+  if (key.length === 0) throw new KvError('bad_request', 'key must not be empty');
+  if (Buffer.byteLength(key) > MAX_KEY_BYTES) throw new KvError('bad_request', `key must be at most ${MAX_KEY_BYTES} bytes`);
+  return key;
+}
+
+function decodeUtf8(buf: Buffer): string {
+  try {
+    return utf8.decode(buf);
+  } catch {
+    throw new KvError('bad_request', 'body is not valid UTF-8');
+  }
+}
+
+/** Reads a request body, refusing (413) as soon as it is known to exceed `limit` bytes. */
+function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length'] ?? NaN);
+  if (declared > limit) return Promise.reject(new KvError('value_too_large', `body of ${declared} bytes exceeds the limit of ${limit} bytes`));
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    req.on('data', (c: Buffer) => {
+      if (done) return;
+      size += c.length;
+      if (size > limit) {
+        done = true;
+        reject(new KvError('value_too_large', `body exceeds the limit of ${limit} bytes`));
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => {
+      if (!done) resolve(Buffer.concat(chunks));
+      done = true;
+    });
+    req.on('error', (e) => {
+      if (!done) reject(new KvError('bad_request', `request body: ${e.message}`));
+      done = true;
+    });
+  });
+}
+
+export function parseCasBody(text: string): { expected: string | null; value: string } {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    throw new KvError('bad_request', 'cas body must be JSON {"expected": string|null, "value": string}');
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new KvError('bad_request', 'cas body must be a JSON object {"expected", "value"}');
+  const o = v as Record<string, unknown>;
+  if (!('expected' in o)) throw new KvError('bad_request', 'cas body: "expected" is missing (use null for "key absent")');
+  if (o.expected !== null && typeof o.expected !== 'string') throw new KvError('bad_request', `cas body: "expected" must be a string or null, got ${JSON.stringify(o.expected)}`);
+  if (typeof o.value !== 'string') throw new KvError('bad_request', `cas body: "value" must be a string, got ${JSON.stringify(o.value ?? null)}`);
+  if (Buffer.byteLength(o.value) > MAX_VALUE_BYTES) throw new KvError('value_too_large', `cas value exceeds ${MAX_VALUE_BYTES} bytes`);
+  return { expected: o.expected, value: o.value };
+}
+
+export function statusOf(node: KvNode): Record<string, unknown> {
+  const c = node.config;
+  return {
+    id: c.id,
+    role: node.role,
+    epoch: node.epoch,
+    epochHistory: node.meta.epochHistory,
+    lastLsn: node.wal.lastLsn,
+    flushedLsn: node.wal.flushedLsn,
+    commitLsn: node.commitLsn,
+    appliedLsn: node.visible.lsn,
+    checkpointLsn: node.wal.baseLsn,
+    http: node.httpAddress,
+    repl: node.replAddress,
+    leader: node.leaderHttp(),
+    upstream: node.upstreamStatus(),
+    mode: c.mode,
+    k: c.k,
+    ackLevel: c.ackLevel,
+    syncStandbys: c.syncStandbys,
+    onSyncTimeout: c.onSyncTimeout,
+    syncTimeoutMs: c.syncTimeoutMs,
+    visibility: c.visibility,
+    degraded: node.degraded,
+    fsyncs: node.wal.fsyncCount,
+    writes: node.writesTotal,
+    keys: node.visible.data.size,
+    followers: node.followerStatuses(),
+  };
+}

@@ -1,0 +1,242 @@
+/**
+ * The sending side of replication: the replication TCP port of a leader or a relay. Each connected
+ * follower gets a `FollowerSession` that streams flushed WAL records from where the follower said it
+ * was (HELLO), or first a checkpoint when those records are no longer retained, and records the
+ * follower's ACKs (flushed and applied LSN).
+ *
+ * Only records this node has fdatasync'd are sent, so a follower never holds a record its upstream
+ * could lose in a crash (PostgreSQL's walsender does the same).
+ */
+import net from 'node:net';
+import { encodeFrame, encodeJsonFrame, FrameDecoder, FrameError, FrameType, parseJsonBody, type Frame } from './frames.js';
+import type { Wal } from './wal.js';
+import type { Logger } from '../lib/log.js';
+
+export interface UpstreamHost {
+  readonly id: string;
+  readonly token: string;
+  readonly wal: Wal;
+  readonly log: Logger;
+  epoch(): number;
+  /** The HTTP address of the current leader, for 421 hints downstream. */
+  leaderHttp(): string | null;
+  /** The newest checkpoint (taking one first if there is none). */
+  checkpointBytes(): Promise<{ lsn: number; epoch: number; bytes: Buffer }>;
+  /** Epoch of the record at `lsn`, if known (to detect a follower whose log diverged). */
+  epochAt(lsn: number): number | undefined;
+  onFollowerProgress(session: FollowerSession): void;
+  onFollowerJoined(session: FollowerSession): void;
+  onFollowerLeft(session: FollowerSession): void;
+  heartbeatBody(): Record<string, unknown>;
+}
+
+const BATCH_BYTES = 1024 * 1024;
+const SNAPSHOT_CHUNK_BYTES = 256 * 1024;
+const HELLO_TIMEOUT_MS = 5000;
+
+export class FollowerSession {
+  id = '';
+  address: string;
+  /** Next LSN to send. */
+  nextLsn = 0;
+  flushedLsn = 0;
+  appliedLsn = 0;
+  lastAckMs = 0;
+  connectedAtMs = Date.now();
+  streaming = false;
+  closed = false;
+  private waitingDrain = false;
+
+  constructor(
+    readonly socket: net.Socket,
+    private readonly host: UpstreamHost,
+  ) {
+    this.address = `${socket.remoteAddress}:${socket.remotePort}`;
+  }
+
+  send(frame: Buffer): boolean {
+    if (this.closed) return false;
+    return this.socket.write(frame);
+  }
+
+  /** Sends every flushed record the follower has not had yet, respecting socket backpressure. */
+  pump(): void {
+    const wal = this.host.wal;
+    while (this.streaming && !this.closed && !this.waitingDrain && this.nextLsn <= wal.flushedLsn) {
+      if (this.nextLsn <= wal.baseLsn) {
+        this.close(`fell behind the retained WAL (needs lsn ${this.nextLsn}, checkpoint at ${wal.baseLsn}); it will reconnect and get a snapshot`);
+        return;
+      }
+      const batch = wal.readFrom(this.nextLsn, wal.flushedLsn, BATCH_BYTES);
+      if (batch.length === 0) return;
+      this.nextLsn = batch[batch.length - 1]!.lsn + 1;
+      const ok = this.send(encodeFrame(FrameType.records, this.host.epoch(), batch.map((r) => r.buf)));
+      if (!ok) {
+        this.waitingDrain = true;
+        this.socket.once('drain', () => {
+          this.waitingDrain = false;
+          this.pump();
+        });
+      }
+    }
+  }
+
+  close(reason: string): void {
+    if (this.closed) return;
+    this.host.log.warn({ follower: this.id, reason }, 'replication: closing follower session');
+    this.send(encodeJsonFrame(FrameType.error, this.host.epoch(), { error: reason }));
+    this.closed = true;
+    this.socket.end();
+    setTimeout(() => this.socket.destroy(), 1000).unref();
+  }
+}
+
+export class ReplicationServer {
+  private server: net.Server | undefined;
+  readonly sessions = new Set<FollowerSession>();
+  private heartbeat: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly host: UpstreamHost,
+    private readonly heartbeatMs: number,
+  ) {}
+
+  async listen(hostname: string, port: number): Promise<number> {
+    this.server = net.createServer((socket) => this.accept(socket));
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once('error', reject);
+      this.server!.listen(port, hostname, () => resolve());
+    });
+    this.heartbeat = setInterval(() => this.sendHeartbeats(), this.heartbeatMs);
+    this.heartbeat.unref();
+    return (this.server.address() as net.AddressInfo).port;
+  }
+
+  /** Called whenever the WAL flushed more: stream it. */
+  pumpAll(): void {
+    for (const s of this.sessions) s.pump();
+  }
+
+  /** The lowest LSN a connected, streaming follower still needs (so a checkpoint keeps it). */
+  lowestNeededLsn(): number {
+    let min = Infinity;
+    for (const s of this.sessions) if (s.streaming && !s.closed) min = Math.min(min, s.nextLsn);
+    return min;
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.heartbeat);
+    for (const s of this.sessions) s.socket.destroy();
+    this.sessions.clear();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+
+  private sendHeartbeats(): void {
+    if (this.sessions.size === 0) return;
+    const frame = encodeJsonFrame(FrameType.heartbeat, this.host.epoch(), this.host.heartbeatBody());
+    for (const s of this.sessions) if (s.streaming) s.send(frame);
+  }
+
+  private accept(socket: net.Socket): void {
+    socket.setNoDelay(true);
+    const session = new FollowerSession(socket, this.host);
+    const decoder = new FrameDecoder();
+    const helloTimer = setTimeout(() => session.close('no HELLO within 5 s'), HELLO_TIMEOUT_MS);
+    helloTimer.unref();
+    let chain = Promise.resolve();
+    socket.on('data', (chunk: Buffer) => {
+      let frames: Frame[];
+      try {
+        frames = decoder.push(chunk);
+      } catch (e: unknown) {
+        session.close(`bad frame from ${session.address}: ${(e as Error).message}`);
+        return;
+      }
+      for (const f of frames) {
+        chain = chain.then(() => this.handle(session, f, helloTimer)).catch((e: unknown) => {
+          session.close(e instanceof FrameError ? `bad frame from ${session.address}: ${e.message}` : `replication error: ${(e as Error).message}`);
+        });
+      }
+    });
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      clearTimeout(helloTimer);
+      session.closed = true;
+      if (this.sessions.delete(session)) this.host.onFollowerLeft(session);
+    });
+  }
+
+  private async handle(session: FollowerSession, frame: Frame, helloTimer: NodeJS.Timeout): Promise<void> {
+    if (session.closed) return;
+    if (!session.id) {
+      if (frame.type !== FrameType.hello) throw new FrameError(`expected HELLO, got frame type ${frame.type}`);
+      clearTimeout(helloTimer);
+      await this.onHello(session, frame);
+      return;
+    }
+    if (frame.type === FrameType.ack) {
+      if (frame.body.length !== 16) throw new FrameError('ACK body must be 16 bytes');
+      session.flushedLsn = frame.body.readDoubleBE(0);
+      session.appliedLsn = frame.body.readDoubleBE(8);
+      session.lastAckMs = Date.now();
+      this.host.onFollowerProgress(session);
+      return;
+    }
+    if (frame.type === FrameType.error) {
+      session.close(`follower ${session.id} reported: ${String(parseJsonBody(frame).error)}`);
+      return;
+    }
+    throw new FrameError(`unexpected frame type ${frame.type} from follower ${session.id}`);
+  }
+
+  private async onHello(session: FollowerSession, frame: Frame): Promise<void> {
+    const hello = parseJsonBody(frame);
+    const { nodeId, token, lastLsn, lastEpoch } = hello;
+    if (typeof nodeId !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(nodeId)) throw new FrameError('HELLO: nodeId must be a short identifier');
+    if (token !== this.host.token) {
+      session.close(`HELLO from ${nodeId}: wrong cluster token`);
+      return;
+    }
+    if (!isLsn(lastLsn) || !isLsn(lastEpoch)) throw new FrameError('HELLO: lastLsn and lastEpoch must be non-negative integers');
+    if (frame.epoch > this.host.epoch()) {
+      session.close(`HELLO from ${nodeId} carries epoch ${frame.epoch}, newer than this node's ${this.host.epoch()}`);
+      return;
+    }
+    for (const other of this.sessions) if (other.id === nodeId) other.close(`replaced by a new connection from ${nodeId}`);
+    session.id = nodeId;
+    this.sessions.add(session);
+    const wal = this.host.wal;
+    const needsSnapshot = lastLsn < wal.baseLsn || lastLsn > wal.lastLsn || (lastLsn > wal.baseLsn && this.host.epochAt(lastLsn) !== lastEpoch);
+    let startLsn = lastLsn + 1;
+    if (needsSnapshot) {
+      const snap = await this.host.checkpointBytes();
+      startLsn = snap.lsn + 1;
+      session.send(encodeJsonFrame(FrameType.welcome, this.host.epoch(), { mode: 'snapshot', startLsn, leaderHttp: this.host.leaderHttp(), upstreamId: this.host.id }));
+      this.sendSnapshot(session, snap);
+      this.host.log.info({ follower: nodeId, followerLsn: lastLsn, snapshotLsn: snap.lsn, bytes: snap.bytes.length }, 'replication: follower bootstraps from snapshot');
+    } else {
+      session.send(encodeJsonFrame(FrameType.welcome, this.host.epoch(), { mode: 'stream', startLsn, leaderHttp: this.host.leaderHttp(), upstreamId: this.host.id }));
+      this.host.log.info({ follower: nodeId, from: startLsn }, 'replication: follower streams');
+    }
+    session.nextLsn = startLsn;
+    session.flushedLsn = startLsn - 1;
+    session.appliedLsn = startLsn - 1;
+    session.lastAckMs = Date.now();
+    session.streaming = true;
+    this.host.onFollowerJoined(session);
+    session.pump();
+  }
+
+  private sendSnapshot(session: FollowerSession, snap: { lsn: number; epoch: number; bytes: Buffer }): void {
+    const epoch = this.host.epoch();
+    session.send(encodeJsonFrame(FrameType.snapshotBegin, epoch, { lsn: snap.lsn, epoch: snap.epoch, bytes: snap.bytes.length }));
+    for (let o = 0; o < snap.bytes.length; o += SNAPSHOT_CHUNK_BYTES) {
+      session.send(encodeFrame(FrameType.snapshotChunk, epoch, snap.bytes.subarray(o, o + SNAPSHOT_CHUNK_BYTES)));
+    }
+    session.send(encodeJsonFrame(FrameType.snapshotEnd, epoch, {}));
+  }
+}
+
+function isLsn(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+}

@@ -1,0 +1,366 @@
+/**
+ * The write-ahead log: segment files of records (record.ts), appended with group commit.
+ *
+ * Group commit: appends queue in memory; one flusher at a time writes everything queued with a
+ * single writev and one fdatasync, then resolves every waiter whose LSN it covered. While that
+ * fsync runs, new appends gather for the next one, so a slow disk batches more, not less.
+ *
+ * Segments are named `wal-<first lsn, 16 digits>.seg` and rolled past `segmentBytes`. Records after
+ * the last checkpoint are also kept in memory (`retained`), since they are what followers stream;
+ * a follower that needs anything older gets the checkpoint instead (snapshot bootstrap).
+ *
+ * Recovery (`openWal`): reads every segment in order. A damaged record at the very end of the last
+ * segment (a torn write from a crash) is cut off with a log line. A damaged record with any valid
+ * record after it, or in an earlier segment, is corruption of committed data: the node refuses to
+ * start with one line naming the file and byte offset, rather than silently dropping data.
+ */
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { EventEmitter } from 'node:events';
+import { decodeRecord, encodeRecord, RECORD_HEADER_BYTES, type WalRecord } from './record.js';
+import { assert } from '../lib/assert.js';
+import type { Logger } from '../lib/log.js';
+
+export class WalCorruptionError extends Error {
+  override name = 'WalCorruptionError';
+}
+
+export interface RetainedRecord {
+  lsn: number;
+  epoch: number;
+  timeMs: number;
+  /** The encoded record, exactly as on disk and on the wire. */
+  buf: Buffer;
+  segmentStartLsn: number;
+  offset: number;
+}
+
+interface Segment {
+  startLsn: number;
+  file: string;
+  size: number;
+}
+
+interface Waiter {
+  lsn: number;
+  resolve: () => void;
+  reject: (e: Error) => void;
+}
+
+export interface WalOptions {
+  dir: string;
+  log: Logger;
+  /** Roll to a new segment file past this size. @default 16 MiB */
+  segmentBytes?: number;
+  /** Skip fdatasync (benchmarks of the sync cost only; never in a real run). @default false */
+  unsafeNoSync?: boolean;
+}
+
+const SEGMENT_RE = /^wal-(\d{16})\.seg$/;
+const segmentName = (startLsn: number) => `wal-${String(startLsn).padStart(16, '0')}.seg`;
+
+export class Wal extends EventEmitter {
+  readonly dir: string;
+  private readonly log: Logger;
+  private readonly segmentBytes: number;
+  private readonly unsafeNoSync: boolean;
+  private segments: Segment[] = [];
+  private fh: fsp.FileHandle | undefined;
+  private pending: RetainedRecord[] = [];
+  private waiters: Waiter[] = [];
+  private flushing = false;
+  private failed: Error | undefined;
+  private closed = false;
+  /** Records after `baseLsn`, in LSN order. */
+  retained: RetainedRecord[] = [];
+  /** The LSN the retained records start after (the last checkpoint's LSN, or 0). */
+  baseLsn = 0;
+  lastLsn = 0;
+  lastEpoch = 0;
+  flushedLsn = 0;
+  /** fdatasync calls so far; /metrics exposes it so benchmarks can show group commit at work. */
+  fsyncCount = 0;
+
+  constructor(options: WalOptions) {
+    super();
+    this.dir = options.dir;
+    this.log = options.log;
+    this.segmentBytes = options.segmentBytes ?? 16 * 1024 * 1024;
+    this.unsafeNoSync = options.unsafeNoSync ?? false;
+  }
+
+  /**
+   * Appends a record and resolves once it is durable (fdatasync'd). The record's LSN must be
+   * lastLsn + 1: the log has no gaps, so a follower can always say exactly where it is.
+   */
+  append(record: WalRecord): Promise<void> {
+    return this.appendEncoded(encodeRecord(record), record);
+  }
+
+  /** Appends bytes already encoded (a follower appending what its upstream sent). */
+  appendEncoded(buf: Buffer, record: Pick<WalRecord, 'lsn' | 'epoch' | 'timeMs'>): Promise<void> {
+    if (this.failed) return Promise.reject(this.failed);
+    assert(!this.closed, 'append to a closed WAL');
+    assert(record.lsn === this.lastLsn + 1, `WAL append out of order: lsn ${record.lsn} after ${this.lastLsn}`);
+    const entry: RetainedRecord = { lsn: record.lsn, epoch: record.epoch, timeMs: record.timeMs, buf, segmentStartLsn: 0, offset: 0 };
+    this.pending.push(entry);
+    this.retained.push(entry);
+    this.lastLsn = record.lsn;
+    this.lastEpoch = record.epoch;
+    const done = new Promise<void>((resolve, reject) => this.waiters.push({ lsn: record.lsn, resolve, reject }));
+    void this.flushLoop();
+    return done;
+  }
+
+  /** Resolves once everything appended so far is durable. */
+  sync(): Promise<void> {
+    if (this.flushedLsn >= this.lastLsn) return Promise.resolve();
+    const lsn = this.lastLsn;
+    return new Promise((resolve, reject) => this.waiters.push({ lsn, resolve, reject }));
+  }
+
+  private async flushLoop(): Promise<void> {
+    if (this.flushing) return;
+    this.flushing = true;
+    try {
+      while (this.pending.length > 0 && !this.failed) {
+        const batch = this.pending;
+        this.pending = [];
+        await this.writeBatch(batch);
+        this.flushedLsn = batch[batch.length - 1]!.lsn;
+        this.releaseWaiters();
+        this.emit('flushed', this.flushedLsn);
+      }
+    } catch (e: unknown) {
+      // A failed write or fsync leaves the file in an unknown state (PostgreSQL's "fsyncgate"
+      // lesson): never retry on the same file, fail every waiter and let the node stop.
+      this.failed = e instanceof Error ? e : new Error(String(e));
+      for (const w of this.waiters) w.reject(this.failed);
+      this.waiters = [];
+      this.emit('error', this.failed);
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  private releaseWaiters(): void {
+    let i = 0;
+    while (i < this.waiters.length && this.waiters[i]!.lsn <= this.flushedLsn) this.waiters[i++]!.resolve();
+    if (i > 0) this.waiters.splice(0, i);
+  }
+
+  private async writeBatch(batch: RetainedRecord[]): Promise<void> {
+    let current = this.segments[this.segments.length - 1];
+    if (!this.fh || !current || current.size >= this.segmentBytes) current = await this.rollSegment(batch[0]!.lsn);
+    for (const r of batch) {
+      r.segmentStartLsn = current.startLsn;
+      r.offset = current.size;
+      current.size += r.buf.length;
+    }
+    await this.fh!.writev(batch.map((r) => r.buf));
+    if (!this.unsafeNoSync) await this.fh!.datasync();
+    this.fsyncCount++;
+  }
+
+  private async rollSegment(startLsn: number): Promise<Segment> {
+    if (this.fh) {
+      if (!this.unsafeNoSync) await this.fh.datasync();
+      await this.fh.close();
+    }
+    const seg: Segment = { startLsn, file: path.join(this.dir, segmentName(startLsn)), size: 0 };
+    this.fh = await fsp.open(seg.file, 'a');
+    this.segments.push(seg);
+    await fsyncDir(this.dir);
+    return seg;
+  }
+
+  /** Starts a new segment at the next append, so a checkpoint can later delete the older ones. */
+  async rollAtNextAppend(): Promise<void> {
+    await this.sync();
+    if (this.fh) {
+      await this.fh.close();
+      this.fh = undefined;
+    }
+  }
+
+  /**
+   * Forgets everything up to `lsn` (a checkpoint now covers it): drops retained records and deletes
+   * segments whose every record is ≤ lsn.
+   */
+  async discardThrough(lsn: number): Promise<void> {
+    const keepFrom = this.retained.findIndex((r) => r.lsn > lsn);
+    this.retained = keepFrom < 0 ? [] : this.retained.slice(keepFrom);
+    this.baseLsn = Math.max(this.baseLsn, lsn);
+    const deletable: Segment[] = [];
+    for (let i = 0; i + 1 < this.segments.length; i++) {
+      if (this.segments[i + 1]!.startLsn - 1 <= lsn) deletable.push(this.segments[i]!);
+    }
+    for (const seg of deletable) await fsp.rm(seg.file, { force: true });
+    this.segments = this.segments.filter((s) => !deletable.includes(s));
+    if (deletable.length) await fsyncDir(this.dir);
+  }
+
+  /**
+   * Cuts the log after `lsn` (a follower rewinding a suffix its new leader never had). Returns the
+   * discarded records. Only valid when nothing is being flushed.
+   */
+  async truncateAfter(lsn: number): Promise<WalRecord[]> {
+    await this.sync();
+    assert(lsn >= this.baseLsn, `cannot truncate to ${lsn}, before the checkpoint at ${this.baseLsn}`);
+    const idx = this.retained.findIndex((r) => r.lsn > lsn);
+    if (idx < 0) return [];
+    const dropped = this.retained.slice(idx);
+    const first = dropped[0]!;
+    if (this.fh) {
+      await this.fh.close();
+      this.fh = undefined;
+    }
+    const later = this.segments.filter((s) => s.startLsn > first.segmentStartLsn);
+    for (const seg of later) await fsp.rm(seg.file, { force: true });
+    this.segments = this.segments.filter((s) => s.startLsn <= first.segmentStartLsn);
+    const seg = this.segments.find((s) => s.startLsn === first.segmentStartLsn);
+    if (seg) {
+      await fsp.truncate(seg.file, first.offset);
+      seg.size = first.offset;
+      const fh = await fsp.open(seg.file, 'r+');
+      await fh.datasync();
+      await fh.close();
+    }
+    await fsyncDir(this.dir);
+    this.retained = this.retained.slice(0, idx);
+    this.lastLsn = lsn;
+    this.flushedLsn = Math.min(this.flushedLsn, lsn);
+    const prev = this.retained[this.retained.length - 1];
+    this.lastEpoch = prev ? prev.epoch : this.lastEpoch;
+    return dropped.map((r) => {
+      const d = decodeRecord(r.buf);
+      assert(d.kind === 'ok', 'retained record no longer decodes');
+      return d.record;
+    });
+  }
+
+  /**
+   * Restarts the log empty after `lsn` (a follower that just installed a snapshot at `lsn`).
+   * Every existing segment is deleted.
+   */
+  async resetTo(lsn: number, epoch: number): Promise<void> {
+    await this.sync();
+    if (this.fh) {
+      await this.fh.close();
+      this.fh = undefined;
+    }
+    for (const seg of this.segments) await fsp.rm(seg.file, { force: true });
+    this.segments = [];
+    await fsyncDir(this.dir);
+    this.retained = [];
+    this.baseLsn = lsn;
+    this.lastLsn = lsn;
+    this.flushedLsn = lsn;
+    this.lastEpoch = epoch;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    try {
+      await this.sync();
+    } catch {
+      // a failed WAL has already rejected its waiters; closing must still release the file
+    }
+    this.closed = true;
+    await this.fh?.close();
+    this.fh = undefined;
+  }
+
+  /** Records retained in memory from `fromLsn` on, at most `maxBytes` (always at least one). */
+  readFrom(fromLsn: number, uptoLsn: number, maxBytes: number): RetainedRecord[] {
+    const first = this.retained[0];
+    if (!first || fromLsn > uptoLsn) return [];
+    const start = fromLsn - first.lsn;
+    assert(start >= 0, `lsn ${fromLsn} is no longer retained (first is ${first.lsn})`);
+    const out: RetainedRecord[] = [];
+    let bytes = 0;
+    for (let i = start; i < this.retained.length; i++) {
+      const r = this.retained[i]!;
+      if (r.lsn > uptoLsn || (out.length > 0 && bytes + r.buf.length > maxBytes)) break;
+      out.push(r);
+      bytes += r.buf.length;
+    }
+    return out;
+  }
+
+  /** The record at `lsn` if it is retained in memory. */
+  recordAt(lsn: number): RetainedRecord | undefined {
+    const first = this.retained[0];
+    if (!first) return undefined;
+    return this.retained[lsn - first.lsn];
+  }
+
+  /** Loads existing segments; returns the records after `afterLsn` (the snapshot's LSN) in order. */
+  async recover(afterLsn: number): Promise<WalRecord[]> {
+    const names = (await fsp.readdir(this.dir)).filter((n) => SEGMENT_RE.test(n)).sort();
+    const records: WalRecord[] = [];
+    this.baseLsn = afterLsn;
+    this.lastLsn = afterLsn;
+    for (let i = 0; i < names.length; i++) {
+      const file = path.join(this.dir, names[i]!);
+      const startLsn = Number(SEGMENT_RE.exec(names[i]!)![1]);
+      const buf = await fsp.readFile(file);
+      const isLast = i === names.length - 1;
+      const size = this.scanSegment({ file, buf, startLsn, isLast, afterLsn, records });
+      if (size < buf.length) {
+        this.log.warn({ file, offset: size, droppedBytes: buf.length - size }, 'WAL: torn record at the tail, truncating');
+        await fsp.truncate(file, size);
+      }
+      this.segments.push({ startLsn, file, size });
+    }
+    this.flushedLsn = this.lastLsn;
+    return records;
+  }
+
+  /** Parses one segment; returns the byte length of its valid prefix. Throws on mid-log damage. */
+  private scanSegment(s: { file: string; buf: Buffer; startLsn: number; isLast: boolean; afterLsn: number; records: WalRecord[] }): number {
+    let offset = 0;
+    while (offset < s.buf.length) {
+      const d = decodeRecord(s.buf, offset);
+      if (d.kind !== 'ok') {
+        const why = d.kind === 'short' ? 'incomplete record' : d.reason;
+        if (!s.isLast || hasValidRecordAfter(s.buf, offset + 1)) {
+          throw new WalCorruptionError(`WAL corrupt: ${why} in ${s.file} at offset ${offset}; committed records follow it, refusing to start`);
+        }
+        return offset;
+      }
+      const r = d.record;
+      if (r.lsn <= this.lastLsn && r.lsn > s.afterLsn) {
+        throw new WalCorruptionError(`WAL corrupt: lsn ${r.lsn} after ${this.lastLsn} in ${s.file} at offset ${offset}`);
+      }
+      if (r.lsn > s.afterLsn) {
+        if (r.lsn !== this.lastLsn + 1) {
+          throw new WalCorruptionError(`WAL corrupt: gap before lsn ${r.lsn} (expected ${this.lastLsn + 1}) in ${s.file} at offset ${offset}`);
+        }
+        s.records.push(r);
+        this.retained.push({ lsn: r.lsn, epoch: r.epoch, timeMs: r.timeMs, buf: s.buf.subarray(offset, offset + d.bytes), segmentStartLsn: s.startLsn, offset });
+        this.lastLsn = r.lsn;
+        this.lastEpoch = r.epoch;
+      }
+      offset += d.bytes;
+    }
+    return offset;
+  }
+}
+
+/** True when some complete, checksummed record starts at or after `from` (so damage is not a torn tail). */
+function hasValidRecordAfter(buf: Buffer, from: number): boolean {
+  for (let o = from; o + RECORD_HEADER_BYTES <= buf.length; o++) {
+    if (decodeRecord(buf, o).kind === 'ok') return true;
+  }
+  return false;
+}
+
+export async function fsyncDir(dir: string): Promise<void> {
+  const fh = await fsp.open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}

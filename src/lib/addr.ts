@@ -1,0 +1,18 @@
+/** Host:port strings, the only form addresses take in specs, flags and cluster.json. */
+import { UsageError } from './errors.js';
+
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+export function parseHostPort(text: string, what: string): HostPort {
+  const m = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(text);
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || port > 65535) throw new UsageError(`${what} must be host:port, got "${text}"`);
+  return { host: m[1]!.replace(/^\[|\]$/g, ''), port };
+}
+
+export function formatHostPort(hp: HostPort): string {
+  return hp.host.includes(':') ? `[${hp.host}]:${hp.port}` : `${hp.host}:${hp.port}`;
+}

@@ -1,0 +1,23 @@
+/** Where replab's own files are, wherever it runs from (src/ under vitest, dist/src/ compiled). */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+let root: string | undefined;
+
+export function projectRoot(): string {
+  if (root) return root;
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(path.join(dir, 'package.json'))) {
+    const up = path.dirname(dir);
+    if (up === dir) throw new Error('cannot find replab package.json above ' + fileURLToPath(import.meta.url));
+    dir = up;
+  }
+  root = dir;
+  return dir;
+}
+
+/** The compiled CLI that child processes run (`npm run build` writes it). */
+export function cliEntry(): string {
+  return path.join(projectRoot(), 'dist', 'src', 'cli', 'main.js');
+}
