@@ -13,6 +13,7 @@ import { ExitCode, HarnessError, toError } from '../lib/errors.js';
 import { projectRoot } from '../lib/paths.js';
 import { registerNodeCommand } from './commands/node.js';
 import { registerClusterCommand } from './commands/cluster.js';
+import { registerBenchCommand } from './commands/bench.js';
 
 function version(): string {
   return (JSON.parse(readFileSync(path.join(projectRoot(), 'package.json'), 'utf8')) as { version: string }).version;
@@ -28,6 +29,7 @@ export async function main(argv: string[]): Promise<number> {
   program.showSuggestionAfterError(true);
   registerNodeCommand(program);
   registerClusterCommand(program);
+  registerBenchCommand(program);
   for (const c of program.commands) c.exitOverride();
   try {
     await program.parseAsync(argv);

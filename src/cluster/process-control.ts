@@ -1,20 +1,10 @@
 /** Signals and liveness for OS processes by pid (the process backend's low level). */
 import { promises as fsp } from 'node:fs';
+import { isPidRunning } from '../lib/pid.js';
 
 /** True while the pid exists and is not a zombie. */
 export async function isRunning(pid: number): Promise<boolean> {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const stat = await fsp.readFile(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return state !== 'Z' && state !== 'X';
-  } catch {
-    return true;
-  }
+  return isPidRunning(pid);
 }
 
 export function signal(pid: number, sig: NodeJS.Signals): boolean {

@@ -18,7 +18,7 @@ import path from 'node:path';
 import { EventEmitter } from 'node:events';
 import { Wal } from './wal.js';
 import { KvState } from './store.js';
-import { decodeRecord, type Op, type WalRecord } from './record.js';
+import { decodeRecord, encodeRecord, type Op, type WalRecord } from './record.js';
 import { encodeSnapshot, decodeSnapshot, installSnapshotFile, readLatestSnapshot } from './snapshot.js';
 import { readMeta, writeMeta, type NodeMeta } from './meta.js';
 import { commitLsn, followerQuorumLsn, type FollowerProgress } from './commit.js';
@@ -28,6 +28,7 @@ import { FrameError } from './frames.js';
 import { KvError } from './protocol.js';
 import type { NodeConfig } from './config.js';
 import { parseHostPort } from '../lib/addr.js';
+import { isPidRunning } from '../lib/pid.js';
 import type { Logger } from '../lib/log.js';
 
 interface Waiter {
@@ -178,11 +179,10 @@ export class KvNode extends EventEmitter {
     this.requireLeader();
     const lsn = this.wal.lastLsn + 1;
     const record: WalRecord = { lsn, epoch: this.epoch, timeMs: Date.now(), op };
+    this.wal.appendEncoded(encodeRecord(record), record);
     this.head.apply(lsn, op);
     this.pending.push(lsn, op);
     this.writesTotal++;
-    // Failures reach the waiter through the WAL's 'error' event; this promise is not the signal.
-    this.wal.append(record).catch(() => {});
     await this.waitCommitted(lsn);
     return { lsn, epoch: record.epoch };
   }
@@ -293,7 +293,7 @@ export class KvNode extends EventEmitter {
       if (r.epoch > this.epoch) throw new FrameError(`RECORDS: record epoch ${r.epoch} above the stream's ${this.epoch}`);
       this.noteEpochStart(r.epoch, r.lsn);
       // Copy: `buf` is a view into a frame buffer; retained records must not pin whole frames.
-      this.wal.appendEncoded(Buffer.from(buf), r).catch(() => {});
+      this.wal.appendEncoded(Buffer.from(buf), r);
       this.pending.push(r.lsn, r.op);
       this.bytesSinceCheckpoint += buf.length;
     }
@@ -461,19 +461,10 @@ export async function lockDataDir(dir: string): Promise<() => Promise<void>> {
   const file = path.join(dir, 'LOCK');
   try {
     const pid = Number(await fsp.readFile(file, 'utf8'));
-    if (pid && pid !== process.pid && isAlive(pid)) throw new Error(`data dir ${dir} is in use by pid ${pid}`);
+    if (pid && pid !== process.pid && isPidRunning(pid)) throw new Error(`data dir ${dir} is in use by pid ${pid}`);
   } catch (e: unknown) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
   }
   await fsp.writeFile(file, String(process.pid));
   return () => fsp.rm(file, { force: true });
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }

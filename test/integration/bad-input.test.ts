@@ -1,0 +1,114 @@
+/**
+ * Garbage on either port gets a clear error, changes nothing and leaves the node serving: checked
+ * against a real leader process by comparing its whole state and LSN before and after.
+ */
+import net from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LocalCluster } from '../../src/cluster/local.js';
+import { encodeJsonFrame, FrameType } from '../../src/kv/frames.js';
+import { dump, put, request, startCluster, status } from '../helpers/cluster.js';
+
+let cluster: LocalCluster;
+let leader: string;
+let before: { data: Record<string, string>; lsn: unknown };
+
+beforeAll(async () => {
+  cluster = await startCluster({ name: 'badinput', nodes: [{ id: 'n1' }, { id: 'n2' }], replication: { mode: 'semi-sync' }, heartbeatMs: 50 });
+  leader = cluster.endpoint('n1').http;
+  expect((await put(leader, 'keep', 'me')).status).toBe(200);
+  before = { data: await dump(leader), lsn: (await status(leader)).lastLsn };
+});
+afterAll(async () => {
+  await cluster?.down();
+});
+
+async function expectUnchanged(): Promise<void> {
+  expect(await dump(leader)).toEqual(before.data);
+  expect((await status(leader)).lastLsn).toBe(before.lsn);
+  expect(await cluster.isRunning('n1')).toBe(true);
+}
+
+/** Sends raw bytes, returns what came back before the peer closed (or after `ms`). */
+function raw(address: string, bytes: Buffer | string, ms = 1500): Promise<string> {
+  const [host, port] = address.split(':');
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    const s = net.connect({ host, port: Number(port) }, () => s.write(bytes));
+    const done = () => resolve(Buffer.concat(chunks).toString('latin1'));
+    s.on('data', (c) => chunks.push(c));
+    s.on('close', done);
+    s.on('error', () => {});
+    setTimeout(() => s.destroy(), ms).unref();
+  });
+}
+
+describe('node: bad input on the HTTP port', () => {
+  it.each([
+    ['POST', '/kv/keep/cas', '{"expected": "me"', 400, 'bad_request'],
+    ['POST', '/kv/keep/cas', '{"expected": 5, "value": "x"}', 400, 'bad_request'],
+    ['POST', '/kv/keep/cas', '[]', 400, 'bad_request'],
+    ['POST', '/kv/keep/cas', '{"value": "x"}', 400, 'bad_request'],
+    ['PATCH', '/kv/keep', 'x', 405, 'method_not_allowed'],
+    ['GET', '/nothing/here', undefined, 404, 'unknown_route'],
+    ['GET', '/kv/%E0%A4%A', undefined, 400, 'bad_request'],
+    ['GET', '/kv/keep?consistency=maybe', undefined, 400, 'bad_request'],
+    ['PUT', `/kv/${'k'.repeat(2000)}`, 'x', 400, 'bad_request'],
+  ])('%s %s → %i %s', async (method, path, body, code, name) => {
+    const r = await request(leader, method, path, body);
+    expect(r.status).toBe(code);
+    expect(r.body.code).toBe(name);
+    expect(typeof r.body.error).toBe('string');
+    await expectUnchanged();
+  });
+
+  it('a value over 1 MiB is refused with 413; exactly 1 MiB is accepted', async () => {
+    const r = await request(leader, 'PUT', '/kv/big', 'x'.repeat(1024 * 1024 + 1));
+    expect(r.status).toBe(413);
+    expect(r.body.code).toBe('value_too_large');
+    await expectUnchanged();
+    const ok = await request(leader, 'PUT', '/kv/big', 'y'.repeat(1024 * 1024));
+    expect(ok.status).toBe(200);
+    expect((await request(leader, 'DELETE', '/kv/big')).status).toBe(200);
+    before = { data: await dump(leader), lsn: (await status(leader)).lastLsn };
+  });
+
+  it('invalid UTF-8 in a value is refused', async () => {
+    const res = await fetch(`http://${leader}/kv/bin`, { method: 'PUT', body: Buffer.from([0xff, 0xfe, 0x00]) });
+    expect(res.status).toBe(400);
+    await expectUnchanged();
+  });
+
+  it('malformed HTTP gets a 400 and the node keeps serving', async () => {
+    const reply = await raw(leader, 'THIS IS NOT HTTP\r\n\r\n');
+    expect(reply).toMatch(/^HTTP\/1\.1 400/);
+    await expectUnchanged();
+  });
+});
+
+describe('node: bad input on the replication port', () => {
+  it('garbage bytes are dropped with the connection', async () => {
+    await raw(cluster.endpoint('n1').repl, Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'));
+    await raw(cluster.endpoint('n1').repl, Buffer.alloc(64, 0xab));
+    await expectUnchanged();
+  });
+
+  it('a HELLO with the wrong token is refused with an error frame', async () => {
+    const reply = await raw(cluster.endpoint('n1').repl, encodeJsonFrame(FrameType.hello, 1, { nodeId: 'evil', token: 'wrong', lastLsn: 0, lastEpoch: 0 }));
+    expect(reply).toContain('wrong cluster token');
+    await expectUnchanged();
+    const st = await status(leader);
+    expect((st.followers as Array<{ id: string }>).map((f) => f.id)).toEqual(['n2']);
+  });
+
+  it('a HELLO with a malformed body is refused', async () => {
+    const reply = await raw(cluster.endpoint('n1').repl, encodeJsonFrame(FrameType.hello, 1, { nodeId: 42 }));
+    expect(reply).toContain('HELLO: nodeId must be a short identifier');
+    await expectUnchanged();
+  });
+
+  it('replication to the real follower continues after all of it', async () => {
+    expect((await put(leader, 'after', 'garbage')).status).toBe(200);
+    await cluster.waitConverged();
+    expect((await dump(cluster.endpoint('n2').http)).after).toBe('garbage');
+  });
+});

@@ -1,0 +1,141 @@
+import { promises as fsp } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Wal, WalCorruptionError } from '../../src/kv/wal.js';
+import { encodeRecord, type WalRecord } from '../../src/kv/record.js';
+import { silentLogger } from '../../src/lib/log.js';
+
+let dir: string;
+beforeEach(async () => {
+  dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'replab-wal-'));
+});
+afterEach(async () => {
+  await fsp.rm(dir, { recursive: true, force: true });
+});
+
+const rec = (lsn: number, value = `value-${lsn}`): WalRecord => ({ lsn, epoch: 1, timeMs: 1_700_000_000_000 + lsn, op: { type: 'put', key: `k${lsn % 7}`, value } });
+const open = () => new Wal({ dir, log: silentLogger(), segmentBytes: 4096 });
+
+/** Appends records 1..n in groups of ten (each group one fsync, so segments can roll between them). */
+async function appendAll(wal: Wal, n: number): Promise<void> {
+  for (let i = 0; i < n; i += 10) {
+    await Promise.all(Array.from({ length: Math.min(10, n - i) }, (_, j) => wal.append(rec(i + j + 1))));
+  }
+}
+
+async function writeRecords(n: number): Promise<void> {
+  const wal = open();
+  await wal.recover(0);
+  await appendAll(wal, n);
+  await wal.close();
+}
+
+async function segments(): Promise<string[]> {
+  return (await fsp.readdir(dir)).filter((n) => n.endsWith('.seg')).sort();
+}
+
+describe('wal', () => {
+  it('round trip: records come back in order with the same contents, across segments', async () => {
+    await writeRecords(200);
+    expect((await segments()).length).toBeGreaterThan(1);
+    const wal = open();
+    const records = await wal.recover(0);
+    expect(records).toEqual(Array.from({ length: 200 }, (_, i) => rec(i + 1)));
+    expect(wal.lastLsn).toBe(200);
+    await wal.close();
+  });
+
+  it('group commit: concurrent appends share fdatasyncs', async () => {
+    const wal = open();
+    await wal.recover(0);
+    await Promise.all(Array.from({ length: 500 }, (_, i) => wal.append(rec(i + 1))));
+    expect(wal.flushedLsn).toBe(500);
+    expect(wal.fsyncCount).toBeLessThan(100);
+    await wal.close();
+  });
+
+  it('a torn record at the tail is truncated and the log stays appendable', async () => {
+    await writeRecords(10);
+    const last = path.join(dir, (await segments()).at(-1)!);
+    const torn = encodeRecord(rec(11)).subarray(0, 20);
+    await fsp.appendFile(last, torn);
+    const before = (await fsp.stat(last)).size;
+    const wal = open();
+    const records = await wal.recover(0);
+    expect(records.map((r) => r.lsn)).toEqual(Array.from({ length: 10 }, (_, i) => i + 1));
+    expect((await fsp.stat(last)).size).toBe(before - torn.length);
+    await wal.append(rec(11));
+    await wal.close();
+    expect((await open().recover(0)).length).toBe(11);
+  });
+
+  it('a checksum mismatch on the last record is a torn tail too', async () => {
+    await writeRecords(5);
+    const last = path.join(dir, (await segments()).at(-1)!);
+    const buf = await fsp.readFile(last);
+    buf[buf.length - 1] ^= 0xff;
+    await fsp.writeFile(last, buf);
+    const records = await open().recover(0);
+    expect(records.map((r) => r.lsn)).toEqual([1, 2, 3, 4]);
+  });
+
+  it('a CRC mismatch in the middle is refused, naming the file and offset', async () => {
+    await writeRecords(10);
+    const file = path.join(dir, (await segments())[0]!);
+    const buf = await fsp.readFile(file);
+    const second = encodeRecord(rec(1)).length;
+    buf[second + 30] ^= 0xff; // inside record 2's payload; records 3..10 follow intact
+    await fsp.writeFile(file, buf);
+    const err = await open().recover(0).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WalCorruptionError);
+    expect((err as Error).message).toBe(`WAL corrupt: checksum mismatch in ${file} at offset ${second}; committed records follow it, refusing to start`);
+    // Nothing was cut: the damaged file keeps its full length for inspection.
+    expect((await fsp.stat(file)).size).toBe(buf.length);
+  });
+
+  it('damage in an earlier segment is refused even at that segment\'s end', async () => {
+    await writeRecords(200);
+    const first = path.join(dir, (await segments())[0]!);
+    const buf = await fsp.readFile(first);
+    buf[buf.length - 1] ^= 0xff;
+    await fsp.writeFile(first, buf);
+    await expect(open().recover(0)).rejects.toThrow(/WAL corrupt: checksum mismatch in .*wal-0000000000000001\.seg at offset \d+/);
+  });
+
+  it('discardThrough deletes whole segments covered by a checkpoint, keeps the rest', async () => {
+    const wal = open();
+    await wal.recover(0);
+    await appendAll(wal, 300);
+    const before = await segments();
+    await wal.discardThrough(150);
+    const after = await segments();
+    expect(after.length).toBeLessThan(before.length);
+    expect(wal.retained[0]!.lsn).toBe(151);
+    await wal.close();
+    const reopened = open();
+    const records = await reopened.recover(150);
+    expect(records[0]!.lsn).toBe(151);
+    expect(records.at(-1)!.lsn).toBe(300);
+  });
+
+  it('truncateAfter cuts the suffix on disk and returns it', async () => {
+    const wal = open();
+    await wal.recover(0);
+    await appendAll(wal, 120);
+    const dropped = await wal.truncateAfter(100);
+    expect(dropped.map((r) => r.lsn)).toEqual(Array.from({ length: 20 }, (_, i) => 101 + i));
+    await wal.append({ ...rec(101), epoch: 2 });
+    await wal.close();
+    const records = await open().recover(0);
+    expect(records.length).toBe(101);
+    expect(records.at(-1)!.epoch).toBe(2);
+  });
+
+  it('refuses an append that skips an LSN (a bug, not input)', async () => {
+    const wal = open();
+    await wal.recover(0);
+    expect(() => wal.append(rec(2))).toThrow(/out of order/);
+    await wal.close();
+  });
+});
