@@ -14,6 +14,7 @@ import { projectRoot } from '../lib/paths.js';
 import { registerNodeCommand } from './commands/node.js';
 import { registerClusterCommand } from './commands/cluster.js';
 import { registerBenchCommand } from './commands/bench.js';
+import { registerCheckCommand } from './commands/check.js';
 
 function version(): string {
   return (JSON.parse(readFileSync(path.join(projectRoot(), 'package.json'), 'utf8')) as { version: string }).version;
@@ -30,10 +31,11 @@ export async function main(argv: string[]): Promise<number> {
   registerNodeCommand(program);
   registerClusterCommand(program);
   registerBenchCommand(program);
+  registerCheckCommand(program);
   for (const c of program.commands) c.exitOverride();
   try {
     await program.parseAsync(argv);
-    return ExitCode.ok;
+    return (process.exitCode as number | undefined) ?? ExitCode.ok;
   } catch (e: unknown) {
     return report(e, argv.includes('--debug'));
   }

@@ -1,0 +1,49 @@
+/**
+ * Availability: the share of client operations that succeeded, failed, or were indeterminate, and
+ * the longest stretch with no successful write — the outage a user of the system would have seen.
+ */
+import { WRITE_FS, isClientProcess, pairOps, type Op } from '../history/op.js';
+
+export interface AvailabilityResult {
+  ops: number;
+  ok: number;
+  fail: number;
+  info: number;
+  okShare: number;
+  failShare: number;
+  infoShare: number;
+  /** Longest time (ms) between consecutive successful writes, or from the start/to the end. */
+  outageMs: number;
+  outageWindow: { fromTime: number; toTime: number } | null;
+}
+
+export function checkAvailability(history: Op[]): AvailabilityResult {
+  const { pairs } = pairOps(history);
+  const client = pairs.filter((p) => isClientProcess(p.invoke.process) && p.invoke.f !== 'final-read');
+  let ok = 0;
+  let fail = 0;
+  let info = 0;
+  for (const p of client) {
+    const t = p.complete?.type ?? 'info';
+    if (t === 'ok') ok++;
+    else if (t === 'fail') fail++;
+    else info++;
+  }
+  const n = client.length || 1;
+  const writeTimes = client.filter((p) => WRITE_FS.has(p.invoke.f) && p.complete?.type === 'ok').map((p) => p.complete!.time).sort((a, b) => a - b);
+  let outage = 0;
+  let window: AvailabilityResult['outageWindow'] = null;
+  if (client.length > 0 && client.some((p) => WRITE_FS.has(p.invoke.f))) {
+    const start = client[0]!.invoke.time;
+    const end = Math.max(...client.map((p) => (p.complete ?? p.invoke).time));
+    const points = [start, ...writeTimes, end];
+    for (let i = 1; i < points.length; i++) {
+      const gap = points[i]! - points[i - 1]!;
+      if (gap > outage) {
+        outage = gap;
+        window = { fromTime: points[i - 1]!, toTime: points[i]! };
+      }
+    }
+  }
+  return { ops: client.length, ok, fail, info, okShare: ok / n, failShare: fail / n, infoShare: info / n, outageMs: outage / 1e6, outageWindow: window };
+}

@@ -1,0 +1,102 @@
+/**
+ * The checker contract and its composition (Jepsen's `compose` and `check-safe`): every check
+ * takes the whole history and returns data; a check that throws becomes `valid: 'unknown'` with
+ * its message instead of crashing the run; the overall verdict is the worst of the parts, by
+ * priority false > 'unknown' > true.
+ *
+ * Models: `register` (read/write/cas; loss from final reads), `kv` (read/write/append, Porcupine's
+ * kv), `set` (unique adds + final reads: loss only).
+ */
+import type { Op } from '../history/op.js';
+import { checkLinearizable, type LinearizabilityResult, type Validity } from './linearizable.js';
+import { checkLoss, type LossResult } from './loss.js';
+import { checkStaleReads, type StaleReadResult } from './stale.js';
+import { checkAvailability, type AvailabilityResult } from './availability.js';
+import { checkLatency, type LatencyResult } from './latency.js';
+import { registerModel } from './models/register.js';
+import { kvModel } from './models/kv.js';
+import { toError } from '../lib/errors.js';
+
+export type CheckModel = 'register' | 'kv' | 'set';
+export const CHECK_MODELS: readonly CheckModel[] = ['register', 'kv', 'set'];
+
+/** A check's result, or the crash that replaced it (then the check counts as 'unknown'). */
+export type Safe<T> = (T & { crashed?: false }) | { crashed: true; valid: 'unknown'; error: string };
+
+export interface CheckResult {
+  valid: Validity;
+  model: CheckModel;
+  ops: number;
+  linearizable?: Safe<LinearizabilityResult>;
+  loss?: Safe<LossResult>;
+  staleReads?: Safe<StaleReadResult>;
+  availability?: Safe<AvailabilityResult>;
+  latency?: Safe<LatencyResult>;
+}
+
+export interface CheckOptions {
+  model: CheckModel;
+  /** @default 10000 */
+  budgetMsPerKey?: number;
+}
+
+/** Runs `fn`, turning a crash into an `unknown` result. */
+export function safe<T extends object>(fn: () => T): Safe<T> {
+  try {
+    return fn();
+  } catch (e: unknown) {
+    return { crashed: true, valid: 'unknown', error: toError(e).message };
+  }
+}
+
+/** The worst of several verdicts. */
+export function mergeValidity(vs: Validity[]): Validity {
+  if (vs.includes(false)) return false;
+  if (vs.includes('unknown')) return 'unknown';
+  return true;
+}
+
+export function checkHistory(history: Op[], options: CheckOptions): CheckResult {
+  const result: CheckResult = { valid: true, model: options.model, ops: history.length };
+  const verdicts: Validity[] = [];
+  if (options.model !== 'set') {
+    const model = options.model === 'kv' ? kvModel : registerModel;
+    result.linearizable = safe(() => checkLinearizable(history, model, { budgetMsPerKey: options.budgetMsPerKey }));
+    verdicts.push(result.linearizable.valid);
+  }
+  const hasFinalReads = history.some((op) => op.f === 'final-read');
+  if (options.model === 'set' || hasFinalReads) {
+    result.loss = safe(() => checkLoss(history));
+    verdicts.push(result.loss.valid);
+  }
+  result.staleReads = safe(() => checkStaleReads(history));
+  result.availability = safe(() => checkAvailability(history));
+  result.latency = safe(() => checkLatency(history));
+  result.valid = mergeValidity(verdicts);
+  return result;
+}
+
+/** A few lines for a terminal. */
+export function describeCheck(r: CheckResult): string {
+  const lines: string[] = [];
+  const verdict = r.valid === true ? 'valid' : r.valid === false ? 'INVALID' : 'unknown';
+  lines.push(`${verdict} (${r.model} model, ${r.ops} history lines)`);
+  const lin = r.linearizable;
+  if (lin) {
+    if (lin.crashed) lines.push(`  linearizable: unknown — checker error: ${lin.error}`);
+    else {
+      lines.push(`  linearizable: ${lin.valid} — ${lin.keys} key(s), ${lin.opsChecked} ops searched`);
+      for (const f of lin.failures) lines.push(`    ${f.message}`);
+      for (const u of lin.unknown) lines.push(`    key ${JSON.stringify(u.key)}: unknown — ${u.reason}`);
+    }
+  }
+  const loss = r.loss;
+  if (loss) lines.push(loss.crashed ? `  loss: unknown — checker error: ${loss.error}` : `  loss: ${loss.valid} — ${loss.message}`);
+  const st = r.staleReads;
+  if (st && !st.crashed && st.judged > 0) lines.push(`  stale reads: ${st.stale} of ${st.judged} reads behind; max ${st.maxStaleMs.toFixed(1)} ms / ${st.maxStaleLsn} LSNs`);
+  const av = r.availability;
+  if (av && !av.crashed && av.ops > 0) lines.push(`  availability: ${(av.okShare * 100).toFixed(1)}% ok, ${(av.failShare * 100).toFixed(1)}% fail, ${(av.infoShare * 100).toFixed(1)}% info; longest write outage ${av.outageMs.toFixed(0)} ms`);
+  const lat = r.latency;
+  if (lat && !lat.crashed) for (const [f, s] of Object.entries(lat.byF)) lines.push(`  latency ${f}: p50 ${s.p50Ms.toFixed(2)} ms, p99 ${s.p99Ms.toFixed(2)} ms, max ${s.maxMs.toFixed(2)} ms (${s.count} ok)`);
+  return lines.join('\n');
+}

@@ -1,0 +1,39 @@
+/**
+ * A model for the linearizability search: a pure step function over a state, like Porcupine's
+ * `Model`. `step` gets the op as it completed (`ok`) or as it may have happened (`info`), and
+ * returns the next state, or undefined when the op cannot have returned what it did from `state`.
+ */
+
+export interface LinOp {
+  /** Position in the partition's search numbering (finite ops first, in completion order). */
+  id: number;
+  f: string;
+  /** The invoke's value (what was asked). */
+  input: unknown;
+  /** The completion's value (what was observed; for reads, the value read). */
+  output: unknown;
+  /** `ok`: completed; `info`: may have taken effect at any point after its invocation, or never. */
+  outcome: 'ok' | 'info';
+  invokeIndex: number;
+  completeIndex: number | undefined;
+  process: number | string;
+}
+
+export interface Model<S> {
+  readonly name: string;
+  /** The functions this model understands; anything else makes the check `unknown`. */
+  readonly fs: ReadonlySet<string>;
+  init(): S;
+  step(state: S, op: LinOp): S | undefined;
+  /** A string that is equal for equal states (the search cache key). */
+  stateKey(state: S): string;
+  /** Is an `info` op of this function observation-free (a timed-out read), so it can be dropped? */
+  isPureRead(f: string): boolean;
+}
+
+/** Equality of JSON values (register values are usually numbers or strings). */
+export function sameValue(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  return JSON.stringify(a) === JSON.stringify(b);
+}

@@ -1,0 +1,61 @@
+/**
+ * Converting Jepsen histories into replab's JSON Lines format:
+ * - `history.edn`: one op map per line (`{:type :invoke, :f :write, :value 3, :process 0, :time 12}`);
+ * - Jepsen's text log (`INFO  jepsen.util - 3	:invoke	:write	1`, an optional trailing error
+ *   keyword such as `:timed-out`).
+ * Keywords become strings, nil becomes null. Lines that are not ops (other log output) are skipped
+ * in the text log; in EDN every non-blank line must be an op map.
+ */
+import { parseEDNString } from 'edn-data';
+import { ConfigError } from '../lib/errors.js';
+import { validateHistory } from './reader.js';
+import type { Op } from './op.js';
+
+const EDN_OPTIONS = { mapAs: 'object', keywordAs: 'string', listAs: 'array' } as const;
+
+function parseEdn(text: string, where: string): unknown {
+  try {
+    return parseEDNString(text, EDN_OPTIONS);
+  } catch (e: unknown) {
+    throw new ConfigError(`${where}: not valid EDN: ${(e as Error).message.split('\n')[0]}`);
+  }
+}
+
+export function importJepsenEdn(text: string, where = 'history.edn'): Op[] {
+  const raw: unknown[] = [];
+  text.split('\n').forEach((line, i) => {
+    if (line.trim() === '' || line.trim().startsWith(';')) return;
+    const v = parseEdn(line, `${where}:${i + 1}`);
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new ConfigError(`${where}:${i + 1}: expected an op map, got ${line.slice(0, 60)}`);
+    const o = { ...(v as Record<string, unknown>) };
+    delete o.index;
+    raw.push(o);
+  });
+  return validateHistory(raw.map((o, index) => ({ ...(o as object), index })), where);
+}
+
+const LOG_LINE = /jepsen\.util\s+-\s+(:?[\w-]+)\s+:(invoke|ok|fail|info)\s+:?([\w-]+)\s*(.*)$/;
+
+export function importJepsenLog(text: string, where = 'jepsen.log'): Op[] {
+  const raw: Array<Record<string, unknown>> = [];
+  for (const line of text.split('\n')) {
+    const m = LOG_LINE.exec(line);
+    if (!m) continue;
+    const [, proc, type, f, rest] = m as unknown as [string, string, string, string, string];
+    const process = /^\d+$/.test(proc) ? Number(proc) : proc.replace(/^:/, '');
+    const { value, error } = splitValue(rest.trim(), where);
+    const op: Record<string, unknown> = { process, type, f, value, time: raw.length, index: raw.length };
+    if (error !== undefined) op.error = error;
+    raw.push(op);
+  }
+  if (raw.length === 0) throw new ConfigError(`${where}: no Jepsen op lines found (expected lines like "INFO jepsen.util - 3 :invoke :write 1")`);
+  return validateHistory(raw, where);
+}
+
+/** The value is EDN; a trailing bare keyword after it (`1 :timed-out`) is the error. */
+function splitValue(rest: string, where: string): { value: unknown; error?: string } {
+  if (rest === '') return { value: null };
+  const m = /^(.*\S)\s+:([\w-]+)$/.exec(rest);
+  if (m) return { value: parseEdn(m[1]!, where), error: m[2]! };
+  return { value: parseEdn(rest, where) };
+}

@@ -1,0 +1,108 @@
+/**
+ * Reading histories: JSON Lines, streamed line by line, each op validated as it comes. The first
+ * problem stops the read with one line naming the file and line: a malformed line, an unknown
+ * `type`, a completion (`ok`/`fail`/`info`) with no pending invoke of its process, or a second
+ * invoke while one is pending.
+ */
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { ConfigError } from '../lib/errors.js';
+import { OP_TYPES, isClientProcess, type Op, type OpType, type Process } from './op.js';
+
+export class HistoryError extends ConfigError {}
+
+/** Validates ops one at a time, remembering which processes have an invoke pending. */
+export class HistoryValidator {
+  private readonly pending = new Map<Process, Op>();
+  private count = 0;
+
+  constructor(private readonly where: string) {}
+
+  /** Parses one JSON line (1-based `line` for messages). Returns undefined for a blank line. */
+  parseLine(text: string, line: number): Op | undefined {
+    if (text.trim() === '') return undefined;
+    let v: unknown;
+    try {
+      v = JSON.parse(text);
+    } catch {
+      this.fail(line, `not valid JSON: ${truncate(text)}`);
+    }
+    return this.check(v, line);
+  }
+
+  /** Validates one already-parsed op. */
+  check(v: unknown, line: number): Op {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) this.fail(line, 'an op must be a JSON object');
+    const o = v as Record<string, unknown>;
+    if (!OP_TYPES.includes(o.type as OpType)) this.fail(line, `"type" must be one of ${OP_TYPES.join(', ')}, got ${JSON.stringify(o.type ?? null)}`);
+    if (typeof o.process !== 'number' && typeof o.process !== 'string') this.fail(line, `"process" must be an integer or a string, got ${JSON.stringify(o.process ?? null)}`);
+    if (typeof o.process === 'number' && !Number.isInteger(o.process)) this.fail(line, `"process" must be an integer or a string, got ${o.process}`);
+    if (typeof o.f !== 'string' || o.f === '') this.fail(line, `"f" must be a non-empty string, got ${JSON.stringify(o.f ?? null)}`);
+    if (o.time !== undefined && (typeof o.time !== 'number' || !Number.isFinite(o.time))) this.fail(line, `"time" must be a number, got ${JSON.stringify(o.time)}`);
+    if (o.key !== undefined && typeof o.key !== 'string' && typeof o.key !== 'number') this.fail(line, `"key" must be a string, got ${JSON.stringify(o.key)}`);
+    for (const f of ['lsn', 'epoch'] as const) {
+      if (o[f] !== undefined && o[f] !== null && typeof o[f] !== 'number') this.fail(line, `"${f}" must be a number, got ${JSON.stringify(o[f])}`);
+    }
+    const op = { ...o, index: typeof o.index === 'number' ? o.index : this.count, time: (o.time as number | undefined) ?? this.count, value: o.value ?? null } as Op;
+    if (o.key !== undefined) op.key = String(o.key);
+    this.count++;
+    this.track(op, line);
+    return op;
+  }
+
+  private track(op: Op, line: number): void {
+    const p = op.process;
+    const open = this.pending.get(p);
+    if (op.type === 'invoke') {
+      if (open) this.fail(line, `process ${JSON.stringify(p)} invokes ${op.f} while its ${open.f} (index ${open.index}) is still pending`);
+      this.pending.set(p, op);
+      return;
+    }
+    if (open) {
+      if (open.f !== op.f) this.fail(line, `process ${JSON.stringify(p)} completes ${op.f} but its pending invoke is ${open.f}`);
+      this.pending.delete(p);
+      return;
+    }
+    // Faults and harness events (string processes) may be lone `info` lines; clients may not.
+    if (isClientProcess(p)) this.fail(line, `"${op.type}" for process ${p} without a pending invoke`);
+  }
+
+  private fail(line: number, message: string): never {
+    throw new HistoryError(`${this.where}:${line}: ${message}`);
+  }
+}
+
+function truncate(s: string): string {
+  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+}
+
+/** Streams a history file, yielding validated ops. */
+export async function* readHistory(file: string): AsyncGenerator<Op> {
+  const validator = new HistoryValidator(file);
+  const stream = createReadStream(file, { encoding: 'utf8' });
+  const opened = new Promise<void>((resolve, reject) => {
+    stream.once('open', () => resolve());
+    stream.once('error', (e: NodeJS.ErrnoException) => reject(new HistoryError(`${file}: cannot read history (${e.code ?? e.message})`)));
+  });
+  await opened;
+  const lines = createInterface({ input: stream, crlfDelay: Infinity });
+  let n = 0;
+  for await (const text of lines) {
+    n++;
+    const op = validator.parseLine(text, n);
+    if (op) yield op;
+  }
+}
+
+/** Reads a whole history into memory (the checkers need random access). */
+export async function loadHistory(file: string): Promise<Op[]> {
+  const ops: Op[] = [];
+  for await (const op of readHistory(file)) ops.push(op);
+  return ops;
+}
+
+/** Validates an in-memory history (tests, converted histories). */
+export function validateHistory(ops: unknown[], where = 'history'): Op[] {
+  const v = new HistoryValidator(where);
+  return ops.map((o, i) => v.check(o, i + 1));
+}
