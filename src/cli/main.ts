@@ -15,6 +15,7 @@ import { registerNodeCommand } from './commands/node.js';
 import { registerClusterCommand } from './commands/cluster.js';
 import { registerBenchCommand } from './commands/bench.js';
 import { registerCheckCommand } from './commands/check.js';
+import { registerWorkloadCommand } from './commands/workload.js';
 
 function version(): string {
   return (JSON.parse(readFileSync(path.join(projectRoot(), 'package.json'), 'utf8')) as { version: string }).version;
@@ -32,6 +33,7 @@ export async function main(argv: string[]): Promise<number> {
   registerClusterCommand(program);
   registerBenchCommand(program);
   registerCheckCommand(program);
+  registerWorkloadCommand(program);
   for (const c of program.commands) c.exitOverride();
   try {
     await program.parseAsync(argv);

@@ -1,0 +1,118 @@
+/**
+ * Drives a workload against a cluster and records the history: `concurrency` client slots, each
+ * looping invoke → perform → complete; a shared rate limit; a fixed duration; then final reads.
+ *
+ * As in Jepsen, a slot whose op ended `info` retires its process id (the op may still be in
+ * flight) and continues as process id + concurrency. Each slot draws its ops from its own seeded
+ * stream, so a seed replays the same per-process op sequence.
+ */
+import { Rng } from '../lib/rng.js';
+import type { HistoryRecorder } from '../history/recorder.js';
+import type { Op } from '../history/op.js';
+import type { Outcome } from './kv-client.js';
+import type { WorkloadSpec } from './spec.js';
+import type { Targets, Workload } from './workload.js';
+import { registerWorkload } from './register.js';
+import { setWorkload } from './set.js';
+
+/** The registry: workload name → constructor. */
+export const WORKLOADS: Record<WorkloadSpec['workload'], (spec: WorkloadSpec) => Workload> = {
+  register: registerWorkload,
+  set: setWorkload,
+};
+
+export function createWorkload(spec: WorkloadSpec): Workload {
+  return WORKLOADS[spec.workload](spec);
+}
+
+export interface DriveOptions {
+  spec: WorkloadSpec;
+  workload: Workload;
+  targets: Targets;
+  recorder: HistoryRecorder;
+  /** Overrides spec.durationSec. */
+  durationSec?: number;
+  /** Stops early when aborted. */
+  signal?: AbortSignal;
+}
+
+export interface DriveStats {
+  invoked: number;
+  ok: number;
+  fail: number;
+  info: number;
+}
+
+/** Static targets with 421-hint following: enough without a monitor. */
+export function staticTargets(nodes: Array<{ id: string; http: string }>, leaderId: string): Targets {
+  let leader = nodes.find((n) => n.id === leaderId)?.http ?? nodes[0]!.http;
+  return {
+    leader: () => leader,
+    followers: () => nodes.filter((n) => n.http !== leader).map((n) => n.http),
+    nodes: () => nodes,
+    noteLeaderHint: (address) => {
+      leader = address;
+    },
+  };
+}
+
+export async function drive(o: DriveOptions): Promise<DriveStats> {
+  const { spec, workload, targets, recorder } = o;
+  const stats: DriveStats = { invoked: 0, ok: 0, fail: 0, info: 0 };
+  const root = new Rng(spec.seed);
+  const endAt = Date.now() + (o.durationSec ?? spec.durationSec) * 1000;
+  const intervalMs = spec.rateOpsPerSec > 0 ? 1000 / spec.rateOpsPerSec : 0;
+  let nextSlotAt = Date.now();
+  const running = () => Date.now() < endAt && !o.signal?.aborted;
+
+  const client = async (slot: number, rng: Rng) => {
+    let process = slot;
+    while (running()) {
+      if (intervalMs > 0) {
+        const at = Math.max(Date.now(), nextSlotAt);
+        nextSlotAt = at + intervalMs;
+        if (at > Date.now()) await sleep(at - Date.now());
+        if (!running()) break;
+      }
+      const op = workload.next(rng, slot);
+      const invoke = recorder.invoke(process, op.f, { key: op.key, value: op.value });
+      stats.invoked++;
+      const outcome = await workload.perform(op, targets, rng, spec.timeoutMs);
+      complete(recorder, invoke, op.f, outcome);
+      stats[outcome.type]++;
+      workload.observe?.(op, outcome);
+      if (outcome.type !== 'ok' && outcome.leader) targets.noteLeaderHint(outcome.leader);
+      if (outcome.type === 'info') process += spec.concurrency;
+      // Back off briefly after an error so a dead leader is not hammered in a tight loop.
+      if (outcome.type !== 'ok') await sleep(Math.min(50, spec.timeoutMs / 10));
+    }
+  };
+  await Promise.all(Array.from({ length: spec.concurrency }, (_, slot) => client(slot, root.fork())));
+  return stats;
+}
+
+function complete(recorder: HistoryRecorder, invoke: Op, f: string, outcome: Outcome): void {
+  const fields: Partial<Op> = {};
+  if (outcome.node) fields.node = outcome.node;
+  if (outcome.type === 'ok') {
+    if (f === 'read') fields.value = outcome.value;
+    if (outcome.lsn !== undefined) fields.lsn = outcome.lsn;
+    if (outcome.epoch !== undefined) fields.epoch = outcome.epoch;
+  } else fields.error = outcome.error;
+  recorder.complete(invoke, outcome.type, fields);
+}
+
+/** Records a final read of every node (process "final-<node>"), after the cluster converged. */
+export async function recordFinalReads(workload: Workload, targets: Targets, recorder: HistoryRecorder, timeoutMs = 5000): Promise<void> {
+  for (const node of targets.nodes()) {
+    const reads = await workload.finalRead(node, timeoutMs);
+    for (const { key, outcome } of reads) {
+      const invoke = recorder.invoke(`final-${node.id}`, 'final-read', { key });
+      recorder.complete(invoke, outcome.type, { node: node.id, value: outcome.type === 'ok' ? outcome.value : null, ...(outcome.type === 'ok' ? { lsn: outcome.lsn } : { error: outcome.error }) });
+    }
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

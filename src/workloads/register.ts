@@ -1,0 +1,57 @@
+/**
+ * The register workload (Jepsen's linearizable register): read, write and cas on independent keys.
+ * Written values are unique per key (`<slot>-<n>`), so every read names the write it saw and the
+ * final value names the write that won. cas expects the last value any client saw for the key,
+ * which keeps its success rate useful without guessing.
+ */
+import type { Rng } from '../lib/rng.js';
+import { call, type Outcome } from './kv-client.js';
+import type { WorkloadSpec } from './spec.js';
+import type { Invocation, Targets, Workload } from './workload.js';
+
+export function registerWorkload(spec: WorkloadSpec): Workload {
+  const keys = Array.from({ length: spec.keys }, (_, i) => `${spec.keyPrefix}k${i}`);
+  const counters = new Map<number, number>();
+  const lastSeen = new Map<string, unknown>();
+  const total = spec.mix.read + spec.mix.write + spec.mix.cas;
+  const path = (key: string) => `/kv/${encodeURIComponent(key)}`;
+  return {
+    name: spec.name,
+    model: 'register',
+    next(rng: Rng, slot: number): Invocation {
+      const key = rng.pick(keys);
+      const r = rng.next() * total;
+      if (r < spec.mix.read) return { f: 'read', key, value: null };
+      const n = (counters.get(slot) ?? 0) + 1;
+      counters.set(slot, n);
+      const value = `${slot}-${n}`;
+      if (r < spec.mix.read + spec.mix.write) return { f: 'write', key, value };
+      return { f: 'cas', key, value: [lastSeen.get(key) ?? null, value] };
+    },
+    perform(op: Invocation, targets: Targets, rng: Rng, timeoutMs: number): Promise<Outcome> {
+      switch (op.f) {
+        case 'read': {
+          const followers = targets.followers();
+          const address = spec.reads === 'followers' && followers.length > 0 ? rng.pick(followers) : targets.leader();
+          return call({ address, method: 'GET', path: path(op.key), timeoutMs }, { readOk404: true });
+        }
+        case 'write':
+          return call({ address: targets.leader(), method: 'PUT', path: path(op.key), body: String(op.value), timeoutMs });
+        default: {
+          const [expected, value] = op.value as [unknown, string];
+          return call({ address: targets.leader(), method: 'POST', path: `${path(op.key)}/cas`, body: JSON.stringify({ expected, value }), timeoutMs });
+        }
+      }
+    },
+    observe(op: Invocation, outcome: Outcome): void {
+      if (outcome.type === 'ok') lastSeen.set(op.key, op.f === 'cas' ? (op.value as unknown[])[1] : op.f === 'write' ? op.value : outcome.value);
+      else if (op.f === 'cas' && outcome.type === 'fail' && outcome.value !== undefined) lastSeen.set(op.key, outcome.value);
+    },
+    async finalRead(node, timeoutMs) {
+      const out = await call({ address: node.http, method: 'GET', path: `/kv?prefix=${encodeURIComponent(spec.keyPrefix)}`, timeoutMs });
+      if (out.type !== 'ok') return keys.map((key) => ({ key, outcome: out }));
+      const items = new Map(((out.body?.items ?? []) as Array<{ key: string; value: string }>).map((i) => [i.key, i.value]));
+      return keys.map((key) => ({ key, outcome: { ...out, value: items.get(key) ?? null } }));
+    },
+  };
+}

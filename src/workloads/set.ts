@@ -1,0 +1,34 @@
+/**
+ * The set workload (Jepsen's set): each op adds a new unique element, stored as its own key
+ * `<prefix><element>`; after the faults heal and the cluster converges, a final read of every node
+ * lists what survived. Loss, not linearizability, is the question.
+ */
+import type { Rng } from '../lib/rng.js';
+import { call, type Outcome } from './kv-client.js';
+import type { WorkloadSpec } from './spec.js';
+import type { Invocation, Targets, Workload } from './workload.js';
+
+export const SET_KEY = 'set';
+
+export function setWorkload(spec: WorkloadSpec): Workload {
+  const counters = new Map<number, number>();
+  return {
+    name: spec.name,
+    model: 'set',
+    next(_rng: Rng, slot: number): Invocation {
+      const n = (counters.get(slot) ?? 0) + 1;
+      counters.set(slot, n);
+      // Unique across slots: slot in the low digits keeps elements small numbers.
+      return { f: 'add', key: SET_KEY, value: n * 1000 + slot };
+    },
+    perform(op: Invocation, targets: Targets, _rng: Rng, timeoutMs: number): Promise<Outcome> {
+      return call({ address: targets.leader(), method: 'PUT', path: `/kv/${encodeURIComponent(spec.keyPrefix + String(op.value))}`, body: '1', timeoutMs });
+    },
+    async finalRead(node, timeoutMs) {
+      const out = await call({ address: node.http, method: 'GET', path: `/kv?prefix=${encodeURIComponent(spec.keyPrefix)}`, timeoutMs });
+      if (out.type !== 'ok') return [{ key: SET_KEY, outcome: out }];
+      const elements = ((out.body?.items ?? []) as Array<{ key: string }>).map((i) => Number(i.key.slice(spec.keyPrefix.length))).sort((a, b) => a - b);
+      return [{ key: SET_KEY, outcome: { ...out, value: elements } }];
+    },
+  };
+}

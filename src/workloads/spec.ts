@@ -1,0 +1,54 @@
+/**
+ * Workload specs (workloads/*.yaml):
+ *
+ *   workload: register        # register | set
+ *   keys: 10                  # register: independent keys
+ *   mix: {read: 0.5, write: 0.3, cas: 0.2}
+ *   concurrency: 10           # client processes
+ *   rateOpsPerSec: 200        # across all clients; 0 = as fast as they can
+ *   durationSec: 20
+ *   timeoutMs: 1000           # past this an op is `info`
+ *   reads: leader             # leader | followers
+ *   seed: 1
+ */
+import { promises as fsp } from 'node:fs';
+import YAML from 'yaml';
+import { z } from 'zod';
+import { ConfigError } from '../lib/errors.js';
+import { parseWith } from '../lib/schema.js';
+
+const WorkloadSpecSchema = z.strictObject({
+  name: z.string().min(1).optional(),
+  workload: z.enum(['register', 'set']),
+  keys: z.number().int().min(1).max(100_000).default(10),
+  keyPrefix: z.string().max(64).optional(),
+  mix: z
+    .strictObject({ read: z.number().min(0).default(0), write: z.number().min(0).default(0), cas: z.number().min(0).default(0) })
+    .default({ read: 0.5, write: 0.3, cas: 0.2 }),
+  concurrency: z.number().int().min(1).max(1000).default(10),
+  rateOpsPerSec: z.number().min(0).default(0),
+  durationSec: z.number().positive().default(20),
+  timeoutMs: z.number().int().positive().default(1000),
+  reads: z.enum(['leader', 'followers']).default('leader'),
+  seed: z.number().int().min(0).default(1),
+});
+
+export type WorkloadSpec = z.infer<typeof WorkloadSpecSchema> & { name: string; keyPrefix: string };
+
+export function parseWorkloadSpec(input: unknown, where: string, defaultName = 'workload'): WorkloadSpec {
+  const s = parseWith(WorkloadSpecSchema, input, where);
+  if (s.workload === 'register' && s.mix.read + s.mix.write + s.mix.cas <= 0) throw new ConfigError(`${where}: mix: at least one of read, write, cas must be above 0`);
+  const name = s.name ?? defaultName;
+  return { ...s, name, keyPrefix: s.keyPrefix ?? `${s.workload === 'set' ? 's' : 'r'}/` };
+}
+
+export async function loadWorkloadSpec(file: string): Promise<WorkloadSpec> {
+  let doc: unknown;
+  try {
+    doc = YAML.parse(await fsp.readFile(file, 'utf8'));
+  } catch (e: unknown) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new ConfigError(code ? `${file}: cannot read workload (${code})` : `${file}: not valid YAML: ${(e as Error).message.split('\n')[0]}`);
+  }
+  return parseWorkloadSpec(doc, file, file.replace(/^.*\//, '').replace(/\.ya?ml$/, ''));
+}

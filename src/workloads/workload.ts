@@ -1,0 +1,36 @@
+/**
+ * What a workload is (Jepsen's "a generator plus a checker, the caller adds the client"): how to
+ * pick the next operation for a client process, how to perform it against the cluster, and how to
+ * read the final state. The driver (driver.ts) supplies processes, timing and recording.
+ */
+import type { Rng } from '../lib/rng.js';
+import type { Outcome } from './kv-client.js';
+import type { CheckModel } from '../checker/checker.js';
+
+export interface Invocation {
+  f: string;
+  key: string;
+  value: unknown;
+}
+
+/** Where requests go; `leader()` follows 421 hints. */
+export interface Targets {
+  leader(): string;
+  /** HTTP addresses of the followers (reads with `reads: followers`). */
+  followers(): string[];
+  /** Every node, by id, for final reads. */
+  nodes(): Array<{ id: string; http: string }>;
+  noteLeaderHint(address: string): void;
+}
+
+export interface Workload {
+  readonly name: string;
+  readonly model: CheckModel;
+  /** The next op for a client slot. `rng` is that slot's own stream, so sequences replay per seed. */
+  next(rng: Rng, slot: number): Invocation;
+  perform(op: Invocation, targets: Targets, rng: Rng, timeoutMs: number): Promise<Outcome>;
+  /** Observes completed ops (e.g. to pick plausible cas expectations). */
+  observe?(op: Invocation, outcome: Outcome): void;
+  /** Final reads: one or more (key, value) observations per node, taken after the cluster converged. */
+  finalRead(node: { id: string; http: string }, timeoutMs: number): Promise<Array<{ key: string; outcome: Outcome }>>;
+}
