@@ -35,7 +35,8 @@ export function checkAvailability(history: Op[]): AvailabilityResult {
   let window: AvailabilityResult['outageWindow'] = null;
   if (client.length > 0 && client.some((p) => WRITE_FS.has(p.invoke.f))) {
     const start = client[0]!.invoke.time;
-    const end = Math.max(...client.map((p) => (p.complete ?? p.invoke).time));
+    let end = start;
+    for (const p of client) end = Math.max(end, (p.complete ?? p.invoke).time);
     const points = [start, ...writeTimes, end];
     for (let i = 1; i < points.length; i++) {
       const gap = points[i]! - points[i - 1]!;

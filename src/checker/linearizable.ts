@@ -17,10 +17,17 @@
  * state therefore costs O(concurrency) memory instead of O(history), which is what lets a
  * 100k-op key fit in memory.
  *
+ * Indeterminate writes are the expensive part of any such search: each one may or may not have
+ * happened, anywhere after its invocation. When a model tells written values apart and every value
+ * written on a key is unique (as replab's workloads guarantee), most of them are settled before the
+ * search: a write whose value nobody ever observed is dropped (placing it "never" is always
+ * allowed, and no observation needs it), and a write whose value was observed certainly happened,
+ * before the first observation completed — so it becomes an ordinary op with that deadline.
+ *
  * A per-key time budget turns a search that runs too long into `unknown`, never a guess.
  */
 import type { Op } from '../history/op.js';
-import { pairOps } from '../history/op.js';
+import { pairOps, type OpPair } from '../history/op.js';
 import type { LinOp, Model } from './models/model.js';
 
 export type Validity = true | false | 'unknown';
@@ -69,6 +76,8 @@ export interface LinearizabilityOptions {
 
 interface Entry {
   op: number;
+  /** Position of the event in the history. */
+  pos: number;
   isCall: boolean;
   prev: Entry | null;
   next: Entry | null;
@@ -81,35 +90,80 @@ interface Partition {
   ops: LinOp[];
   /** Number of completed (ok) ops: ids 0..finite-1. */
   finite: number;
-  /** Event order: [opId, isCall] by history position. */
-  events: Array<[number, boolean]>;
+  /** Call and return events of completed ops, by history position (linked by buildList). */
+  entries: Entry[];
+  /** Indeterminate ops (ids finite..n-1), by invocation position. */
+  infoInvokePos: number[];
   /** History ops behind each LinOp, for reports. */
-  source: Array<{ invoke: Op; complete: Op | undefined }>;
+  source: OpPair[];
 }
 
-/** The set of linearized op ids: all ids below `w`, plus `extras`. */
+/**
+ * The set of linearized op ids: every id below the watermark `w`, plus `extras` above it. Its
+ * identity for the search cache is (w, |extras|, two 32-bit Zobrist hashes of extras), updated in
+ * O(1) per change; two different sets collide with probability about 2^-64 per comparison.
+ */
 class LinearizedSet {
   w = 0;
-  readonly extras = new Set<number>();
+  private readonly extras = new Set<number>();
+  private h1 = 0;
+  private h2 = 0;
+  private readonly z1: Uint32Array;
+  private readonly z2: Uint32Array;
+
+  constructor(size: number) {
+    this.z1 = new Uint32Array(size);
+    this.z2 = new Uint32Array(size);
+    let seed = 0x2545f491;
+    const next = () => {
+      seed ^= seed << 13;
+      seed ^= seed >>> 17;
+      seed ^= seed << 5;
+      return seed >>> 0;
+    };
+    for (let i = 0; i < size; i++) {
+      this.z1[i] = next();
+      this.z2[i] = next();
+    }
+  }
+
+  private toggle(id: number): void {
+    this.h1 ^= this.z1[id]!;
+    this.h2 ^= this.z2[id]!;
+  }
+
   add(id: number): void {
     if (id !== this.w) {
       this.extras.add(id);
+      this.toggle(id);
       return;
     }
     this.w++;
-    while (this.extras.delete(this.w)) this.w++;
+    while (this.extras.delete(this.w)) {
+      this.toggle(this.w);
+      this.w++;
+    }
   }
+
   remove(id: number): void {
     if (id >= this.w) {
-      this.extras.delete(id);
+      if (this.extras.delete(id)) this.toggle(id);
       return;
     }
-    for (let j = id + 1; j < this.w; j++) this.extras.add(j);
+    for (let j = id + 1; j < this.w; j++) {
+      this.extras.add(j);
+      this.toggle(j);
+    }
     this.w = id;
   }
-  key(): string {
-    if (this.extras.size === 0) return String(this.w);
-    return `${this.w}:${[...this.extras].sort((a, b) => a - b).join(',')}`;
+
+  has(id: number): boolean {
+    return id < this.w || this.extras.has(id);
+  }
+
+  /** A number when nothing above the watermark is linearized (the common case), else a string. */
+  key(): number | string {
+    return this.extras.size === 0 ? this.w : `${this.w}:${this.extras.size}:${this.h1}:${this.h2}`;
   }
 }
 
@@ -117,9 +171,12 @@ export function checkLinearizable<S>(history: Op[], model: Model<S>, options: Li
   const budget = options.budgetMsPerKey ?? 10_000;
   const maxFailures = options.maxFailures ?? 10;
   const result: LinearizabilityResult = { valid: true, model: model.name, keys: 0, opsChecked: 0, failures: [], unknown: [] };
-  const { partitions, problems } = partition(history, model);
+  const { byKey, problems } = groupByKey(history, model);
   result.unknown.push(...problems);
-  for (const p of partitions) {
+  // One key at a time: its search structures are garbage before the next key's are built.
+  for (const [key, pairs] of byKey) {
+    const p = buildPartition(key, pairs, model);
+    byKey.set(key, []);
     result.keys++;
     result.opsChecked += p.ops.length;
     const r = searchPartition(p, model, budget);
@@ -133,10 +190,8 @@ export function checkLinearizable<S>(history: Op[], model: Model<S>, options: Li
   return result;
 }
 
-function partition<S>(history: Op[], model: Model<S>): { partitions: Partition[]; problems: Array<{ key: string; reason: string }> } {
-  const position = new Map<Op, number>();
-  history.forEach((op, i) => position.set(op, i));
-  const byKey = new Map<string, Array<{ invoke: Op; complete: Op | undefined }>>();
+function groupByKey<S>(history: Op[], model: Model<S>): { byKey: Map<string, OpPair[]>; problems: Array<{ key: string; reason: string }> } {
+  const byKey = new Map<string, OpPair[]>();
   const problems: Array<{ key: string; reason: string }> = [];
   const badKeys = new Set<string>();
   for (const pair of pairOps(history).pairs) {
@@ -155,45 +210,113 @@ function partition<S>(history: Op[], model: Model<S>): { partitions: Partition[]
     if (!list) byKey.set(key, (list = []));
     list.push(pair);
   }
-  const partitions: Partition[] = [];
-  for (const [key, pairs] of byKey) {
-    if (badKeys.has(key)) continue;
-    const finitePairs = pairs.filter((p) => p.complete?.type === 'ok').sort((a, b) => position.get(a.complete!)! - position.get(b.complete!)!);
-    const infoPairs = pairs.filter((p) => p.complete?.type !== 'ok');
-    const source = [...finitePairs, ...infoPairs];
-    const ops: LinOp[] = source.map((p, id) => ({
-      id,
-      f: p.invoke.f,
-      input: p.invoke.value,
-      output: p.complete?.type === 'ok' ? p.complete.value : undefined,
-      outcome: p.complete?.type === 'ok' ? 'ok' : 'info',
-      invokeIndex: p.invoke.index,
-      completeIndex: p.complete?.index,
-      process: p.invoke.process,
-    }));
-    const events: Array<[number, boolean, number]> = [];
-    source.forEach((p, id) => {
-      events.push([id, true, position.get(p.invoke)!]);
-      if (p.complete?.type === 'ok') events.push([id, false, position.get(p.complete)!]);
-    });
-    events.sort((a, b) => a[2] - b[2]);
-    partitions.push({ key, ops, finite: finitePairs.length, events: events.map(([id, isCall]) => [id, isCall]), source });
+  for (const key of badKeys) byKey.delete(key);
+  return { byKey, problems };
+}
+
+interface Candidate {
+  pair: OpPair;
+  op: LinOp;
+  invokePos: number;
+  /** Return position for completed ops (and settled indeterminate ones); undefined otherwise. */
+  returnPos: number | undefined;
+}
+
+function buildPartition<S>(key: string, pairs: OpPair[], model: Model<S>): Partition {
+  const cands: Candidate[] = pairs.map((pair) => {
+    const ok = pair.complete?.type === 'ok';
+    const op: LinOp = { id: -1, f: pair.invoke.f, input: pair.invoke.value, output: ok ? pair.complete!.value : undefined, outcome: ok ? 'ok' : 'info' };
+    return { pair, op, invokePos: pair.invokePos, returnPos: ok ? pair.completePos : undefined };
+  });
+  const kept = settleIndeterminate(cands, model);
+  const finite = kept.filter((c) => c.returnPos !== undefined).sort((a, b) => a.returnPos! - b.returnPos!);
+  const info = kept.filter((c) => c.returnPos === undefined).sort((a, b) => a.invokePos - b.invokePos);
+  const ordered = finite.concat(info);
+  ordered.forEach((c, id) => (c.op.id = id));
+  const entries: Entry[] = [];
+  finite.forEach((c, id) => {
+    const call: Entry = { op: id, pos: c.invokePos, isCall: true, prev: null, next: null, ret: null };
+    call.ret = { op: id, pos: c.returnPos!, isCall: false, prev: null, next: null, ret: null };
+    entries.push(call, call.ret);
+  });
+  entries.sort((a, b) => a.pos - b.pos);
+  return {
+    key,
+    ops: ordered.map((c) => c.op),
+    finite: finite.length,
+    entries,
+    infoInvokePos: info.map((c) => c.invokePos),
+    source: ordered.map((c) => c.pair),
+  };
+}
+
+/**
+ * Settles indeterminate writes when the model tells written values apart and each is unique on
+ * this key. A value seen by a completed op was installed by exactly one write, which therefore
+ * happened before that observation completed. Settling is transitive: an indeterminate cas that
+ * certainly happened also certainly saw its expected value, whose write then happened too. What
+ * remains unobserved is dropped ("never happened" explains everything); what was settled becomes
+ * an ordinary op whose return sits just before the deadline.
+ */
+function settleIndeterminate<S>(cands: Candidate[], model: Model<S>): Candidate[] {
+  const written = model.writtenValue;
+  const observed = model.observedValue;
+  if (!written || !observed) return cands;
+  const seen = new Set<string>();
+  for (const c of cands) {
+    const v = written(c.op);
+    if (v === undefined) continue;
+    const k = JSON.stringify(v);
+    if (seen.has(k)) return cands; // a repeated value: observations do not name their write
+    seen.add(k);
   }
-  return { partitions, problems };
+  const deadline = new Map<string, number>();
+  const observe = (v: unknown, pos: number): boolean => {
+    if (v === undefined) return false;
+    const k = JSON.stringify(v);
+    const d = deadline.get(k);
+    if (d !== undefined && d <= pos) return false;
+    deadline.set(k, pos);
+    return true;
+  };
+  for (const c of cands) if (c.returnPos !== undefined) observe(observed(c.op), c.returnPos);
+  const pending = cands.filter((c) => c.op.outcome === 'info' && written(c.op) !== undefined);
+  const settled = new Map<Candidate, number>();
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const c of pending) {
+      const d = deadline.get(JSON.stringify(written(c.op)));
+      if (d === undefined || d < c.invokePos || settled.get(c) === d) continue;
+      settled.set(c, d);
+      // Had it happened, it saw this: now it did, so that value's write happened by `d` too.
+      observe(observed({ ...(c.op), outcome: 'ok' }), d);
+      changed = true;
+    }
+  }
+  const isPending = new Set(pending);
+  const out: Candidate[] = [];
+  for (const c of cands) {
+    if (!isPending.has(c)) {
+      out.push(c);
+      continue;
+    }
+    const d = settled.get(c);
+    if (d !== undefined) out.push({ ...c, op: { ...c.op, outcome: 'ok', output: c.op.input }, returnPos: d - 0.5 });
+    else if (deadline.has(JSON.stringify(written(c.op)))) out.push(c); // seen before it was invoked: the search will reject it
+    // else: never observed, dropped
+  }
+  return out;
 }
 
 type SearchResult = { kind: 'ok' } | { kind: 'unknown'; reason: string } | { kind: 'illegal'; failure: KeyFailure };
 
 function buildList(p: Partition): Entry {
-  const head: Entry = { op: -1, isCall: false, prev: null, next: null, ret: null };
-  const calls = new Map<number, Entry>();
+  const head: Entry = { op: -1, pos: -1, isCall: false, prev: null, next: null, ret: null };
   let last = head;
-  for (const [id, isCall] of p.events) {
-    const e: Entry = { op: id, isCall, prev: last, next: null, ret: null };
+  for (const e of p.entries) {
+    e.prev = last;
     last.next = e;
     last = e;
-    if (isCall) calls.set(id, e);
-    else calls.get(id)!.ret = e;
   }
   return head;
 }
@@ -218,61 +341,174 @@ function unlift(call: Entry): void {
   if (call.next) call.next.prev = call;
 }
 
+/**
+ * Candidates at each search node are enumerated in two phases: first the calls of completed ops
+ * up to the first pending return (the classic WGL scan), then indeterminate ops invoked before that
+ * return. Trying indeterminate ops last changes nothing about completeness — every candidate is
+ * still tried before backtracking — but it stops the search from eagerly linearizing every
+ * timed-out write it passes, which is what made histories with many `info` ops explode.
+ */
 function searchPartition<S>(p: Partition, model: Model<S>, budgetMs: number): SearchResult {
   const head = buildList(p);
   const deadline = Date.now() + budgetMs;
-  const cache = new Set<string>();
-  const lin = new LinearizedSet();
-  const stack: Array<{ entry: Entry; state: S }> = [];
+  // Visited configurations: model state → the linearized set seen with it, or a Set of them once
+  // there are several (most states are only ever reached with one, and a Set each is heavy).
+  const cache = new Map<unknown, number | string | Set<number | string>>();
+  const lin = new LinearizedSet(p.ops.length);
+  // A frame is a linearized op and how to resume enumerating the alternatives at its node: the
+  // next main-list entry, or the rest of that node's ordered list of indeterminate candidates.
+  type Frame = { entry: Entry | null; candidates: number[] | null; ci: number; state: S };
+  const stack: Frame[] = [];
   let state = model.init();
   let done = 0;
   // Longest linearizable prefix seen, maintained incrementally (see `lowWater`).
   let best = { done: -1, order: [] as number[], blocked: -1, state: state as S };
   let lowWater = 0;
-  let entry = head.next;
+  let entry: Entry | null = head.next;
+  let candidates: number[] | null = null;
+  let ci = 0;
   let steps = 0;
+
+  /**
+   * Linearizes op `id` next if the model allows it and the resulting configuration is new. An
+   * indeterminate op that would change nothing is not placed: leaving it pending keeps every
+   * option open (it can still take effect later, or never), so that configuration dominates — and
+   * placing such no-ops is what makes the configurations multiply.
+   */
+  let tried: S = state; // the state tryOp produced (saves an allocation per step)
+  const undo = (id: number): false => {
+    lin.remove(id);
+    return false;
+  };
+  const tryOp = (id: number): boolean => {
+    const op = p.ops[id]!;
+    const next = model.step(state, op);
+    if (next === undefined) return false;
+    const nextKey = model.stateKey(next);
+    if (op.outcome === 'info' && nextKey === model.stateKey(state)) return false;
+    lin.add(id);
+    const linKey = lin.key();
+    const seen = cache.get(nextKey);
+    if (seen === undefined) cache.set(nextKey, linKey);
+    else if (seen instanceof Set) {
+      if (seen.has(linKey)) return undo(id);
+      seen.add(linKey);
+    } else {
+      if (seen === linKey) return undo(id);
+      cache.set(nextKey, new Set([seen, linKey]));
+    }
+    tried = next;
+    return true;
+  };
+
   while (done < p.finite) {
     if ((++steps & 0xfff) === 0 && Date.now() > deadline) {
       return { kind: 'unknown', reason: `search exceeded ${budgetMs} ms after ${steps} steps (${p.ops.length} ops on this key)` };
     }
-    if (entry === null) break;
-    if (entry.isCall) {
-      const op = p.ops[entry.op]!;
-      const next = model.step(state, op);
-      if (next !== undefined) {
-        lin.add(op.id);
-        const key = `${lin.key()}|${model.stateKey(next)}`;
-        if (!cache.has(key)) {
-          cache.add(key);
-          stack.push({ entry, state });
-          state = next;
-          if (op.outcome === 'ok') done++;
-          lift(entry);
-          entry = head.next;
-          continue;
-        }
-        lin.remove(op.id);
-      }
-      entry = entry.next;
+    if (entry !== null && entry.isCall) {
+      const e: Entry = entry;
+      if (tryOp(e.op)) {
+        stack.push({ entry: e, candidates: null, ci: 0, state });
+        state = tried;
+        done++;
+        lift(e);
+        entry = head.next;
+      } else entry = e.next;
       continue;
     }
-    // A return event whose op is not linearized: nothing placed so far explains it.
+    // Main phase exhausted at a return event: try indeterminate ops invoked before it.
+    const blocking = entry ?? firstReturn(head);
+    if (candidates === null) {
+      candidates = infoCandidates(p, model, lin, state, blocking);
+      ci = 0;
+    }
+    let advanced = false;
+    for (; ci < candidates.length; ci++) {
+      const id = candidates[ci]!;
+      if (!lin.has(id) && tryOp(id)) {
+        stack.push({ entry: blocking, candidates, ci, state });
+        state = tried;
+        entry = head.next;
+        candidates = null;
+        advanced = true;
+        break;
+      }
+    }
+    if (advanced) continue;
+    // Nothing explains the return event: record the deepest failure and backtrack.
     if (done > best.done) {
-      best = { done, order: best.order.slice(0, lowWater).concat(stack.slice(lowWater).map((s) => s.entry.op)), blocked: entry.op, state };
+      // Only the part of the stack that changed since the last record is copied (amortised O(1)).
+      best.order.length = lowWater;
+      for (let i = lowWater; i < stack.length; i++) best.order.push(frameOp(stack[i]!));
+      best.done = done;
+      best.blocked = blocking ? blocking.op : -1;
+      best.state = state;
       lowWater = stack.length;
     }
     const top = stack.pop();
     if (!top) break;
     lowWater = Math.min(lowWater, stack.length);
     state = top.state;
-    const undone = p.ops[top.entry.op]!;
-    lin.remove(undone.id);
-    if (undone.outcome === 'ok') done--;
-    unlift(top.entry);
-    entry = top.entry.next;
+    if (top.candidates) {
+      lin.remove(top.candidates[top.ci]!);
+      entry = top.entry;
+      candidates = top.candidates;
+      ci = top.ci + 1;
+    } else {
+      const e = top.entry!;
+      lin.remove(e.op);
+      done--;
+      unlift(e);
+      entry = e.next;
+      candidates = null;
+    }
   }
   if (done >= p.finite) return { kind: 'ok' };
   return { kind: 'illegal', failure: describeFailure(p, best) };
+
+  function frameOp(f: Frame): number {
+    return f.candidates ? f.candidates[f.ci]! : f.entry!.op;
+  }
+}
+
+/**
+ * The indeterminate ops that may take effect now (invoked before the blocking return, not yet
+ * linearized), best first: those after which the blocked op itself becomes possible, then the
+ * rest; newest first within each group, since old ones that never took effect pile up. The order
+ * only steers the search; every candidate is still tried before it backtracks.
+ */
+function infoCandidates<S>(p: Partition, model: Model<S>, lin: LinearizedSet, state: S, blocking: Entry | null): number[] {
+  const last = lastInvokedBefore(p.infoInvokePos, blocking ? blocking.pos : Infinity);
+  const helpful: number[] = [];
+  const rest: number[] = [];
+  const blocked = blocking ? p.ops[blocking.op]! : undefined;
+  for (let i = last; i >= 0; i--) {
+    const id = p.finite + i;
+    if (lin.has(id)) continue;
+    const next = model.step(state, p.ops[id]!);
+    if (next === undefined) continue;
+    if (blocked && model.step(next, blocked) !== undefined) helpful.push(id);
+    else rest.push(id);
+  }
+  return helpful.concat(rest);
+}
+
+/** Index of the last info op invoked before `pos` (info ops are sorted by invocation), or -1. */
+function lastInvokedBefore(invokePos: number[], pos: number): number {
+  let lo = 0;
+  let hi = invokePos.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (invokePos[mid]! < pos) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo - 1;
+}
+
+function firstReturn(head: Entry): Entry | null {
+  let e = head.next;
+  while (e && e.isCall) e = e.next;
+  return e;
 }
 
 function summarize(p: Partition, id: number): OpSummary {
@@ -291,13 +527,12 @@ function summarize(p: Partition, id: number): OpSummary {
 function describeFailure(p: Partition, best: { done: number; order: number[]; blocked: number; state: unknown }): KeyFailure {
   const blocked = Math.max(best.blocked, 0);
   const op = summarize(p, blocked);
-  const b = p.ops[blocked]!;
-  const end = b.completeIndex ?? Infinity;
+  const b = p.source[blocked]!;
+  const end = b.completePos ?? Infinity;
   const concurrent: OpSummary[] = [];
-  for (const o of p.ops) {
-    if (o.id === blocked) continue;
-    if (o.invokeIndex < end && (o.completeIndex ?? Infinity) > b.invokeIndex) concurrent.push(summarize(p, o.id));
-    if (concurrent.length >= 10) break;
+  for (let id = 0; id < p.source.length && concurrent.length < 10; id++) {
+    const o = p.source[id]!;
+    if (id !== blocked && o.invokePos < end && (o.completePos ?? Infinity) > b.invokePos) concurrent.push(summarize(p, id));
   }
   const shown = (v: unknown) => JSON.stringify(v ?? null);
   const what = op.f === 'read' ? `read ${shown(op.value)}` : `${op.f} ${shown(op.value)}`;

@@ -25,38 +25,26 @@ export interface StaleReadResult {
 const NS_PER_MS = 1e6;
 
 export function checkStaleReads(history: Op[]): StaleReadResult {
-  // Acknowledged writes in completion order, with a running maximum of their LSNs.
-  const ackTime: number[] = [];
-  const prefMax: number[] = [];
-  const readState = new Map<Op, { known: number; acks: number }>();
   const { pairs } = pairOps(history);
-  const readInvokes = new Set(pairs.filter((p) => p.invoke.f === 'read').map((p) => p.invoke));
-  const readOf = new Map(pairs.filter((p) => p.complete).map((p) => [p.complete!, p.invoke]));
+  // Acknowledged writes (ok with an LSN) in completion order, with a running maximum of LSNs.
+  const acks = pairs
+    .filter((p) => p.complete?.type === 'ok' && p.invoke.f !== 'read' && p.invoke.f !== 'final-read' && typeof p.complete.lsn === 'number')
+    .sort((a, b) => a.completePos! - b.completePos!);
+  const ackPos = acks.map((p) => p.completePos!);
+  const ackTime = acks.map((p) => p.complete!.time);
+  const prefMax: number[] = [];
+  for (const p of acks) prefMax.push(Math.max(prefMax.at(-1) ?? 0, p.complete!.lsn!));
   const lags: Array<{ op: Op; lagMs: number; lagLsn: number }> = [];
   let reads = 0;
-  for (const op of history) {
-    if (op.type === 'invoke' && readInvokes.has(op)) {
-      readState.set(op, { known: prefMax.at(-1) ?? 0, acks: prefMax.length });
-      continue;
-    }
-    if (op.type !== 'ok') continue;
-    if (op.f !== 'read' && typeof op.lsn === 'number' && op.f !== 'final-read') {
-      ackTime.push(op.time);
-      prefMax.push(Math.max(prefMax.at(-1) ?? 0, op.lsn));
-      continue;
-    }
-    if (op.f !== 'read') continue;
+  for (const p of pairs) {
+    if (p.invoke.f !== 'read' || p.complete?.type !== 'ok') continue;
     reads++;
-    const invoke = readOf.get(op);
-    const st = invoke && readState.get(invoke);
-    if (!invoke || !st || typeof op.lsn !== 'number') continue;
-    const lagLsn = Math.max(0, st.known - op.lsn);
-    let lagMs = 0;
-    if (lagLsn > 0) {
-      const i = firstAbove(prefMax, op.lsn, st.acks);
-      lagMs = Math.max(0, (invoke.time - ackTime[i]!) / NS_PER_MS);
-    }
-    lags.push({ op, lagMs, lagLsn });
+    const lsn = p.complete.lsn;
+    if (typeof lsn !== 'number') continue;
+    const known = countBefore(ackPos, p.invokePos); // acks completed before the read was invoked
+    const lagLsn = known > 0 ? Math.max(0, prefMax[known - 1]! - lsn) : 0;
+    const lagMs = lagLsn > 0 ? Math.max(0, (p.invoke.time - ackTime[firstAbove(prefMax, lsn, known)]!) / NS_PER_MS) : 0;
+    lags.push({ op: p.complete, lagMs, lagLsn });
   }
   const staleLags = lags.filter((l) => l.lagLsn > 0);
   const perNode: StaleReadResult['perNode'] = {};
@@ -66,17 +54,33 @@ export function checkStaleReads(history: Op[]): StaleReadResult {
     if (l.lagLsn > 0) n.stale++;
     n.maxStaleMs = Math.max(n.maxStaleMs, l.lagMs);
   }
+  const lagMsList = lags.map((l) => l.lagMs);
+  const lagLsnList = lags.map((l) => l.lagLsn);
+  const lagMsQ = quantiles(lagMsList);
+  const lagLsnQ = quantiles(lagLsnList);
   return {
     reads,
     judged: lags.length,
     stale: staleLags.length,
-    maxStaleMs: Math.max(0, ...lags.map((l) => l.lagMs)),
-    maxStaleLsn: Math.max(0, ...lags.map((l) => l.lagLsn)),
-    lagMs: quantiles(lags.map((l) => l.lagMs)),
-    lagLsn: quantiles(lags.map((l) => l.lagLsn)),
+    maxStaleMs: lagMsQ.max,
+    maxStaleLsn: lagLsnQ.max,
+    lagMs: lagMsQ,
+    lagLsn: lagLsnQ,
     worst: [...staleLags].sort((a, b) => b.lagMs - a.lagMs).slice(0, 10).map((l) => ({ index: l.op.index, node: l.op.node, key: l.op.key, lagMs: l.lagMs, lagLsn: l.lagLsn })),
     perNode,
   };
+}
+
+/** How many of the sorted positions are below `pos`. */
+function countBefore(sorted: number[], pos: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid]! < pos) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** First index < end whose prefix maximum exceeds `lsn` (prefMax is non-decreasing). */

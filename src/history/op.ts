@@ -45,19 +45,34 @@ export const WRITE_FS = new Set(['write', 'cas', 'add', 'append', 'delete']);
 export interface OpPair {
   invoke: Op;
   complete: Op | undefined;
+  /** Positions of the two events in the history array. */
+  invokePos: number;
+  completePos: number | undefined;
 }
+
+export interface PairedHistory {
+  pairs: OpPair[];
+  events: Op[];
+}
+
+const paired = new WeakMap<readonly Op[], PairedHistory>();
 
 /**
  * Pairs each client invocation with the next completion of the same process. Nemesis and other
- * string-process events are returned separately. Assumes a validated history (reader.ts).
+ * string-process events are returned separately. Assumes a validated history (reader.ts). The
+ * result is cached per history array: every checker needs it, and a history is not edited once
+ * checking starts.
  */
-export function pairOps(history: Iterable<Op>): { pairs: OpPair[]; events: Op[] } {
+export function pairOps(history: readonly Op[]): PairedHistory {
+  const cached = paired.get(history);
+  if (cached) return cached;
   const pairs: OpPair[] = [];
   const events: Op[] = [];
   const open = new Map<Process, OpPair>();
-  for (const op of history) {
+  for (let i = 0; i < history.length; i++) {
+    const op = history[i]!;
     if (op.type === 'invoke') {
-      const pair: OpPair = { invoke: op, complete: undefined };
+      const pair: OpPair = { invoke: op, complete: undefined, invokePos: i, completePos: undefined };
       open.set(op.process, pair);
       pairs.push(pair);
       continue;
@@ -65,8 +80,11 @@ export function pairOps(history: Iterable<Op>): { pairs: OpPair[]; events: Op[] 
     const pending = open.get(op.process);
     if (pending) {
       pending.complete = op;
+      pending.completePos = i;
       open.delete(op.process);
     } else events.push(op);
   }
-  return { pairs, events };
+  const result = { pairs, events };
+  paired.set(history, result);
+  return result;
 }

@@ -14,9 +14,6 @@ export interface LinOp {
   output: unknown;
   /** `ok`: completed; `info`: may have taken effect at any point after its invocation, or never. */
   outcome: 'ok' | 'info';
-  invokeIndex: number;
-  completeIndex: number | undefined;
-  process: number | string;
 }
 
 export interface Model<S> {
@@ -25,10 +22,18 @@ export interface Model<S> {
   readonly fs: ReadonlySet<string>;
   init(): S;
   step(state: S, op: LinOp): S | undefined;
-  /** A string that is equal for equal states (the search cache key). */
-  stateKey(state: S): string;
+  /** A primitive that is equal (SameValueZero) exactly for equal states: the search cache key. */
+  stateKey(state: S): string | number | boolean | null;
   /** Is an `info` op of this function observation-free (a timed-out read), so it can be dropped? */
   isPureRead(f: string): boolean;
+  /**
+   * For models whose writes can be told apart by value: the value an op installs if it takes
+   * effect (write, successful cas). With `observedValue`, lets the checker settle indeterminate
+   * writes before the search when every written value on a key is unique (see linearizable.ts).
+   */
+  writtenValue?(op: LinOp): unknown;
+  /** The value a completed op definitely saw in the state (a read's result, a cas's expectation). */
+  observedValue?(op: LinOp): unknown;
 }
 
 /** Equality of JSON values (register values are usually numbers or strings). */

@@ -25,6 +25,10 @@ export const registerModel: Model<unknown> = {
         return undefined;
     }
   },
-  stateKey: (s) => (typeof s === 'string' ? `s${s}` : JSON.stringify(s)),
+  // Strings, numbers and null serve as their own keys. Anything else (and the odd string that
+  // starts with NUL) is serialised behind a NUL, so the two kinds can never collide.
+  stateKey: (s) => (s === null || typeof s === 'number' || (typeof s === 'string' && !s.startsWith('\u0000')) ? s : `\u0000${JSON.stringify(s)}`),
   isPureRead: (f) => f === 'read',
+  writtenValue: (op) => (op.f === 'write' ? op.input : op.f === 'cas' && Array.isArray(op.input) ? op.input[1] : undefined),
+  observedValue: (op) => (op.outcome !== 'ok' ? undefined : op.f === 'read' ? op.output : op.f === 'cas' && Array.isArray(op.input) ? op.input[0] : undefined),
 };
