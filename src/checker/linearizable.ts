@@ -29,6 +29,7 @@
 import type { Op } from '../history/op.js';
 import { pairOps, type OpPair } from '../history/op.js';
 import type { LinOp, Model } from './models/model.js';
+import { countBelow } from '../lib/sorted.js';
 
 export type Validity = true | false | 'unknown';
 
@@ -478,7 +479,7 @@ function searchPartition<S>(p: Partition, model: Model<S>, budgetMs: number): Se
  * only steers the search; every candidate is still tried before it backtracks.
  */
 function infoCandidates<S>(p: Partition, model: Model<S>, lin: LinearizedSet, state: S, blocking: Entry | null): number[] {
-  const last = lastInvokedBefore(p.infoInvokePos, blocking ? blocking.pos : Infinity);
+  const last = countBelow(p.infoInvokePos, blocking ? blocking.pos : Infinity) - 1;
   const helpful: number[] = [];
   const rest: number[] = [];
   const blocked = blocking ? p.ops[blocking.op]! : undefined;
@@ -491,18 +492,6 @@ function infoCandidates<S>(p: Partition, model: Model<S>, lin: LinearizedSet, st
     else rest.push(id);
   }
   return helpful.concat(rest);
-}
-
-/** Index of the last info op invoked before `pos` (info ops are sorted by invocation), or -1. */
-function lastInvokedBefore(invokePos: number[], pos: number): number {
-  let lo = 0;
-  let hi = invokePos.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (invokePos[mid]! < pos) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo - 1;
 }
 
 function firstReturn(head: Entry): Entry | null {

@@ -7,6 +7,7 @@
  * Reads without an LSN (from other systems) are not judged.
  */
 import { type Op, pairOps } from '../history/op.js';
+import { countBelow } from '../lib/sorted.js';
 
 export interface StaleReadResult {
   reads: number;
@@ -41,7 +42,7 @@ export function checkStaleReads(history: Op[]): StaleReadResult {
     reads++;
     const lsn = p.complete.lsn;
     if (typeof lsn !== 'number') continue;
-    const known = countBefore(ackPos, p.invokePos); // acks completed before the read was invoked
+    const known = countBelow(ackPos, p.invokePos); // acks completed before the read was invoked
     const lagLsn = known > 0 ? Math.max(0, prefMax[known - 1]! - lsn) : 0;
     const lagMs = lagLsn > 0 ? Math.max(0, (p.invoke.time - ackTime[firstAbove(prefMax, lsn, known)]!) / NS_PER_MS) : 0;
     lags.push({ op: p.complete, lagMs, lagLsn });
@@ -69,18 +70,6 @@ export function checkStaleReads(history: Op[]): StaleReadResult {
     worst: [...staleLags].sort((a, b) => b.lagMs - a.lagMs).slice(0, 10).map((l) => ({ index: l.op.index, node: l.op.node, key: l.op.key, lagMs: l.lagMs, lagLsn: l.lagLsn })),
     perNode,
   };
-}
-
-/** How many of the sorted positions are below `pos`. */
-function countBefore(sorted: number[], pos: number): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (sorted[mid]! < pos) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 /** First index < end whose prefix maximum exceeds `lsn` (prefMax is non-decreasing). */
