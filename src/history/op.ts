@@ -31,8 +31,6 @@ export interface Op {
   [extra: string]: unknown;
 }
 
-export const NEMESIS = 'nemesis';
-
 /** Client processes are integers (Jepsen); nemesis and harness processes are strings. */
 export function isClientProcess(p: Process): p is number {
   return typeof p === 'number';

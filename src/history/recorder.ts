@@ -13,8 +13,6 @@ export class HistoryRecorder {
   private readonly startNs: bigint;
   private index = 0;
   private closed = false;
-  /** Optional observer (progress display, live stats). */
-  onOp: ((op: Op) => void) | undefined;
 
   constructor(file: string, startNs: bigint = process.hrtime.bigint()) {
     this.out = createWriteStream(file, { flags: 'w' });
@@ -27,10 +25,9 @@ export class HistoryRecorder {
   }
 
   record(op: OpInput): Op {
-    const full = { index: this.index++, time: op.time ?? this.now(), ...op } as Op;
-    if (op.time === undefined) full.time = this.now();
+    const { time, ...rest } = op;
+    const full = { index: this.index++, time: time ?? this.now(), ...rest } as Op;
     if (!this.closed) this.out.write(JSON.stringify(full) + '\n');
-    this.onOp?.(full);
     return full;
   }
 

@@ -181,15 +181,6 @@ export class Wal extends EventEmitter {
     return seg;
   }
 
-  /** Starts a new segment at the next append, so a checkpoint can later delete the older ones. */
-  async rollAtNextAppend(): Promise<void> {
-    await this.sync();
-    if (this.fh) {
-      await this.fh.close();
-      this.fh = undefined;
-    }
-  }
-
   /**
    * Forgets everything up to `lsn` (a checkpoint now covers it): drops retained records and deletes
    * segments whose every record is ≤ lsn.

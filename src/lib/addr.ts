@@ -12,7 +12,3 @@ export function parseHostPort(text: string, what: string): HostPort {
   if (!m || port > 65535) throw new UsageError(`${what} must be host:port, got "${text}"`);
   return { host: m[1]!.replace(/^\[|\]$/g, ''), port };
 }
-
-export function formatHostPort(hp: HostPort): string {
-  return hp.host.includes(':') ? `[${hp.host}]:${hp.port}` : `${hp.host}:${hp.port}`;
-}
