@@ -53,9 +53,10 @@ export class UpstreamLink {
     // Idle followers still ack periodically, and a silent upstream is detected (a paused leader
     // keeps its TCP connections open, so only the absence of heartbeats shows it).
     this.ackTimer = setInterval(() => {
-      if (!this.streaming) return;
-      this.sendAck();
-      if (Date.now() - this.lastFrameMs > Math.max(10 * this.heartbeatMs, 1000)) this.drop('no frame from upstream for too long');
+      if (this.streaming) this.sendAck();
+      // Also before WELCOME: an upstream that accepted the connection but never answers HELLO
+      // (paused, or not a replab node) must not hold this follower forever.
+      if (this.connected && Date.now() - this.lastFrameMs > Math.max(10 * this.heartbeatMs, 1000)) this.drop('no frame from upstream for too long');
     }, this.heartbeatMs);
     this.ackTimer.unref();
   }
@@ -88,6 +89,9 @@ export class UpstreamLink {
       socket.write(encodeJsonFrame(FrameType.hello, this.host.epoch(), { nodeId: this.host.id, token: this.host.token, lastLsn: this.host.lastLsn(), lastEpoch: this.host.lastEpoch() }));
     });
     socket.on('data', (chunk: Buffer) => {
+      // Liveness is judged by bytes arriving, not by how fast this node processes them (installing
+      // a large snapshot may take a while).
+      this.lastFrameMs = Date.now();
       let frames: Frame[];
       try {
         frames = decoder.push(chunk);
@@ -124,7 +128,6 @@ export class UpstreamLink {
 
   private async handle(frame: Frame): Promise<void> {
     if (this.stopped) return;
-    this.lastFrameMs = Date.now();
     if (frame.epoch < this.host.epoch()) throw new FrameError(`frame from epoch ${frame.epoch}, older than this node's ${this.host.epoch()}: refusing a stale upstream`);
     if (frame.epoch > this.host.epoch()) await this.host.adoptEpoch(frame.epoch);
     switch (frame.type) {
