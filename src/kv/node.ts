@@ -151,6 +151,9 @@ export class KvNode extends EventEmitter {
 
   private fatal(message: string): void {
     this.log.fatal(message);
+    // Writes waiting for commit may or may not be durable: their clients must see an indefinite error.
+    for (const w of this.waiters) w.reject(new KvError('internal', message));
+    this.waiters = [];
     this.emit('fatal', new Error(message));
   }
 
