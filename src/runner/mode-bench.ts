@@ -1,7 +1,7 @@
 /**
  * Throughput and latency of each replication mode on the same cluster spec, no faults: for every
- * mode, start the cluster fresh, drive the leader with autocannon, read the leader's fsync counter
- * before and after, and stop the cluster (also on failure).
+ * mode, start the cluster fresh, warm it up for a second, drive the leader with autocannon, read
+ * the leader's fsync counter before and after, and stop the cluster (also on failure).
  */
 import os from 'node:os';
 import path from 'node:path';
@@ -38,6 +38,8 @@ export async function benchModes(o: ModeBenchOptions): Promise<ModeBenchRow[]> {
       try {
         const leader = cluster.endpoint(cluster.leaderId()).http;
         const fsyncs = async () => ((await cluster.status(cluster.leaderId(), 5000))?.fsyncs as number | undefined) ?? 0;
+        // Warm-up, not measured: JIT, connection set-up and the nodes' first WAL preallocation.
+        await runHttpBench({ address: leader, connections: o.connections, durationSec: 1, valueBytes: o.valueBytes });
         const before = await fsyncs();
         o.onProgress?.(`${mode}: ${o.connections} connections for ${o.durationSec} s`);
         const r = await runHttpBench({ address: leader, connections: o.connections, durationSec: o.durationSec, valueBytes: o.valueBytes });

@@ -16,6 +16,8 @@ afterEach(async () => {
 
 const rec = (lsn: number, value = `value-${lsn}`): WalRecord => ({ lsn, epoch: 1, timeMs: 1_700_000_000_000 + lsn, op: { type: 'put', key: `k${lsn % 7}`, value } });
 const open = () => new Wal({ dir, log: silentLogger(), segmentBytes: 4096 });
+/** Encoded size of records from..to (10 small records fit in one 4 KiB segment). */
+const validBytes = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => encodeRecord(rec(from + i)).length).reduce((a, b) => a + b, 0);
 
 /** Appends records 1..n in groups of ten (each group one fsync, so segments can roll between them). */
 async function appendAll(wal: Wal, n: number): Promise<void> {
@@ -58,13 +60,12 @@ describe('wal', () => {
   it('a torn record at the tail is truncated and the log stays appendable', async () => {
     await writeRecords(10);
     const last = path.join(dir, (await segments()).at(-1)!);
-    const torn = encodeRecord(rec(11)).subarray(0, 20);
-    await fsp.appendFile(last, torn);
-    const before = (await fsp.stat(last)).size;
+    const buf = await fsp.readFile(last);
+    encodeRecord(rec(11)).subarray(0, 20).copy(buf, validBytes(1, 10)); // half of record 11, in place
+    await fsp.writeFile(last, buf);
     const wal = open();
     const records = await wal.recover(0);
     expect(records.map((r) => r.lsn)).toEqual(Array.from({ length: 10 }, (_, i) => i + 1));
-    expect((await fsp.stat(last)).size).toBe(before - torn.length);
     await wal.append(rec(11));
     await wal.close();
     expect((await open().recover(0)).length).toBe(11);
@@ -74,10 +75,17 @@ describe('wal', () => {
     await writeRecords(5);
     const last = path.join(dir, (await segments()).at(-1)!);
     const buf = await fsp.readFile(last);
-    buf[buf.length - 1] ^= 0xff;
+    buf[validBytes(1, 5) - 1] ^= 0xff;
     await fsp.writeFile(last, buf);
     const records = await open().recover(0);
     expect(records.map((r) => r.lsn)).toEqual([1, 2, 3, 4]);
+  });
+
+  it('new segments are preallocated with zeros, which recovery reads as the end of the log', async () => {
+    await writeRecords(3);
+    const only = path.join(dir, (await segments())[0]!);
+    expect((await fsp.stat(only)).size).toBe(4096);
+    expect((await open().recover(0)).map((r) => r.lsn)).toEqual([1, 2, 3]);
   });
 
   it('a CRC mismatch in the middle is refused, naming the file and offset', async () => {
