@@ -26,8 +26,7 @@ export async function main(argv: string[]): Promise<number> {
     .description('compare async, semi-sync and sync replication under the same faults')
     .version(version())
     .option('--debug', 'print stack traces of internal errors')
-    .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s.startsWith('error:') ? s : s) });
+    .exitOverride();
   program.showSuggestionAfterError(true);
   registerNodeCommand(program);
   registerClusterCommand(program);

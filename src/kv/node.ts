@@ -421,7 +421,7 @@ export class KvNode extends EventEmitter {
       log: this.log,
       epoch: () => this.epoch,
       leaderHttp: () => this.leaderHttp(),
-      checkpointBytes: () => this.latestCheckpoint(),
+      latestCheckpoint: () => this.latestCheckpoint(),
       epochAt: (lsn) => this.wal.recordAt(lsn)?.epoch,
       onFollowerProgress: (s) => this.onFollowerProgress(s),
       onFollowerJoined: (s) => {

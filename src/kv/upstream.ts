@@ -21,7 +21,7 @@ export interface UpstreamHost {
   /** The HTTP address of the current leader, for 421 hints downstream. */
   leaderHttp(): string | null;
   /** The newest checkpoint (taking one first if there is none). */
-  checkpointBytes(): Promise<{ lsn: number; epoch: number; bytes: Buffer }>;
+  latestCheckpoint(): Promise<{ lsn: number; epoch: number; bytes: Buffer }>;
   /** Epoch of the record at `lsn`, if known (to detect a follower whose log diverged). */
   epochAt(lsn: number): number | undefined;
   onFollowerProgress(session: FollowerSession): void;
@@ -209,7 +209,7 @@ export class ReplicationServer {
     const needsSnapshot = lastLsn < wal.baseLsn || lastLsn > wal.lastLsn || (lastLsn > wal.baseLsn && this.host.epochAt(lastLsn) !== lastEpoch);
     let startLsn = lastLsn + 1;
     if (needsSnapshot) {
-      const snap = await this.host.checkpointBytes();
+      const snap = await this.host.latestCheckpoint();
       startLsn = snap.lsn + 1;
       session.send(encodeJsonFrame(FrameType.welcome, this.host.epoch(), { mode: 'snapshot', startLsn, leaderHttp: this.host.leaderHttp(), upstreamId: this.host.id }));
       this.sendSnapshot(session, snap);
