@@ -263,18 +263,20 @@ function settleIndeterminate<S>(cands: Candidate[], model: Model<S>): Candidate[
   const written = model.writtenValue;
   const observed = model.observedValue;
   if (!written || !observed) return cands;
-  const seen = new Set<string>();
+  const seen = new Set<unknown>();
+  // A written value is a state, so the model's state key identifies it without serialising.
+  const keyOf = (v: unknown) => model.stateKey(v as S);
   for (const c of cands) {
     const v = written(c.op);
     if (v === undefined) continue;
-    const k = JSON.stringify(v);
+    const k = keyOf(v);
     if (seen.has(k)) return cands; // a repeated value: observations do not name their write
     seen.add(k);
   }
-  const deadline = new Map<string, number>();
+  const deadline = new Map<unknown, number>();
   const observe = (v: unknown, pos: number): boolean => {
     if (v === undefined) return false;
-    const k = JSON.stringify(v);
+    const k = keyOf(v);
     const d = deadline.get(k);
     if (d !== undefined && d <= pos) return false;
     deadline.set(k, pos);
@@ -286,7 +288,7 @@ function settleIndeterminate<S>(cands: Candidate[], model: Model<S>): Candidate[
   for (let changed = true; changed; ) {
     changed = false;
     for (const c of pending) {
-      const d = deadline.get(JSON.stringify(written(c.op)));
+      const d = deadline.get(keyOf(written(c.op)));
       if (d === undefined || d < c.invokePos || settled.get(c) === d) continue;
       settled.set(c, d);
       // Had it happened, it saw this: now it did, so that value's write happened by `d` too.
@@ -303,7 +305,7 @@ function settleIndeterminate<S>(cands: Candidate[], model: Model<S>): Candidate[
     }
     const d = settled.get(c);
     if (d !== undefined) out.push({ ...c, op: { ...c.op, outcome: 'ok', output: c.op.input }, returnPos: d - 0.5 });
-    else if (deadline.has(JSON.stringify(written(c.op)))) out.push(c); // seen before it was invoked: the search will reject it
+    else if (deadline.has(keyOf(written(c.op)))) out.push(c); // seen before it was invoked: the search will reject it
     // else: never observed, dropped
   }
   return out;

@@ -14,6 +14,19 @@ export class HistoryError extends ConfigError {}
 export class HistoryValidator {
   private readonly pending = new Map<Process, Op>();
   private count = 0;
+  /**
+   * One shared copy of each repeated short string (type, f, key, node): JSON.parse makes a new
+   * string per occurrence, and at millions of ops those copies are a large share of the memory.
+   */
+  private readonly strings = new Map<string, string>();
+
+  private intern(s: string): string {
+    if (s.length > 64) return s;
+    const known = this.strings.get(s);
+    if (known !== undefined) return known;
+    if (this.strings.size < 100_000) this.strings.set(s, s);
+    return s;
+  }
 
   constructor(private readonly where: string) {}
 
@@ -47,6 +60,10 @@ export class HistoryValidator {
     if (o.time === undefined) o.time = this.count;
     if (o.value === undefined) o.value = null;
     if (typeof o.key === 'number') o.key = String(o.key);
+    o.type = this.intern(o.type as string);
+    o.f = this.intern(o.f as string);
+    if (typeof o.key === 'string') o.key = this.intern(o.key);
+    if (typeof o.node === 'string') o.node = this.intern(o.node);
     const op = o as Op;
     this.count++;
     this.track(op, line);
