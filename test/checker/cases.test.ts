@@ -2,7 +2,7 @@
  * The external reference: histories recorded by other projects (Jepsen on etcd, Porcupine's kv
  * tests) with the verdict their sources assert. A disagreement means the checker is wrong.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadHistory } from '../../src/history/reader.js';
@@ -11,10 +11,15 @@ import { registerModel } from '../../src/checker/models/register.js';
 import { kvModel } from '../../src/checker/models/kv.js';
 import { projectRoot } from '../../src/lib/paths.js';
 
+// The cases live beside the project (../shared/cases), not in it. Outside CI a clone without them
+// skips this file and says so; in CI (CI=true) their absence fails it, as missing Docker does.
 const casesDir = process.env.REPLAB_CASES_DIR ?? path.join(projectRoot(), '..', 'shared', 'cases');
-const manifest = JSON.parse(readFileSync(path.join(casesDir, 'manifest.json'), 'utf8')) as Array<{ file: string; model: 'register' | 'kv'; expected: 'linearizable' | 'not-linearizable' }>;
+const manifestFile = path.join(casesDir, 'manifest.json');
+const present = existsSync(manifestFile) || !!process.env.CI;
+if (!present) console.warn(`checker: external cases skipped: ${manifestFile} not found (set REPLAB_CASES_DIR)`);
+const manifest = present ? (JSON.parse(readFileSync(manifestFile, 'utf8')) as Array<{ file: string; model: 'register' | 'kv'; expected: 'linearizable' | 'not-linearizable' }>) : [];
 
-describe('checker: external cases', () => {
+describe.skipIf(!present)('checker: external cases', () => {
   it('the manifest lists cases', () => {
     expect(manifest.length).toBeGreaterThanOrEqual(54);
   });
