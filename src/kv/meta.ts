@@ -5,7 +5,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { fsyncDir } from './wal.js';
+import { writeFileAtomic } from './durable-file.js';
 
 export interface EpochStart {
   epoch: number;
@@ -31,15 +31,5 @@ export async function readMeta(dir: string): Promise<NodeMeta | undefined> {
 }
 
 export async function writeMeta(dir: string, meta: NodeMeta): Promise<void> {
-  const file = path.join(dir, FILE);
-  const tmp = `${file}.tmp`;
-  const fh = await fsp.open(tmp, 'w');
-  try {
-    await fh.writeFile(JSON.stringify(meta));
-    await fh.datasync();
-  } finally {
-    await fh.close();
-  }
-  await fsp.rename(tmp, file);
-  await fsyncDir(dir);
+  await writeFileAtomic(path.join(dir, FILE), JSON.stringify(meta));
 }

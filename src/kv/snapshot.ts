@@ -3,14 +3,14 @@
  *
  *   u32 payloadLength | u32 crc32c(payload) | payload = JSON {lsn, epoch, timeMs, entries: [[k, v], ...]}
  *
- * Written atomically (temp file, fdatasync, rename, fsync of the directory), so a crash leaves either
- * the old checkpoint or the new one, never half of one. The same bytes are what a new follower
+ * Written atomically (durable-file.ts), so a crash leaves either the old checkpoint or the new one,
+ * never half of one. The same bytes are what a new follower
  * receives over the replication connection.
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { crc32c } from '../lib/crc32c.js';
-import { fsyncDir } from './wal.js';
+import { writeFileAtomic } from './durable-file.js';
 
 export interface Snapshot {
   lsn: number;
@@ -47,19 +47,11 @@ export function decodeSnapshot(buf: Buffer, where: string): Snapshot {
 /** Writes `bytes` (an encoded snapshot at `lsn`) atomically and deletes older checkpoints. */
 export async function installSnapshotFile(dir: string, lsn: number, bytes: Buffer): Promise<string> {
   const file = path.join(dir, snapshotName(lsn));
-  const tmp = `${file}.tmp`;
-  const fh = await fsp.open(tmp, 'w');
-  try {
-    await fh.writeFile(bytes);
-    await fh.datasync();
-  } finally {
-    await fh.close();
-  }
-  await fsp.rename(tmp, file);
-  await fsyncDir(dir);
+  await writeFileAtomic(file, bytes);
   for (const name of await fsp.readdir(dir)) {
-    const m = SNAP_RE.exec(name);
-    if ((m && Number(m[1]) < lsn) || (name.endsWith('.snap.tmp') && name !== path.basename(tmp))) {
+    // Older checkpoints, and temp files an interrupted older write left behind.
+    const m = SNAP_RE.exec(name.replace(/\.tmp$/, ''));
+    if (m && Number(m[1]) < lsn) {
       await fsp.rm(path.join(dir, name), { force: true });
     }
   }

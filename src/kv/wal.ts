@@ -26,6 +26,7 @@ import { EventEmitter } from 'node:events';
 import { decodeRecord, encodeRecord, RECORD_HEADER_BYTES, type WalRecord } from './record.js';
 import { assert } from '../lib/assert.js';
 import type { Logger } from '../lib/log.js';
+import { fsyncDir } from './durable-file.js';
 
 export class WalCorruptionError extends Error {
   override name = 'WalCorruptionError';
@@ -404,13 +405,4 @@ function hasValidRecordAfter(buf: Buffer, from: number): boolean {
     if (decodeRecord(buf, o).kind === 'ok') return true;
   }
   return false;
-}
-
-export async function fsyncDir(dir: string): Promise<void> {
-  const fh = await fsp.open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
 }

@@ -1,16 +1,10 @@
 /** `replab check` as a user runs it: verdicts as exit codes, one-line errors for bad histories. */
-import { execFile } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cliEntry, projectRoot } from '../../src/lib/paths.js';
-
-function replab(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [cliEntry(), ...args], { timeout: 60_000 }, (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }));
-  });
-}
+import { projectRoot } from '../../src/lib/paths.js';
+import { replab } from '../helpers/cli.js';
 
 const fixture = (name: string) => path.join(projectRoot(), 'test', 'fixtures', 'histories', name);
 

@@ -2,29 +2,14 @@
  * The CLI as a user types it: `replab cluster up|status|kill|restart|down` on a spec file, one-line
  * errors with exit 2 for bad specs and flags, and a node that refuses a WAL damaged in the middle.
  */
-import { execFile } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cliEntry } from '../../src/lib/paths.js';
 import { get, put, stateRoot } from '../helpers/cluster.js';
+import { replab } from '../helpers/cli.js';
 import { LocalCluster } from '../../src/cluster/local.js';
 import { isPidRunning } from '../../src/lib/pid.js';
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function replab(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [cliEntry(), ...args], { env: { ...process.env, ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 const dir = () => path.join(stateRoot(), `cli-${process.pid}`);
 const stateDir = () => ['--state-dir', dir()];
