@@ -16,6 +16,8 @@ import { registerClusterCommand } from './commands/cluster.js';
 import { registerBenchCommand } from './commands/bench.js';
 import { registerCheckCommand } from './commands/check.js';
 import { registerWorkloadCommand } from './commands/workload.js';
+import { registerMonitorCommand } from './commands/monitor.js';
+import { registerRouterCommand } from './commands/router.js';
 
 function version(): string {
   return (JSON.parse(readFileSync(path.join(projectRoot(), 'package.json'), 'utf8')) as { version: string }).version;
@@ -33,6 +35,8 @@ export async function main(argv: string[]): Promise<number> {
   registerBenchCommand(program);
   registerCheckCommand(program);
   registerWorkloadCommand(program);
+  registerMonitorCommand(program);
+  registerRouterCommand(program);
   for (const c of program.commands) c.exitOverride();
   try {
     await program.parseAsync(argv);

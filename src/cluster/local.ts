@@ -5,7 +5,9 @@
  * it through `cluster.json` (DESIGN.md's format) plus `state.json` (how to restart each node).
  *
  * kill = SIGKILL; pause/resume = SIGSTOP/SIGCONT; restart = start again with the same data dir
- * and the same ports. Tests and the harness use this class directly.
+ * and the same ports. Every cluster also runs its monitor (`replab monitor`, state in
+ * `.replab/<cluster>/monitor/`), which renews the leader's lease and fails over. Tests and the
+ * harness use this class directly.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -17,6 +19,8 @@ import { isRunning, killHard, signal, stopGracefully, tailFile, waitFor } from '
 import { EnvironmentError, UsageError } from '../lib/errors.js';
 import { cliEntry } from '../lib/paths.js';
 import type { CommitSettings, ReplicationMode } from '../kv/config.js';
+import type { MonitorConfig } from '../monitor/config.js';
+import { ClusterClient } from '../client/client.js';
 
 interface NodeState {
   id: string;
@@ -28,12 +32,19 @@ interface NodeState {
   dataDir: string;
 }
 
+interface MonitorProcessState {
+  args: string[];
+  logFile: string;
+  stateDir: string;
+}
+
 interface ClusterState {
   name: string;
   spec: ClusterSpec;
   settings: CommitSettings;
   token: string;
   nodes: NodeState[];
+  monitor?: MonitorProcessState;
 }
 
 export interface UpOptions {
@@ -90,6 +101,7 @@ export class LocalCluster implements ClusterBackend {
         const upstreamId = ups.get(id);
         await cluster.launch({ id, role: upstreamId ? 'follower' : 'leader', upstreamId });
       }
+      await cluster.launchMonitor();
       await cluster.waitReady(options.readyTimeoutMs ?? 20_000);
     } catch (e: unknown) {
       await cluster.down().catch(() => {});
@@ -145,6 +157,7 @@ export class LocalCluster implements ClusterBackend {
     args.push('--mode', s.mode, '--k', String(s.k), '--ack', s.ackLevel, '--sync-timeout-ms', String(s.syncTimeoutMs));
     args.push('--on-sync-timeout', s.onSyncTimeout, '--visibility', s.visibility, '--heartbeat-ms', String(spec.heartbeatMs));
     args.push('--checkpoint-bytes', String(spec.storage.checkpointBytes), '--segment-bytes', String(spec.storage.segmentBytes));
+    args.push('--fencing', spec.fencing);
     if (role === 'leader' && s.mode === 'sync') args.push('--sync-standbys', (s.syncStandbys.length ? s.syncStandbys : directFollowers(spec, id)).join(','));
     return args;
   }
@@ -162,7 +175,103 @@ export class LocalCluster implements ClusterBackend {
     await this.save();
   }
 
+  /** The monitor's config, from the spec and the ports the nodes got. */
+  private monitorConfig(): MonitorConfig {
+    const spec = this.state.spec;
+    const f = spec.failover;
+    return {
+      cluster: this.name,
+      nodes: this.file.nodes.map((n) => ({ id: n.id, http: n.http, repl: n.repl })),
+      leader: spec.leader,
+      upstreams: Object.fromEntries(this.state.nodes.filter((n) => n.upstreamId).map((n) => [n.id, n.upstreamId!])),
+      replLinks: {},
+      monitorLinks: {},
+      mode: this.state.settings.mode,
+      k: this.state.settings.k,
+      syncStandbys: this.state.settings.syncStandbys,
+      fencing: spec.fencing,
+      heartbeatMs: f.heartbeatMs,
+      failoverTimeoutMs: f.failoverTimeoutMs,
+      leaseMs: f.leaseMs,
+      maxLagOnFailover: f.maxLagOnFailover,
+    };
+  }
+
+  private async launchMonitor(): Promise<void> {
+    const stateDir = path.resolve(this.dir, 'monitor');
+    await fsp.mkdir(stateDir, { recursive: true });
+    const configFile = path.join(stateDir, 'config.json');
+    await writeJsonAtomic(configFile, this.monitorConfig());
+    const ms: MonitorProcessState = { args: ['monitor', '--config', configFile, '--state-dir', stateDir, '--http', '127.0.0.1:0'], logFile: path.resolve(this.dir, 'logs', 'monitor.log'), stateDir };
+    this.state.monitor = ms;
+    const ep = await this.spawnProcess('monitor', ms.args, ms.logFile, stateDir);
+    ms.args = ['monitor', '--config', configFile, '--state-dir', stateDir, '--http', ep.http];
+    this.file.monitor = { http: ep.http, pid: ep.pid };
+    await this.save();
+  }
+
+  get monitorHttp(): string {
+    if (!this.file.monitor) throw new UsageError(`cluster "${this.name}" has no monitor`);
+    return this.file.monitor.http;
+  }
+
+  /** The monitor's /status (undefined when it does not answer). */
+  async monitorStatus(timeoutMs = 1000): Promise<Record<string, unknown> | undefined> {
+    try {
+      const res = await fetch(`http://${this.monitorHttp}/status`, { signal: AbortSignal.timeout(timeoutMs) });
+      return (await res.json()) as Record<string, unknown>;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** A client that routes by this cluster's monitor (src/client). */
+  client(): ClusterClient {
+    return new ClusterClient({ nodes: this.endpoints().map((n) => ({ id: n.id, http: n.http })), monitor: this.file.monitor?.http, leaderId: this.leaderId() });
+  }
+
+  /** The leader as the monitor sees it (the spec's leader when the monitor does not answer). */
+  async currentLeaderId(): Promise<string> {
+    const st = await this.monitorStatus();
+    return typeof st?.leader === 'string' ? st.leader : this.leaderId();
+  }
+
+  async killMonitor(): Promise<void> {
+    if (this.file.monitor) await killHard(this.file.monitor.pid);
+  }
+
+  /** Restarts the monitor on the same port and state dir (its epoch survives). */
+  async restartMonitor(): Promise<void> {
+    const ms = this.state.monitor;
+    if (!ms || !this.file.monitor) throw new UsageError(`cluster "${this.name}" has no monitor`);
+    await killHard(this.file.monitor.pid);
+    const ep = await this.spawnProcess('monitor', ms.args, ms.logFile, ms.stateDir);
+    this.file.monitor = { http: ep.http, pid: ep.pid };
+    await this.save();
+  }
+
+  /** Planned switchover through the monitor; resolves when `to` leads. */
+  async switchover(to: string, timeoutMs = 60_000): Promise<{ from: string; to: string; epoch: number; durationMs: number; lastLsn: number }> {
+    this.endpoint(to);
+    const res = await fetch(`http://${this.monitorHttp}/switchover`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${this.state.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ to }),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    const body = (await res.json()) as Record<string, unknown>;
+    if (!res.ok) throw new UsageError(`switchover to ${to} failed: ${String(body.error)}`);
+    return body as unknown as { from: string; to: string; epoch: number; durationMs: number; lastLsn: number };
+  }
+
   private async spawnNode(ns: NodeState): Promise<NodeEndpoint> {
+    const ep = await this.spawnProcess(ns.id, ns.args, ns.logFile, ns.dataDir);
+    return { id: ns.id, http: ep.http, repl: ep.repl!, pid: ep.pid, dataDir: ns.dataDir };
+  }
+
+  /** Spawns a detached replab process and waits for the endpoint.json it writes into `dir`. */
+  private async spawnProcess(what: string, args: string[], logFile: string, dir: string): Promise<{ pid: number; http: string; repl?: string }> {
+    const ns = { id: what, args, logFile, dataDir: dir };
     await fsp.mkdir(ns.dataDir, { recursive: true });
     await fsp.rm(path.join(ns.dataDir, ENDPOINT_FILE), { force: true });
     const fd = openSync(ns.logFile, 'a');
@@ -177,11 +286,11 @@ export class LocalCluster implements ClusterBackend {
     if (pid === undefined) throw new EnvironmentError(`node ${ns.id}: could not spawn ${process.execPath}`, { logPath: ns.logFile });
     let exited = false;
     child.once('exit', () => (exited = true));
-    let endpoint: { pid: number; http: string; repl: string } | undefined;
+    let endpoint: { pid: number; http: string; repl?: string } | undefined;
     await waitFor(async () => {
       if (exited) return true;
       try {
-        const e = JSON.parse(await fsp.readFile(path.join(ns.dataDir, ENDPOINT_FILE), 'utf8')) as { pid: number; http: string; repl: string };
+        const e = JSON.parse(await fsp.readFile(path.join(ns.dataDir, ENDPOINT_FILE), 'utf8')) as { pid: number; http: string; repl?: string };
         if (e.pid === pid) endpoint = e;
       } catch {
         // not written yet
@@ -190,9 +299,9 @@ export class LocalCluster implements ClusterBackend {
     }, 15_000);
     if (!endpoint) {
       await killHard(pid);
-      throw new EnvironmentError(`node ${ns.id} ${exited ? 'exited during start-up' : 'did not start within 15 s'}`, { logPath: ns.logFile, recentOutput: await tailFile(ns.logFile) });
+      throw new EnvironmentError(`${what === 'monitor' ? 'monitor' : `node ${ns.id}`} ${exited ? 'exited during start-up' : 'did not start within 15 s'}`, { logPath: ns.logFile, recentOutput: await tailFile(ns.logFile) });
     }
-    return { id: ns.id, http: endpoint.http, repl: endpoint.repl, pid, dataDir: ns.dataDir };
+    return endpoint;
   }
 
   private async save(): Promise<void> {
@@ -210,31 +319,39 @@ export class LocalCluster implements ClusterBackend {
     }
   }
 
-  /** Waits until every follower that is running streams from its upstream. */
+  /**
+   * Waits until the leader holds a valid lease (when fenced by lease) and every other running node
+   * streams from its upstream.
+   */
   async waitReady(timeoutMs = 20_000): Promise<void> {
     const ok = await waitFor(async () => {
+      const leader = await this.currentLeaderId();
       for (const n of this.state.nodes) {
-        if (n.role !== 'follower') continue;
         const st = await this.status(n.id, 500);
+        if (n.id === leader) {
+          if (st?.role !== 'leader' || st.leaseValid !== true) return false;
+          continue;
+        }
         const up = st?.upstream as { streaming?: boolean } | null | undefined;
         if (!up?.streaming) return false;
       }
       return true;
     }, timeoutMs, 50);
-    if (!ok) throw new EnvironmentError(`cluster "${this.name}": followers did not start streaming within ${timeoutMs} ms (logs in ${path.join(this.dir, 'logs')})`);
+    if (!ok) throw new EnvironmentError(`cluster "${this.name}": not ready within ${timeoutMs} ms (leader without lease or followers not streaming; logs in ${path.join(this.dir, 'logs')})`);
   }
 
   /** Waits until every running node has applied at least the leader's last LSN. */
   async waitConverged(timeoutMs = 20_000): Promise<number> {
     let target = 0;
     const ok = await waitFor(async () => {
-      const leader = await this.status(this.leaderId());
-      if (!leader) return false;
+      const leaderId = await this.currentLeaderId();
+      const leader = await this.status(leaderId);
+      if (!leader || leader.role !== 'leader') return false;
       target = leader.lastLsn as number;
-      for (const n of this.state.nodes) {
-        if (n.role === 'leader') continue;
+      for (const n of this.file.nodes) {
+        if (n.id === leaderId || !(await isRunning(n.pid))) continue;
         const st = await this.status(n.id, 500);
-        if (!st || (st.appliedLsn as number) < target) return false;
+        if (!st || (st.appliedLsn as number) < target || st.role !== 'follower') return false;
       }
       return true;
     }, timeoutMs, 50);
@@ -275,22 +392,28 @@ export class LocalCluster implements ClusterBackend {
     let id = options.id;
     if (!id) for (let i = ids.size + 1; !id; i++) if (!ids.has(`n${i}`)) id = `n${i}`;
     if (ids.has(id)) throw new UsageError(`node "${id}" already exists in cluster "${this.name}"`);
-    const upstreamId = options.upstream ?? this.leaderId();
+    const upstreamId = options.upstream ?? (await this.currentLeaderId());
     this.endpoint(upstreamId);
     await this.launch({ id, role: 'follower', upstreamId });
     this.state.spec = { ...this.state.spec, nodes: [...this.state.spec.nodes, { id, upstream: upstreamId }] };
     await this.save();
+    // The monitor learns of the new node from its config; its epoch and leader survive the restart.
+    if (this.state.monitor) {
+      await writeJsonAtomic(path.join(this.state.monitor.stateDir, 'config.json'), this.monitorConfig());
+      await this.restartMonitor();
+    }
     await this.waitReady();
     return id;
   }
 
   async anyRunning(): Promise<boolean> {
     for (const n of this.file.nodes) if (await isRunning(n.pid)) return true;
-    return false;
+    return this.file.monitor ? isRunning(this.file.monitor.pid) : false;
   }
 
-  /** Stops every node (SIGTERM, then SIGKILL); `clean` also deletes data dirs and logs. */
+  /** Stops the monitor first (so it does not fail over a stopping cluster), then every node. */
   async down(options: { clean?: boolean } = {}): Promise<void> {
+    if (this.file.monitor) await stopGracefully(this.file.monitor.pid);
     await Promise.all(this.file.nodes.map((n) => stopGracefully(n.pid)));
     if (options.clean) await fsp.rm(this.dir, { recursive: true, force: true });
   }

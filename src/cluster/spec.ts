@@ -10,7 +10,9 @@
  *   replication: {mode: semi-sync, k: 1, ackLevel: flush, syncTimeoutMs: 10000,
  *                 onSyncTimeout: block, visibility: after-commit}
  *   storage: {checkpointBytes: 67108864, segmentBytes: 16777216}
- *   heartbeatMs: 100
+ *   heartbeatMs: 100            # replication heartbeat
+ *   fencing: lease              # lease | none (teaching mode: split brain becomes possible)
+ *   failover: {heartbeatMs: 1000, failoverTimeoutMs: 10000, leaseMs: 5000, maxLagOnFailover: null}
  *
  * Parsing is strict: an unknown or misspelt field is an error naming it, never silently ignored.
  */
@@ -53,9 +55,28 @@ const ClusterSpecSchema = z.strictObject({
     })
     .default({ checkpointBytes: 64 * 1024 * 1024, segmentBytes: 16 * 1024 * 1024 }),
   heartbeatMs: z.number().int().positive().default(100),
+  fencing: z.enum(['lease', 'none']).default('lease'),
+  failover: z
+    .strictObject({
+      /** How often the monitor probes every node and renews the leader's lease. */
+      heartbeatMs: z.number().int().positive().default(1000),
+      /** The leader is declared dead after this long without a good answer. */
+      failoverTimeoutMs: z.number().int().positive().default(10_000),
+      /** Lease granted on each renewal; must be shorter than failoverTimeoutMs. Default: half of it. */
+      leaseMs: z.number().int().positive().optional(),
+      /** Refuse to promote a follower more than this many records behind the leader's last known LSN. */
+      maxLagOnFailover: z.number().int().nonnegative().nullable().default(null),
+    })
+    .default({ heartbeatMs: 1000, failoverTimeoutMs: 10_000, maxLagOnFailover: null }),
 });
 
-export type ClusterSpec = z.infer<typeof ClusterSpecSchema> & { name: string; leader: string };
+export type ClusterSpec = z.infer<typeof ClusterSpecSchema> & { name: string; leader: string; failover: FailoverSettings };
+export interface FailoverSettings {
+  heartbeatMs: number;
+  failoverTimeoutMs: number;
+  leaseMs: number;
+  maxLagOnFailover: number | null;
+}
 export type NodeSpec = z.infer<typeof NodeSpecSchema>;
 
 /** Validates a parsed spec object; `where` names its source in error messages. */
@@ -70,7 +91,11 @@ export function parseClusterSpec(input: unknown, where: string, defaultName: str
     if (n.upstream !== undefined && !ids.includes(n.upstream)) throw new ConfigError(`${where}: nodes.${i}.upstream: "${n.upstream}" is not one of the nodes`);
     if (n.upstream === n.id) throw new ConfigError(`${where}: nodes.${i}.upstream: a node cannot follow itself`);
   }
-  const full: ClusterSpec = { ...spec, name: spec.name ?? defaultName, leader };
+  const f = spec.failover;
+  const leaseMs = f.leaseMs ?? Math.max(Math.round(f.failoverTimeoutMs / 2), 1);
+  if (leaseMs >= f.failoverTimeoutMs) throw new ConfigError(`${where}: failover.leaseMs: ${leaseMs} must be shorter than failoverTimeoutMs (${f.failoverTimeoutMs}), or a deposed leader could still hold its lease after a failover`);
+  if (f.heartbeatMs >= leaseMs) throw new ConfigError(`${where}: failover.heartbeatMs: ${f.heartbeatMs} must be shorter than leaseMs (${leaseMs}), or the lease lapses between renewals`);
+  const full: ClusterSpec = { ...spec, name: spec.name ?? defaultName, leader, failover: { ...f, leaseMs } };
   const direct = directFollowers(full, leader);
   if (full.replication.mode === 'semi-sync' && full.replication.k > Math.max(direct.length, 1)) {
     throw new ConfigError(`${where}: replication.k: ${full.replication.k} exceeds the ${direct.length} direct follower(s) of ${leader}`);

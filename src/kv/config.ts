@@ -21,6 +21,9 @@ export interface CommitSettings {
   visibility: Visibility;
 }
 
+/** `lease`: a leader needs a lease from the monitor to accept or acknowledge writes; `none`: no checks. */
+export type Fencing = 'lease' | 'none';
+
 export interface NodeConfig extends CommitSettings {
   id: string;
   dataDir: string;
@@ -39,6 +42,8 @@ export interface NodeConfig extends CommitSettings {
   segmentBytes: number;
   /** How often the upstream sends a heartbeat and a follower acks when idle. @default 100 */
   heartbeatMs: number;
+  /** @default 'none' for a bare `replab node`; cluster specs default to 'lease'. */
+  fencing: Fencing;
 }
 
 export const DEFAULT_COMMIT: CommitSettings = {

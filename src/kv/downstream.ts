@@ -9,6 +9,7 @@ import net from 'node:net';
 import { encodeFrame, encodeJsonFrame, FrameDecoder, FrameError, FrameType, parseJsonBody, type Frame } from './frames.js';
 import type { Logger } from '../lib/log.js';
 import type { HostPort } from '../lib/addr.js';
+import type { EpochStart } from './meta.js';
 
 export interface DownstreamHost {
   readonly id: string;
@@ -21,7 +22,10 @@ export interface DownstreamHost {
   appliedLsn(): number;
   /** A newer epoch arrived from upstream: persist it before acting on its frames. */
   adoptEpoch(epoch: number): Promise<void>;
-  installSnapshot(bytes: Buffer): Promise<void>;
+  /** The upstream's log diverges after `lsn`: cut this node's log back to it. */
+  rewind(lsn: number): Promise<void>;
+  /** Installs a checkpoint; `history` is the upstream's epoch history (the log before it is theirs). */
+  installSnapshot(bytes: Buffer, history: EpochStart[]): Promise<void>;
   /** Appends the records in a RECORDS body; throws FrameError on anything malformed. */
   appendReplicated(body: Buffer): void;
   onUpstreamInfo(info: { leaderHttp?: string | null; upstreamId?: string; lastLsn?: number; commitLsn?: number; timeMs?: number }): void;
@@ -41,6 +45,7 @@ export class UpstreamLink {
   private retryTimer: NodeJS.Timeout | undefined;
   private ackTimer: NodeJS.Timeout | undefined;
   private snapshot: { expected: number; chunks: Buffer[]; received: number } | undefined;
+  private upstreamHistory: EpochStart[] = [];
 
   constructor(
     private readonly host: DownstreamHost,
@@ -133,7 +138,17 @@ export class UpstreamLink {
     switch (frame.type) {
       case FrameType.welcome: {
         const w = parseJsonBody(frame);
+        this.upstreamHistory = parseHistory(w.epochHistory);
         this.host.onUpstreamInfo({ leaderHttp: w.leaderHttp as string | null, upstreamId: w.upstreamId as string });
+        if (w.mode === 'truncate') {
+          const to = w.truncateTo;
+          if (typeof to !== 'number' || !Number.isSafeInteger(to) || to < 0 || to >= this.host.lastLsn()) throw new FrameError(`WELCOME: truncateTo must be an LSN below this node's last (${this.host.lastLsn()}), got ${String(to)}`);
+          await this.host.rewind(to);
+          // Reconnect at once with the shortened log.
+          this.backoffMs = BACKOFF_MIN_MS;
+          this.socket?.destroy();
+          return;
+        }
         this.streaming = w.mode === 'stream';
         this.backoffMs = BACKOFF_MIN_MS;
         this.host.log.info({ upstream: this.upstream, mode: w.mode, startLsn: w.startLsn }, 'replication: connected to upstream');
@@ -156,7 +171,7 @@ export class UpstreamLink {
         const snap = this.snapshot;
         if (!snap || snap.received !== snap.expected) throw new FrameError('snapshot ended early');
         this.snapshot = undefined;
-        await this.host.installSnapshot(Buffer.concat(snap.chunks));
+        await this.host.installSnapshot(Buffer.concat(snap.chunks), this.upstreamHistory);
         this.streaming = true;
         this.sendAck();
         return;
@@ -182,4 +197,12 @@ export class UpstreamLink {
         throw new FrameError(`unexpected frame type ${frame.type} from upstream`);
     }
   }
+}
+
+function parseHistory(v: unknown): EpochStart[] {
+  if (v === undefined) return [];
+  if (!Array.isArray(v) || !v.every((e) => typeof e === 'object' && e !== null && Number.isSafeInteger((e as EpochStart).epoch) && Number.isSafeInteger((e as EpochStart).startLsn))) {
+    throw new FrameError('WELCOME: epochHistory must be a list of {epoch, startLsn}');
+  }
+  return v as EpochStart[];
 }

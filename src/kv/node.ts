@@ -10,18 +10,26 @@
  * Follower path: append streamed records → once flushed, apply → ack (flushed, applied) upstream,
  * and forward to its own followers (relay).
  *
+ * Fencing (`fencing: lease`): a leader accepts a write, serves a leader read and acknowledges a
+ * commit only while the lease the monitor renews is valid on this process's monotonic clock, so a
+ * leader frozen with SIGSTOP that wakes after a failover acknowledges nothing. A node that learns
+ * of a newer epoch (admin call or peer) steps down; told to follow, it rewinds any log suffix the
+ * new leader does not have into `rewound.jsonl` (see `rewind`).
+ *
  * Try it: `replab node --id n1 --role leader --data-dir /tmp/n1 --http 127.0.0.1:7001`.
- * Known gaps: the leader does not fence itself here (leases and demotion are the monitor's job).
  */
 import { promises as fsp } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import path from 'node:path';
 import { EventEmitter } from 'node:events';
 import { Wal } from './wal.js';
 import { KvState } from './store.js';
 import { decodeRecord, encodeRecord, type Op, type WalRecord } from './record.js';
 import { encodeSnapshot, decodeSnapshot, installSnapshotFile, readLatestSnapshot } from './snapshot.js';
-import { readMeta, writeMeta, type NodeMeta } from './meta.js';
+import { readMeta, writeMeta, type EpochStart, type NodeMeta } from './meta.js';
 import { commitLsn, followerQuorumLsn, type FollowerProgress } from './commit.js';
+import { epochOf } from './epochs.js';
+import { appendRewound } from './rewound.js';
 import { ReplicationServer, type FollowerSession, type UpstreamHost } from './upstream.js';
 import { UpstreamLink, type DownstreamHost } from './downstream.js';
 import { FrameError } from './frames.js';
@@ -99,6 +107,12 @@ export class KvNode extends EventEmitter {
   private bytesSinceCheckpoint = 0;
   private syncTimer: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** performance.now() until which this leader's lease is valid (fencing: lease). */
+  private leaseUntil = 0;
+  /** Set by a planned switchover: refuse new writes while the successor catches up. */
+  private handingOver = false;
+  /** Serialises role changes (promote, follow, step down, rewind). */
+  private roleChange: Promise<unknown> = Promise.resolve();
 
   constructor(config: NodeConfig, log: Logger) {
     super();
@@ -115,7 +129,16 @@ export class KvNode extends EventEmitter {
   /** Recovers from the data dir and opens the replication port. HTTP is started by server.ts. */
   async open(): Promise<void> {
     await fsp.mkdir(this.config.dataDir, { recursive: true });
-    this.meta = (await readMeta(this.config.dataDir)) ?? { epoch: this.role === 'leader' ? 1 : 0, epochHistory: this.role === 'leader' ? [{ epoch: 1, startLsn: 1 }] : [] };
+    const stored = await readMeta(this.config.dataDir);
+    this.meta = stored ?? { epoch: this.role === 'leader' ? 1 : 0, epochHistory: this.role === 'leader' ? [{ epoch: 1, startLsn: 1 }] : [] };
+    // A node started as leader resumes leadership only if the newest epoch it knows is its own;
+    // otherwise someone else led since, and it waits as a follower until the monitor repoints it.
+    const lastLed = this.meta.epochHistory[this.meta.epochHistory.length - 1]?.epoch;
+    if (stored && this.role === 'leader' && lastLed !== this.meta.epoch) {
+      this.log.warn({ epoch: this.meta.epoch, lastEpochInLog: lastLed }, 'a newer epoch exists: starting as a follower without upstream until told whom to follow');
+      this.role = 'follower';
+      this.visible = this.head;
+    }
     await writeMeta(this.config.dataDir, this.meta);
     const snap = await readLatestSnapshot(this.config.dataDir);
     if (snap) {
@@ -133,7 +156,7 @@ export class KvNode extends EventEmitter {
     this.wal.on('error', (e: Error) => this.fatal(`WAL write failed: ${e.message}`));
     const port = await this.replication.listen(this.config.replHost, this.config.replPort);
     this.replAddress = `${this.config.replHost}:${port}`;
-    if (this.role === 'follower') this.startFollowing();
+    if (this.role === 'follower' && this.config.upstream && this.config.role === 'follower') this.startFollowing();
     this.syncTimer = setInterval(() => this.checkSyncTimeout(), Math.max(10, Math.min(100, this.config.syncTimeoutMs / 4)));
     this.syncTimer.unref();
   }
@@ -167,6 +190,169 @@ export class KvNode extends EventEmitter {
     return this.meta.epoch;
   }
 
+  /** Epoch of the last record in this node's log (0 when empty). */
+  get lastLogEpoch(): number {
+    return epochOf(this.meta.epochHistory, this.wal.lastLsn);
+  }
+
+  // ---- fencing and role changes ------------------------------------------------------------
+
+  leaseValid(): boolean {
+    return this.config.fencing === 'none' || performance.now() < this.leaseUntil;
+  }
+
+  leaseRemainingMs(): number {
+    return Math.max(0, Math.round(this.leaseUntil - performance.now()));
+  }
+
+  /** Admin calls carry the caller's epoch: older is refused, newer is adopted (stepping down). */
+  private async checkEpoch(epoch: number, what: string): Promise<void> {
+    if (epoch < this.epoch && this.config.fencing !== 'none') throw new KvError('stale_epoch', `${what} from epoch ${epoch} refused: node ${this.config.id} is at epoch ${this.epoch}`, { epoch: this.epoch });
+    if (epoch > this.epoch) await this.adoptEpoch(epoch, `${what} carries epoch ${epoch}`);
+  }
+
+  /** Persists a newer epoch; a leader that learns of one steps down (without an upstream yet). */
+  private async adoptEpoch(epoch: number, why: string): Promise<void> {
+    if (epoch <= this.epoch) return;
+    this.meta = { ...this.meta, epoch };
+    await writeMeta(this.config.dataDir, this.meta);
+    this.log.info({ epoch, why }, 'adopted newer epoch');
+    if (this.role === 'leader') await this.demote(`${why}: a newer leader exists`);
+  }
+
+  private serialized<T>(run: () => Promise<T>): Promise<T> {
+    const next = this.roleChange.then(run, run);
+    this.roleChange = next.catch(() => {});
+    return next;
+  }
+
+  /**
+   * The monitor renews the leader's lease (and thereby checks it is alive and current). The lease
+   * runs from the monitor's send time `sentAtMs` (wall clock), not from when this node read the
+   * request: a renewal that sat in a socket buffer while this process was frozen grants nothing.
+   */
+  renewLease(epoch: number, leaseMs: number, sentAtMs: number): Promise<void> {
+    return this.serialized(async () => {
+      await this.checkEpoch(epoch, 'lease');
+      if (this.role !== 'leader') throw new KvError('not_leader', `node ${this.config.id} is not the leader; no lease to renew`, { leader: this.leaderHttp() });
+      const remaining = Math.min(leaseMs, sentAtMs + leaseMs - Date.now());
+      if (remaining > 0) this.leaseUntil = Math.max(this.leaseUntil, performance.now() + remaining);
+    });
+  }
+
+  /** Makes this follower the leader of `epoch`, which must be newer than any it has seen. */
+  promote(epoch: number, leaseMs: number, sentAtMs: number, syncStandbys?: string[]): Promise<void> {
+    const leaseEnd = () => performance.now() + Math.max(0, Math.min(leaseMs, sentAtMs + leaseMs - Date.now()));
+    return this.serialized(async () => {
+      if (this.role === 'leader' && epoch === this.epoch) {
+        this.leaseUntil = leaseEnd();
+        return;
+      }
+      if (epoch <= this.epoch) throw new KvError('stale_epoch', `promote to epoch ${epoch} refused: node ${this.config.id} has seen epoch ${this.epoch}`, { epoch: this.epoch });
+      this.upstreamLink?.stop();
+      this.upstreamLink = undefined;
+      await this.wal.sync();
+      this.applyFollower();
+      this.meta = { epoch, epochHistory: [...this.meta.epochHistory, { epoch, startLsn: this.wal.lastLsn + 1 }] };
+      await writeMeta(this.config.dataDir, this.meta);
+      this.role = 'leader';
+      this.config.upstream = undefined;
+      if (syncStandbys) this.config.syncStandbys = syncStandbys;
+      this.visible = new KvState();
+      this.visible.reset(this.head.lsn, this.head.data);
+      // Like a restarted leader, a promoted one counts everything it holds as committed.
+      this.commitLsn = this.wal.lastLsn;
+      this.degraded = false;
+      this.handingOver = false;
+      this.upstreamInfo = { leaderHttp: null };
+      for (const [id, p] of this.progress) if (!p.session || p.session.closed) this.progress.delete(id);
+      this.leaseUntil = leaseEnd();
+      this.log.warn({ epoch, lastLsn: this.wal.lastLsn, syncStandbys: this.config.syncStandbys }, 'promoted to leader');
+    });
+  }
+
+  /** Follows `upstream` (a replication address) from now on; a leader demotes itself first. */
+  follow(epoch: number, upstream: string, leaderHttp: string | null): Promise<void> {
+    return this.serialized(async () => {
+      await this.checkEpoch(epoch, 'follow');
+      if (this.role === 'leader') await this.demote(`told to follow ${upstream}`);
+      if (leaderHttp !== null) this.upstreamInfo = { ...this.upstreamInfo, leaderHttp };
+      if (this.upstreamLink && this.config.upstream === upstream) return;
+      this.upstreamLink?.stop();
+      this.config.upstream = upstream;
+      this.log.info({ upstream, epoch: this.epoch }, 'following a new upstream');
+      this.startFollowing();
+    });
+  }
+
+  /** Planned switchover: stop taking writes and report how far the log goes once flushed. */
+  handOver(epoch: number, on: boolean): Promise<{ lastLsn: number; commitLsn: number }> {
+    return this.serialized(async () => {
+      await this.checkEpoch(epoch, 'fence');
+      this.requireLeader();
+      this.handingOver = on;
+      await this.wal.sync();
+      return { lastLsn: this.wal.lastLsn, commitLsn: this.commitLsn };
+    });
+  }
+
+  private async demote(reason: string): Promise<void> {
+    if (this.role !== 'leader') return;
+    this.role = 'follower';
+    this.leaseUntil = 0;
+    this.handingOver = false;
+    this.upstreamInfo = { leaderHttp: null };
+    for (const w of this.waiters) w.reject(new KvError('fenced', `node ${this.config.id} stepped down before the write was acknowledged; it may or may not survive`));
+    this.waiters = [];
+    await this.wal.sync();
+    this.pending.clear();
+    this.visible = this.head;
+    this.progress.clear();
+    this.replication.closeAll('upstream stepped down');
+    this.log.warn({ reason, epoch: this.epoch, lastLsn: this.wal.lastLsn }, 'stepped down to follower');
+  }
+
+  /**
+   * Cuts this node's log back to `lsn` because the upstream's history diverges after it: the
+   * removed records go to `rewound.jsonl` (epoch, lsn, key, value) and the state is rebuilt from
+   * the checkpoint and what remains. Below the checkpoint the log cannot be cut; then the node
+   * starts empty and bootstraps from a snapshot.
+   */
+  rewind(lsn: number): Promise<void> {
+    return this.serialized(async () => {
+      if (this.role === 'leader') throw new Error('a leader does not rewind');
+      await this.wal.sync();
+      const from = Math.max(lsn, this.wal.baseLsn);
+      const dropped = await this.wal.truncateAfter(from);
+      if (lsn < this.wal.baseLsn) {
+        const kept = this.wal.readFrom(lsn + 1, this.wal.lastLsn, Number.MAX_SAFE_INTEGER).map((r) => decodeRecord(r.buf)).flatMap((d) => (d.kind === 'ok' ? [d.record] : []));
+        dropped.unshift(...kept);
+        this.log.warn({ divergesAfter: lsn, checkpointLsn: this.wal.baseLsn }, 'divergence lies before the checkpoint: dropping local state and bootstrapping from a snapshot');
+        await this.wal.resetTo(0, 0);
+        await removeCheckpoints(this.config.dataDir);
+        this.lastCheckpointLsn = 0;
+      }
+      await appendRewound(this.config.dataDir, dropped);
+      this.meta = { ...this.meta, epochHistory: this.meta.epochHistory.filter((e) => e.startLsn <= Math.min(lsn, this.wal.lastLsn)) };
+      await writeMeta(this.config.dataDir, this.meta);
+      await this.rebuildState();
+      this.commitLsn = Math.min(this.commitLsn, this.wal.lastLsn);
+      this.log.warn({ divergesAfter: lsn, rewound: dropped.length, first: dropped[0]?.lsn ?? null, last: dropped[dropped.length - 1]?.lsn ?? null }, 'rewound log suffix the new leader does not have (see rewound.jsonl)');
+    });
+  }
+
+  private async rebuildState(): Promise<void> {
+    this.pending.clear();
+    const snap = await readLatestSnapshot(this.config.dataDir);
+    if (snap && snap.snapshot.lsn <= this.wal.lastLsn) this.head.reset(snap.snapshot.lsn, snap.snapshot.entries);
+    else this.head.reset(0, []);
+    for (const r of this.wal.readFrom(this.head.lsn + 1, this.wal.lastLsn, Number.MAX_SAFE_INTEGER)) {
+      const d = decodeRecord(r.buf);
+      if (d.kind === 'ok') this.head.apply(d.record.lsn, d.record.op);
+    }
+    this.visible = this.head;
+  }
+
   leaderHttp(): string | null {
     return this.role === 'leader' ? this.httpAddress : this.upstreamInfo.leaderHttp;
   }
@@ -177,9 +363,21 @@ export class KvNode extends EventEmitter {
     if (this.role !== 'leader') throw new KvError('not_leader', `node ${this.config.id} is a follower; send writes to the leader`, { leader: this.leaderHttp() });
   }
 
+  /** A leader serves reads only while its lease holds (a deposed leader could serve stale data). */
+  requireLeaderLease(): void {
+    if (this.role === 'leader' && !this.leaseValid()) throw new KvError('unavailable', `node ${this.config.id} has no valid leader lease (the monitor has not renewed it); try the current leader`, { leader: null });
+  }
+
+  /** Checked before a write touches the log: refusing here is definite. */
+  requireWritable(): void {
+    this.requireLeader();
+    this.requireLeaderLease();
+    if (this.handingOver) throw new KvError('unavailable', `node ${this.config.id} is handing leadership over (switchover); retry on the new leader`, { leader: null });
+  }
+
   /** Appends `op` and resolves once it is committed under the mode. */
   async write(op: Op): Promise<{ lsn: number; epoch: number }> {
-    this.requireLeader();
+    this.requireWritable();
     const lsn = this.wal.lastLsn + 1;
     const record: WalRecord = { lsn, epoch: this.epoch, timeMs: Date.now(), op };
     this.wal.appendEncoded(encodeRecord(record), record);
@@ -196,7 +394,7 @@ export class KvNode extends EventEmitter {
    * crash could still take back.
    */
   async cas(key: string, expected: string | null, value: string): Promise<{ ok: true; lsn: number; epoch: number } | { ok: false; current: string | null; lsn: number; epoch: number }> {
-    this.requireLeader();
+    this.requireWritable();
     const current = this.head.get(key) ?? null;
     if (current !== expected) {
       const observed = this.wal.lastLsn;
@@ -235,8 +433,15 @@ export class KvNode extends EventEmitter {
     this.commitLsn = c;
     this.blockedWarned = false;
     if (this.config.visibility !== 'early') this.applyVisible(c);
+    // The lease is checked again at the moment of acknowledging: a leader that was frozen past
+    // its lease may commit locally, but must not tell a client so.
+    const fenced = !this.leaseValid();
     let i = 0;
-    while (i < this.waiters.length && this.waiters[i]!.lsn <= c) this.waiters[i++]!.resolve();
+    while (i < this.waiters.length && this.waiters[i]!.lsn <= c) {
+      const w = this.waiters[i++]!;
+      if (fenced) w.reject(new KvError('fenced', `node ${this.config.id}'s lease expired before the write could be acknowledged; it may or may not survive`));
+      else w.resolve();
+    }
     if (i > 0) this.waiters.splice(0, i);
   }
 
@@ -310,9 +515,13 @@ export class KvNode extends EventEmitter {
     }
   }
 
-  private async installSnapshot(bytes: Buffer): Promise<void> {
+  private async installSnapshot(bytes: Buffer, upstreamHistory: EpochStart[]): Promise<void> {
     const snap = decodeSnapshot(bytes, 'from upstream');
     await this.wal.resetTo(snap.lsn, snap.epoch);
+    // The log before the snapshot is the upstream's: so is that part of the epoch history.
+    this.meta = { ...this.meta, epochHistory: upstreamHistory.filter((e) => e.startLsn <= snap.lsn) };
+    if (this.meta.epochHistory.length === 0 && snap.lsn > 0) this.meta.epochHistory = [{ epoch: snap.epoch, startLsn: 1 }];
+    await writeMeta(this.config.dataDir, this.meta);
     await installSnapshotFile(this.config.dataDir, snap.lsn, bytes);
     this.pending.clear();
     this.head.reset(snap.lsn, snap.entries);
@@ -422,7 +631,9 @@ export class KvNode extends EventEmitter {
       epoch: () => this.epoch,
       leaderHttp: () => this.leaderHttp(),
       latestCheckpoint: () => this.latestCheckpoint(),
-      epochAt: (lsn) => this.wal.recordAt(lsn)?.epoch,
+      epochHistory: () => this.meta.epochHistory,
+      isLeader: () => this.role === 'leader',
+      onNewerEpoch: (epoch, why) => void this.serialized(() => this.adoptEpoch(epoch, why)).catch((e: unknown) => this.fatal(`cannot persist epoch: ${(e as Error).message}`)),
       onFollowerProgress: (s) => this.onFollowerProgress(s),
       onFollowerJoined: (s) => {
         this.progress.set(s.id, { id: s.id, flushedLsn: s.flushedLsn, appliedLsn: s.appliedLsn, session: s });
@@ -440,15 +651,12 @@ export class KvNode extends EventEmitter {
       log: this.log,
       epoch: () => this.epoch,
       lastLsn: () => this.wal.lastLsn,
-      lastEpoch: () => this.wal.lastEpoch,
+      lastEpoch: () => this.lastLogEpoch,
       flushedLsn: () => this.wal.flushedLsn,
       appliedLsn: () => this.head.lsn,
-      adoptEpoch: async (epoch) => {
-        this.meta = { ...this.meta, epoch };
-        await writeMeta(this.config.dataDir, this.meta);
-        this.log.info({ epoch }, 'adopted newer epoch from upstream');
-      },
-      installSnapshot: (bytes) => this.installSnapshot(bytes),
+      adoptEpoch: (epoch) => this.serialized(() => this.adoptEpoch(epoch, 'upstream frame')),
+      rewind: (lsn) => this.rewind(lsn),
+      installSnapshot: (bytes, history) => this.installSnapshot(bytes, history),
       appendReplicated: (body) => this.appendReplicated(body),
       onUpstreamInfo: (info) => {
         this.upstreamInfo = { ...this.upstreamInfo, ...Object.fromEntries(Object.entries(info).filter(([, v]) => v !== undefined)) };
@@ -470,4 +678,8 @@ export async function lockDataDir(dir: string): Promise<() => Promise<void>> {
   }
   await fsp.writeFile(file, String(process.pid));
   return () => fsp.rm(file, { force: true });
+}
+
+async function removeCheckpoints(dir: string): Promise<void> {
+  for (const f of await fsp.readdir(dir)) if (f.startsWith('snapshot-')) await fsp.rm(path.join(dir, f), { force: true });
 }

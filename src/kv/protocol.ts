@@ -14,10 +14,14 @@ export const KvErrors = {
   value_too_large: { status: 413, definite: true },
   not_leader: { status: 421, definite: true },
   unauthorized: { status: 401, definite: true },
+  /** An admin call or peer from an older epoch: refused, nothing changed. */
+  stale_epoch: { status: 409, definite: true },
   /** The leader lost its lease or was fenced before it could acknowledge; the write may persist. */
   fenced: { status: 503, definite: false },
   unavailable: { status: 503, definite: true },
   internal: { status: 500, definite: false },
+  /** The router reached a node but lost the answer: the request may have been applied. */
+  bad_gateway: { status: 502, definite: false },
 } as const satisfies Record<string, { status: number; definite: boolean }>;
 
 export type KvErrorName = keyof typeof KvErrors;
@@ -39,3 +43,5 @@ export class KvError extends Error {
 export const APPLIED_LSN_HEADER = 'x-replab-applied-lsn';
 /** Response header naming the node that served a request. */
 export const NODE_HEADER = 'x-replab-node';
+/** Response header the router adds: the node that served the request. */
+export const SERVED_BY_HEADER = 'x-replab-served-by';

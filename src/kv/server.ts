@@ -8,11 +8,20 @@
  *   GET /kv?prefix=p                                       → {"items":[{key,value}],"lsn","epoch"}
  *   GET /status (JSON)   GET /metrics (Prometheus text)
  *
+ * Admin calls (the monitor's), JSON bodies, `authorization: Bearer <cluster token>`, each with the
+ * caller's epoch (older is refused with 409 stale_epoch, newer is adopted):
+ *   POST /admin/lease    {"epoch", "leaseMs", "sentAtMs"}              renew the leader's lease
+ *   POST /admin/promote  {"epoch", "leaseMs", "sentAtMs", "syncStandbys"?}  follower → leader
+ *   POST /admin/follow   {"epoch", "upstream", "leaderHttp"?}          (leader → ) follower of upstream
+ *   POST /admin/fence    {"epoch", "fenced"}                           switchover: stop taking writes
+ * Each answers with the node's short status.
+ *
  * Every error is one JSON line `{"error": "...", "code": "..."}` from the table in protocol.ts;
  * anything unexpected is a logged 500. No input can crash the process.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { timingSafeEqual } from 'node:crypto';
 import { KvError, KvErrors, APPLIED_LSN_HEADER, NODE_HEADER } from './protocol.js';
 import { MAX_KEY_BYTES, MAX_VALUE_BYTES } from './record.js';
 import type { KvNode } from './node.js';
@@ -63,6 +72,10 @@ export class HttpApi {
       });
     }
     if (p === '/kv' || p === '/kv/') return this.only(method, ['GET'], () => this.scan(res, url));
+    if (p.startsWith('/admin/')) {
+      if (method !== 'POST') throw new KvError('method_not_allowed', `${method} is not allowed here (use POST)`);
+      return this.admin(req, res, p.slice(7));
+    }
     if (!p.startsWith('/kv/')) throw new KvError('unknown_route', `no route for ${method} ${p}`);
     const rest = p.slice(4);
     if (method === 'POST' && rest.endsWith('/cas')) return this.cas(req, res, parseKey(rest.slice(0, -4)));
@@ -89,6 +102,7 @@ export class HttpApi {
     const consistency = url.searchParams.get('consistency');
     if (consistency !== null && consistency !== 'leader' && consistency !== 'any') throw new KvError('bad_request', `consistency must be "leader" or "any", got "${consistency}"`);
     if (consistency === 'leader' && node.role !== 'leader') throw new KvError('not_leader', `node ${node.config.id} is a follower; leader reads go to the leader`, { leader: node.leaderHttp() });
+    node.requireLeaderLease();
     const value = node.visible.get(key) ?? null;
     res.setHeader(APPLIED_LSN_HEADER, String(node.visible.lsn));
     this.json(res, value === null ? 404 : 200, { key, value, lsn: node.visible.lsn, epoch: node.epoch });
@@ -97,6 +111,7 @@ export class HttpApi {
   private scan(res: http.ServerResponse, url: URL): void {
     const node = this.node;
     const prefix = url.searchParams.get('prefix') ?? '';
+    node.requireLeaderLease();
     res.setHeader(APPLIED_LSN_HEADER, String(node.visible.lsn));
     this.json(res, 200, { items: node.visible.scan(prefix), lsn: node.visible.lsn, epoch: node.epoch });
   }
@@ -123,9 +138,42 @@ export class HttpApi {
     this.json(res, 409, { error: `cas failed: expected ${JSON.stringify(body.expected)}`, code: 'cas_mismatch', key, value: r.current, lsn: r.lsn, epoch: r.epoch });
   }
 
-  /** Refuse writes on a follower before reading a possibly large body. */
+  /** Refuse writes on a follower (or a leader without lease) before reading a possibly large body. */
   private guardWrite(): void {
-    if (this.node.role !== 'leader') throw new KvError('not_leader', `node ${this.node.config.id} is a follower; send writes to the leader`, { leader: this.node.leaderHttp() });
+    this.node.requireWritable();
+  }
+
+  private async admin(req: http.IncomingMessage, res: http.ServerResponse, action: string): Promise<void> {
+    const node = this.node;
+    if (!tokenMatches(req.headers.authorization, node.config.token)) throw new KvError('unauthorized', 'admin calls need "authorization: Bearer <cluster token>"');
+    const body = parseAdminBody(decodeUtf8(await readBody(req, 64 * 1024)));
+    const epoch = intField(body, 'epoch');
+    switch (action) {
+      case 'lease':
+        await node.renewLease(epoch, intField(body, 'leaseMs'), intField(body, 'sentAtMs'));
+        break;
+      case 'promote': {
+        const standbys = body.syncStandbys;
+        if (standbys !== undefined && !(Array.isArray(standbys) && standbys.every((x) => typeof x === 'string'))) throw new KvError('bad_request', 'promote: "syncStandbys" must be a list of node ids');
+        await node.promote(epoch, intField(body, 'leaseMs'), intField(body, 'sentAtMs'), standbys as string[] | undefined);
+        break;
+      }
+      case 'follow': {
+        const upstream = body.upstream;
+        if (typeof upstream !== 'string' || !/^[^:\s]+:\d{1,5}$/.test(upstream)) throw new KvError('bad_request', `follow: "upstream" must be a host:port replication address, got ${JSON.stringify(upstream ?? null)}`);
+        const leaderHttp = typeof body.leaderHttp === 'string' ? body.leaderHttp : null;
+        await node.follow(epoch, upstream, leaderHttp);
+        break;
+      }
+      case 'fence': {
+        if (typeof body.fenced !== 'boolean') throw new KvError('bad_request', 'fence: "fenced" must be true or false');
+        const r = await node.handOver(epoch, body.fenced);
+        return this.json(res, 200, { ...shortStatus(node), ...r });
+      }
+      default:
+        throw new KvError('unknown_route', `no admin action "${action}" (lease, promote, follow, fence)`);
+    }
+    this.json(res, 200, shortStatus(node));
   }
 
   private json(res: http.ServerResponse, status: number, body: unknown): void {
@@ -198,6 +246,46 @@ function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
   });
 }
 
+function tokenMatches(header: string | undefined, token: string): boolean {
+  const given = Buffer.from(header?.startsWith('Bearer ') ? header.slice(7) : '');
+  const want = Buffer.from(token);
+  return given.length === want.length && timingSafeEqual(given, want);
+}
+
+function parseAdminBody(text: string): Record<string, unknown> {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    throw new KvError('bad_request', 'admin body must be a JSON object');
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new KvError('bad_request', 'admin body must be a JSON object');
+  return v as Record<string, unknown>;
+}
+
+function intField(body: Record<string, unknown>, name: string): number {
+  const v = body[name];
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new KvError('bad_request', `"${name}" must be a non-negative integer, got ${JSON.stringify(v ?? null)}`);
+  return v;
+}
+
+/** What the monitor needs from every probe. */
+export function shortStatus(node: KvNode): Record<string, unknown> {
+  return {
+    id: node.config.id,
+    role: node.role,
+    epoch: node.epoch,
+    lastEpoch: node.lastLogEpoch,
+    lastLsn: node.wal.lastLsn,
+    flushedLsn: node.wal.flushedLsn,
+    commitLsn: node.commitLsn,
+    appliedLsn: node.visible.lsn,
+    degraded: node.degraded,
+    leaseValid: node.role === 'leader' && node.leaseValid(),
+    upstream: node.config.upstream ?? null,
+  };
+}
+
 export function parseCasBody(text: string): { expected: string | null; value: string } {
   let v: unknown;
   try {
@@ -220,6 +308,7 @@ export function statusOf(node: KvNode): Record<string, unknown> {
     id: c.id,
     role: node.role,
     epoch: node.epoch,
+    lastEpoch: node.lastLogEpoch,
     epochHistory: node.meta.epochHistory,
     lastLsn: node.wal.lastLsn,
     flushedLsn: node.wal.flushedLsn,
@@ -238,6 +327,9 @@ export function statusOf(node: KvNode): Record<string, unknown> {
     syncTimeoutMs: c.syncTimeoutMs,
     visibility: c.visibility,
     degraded: node.degraded,
+    fencing: c.fencing,
+    leaseValid: node.role === 'leader' && node.leaseValid(),
+    leaseRemainingMs: node.role === 'leader' && c.fencing === 'lease' ? node.leaseRemainingMs() : null,
     fsyncs: node.wal.fsyncCount,
     writes: node.writesTotal,
     keys: node.visible.data.size,

@@ -10,6 +10,8 @@
 import net from 'node:net';
 import { encodeFrame, encodeJsonFrame, FrameDecoder, FrameError, FrameType, parseJsonBody, type Frame } from './frames.js';
 import type { Wal } from './wal.js';
+import type { EpochStart } from './meta.js';
+import { divergencePoint, epochOf } from './epochs.js';
 import type { Logger } from '../lib/log.js';
 
 export interface UpstreamHost {
@@ -22,8 +24,11 @@ export interface UpstreamHost {
   leaderHttp(): string | null;
   /** The newest checkpoint (taking one first if there is none). */
   latestCheckpoint(): Promise<{ lsn: number; epoch: number; bytes: Buffer }>;
-  /** Epoch of the record at `lsn`, if known (to detect a follower whose log diverged). */
-  epochAt(lsn: number): number | undefined;
+  /** This node's leader-epoch history (to find where a follower's log diverges). */
+  epochHistory(): readonly EpochStart[];
+  isLeader(): boolean;
+  /** A peer showed a newer epoch: persist it (a leader steps down). */
+  onNewerEpoch(epoch: number, why: string): void;
   onFollowerProgress(session: FollowerSession): void;
   onFollowerJoined(session: FollowerSession): void;
   onFollowerLeft(session: FollowerSession): void;
@@ -124,6 +129,11 @@ export class ReplicationServer {
     return min;
   }
 
+  /** Ends every follower session (a leader that stepped down); followers reconnect by themselves. */
+  closeAll(reason: string): void {
+    for (const s of this.sessions) s.close(reason);
+  }
+
   async close(): Promise<void> {
     clearInterval(this.heartbeat);
     for (const s of this.sessions) s.socket.destroy();
@@ -199,6 +209,7 @@ export class ReplicationServer {
     }
     if (!isLsn(lastLsn) || !isLsn(lastEpoch)) throw new FrameError('HELLO: lastLsn and lastEpoch must be non-negative integers');
     if (frame.epoch > this.host.epoch()) {
+      this.host.onNewerEpoch(frame.epoch, `HELLO from ${nodeId}`);
       session.close(`HELLO from ${nodeId} carries epoch ${frame.epoch}, newer than this node's ${this.host.epoch()}`);
       return;
     }
@@ -206,16 +217,35 @@ export class ReplicationServer {
     session.id = nodeId;
     this.sessions.add(session);
     const wal = this.host.wal;
-    const needsSnapshot = lastLsn < wal.baseLsn || lastLsn > wal.lastLsn || (lastLsn > wal.baseLsn && this.host.epochAt(lastLsn) !== lastEpoch);
+    const history = this.host.epochHistory();
+    const welcome = { leaderHttp: this.host.leaderHttp(), upstreamId: this.host.id, epochHistory: history };
+    // Does the follower's log agree with ours? Where it ends in an epoch ours ended earlier (a
+    // returning leader's unreplicated tail, or a follower of a deposed leader), it must cut back.
+    const agrees = lastLsn <= wal.lastLsn && epochOf(history, lastLsn) === lastEpoch;
+    if (!agrees) {
+      const cutTo = divergencePoint(history, wal.lastLsn, lastLsn, lastEpoch);
+      if (cutTo < lastLsn && (this.host.isLeader() || lastEpoch !== epochOf(history, wal.lastLsn))) {
+        session.send(encodeJsonFrame(FrameType.welcome, this.host.epoch(), { ...welcome, mode: 'truncate', truncateTo: cutTo }));
+        this.host.log.warn({ follower: nodeId, followerLsn: lastLsn, followerEpoch: lastEpoch, truncateTo: cutTo }, 'replication: follower log diverges; it must rewind');
+        session.close(`rewind to lsn ${cutTo}, then reconnect`);
+        return;
+      }
+      if (lastLsn > wal.lastLsn) {
+        // Same history, this relay is just behind: the follower waits for it to catch up.
+        session.close(`upstream ${this.host.id} is behind (lsn ${wal.lastLsn} < ${lastLsn}); retrying later`);
+        return;
+      }
+    }
+    const needsSnapshot = lastLsn < wal.baseLsn || !agrees;
     let startLsn = lastLsn + 1;
     if (needsSnapshot) {
       const snap = await this.host.latestCheckpoint();
       startLsn = snap.lsn + 1;
-      session.send(encodeJsonFrame(FrameType.welcome, this.host.epoch(), { mode: 'snapshot', startLsn, leaderHttp: this.host.leaderHttp(), upstreamId: this.host.id }));
+      session.send(encodeJsonFrame(FrameType.welcome, this.host.epoch(), { ...welcome, mode: 'snapshot', startLsn }));
       this.sendSnapshot(session, snap);
       this.host.log.info({ follower: nodeId, followerLsn: lastLsn, snapshotLsn: snap.lsn, bytes: snap.bytes.length }, 'replication: follower bootstraps from snapshot');
     } else {
-      session.send(encodeJsonFrame(FrameType.welcome, this.host.epoch(), { mode: 'stream', startLsn, leaderHttp: this.host.leaderHttp(), upstreamId: this.host.id }));
+      session.send(encodeJsonFrame(FrameType.welcome, this.host.epoch(), { ...welcome, mode: 'stream', startLsn }));
       this.host.log.info({ follower: nodeId, from: startLsn }, 'replication: follower streams');
     }
     session.nextLsn = startLsn;

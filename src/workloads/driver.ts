@@ -43,19 +43,6 @@ export interface DriveStats {
   info: number;
 }
 
-/** Static targets with 421-hint following: enough without a monitor. */
-export function staticTargets(nodes: Array<{ id: string; http: string }>, leaderId: string): Targets {
-  let leader = nodes.find((n) => n.id === leaderId)?.http ?? nodes[0]!.http;
-  return {
-    leader: () => leader,
-    followers: () => nodes.filter((n) => n.http !== leader).map((n) => n.http),
-    nodes: () => nodes,
-    noteLeaderHint: (address) => {
-      leader = address;
-    },
-  };
-}
-
 export async function drive(o: DriveOptions): Promise<DriveStats> {
   const { spec, workload, targets, recorder } = o;
   const stats: DriveStats = { invoked: 0, ok: 0, fail: 0, info: 0 };

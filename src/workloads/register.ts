@@ -32,14 +32,14 @@ export function registerWorkload(spec: WorkloadSpec): Workload {
       switch (op.f) {
         case 'read': {
           const followers = targets.followers();
-          const address = spec.reads === 'followers' && followers.length > 0 ? rng.pick(followers) : targets.leader();
-          return call({ address, method: 'GET', path: path(op.key), timeoutMs }, { readOk404: true });
+          const route = spec.reads === 'followers' && followers.length > 0 ? { address: rng.pick(followers) } : 'leader';
+          return targets.request(route, { method: 'GET', path: path(op.key), timeoutMs }, { readOk404: true });
         }
         case 'write':
-          return call({ address: targets.leader(), method: 'PUT', path: path(op.key), body: String(op.value), timeoutMs });
+          return targets.request('leader', { method: 'PUT', path: path(op.key), body: String(op.value), timeoutMs });
         default: {
           const [expected, value] = op.value as [unknown, string];
-          return call({ address: targets.leader(), method: 'POST', path: `${path(op.key)}/cas`, body: JSON.stringify({ expected, value }), timeoutMs });
+          return targets.request('leader', { method: 'POST', path: `${path(op.key)}/cas`, body: JSON.stringify({ expected, value }), timeoutMs });
         }
       }
     },

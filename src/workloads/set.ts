@@ -22,7 +22,7 @@ export function setWorkload(spec: WorkloadSpec): Workload {
       return { f: 'add', key: SET_KEY, value: n * 1000 + slot };
     },
     perform(op: Invocation, targets: Targets, _rng: Rng, timeoutMs: number): Promise<Outcome> {
-      return call({ address: targets.leader(), method: 'PUT', path: `/kv/${encodeURIComponent(spec.keyPrefix + String(op.value))}`, body: '1', timeoutMs });
+      return targets.request('leader', { method: 'PUT', path: `/kv/${encodeURIComponent(spec.keyPrefix + String(op.value))}`, body: '1', timeoutMs });
     },
     async finalRead(node, timeoutMs) {
       const out = await call({ address: node.http, method: 'GET', path: `/kv?prefix=${encodeURIComponent(spec.keyPrefix)}`, timeoutMs });

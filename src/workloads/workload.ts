@@ -4,7 +4,7 @@
  * read the final state. The driver (driver.ts) supplies processes, timing and recording.
  */
 import type { Rng } from '../lib/rng.js';
-import type { Outcome } from './kv-client.js';
+import type { KvRequest, Outcome } from './kv-client.js';
 import type { CheckModel } from '../checker/checker.js';
 
 export interface Invocation {
@@ -13,8 +13,13 @@ export interface Invocation {
   value: unknown;
 }
 
-/** Where requests go; `leader()` follows 421 hints. */
+/** Where requests go; `leader()` follows 421 hints (src/client/client.ts is the implementation). */
 export interface Targets {
+  /**
+   * Performs one operation on the leader (retrying definite failures on a new leader) or on a
+   * fixed address (no rerouting).
+   */
+  request(route: 'leader' | { address: string }, req: Omit<KvRequest, 'address'>, options?: { readOk404?: boolean }): Promise<Outcome>;
   leader(): string;
   /** HTTP addresses of the followers (reads with `reads: followers`). */
   followers(): string[];

@@ -1,7 +1,7 @@
 /**
  * Every process a test starts must stop when the test run ends, also when a test failed or the
  * runner was interrupted before its afterAll ran. Tests create clusters under TEST_STATE_ROOT;
- * teardown SIGKILLs every pid any cluster.json there still lists, then removes the folder.
+ * teardown SIGKILLs every pid any cluster.json there still lists (nodes and monitor), then removes the folder.
  */
 import { promises as fsp } from 'node:fs';
 import os from 'node:os';
@@ -22,8 +22,9 @@ export async function teardown(): Promise<void> {
       const p = path.join(dir, e.name);
       if (e.isDirectory()) await walk(p);
       else if (e.name === 'cluster.json') {
-        const c = JSON.parse(await fsp.readFile(p, 'utf8')) as { nodes: Array<{ pid: number }> };
+        const c = JSON.parse(await fsp.readFile(p, 'utf8')) as { nodes: Array<{ pid: number }>; monitor?: { pid: number } };
         pids.push(...c.nodes.map((n) => n.pid));
+        if (c.monitor) pids.push(c.monitor.pid);
       }
     }
   };

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalCluster } from '../../src/cluster/local.js';
 import { parseWorkloadSpec } from '../../src/workloads/spec.js';
-import { createWorkload, drive, recordFinalReads, staticTargets } from '../../src/workloads/driver.js';
+import { createWorkload, drive, recordFinalReads } from '../../src/workloads/driver.js';
 import { HistoryRecorder } from '../../src/history/recorder.js';
 import { loadHistory } from '../../src/history/reader.js';
 import { checkHistory } from '../../src/checker/checker.js';
@@ -32,7 +32,7 @@ afterEach(async () => {
 
 async function runWorkload(c: LocalCluster, doc: Record<string, unknown>, file: string) {
   const spec = parseWorkloadSpec(doc, 'test workload');
-  const targets = staticTargets(c.endpoints(), c.leaderId());
+  const targets = c.client();
   const workload = createWorkload(spec);
   const recorder = new HistoryRecorder(path.join(dir, file));
   const stats = await drive({ spec, workload, targets, recorder });
@@ -93,7 +93,7 @@ describe('workloads: outcome rules against real failures', () => {
     const c = cluster;
     const spec = parseWorkloadSpec({ workload: 'register', keys: 1, mix: { write: 1 }, concurrency: 2, durationSec: 1, timeoutMs: 200 }, 'test');
     const recorder = new HistoryRecorder(path.join(dir, 'pause.jsonl'));
-    const stats = await drive({ spec, workload: createWorkload(spec), targets: staticTargets(c.endpoints(), 'n1'), recorder });
+    const stats = await drive({ spec, workload: createWorkload(spec), targets: c.client(), recorder });
     await recorder.close();
     await c.resume('n1');
     expect(stats.info).toBeGreaterThanOrEqual(2);

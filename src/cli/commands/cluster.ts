@@ -1,4 +1,4 @@
-/** `replab cluster up|down|status|kill|pause|resume|restart|add-follower`: a cluster on this machine. */
+/** `replab cluster up|down|status|kill|pause|resume|restart|switchover|add-follower`: a cluster on this machine. */
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { LocalCluster } from '../../cluster/local.js';
@@ -84,6 +84,14 @@ export function registerClusterCommand(program: Command): void {
   perNode('pause', 'SIGSTOP a node');
   perNode('resume', 'SIGCONT a paused node');
   perNode('restart', 'start a node again on the same data dir and ports');
+
+  root(cluster.command('switchover <cluster>').description('planned switchover: hand leadership to another node without losing a write'))
+    .requiredOption('--to <node>', 'the follower to promote')
+    .action(async (name: string, o: { to: string; stateDir: string }) => {
+      const c = await LocalCluster.attach(await clusterName(name), o.stateDir);
+      const r = await c.switchover(o.to);
+      console.log(`switchover ${r.from} -> ${r.to} done in ${r.durationMs} ms (epoch ${r.epoch}, handed over at lsn ${r.lastLsn})`);
+    });
 
   root(cluster.command('add-follower <cluster> [node]').description('start a new follower; it bootstraps from a snapshot while writes continue'))
     .option('--upstream <node>', 'node to follow (default: the leader)')

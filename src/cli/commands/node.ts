@@ -27,6 +27,7 @@ export function registerNodeCommand(program: Command): void {
     .option('--checkpoint-bytes <n>', 'checkpoint after this many WAL bytes', intFlag('--checkpoint-bytes', 1), 64 * 1024 * 1024)
     .option('--segment-bytes <n>', 'roll WAL segments past this size', intFlag('--segment-bytes', 1), 16 * 1024 * 1024)
     .option('--heartbeat-ms <ms>', 'replication heartbeat interval', intFlag('--heartbeat-ms', 1), 100)
+    .option('--fencing <how>', 'lease (needs a monitor renewing the leader lease) | none', choiceFlag('--fencing', ['lease', 'none'] as const), 'none')
     .option('--token <token>', 'cluster token (default: $REPLAB_CLUSTER_TOKEN)')
     .action(async (o: Record<string, unknown>) => {
       const http = parseHostPort(o.http as string, '--http');
@@ -56,6 +57,7 @@ export function registerNodeCommand(program: Command): void {
         checkpointBytes: o.checkpointBytes as number,
         segmentBytes: o.segmentBytes as number,
         heartbeatMs: o.heartbeatMs as number,
+        fencing: o.fencing as NodeConfig['fencing'],
       };
       await runNodeProcess(config, createLogger(config.id));
     });

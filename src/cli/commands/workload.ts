@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { LocalCluster } from '../../cluster/local.js';
 import { loadWorkloadSpec } from '../../workloads/spec.js';
-import { createWorkload, drive, recordFinalReads, staticTargets } from '../../workloads/driver.js';
+import { createWorkload, drive, recordFinalReads } from '../../workloads/driver.js';
 import { HistoryRecorder } from '../../history/recorder.js';
 import { closeKvClients } from '../../workloads/kv-client.js';
 import { intFlag } from '../options.js';
@@ -19,7 +19,8 @@ export function registerWorkloadCommand(program: Command): void {
       const spec = await loadWorkloadSpec(file);
       if (o.seed !== undefined) spec.seed = o.seed;
       const cluster = await LocalCluster.attach(name, o.stateDir);
-      const targets = staticTargets(cluster.endpoints(), cluster.leaderId());
+      const targets = cluster.client();
+      await targets.refresh();
       const workload = createWorkload(spec);
       const recorder = new HistoryRecorder(o.out);
       const progress = setInterval(() => process.stderr.write(`workload: ${recorder.count} history lines\n`), 2000);

@@ -1,0 +1,34 @@
+/** `replab router`: one HTTP port that sends writes to the current leader and reads where told. */
+import type { Command } from 'commander';
+import { Router } from '../../router/router.js';
+import { parseHostPort } from '../../lib/addr.js';
+import { createLogger } from '../../lib/log.js';
+import { choiceFlag, intFlag } from '../options.js';
+import { EnvironmentError } from '../../lib/errors.js';
+
+export function registerRouterCommand(program: Command): void {
+  program
+    .command('router')
+    .description('HTTP router in front of a cluster: writes to the leader the monitor names, reads to the leader or followers')
+    .requiredOption('--monitor <host:port>', "the cluster monitor's API (cluster.json: monitor.http)")
+    .option('--http <host:port>', 'address to listen on', '127.0.0.1:0')
+    .option('--reads <where>', 'leader | followers', choiceFlag('--reads', ['leader', 'followers'] as const), 'leader')
+    .option('--timeout-ms <ms>', 'how long one request may spend being retried on a new leader', intFlag('--timeout-ms', 1), 10_000)
+    .action(async (o: { monitor: string; http: string; reads: 'leader' | 'followers'; timeoutMs: number }) => {
+      parseHostPort(o.monitor, '--monitor');
+      const listen = parseHostPort(o.http, '--http');
+      const log = createLogger('router');
+      const router = new Router({ monitor: o.monitor, reads: o.reads, timeoutMs: o.timeoutMs }, log);
+      const address = await router.listen(listen.host, listen.port).catch((e: unknown) => {
+        throw new EnvironmentError((e as Error).message);
+      });
+      log.info({ http: address, reads: o.reads }, 'router listening');
+      console.log(`router listening on ${address}`);
+      const shutdown = async () => {
+        await router.close();
+        process.exit(0);
+      };
+      process.on('SIGTERM', () => void shutdown());
+      process.on('SIGINT', () => void shutdown());
+    });
+}

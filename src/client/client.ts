@@ -1,0 +1,106 @@
+/**
+ * The cluster client workloads use: it finds the leader (from the monitor's /leader, else by
+ * asking the nodes which one leads with a valid lease), follows 421 hints, and retries an
+ * operation on the new leader only when the failure was definite — the operation certainly did
+ * not happen (refused connection, 421 not-leader, 503 unavailable). A timeout, a connection lost
+ * mid-request or a `fenced` answer may have taken effect, so it is returned as `info` and never
+ * retried: retrying could turn one indeterminate write into two writes.
+ */
+import { call, type KvRequest, type Outcome } from '../workloads/kv-client.js';
+import type { Targets } from '../workloads/workload.js';
+
+export interface ClusterClientOptions {
+  nodes: Array<{ id: string; http: string }>;
+  /** host:port of the monitor's API; without it the client asks the nodes. */
+  monitor?: string;
+  /** Node id to try first. */
+  leaderId?: string;
+}
+
+export type Route = 'leader' | { address: string };
+
+/** Definite failures after which the same op may go to another node. */
+const RETRIABLE = new Set(['not_leader', 'unavailable', 'connection refused']);
+
+export function isRetriable(out: Outcome): boolean {
+  return out.type === 'fail' && (RETRIABLE.has(out.error) || out.error.startsWith('could not connect'));
+}
+
+export class ClusterClient implements Targets {
+  private leaderAddress: string;
+  private followerAddresses: string[] | undefined;
+  private refreshing: Promise<void> | undefined;
+
+  constructor(private readonly options: ClusterClientOptions) {
+    if (options.nodes.length === 0) throw new Error('a cluster client needs at least one node');
+    this.leaderAddress = options.nodes.find((n) => n.id === options.leaderId)?.http ?? options.nodes[0]!.http;
+  }
+
+  leader(): string {
+    return this.leaderAddress;
+  }
+
+  followers(): string[] {
+    return this.followerAddresses ?? this.options.nodes.map((n) => n.http).filter((a) => a !== this.leaderAddress);
+  }
+
+  nodes(): Array<{ id: string; http: string }> {
+    return this.options.nodes;
+  }
+
+  noteLeaderHint(address: string): void {
+    this.leaderAddress = address;
+  }
+
+  /** Asks the monitor (or the nodes) who leads now; concurrent callers share one lookup. */
+  refresh(): Promise<void> {
+    this.refreshing ??= this.lookup().finally(() => (this.refreshing = undefined));
+    return this.refreshing;
+  }
+
+  private async lookup(): Promise<void> {
+    if (this.options.monitor) {
+      const st = await getJson(`http://${this.options.monitor}/status`, 500);
+      if (st && typeof st.leaderHttp === 'string') {
+        this.leaderAddress = st.leaderHttp;
+        const nodes = (st.nodes ?? []) as Array<{ http: string; reachable: boolean; role: string | null }>;
+        this.followerAddresses = nodes.filter((n) => n.reachable && n.role === 'follower').map((n) => n.http);
+        return;
+      }
+    }
+    // No monitor answer: the node that says it leads, with a lease, at the highest epoch.
+    const statuses = await Promise.all(this.options.nodes.map((n) => getJson(`http://${n.http}/status`, 500)));
+    let best: { http: string; epoch: number } | undefined;
+    for (const s of statuses) {
+      if (s?.role === 'leader' && s.leaseValid !== false && typeof s.http === 'string' && (!best || (s.epoch as number) > best.epoch)) best = { http: s.http, epoch: s.epoch as number };
+    }
+    if (best) this.leaderAddress = best.http;
+  }
+
+  /**
+   * Sends one operation, retrying definite failures on the (new) leader until `timeoutMs` is
+   * spent. Requests to a fixed address (follower reads) are not rerouted.
+   */
+  async request(route: Route, req: Omit<KvRequest, 'address'>, options: { readOk404?: boolean } = {}): Promise<Outcome> {
+    const deadline = Date.now() + req.timeoutMs;
+    for (let attempt = 0; ; attempt++) {
+      const address = route === 'leader' ? this.leaderAddress : route.address;
+      const out = await call({ ...req, address, timeoutMs: Math.max(1, deadline - Date.now()) }, options);
+      if (route !== 'leader' || !isRetriable(out)) return out;
+      if (out.type !== 'ok' && out.leader) this.leaderAddress = out.leader;
+      else await this.refresh();
+      const pause = Math.min(20 * 2 ** attempt, 250);
+      if (Date.now() + pause >= deadline) return out;
+      await new Promise((r) => setTimeout(r, pause));
+    }
+  }
+}
+
+async function getJson(url: string, timeoutMs: number): Promise<Record<string, unknown> | undefined> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    return (await res.json()) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,43 @@
+/**
+ * `rewound.jsonl` in a node's data dir: every record a node cut from its log because the new
+ * leader's history does not contain it (one JSON line: epoch, lsn, key, value, op, rewoundAt).
+ * The report lists these as the writes a failover discarded; nothing ever reads them back into
+ * the log.
+ */
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import type { WalRecord } from './record.js';
+
+export const REWOUND_FILE = 'rewound.jsonl';
+
+export async function appendRewound(dataDir: string, records: readonly WalRecord[]): Promise<void> {
+  if (records.length === 0) return;
+  const at = new Date().toISOString();
+  const lines = records.map((r) => JSON.stringify({ epoch: r.epoch, lsn: r.lsn, key: r.op.key, value: r.op.type === 'put' ? r.op.value : null, op: r.op.type, writtenAtMs: r.timeMs, rewoundAt: at }) + '\n');
+  const fh = await fsp.open(path.join(dataDir, REWOUND_FILE), 'a');
+  try {
+    await fh.writeFile(lines.join(''));
+    await fh.datasync();
+  } finally {
+    await fh.close();
+  }
+}
+
+export interface RewoundRecord {
+  epoch: number;
+  lsn: number;
+  key: string;
+  value: string | null;
+  op: 'put' | 'del';
+}
+
+export async function readRewound(dataDir: string): Promise<RewoundRecord[]> {
+  let text: string;
+  try {
+    text = await fsp.readFile(path.join(dataDir, REWOUND_FILE), 'utf8');
+  } catch (e: unknown) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw e;
+  }
+  return text.split('\n').filter((l) => l.length > 0).map((l) => JSON.parse(l) as RewoundRecord);
+}

@@ -1,0 +1,364 @@
+/**
+ * The monitor (`replab monitor`), in the role Patroni or Orchestrator play: every `heartbeatMs` it
+ * renews the leader's lease (which doubles as the leader's health check) and probes every other
+ * node. After `failoverTimeoutMs` without a good answer from the leader it fails over:
+ *
+ *   1. stop renewing (renewals stop `leaseMs` before the timeout, so the old lease has run out);
+ *   2. probe the followers and choose one (candidate.ts), or say why none qualifies and retry;
+ *   3. persist epoch = highest ever seen + 1, then promote the chosen follower with that epoch;
+ *   4. repoint every other node, relays and the old leader included, at the new leader (the
+ *      reconcile step keeps doing so until each one streams from the right place).
+ *
+ * Each step is an event with a wall-clock time (events.jsonl and the log), so a report can show
+ * detection time, promotion time and, from the history, the first acknowledged write after it.
+ * A planned switchover fences the leader, waits for the target to hold everything, then promotes.
+ */
+import type { Logger } from '../lib/log.js';
+import { chooseCandidate, type NodeView } from './candidate.js';
+import type { MonitorConfig } from './config.js';
+import { NodeApi, upstreamAddress, type ShortStatus } from './node-api.js';
+import { appendEvent, readMonitorState, writeMonitorState, type MonitorEvent, type MonitorState } from './state.js';
+import { UsageError } from '../lib/errors.js';
+
+interface Probe {
+  at: number;
+  ok: boolean;
+  status?: ShortStatus;
+  error?: string;
+}
+
+export type FailoverState = { state: 'healthy' } | { state: 'leader-down'; sinceMs: number } | { state: 'blocked'; why: string; sinceMs: number } | { state: 'switching-over'; to: string };
+
+const RECENT_EVENTS = 200;
+
+export class Monitor {
+  state!: MonitorState;
+  readonly events: MonitorEvent[] = [];
+  failover: FailoverState = { state: 'healthy' };
+  private readonly api: NodeApi;
+  private readonly probes = new Map<string, Probe>();
+  private lastLeaderOkAt = Date.now();
+  /** Wall-clock send time of the newest lease renewal: no lease granted by this monitor outlives it + leaseMs. */
+  private lastLeaseSentAt = 0;
+  private busy = false;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private ticking: Promise<void> | undefined;
+
+  constructor(
+    readonly config: MonitorConfig,
+    private readonly stateDir: string,
+    token: string,
+    private readonly log: Logger,
+  ) {
+    this.api = new NodeApi(token);
+  }
+
+  get probeTimeoutMs(): number {
+    return Math.min(Math.max(2 * this.config.heartbeatMs, 250), Math.max(50, Math.floor(this.config.failoverTimeoutMs / 2)));
+  }
+
+  async start(): Promise<void> {
+    const stored = await readMonitorState(this.stateDir);
+    this.state = stored ?? { epoch: 1, leader: this.config.leader, upstreams: { ...this.config.upstreams }, syncStandbys: [...this.config.syncStandbys] };
+    // Nodes added since the state was written follow what the config says.
+    for (const [id, up] of Object.entries(this.config.upstreams)) if (id !== this.state.leader && !(id in this.state.upstreams)) this.state.upstreams[id] = up;
+    await writeMonitorState(this.stateDir, this.state);
+    await this.event(stored ? 'monitor-restarted' : 'monitor-started', { leader: this.state.leader, epoch: this.state.epoch });
+    this.lastLeaderOkAt = Date.now();
+    this.schedule(0);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.ticking;
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      const began = Date.now();
+      this.ticking = this.tick()
+        .catch((e: unknown) => this.log.error({ err: (e as Error).message }, 'monitor tick failed'))
+        .finally(() => this.schedule(Math.max(0, this.config.heartbeatMs - (Date.now() - began))));
+    }, delayMs);
+  }
+
+  private node(id: string): MonitorConfig['nodes'][number] {
+    const n = this.config.nodes.find((x) => x.id === id);
+    if (!n) throw new UsageError(`no node "${id}" in cluster ${this.config.cluster}`);
+    return n;
+  }
+
+  private httpOf(id: string): string {
+    return this.config.monitorLinks[id] ?? this.node(id).http;
+  }
+
+  /** The address `from` dials to reach `to`'s replication port. */
+  replAddress(from: string, to: string): string {
+    return this.config.replLinks[`${from}->${to}`] ?? this.node(to).repl;
+  }
+
+  private async event(event: string, fields: Record<string, unknown> = {}): Promise<void> {
+    const e: MonitorEvent = { timeMs: Date.now(), event, ...fields };
+    this.events.push(e);
+    if (this.events.length > RECENT_EVENTS) this.events.shift();
+    this.log.info(e, event);
+    await appendEvent(this.stateDir, e).catch((err: unknown) => this.log.error({ err: (err as Error).message }, 'cannot append to events.jsonl'));
+  }
+
+  private async tick(): Promise<void> {
+    const leader = this.state.leader;
+    await Promise.all(this.config.nodes.map((n) => (n.id === leader ? this.renewLeader(n.id) : this.probe(n.id))));
+    this.noteEpochs();
+    if (this.busy) return;
+    if (this.probes.get(leader)?.ok) {
+      if (this.failover.state !== 'healthy') await this.event('leader-back', { leader, epoch: this.state.epoch });
+      this.failover = { state: 'healthy' };
+      await this.reconcile();
+      return;
+    }
+    const silentMs = Date.now() - this.lastLeaderOkAt;
+    if (this.failover.state === 'healthy') {
+      this.failover = { state: 'leader-down', sinceMs: this.lastLeaderOkAt };
+      await this.event('leader-unreachable', { leader, error: this.probes.get(leader)?.error });
+    }
+    if (silentMs >= this.config.failoverTimeoutMs) await this.failOver(silentMs);
+  }
+
+  private async probe(id: string): Promise<Probe> {
+    const r = await this.api.status(this.httpOf(id), this.probeTimeoutMs);
+    const p: Probe = r.ok ? { at: Date.now(), ok: true, status: r.body } : { at: Date.now(), ok: false, error: r.error };
+    this.probes.set(id, p);
+    return p;
+  }
+
+  private async renewLeader(id: string): Promise<void> {
+    // Stop renewing early enough that, when the timeout declares the leader dead, every lease
+    // this monitor sent has already run out.
+    const renew = Date.now() - this.lastLeaderOkAt < this.config.failoverTimeoutMs - this.config.leaseMs;
+    if (!renew) {
+      await this.probe(id);
+      this.probes.set(id, { ...this.probes.get(id)!, ok: false, error: 'leader silent too long; lease renewal stopped' });
+      return;
+    }
+    const sentAtMs = Date.now();
+    this.lastLeaseSentAt = sentAtMs;
+    const r = await this.api.admin(this.httpOf(id), 'lease', { epoch: this.state.epoch, leaseMs: this.config.leaseMs, sentAtMs }, this.probeTimeoutMs);
+    if (r.ok && r.body.role === 'leader' && r.body.epoch === this.state.epoch) {
+      this.lastLeaderOkAt = Date.now();
+      this.probes.set(id, { at: Date.now(), ok: true, status: r.body });
+    } else {
+      this.probes.set(id, { at: Date.now(), ok: false, error: r.ok ? `answers as ${r.body.role} at epoch ${r.body.epoch}` : r.error, status: r.ok ? r.body : this.probes.get(id)?.status });
+    }
+  }
+
+  /** A node that has seen a higher epoch than this monitor (state lost?) raises the monitor's. */
+  private noteEpochs(): void {
+    for (const p of this.probes.values()) {
+      if (p.ok && p.status && p.status.epoch > this.state.epoch) {
+        this.log.warn({ node: p.status.id, epoch: p.status.epoch }, 'a node reports a higher epoch than the monitor stored; adopting it');
+        this.state = { ...this.state, epoch: p.status.epoch };
+        void writeMonitorState(this.stateDir, this.state);
+      }
+    }
+  }
+
+  /** Points every reachable non-leader at its upstream under the current epoch. */
+  private async reconcile(): Promise<void> {
+    const leader = this.state.leader;
+    await Promise.all(
+      this.config.nodes
+        .filter((n) => n.id !== leader)
+        .map(async (n) => {
+          const p = this.probes.get(n.id);
+          if (!p?.ok || !p.status) return;
+          const upId = this.state.upstreams[n.id] ?? leader;
+          const want = this.replAddress(n.id, upId);
+          const s = p.status;
+          const wrongPlace = s.role === 'leader' || upstreamAddress(s) !== want;
+          if (!wrongPlace && s.epoch >= this.state.epoch) return;
+          const r = await this.api.admin(this.httpOf(n.id), 'follow', { epoch: this.state.epoch, upstream: want, leaderHttp: this.node(leader).http }, this.probeTimeoutMs);
+          if (wrongPlace) await this.event(r.ok ? 'repointed' : 'repoint-failed', { node: n.id, upstream: upId, wasRole: s.role, epoch: this.state.epoch, ...(r.ok ? {} : { error: r.error }) });
+        }),
+    );
+  }
+
+  private async failOver(silentMs: number): Promise<void> {
+    this.busy = true;
+    try {
+      const old = this.state.leader;
+      const declaredAt = Date.now();
+      if (this.failover.state !== 'blocked') await this.event('leader-declared-dead', { leader: old, silentMs, failoverTimeoutMs: this.config.failoverTimeoutMs });
+      if (this.config.fencing === 'lease') {
+        const wait = this.lastLeaseSentAt + this.config.leaseMs - Date.now();
+        if (wait > 0) await sleep(wait + 5);
+      }
+      const others = this.config.nodes.filter((n) => n.id !== old);
+      await Promise.all(others.map((n) => this.probe(n.id)));
+      const views: NodeView[] = others.map((n) => {
+        const p = this.probes.get(n.id)!;
+        return { id: n.id, reachable: p.ok, role: p.status?.role, lastEpoch: p.status?.lastEpoch, flushedLsn: p.status?.flushedLsn };
+      });
+      const lastLeader = this.probes.get(old)?.status;
+      const direct = Object.entries(this.state.upstreams).filter(([, up]) => up === old).map(([id]) => id);
+      const choice = chooseCandidate({
+        mode: this.config.mode,
+        k: this.config.k,
+        oldLeader: old,
+        directFollowers: direct,
+        syncStandbys: this.state.syncStandbys.length ? this.state.syncStandbys : direct,
+        leaderLastLsn: lastLeader?.lastLsn ?? 0,
+        leaderDegraded: lastLeader?.degraded ?? false,
+        maxLagOnFailover: this.config.maxLagOnFailover,
+        views,
+      });
+      if (!choice.ok) {
+        const prev = this.failover.state === 'blocked' ? this.failover.why : undefined;
+        this.failover = { state: 'blocked', why: choice.why, sinceMs: this.failover.state === 'blocked' ? this.failover.sinceMs : declaredAt };
+        if (prev !== choice.why) {
+          this.log.warn({ leader: old, why: choice.why }, 'no candidate qualifies for promotion; not failing over');
+          await this.event('failover-blocked', { leader: old, why: choice.why });
+        }
+        return;
+      }
+      const epoch = this.nextEpoch();
+      this.state = { ...this.state, epoch };
+      await writeMonitorState(this.stateDir, this.state);
+      const upstreams = repointedUpstreams(this.state.upstreams, old, choice.id);
+      const syncStandbys = Object.entries(upstreams).filter(([id, up]) => up === choice.id && id !== old).map(([id]) => id);
+      const sentAtMs = Date.now();
+      const r = await this.api.admin(this.httpOf(choice.id), 'promote', { epoch, leaseMs: this.config.leaseMs, sentAtMs, syncStandbys }, Math.max(this.probeTimeoutMs, 2000));
+      if (!r.ok) {
+        await this.event('promote-failed', { node: choice.id, epoch, error: r.error });
+        return;
+      }
+      this.lastLeaseSentAt = sentAtMs;
+      this.state = { epoch, leader: choice.id, upstreams, syncStandbys };
+      await writeMonitorState(this.stateDir, this.state);
+      this.lastLeaderOkAt = Date.now();
+      this.probes.set(choice.id, { at: Date.now(), ok: true, status: r.body });
+      await this.event('promoted', { node: choice.id, from: old, epoch, why: choice.why, detectionMs: silentMs, promotionMs: Date.now() - declaredAt, lastLsn: r.body.lastLsn });
+      this.failover = { state: 'healthy' };
+      await Promise.all(others.map((n) => (n.id === choice.id ? undefined : this.probe(n.id))));
+      await this.probe(old);
+      await this.reconcile();
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private nextEpoch(): number {
+    let max = this.state.epoch;
+    for (const p of this.probes.values()) if (p.status) max = Math.max(max, p.status.epoch);
+    return max + 1;
+  }
+
+  /**
+   * Planned switchover to `to` without losing a write: fence the leader (it refuses new writes),
+   * wait until `to` has flushed everything the leader has and the leader committed it, promote
+   * `to` with a new epoch, and repoint the rest. On timeout the leader is unfenced and nothing
+   * changes.
+   */
+  async switchover(to: string, timeoutMs = Math.max(5000, this.config.failoverTimeoutMs)): Promise<{ from: string; to: string; epoch: number; durationMs: number; lastLsn: number }> {
+    this.node(to);
+    const from = this.state.leader;
+    if (to === from) throw new UsageError(`${to} is already the leader`);
+    if (this.busy) throw new UsageError('a failover or switchover is already in progress');
+    this.busy = true;
+    const started = Date.now();
+    this.failover = { state: 'switching-over', to };
+    try {
+      await this.event('switchover-started', { from, to, epoch: this.state.epoch });
+      const target = await this.probe(to);
+      if (!target.ok || target.status?.role !== 'follower') throw new UsageError(`switchover target ${to} is not a reachable follower (${target.error ?? target.status?.role})`);
+      const fence = await this.api.admin<ShortStatus & { lastLsn: number }>(this.httpOf(from), 'fence', { epoch: this.state.epoch, fenced: true }, 2000);
+      if (!fence.ok) throw new UsageError(`cannot fence leader ${from}: ${fence.error}`);
+      const lastLsn = fence.body.lastLsn;
+      const caughtUp = await waitUntil(async () => {
+        const [t, l] = await Promise.all([this.probe(to), this.probe(from)]);
+        return !!t.status && t.status.flushedLsn >= lastLsn && !!l.status && l.status.commitLsn >= lastLsn;
+      }, timeoutMs);
+      if (!caughtUp) {
+        await this.api.admin(this.httpOf(from), 'fence', { epoch: this.state.epoch, fenced: false }, 2000);
+        await this.event('switchover-aborted', { from, to, lastLsn, why: `target did not catch up within ${timeoutMs} ms` });
+        throw new UsageError(`switchover to ${to} aborted: it did not reach lsn ${lastLsn} within ${timeoutMs} ms; ${from} stays leader`);
+      }
+      const epoch = this.nextEpoch();
+      this.state = { ...this.state, epoch };
+      await writeMonitorState(this.stateDir, this.state);
+      const upstreams = repointedUpstreams(this.state.upstreams, from, to);
+      const syncStandbys = Object.entries(upstreams).filter(([, up]) => up === to).map(([id]) => id);
+      const sentAtMs = Date.now();
+      const r = await this.api.admin(this.httpOf(to), 'promote', { epoch, leaseMs: this.config.leaseMs, sentAtMs, syncStandbys }, 5000);
+      if (!r.ok) throw new UsageError(`promoting ${to} failed: ${r.error}; ${from} stays fenced until the monitor fails over`);
+      this.lastLeaseSentAt = sentAtMs;
+      this.state = { epoch, leader: to, upstreams, syncStandbys };
+      await writeMonitorState(this.stateDir, this.state);
+      this.lastLeaderOkAt = Date.now();
+      await this.probe(from);
+      await this.reconcile();
+      const durationMs = Date.now() - started;
+      await this.event('switchover', { from, to, epoch, lastLsn, durationMs });
+      return { from, to, epoch, durationMs, lastLsn };
+    } finally {
+      this.failover = { state: 'healthy' };
+      this.busy = false;
+    }
+  }
+
+  /** What `GET /status` of the monitor shows; clients and the router route by it. */
+  view(): Record<string, unknown> {
+    const leader = this.state.leader;
+    return {
+      cluster: this.config.cluster,
+      leader,
+      leaderHttp: this.node(leader).http,
+      epoch: this.state.epoch,
+      fencing: this.config.fencing,
+      failover: this.failover,
+      settings: { heartbeatMs: this.config.heartbeatMs, failoverTimeoutMs: this.config.failoverTimeoutMs, leaseMs: this.config.leaseMs, maxLagOnFailover: this.config.maxLagOnFailover, mode: this.config.mode, k: this.config.k },
+      nodes: this.config.nodes.map((n) => {
+        const p = this.probes.get(n.id);
+        return {
+          id: n.id,
+          http: n.http,
+          repl: n.repl,
+          reachable: p?.ok ?? false,
+          role: p?.status?.role ?? null,
+          epoch: p?.status?.epoch ?? null,
+          lastLsn: p?.status?.lastLsn ?? null,
+          flushedLsn: p?.status?.flushedLsn ?? null,
+          upstream: n.id === leader ? null : (this.state.upstreams[n.id] ?? leader),
+          error: p?.ok ? undefined : p?.error,
+        };
+      }),
+      events: this.events.slice(-50),
+    };
+  }
+}
+
+/** The upstream map after `newLeader` replaced `oldLeader`: the old leader and its followers now follow the new one. */
+export function repointedUpstreams(ups: Record<string, string>, oldLeader: string, newLeader: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [id, up] of Object.entries(ups)) {
+    if (id === newLeader) continue;
+    out[id] = up === oldLeader ? newLeader : up;
+  }
+  out[oldLeader] = newLeader;
+  return out;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+async function waitUntil(check: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (await check()) return true;
+    await sleep(20);
+  }
+  return false;
+}

@@ -1,0 +1,85 @@
+/**
+ * The monitor's HTTP API (127.0.0.1 by default):
+ *   GET  /status      leader, epoch, failover state, every node as last probed, recent events
+ *   GET  /leader      {"leader", "http", "epoch"}: what clients and the router route by
+ *   POST /switchover  {"to": "n2"} (cluster token required): planned switchover, answers when done
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { timingSafeEqual } from 'node:crypto';
+import type { Monitor } from './monitor.js';
+import { UsageError } from '../lib/errors.js';
+
+export class MonitorApi {
+  private server: http.Server | undefined;
+
+  constructor(
+    private readonly monitor: Monitor,
+    private readonly token: string,
+  ) {}
+
+  async listen(host: string, port: number): Promise<string> {
+    this.server = http.createServer((req, res) => {
+      this.handle(req, res).catch((e: unknown) => {
+        const status = e instanceof UsageError ? 409 : 500;
+        json(res, status, { error: (e as Error).message });
+      });
+    });
+    this.server.on('clientError', (_e, socket) => socket.destroy());
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once('error', reject);
+      this.server!.listen(port, host, () => resolve());
+    });
+    return `${host}:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  async close(): Promise<void> {
+    if (!this.server) return;
+    this.server.closeAllConnections();
+    await new Promise<void>((r) => this.server!.close(() => r()));
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const path = new URL(req.url ?? '/', 'http://monitor').pathname;
+    if (req.method === 'GET' && path === '/status') return json(res, 200, this.monitor.view());
+    if (req.method === 'GET' && path === '/leader') {
+      const v = this.monitor.view();
+      return json(res, 200, { leader: v.leader, http: v.leaderHttp, epoch: v.epoch });
+    }
+    if (req.method === 'POST' && path === '/switchover') {
+      const given = Buffer.from((req.headers.authorization ?? '').replace(/^Bearer /, ''));
+      const want = Buffer.from(this.token);
+      if (given.length !== want.length || !timingSafeEqual(given, want)) return json(res, 401, { error: 'switchover needs "authorization: Bearer <cluster token>"' });
+      let body: { to?: unknown };
+      try {
+        body = JSON.parse(await readAll(req)) as { to?: unknown };
+      } catch {
+        return json(res, 400, { error: 'body must be JSON {"to": "<node id>"}' });
+      }
+      if (typeof body.to !== 'string') return json(res, 400, { error: '"to" must be a node id' });
+      return json(res, 200, await this.monitor.switchover(body.to));
+    }
+    json(res, 404, { error: `no route for ${req.method} ${path} (GET /status, GET /leader, POST /switchover)` });
+  }
+}
+
+function json(res: http.ServerResponse, status: number, body: unknown): void {
+  if (res.headersSent) return void res.destroy();
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function readAll(req: http.IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > 64 * 1024) req.destroy(new Error('body too large'));
+      else chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
