@@ -340,7 +340,7 @@ export class LocalCluster implements ClusterBackend {
     if (!ok) throw new EnvironmentError(`cluster "${this.name}": not ready within ${timeoutMs} ms (leader without lease or followers not streaming; logs in ${path.join(this.dir, 'logs')})`);
   }
 
-  /** Waits until every running node has applied at least the leader's last LSN. */
+  /** Waits until every running node holds exactly the leader's log (same last LSN and epoch) and applied it. */
   async waitConverged(timeoutMs = 20_000): Promise<number> {
     let target = 0;
     const ok = await waitFor(async () => {
@@ -351,7 +351,8 @@ export class LocalCluster implements ClusterBackend {
       for (const n of this.file.nodes) {
         if (n.id === leaderId || !(await isRunning(n.pid))) continue;
         const st = await this.status(n.id, 500);
-        if (!st || (st.appliedLsn as number) < target || st.role !== 'follower') return false;
+        // A follower whose log still diverges (ahead, or ending in another epoch) has not converged.
+        if (!st || st.role !== 'follower' || (st.appliedLsn as number) < target || (st.lastLsn as number) > target || st.lastEpoch !== leader.lastEpoch) return false;
       }
       return true;
     }, timeoutMs, 50);

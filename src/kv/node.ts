@@ -214,10 +214,11 @@ export class KvNode extends EventEmitter {
   /** Persists a newer epoch; a leader that learns of one steps down (without an upstream yet). */
   private async adoptEpoch(epoch: number, why: string): Promise<void> {
     if (epoch <= this.epoch) return;
+    // Step down first: a leader must never write a record under an epoch it does not own.
+    if (this.role === 'leader') await this.demote(`${why}: a newer leader exists`);
     this.meta = { ...this.meta, epoch };
     await writeMeta(this.config.dataDir, this.meta);
     this.log.info({ epoch, why }, 'adopted newer epoch');
-    if (this.role === 'leader') await this.demote(`${why}: a newer leader exists`);
   }
 
   private serialized<T>(run: () => Promise<T>): Promise<T> {
@@ -633,6 +634,9 @@ export class KvNode extends EventEmitter {
       latestCheckpoint: () => this.latestCheckpoint(),
       epochHistory: () => this.meta.epochHistory,
       isLeader: () => this.role === 'leader',
+      // A follower relays only while it streams from its own upstream: a node that just stepped
+      // down, or whose log may diverge, must not hand its log (or a checkpoint of it) to others.
+      canServe: () => this.role === 'leader' || !!this.upstreamLink?.streaming,
       onNewerEpoch: (epoch, why) => void this.serialized(() => this.adoptEpoch(epoch, why)).catch((e: unknown) => this.fatal(`cannot persist epoch: ${(e as Error).message}`)),
       onFollowerProgress: (s) => this.onFollowerProgress(s),
       onFollowerJoined: (s) => {

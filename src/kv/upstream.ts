@@ -27,6 +27,8 @@ export interface UpstreamHost {
   /** This node's leader-epoch history (to find where a follower's log diverges). */
   epochHistory(): readonly EpochStart[];
   isLeader(): boolean;
+  /** False while this node's own log is not known to agree with the leader's. */
+  canServe(): boolean;
   /** A peer showed a newer epoch: persist it (a leader steps down). */
   onNewerEpoch(epoch: number, why: string): void;
   onFollowerProgress(session: FollowerSession): void;
@@ -211,6 +213,10 @@ export class ReplicationServer {
     if (frame.epoch > this.host.epoch()) {
       this.host.onNewerEpoch(frame.epoch, `HELLO from ${nodeId}`);
       session.close(`HELLO from ${nodeId} carries epoch ${frame.epoch}, newer than this node's ${this.host.epoch()}`);
+      return;
+    }
+    if (!this.host.canServe()) {
+      session.close(`${this.host.id} is not streaming from an upstream yet; retrying later`);
       return;
     }
     for (const other of this.sessions) if (other.id === nodeId) other.close(`replaced by a new connection from ${nodeId}`);

@@ -60,7 +60,7 @@ export class Monitor {
 
   async start(): Promise<void> {
     const stored = await readMonitorState(this.stateDir);
-    this.state = stored ?? { epoch: 1, leader: this.config.leader, upstreams: { ...this.config.upstreams }, syncStandbys: [...this.config.syncStandbys] };
+    this.state = stored ?? { epoch: 1, highestEpoch: 1, leader: this.config.leader, upstreams: { ...this.config.upstreams }, syncStandbys: [...this.config.syncStandbys] };
     // Nodes added since the state was written follow what the config says.
     for (const [id, up] of Object.entries(this.config.upstreams)) if (id !== this.state.leader && !(id in this.state.upstreams)) this.state.upstreams[id] = up;
     await writeMonitorState(this.stateDir, this.state);
@@ -159,7 +159,7 @@ export class Monitor {
     for (const p of this.probes.values()) {
       if (p.ok && p.status && p.status.epoch > this.state.epoch) {
         this.log.warn({ node: p.status.id, epoch: p.status.epoch }, 'a node reports a higher epoch than the monitor stored; adopting it');
-        this.state = { ...this.state, epoch: p.status.epoch };
+        this.state = { ...this.state, epoch: p.status.epoch, highestEpoch: Math.max(this.state.highestEpoch, p.status.epoch) };
         void writeMonitorState(this.stateDir, this.state);
       }
     }
@@ -223,9 +223,7 @@ export class Monitor {
         }
         return;
       }
-      const epoch = this.nextEpoch();
-      this.state = { ...this.state, epoch };
-      await writeMonitorState(this.stateDir, this.state);
+      const epoch = await this.reserveEpoch();
       const upstreams = repointedUpstreams(this.state.upstreams, old, choice.id);
       const syncStandbys = Object.entries(upstreams).filter(([id, up]) => up === choice.id && id !== old).map(([id]) => id);
       const sentAtMs = Date.now();
@@ -235,7 +233,7 @@ export class Monitor {
         return;
       }
       this.lastLeaseSentAt = sentAtMs;
-      this.state = { epoch, leader: choice.id, upstreams, syncStandbys };
+      this.state = { epoch, highestEpoch: epoch, leader: choice.id, upstreams, syncStandbys };
       await writeMonitorState(this.stateDir, this.state);
       this.lastLeaderOkAt = Date.now();
       this.probes.set(choice.id, { at: Date.now(), ok: true, status: r.body });
@@ -249,10 +247,18 @@ export class Monitor {
     }
   }
 
-  private nextEpoch(): number {
-    let max = this.state.epoch;
+  /**
+   * The epoch for a promotion: above any this monitor handed out or any node reported. It is
+   * persisted before use (so a crash mid-promotion never reuses it), but leases keep carrying the
+   * current leader's epoch until the promotion succeeded.
+   */
+  private async reserveEpoch(): Promise<number> {
+    let max = Math.max(this.state.epoch, this.state.highestEpoch ?? 0);
     for (const p of this.probes.values()) if (p.status) max = Math.max(max, p.status.epoch);
-    return max + 1;
+    const epoch = max + 1;
+    this.state = { ...this.state, highestEpoch: epoch };
+    await writeMonitorState(this.stateDir, this.state);
+    return epoch;
   }
 
   /**
@@ -285,16 +291,14 @@ export class Monitor {
         await this.event('switchover-aborted', { from, to, lastLsn, why: `target did not catch up within ${timeoutMs} ms` });
         throw new UsageError(`switchover to ${to} aborted: it did not reach lsn ${lastLsn} within ${timeoutMs} ms; ${from} stays leader`);
       }
-      const epoch = this.nextEpoch();
-      this.state = { ...this.state, epoch };
-      await writeMonitorState(this.stateDir, this.state);
+      const epoch = await this.reserveEpoch();
       const upstreams = repointedUpstreams(this.state.upstreams, from, to);
       const syncStandbys = Object.entries(upstreams).filter(([, up]) => up === to).map(([id]) => id);
       const sentAtMs = Date.now();
       const r = await this.api.admin(this.httpOf(to), 'promote', { epoch, leaseMs: this.config.leaseMs, sentAtMs, syncStandbys }, 5000);
       if (!r.ok) throw new UsageError(`promoting ${to} failed: ${r.error}; ${from} stays fenced until the monitor fails over`);
       this.lastLeaseSentAt = sentAtMs;
-      this.state = { epoch, leader: to, upstreams, syncStandbys };
+      this.state = { epoch, highestEpoch: epoch, leader: to, upstreams, syncStandbys };
       await writeMonitorState(this.stateDir, this.state);
       this.lastLeaderOkAt = Date.now();
       await this.probe(from);

@@ -9,7 +9,10 @@ import path from 'node:path';
 import { writeFileAtomic } from '../kv/durable-file.js';
 
 export interface MonitorState {
+  /** The current leader's epoch: what leases and repoints carry. */
   epoch: number;
+  /** The highest epoch ever handed out (or about to be): persisted before a promotion uses it. */
+  highestEpoch: number;
   leader: string;
   upstreams: Record<string, string>;
   syncStandbys: string[];

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { LocalCluster, type UpOptions } from '../../src/cluster/local.js';
 import { parseClusterSpec } from '../../src/cluster/spec.js';
 import { waitFor } from '../../src/cluster/process-control.js';
+import type { Outcome } from '../../src/workloads/kv-client.js';
 
 export const stateRoot = () => process.env.REPLAB_TEST_STATE_ROOT ?? path.join(os.tmpdir(), 'replab-test-adhoc');
 
@@ -87,6 +88,70 @@ export class BackgroundWriter {
     const target = this.acked.size + n;
     const ok = await waitFor(() => this.acked.size >= target, timeoutMs, 10);
     if (!ok) throw new Error(`only ${this.acked.size} of ${target} writes acknowledged within ${timeoutMs} ms (${this.errors} errors)`);
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await Promise.all(this.loops);
+  }
+}
+
+export interface AckedWrite {
+  key: string;
+  value: string;
+  node?: string;
+  epoch?: number;
+  /** ms since the writer started. */
+  atMs: number;
+}
+
+/**
+ * Like BackgroundWriter, but each write goes through `send` (the cluster client, or a router) and
+ * the writer keeps the outcome kinds apart: acknowledged (with the node and epoch that answered),
+ * definitely failed, and indeterminate (may or may not have happened).
+ */
+export class OutcomeWriter {
+  readonly acked: AckedWrite[] = [];
+  readonly indeterminate: string[] = [];
+  failed = 0;
+  private running = true;
+  private loops: Promise<void>[] = [];
+  private seq = 0;
+  private readonly started = Date.now();
+
+  constructor(
+    private readonly send: (key: string, value: string) => Promise<Outcome>,
+    private readonly options: { concurrency?: number; prefix?: string } = {},
+  ) {
+    for (let i = 0; i < (options.concurrency ?? 4); i++) this.loops.push(this.loop());
+  }
+
+  private async loop(): Promise<void> {
+    while (this.running) {
+      const key = `${this.options.prefix ?? 'w'}${this.seq++}`;
+      const value = `v${key}`;
+      const out = await this.send(key, value);
+      if (out.type === 'ok') this.acked.push({ key, value, node: out.node, epoch: out.epoch, atMs: Date.now() - this.started });
+      else if (out.type === 'info') this.indeterminate.push(key);
+      else {
+        this.failed++;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    }
+  }
+
+  async waitForAcks(n: number, timeoutMs = 20_000, where: (w: AckedWrite) => boolean = () => true): Promise<void> {
+    const target = this.acked.filter(where).length + n;
+    const ok = await waitFor(() => this.acked.filter(where).length >= target, timeoutMs, 10);
+    if (!ok) throw new Error(`only ${this.acked.filter(where).length} of ${target} matching writes acknowledged within ${timeoutMs} ms (${this.failed} failed, ${this.indeterminate.length} indeterminate)`);
+  }
+
+  /** The longest time between two consecutive acknowledgements (ms). */
+  longestGapMs(): number {
+    let gap = 0;
+    const times = this.acked.map((a) => a.atMs).sort((a, b) => a - b);
+    for (let i = 1; i < times.length; i++) gap = Math.max(gap, times[i]! - times[i - 1]!);
+    return gap;
   }
 
   async stop(): Promise<void> {
