@@ -78,6 +78,10 @@ export class LocalCluster implements ClusterBackend {
   get stateDir(): string {
     return this.dir;
   }
+  /** The cluster token (admin calls and replication HELLO need it). */
+  get token(): string {
+    return this.state.token;
+  }
 
   static clusterDir(stateRoot: string, name: string): string {
     return path.join(stateRoot, name);

@@ -15,6 +15,8 @@ export interface EpochStart {
 export interface NodeMeta {
   epoch: number;
   epochHistory: EpochStart[];
+  /** The epoch this node leads, if it is the leader (absent once it stepped down). */
+  leaderOf?: number;
 }
 
 const FILE = 'meta.json';

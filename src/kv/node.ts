@@ -111,6 +111,7 @@ export class KvNode extends EventEmitter {
   private leaseUntil = 0;
   /** Set by a planned switchover: refuse new writes while the successor catches up. */
   private handingOver = false;
+  private metaWrites: Promise<void> = Promise.resolve();
   /** Serialises role changes (promote, follow, step down, rewind). */
   private roleChange: Promise<unknown> = Promise.resolve();
 
@@ -130,16 +131,16 @@ export class KvNode extends EventEmitter {
   async open(): Promise<void> {
     await fsp.mkdir(this.config.dataDir, { recursive: true });
     const stored = await readMeta(this.config.dataDir);
-    this.meta = stored ?? { epoch: this.role === 'leader' ? 1 : 0, epochHistory: this.role === 'leader' ? [{ epoch: 1, startLsn: 1 }] : [] };
-    // A node started as leader resumes leadership only if the newest epoch it knows is its own;
-    // otherwise someone else led since, and it waits as a follower until the monitor repoints it.
-    const lastLed = this.meta.epochHistory[this.meta.epochHistory.length - 1]?.epoch;
-    if (stored && this.role === 'leader' && lastLed !== this.meta.epoch) {
-      this.log.warn({ epoch: this.meta.epoch, lastEpochInLog: lastLed }, 'a newer epoch exists: starting as a follower without upstream until told whom to follow');
+    this.meta = stored ?? (this.role === 'leader' ? { epoch: 1, epochHistory: [{ epoch: 1, startLsn: 1 }], leaderOf: 1 } : { epoch: 0, epochHistory: [] });
+    // `--role leader` only bootstraps a fresh data dir. Later, a node resumes leadership only if
+    // it still led the newest epoch it knows; otherwise it stepped down or someone else led since,
+    // and it waits as a follower until the monitor says whom to follow.
+    if (stored && this.role === 'leader' && stored.leaderOf !== this.meta.epoch) {
+      this.log.warn({ epoch: this.meta.epoch, leaderOf: stored.leaderOf ?? null }, 'not the leader of the newest epoch: starting as a follower without upstream until told whom to follow');
       this.role = 'follower';
       this.visible = this.head;
     }
-    await writeMeta(this.config.dataDir, this.meta);
+    await this.persistMeta();
     const snap = await readLatestSnapshot(this.config.dataDir);
     if (snap) {
       this.head.reset(snap.snapshot.lsn, snap.snapshot.entries);
@@ -147,6 +148,12 @@ export class KvNode extends EventEmitter {
     }
     const records = await this.wal.recover(snap?.snapshot.lsn ?? 0);
     for (const r of records) this.head.apply(r.lsn, r.op);
+    // The records carry their epochs: an epoch start whose meta.json write did not survive a
+    // crash is recovered from the log itself.
+    for (const r of records) {
+      const last = this.meta.epochHistory[this.meta.epochHistory.length - 1];
+      if (!last || last.epoch < r.epoch) this.meta.epochHistory.push({ epoch: r.epoch, startLsn: r.lsn });
+    }
     if (this.visible !== this.head) this.visible.reset(this.head.lsn, this.head.data);
     // A restarted node counts its whole local log as committed: it cannot know what its
     // followers confirmed before the crash (PostgreSQL behaves the same way).
@@ -190,6 +197,13 @@ export class KvNode extends EventEmitter {
     return this.meta.epoch;
   }
 
+  /** Writes meta.json with the current `meta`; writes are queued so two never race on the temp file. */
+  private persistMeta(): Promise<void> {
+    const next = this.metaWrites.then(() => writeMeta(this.config.dataDir, this.meta));
+    this.metaWrites = next.catch(() => {});
+    return next;
+  }
+
   /** Epoch of the last record in this node's log (0 when empty). */
   get lastLogEpoch(): number {
     return epochOf(this.meta.epochHistory, this.wal.lastLsn);
@@ -217,7 +231,7 @@ export class KvNode extends EventEmitter {
     // Step down first: a leader must never write a record under an epoch it does not own.
     if (this.role === 'leader') await this.demote(`${why}: a newer leader exists`);
     this.meta = { ...this.meta, epoch };
-    await writeMeta(this.config.dataDir, this.meta);
+    await this.persistMeta();
     this.log.info({ epoch, why }, 'adopted newer epoch');
   }
 
@@ -246,7 +260,7 @@ export class KvNode extends EventEmitter {
     const leaseEnd = () => performance.now() + Math.max(0, Math.min(leaseMs, sentAtMs + leaseMs - Date.now()));
     return this.serialized(async () => {
       if (this.role === 'leader' && epoch === this.epoch) {
-        this.leaseUntil = leaseEnd();
+        this.leaseUntil = Math.max(this.leaseUntil, leaseEnd());
         return;
       }
       if (epoch <= this.epoch) throw new KvError('stale_epoch', `promote to epoch ${epoch} refused: node ${this.config.id} has seen epoch ${this.epoch}`, { epoch: this.epoch });
@@ -254,8 +268,8 @@ export class KvNode extends EventEmitter {
       this.upstreamLink = undefined;
       await this.wal.sync();
       this.applyFollower();
-      this.meta = { epoch, epochHistory: [...this.meta.epochHistory, { epoch, startLsn: this.wal.lastLsn + 1 }] };
-      await writeMeta(this.config.dataDir, this.meta);
+      this.meta = { epoch, epochHistory: [...this.meta.epochHistory, { epoch, startLsn: this.wal.lastLsn + 1 }], leaderOf: epoch };
+      await this.persistMeta();
       this.role = 'leader';
       this.config.upstream = undefined;
       if (syncStandbys) this.config.syncStandbys = syncStandbys;
@@ -299,19 +313,27 @@ export class KvNode extends EventEmitter {
 
   private async demote(reason: string): Promise<void> {
     if (this.role !== 'leader') return;
+    // No new writes from here on.
     this.role = 'follower';
-    this.leaseUntil = 0;
     this.handingOver = false;
+    this.meta = { epoch: this.meta.epoch, epochHistory: this.meta.epochHistory };
+    await this.persistMeta();
+    // Writes already in the log are answered by the commit rule as it stands once they are
+    // flushed: with a lease, a stale leader's lease has lapsed and they are refused as fenced;
+    // with `fencing: none` they are acknowledged, which is exactly the split brain that mode shows.
+    await this.wal.sync();
+    this.recomputeCommit();
+    this.leaseUntil = 0;
     this.upstreamInfo = { leaderHttp: null };
     for (const w of this.waiters) w.reject(new KvError('fenced', `node ${this.config.id} stepped down before the write was acknowledged; it may or may not survive`));
     this.waiters = [];
-    await this.wal.sync();
     this.pending.clear();
     this.visible = this.head;
     this.progress.clear();
     this.replication.closeAll('upstream stepped down');
     this.log.warn({ reason, epoch: this.epoch, lastLsn: this.wal.lastLsn }, 'stepped down to follower');
   }
+
 
   /**
    * Cuts this node's log back to `lsn` because the upstream's history diverges after it: the
@@ -335,7 +357,7 @@ export class KvNode extends EventEmitter {
       }
       await appendRewound(this.config.dataDir, dropped);
       this.meta = { ...this.meta, epochHistory: this.meta.epochHistory.filter((e) => e.startLsn <= Math.min(lsn, this.wal.lastLsn)) };
-      await writeMeta(this.config.dataDir, this.meta);
+      await this.persistMeta();
       await this.rebuildState();
       this.commitLsn = Math.min(this.commitLsn, this.wal.lastLsn);
       this.log.warn({ divergesAfter: lsn, rewound: dropped.length, first: dropped[0]?.lsn ?? null, last: dropped[dropped.length - 1]?.lsn ?? null }, 'rewound log suffix the new leader does not have (see rewound.jsonl)');
@@ -512,7 +534,7 @@ export class KvNode extends EventEmitter {
     const last = this.meta.epochHistory[this.meta.epochHistory.length - 1];
     if (!last || last.epoch < epoch) {
       this.meta.epochHistory.push({ epoch, startLsn: lsn });
-      void writeMeta(this.config.dataDir, this.meta).catch((e: unknown) => this.fatal(`cannot write meta.json: ${(e as Error).message}`));
+      void this.persistMeta().catch((e: unknown) => this.fatal(`cannot write meta.json: ${(e as Error).message}`));
     }
   }
 
@@ -522,7 +544,7 @@ export class KvNode extends EventEmitter {
     // The log before the snapshot is the upstream's: so is that part of the epoch history.
     this.meta = { ...this.meta, epochHistory: upstreamHistory.filter((e) => e.startLsn <= snap.lsn) };
     if (this.meta.epochHistory.length === 0 && snap.lsn > 0) this.meta.epochHistory = [{ epoch: snap.epoch, startLsn: 1 }];
-    await writeMeta(this.config.dataDir, this.meta);
+    await this.persistMeta();
     await installSnapshotFile(this.config.dataDir, snap.lsn, bytes);
     this.pending.clear();
     this.head.reset(snap.lsn, snap.entries);

@@ -85,6 +85,28 @@ describe('node: bad input on the HTTP port', () => {
   });
 });
 
+describe('node: bad admin calls', () => {
+  const admin = (action: string, body: string, token = cluster.token) =>
+    fetch(`http://${leader}/admin/${action}`, { method: 'POST', body, headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(5000) }).then(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, unknown> }));
+
+  it.each([
+    ['lease', '{"epoch":1,"leaseMs":1000,"sentAtMs":0}', 'wrong-token', 401, /cluster token/],
+    ['lease', 'not json', undefined, 400, /JSON object/],
+    ['lease', '{"epoch":-1,"leaseMs":1000,"sentAtMs":0}', undefined, 400, /"epoch" must be a non-negative integer/],
+    ['lease', '{"epoch":0,"leaseMs":1000,"sentAtMs":0}', undefined, 409, /from epoch 0 refused: node n1 is at epoch 1/],
+    ['promote', '{"epoch":0,"leaseMs":1000,"sentAtMs":0}', undefined, 409, /promote to epoch 0 refused/],
+    ['follow', '{"epoch":1,"upstream":"nowhere"}', undefined, 400, /"upstream" must be a host:port/],
+    ['fence', '{"epoch":1,"fenced":"yes"}', undefined, 400, /"fenced" must be true or false/],
+    ['explode', '{"epoch":1}', undefined, 404, /no admin action "explode"/],
+  ])('%s %s (token %s) → %i', async (action, body, token, code, message) => {
+    const r = await admin(action, body, token);
+    expect(r.status).toBe(code);
+    expect(String(r.body.error)).toMatch(message);
+    await expectUnchanged();
+    expect((await status(leader)).role).toBe('leader');
+  });
+});
+
 describe('node: bad input on the replication port', () => {
   it('garbage bytes are dropped with the connection', async () => {
     await raw(cluster.endpoint('n1').repl, Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'));

@@ -172,7 +172,10 @@ describe('failover', () => {
     await c.kill('n3');
     const leader = await waitForLeader(c, 'n3');
     expect((await c.status(leader))?.epoch).toBe(4);
-    const events = (await fsp.readFile(path.join(c.stateDir, 'monitor', 'events.jsonl'), 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as { event: string; epoch?: number });
+    const readEvents = async () => (await fsp.readFile(path.join(c.stateDir, 'monitor', 'events.jsonl'), 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as { event: string; epoch?: number });
+    // The monitor reports the new leader a moment before it appends the 'promoted' event.
+    await waitFor(async () => (await readEvents()).some((e) => e.event === 'promoted'), 5000, 20);
+    const events = await readEvents();
     expect(events.filter((e) => e.event === 'monitor-restarted').length).toBe(2);
     const promotedEpochs = events.filter((e) => e.event === 'switchover' || e.event === 'promoted').map((e) => e.epoch);
     expect(promotedEpochs).toEqual([2, 3, 4]);
