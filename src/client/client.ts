@@ -89,7 +89,7 @@ export class ClusterClient implements Targets {
       if (route !== 'leader' || !isRetriable(out)) return out;
       if (out.type !== 'ok' && out.leader) this.leaderAddress = out.leader;
       else await this.refresh();
-      const pause = Math.min(20 * 2 ** attempt, 250);
+      const pause = Math.min(10 * 2 ** attempt, 100);
       if (Date.now() + pause >= deadline) return out;
       await new Promise((r) => setTimeout(r, pause));
     }

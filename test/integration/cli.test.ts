@@ -46,9 +46,22 @@ describe('cli: cluster', () => {
     expect((await get(c.endpoint('n2').http, 'x')).body.value).toBe('1');
     expect(c.endpoint('n2').http).toBe(file.nodes[1]!.http); // same ports after restart
 
+    // Planned switchover from the command line; status shows the monitor's view.
+    const sw = await replab(['cluster', 'switchover', 'cli-three', '--to', 'n3', ...stateDir()]);
+    expect(sw.stderr).toBe('');
+    expect(sw.stdout).toMatch(/^switchover n1 -> n3 done in \d+ ms \(epoch 2, handed over at lsn 1\)\n$/);
+    const st2 = await replab(['cluster', 'status', 'cli-three', ...stateDir()]);
+    expect(st2.stdout).toMatch(/n3\s+leader/);
+    expect(st2.stdout).toMatch(/monitor: \S+ {2}leader n3 {2}epoch 2 {2}healthy/);
+    const bad = await replab(['cluster', 'switchover', 'cli-three', '--to', 'n9', ...stateDir()]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toBe('error: cluster "cli-three" has no node "n9" (nodes: n1, n2, n3)\n');
+    const monitorPid = (JSON.parse(await fsp.readFile(path.join(dir(), 'cli-three', 'cluster.json'), 'utf8')) as { monitor: { pid: number } }).monitor.pid;
+
     const down = await replab(['cluster', 'down', 'cli-three', '--clean', ...stateDir()]);
     expect(down.code).toBe(0);
     for (const n of file.nodes) expect(isPidRunning(n.pid as number)).toBe(false);
+    expect(isPidRunning(monitorPid)).toBe(false);
   });
 
   it('a bad spec is one line naming the field, exit 2', async () => {

@@ -21,6 +21,16 @@ function printStatus(rows: Array<Record<string, unknown>>): void {
   for (const l of lines) console.log(l.map((c, i) => c.padEnd(widths[i]!)).join('  '));
 }
 
+async function printMonitor(cluster: LocalCluster): Promise<void> {
+  const m = await cluster.monitorStatus(500);
+  if (!m) {
+    console.log('monitor: not answering (no failover until it is back)');
+    return;
+  }
+  const f = m.failover as { state: string; why?: string };
+  console.log(`monitor: ${cluster.monitorHttp}  leader ${String(m.leader)}  epoch ${String(m.epoch)}  ${f.state}${f.why ? ` (${f.why})` : ''}`);
+}
+
 async function statusRows(cluster: LocalCluster): Promise<Array<Record<string, unknown>>> {
   const rows = [];
   for (const ep of cluster.endpoints()) {
@@ -53,6 +63,7 @@ export function registerClusterCommand(program: Command): void {
       const c = await LocalCluster.up(spec, { stateRoot: o.stateDir, mode: o.mode });
       console.log(`cluster "${c.name}" up (mode ${c.settings.mode}); state in ${c.stateDir}`);
       printStatus(await statusRows(c));
+      await printMonitor(c);
     });
 
   root(cluster.command('down <cluster>').description('stop every node'))
@@ -70,8 +81,12 @@ export function registerClusterCommand(program: Command): void {
       if (o.json) {
         const out: Record<string, unknown> = {};
         for (const ep of c.endpoints()) out[ep.id] = (await c.status(ep.id, 500)) ?? null;
+        out.monitor = (await c.monitorStatus(500)) ?? null;
         console.log(JSON.stringify(out, null, 2));
-      } else printStatus(await statusRows(c));
+      } else {
+        printStatus(await statusRows(c));
+        await printMonitor(c);
+      }
     });
 
   const perNode = (verb: 'kill' | 'pause' | 'resume' | 'restart', what: string) =>
