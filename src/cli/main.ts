@@ -5,12 +5,12 @@
  * stderr with --debug), exit 5. Exit codes: 0 ok/valid, 1 invalid, 2 bad usage or input,
  * 3 unknown, 4 environment failure, 5 internal error.
  */
-import { promises as fsp, readFileSync } from 'node:fs';
+import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { ExitCode, HarnessError, toError } from '../lib/errors.js';
-import { projectRoot } from '../lib/paths.js';
+import { readVersion } from '../lib/paths.js';
 import { registerNodeCommand } from './commands/node.js';
 import { registerClusterCommand } from './commands/cluster.js';
 import { registerBenchCommand } from './commands/bench.js';
@@ -18,15 +18,13 @@ import { registerCheckCommand } from './commands/check.js';
 import { registerWorkloadCommand } from './commands/workload.js';
 import { registerMonitorCommand } from './commands/monitor.js';
 import { registerRouterCommand } from './commands/router.js';
+import { registerProxyCommand } from './commands/proxy.js';
 
-function version(): string {
-  return (JSON.parse(readFileSync(path.join(projectRoot(), 'package.json'), 'utf8')) as { version: string }).version;
-}
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('replab')
     .description('compare async, semi-sync and sync replication under the same faults')
-    .version(version())
+    .version(readVersion())
     .option('--debug', 'print stack traces of internal errors')
     .exitOverride();
   program.showSuggestionAfterError(true);
@@ -37,6 +35,7 @@ export async function main(argv: string[]): Promise<number> {
   registerWorkloadCommand(program);
   registerMonitorCommand(program);
   registerRouterCommand(program);
+  registerProxyCommand(program);
   for (const c of program.commands) c.exitOverride();
   try {
     await program.parseAsync(argv);

@@ -1,5 +1,5 @@
 /** Where replab's own files are, wherever it runs from (src/ under vitest, dist/src/ compiled). */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -20,4 +20,9 @@ export function projectRoot(): string {
 /** The compiled CLI that child processes run (`npm run build` writes it). */
 export function cliEntry(): string {
   return path.join(projectRoot(), 'dist', 'src', 'cli', 'main.js');
+}
+
+/** replab's version, from its package.json. */
+export function readVersion(): string {
+  return (JSON.parse(readFileSync(path.join(projectRoot(), 'package.json'), 'utf8')) as { version: string }).version;
 }

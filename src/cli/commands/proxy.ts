@@ -1,0 +1,28 @@
+/** `replab proxy`: a Toxiproxy-compatible fault proxy (HTTP API on 127.0.0.1:8474 by default). */
+import type { Command } from 'commander';
+import { startProxyServer } from '../../faults/proxy/main.js';
+import { createLogger } from '../../lib/log.js';
+import { intFlag } from '../options.js';
+import { EnvironmentError } from '../../lib/errors.js';
+
+export function registerProxyCommand(program: Command): void {
+  program
+    .command('proxy')
+    .description("serve Toxiproxy's v2 HTTP API with replab's own TCP proxies and toxics")
+    .option('--host <host>', 'API address', '127.0.0.1')
+    .option('--port <port>', 'API port (0 picks one)', intFlag('--port', 0), 8474)
+    .option('--state-dir <dir>', 'write endpoint.json (pid, api address) here')
+    .action(async (o: { host: string; port: number; stateDir?: string }) => {
+      const log = createLogger('proxy');
+      const running = await startProxyServer(o.host, o.port, o.stateDir, log).catch((e: unknown) => {
+        throw new EnvironmentError(`cannot serve the proxy API on ${o.host}:${o.port}: ${(e as Error).message}`);
+      });
+      console.log(`proxy API listening on ${running.api}`);
+      const shutdown = async () => {
+        await running.stop();
+        process.exit(0);
+      };
+      process.on('SIGTERM', () => void shutdown());
+      process.on('SIGINT', () => void shutdown());
+    });
+}

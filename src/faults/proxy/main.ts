@@ -1,0 +1,18 @@
+/** Running `replab proxy` as a process: serve the API, write endpoint.json (pid, api) into a state dir if given. */
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { ProxyApi } from './api.js';
+import type { Logger } from '../../lib/log.js';
+
+export async function startProxyServer(host: string, port: number, stateDir: string | undefined, log: Logger): Promise<{ api: string; stop(): Promise<void> }> {
+  const server = new ProxyApi();
+  const api = await server.listen(host, port);
+  if (stateDir) {
+    await fsp.mkdir(stateDir, { recursive: true });
+    const file = path.join(stateDir, 'endpoint.json');
+    await fsp.writeFile(`${file}.tmp`, JSON.stringify({ pid: process.pid, http: api }));
+    await fsp.rename(`${file}.tmp`, file);
+  }
+  log.info({ api }, 'proxy API listening');
+  return { api, stop: () => server.close() };
+}

@@ -1,0 +1,189 @@
+/**
+ * Every toxic measured on real TCP traffic through the proxy on 127.0.0.1, with the attribute
+ * values a test can check within a tolerance a shared 2-core machine still meets.
+ */
+import type net from 'node:net';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ProxyApi } from '../../src/faults/proxy/api.js';
+import { toxiproxyClient, type Toxiproxy } from '../../src/faults/toxiproxy.js';
+import { waitFor } from '../../src/cluster/process-control.js';
+import { connect, echoOnce, echoServer, readAll, sendServer, type TestServer } from '../helpers/tcp.js';
+
+let api: ProxyApi;
+let client: Toxiproxy;
+let echo: TestServer;
+const servers: TestServer[] = [];
+const sockets: net.Socket[] = [];
+let n = 0;
+
+beforeAll(async () => {
+  api = new ProxyApi();
+  client = toxiproxyClient(await api.listen('127.0.0.1', 0));
+  echo = await echoServer();
+});
+afterEach(async () => {
+  for (const s of sockets.splice(0)) s.destroy();
+  for (const s of servers.splice(0)) await s.close();
+});
+afterAll(async () => {
+  await api.close();
+  await echo.close();
+});
+
+async function proxyTo(upstream: string) {
+  return client.createProxy({ name: `p${++n}`, listen: '127.0.0.1:0', upstream });
+}
+
+async function open(address: string): Promise<net.Socket> {
+  const s = await connect(address);
+  sockets.push(s);
+  return s;
+}
+
+/** Median round-trip (ms) of `samples` one-byte echoes on one connection. */
+async function medianRtt(s: net.Socket, samples = 9): Promise<{ median: number; all: number[] }> {
+  const all: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    const t0 = performance.now();
+    await echoOnce(s, 'x');
+    all.push(performance.now() - t0);
+  }
+  const sorted = [...all].sort((a, b) => a - b);
+  return { median: sorted[Math.floor(samples / 2)]!, all };
+}
+
+describe('toxics on real TCP traffic', () => {
+  it('latency adds its delay (±3 ms), also on a connection opened before the toxic', async () => {
+    const p = await proxyTo(echo.address);
+    const s = await open(p.listen);
+    const base = (await medianRtt(s)).median;
+    await p.addToxic({ name: 'lat', type: 'latency', stream: 'downstream', toxicity: 1, attributes: { latency: 50, jitter: 0 } } as never);
+    const slow = (await medianRtt(s)).median;
+    expect(slow - base).toBeGreaterThan(47);
+    expect(slow - base).toBeLessThan(53);
+  });
+
+  it('jitter keeps every delay within latency ± jitter', async () => {
+    const p = await proxyTo(echo.address);
+    await p.addToxic({ name: 'jit', type: 'latency', stream: 'upstream', toxicity: 1, attributes: { latency: 40, jitter: 15 } } as never);
+    const s = await open(p.listen);
+    const { all } = await medianRtt(s, 15);
+    for (const rtt of all) {
+      expect(rtt).toBeGreaterThan(25 - 3);
+      expect(rtt).toBeLessThan(55 + 3 + 5);
+    }
+    expect(Math.max(...all) - Math.min(...all)).toBeGreaterThan(5); // it does vary
+  });
+
+  it('bandwidth holds the rate within 15%', async () => {
+    const bytes = Buffer.alloc(1_000_000, 7);
+    const src = await sendServer(bytes);
+    servers.push(src);
+    const p = await proxyTo(src.address);
+    await p.addToxic({ name: 'bw', type: 'bandwidth', stream: 'downstream', toxicity: 1, attributes: { rate: 500 } } as never);
+    const s = await open(p.listen);
+    const t0 = performance.now();
+    const got = await readAll(s);
+    const seconds = (got.endedAtMs - t0) / 1000;
+    expect(got.bytes.length).toBe(bytes.length);
+    const rate = bytes.length / seconds;
+    expect(rate).toBeGreaterThan(500_000 * 0.85);
+    expect(rate).toBeLessThan(500_000 * 1.15);
+  });
+
+  it('timeout 0 holds the data while present and lets it through once removed; the connection stays open', async () => {
+    const p = await proxyTo(echo.address);
+    const s = await open(p.listen);
+    expect(await echoOnce(s, 'a')).toBe('a');
+    await p.addToxic({ name: 'bh', type: 'timeout', stream: 'upstream', toxicity: 1, attributes: { timeout: 0 } } as never);
+    let got = '';
+    s.on('data', (c: Buffer) => (got += c.toString()));
+    s.write('held');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(got).toBe('');
+    expect(s.destroyed).toBe(false);
+    await (await p.getToxic('bh')).remove();
+    expect(await waitFor(() => got === 'held', 2000, 5)).toBe(true);
+  });
+
+  it('timeout > 0 closes the connection after that long', async () => {
+    const p = await proxyTo(echo.address);
+    const s = await open(p.listen);
+    const done = readAll(s);
+    const t0 = performance.now();
+    await p.addToxic({ name: 'to', type: 'timeout', stream: 'downstream', toxicity: 1, attributes: { timeout: 150 } } as never);
+    const r = await done;
+    expect(r.endedAtMs - t0).toBeGreaterThan(140);
+    expect(r.endedAtMs - t0).toBeLessThan(600);
+  });
+
+  it('reset_peer resets the connection', async () => {
+    const p = await proxyTo(echo.address);
+    await p.addToxic({ name: 'rst', type: 'reset_peer', stream: 'downstream', toxicity: 1, attributes: { timeout: 50 } } as never);
+    const s = await open(p.listen);
+    const r = await readAll(s);
+    expect(r.error).toBe('ECONNRESET');
+  });
+
+  it('limit_data closes after exactly N bytes', async () => {
+    const src = await sendServer(Buffer.alloc(5000, 1), { keepOpen: true });
+    servers.push(src);
+    const p = await proxyTo(src.address);
+    await p.addToxic({ name: 'lim', type: 'limit_data', stream: 'downstream', toxicity: 1, attributes: { bytes: 1000 } } as never);
+    const r = await readAll(await open(p.listen));
+    expect(r.bytes.length).toBe(1000);
+  });
+
+  it('slicer splits one write into many small ones', async () => {
+    const src = await sendServer(Buffer.alloc(1000, 2));
+    servers.push(src);
+    const p = await proxyTo(src.address);
+    await p.addToxic({ name: 'sl', type: 'slicer', stream: 'downstream', toxicity: 1, attributes: { average_size: 10, size_variation: 5, delay: 1000 } } as never);
+    const r = await readAll(await open(p.listen));
+    expect(r.bytes.length).toBe(1000);
+    expect(r.chunks).toBeGreaterThan(30);
+  });
+
+  it('slow_close holds the close for its delay', async () => {
+    const src = await sendServer(Buffer.from('bye'));
+    servers.push(src);
+    const p = await proxyTo(src.address);
+    await p.addToxic({ name: 'sc', type: 'slow_close', stream: 'downstream', toxicity: 1, attributes: { delay: 200 } } as never);
+    const t0 = performance.now();
+    const r = await readAll(await open(p.listen));
+    expect(r.bytes.toString()).toBe('bye');
+    expect(r.endedAtMs - t0).toBeGreaterThan(190);
+  });
+
+  it('toxicity 0 never applies; the proxy then adds no measurable delay', async () => {
+    const p = await proxyTo(echo.address);
+    await p.addToxic({ name: 'never', type: 'latency', stream: 'downstream', toxicity: 0, attributes: { latency: 500 } } as never);
+    const s = await open(p.listen);
+    expect((await medianRtt(s, 5)).median).toBeLessThan(50);
+  });
+
+  it('disabling a proxy closes its open connections', async () => {
+    const p = await proxyTo(echo.address);
+    const s = await open(p.listen);
+    const done = readAll(s);
+    await p.update({ enabled: false, listen: p.listen, upstream: p.upstream });
+    await done;
+    expect(s.destroyed).toBe(true);
+  });
+
+  it('many short connections leave no sockets behind', async () => {
+    const p = await proxyTo(echo.address);
+    const proxy = api.proxies.get(p.name)!;
+    for (let round = 0; round < 10; round++) {
+      await Promise.all(
+        Array.from({ length: 50 }, async () => {
+          const s = await connect(p.listen);
+          await echoOnce(s, 'hi');
+          s.end();
+          await new Promise((r) => s.once('close', r));
+        }),
+      );
+    }
+    expect(await waitFor(() => proxy.connectionCount === 0, 3000, 10)).toBe(true);
+  });
+});
