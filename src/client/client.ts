@@ -15,6 +15,11 @@ export interface ClusterClientOptions {
   monitor?: string;
   /** Node id to try first. */
   leaderId?: string;
+  /**
+   * Real node address → the address this client must use instead (its client: proxy link), so
+   * leader hints and the monitor's answers, which name real addresses, still go through the link.
+   */
+  aliases?: Record<string, string>;
 }
 
 export type Route = 'leader' | { address: string };
@@ -49,7 +54,11 @@ export class ClusterClient implements Targets {
   }
 
   noteLeaderHint(address: string): void {
-    this.leaderAddress = address;
+    this.leaderAddress = this.alias(address);
+  }
+
+  private alias(address: string): string {
+    return this.options.aliases?.[address] ?? address;
   }
 
   /** Asks the monitor (or the nodes) who leads now; concurrent callers share one lookup. */
@@ -62,9 +71,9 @@ export class ClusterClient implements Targets {
     if (this.options.monitor) {
       const st = await getJson(`http://${this.options.monitor}/status`, 500);
       if (st && typeof st.leaderHttp === 'string') {
-        this.leaderAddress = st.leaderHttp;
+        this.leaderAddress = this.alias(st.leaderHttp);
         const nodes = (st.nodes ?? []) as Array<{ http: string; reachable: boolean; role: string | null }>;
-        this.followerAddresses = nodes.filter((n) => n.reachable && n.role === 'follower').map((n) => n.http);
+        this.followerAddresses = nodes.filter((n) => n.reachable && n.role === 'follower').map((n) => this.alias(n.http));
         return;
       }
     }
@@ -74,7 +83,7 @@ export class ClusterClient implements Targets {
     for (const s of statuses) {
       if (s?.role === 'leader' && s.leaseValid !== false && typeof s.http === 'string' && (!best || (s.epoch as number) > best.epoch)) best = { http: s.http, epoch: s.epoch as number };
     }
-    if (best) this.leaderAddress = best.http;
+    if (best) this.leaderAddress = this.alias(best.http);
   }
 
   /**
@@ -86,8 +95,14 @@ export class ClusterClient implements Targets {
     for (let attempt = 0; ; attempt++) {
       const address = route === 'leader' ? this.leaderAddress : route.address;
       const out = await call({ ...req, address, timeoutMs: Math.max(1, deadline - Date.now()) }, options);
+      if (route === 'leader' && out.type === 'info') {
+        // Never retried (it may have happened), but the next operation should not go to a node
+        // that just failed mid-request: behind a proxy a dead node looks exactly like this.
+        void this.refresh();
+        return out;
+      }
       if (route !== 'leader' || !isRetriable(out)) return out;
-      if (out.type !== 'ok' && out.leader) this.leaderAddress = out.leader;
+      if (out.type !== 'ok' && out.leader) this.leaderAddress = this.alias(out.leader);
       else await this.refresh();
       const pause = Math.min(10 * 2 ** attempt, 100);
       if (Date.now() + pause >= deadline) return out;

@@ -21,6 +21,8 @@ import { cliEntry } from '../lib/paths.js';
 import type { CommitSettings, ReplicationMode } from '../kv/config.js';
 import type { MonitorConfig } from '../monitor/config.js';
 import { ClusterClient } from '../client/client.js';
+import { toxiproxyClient, type Toxiproxy } from '../faults/toxiproxy.js';
+import { applyRegionLatency, clientLink, ensureLinks, monitorLink, regionLatencyMs, replLink } from '../faults/links.js';
 
 interface NodeState {
   id: string;
@@ -45,6 +47,10 @@ interface ClusterState {
   token: string;
   nodes: NodeState[];
   monitor?: MonitorProcessState;
+  /** Proxy name (repl:n2->n1, monitor:n1, client:n1) → its listen address. */
+  links: Record<string, string>;
+  /** The proxy API in use; `pid` when this cluster started it (absent for TOXIPROXY_URL). */
+  proxy?: { api: string; pid?: number; args?: string[]; logFile?: string; stateDir?: string };
 }
 
 export interface UpOptions {
@@ -97,14 +103,16 @@ export class LocalCluster implements ClusterBackend {
     }
     await fsp.mkdir(path.join(dir, 'logs'), { recursive: true });
     const settings = { ...commitSettings(spec, options.mode), ...options.settings };
-    const state: ClusterState = { name: spec.name, spec, settings, token: randomBytes(16).toString('hex'), nodes: [] };
+    const state: ClusterState = { name: spec.name, spec, settings, token: randomBytes(16).toString('hex'), nodes: [], links: {} };
     const cluster = new LocalCluster(dir, state, { name: spec.name, nodes: [] });
     try {
+      await cluster.launchProxy();
       const ups = upstreamsOf(spec);
       for (const id of startOrder(spec)) {
         const upstreamId = ups.get(id);
         await cluster.launch({ id, role: upstreamId ? 'follower' : 'leader', upstreamId });
       }
+      await cluster.linkEveryPair();
       await cluster.launchMonitor();
       await cluster.waitReady(options.readyTimeoutMs ?? 20_000);
     } catch (e: unknown) {
@@ -125,6 +133,7 @@ export class LocalCluster implements ClusterBackend {
     } catch {
       throw new UsageError(`no cluster named "${name}" in ${stateRoot} (start it with "replab cluster up SPEC")`);
     }
+    state.links ??= {};
     return new LocalCluster(dir, state, file);
   }
 
@@ -169,7 +178,8 @@ export class LocalCluster implements ClusterBackend {
   /** Starts a node process the first time, on port 0; its real ports are kept for restarts. */
   private async launch(n: { id: string; role: 'leader' | 'follower'; upstreamId: string | undefined }): Promise<void> {
     const dataDir = path.resolve(this.dir, 'nodes', n.id);
-    const upstreamRepl = n.upstreamId ? this.endpoint(n.upstreamId).repl : undefined;
+    // A follower dials its upstream through the proxy for that directed link.
+    const upstreamRepl = n.upstreamId ? await this.link(replLink(n.id, n.upstreamId), this.endpoint(n.upstreamId).repl) : undefined;
     const ns: NodeState = { id: n.id, role: n.role, upstreamId: n.upstreamId, args: this.nodeArgs(n.id, n.role, upstreamRepl, dataDir), logFile: path.resolve(this.dir, 'logs', `${n.id}.log`), dataDir };
     this.state.nodes.push(ns);
     const ep = await this.spawnNode(ns);
@@ -177,6 +187,75 @@ export class LocalCluster implements ClusterBackend {
     ns.args = this.nodeArgs(n.id, n.role, upstreamRepl, dataDir, { http: ep.http, repl: ep.repl });
     this.file.nodes.push(ep);
     await this.save();
+  }
+
+  // ---- the fault proxy and the links through it ---------------------------------------------
+
+  /** Starts `replab proxy` for this cluster, or uses the Toxiproxy server at $TOXIPROXY_URL. */
+  private async launchProxy(): Promise<void> {
+    const external = process.env.TOXIPROXY_URL;
+    if (external) {
+      this.state.proxy = { api: external };
+      this.file.proxy = { api: external, pid: 0 };
+      return;
+    }
+    const stateDir = path.resolve(this.dir, 'proxy');
+    const logFile = path.resolve(this.dir, 'logs', 'proxy.log');
+    const ep = await this.spawnProcess('proxy', ['proxy', '--port', '0', '--state-dir', stateDir], logFile, stateDir);
+    const [, port] = ep.http.split(':');
+    this.state.proxy = { api: ep.http, pid: ep.pid, args: ['proxy', '--port', port!, '--state-dir', stateDir], logFile, stateDir };
+    this.file.proxy = { api: ep.http, pid: ep.pid };
+    await this.save();
+  }
+
+  /** A toxiproxy-node-client for this cluster's proxy API (the only way the harness drives it). */
+  toxiproxy(): Toxiproxy {
+    if (!this.state.proxy) throw new UsageError(`cluster "${this.name}" has no proxy`);
+    return toxiproxyClient(this.state.proxy.api);
+  }
+
+  /** Proxy name → listen address of every link. */
+  links(): Record<string, string> {
+    return { ...this.state.links };
+  }
+
+  /** The listen address of link `name`, creating its proxy to `upstream` first if needed. */
+  private async link(name: string, upstream: string): Promise<string> {
+    const existing = this.state.links[name];
+    if (existing) return existing;
+    Object.assign(this.state.links, await ensureLinks(this.toxiproxy(), { [name]: upstream }));
+    await this.save();
+    return this.state.links[name]!;
+  }
+
+  /**
+   * Creates the links no node uses yet: replication for every ordered pair (a failover may point
+   * anyone at anyone), the monitor's and the clients' link to every node, and the region latency
+   * on links between regions.
+   */
+  private async linkEveryPair(): Promise<void> {
+    const wanted: Record<string, string> = {};
+    for (const a of this.file.nodes) {
+      wanted[monitorLink(a.id)] = a.http;
+      wanted[clientLink(a.id)] = a.http;
+      for (const b of this.file.nodes) if (a.id !== b.id) wanted[replLink(a.id, b.id)] = b.repl;
+    }
+    const missing = Object.fromEntries(Object.entries(wanted).filter(([name]) => !this.state.links[name]));
+    Object.assign(this.state.links, await ensureLinks(this.toxiproxy(), missing));
+    const regionOf = new Map(this.state.spec.nodes.map((n) => [n.id, n.region]));
+    for (const a of this.file.nodes) {
+      for (const b of this.file.nodes) {
+        if (a.id === b.id) continue;
+        const ms = regionLatencyMs(this.state.spec.regions ?? {}, regionOf.get(a.id), regionOf.get(b.id));
+        await applyRegionLatency(this.toxiproxy(), replLink(a.id, b.id), ms);
+      }
+    }
+    await this.save();
+  }
+
+  /** The address clients use for node `id` (its client: link). */
+  clientAddress(id: string): string {
+    return this.state.links[clientLink(id)] ?? this.endpoint(id).http;
   }
 
   /** The monitor's config, from the spec and the ports the nodes got. */
@@ -188,8 +267,8 @@ export class LocalCluster implements ClusterBackend {
       nodes: this.file.nodes.map((n) => ({ id: n.id, http: n.http, repl: n.repl })),
       leader: spec.leader,
       upstreams: Object.fromEntries(this.state.nodes.filter((n) => n.upstreamId).map((n) => [n.id, n.upstreamId!])),
-      replLinks: {},
-      monitorLinks: {},
+      replLinks: Object.fromEntries(Object.entries(this.state.links).filter(([name]) => name.startsWith('repl:')).map(([name, addr]) => [name.slice(5), addr])),
+      monitorLinks: Object.fromEntries(this.file.nodes.map((n) => [n.id, this.state.links[monitorLink(n.id)] ?? n.http])),
       mode: this.state.settings.mode,
       k: this.state.settings.k,
       syncStandbys: this.state.settings.syncStandbys,
@@ -229,9 +308,17 @@ export class LocalCluster implements ClusterBackend {
     }
   }
 
-  /** A client that routes by this cluster's monitor (src/client). */
+  /**
+   * A client that routes by this cluster's monitor (src/client) and reaches every node through
+   * its client: link, so a fault on that link is what the client sees.
+   */
   client(): ClusterClient {
-    return new ClusterClient({ nodes: this.endpoints().map((n) => ({ id: n.id, http: n.http })), monitor: this.file.monitor?.http, leaderId: this.leaderId() });
+    return new ClusterClient({
+      nodes: this.endpoints().map((n) => ({ id: n.id, http: this.clientAddress(n.id) })),
+      aliases: Object.fromEntries(this.endpoints().map((n) => [n.http, this.clientAddress(n.id)])),
+      monitor: this.file.monitor?.http,
+      leaderId: this.leaderId(),
+    });
   }
 
   /** The leader as the monitor sees it (the spec's leader when the monitor does not answer). */
@@ -401,7 +488,7 @@ export class LocalCluster implements ClusterBackend {
     this.endpoint(upstreamId);
     await this.launch({ id, role: 'follower', upstreamId });
     this.state.spec = { ...this.state.spec, nodes: [...this.state.spec.nodes, { id, upstream: upstreamId }] };
-    await this.save();
+    await this.linkEveryPair();
     // The monitor learns of the new node from its config; its epoch and leader survive the restart.
     if (this.state.monitor) {
       await writeJsonAtomic(path.join(this.state.monitor.stateDir, 'config.json'), this.monitorConfig());
@@ -411,15 +498,24 @@ export class LocalCluster implements ClusterBackend {
     return id;
   }
 
+  /** With an external Toxiproxy, a cluster removes its own proxies when it goes down. */
+  private async removeExternalLinks(): Promise<void> {
+    const client = this.toxiproxy();
+    for (const name of Object.keys(this.state.links)) await (await client.get(name).catch(() => undefined))?.remove().catch(() => {});
+  }
+
   async anyRunning(): Promise<boolean> {
+    if (this.file.proxy?.pid && (await isRunning(this.file.proxy.pid))) return true;
     for (const n of this.file.nodes) if (await isRunning(n.pid)) return true;
     return this.file.monitor ? isRunning(this.file.monitor.pid) : false;
   }
 
-  /** Stops the monitor first (so it does not fail over a stopping cluster), then every node. */
+  /** Stops the monitor first (so it does not fail over a stopping cluster), then every node, then the proxy. */
   async down(options: { clean?: boolean } = {}): Promise<void> {
     if (this.file.monitor) await stopGracefully(this.file.monitor.pid);
     await Promise.all(this.file.nodes.map((n) => stopGracefully(n.pid)));
+    if (this.file.proxy?.pid) await stopGracefully(this.file.proxy.pid);
+    else if (this.state.proxy && !this.state.proxy.pid) await this.removeExternalLinks();
     if (options.clean) await fsp.rm(this.dir, { recursive: true, force: true });
   }
 }

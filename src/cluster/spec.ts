@@ -13,6 +13,7 @@
  *   heartbeatMs: 100            # replication heartbeat
  *   fencing: lease              # lease | none (teaching mode: split brain becomes possible)
  *   failover: {heartbeatMs: 1000, failoverTimeoutMs: 10000, leaseMs: 5000, maxLagOnFailover: null}
+ *   regions: {us-east: {eu-west: 40}}   # one-way ms between regions (symmetric), on every link between them
  *
  * Parsing is strict: an unknown or misspelt field is an error naming it, never silently ignored.
  */
@@ -55,6 +56,7 @@ const ClusterSpecSchema = z.strictObject({
     })
     .default({ checkpointBytes: 64 * 1024 * 1024, segmentBytes: 16 * 1024 * 1024 }),
   heartbeatMs: z.number().int().positive().default(100),
+  regions: z.record(z.string(), z.record(z.string(), z.number().nonnegative())).default({}),
   fencing: z.enum(['lease', 'none']).default('lease'),
   failover: z
     .strictObject({
@@ -101,6 +103,10 @@ export function parseClusterSpec(input: unknown, where: string, defaultName: str
     throw new ConfigError(`${where}: replication.k: ${full.replication.k} exceeds the ${direct.length} direct follower(s) of ${leader}`);
   }
   upstreamsOf(full, where); // rejects cycles
+  const named = new Set([...Object.keys(spec.regions), ...Object.values(spec.regions).flatMap((r) => Object.keys(r))]);
+  for (const [i, n] of spec.nodes.entries()) {
+    if (named.size > 0 && n.region !== undefined && !named.has(n.region)) throw new ConfigError(`${where}: nodes.${i}.region: "${n.region}" has no entry in regions (${[...named].join(', ')})`);
+  }
   return full;
 }
 
