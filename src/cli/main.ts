@@ -19,6 +19,7 @@ import { registerWorkloadCommand } from './commands/workload.js';
 import { registerMonitorCommand } from './commands/monitor.js';
 import { registerRouterCommand } from './commands/router.js';
 import { registerProxyCommand } from './commands/proxy.js';
+import { registerNemesisCommand } from './commands/nemesis.js';
 
 
 export async function main(argv: string[]): Promise<number> {
@@ -36,6 +37,7 @@ export async function main(argv: string[]): Promise<number> {
   registerMonitorCommand(program);
   registerRouterCommand(program);
   registerProxyCommand(program);
+  registerNemesisCommand(program);
   for (const c of program.commands) c.exitOverride();
   try {
     await program.parseAsync(argv);

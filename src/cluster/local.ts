@@ -137,6 +137,10 @@ export class LocalCluster implements ClusterBackend {
     return new LocalCluster(dir, state, file);
   }
 
+  nodeIds(): string[] {
+    return this.file.nodes.map((n) => n.id);
+  }
+
   endpoints(): NodeEndpoint[] {
     return this.file.nodes.map((n) => ({ ...n }));
   }

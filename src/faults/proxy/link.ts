@@ -117,9 +117,9 @@ export class Link {
     });
   }
 
-  /** Waits until no timeout toxic holds this link (or the connection closes). */
+  /** Waits until no timeout (or pending reset_peer) toxic holds this link, or the connection closes. */
   private async holdWhileBlackholed(): Promise<void> {
-    while (!this.closed && this.active().some((a) => a.toxic.type === 'timeout')) {
+    while (!this.closed && this.active().some((a) => a.toxic.type === 'timeout' || a.toxic.type === 'reset_peer')) {
       await new Promise<void>((resolve) => (this.wake = resolve));
       this.wake = undefined;
     }

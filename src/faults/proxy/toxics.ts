@@ -5,7 +5,8 @@
  *   bandwidth   rate KB/s                    at most `rate` kilobytes per second
  *   slow_close  delay ms                     hold the close of the connection for `delay`
  *   timeout     timeout ms                   stop all data; close after `timeout` (0: never)
- *   reset_peer  timeout ms                   reset the connection (TCP RST) after `timeout`
+ *   reset_peer  timeout ms                   reset the connection (TCP RST) after `timeout`;
+ *                                            nothing passes in the meantime
  *   slicer      average_size, size_variation bytes, delay µs   cut data into small writes
  *   limit_data  bytes                        close the connection after `bytes` have passed
  *

@@ -1,0 +1,191 @@
+/**
+ * The faults a nemesis can inject, each a start/stop pair that returns a description for the
+ * history (`start-<fault>` / `stop-<fault>` info ops of process "nemesis"):
+ *
+ *   partition  cut links by blackhole (timeout 0: data held, connections stay open) or reset
+ *              (every connection reset, new ones too), shaped by grudge.ts
+ *   latency    latency ± jitter on chosen links, both directions
+ *   bandwidth  a rate limit on chosen links, both directions
+ *   kill       kill -9 the target; stop restarts it on the same data dir
+ *   pause      SIGSTOP the target; stop sends SIGCONT
+ *   restart    kill and start again at once
+ *
+ * Network faults only add toxics named `nemesis-…` and remove exactly those, so region latency
+ * and other faults on the same link stay in place.
+ */
+import type { Toxiproxy } from '../toxiproxy.js';
+import { shapeGrudge, cutFromMajority, type PartitionShape } from './grudge.js';
+import type { Rng } from '../../lib/rng.js';
+import { UsageError } from '../../lib/errors.js';
+
+/** What a nemesis needs from a cluster (LocalCluster provides it). */
+export interface NemesisCluster {
+  nodeIds(): string[];
+  currentLeaderId(): Promise<string>;
+  links(): Record<string, string>;
+  toxiproxy(): Toxiproxy;
+  kill(id: string): Promise<void>;
+  pause(id: string): Promise<void>;
+  resume(id: string): Promise<void>;
+  restart(id: string): Promise<void>;
+}
+
+/** leader | random-follower | random-node | followers | all | a node id | a list of node ids */
+export type TargetSelector = string | string[];
+export type LinkKind = 'repl' | 'monitor' | 'client';
+export type LinkSelector = 'repl' | 'leader-repl' | 'monitor' | 'client' | 'all' | string[];
+
+export type FaultSpec =
+  | { fault: 'partition'; shape: PartitionShape; target: TargetSelector; mode: 'blackhole' | 'reset'; cut: LinkKind[] }
+  | { fault: 'latency'; links: LinkSelector; latencyMs: number; jitterMs: number }
+  | { fault: 'bandwidth'; links: LinkSelector; rateKBps: number }
+  | { fault: 'kill' | 'pause' | 'restart'; target: TargetSelector };
+
+/** A started fault: how to undo it, and what the history says about it. */
+export interface ActiveFault {
+  fault: FaultSpec['fault'];
+  value: Record<string, unknown>;
+  stop(): Promise<Record<string, unknown>>;
+}
+
+let instance = 0;
+
+export async function resolveTargets(cluster: NemesisCluster, selector: TargetSelector, rng: Rng): Promise<string[]> {
+  const ids = cluster.nodeIds();
+  if (Array.isArray(selector)) {
+    for (const id of selector) if (!ids.includes(id)) throw new UsageError(`nemesis target "${id}" is not a node (${ids.join(', ')})`);
+    return [...selector];
+  }
+  const leader = selector === 'leader' || selector === 'random-follower' || selector === 'followers' ? await cluster.currentLeaderId() : undefined;
+  switch (selector) {
+    case 'leader':
+      return [leader!];
+    case 'random-follower': {
+      const followers = ids.filter((id) => id !== leader);
+      if (followers.length === 0) throw new UsageError('nemesis target random-follower: the cluster has no follower');
+      return [rng.pick(followers)];
+    }
+    case 'followers':
+      return ids.filter((id) => id !== leader);
+    case 'random-node':
+      return [rng.pick(ids)];
+    case 'all':
+      return ids;
+    default:
+      if (!ids.includes(selector)) throw new UsageError(`nemesis target "${selector}" is not a node or selector (leader, random-follower, random-node, followers, all, ${ids.join(', ')})`);
+      return [selector];
+  }
+}
+
+export async function resolveLinks(cluster: NemesisCluster, selector: LinkSelector): Promise<string[]> {
+  const all = Object.keys(cluster.links());
+  if (Array.isArray(selector)) {
+    for (const l of selector) if (!all.includes(l)) throw new UsageError(`no link named "${l}" (links look like repl:n2->n1, monitor:n1, client:n1)`);
+    return selector;
+  }
+  if (selector === 'all') return all;
+  if (selector === 'leader-repl') {
+    const leader = await cluster.currentLeaderId();
+    return all.filter((l) => l.startsWith('repl:') && (l.endsWith(`->${leader}`) || l.startsWith(`repl:${leader}->`)));
+  }
+  return all.filter((l) => l.startsWith(`${selector}:`));
+}
+
+async function addToxics(client: Toxiproxy, links: string[], prefix: string, toxic: { type: string; attributes: Record<string, number> }): Promise<void> {
+  await Promise.all(
+    links.map(async (link) => {
+      const proxy = await client.get(link);
+      for (const stream of ['upstream', 'downstream'] as const) await proxy.addToxic({ name: `${prefix}-${stream}`, type: toxic.type, stream, toxicity: 1, attributes: toxic.attributes } as never);
+    }),
+  );
+}
+
+async function removeToxics(client: Toxiproxy, links: string[], prefix: string): Promise<void> {
+  await Promise.all(
+    links.map(async (link) => {
+      const proxy = await client.get(link);
+      for (const stream of ['upstream', 'downstream'] as const) await (await proxy.getToxic(`${prefix}-${stream}`).catch(() => undefined))?.remove();
+    }),
+  );
+}
+
+/** Removes every nemesis toxic from every link (a manual "heal everything"). */
+export async function healAll(cluster: NemesisCluster): Promise<number> {
+  const client = cluster.toxiproxy();
+  let removed = 0;
+  for (const link of Object.keys(cluster.links())) {
+    const proxy = await client.get(link);
+    // The client library has no "list toxics" call; its HTTP client reaches the same endpoint.
+    const toxics = ((await client.getApi().get(`${proxy.getPath()}/toxics`)).data ?? []) as Array<{ name: string }>;
+    for (const t of toxics) {
+      if (!t.name.startsWith('nemesis-')) continue;
+      await (await proxy.getToxic(t.name)).remove();
+      removed++;
+    }
+  }
+  return removed;
+}
+
+export async function startFault(cluster: NemesisCluster, spec: FaultSpec, rng: Rng): Promise<ActiveFault> {
+  const client = cluster.toxiproxy();
+  const prefix = `nemesis-${spec.fault}-${++instance}`;
+  switch (spec.fault) {
+    case 'partition': {
+      const nodes = cluster.nodeIds();
+      const isolated = spec.shape === 'isolate' ? await resolveTargets(cluster, spec.target, rng) : [];
+      const grudge = shapeGrudge(spec.shape, nodes, isolated, rng);
+      const links: string[] = [];
+      if (spec.cut.includes('repl')) for (const [a, cutOff] of grudge) for (const b of cutOff) links.push(`repl:${a}->${b}`);
+      const outside = cutFromMajority(grudge, isolated);
+      if (spec.cut.includes('monitor')) links.push(...outside.map((n) => `monitor:${n}`));
+      if (spec.cut.includes('client')) links.push(...outside.map((n) => `client:${n}`));
+      const existing = cluster.links();
+      const cutLinks = links.filter((l) => l in existing);
+      await addToxics(client, cutLinks, prefix, spec.mode === 'blackhole' ? { type: 'timeout', attributes: { timeout: 0 } } : { type: 'reset_peer', attributes: { timeout: 0 } });
+      const components = Object.fromEntries([...grudge].map(([n, s]) => [n, [...s].sort()]));
+      return {
+        fault: 'partition',
+        value: { shape: spec.shape, mode: spec.mode, ...(isolated.length ? { isolate: isolated } : {}), grudge: components, links: cutLinks },
+        stop: async () => {
+          await removeToxics(client, cutLinks, prefix);
+          return { shape: spec.shape, links: cutLinks };
+        },
+      };
+    }
+    case 'latency':
+    case 'bandwidth': {
+      const links = await resolveLinks(cluster, spec.links);
+      const toxic: { type: string; attributes: Record<string, number> } = spec.fault === 'latency' ? { type: 'latency', attributes: { latency: spec.latencyMs, jitter: spec.jitterMs } } : { type: 'bandwidth', attributes: { rate: spec.rateKBps } };
+      await addToxics(client, links, prefix, toxic);
+      return {
+        fault: spec.fault,
+        value: { links, ...toxic.attributes },
+        stop: async () => {
+          await removeToxics(client, links, prefix);
+          return { links };
+        },
+      };
+    }
+    case 'kill':
+    case 'pause':
+    case 'restart': {
+      const targets = await resolveTargets(cluster, spec.target, rng);
+      for (const id of targets) {
+        if (spec.fault === 'kill') await cluster.kill(id);
+        else if (spec.fault === 'pause') await cluster.pause(id);
+        else await cluster.restart(id);
+      }
+      return {
+        fault: spec.fault,
+        value: { nodes: targets },
+        stop: async () => {
+          for (const id of targets) {
+            if (spec.fault === 'kill') await cluster.restart(id);
+            else if (spec.fault === 'pause') await cluster.resume(id);
+          }
+          return { nodes: targets };
+        },
+      };
+    }
+  }
+}
