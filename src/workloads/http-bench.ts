@@ -16,6 +16,8 @@ export interface HttpBenchOptions {
   valueBytes?: number;
   /** Keys cycle through this many names. @default 10000 */
   keySpace?: number;
+  /** PUT (writes) or GET (reads of keys that must exist). @default 'PUT' */
+  method?: 'PUT' | 'GET';
 }
 
 export interface HttpBenchResult {
@@ -34,7 +36,7 @@ export async function runHttpBench(o: HttpBenchOptions): Promise<HttpBenchResult
     url: `http://${o.address}`,
     connections: o.connections ?? 64,
     duration: o.durationSec ?? 10,
-    requests: [{ method: 'PUT', body: value, setupRequest: (req) => ({ ...req, path: `/kv/bench-${i++ % keySpace}` }) }],
+    requests: [o.method === 'GET' ? { method: 'GET', setupRequest: (req) => ({ ...req, path: `/kv/bench-${i++ % keySpace}` }) } : { method: 'PUT', body: value, setupRequest: (req) => ({ ...req, path: `/kv/bench-${i++ % keySpace}` }) }],
   });
   return {
     requestsPerSec: result.requests.average,

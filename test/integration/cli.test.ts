@@ -86,6 +86,44 @@ describe('cli: cluster', () => {
   });
 });
 
+describe('cli: nemesis and proxy', () => {
+  it('injects a fault on a running cluster, undoes it after --for, and refuses bad faults with one line', async () => {
+    const specFile = path.join(dir(), 'cli-nem.yaml');
+    await fsp.mkdir(dir(), { recursive: true });
+    await fsp.writeFile(specFile, 'nodes: [{id: n1}, {id: n2}]\nreplication: {mode: async}\nheartbeatMs: 50\n');
+    expect((await replab(['cluster', 'up', specFile, ...stateDir()])).code).toBe(0);
+    try {
+      const r = await replab(['nemesis', 'cli-nem', 'partition', '--target', 'n2', '--cut', 'repl', '--for', '300ms', ...stateDir()]);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      const [start, stop] = r.stdout.trim().split('\n');
+      expect(start).toMatch(/^start-partition \{.*"isolate":\["n2"\].*"links":\["repl:n1->n2","repl:n2->n1"\]\}$/);
+      expect(stop).toMatch(/^stop-partition /);
+      const lat = await replab(['nemesis', 'cli-nem', 'latency', '--links', 'repl', '--latency-ms', '5', ...stateDir()]);
+      expect(lat.stdout).toMatch(/^start-latency \{"links":\["repl:n2->n1","repl:n1->n2"\],"latency":5,"jitter":0\}\n$/);
+      expect((await replab(['nemesis', 'cli-nem', 'heal', ...stateDir()])).stdout).toBe('healed: removed 4 nemesis toxic(s)\n');
+      for (const [args, message] of [
+        [['nemesis', 'cli-nem', 'explode'], 'error: unknown fault "explode" (partition, latency, bandwidth, kill, pause, restart, heal)\n'],
+        [['nemesis', 'cli-nem', 'latency', '--links', 'repl:n9->n1'], 'error: no link named "repl:n9->n1" (links look like repl:n2->n1, monitor:n1, client:n1)\n'],
+        [['nemesis', 'cli-nem', 'kill', '--target', 'n7'], 'error: nemesis target "n7" is not a node or selector (leader, random-follower, random-node, followers, all, n1, n2)\n'],
+        [['nemesis', 'cli-nem', 'pause', '--for', 'soon'], 'error: --for: "soon" is not a duration (e.g. 500ms, 5s, 2m, or a number of seconds)\n'],
+      ] as const) {
+        const bad = await replab([...args, ...stateDir()]);
+        expect(bad.stderr).toBe(message);
+        expect(bad.code).toBe(2);
+      }
+    } finally {
+      await replab(['cluster', 'down', 'cli-nem', '--clean', ...stateDir()]);
+    }
+  });
+
+  it('replab proxy: a bad port is one line, exit 2', async () => {
+    const r = await replab(['proxy', '--port', 'eighty']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^error: --port.*\n$/);
+  });
+});
+
 describe('cli: node', () => {
   it('refuses to start on a WAL damaged in the middle: one line naming file and offset, exit 4', async () => {
     const dataDir = path.join(dir(), 'corrupt-node');

@@ -45,6 +45,15 @@ export class Link {
     private readonly owner: LinkOwner,
   ) {
     src.on('data', (chunk: Buffer) => {
+      // Fast path, the common case: no toxic on this stream and nothing queued. Forward at once
+      // and let the destination's buffer push back on the source.
+      if (!this.running && this.queue.length === 0 && this.owner.toxics(this.stream).length === 0) {
+        if (!dst.write(chunk)) {
+          src.pause();
+          dst.once('drain', () => src.resume());
+        }
+        return;
+      }
       this.queue.push({ buf: chunk, at: performance.now() });
       this.queued += chunk.length;
       if (this.queued > HIGH_WATER_BYTES) src.pause();

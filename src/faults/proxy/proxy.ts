@@ -29,7 +29,7 @@ class Connection implements LinkOwner {
   ) {}
 
   toxics(stream: Stream): Toxic[] {
-    return this.proxy.toxicList.filter((t) => t.stream === stream);
+    return stream === 'upstream' ? this.proxy.upstreamToxics : this.proxy.downstreamToxics;
   }
 
   close(how: 'end' | 'reset'): void {
@@ -53,6 +53,9 @@ export function splitHostPort(address: string): { host: string; port: number } {
 
 export class TcpProxy {
   toxicList: Toxic[] = [];
+  /** toxicList split by stream, recomputed on every change (read for every chunk). */
+  upstreamToxics: Toxic[] = [];
+  downstreamToxics: Toxic[] = [];
   enabled = false;
   private server: net.Server | undefined;
   private readonly connections = new Set<Connection>();
@@ -160,6 +163,8 @@ export class TcpProxy {
   }
 
   private notify(): void {
+    this.upstreamToxics = this.toxicList.filter((t) => t.stream === 'upstream');
+    this.downstreamToxics = this.toxicList.filter((t) => t.stream === 'downstream');
     for (const c of this.connections) for (const l of c.links) l.toxicsChanged();
   }
 }
