@@ -20,6 +20,7 @@ import { registerMonitorCommand } from './commands/monitor.js';
 import { registerRouterCommand } from './commands/router.js';
 import { registerProxyCommand } from './commands/proxy.js';
 import { registerNemesisCommand } from './commands/nemesis.js';
+import { registerRunCommand } from './commands/run.js';
 
 
 export async function main(argv: string[]): Promise<number> {
@@ -38,6 +39,7 @@ export async function main(argv: string[]): Promise<number> {
   registerRouterCommand(program);
   registerProxyCommand(program);
   registerNemesisCommand(program);
+  registerRunCommand(program);
   for (const c of program.commands) c.exitOverride();
   try {
     await program.parseAsync(argv);

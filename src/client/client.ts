@@ -20,6 +20,8 @@ export interface ClusterClientOptions {
    * leader hints and the monitor's answers, which name real addresses, still go through the link.
    */
   aliases?: Record<string, string>;
+  /** Also ask the monitor who leads every this many ms (not only after a failure). */
+  refreshMs?: number;
 }
 
 export type Route = 'leader' | { address: string };
@@ -35,10 +37,24 @@ export class ClusterClient implements Targets {
   private leaderAddress: string;
   private followerAddresses: string[] | undefined;
   private refreshing: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: ClusterClientOptions) {
     if (options.nodes.length === 0) throw new Error('a cluster client needs at least one node');
     this.leaderAddress = options.nodes.find((n) => n.id === options.leaderId)?.http ?? options.nodes[0]!.http;
+    if (options.refreshMs) {
+      // Each client on its own phase, as independent application servers would be.
+      const start = setTimeout(() => {
+        this.timer = setInterval(() => void this.refresh(), options.refreshMs);
+        this.timer.unref();
+      }, Math.random() * options.refreshMs);
+      start.unref();
+    }
+  }
+
+  /** Stops the periodic refresh. */
+  close(): void {
+    clearInterval(this.timer);
   }
 
   leader(): string {

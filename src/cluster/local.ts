@@ -316,8 +316,9 @@ export class LocalCluster implements ClusterBackend {
    * A client that routes by this cluster's monitor (src/client) and reaches every node through
    * its client: link, so a fault on that link is what the client sees.
    */
-  client(): ClusterClient {
+  client(options: { refreshMs?: number } = {}): ClusterClient {
     return new ClusterClient({
+      refreshMs: options.refreshMs,
       nodes: this.endpoints().map((n) => ({ id: n.id, http: this.clientAddress(n.id) })),
       aliases: Object.fromEntries(this.endpoints().map((n) => [n.http, this.clientAddress(n.id)])),
       monitor: this.file.monitor?.http,

@@ -29,6 +29,11 @@ export interface DriveOptions {
   spec: WorkloadSpec;
   workload: Workload;
   targets: Targets;
+  /**
+   * Each client slot's own view of the cluster (like separate application servers, each with its
+   * own idea of who leads); defaults to the shared `targets`.
+   */
+  targetsFor?: (slot: number) => Targets;
   recorder: HistoryRecorder;
   /** Overrides spec.durationSec. */
   durationSec?: number;
@@ -44,7 +49,7 @@ export interface DriveStats {
 }
 
 export async function drive(o: DriveOptions): Promise<DriveStats> {
-  const { spec, workload, targets, recorder } = o;
+  const { spec, workload, recorder } = o;
   const stats: DriveStats = { invoked: 0, ok: 0, fail: 0, info: 0 };
   const root = new Rng(spec.seed);
   const endAt = Date.now() + (o.durationSec ?? spec.durationSec) * 1000;
@@ -53,6 +58,7 @@ export async function drive(o: DriveOptions): Promise<DriveStats> {
   const running = () => Date.now() < endAt && !o.signal?.aborted;
 
   const client = async (slot: number, rng: Rng) => {
+    const targets = o.targetsFor?.(slot) ?? o.targets;
     let process = slot;
     while (running()) {
       if (intervalMs > 0) {

@@ -8,9 +8,9 @@ export interface CliRun {
   stderr: string;
 }
 
-export function replab(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
+export function replab(args: string[], options: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<CliRun> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [cliEntry(), ...args], { env: { ...process.env, ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [cliEntry(), ...args], { env: { ...process.env, ...options.env }, timeout: options.timeoutMs ?? 60_000 }, (err, stdout, stderr) => {
       resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
     });
   });

@@ -32,6 +32,7 @@ export class Link {
   private queued = 0;
   private running = false;
   private srcEnded = false;
+  private finished = false;
   private closed = false;
   private latencyReleaseAt = 0;
   private bandwidthCredit = 0;
@@ -146,12 +147,12 @@ export class Link {
         if (this.queued <= HIGH_WATER_BYTES / 2 && this.src.isPaused()) this.src.resume();
         await this.forward(item.buf, item.at);
       }
-      if (this.srcEnded && !this.closed && this.queue.length === 0) await this.finish();
+      if (this.srcEnded && !this.finished && !this.closed && this.queue.length === 0) await this.finish();
     } finally {
       this.running = false;
     }
     // Data that arrived while the last chunk was being released.
-    if (!this.closed && (this.queue.length > 0 || (this.srcEnded && !this.dst.writableEnded))) void this.run();
+    if (!this.closed && (this.queue.length > 0 || (this.srcEnded && !this.finished))) void this.run();
   }
 
   private async forward(buf: Buffer, arrivedAt: number): Promise<void> {
@@ -202,6 +203,7 @@ export class Link {
   }
 
   private async finish(): Promise<void> {
+    this.finished = true;
     const slowClose = this.active().find((a) => a.toxic.type === 'slow_close')?.toxic;
     if (slowClose) await this.sleep(slowClose.attributes.delay!);
     if (!this.closed) this.dst.end();

@@ -1,0 +1,61 @@
+/**
+ * `replab run SUITE [--gate]`: run a suite, print progress and a table per mode, write
+ * reports/<timestamp>-<suite>/ (histories, results.json, logs, report.html), point reports/latest
+ * at it. With --gate, exit 1 when any invariant failed, naming mode, seed, invariant and value.
+ * `replab report RUN_DIR` rebuilds report.html from the files alone.
+ */
+import path from 'node:path';
+import type { Command } from 'commander';
+import { loadSuite } from '../../suite/spec.js';
+import { formatSummaryTable, runSuite } from '../../suite/runner.js';
+import { buildReport } from '../../report/build.js';
+import { ExitCode } from '../../lib/errors.js';
+
+/** Progress on stderr: one rewritten line on a terminal, a line per change (at most every 5 s) otherwise. */
+function progressPrinter(): (line: string, final: boolean) => void {
+  const tty = process.stderr.isTTY;
+  let last = 0;
+  let lastPhase = '';
+  return (line, final) => {
+    if (tty) {
+      process.stderr.write(`\r\x1b[2K${line}${final ? '\n' : ''}`);
+      return;
+    }
+    const phase = line.split(' · ').slice(0, 2).join(' · ') + line.split(' · ')[2]?.split(' ')[0];
+    if (final || phase !== lastPhase || Date.now() - last > 5000) {
+      process.stderr.write(`${line}\n`);
+      last = Date.now();
+      lastPhase = phase;
+    }
+  };
+}
+
+export function registerRunCommand(program: Command): void {
+  program
+    .command('run <suite>')
+    .description('run a suite (suites/*.yaml): every mode × seed under its nemesis, checked, with an HTML report')
+    .option('--gate', 'exit 1 when any invariant of the suite fails')
+    .option('--reports <dir>', 'where run folders go', 'reports')
+    .action(async (file: string, o: { gate?: boolean; reports: string }) => {
+      const suite = await loadSuite(file);
+      process.stderr.write(`suite ${suite.name}: ${suite.modes.length} mode(s) × ${suite.seeds.length} seed(s), ${suite.durationSec} s each\n`);
+      const { dir, results } = await runSuite(suite, { reportsRoot: o.reports, onProgress: progressPrinter() });
+      const report = await buildReport(dir);
+      console.log(formatSummaryTable(results));
+      console.log(`\nreport: ${path.relative(process.cwd(), report)}\nresults: ${path.relative(process.cwd(), path.join(dir, 'results.json'))}`);
+      const failed = results.runs.filter((r) => !r.passed);
+      if (failed.length === 0) {
+        console.log(`gate: all invariants hold (${results.runs.length} runs)`);
+        return;
+      }
+      for (const r of failed) for (const v of r.violations) console.log(`gate: FAILED ${r.mode} seed ${r.seed}: ${v.invariant} (observed ${JSON.stringify(v.observed)})`);
+      if (o.gate) process.exitCode = ExitCode.invalid;
+    });
+
+  program
+    .command('report <runDir>')
+    .description('rebuild report.html of a run folder from its files')
+    .action(async (runDir: string) => {
+      console.log(await buildReport(runDir));
+    });
+}

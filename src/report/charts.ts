@@ -1,0 +1,139 @@
+/**
+ * The report's vega-lite specs. Pure data → spec functions; render.ts turns them into SVG.
+ */
+import type { RunData, Anomaly } from './data.js';
+import type { RunResult } from '../suite/run-one.js';
+
+type Spec = Record<string, unknown>;
+
+const FAULT_COLOR = '#f4a261';
+
+/** Latency against durability: one point per run, p50 and p99 side by side. */
+export function headlineChart(runs: RunResult[]): Spec {
+  const values = runs.map((r) => ({
+    mode: r.mode,
+    seed: r.seed,
+    p50: r.p50WriteMs ?? 0,
+    p99: r.p99WriteMs ?? 0,
+    lostPer1000: r.acked > 0 && r.lostAcked !== null ? (1000 * r.lostAcked) / r.acked : 0,
+    unavailable: Math.round((r.failedShare + r.indeterminateShare) * 1000) / 10,
+    control: r.control ? 'negative control' : 'mode',
+  }));
+  const panel = (q: 'p50' | 'p99') => ({
+    width: 300,
+    height: 240,
+    mark: { type: 'point', filled: true, opacity: 0.85 },
+    encoding: {
+      x: { field: q, type: 'quantitative', title: `${q} acknowledged-write latency (ms)`, scale: { zero: true } },
+      y: { field: 'lostPer1000', type: 'quantitative', title: 'acknowledged writes lost per 1,000', scale: { zero: true } },
+      color: { field: 'mode', type: 'nominal', title: 'mode' },
+      size: { field: 'unavailable', type: 'quantitative', title: 'failed + indeterminate (%)', scale: { range: [60, 600] } },
+      shape: { field: 'control', type: 'nominal', title: '' },
+      tooltip: [{ field: 'mode' }, { field: 'seed' }, { field: 'p50' }, { field: 'p99' }, { field: 'lostPer1000' }, { field: 'unavailable' }],
+    },
+  });
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: 'Latency against durability (one point per run; size = unavailability)',
+    data: { values },
+    hconcat: [panel('p50'), panel('p99')],
+  };
+}
+
+function faultLayer(run: RunData, height: number): Spec[] {
+  const layers: Spec[] = [];
+  if (run.faults.length) {
+    layers.push({
+      data: { values: run.faults.map((f) => ({ ...f, label: `${f.fault} ${f.detail}` })) },
+      mark: { type: 'rect', color: FAULT_COLOR, opacity: 0.25 },
+      encoding: { x: { field: 'from', type: 'quantitative' }, x2: { field: 'to' }, tooltip: [{ field: 'label', title: 'fault' }] },
+    });
+  }
+  if (run.outage) {
+    layers.push({ data: { values: [run.outage] }, mark: { type: 'rect', color: '#e63946', opacity: 0.12 }, encoding: { x: { field: 'from', type: 'quantitative' }, x2: { field: 'to' } } });
+  }
+  if (run.events.length) {
+    layers.push({
+      data: { values: run.events.filter((e) => e.event !== 'repointed') },
+      mark: { type: 'rule', color: '#6a040f', strokeDash: [4, 3] },
+      encoding: { x: { field: 't', type: 'quantitative' }, tooltip: [{ field: 'event' }, { field: 'detail' }] },
+    });
+  }
+  void height;
+  return layers;
+}
+
+/** Per run: write latency quantiles, throughput and replication lag over time, faults shaded. */
+export function runChart(run: RunData): Spec {
+  const x = { field: 't', type: 'quantitative', title: 'seconds since start' };
+  const width = 640;
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: `${run.result.mode}, seed ${run.result.seed}: ${run.result.nemesis}`,
+    vconcat: [
+      {
+        width,
+        height: 160,
+        layer: [
+          ...faultLayer(run, 160),
+          {
+            data: { values: run.latency },
+            mark: { type: 'line', point: false },
+            encoding: { x, y: { field: 'ms', type: 'quantitative', title: 'write latency (ms)', scale: { type: 'symlog' } }, color: { field: 'quantile', type: 'nominal', title: 'quantile' } },
+          },
+        ],
+      },
+      {
+        width,
+        height: 110,
+        layer: [
+          ...faultLayer(run, 110),
+          {
+            data: { values: run.throughput },
+            mark: { type: 'area', opacity: 0.8 },
+            encoding: { x, y: { field: 'opsPerSec', type: 'quantitative', title: 'ops/s', stack: true }, color: { field: 'type', type: 'nominal', title: 'outcome', scale: { domain: ['ok', 'fail', 'info'], range: ['#2a9d8f', '#e9c46a', '#e76f51'] } } },
+          },
+        ],
+      },
+      {
+        width,
+        height: 110,
+        layer: [
+          ...faultLayer(run, 110),
+          {
+            data: { values: run.lag.length ? run.lag : [{ t: 0, follower: 'none', records: 0 }] },
+            mark: { type: 'line' },
+            encoding: { x, y: { field: 'records', type: 'quantitative', title: 'replication lag (records)' }, color: { field: 'follower', type: 'nominal', title: 'follower' } },
+          },
+        ],
+      },
+    ],
+    resolve: { scale: { color: 'independent' } },
+  };
+}
+
+/** The ops around an anomaly on a timeline, one row per process (Jepsen's timeline.html). */
+export function anomalyChart(a: Anomaly): Spec {
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: a.title,
+    width: 640,
+    height: { step: 22 },
+    data: { values: a.ops.map((o) => ({ ...o, from: o.from * 1000, to: Math.max(o.to * 1000, o.from * 1000 + 0.2) })) },
+    layer: [
+      {
+        mark: { type: 'bar', cornerRadius: 2 },
+        encoding: {
+          x: { field: 'from', type: 'quantitative', title: 'ms since start', scale: { zero: false } },
+          x2: { field: 'to' },
+          y: { field: 'process', type: 'nominal', title: 'process' },
+          color: { field: 'type', type: 'nominal', scale: { domain: ['ok', 'fail', 'info'], range: ['#2a9d8f', '#e9c46a', '#e76f51'] } },
+          stroke: { condition: { test: 'datum.focus', value: '#000' }, value: null },
+          strokeWidth: { value: 2 },
+          tooltip: [{ field: 'label' }, { field: 'type' }, { field: 'process' }],
+        },
+      },
+      { mark: { type: 'text', align: 'left', dx: 3, fontSize: 10 }, encoding: { x: { field: 'from', type: 'quantitative' }, y: { field: 'process', type: 'nominal' }, text: { field: 'label' } } },
+    ],
+  };
+}

@@ -1,0 +1,177 @@
+/**
+ * Everything the report shows, read back from a run folder's files alone (results.json and each
+ * run's history.jsonl, lag.jsonl, events.jsonl, check.json, rewound-*.jsonl), so `replab report
+ * RUN_DIR` can rebuild the HTML long after the run.
+ */
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { loadHistory } from '../history/reader.js';
+import { WRITE_FS, isClientProcess, pairOps, type Op } from '../history/op.js';
+import type { SuiteResults } from '../suite/runner.js';
+import type { RunResult } from '../suite/run-one.js';
+import type { KeyFailure } from '../checker/linearizable.js';
+import { EnvironmentError } from '../lib/errors.js';
+
+export interface TimePoint {
+  t: number;
+  [series: string]: number | string | null;
+}
+
+export interface Window {
+  fault: string;
+  from: number;
+  to: number;
+  detail: string;
+}
+
+export interface Anomaly {
+  kind: 'non-linearizable' | 'lost' | 'split-brain';
+  title: string;
+  text: string;
+  /** Ops on a timeline (seconds since start). */
+  ops: Array<{ process: string; from: number; to: number; type: string; label: string; focus: boolean }>;
+}
+
+export interface RunData {
+  result: RunResult;
+  latency: TimePoint[];
+  throughput: TimePoint[];
+  lag: TimePoint[];
+  faults: Window[];
+  events: Array<{ t: number; event: string; detail: string }>;
+  outage: { from: number; to: number } | null;
+  anomalies: Anomaly[];
+  rewound: Record<string, number>;
+  failovers: Array<{ node: string; epoch: number; detectionMs: number; promotionMs: number }>;
+}
+
+export interface ReportData {
+  results: SuiteResults;
+  runs: RunData[];
+}
+
+const NS = 1e9;
+
+async function readJsonl(file: string): Promise<Array<Record<string, unknown>>> {
+  const text = await fsp.readFile(file, 'utf8').catch(() => '');
+  return text.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+function quantile(sorted: number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+}
+
+export async function loadReportData(runDir: string): Promise<ReportData> {
+  let results: SuiteResults;
+  try {
+    results = JSON.parse(await fsp.readFile(path.join(runDir, 'results.json'), 'utf8')) as SuiteResults;
+  } catch (e: unknown) {
+    throw new EnvironmentError(`${runDir}: no readable results.json (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); is this a run folder?`);
+  }
+  const runs: RunData[] = [];
+  for (const r of results.runs) runs.push(await loadRun(path.join(runDir, r.dir), r));
+  return { results, runs };
+}
+
+async function loadRun(dir: string, result: RunResult): Promise<RunData> {
+  const history = await loadHistory(path.join(dir, 'history.jsonl'));
+  const run = JSON.parse(await fsp.readFile(path.join(dir, 'run.json'), 'utf8').catch(() => '{}')) as { startedAtMs?: number };
+  const check = JSON.parse(await fsp.readFile(path.join(dir, 'check.json'), 'utf8').catch(() => '{}')) as Record<string, any>;
+  const { pairs } = pairOps(history);
+  const bucketSec = Math.max(0.5, result.durationSec / 60);
+  const buckets = new Map<number, { lat: number[]; ok: number; fail: number; info: number }>();
+  for (const p of pairs) {
+    if (!isClientProcess(p.invoke.process) || p.invoke.f === 'final-read' || !p.complete) continue;
+    const b = Math.floor(p.complete.time / NS / bucketSec);
+    const e = buckets.get(b) ?? { lat: [], ok: 0, fail: 0, info: 0 };
+    e[p.complete.type as 'ok' | 'fail' | 'info']++;
+    if (p.complete.type === 'ok' && WRITE_FS.has(p.invoke.f)) e.lat.push((p.complete.time - p.invoke.time) / 1e6);
+    buckets.set(b, e);
+  }
+  const latency: TimePoint[] = [];
+  const throughput: TimePoint[] = [];
+  for (const [b, e] of [...buckets].sort((x, y) => x[0] - y[0])) {
+    const t = b * bucketSec;
+    const s = e.lat.sort((x, y) => x - y);
+    if (s.length) for (const [q, name] of [[0.5, 'p50'], [0.99, 'p99'], [0.999, 'p99.9']] as const) latency.push({ t, quantile: name, ms: quantile(s, q) });
+    for (const type of ['ok', 'fail', 'info'] as const) throughput.push({ t, type, opsPerSec: e[type] / bucketSec });
+  }
+  const lag = (await readJsonl(path.join(dir, 'lag.jsonl'))).map((l) => ({ t: (l.time as number) / NS, follower: String(l.follower), records: l.lagRecords as number }));
+  const faults: Window[] = [];
+  const open = new Map<string, { t: number; detail: string }[]>();
+  const end = history.length ? history[history.length - 1]!.time / NS : result.durationSec;
+  for (const op of history) {
+    if (op.process !== 'nemesis') continue;
+    const fault = op.f.replace(/^(start|stop)-/, '');
+    if (op.f.startsWith('start-')) open.set(fault, [...(open.get(fault) ?? []), { t: op.time / NS, detail: describeValue(op.value) }]);
+    else {
+      const started = open.get(fault)?.shift();
+      if (started) faults.push({ fault, from: started.t, to: op.time / NS, detail: started.detail });
+    }
+  }
+  for (const [fault, rest] of open) for (const s of rest) faults.push({ fault, from: s.t, to: end, detail: s.detail });
+  const startMs = run.startedAtMs ?? 0;
+  const monitorEvents = await readJsonl(path.join(dir, 'events.jsonl'));
+  const events = monitorEvents
+    .filter((e) => startMs && (e.timeMs as number) >= startMs && ['leader-declared-dead', 'promoted', 'failover-blocked', 'switchover', 'repointed'].includes(String(e.event)))
+    .map((e) => ({ t: ((e.timeMs as number) - startMs) / 1000, event: String(e.event), detail: e.node ? `${String(e.node)}${e.epoch ? ` epoch ${String(e.epoch)}` : ''}` : String(e.why ?? e.leader ?? '') }));
+  const failovers = monitorEvents.filter((e) => e.event === 'promoted' && (e.timeMs as number) >= startMs).map((e) => ({ node: String(e.node), epoch: e.epoch as number, detectionMs: e.detectionMs as number, promotionMs: e.promotionMs as number }));
+  const ow = check.availability?.outageWindow as { fromTime: number; toTime: number } | null | undefined;
+  const rewound: Record<string, number> = {};
+  for (const f of await fsp.readdir(dir)) if (f.startsWith('rewound-')) rewound[f.slice(8, -6)] = (await readJsonl(path.join(dir, f))).length;
+  return {
+    result,
+    latency,
+    throughput,
+    lag,
+    faults,
+    events,
+    outage: ow ? { from: ow.fromTime / NS, to: ow.toTime / NS } : null,
+    anomalies: anomalies(history, check),
+    rewound,
+    failovers,
+  };
+}
+
+function describeValue(v: unknown): string {
+  if (v === null || v === undefined) return '';
+  if (typeof v !== 'object') return String(v);
+  const o = v as Record<string, unknown>;
+  const parts: string[] = [];
+  if (o.isolate) parts.push(`isolate ${String(o.isolate)}`);
+  if (o.shape && o.shape !== 'isolate') parts.push(String(o.shape));
+  if (o.nodes) parts.push(String(o.nodes));
+  if (o.latency !== undefined) parts.push(`${String(o.latency)} ms`);
+  if (o.rate !== undefined) parts.push(`${String(o.rate)} KB/s`);
+  if (o.mode) parts.push(String(o.mode));
+  return parts.join(', ');
+}
+
+function anomalies(history: Op[], check: Record<string, any>): Anomaly[] {
+  const out: Anomaly[] = [];
+  const byIndex = new Map(history.map((op) => [op.index, op]));
+  const t = (i: number | null | undefined) => (i === null || i === undefined ? undefined : byIndex.get(i)!.time / NS);
+  const failures = (check.linearizable?.failures ?? []) as KeyFailure[];
+  for (const f of failures.slice(0, 5)) {
+    const ops = [...f.prefixTail, ...f.concurrent, f.op];
+    const seen = new Set<number>();
+    const end = history.length ? history[history.length - 1]!.time / NS : 0;
+    out.push({
+      kind: 'non-linearizable',
+      title: `key ${f.key}: not linearizable`,
+      text: f.message,
+      ops: ops
+        .filter((o) => !seen.has(o.invokeIndex) && seen.add(o.invokeIndex))
+        .map((o) => ({ process: String(o.process), from: t(o.invokeIndex)!, to: t(o.completeIndex) ?? end, type: o.type, label: `${o.f} ${JSON.stringify(o.value)}`, focus: o.invokeIndex === f.op.invokeIndex })),
+    });
+  }
+  const loss = check.loss;
+  if (loss && !loss.crashed && loss.lostAcked > 0) {
+    out.push({ kind: 'lost', title: `${loss.lostAcked} acknowledged write(s) lost`, text: `${loss.message} Examples: ${JSON.stringify(loss.lostSamples.slice(0, 10))}. Per node: ${loss.perNode.map((n: { node: string; lost: number }) => `${n.node} ${n.lost}`).join(', ')}.`, ops: [] });
+  }
+  const sb = check.splitBrain;
+  if (sb && sb.splitBrainWrites > 0) {
+    out.push({ kind: 'split-brain', title: `${sb.splitBrainWrites} write(s) acknowledged by a superseded leader`, text: `Acknowledged at an older epoch after epoch ${String(sb.samples[0]?.newerEpoch)} had acknowledged writes: ${JSON.stringify(sb.samples.slice(0, 5))}.`, ops: [] });
+  }
+  return out;
+}

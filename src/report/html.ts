@@ -1,0 +1,83 @@
+/**
+ * The report page: one self-contained HTML file (inline CSS, charts as inline SVG, no scripts),
+ * readable top to bottom: verdict, the headline chart, the verdict table, then each run with its
+ * charts, failovers, rewound writes and anomalies.
+ */
+import type { ReportData } from './data.js';
+import { summarizeModes } from '../suite/runner.js';
+
+export function esc(s: unknown): string {
+  return String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+const num = (v: number | null | undefined, d = 1) => (v === null || v === undefined ? '–' : v.toFixed(d));
+
+const CSS = `
+body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1100px;color:#1d1d1f;padding:0 1rem}
+h1{margin-bottom:.2rem}h2{margin-top:2.2rem;border-bottom:1px solid #ddd;padding-bottom:.2rem}h3{margin-top:1.6rem}
+.verdict{display:inline-block;padding:.2rem .7rem;border-radius:4px;font-weight:600;color:#fff}
+.pass{background:#2a9d8f}.fail{background:#c1121f}
+table{border-collapse:collapse;margin:.6rem 0;font-size:13px}th,td{border:1px solid #ddd;padding:.25rem .5rem;text-align:right}
+th{background:#f5f5f7}td.l,th.l{text-align:left}tr.bad td{background:#fdecea}
+figure.chart{margin:1rem 0;overflow-x:auto}figure.chart svg{max-width:100%;height:auto}
+.muted{color:#666}.anomaly{border-left:4px solid #c1121f;padding:.2rem .8rem;margin:1rem 0;background:#fff8f8}
+code{background:#f5f5f7;padding:0 .2rem;border-radius:3px}
+`;
+
+export function renderHtml(data: ReportData, svgs: { headline: string; runs: string[]; anomalies: string[][] }): string {
+  const r = data.results;
+  const modes = summarizeModes(r);
+  const verdict = `<span class="verdict ${r.passed ? 'pass' : 'fail'}">${r.passed ? 'PASSED' : 'FAILED'}</span>`;
+  const modeRows = modes
+    .map(
+      (m) => `<tr class="${m.passed ? '' : 'bad'}"><td class="l">${esc(m.mode)}${m.control ? ' <span class="muted">(negative control)</span>' : ''}</td><td>${num(m.throughput, 0)}</td><td>${num(m.p50WriteMs)}</td><td>${num(m.p99WriteMs)}</td><td>${num(m.p999WriteMs)}</td><td>${m.acked}</td><td>${m.lostAcked ?? '–'}</td><td>${esc(m.linearizable ?? '–')}</td><td>${m.splitBrainWrites}</td><td>${num(m.outageMs, 0)}</td><td>${m.staleReads}</td><td>${m.passed ? 'pass' : 'FAIL'}</td></tr>`,
+    )
+    .join('\n');
+  const runRows = r.runs
+    .map(
+      (x) =>
+        `<tr class="${x.passed ? '' : 'bad'}"><td class="l"><a href="#run-${esc(x.mode)}-${x.seed}">${esc(x.mode)}</a></td><td>${x.seed}</td><td class="l">${esc(x.nemesis)}</td><td>${num(x.throughput, 0)}</td><td>${num(x.p50WriteMs)}</td><td>${num(x.p99WriteMs)}</td><td>${x.acked}</td><td>${x.lostAcked ?? '–'}</td><td>${x.recovered ?? '–'}</td><td>${esc(x.linearizable ?? '–')}</td><td>${x.splitBrainWrites}</td><td>${num(x.outageMs, 0)}</td><td>${(100 * (x.failedShare + x.indeterminateShare)).toFixed(1)}%</td><td class="l">${x.passed ? 'pass' : x.violations.map((v) => `${esc(v.invariant)}: observed ${esc(JSON.stringify(v.observed))}`).join('<br>')}</td></tr>`,
+    )
+    .join('\n');
+  const runSections = data.runs
+    .map((run, i) => {
+      const x = run.result;
+      const failovers = run.failovers.length
+        ? `<table><tr><th class="l">promoted</th><th>epoch</th><th>detection ms</th><th>promotion ms</th></tr>${run.failovers.map((f) => `<tr><td class="l">${esc(f.node)}</td><td>${f.epoch}</td><td>${f.detectionMs}</td><td>${f.promotionMs}</td></tr>`).join('')}</table>`
+        : '<p class="muted">No failover in this run.</p>';
+      const rewound = Object.entries(run.rewound);
+      const anomalies = run.anomalies.length
+        ? run.anomalies.map((a, j) => `<div class="anomaly"><h4>${esc(a.title)}</h4><p>${esc(a.text)}</p>${svgs.anomalies[i]![j] ? `<figure class="chart" data-chart="anomaly">${svgs.anomalies[i]![j]}</figure>` : ''}</div>`).join('\n')
+        : '<p class="muted">No anomaly found by the checker.</p>';
+      return `<section id="run-${esc(x.mode)}-${x.seed}">
+<h3>${esc(x.mode)} · seed ${x.seed} ${x.passed ? '' : '<span class="verdict fail">FAILED</span>'}</h3>
+<p class="muted">Nemesis: ${esc(x.nemesis)} · ${x.ops} history lines · files in <code>${esc(x.dir)}/</code>${x.converged ? '' : ' · <b>did not converge after healing</b>'}</p>
+<figure class="chart" data-chart="run">${svgs.runs[i]}</figure>
+<p class="muted">Shaded orange: faults. Shaded red: the longest write outage. Dashed lines: the monitor declaring a leader dead and promoting another.</p>
+${failovers}
+${rewound.length ? `<p>Rewound on rejoin (acknowledged or not, discarded by a returning node): ${rewound.map(([n, c]) => `${esc(n)} ${c}`).join(', ')}.</p>` : ''}
+${anomalies}
+</section>`;
+    })
+    .join('\n');
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>replab · ${esc(r.suite)} · ${esc(r.startedAt)}</title><style>${CSS}</style></head>
+<body>
+<h1>replab: ${esc(r.suite)} ${verdict}</h1>
+<p class="muted">${esc(r.description ?? '')}</p>
+<p>Started ${esc(r.startedAt)}, finished ${esc(r.finishedAt || '(unfinished)')}. Workload: ${esc(r.workload)}; ${r.durationSec} s per run. Suite file: <code>${esc(r.file)}</code>.</p>
+<h2>Latency against durability</h2>
+<figure class="chart" data-chart="headline">${svgs.headline}</figure>
+<p class="muted">Each point is one run (mode × seed). Further right: slower acknowledged writes. Higher: more acknowledged writes lost. Bigger: more operations failed or ended indeterminate.</p>
+<h2>Modes</h2>
+<table><tr><th class="l">mode</th><th>ops/s</th><th>p50 ms</th><th>p99 ms</th><th>p99.9 ms</th><th>acked</th><th>lost</th><th>linearizable</th><th>split-brain writes</th><th>longest outage ms</th><th>stale reads</th><th>gate</th></tr>
+${modeRows}</table>
+<h2>Runs</h2>
+<table><tr><th class="l">mode</th><th>seed</th><th class="l">nemesis</th><th>ops/s</th><th>p50 ms</th><th>p99 ms</th><th>acked</th><th>lost</th><th>recovered</th><th>linearizable</th><th>split-brain</th><th>outage ms</th><th>failed+info</th><th class="l">gate</th></tr>
+${runRows}</table>
+<h2>Each run</h2>
+${runSections}
+<p class="muted">Rebuild this page from the run folder with <code>replab report ${esc('<run dir>')}</code>.</p>
+</body></html>
+`;
+}

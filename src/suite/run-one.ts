@@ -1,0 +1,203 @@
+/**
+ * One run of a suite: one mode, one seed. Starts the cluster (nodes, monitor, proxy), drives the
+ * workload while the nemesis runs, samples replication lag, heals, waits for convergence, takes
+ * the final reads, keeps every artefact in the run's folder, stops everything, then checks the
+ * history and judges the gate.
+ *
+ * Files in `<report>/<mode>-seed<seed>/`: history.jsonl, lag.jsonl, events.jsonl (the monitor's),
+ * rewound-<node>.jsonl, logs/*.log, run.json (timing), check.json (the checker's full result).
+ */
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import os from 'node:os';
+import { LocalCluster } from '../cluster/local.js';
+import { HistoryRecorder } from '../history/recorder.js';
+import { loadHistory } from '../history/reader.js';
+import { createWorkload, drive, recordFinalReads } from '../workloads/driver.js';
+import { closeKvClients } from '../workloads/kv-client.js';
+import { runNemesis } from '../faults/nemesis/schedule.js';
+import { checkHistory, type CheckResult } from '../checker/checker.js';
+import { checkSplitBrain } from '../checker/split-brain.js';
+import { evaluateGate, type GateMetric, type Violation } from './gate.js';
+import type { Suite, SuiteMode } from './spec.js';
+
+export interface RunResult {
+  mode: string;
+  seed: number;
+  nemesis: string;
+  control: boolean;
+  dir: string;
+  durationSec: number;
+  ops: number;
+  acked: number;
+  lostAcked: number | null;
+  recovered: number | null;
+  linearizable: boolean | 'unknown' | null;
+  splitBrainWrites: number;
+  throughput: number;
+  p50WriteMs: number | null;
+  p99WriteMs: number | null;
+  p999WriteMs: number | null;
+  outageMs: number;
+  maxStaleMs: number;
+  staleReads: number;
+  failedShare: number;
+  indeterminateShare: number;
+  converged: boolean;
+  gate: string[];
+  passed: boolean;
+  violations: Violation[];
+}
+
+export interface RunProgress {
+  phase: 'starting' | 'running' | 'healing' | 'checking' | 'done';
+  ops?: number;
+  faults?: string[];
+}
+
+export interface RunOneOptions {
+  suite: Suite;
+  mode: SuiteMode;
+  seed: number;
+  reportDir: string;
+  onProgress?: (p: RunProgress) => void;
+}
+
+export async function runOne(o: RunOneOptions): Promise<RunResult> {
+  const { suite, mode, seed } = o;
+  const dir = path.join(o.reportDir, `${mode.name}-seed${seed}`);
+  await fsp.mkdir(path.join(dir, 'logs'), { recursive: true });
+  const stateRoot = await fsp.mkdtemp(path.join(os.tmpdir(), 'replab-run-'));
+  o.onProgress?.({ phase: 'starting' });
+  const cluster = await LocalCluster.up({ ...mode.cluster, name: `r${process.pid % 100000}-${seed}` }, { stateRoot, readyTimeoutMs: 30_000 });
+  let converged = true;
+  const startedAtMs = Date.now();
+  const recorder = new HistoryRecorder(path.join(dir, 'history.jsonl'));
+  const lagLines: string[] = [];
+  let sampling = true;
+  try {
+    if (suite.warmupSec > 0) await new Promise((r) => setTimeout(r, suite.warmupSec * 1000));
+    const client = cluster.client();
+    await client.refresh();
+    // Every client slot routes on its own, refreshing from the monitor once a second: during a
+    // failover some still write to the old leader while others have moved on (which fencing must
+    // make harmless).
+    const slotClients = Array.from({ length: mode.workload.concurrency }, () => cluster.client({ refreshMs: 1000 }));
+    await Promise.all(slotClients.map((c) => c.refresh()));
+    const workloadSpec = { ...mode.workload, seed: mode.workload.seed * 1000 + seed };
+    const workload = createWorkload(workloadSpec);
+    const faults = new Set<string>();
+    const sampler = (async () => {
+      // Replication lag per follower, as the leader sees it, four times a second.
+      while (sampling) {
+        const leader = await cluster.currentLeaderId().catch(() => undefined);
+        const st = leader ? await cluster.status(leader, 300) : undefined;
+        const t = recorder.now();
+        for (const f of (st?.followers ?? []) as Array<{ id: string; lagRecords: number; lagMs: number; connected: boolean }>) {
+          lagLines.push(JSON.stringify({ time: t, leader, follower: f.id, lagRecords: f.lagRecords, lagMs: f.lagMs, connected: f.connected }));
+        }
+        o.onProgress?.({ phase: 'running', ops: recorder.count, faults: [...faults] });
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    })();
+    const durationMs = suite.durationSec * 1000;
+    await Promise.all([
+      drive({ spec: workloadSpec, workload, targets: client, targetsFor: (slot) => slotClients[slot]!, recorder, durationSec: suite.durationSec }).finally(() => slotClients.forEach((c) => c.close())),
+      runNemesis({
+        cluster,
+        steps: mode.nemesis,
+        durationMs,
+        seed,
+        recorder,
+        onEvent: (e) => {
+          const name = e.f.replace(/^(start|stop)-/, '');
+          if (e.f.startsWith('start-')) faults.add(name);
+          else faults.delete(name);
+        },
+      }),
+    ]);
+    sampling = false;
+    await sampler;
+    o.onProgress?.({ phase: 'healing', ops: recorder.count });
+    await cluster.waitConverged(30_000).catch(() => (converged = false));
+    await recordFinalReads(workload, client, recorder);
+  } finally {
+    sampling = false;
+    await recorder.close();
+    await fsp.writeFile(path.join(dir, 'lag.jsonl'), lagLines.map((l) => l + '\n').join(''));
+    await keepArtefacts(cluster, dir);
+    await cluster.down({ clean: true });
+    await fsp.rm(stateRoot, { recursive: true, force: true });
+    closeKvClients();
+  }
+  await fsp.writeFile(path.join(dir, 'run.json'), JSON.stringify({ mode: mode.name, seed, startedAtMs, durationSec: suite.durationSec, nemesis: mode.nemesisText, converged }, null, 2));
+  o.onProgress?.({ phase: 'checking', ops: recorder.count });
+  const history = await loadHistory(path.join(dir, 'history.jsonl'));
+  const check = checkHistory(history, { model: mode.workload.workload === 'set' ? 'set' : 'register' });
+  const splitBrain = checkSplitBrain(history);
+  await fsp.writeFile(path.join(dir, 'check.json'), JSON.stringify({ ...check, splitBrain }, null, 2));
+  const result = summarize(o, dir, history.length, check, splitBrain.splitBrainWrites, converged);
+  o.onProgress?.({ phase: 'done', ops: history.length });
+  return result;
+}
+
+async function keepArtefacts(cluster: LocalCluster, dir: string): Promise<void> {
+  const logs = path.join(cluster.stateDir, 'logs');
+  for (const f of await fsp.readdir(logs).catch(() => [])) await fsp.copyFile(path.join(logs, f), path.join(dir, 'logs', f)).catch(() => {});
+  await fsp.copyFile(path.join(cluster.stateDir, 'monitor', 'events.jsonl'), path.join(dir, 'events.jsonl')).catch(() => {});
+  for (const ep of cluster.endpoints()) await fsp.copyFile(path.join(ep.dataDir, 'rewound.jsonl'), path.join(dir, `rewound-${ep.id}.jsonl`)).catch(() => {});
+}
+
+function summarize(o: RunOneOptions, dir: string, ops: number, check: CheckResult, splitBrainWrites: number, converged: boolean): RunResult {
+  const loss = check.loss && !check.loss.crashed ? check.loss : undefined;
+  const lin = check.linearizable;
+  const avail = check.availability && !check.availability.crashed ? check.availability : undefined;
+  const lat = check.latency && !check.latency.crashed ? check.latency : undefined;
+  const stale = check.staleReads && !check.staleReads.crashed ? check.staleReads : undefined;
+  const writes = lat?.byF.write ?? lat?.byF.add;
+  const acked = loss?.acked ?? writes?.count ?? 0;
+  const metrics: Record<GateMetric, unknown> = {
+    lostAcked: loss ? loss.lostAcked : null,
+    recovered: loss ? loss.recovered : null,
+    linearizable: lin ? lin.valid : null,
+    splitBrainWrites,
+    maxStaleMs: stale?.maxStaleMs ?? 0,
+    staleReads: stale?.stale ?? 0,
+    outageMs: avail?.outageMs ?? 0,
+    p50WriteMs: writes?.p50Ms ?? null,
+    p99WriteMs: writes?.p99Ms ?? null,
+    p999WriteMs: writes?.p999Ms ?? null,
+    acked,
+    failedShare: avail?.failShare ?? 0,
+    indeterminateShare: avail?.infoShare ?? 0,
+  };
+  const violations = evaluateGate(o.mode.gate, metrics);
+  if (!converged) violations.push({ invariant: 'the cluster converges after healing', metric: 'lostAcked', observed: 'did not converge within 30 s' });
+  return {
+    mode: o.mode.name,
+    seed: o.seed,
+    nemesis: o.mode.nemesisText,
+    control: o.mode.control,
+    dir: path.relative(o.reportDir, dir),
+    durationSec: o.suite.durationSec,
+    ops,
+    acked,
+    lostAcked: metrics.lostAcked as number | null,
+    recovered: metrics.recovered as number | null,
+    linearizable: metrics.linearizable as RunResult['linearizable'],
+    splitBrainWrites,
+    throughput: (avail?.ok ?? 0) / o.suite.durationSec,
+    p50WriteMs: metrics.p50WriteMs as number | null,
+    p99WriteMs: metrics.p99WriteMs as number | null,
+    p999WriteMs: metrics.p999WriteMs as number | null,
+    outageMs: metrics.outageMs as number,
+    maxStaleMs: metrics.maxStaleMs as number,
+    staleReads: metrics.staleReads as number,
+    failedShare: metrics.failedShare as number,
+    indeterminateShare: metrics.indeterminateShare as number,
+    converged,
+    gate: o.mode.gate.map((g) => g.text),
+    passed: violations.length === 0,
+    violations,
+  };
+}

@@ -1,0 +1,81 @@
+import os from 'node:os';
+import path from 'node:path';
+import { promises as fsp } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { evaluateGate, parseGateRule } from '../../src/suite/gate.js';
+import { deepMerge, loadSuite } from '../../src/suite/spec.js';
+import { checkSplitBrain } from '../../src/checker/split-brain.js';
+import { projectRoot } from '../../src/lib/paths.js';
+import type { Op } from '../../src/history/op.js';
+
+const metrics = { lostAcked: 0, recovered: 2, linearizable: true, splitBrainWrites: 0, maxStaleMs: 120, staleReads: 3, outageMs: 1400, p50WriteMs: 4, p99WriteMs: 40, p999WriteMs: 200, acked: 1000, failedShare: 0.01, indeterminateShare: 0.02 };
+
+describe('gate invariants', () => {
+  it('evaluates each comparison and names the observed value', () => {
+    const rules = ['lostAcked == 0', 'linearizable', 'splitBrainWrites == 0', 'maxStaleMs < 100', 'outageMs <= 1400', 'p99WriteMs < 50', 'lostAcked > 0'].map((t) => parseGateRule(t, 'test'));
+    expect(evaluateGate(rules, metrics)).toEqual([
+      { invariant: 'maxStaleMs < 100', metric: 'maxStaleMs', observed: 120 },
+      { invariant: 'lostAcked > 0', metric: 'lostAcked', observed: 0 },
+    ]);
+  });
+
+  it('linearizable unknown fails "linearizable" but passes "linearizable != false"', () => {
+    const m = { ...metrics, linearizable: 'unknown' };
+    expect(evaluateGate([parseGateRule('linearizable', 't')], m)).toHaveLength(1);
+    expect(evaluateGate([parseGateRule('linearizable != false', 't')], m)).toHaveLength(0);
+  });
+
+  it('a metric that could not be measured (null) fails a numeric invariant', () => {
+    expect(evaluateGate([parseGateRule('lostAcked == 0', 't')], { ...metrics, lostAcked: null })).toHaveLength(1);
+  });
+
+  it.each([
+    ['lost == 0', /unknown metric "lost"/],
+    ['lostAcked = 0', /is not an invariant/],
+    ['p99WriteMs < fast', /"fast" is not a number/],
+    ['linearizable > true', /compare linearizable with == or !=/],
+  ])('rejects %s', (text, message) => {
+    expect(() => parseGateRule(text, 'suite.yaml: gate.sync')).toThrow(message);
+  });
+});
+
+describe('split-brain writes', () => {
+  const ok = (index: number, epoch: number): Op => ({ index, time: index, process: 1, type: 'ok', f: 'write', key: 'k', value: index, epoch });
+  it('counts acknowledgements from an older epoch after a newer one acknowledged', () => {
+    const r = checkSplitBrain([ok(0, 1), ok(1, 1), ok(2, 2), ok(3, 1), ok(4, 2), ok(5, 1)]);
+    expect(r.splitBrainWrites).toBe(2);
+    expect(r.samples.map((s) => s.index)).toEqual([3, 5]);
+    expect(checkSplitBrain([ok(0, 1), ok(1, 2), ok(2, 3)]).splitBrainWrites).toBe(0);
+  });
+});
+
+describe('suites', () => {
+  it('deepMerge merges objects and replaces the rest', () => {
+    expect(deepMerge({ a: { b: 1, c: 2 }, d: [1] }, { a: { c: 3 }, d: [2] })).toEqual({ a: { b: 1, c: 3 }, d: [2] });
+  });
+
+  it('every shipped suite loads', async () => {
+    for (const f of ['quick', 'ci', 'compare-modes', 'split-brain', 'topologies']) {
+      const s = await loadSuite(path.join(projectRoot(), 'suites', `${f}.yaml`));
+      expect(s.modes.length).toBeGreaterThan(1);
+    }
+    const ci = await loadSuite(path.join(projectRoot(), 'suites', 'ci.yaml'));
+    expect(ci.modes.find((m) => m.name === 'control-async-loss')).toMatchObject({ control: true, workload: { workload: 'set' } });
+    expect(ci.modes.find((m) => m.name === 'control-split-brain')!.cluster.fencing).toBe('none');
+    expect(ci.modes.find((m) => m.name === 'sync')!.gate.map((g) => g.text)).toEqual(['lostAcked == 0', 'linearizable', 'splitBrainWrites == 0']);
+  });
+
+  it.each([
+    ['modes: []', /modes: .*at least 1|too small/i],
+    ['modes: [{name: a}, {name: a}]', /modes.1.name: "a" appears twice/],
+    ['modes: [{name: a, replication: {mode: eventual}}]', /replication.mode/],
+    ['modes: [{name: a}]\ngate: {b: [linearizable]}', /gate.b: no mode is named "b"/],
+    ['modes: [{name: a}]\nnemesis: [{fault: kill}]', /give either "at"/],
+    ['modes: [{name: a}]\ncolour: red', /unknown field "colour"/],
+  ])('a bad suite is one line: %s', async (tail, message) => {
+    const file = path.join(os.tmpdir(), `replab-suite-${process.pid}.yaml`);
+    await fsp.writeFile(file, `cluster: ${path.join(projectRoot(), 'clusters', 'three-node.yaml')}\nworkload: ${path.join(projectRoot(), 'workloads', 'register.yaml')}\n${tail}\n`);
+    await expect(loadSuite(file)).rejects.toThrow(message);
+    await fsp.rm(file, { force: true });
+  });
+});
