@@ -20,7 +20,7 @@
  * anything unexpected is a logged 500. No input can crash the process.
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { closeHttp, listenHttp } from '../lib/http-server.js';
 import { timingSafeEqual } from 'node:crypto';
 import { KvError, KvErrors, APPLIED_LSN_HEADER, NODE_HEADER } from './protocol.js';
 import { MAX_KEY_BYTES, MAX_VALUE_BYTES } from './record.js';
@@ -45,18 +45,11 @@ export class HttpApi {
       if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: application/json\r\n\r\n{"error":"malformed HTTP request","code":"bad_request"}\n');
       else socket.destroy();
     });
-    await new Promise<void>((resolve, reject) => {
-      this.server!.once('error', reject);
-      this.server!.listen(port, host, () => resolve());
-    });
-    const addr = this.server.address() as AddressInfo;
-    return `${host}:${addr.port}`;
+    return listenHttp(this.server, host, port, { onClientError: false });
   }
 
   async close(): Promise<void> {
-    if (!this.server) return;
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server!.close(() => resolve()));
+    await closeHttp(this.server);
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {

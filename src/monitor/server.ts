@@ -5,7 +5,7 @@
  *   POST /switchover  {"to": "n2"} (cluster token required): planned switchover, answers when done
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { closeHttp, listenHttp } from '../lib/http-server.js';
 import { timingSafeEqual } from 'node:crypto';
 import type { Monitor } from './monitor.js';
 import { UsageError } from '../lib/errors.js';
@@ -25,18 +25,11 @@ export class MonitorApi {
         json(res, status, { error: (e as Error).message });
       });
     });
-    this.server.on('clientError', (_e, socket) => socket.destroy());
-    await new Promise<void>((resolve, reject) => {
-      this.server!.once('error', reject);
-      this.server!.listen(port, host, () => resolve());
-    });
-    return `${host}:${(this.server.address() as AddressInfo).port}`;
+    return listenHttp(this.server, host, port);
   }
 
   async close(): Promise<void> {
-    if (!this.server) return;
-    this.server.closeAllConnections();
-    await new Promise<void>((r) => this.server!.close(() => r()));
+    await closeHttp(this.server);
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {

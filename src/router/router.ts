@@ -9,7 +9,7 @@
  * unavailable. A request lost after it was sent is answered 502 `bad_gateway` (indefinite).
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { closeHttp, listenHttp } from '../lib/http-server.js';
 import { ClusterClient } from '../client/client.js';
 import { NODE_HEADER, SERVED_BY_HEADER } from '../kv/protocol.js';
 import { MAX_VALUE_BYTES } from '../kv/record.js';
@@ -53,20 +53,13 @@ export class Router {
     this.timer.unref();
     this.server = http.createServer((req, res) => void this.handle(req, res));
     this.server.keepAliveTimeout = 30_000;
-    this.server.on('clientError', (_e, socket) => socket.destroy());
-    await new Promise<void>((resolve, reject) => {
-      this.server!.once('error', reject);
-      this.server!.listen(port, host, () => resolve());
-    });
-    return `${host}:${(this.server.address() as AddressInfo).port}`;
+    return listenHttp(this.server, host, port);
   }
 
   async close(): Promise<void> {
     clearInterval(this.timer);
     this.agent.destroy();
-    if (!this.server) return;
-    this.server.closeAllConnections();
-    await new Promise<void>((r) => this.server!.close(() => r()));
+    await closeHttp(this.server);
   }
 
   private target(isRead: boolean): string {

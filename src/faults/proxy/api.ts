@@ -16,7 +16,7 @@
  * 404 unknown proxy or toxic, 409 duplicates.
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { closeHttp, listenHttp } from '../../lib/http-server.js';
 import { TcpProxy } from './proxy.js';
 import { ToxicError } from './toxics.js';
 import { readVersion } from '../../lib/paths.js';
@@ -29,20 +29,13 @@ export class ProxyApi {
 
   async listen(host: string, port: number): Promise<string> {
     this.server = http.createServer((req, res) => void this.handle(req, res));
-    this.server.on('clientError', (_e, socket) => socket.destroy());
-    await new Promise<void>((resolve, reject) => {
-      this.server!.once('error', reject);
-      this.server!.listen(port, host, () => resolve());
-    });
-    return `${host}:${(this.server.address() as AddressInfo).port}`;
+    return listenHttp(this.server, host, port);
   }
 
   async close(): Promise<void> {
     for (const p of this.proxies.values()) await p.stop();
     this.proxies.clear();
-    if (!this.server) return;
-    this.server.closeAllConnections();
-    await new Promise<void>((r) => this.server!.close(() => r()));
+    await closeHttp(this.server);
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
