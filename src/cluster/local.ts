@@ -21,6 +21,7 @@ import { cliEntry } from '../lib/paths.js';
 import type { CommitSettings, ReplicationMode } from '../kv/config.js';
 import type { MonitorConfig } from '../monitor/config.js';
 import { ClusterClient } from '../client/client.js';
+import { onInterrupt } from '../lib/cleanup.js';
 import { toxiproxyClient, type Toxiproxy } from '../faults/toxiproxy.js';
 import { applyRegionLatency, clientLink, ensureLinks, monitorLink, regionLatencyMs, replLink } from '../faults/links.js';
 
@@ -105,6 +106,8 @@ export class LocalCluster implements ClusterBackend {
     const settings = { ...commitSettings(spec, options.mode), ...options.settings };
     const state: ClusterState = { name: spec.name, spec, settings, token: randomBytes(16).toString('hex'), nodes: [], links: {} };
     const cluster = new LocalCluster(dir, state, { name: spec.name, nodes: [] });
+    // Interrupted before `down`: stop the processes this command started (the monitor first).
+    cluster.forgetInterrupt = onInterrupt(() => cluster.down());
     try {
       await cluster.launchProxy();
       const ups = upstreamsOf(spec);
@@ -515,8 +518,20 @@ export class LocalCluster implements ClusterBackend {
     return this.file.monitor ? isRunning(this.file.monitor.pid) : false;
   }
 
+  /** Set while this process owns the cluster: unregisters its stop-on-Ctrl-C task. */
+  private forgetInterrupt: (() => void) | undefined;
+
+  /**
+   * Leaves the cluster running when this process exits (`replab cluster up`): a later Ctrl-C of
+   * this process no longer stops it.
+   */
+  detach(): void {
+    this.forgetInterrupt?.();
+  }
+
   /** Stops the monitor first (so it does not fail over a stopping cluster), then every node, then the proxy. */
   async down(options: { clean?: boolean } = {}): Promise<void> {
+    this.forgetInterrupt?.();
     if (this.file.monitor) await stopGracefully(this.file.monitor.pid);
     await Promise.all(this.file.nodes.map((n) => stopGracefully(n.pid)));
     if (this.file.proxy?.pid) await stopGracefully(this.file.proxy.pid);

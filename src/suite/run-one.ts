@@ -67,7 +67,9 @@ export async function runOne(o: RunOneOptions): Promise<RunResult> {
   const { suite, mode, seed } = o;
   const dir = path.join(o.reportDir, `${mode.name}-seed${seed}`);
   await fsp.mkdir(path.join(dir, 'logs'), { recursive: true });
-  const stateRoot = await fsp.mkdtemp(path.join(os.tmpdir(), 'replab-run-'));
+  // Cluster state (data dirs, WAL segments) stays out of the report folder; tests point it elsewhere.
+  await fsp.mkdir(process.env.REPLAB_RUN_STATE_ROOT ?? os.tmpdir(), { recursive: true });
+  const stateRoot = await fsp.mkdtemp(path.join(process.env.REPLAB_RUN_STATE_ROOT ?? os.tmpdir(), 'replab-run-'));
   o.onProgress?.({ phase: 'starting' });
   const cluster = await LocalCluster.up({ ...mode.cluster, name: `r${process.pid % 100000}-${seed}` }, { stateRoot, readyTimeoutMs: 30_000 });
   let converged = true;

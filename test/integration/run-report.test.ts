@@ -4,13 +4,16 @@
  * chart rendered, a screenshot saved. Also the gate's exit code and `replab report` rebuilding
  * the page from the files alone.
  */
+import { spawn } from 'node:child_process';
 import { existsSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser } from 'playwright-core';
 import { replab } from '../helpers/cli.js';
 import { stateRoot } from '../helpers/cluster.js';
-import { projectRoot } from '../../src/lib/paths.js';
+import { cliEntry, projectRoot } from '../../src/lib/paths.js';
+import { waitFor } from '../../src/cluster/process-control.js';
+import { isPidRunning } from '../../src/lib/pid.js';
 
 const CHROMIUM = process.env.REPLAB_CHROMIUM ?? ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
 const dir = () => path.join(stateRoot(), `run-${process.pid}`);
@@ -104,4 +107,29 @@ describe('replab run', () => {
       await browser?.close();
     }
   });
+});
+
+describe('replab run interrupted', () => {
+  it('Ctrl-C stops every process the run started and exits 130', async () => {
+    const stateDir = path.join(dir(), 'interrupted-state');
+    const suite = path.join(dir(), 'long.yaml');
+    await fsp.writeFile(suite, `name: long\ncluster: ${path.join(projectRoot(), 'clusters', 'three-node.yaml')}\nworkload: ${path.join(projectRoot(), 'workloads', 'register.yaml')}\ndurationSec: 60\nmodes: [{name: async, replication: {mode: async}}]\n`);
+    const child = spawn(process.execPath, [cliEntry(), 'run', suite, '--reports', path.join(dir(), 'reports-int')], { env: { ...process.env, REPLAB_RUN_STATE_ROOT: stateDir }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    try {
+      expect(await waitFor(() => stderr.includes('· running ·'), 60_000, 50)).toBe(true);
+      const [runDir] = await fsp.readdir(stateDir);
+      const [name] = await fsp.readdir(path.join(stateDir, runDir!));
+      const file = JSON.parse(await fsp.readFile(path.join(stateDir, runDir!, name!, 'cluster.json'), 'utf8')) as { nodes: Array<{ pid: number }>; monitor: { pid: number }; proxy: { pid: number } };
+      const pids = [...file.nodes.map((n) => n.pid), file.monitor.pid, file.proxy.pid];
+      expect(pids.every((p) => isPidRunning(p))).toBe(true);
+      child.kill('SIGINT');
+      expect(await exited).toBe(130);
+      expect(await waitFor(() => pids.every((p) => !isPidRunning(p)), 10_000, 50)).toBe(true);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  }, 90_000);
 });

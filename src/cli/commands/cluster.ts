@@ -61,6 +61,7 @@ export function registerClusterCommand(program: Command): void {
       const spec = await loadClusterSpec(specFile);
       if (spec.backend !== 'process') throw new UsageError(`${specFile}: backend "${spec.backend}" is not available yet; use backend: process`);
       const c = await LocalCluster.up(spec, { stateRoot: o.stateDir, mode: o.mode });
+      c.detach();
       console.log(`cluster "${c.name}" up (mode ${c.settings.mode}); state in ${c.stateDir}`);
       printStatus(await statusRows(c));
       await printMonitor(c);
