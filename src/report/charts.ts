@@ -49,8 +49,9 @@ function faultLayer(run: RunData, height: number): Spec[] {
       encoding: { x: { field: 'from', type: 'quantitative' }, x2: { field: 'to' }, tooltip: [{ field: 'label', title: 'fault' }] },
     });
   }
-  if (run.outage) {
-    layers.push({ data: { values: [run.outage] }, mark: { type: 'rect', color: '#e63946', opacity: 0.12 }, encoding: { x: { field: 'from', type: 'quantitative' }, x2: { field: 'to' } } });
+  const outages = [...(run.outage ? [{ ...run.outage, node: 'longest outage' }] : []), ...run.outages.map((o) => ({ ...o, node: `failover to ${o.node}` }))];
+  if (outages.length) {
+    layers.push({ data: { values: outages }, mark: { type: 'rect', color: '#e63946', opacity: 0.15 }, encoding: { x: { field: 'from', type: 'quantitative' }, x2: { field: 'to' }, tooltip: [{ field: 'node', title: 'write outage' }] } });
   }
   if (run.events.length) {
     layers.push({

@@ -40,9 +40,11 @@ export interface RunData {
   faults: Window[];
   events: Array<{ t: number; event: string; detail: string }>;
   outage: { from: number; to: number } | null;
+  /** Per failover: the gap between acknowledged writes around the promotion (seconds). */
+  outages: Array<{ from: number; to: number; node: string }>;
   anomalies: Anomaly[];
   rewound: Record<string, number>;
-  failovers: Array<{ node: string; epoch: number; detectionMs: number; promotionMs: number }>;
+  failovers: Array<{ node: string; epoch: number; detectionMs: number; promotionMs: number; outageMs: number | null }>;
 }
 
 export interface ReportData {
@@ -93,7 +95,8 @@ async function loadRun(dir: string, result: RunResult): Promise<RunData> {
   for (const [b, e] of [...buckets].sort((x, y) => x[0] - y[0])) {
     const t = b * bucketSec;
     const s = e.lat.sort((x, y) => x - y);
-    if (s.length) for (const [q, name] of [[0.5, 'p50'], [0.99, 'p99'], [0.999, 'p99.9']] as const) latency.push({ t, quantile: name, ms: quantile(s, q) });
+    // Per bucket only p50 and p99: a bucket holds tens of writes, too few for a meaningful p99.9.
+    if (s.length) for (const [q, name] of [[0.5, 'p50'], [0.99, 'p99']] as const) latency.push({ t, quantile: name, ms: quantile(s, q) });
     for (const type of ['ok', 'fail', 'info'] as const) throughput.push({ t, type, opsPerSec: e[type] / bucketSec });
   }
   const lag = (await readJsonl(path.join(dir, 'lag.jsonl'))).map((l) => ({ t: (l.time as number) / NS, follower: String(l.follower), records: l.lagRecords as number }));
@@ -115,7 +118,21 @@ async function loadRun(dir: string, result: RunResult): Promise<RunData> {
   const events = monitorEvents
     .filter((e) => startMs && (e.timeMs as number) >= startMs && ['leader-declared-dead', 'promoted', 'failover-blocked', 'switchover', 'repointed'].includes(String(e.event)))
     .map((e) => ({ t: ((e.timeMs as number) - startMs) / 1000, event: String(e.event), detail: e.node ? `${String(e.node)}${e.epoch ? ` epoch ${String(e.epoch)}` : ''}` : String(e.why ?? e.leader ?? '') }));
-  const failovers = monitorEvents.filter((e) => e.event === 'promoted' && (e.timeMs as number) >= startMs).map((e) => ({ node: String(e.node), epoch: e.epoch as number, detectionMs: e.detectionMs as number, promotionMs: e.promotionMs as number }));
+  // Each failover's write outage: the gap between acknowledged writes that spans its promotion.
+  const okWrites = pairs.filter((p) => isClientProcess(p.invoke.process) && WRITE_FS.has(p.invoke.f) && p.complete?.type === 'ok').map((p) => p.complete!.time / NS).sort((a, b) => a - b);
+  const outages: RunData['outages'] = [];
+  const failovers = monitorEvents
+    .filter((e) => e.event === 'promoted' && startMs && (e.timeMs as number) >= startMs)
+    .map((e) => {
+      const at = ((e.timeMs as number) - startMs) / 1000;
+      const after = okWrites.findIndex((w) => w >= at);
+      let outageMs: number | null = null;
+      if (after > 0) {
+        outages.push({ from: okWrites[after - 1]!, to: okWrites[after]!, node: String(e.node) });
+        outageMs = Math.round((okWrites[after]! - okWrites[after - 1]!) * 1000);
+      }
+      return { node: String(e.node), epoch: e.epoch as number, detectionMs: e.detectionMs as number, promotionMs: e.promotionMs as number, outageMs };
+    });
   const ow = check.availability?.outageWindow as { fromTime: number; toTime: number } | null | undefined;
   const rewound: Record<string, number> = {};
   for (const f of await fsp.readdir(dir)) if (f.startsWith('rewound-')) rewound[f.slice(8, -6)] = (await readJsonl(path.join(dir, f))).length;
@@ -127,6 +144,7 @@ async function loadRun(dir: string, result: RunResult): Promise<RunData> {
     faults,
     events,
     outage: ow ? { from: ow.fromTime / NS, to: ow.toTime / NS } : null,
+    outages,
     anomalies: anomalies(history, check),
     rewound,
     failovers,

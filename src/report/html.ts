@@ -43,7 +43,7 @@ export function renderHtml(data: ReportData, svgs: { headline: string; runs: str
     .map((run, i) => {
       const x = run.result;
       const failovers = run.failovers.length
-        ? `<table><tr><th class="l">promoted</th><th>epoch</th><th>detection ms</th><th>promotion ms</th></tr>${run.failovers.map((f) => `<tr><td class="l">${esc(f.node)}</td><td>${f.epoch}</td><td>${f.detectionMs}</td><td>${f.promotionMs}</td></tr>`).join('')}</table>`
+        ? `<table><tr><th class="l">promoted</th><th>epoch</th><th>detection ms</th><th>promotion ms</th><th>write outage ms</th></tr>${run.failovers.map((f) => `<tr><td class="l">${esc(f.node)}</td><td>${f.epoch}</td><td>${f.detectionMs}</td><td>${f.promotionMs}</td><td>${f.outageMs ?? '–'}</td></tr>`).join('')}</table>`
         : '<p class="muted">No failover in this run.</p>';
       const rewound = Object.entries(run.rewound);
       const anomalies = run.anomalies.length
@@ -53,7 +53,7 @@ export function renderHtml(data: ReportData, svgs: { headline: string; runs: str
 <h3>${esc(x.mode)} · seed ${x.seed} ${x.passed ? '' : '<span class="verdict fail">FAILED</span>'}</h3>
 <p class="muted">Nemesis: ${esc(x.nemesis)} · ${x.ops} history lines · files in <code>${esc(x.dir)}/</code>${x.converged ? '' : ' · <b>did not converge after healing</b>'}</p>
 <figure class="chart" data-chart="run">${svgs.runs[i]}</figure>
-<p class="muted">Shaded orange: faults. Shaded red: the longest write outage. Dashed lines: the monitor declaring a leader dead and promoting another.</p>
+<p class="muted">Shaded orange: faults. Shaded red: write outages (each failover's, and the longest of the run). Dashed lines: the monitor declaring a leader dead and promoting another.</p>
 ${failovers}
 ${rewound.length ? `<p>Rewound on rejoin (acknowledged or not, discarded by a returning node): ${rewound.map(([n, c]) => `${esc(n)} ${c}`).join(', ')}.</p>` : ''}
 ${anomalies}
