@@ -21,6 +21,7 @@ import { registerRouterCommand } from './commands/router.js';
 import { registerProxyCommand } from './commands/proxy.js';
 import { registerNemesisCommand } from './commands/nemesis.js';
 import { registerRunCommand } from './commands/run.js';
+import { registerDockerCommands } from './commands/docker.js';
 
 
 export async function main(argv: string[]): Promise<number> {
@@ -40,6 +41,7 @@ export async function main(argv: string[]): Promise<number> {
   registerProxyCommand(program);
   registerNemesisCommand(program);
   registerRunCommand(program);
+  registerDockerCommands(program);
   for (const c of program.commands) c.exitOverride();
   try {
     await program.parseAsync(argv);

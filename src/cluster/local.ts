@@ -9,15 +9,16 @@
  * `.replab/<cluster>/monitor/`), which renews the leader's lease and fails over. Tests and the
  * harness use this class directly.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, openSync, closeSync, promises as fsp } from 'node:fs';
+import { existsSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { ClusterBackend, ClusterFile, NodeEndpoint } from './backend.js';
 import { commitSettings, directFollowers, startOrder, upstreamsOf, type ClusterSpec } from './spec.js';
-import { isRunning, killHard, signal, stopGracefully, tailFile, waitFor } from './process-control.js';
+import { waitFor } from './process-control.js';
+import type { Launcher } from './launcher.js';
+import { ProcessLauncher } from './launcher-process.js';
+import { DockerLauncher } from './launcher-docker.js';
 import { EnvironmentError, UsageError } from '../lib/errors.js';
-import { cliEntry } from '../lib/paths.js';
 import type { CommitSettings, ReplicationMode } from '../kv/config.js';
 import type { MonitorConfig } from '../monitor/config.js';
 import { ClusterClient } from '../client/client.js';
@@ -64,14 +65,18 @@ export interface UpOptions {
   readyTimeoutMs?: number;
 }
 
-const ENDPOINT_FILE = 'endpoint.json';
 
 export class LocalCluster implements ClusterBackend {
+  /** Starts and breaks processes: child processes or containers, by the spec's backend. */
+  private readonly launcher: Launcher;
+
   private constructor(
     private readonly dir: string,
     private state: ClusterState,
     private file: ClusterFile,
-  ) {}
+  ) {
+    this.launcher = state.spec.backend === 'docker' ? new DockerLauncher(state.name, state.token) : new ProcessLauncher(state.token);
+  }
 
   get name(): string {
     return this.state.name;
@@ -208,7 +213,7 @@ export class LocalCluster implements ClusterBackend {
     }
     const stateDir = path.resolve(this.dir, 'proxy');
     const logFile = path.resolve(this.dir, 'logs', 'proxy.log');
-    const ep = await this.spawnProcess('proxy', ['proxy', '--port', '0', '--state-dir', stateDir], logFile, stateDir);
+    const ep = await this.launcher.start('proxy', ['proxy', '--port', '0', '--state-dir', stateDir], { dir: stateDir, logFile, kind: 'proxy' });
     const [, port] = ep.http.split(':');
     this.state.proxy = { api: ep.http, pid: ep.pid, args: ['proxy', '--port', port!, '--state-dir', stateDir], logFile, stateDir };
     this.file.proxy = { api: ep.http, pid: ep.pid };
@@ -294,7 +299,7 @@ export class LocalCluster implements ClusterBackend {
     await writeJsonAtomic(configFile, this.monitorConfig());
     const ms: MonitorProcessState = { args: ['monitor', '--config', configFile, '--state-dir', stateDir, '--http', '127.0.0.1:0'], logFile: path.resolve(this.dir, 'logs', 'monitor.log'), stateDir };
     this.state.monitor = ms;
-    const ep = await this.spawnProcess('monitor', ms.args, ms.logFile, stateDir);
+    const ep = await this.launcher.start('monitor', ms.args, { dir: stateDir, logFile: ms.logFile, kind: 'monitor' });
     ms.args = ['monitor', '--config', configFile, '--state-dir', stateDir, '--http', ep.http];
     this.file.monitor = { http: ep.http, pid: ep.pid };
     await this.save();
@@ -336,15 +341,15 @@ export class LocalCluster implements ClusterBackend {
   }
 
   async killMonitor(): Promise<void> {
-    if (this.file.monitor) await killHard(this.file.monitor.pid);
+    if (this.file.monitor) await this.launcher.kill('monitor', this.file.monitor.pid);
   }
 
   /** Restarts the monitor on the same port and state dir (its epoch survives). */
   async restartMonitor(): Promise<void> {
     const ms = this.state.monitor;
     if (!ms || !this.file.monitor) throw new UsageError(`cluster "${this.name}" has no monitor`);
-    await killHard(this.file.monitor.pid);
-    const ep = await this.spawnProcess('monitor', ms.args, ms.logFile, ms.stateDir);
+    await this.launcher.kill('monitor', this.file.monitor.pid);
+    const ep = await this.launcher.start('monitor', ms.args, { dir: ms.stateDir, logFile: ms.logFile, kind: 'monitor' });
     this.file.monitor = { http: ep.http, pid: ep.pid };
     await this.save();
   }
@@ -364,43 +369,8 @@ export class LocalCluster implements ClusterBackend {
   }
 
   private async spawnNode(ns: NodeState): Promise<NodeEndpoint> {
-    const ep = await this.spawnProcess(ns.id, ns.args, ns.logFile, ns.dataDir);
+    const ep = await this.launcher.start(ns.id, ns.args, { dir: ns.dataDir, logFile: ns.logFile, kind: 'node' });
     return { id: ns.id, http: ep.http, repl: ep.repl!, pid: ep.pid, dataDir: ns.dataDir };
-  }
-
-  /** Spawns a detached replab process and waits for the endpoint.json it writes into `dir`. */
-  private async spawnProcess(what: string, args: string[], logFile: string, dir: string): Promise<{ pid: number; http: string; repl?: string }> {
-    const ns = { id: what, args, logFile, dataDir: dir };
-    await fsp.mkdir(ns.dataDir, { recursive: true });
-    await fsp.rm(path.join(ns.dataDir, ENDPOINT_FILE), { force: true });
-    const fd = openSync(ns.logFile, 'a');
-    const child = spawn(process.execPath, [cliEntry(), ...ns.args], {
-      detached: true,
-      stdio: ['ignore', fd, fd],
-      env: { ...process.env, REPLAB_CLUSTER_TOKEN: this.state.token },
-    });
-    closeSync(fd);
-    child.unref();
-    const pid = child.pid;
-    if (pid === undefined) throw new EnvironmentError(`node ${ns.id}: could not spawn ${process.execPath}`, { logPath: ns.logFile });
-    let exited = false;
-    child.once('exit', () => (exited = true));
-    let endpoint: { pid: number; http: string; repl?: string } | undefined;
-    await waitFor(async () => {
-      if (exited) return true;
-      try {
-        const e = JSON.parse(await fsp.readFile(path.join(ns.dataDir, ENDPOINT_FILE), 'utf8')) as { pid: number; http: string; repl?: string };
-        if (e.pid === pid) endpoint = e;
-      } catch {
-        // not written yet
-      }
-      return endpoint !== undefined;
-    }, 15_000);
-    if (!endpoint) {
-      await killHard(pid);
-      throw new EnvironmentError(`${what === 'monitor' ? 'monitor' : `node ${ns.id}`} ${exited ? 'exited during start-up' : 'did not start within 15 s'}`, { logPath: ns.logFile, recentOutput: await tailFile(ns.logFile) });
-    }
-    return endpoint;
   }
 
   private async save(): Promise<void> {
@@ -448,7 +418,7 @@ export class LocalCluster implements ClusterBackend {
       if (!leader || leader.role !== 'leader') return false;
       target = leader.lastLsn as number;
       for (const n of this.file.nodes) {
-        if (n.id === leaderId || !(await isRunning(n.pid))) continue;
+        if (n.id === leaderId || !(await this.launcher.isRunning(n.id, n.pid))) continue;
         const st = await this.status(n.id, 500);
         // A follower whose log still diverges (ahead, or ending in another epoch) has not converged.
         if (!st || st.role !== 'follower' || (st.appliedLsn as number) < target || (st.lastLsn as number) > target || st.lastEpoch !== leader.lastEpoch) return false;
@@ -460,27 +430,25 @@ export class LocalCluster implements ClusterBackend {
   }
 
   async kill(id: string): Promise<void> {
-    await killHard(this.endpoint(id).pid);
+    await this.launcher.kill(id, this.endpoint(id).pid);
   }
 
   async pause(id: string): Promise<void> {
-    const pid = this.endpoint(id).pid;
-    if (!(await isRunning(pid))) throw new UsageError(`node ${id} is not running`);
-    signal(pid, 'SIGSTOP');
+    await this.launcher.pause(id, this.endpoint(id).pid);
   }
 
   async resume(id: string): Promise<void> {
-    signal(this.endpoint(id).pid, 'SIGCONT');
+    await this.launcher.resume(id, this.endpoint(id).pid);
   }
 
   async isRunning(id: string): Promise<boolean> {
-    return isRunning(this.endpoint(id).pid);
+    return this.launcher.isRunning(id, this.endpoint(id).pid);
   }
 
   /** Stops the node if it runs (SIGKILL) and starts it again on the same data dir and ports. */
   async restart(id: string): Promise<void> {
     const ep = this.endpoint(id);
-    await killHard(ep.pid);
+    await this.launcher.kill(id, ep.pid);
     const fresh = await this.spawnNode(this.nodeState(id));
     this.file.nodes = this.file.nodes.map((n) => (n.id === id ? fresh : n));
     await this.save();
@@ -513,9 +481,9 @@ export class LocalCluster implements ClusterBackend {
   }
 
   async anyRunning(): Promise<boolean> {
-    if (this.file.proxy?.pid && (await isRunning(this.file.proxy.pid))) return true;
-    for (const n of this.file.nodes) if (await isRunning(n.pid)) return true;
-    return this.file.monitor ? isRunning(this.file.monitor.pid) : false;
+    if (this.file.proxy?.pid && (await this.launcher.isRunning('proxy', this.file.proxy.pid))) return true;
+    for (const n of this.file.nodes) if (await this.launcher.isRunning(n.id, n.pid)) return true;
+    return this.file.monitor ? this.launcher.isRunning('monitor', this.file.monitor.pid) : false;
   }
 
   /** Set while this process owns the cluster: unregisters its stop-on-Ctrl-C task. */
@@ -532,9 +500,10 @@ export class LocalCluster implements ClusterBackend {
   /** Stops the monitor first (so it does not fail over a stopping cluster), then every node, then the proxy. */
   async down(options: { clean?: boolean } = {}): Promise<void> {
     this.forgetInterrupt?.();
-    if (this.file.monitor) await stopGracefully(this.file.monitor.pid);
-    await Promise.all(this.file.nodes.map((n) => stopGracefully(n.pid)));
-    if (this.file.proxy?.pid) await stopGracefully(this.file.proxy.pid);
+    const logs = path.join(this.dir, 'logs');
+    if (this.file.monitor) await this.launcher.stop('monitor', this.file.monitor.pid, { clean: options.clean, logFile: path.join(logs, 'monitor.log') });
+    await Promise.all(this.file.nodes.map((n) => this.launcher.stop(n.id, n.pid, { clean: options.clean, logFile: path.join(logs, `${n.id}.log`) })));
+    if (this.file.proxy?.pid) await this.launcher.stop('proxy', this.file.proxy.pid, { clean: options.clean, logFile: path.join(logs, 'proxy.log') });
     else if (this.state.proxy && !this.state.proxy.pid) await this.removeExternalLinks();
     if (options.clean) await fsp.rm(this.dir, { recursive: true, force: true });
   }

@@ -3,7 +3,6 @@ import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { LocalCluster } from '../../cluster/local.js';
 import { loadClusterSpec } from '../../cluster/spec.js';
-import { UsageError } from '../../lib/errors.js';
 import { choiceFlag } from '../options.js';
 
 const STATE_ROOT_HELP = 'folder holding cluster state';
@@ -59,7 +58,6 @@ export function registerClusterCommand(program: Command): void {
     .option('--mode <mode>', "override the spec's replication mode", choiceFlag('--mode', ['async', 'semi-sync', 'sync'] as const))
     .action(async (specFile: string, o: { mode?: 'async' | 'semi-sync' | 'sync'; stateDir: string }) => {
       const spec = await loadClusterSpec(specFile);
-      if (spec.backend !== 'process') throw new UsageError(`${specFile}: backend "${spec.backend}" is not available yet; use backend: process`);
       const c = await LocalCluster.up(spec, { stateRoot: o.stateDir, mode: o.mode });
       c.detach();
       console.log(`cluster "${c.name}" up (mode ${c.settings.mode}); state in ${c.stateDir}`);

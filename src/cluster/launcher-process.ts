@@ -1,0 +1,64 @@
+/** The process backend's launcher: detached child processes that write endpoint.json when ready. */
+import { spawn } from 'node:child_process';
+import { openSync, closeSync, promises as fsp } from 'node:fs';
+import path from 'node:path';
+import type { Launched, LaunchOptions, Launcher } from './launcher.js';
+import { isRunning, killHard, signal, stopGracefully, tailFile, waitFor } from './process-control.js';
+import { EnvironmentError, UsageError } from '../lib/errors.js';
+import { cliEntry } from '../lib/paths.js';
+
+const ENDPOINT_FILE = 'endpoint.json';
+
+export class ProcessLauncher implements Launcher {
+  constructor(private readonly token: string) {}
+
+  async start(what: string, args: string[], o: LaunchOptions): Promise<Launched> {
+    await fsp.mkdir(o.dir, { recursive: true });
+    await fsp.rm(path.join(o.dir, ENDPOINT_FILE), { force: true });
+    const fd = openSync(o.logFile, 'a');
+    const child = spawn(process.execPath, [cliEntry(), ...args], { detached: true, stdio: ['ignore', fd, fd], env: { ...process.env, REPLAB_CLUSTER_TOKEN: this.token } });
+    closeSync(fd);
+    child.unref();
+    const pid = child.pid;
+    if (pid === undefined) throw new EnvironmentError(`${what}: could not spawn ${process.execPath}`, { logPath: o.logFile });
+    let exited = false;
+    child.once('exit', () => (exited = true));
+    let endpoint: Launched | undefined;
+    await waitFor(async () => {
+      if (exited) return true;
+      try {
+        const e = JSON.parse(await fsp.readFile(path.join(o.dir, ENDPOINT_FILE), 'utf8')) as Launched;
+        if (e.pid === pid) endpoint = e;
+      } catch {
+        // not written yet
+      }
+      return endpoint !== undefined;
+    }, 15_000);
+    if (!endpoint) {
+      await killHard(pid);
+      throw new EnvironmentError(`${o.kind === 'node' ? `node ${what}` : what} ${exited ? 'exited during start-up' : 'did not start within 15 s'}`, { logPath: o.logFile, recentOutput: await tailFile(o.logFile) });
+    }
+    return endpoint;
+  }
+
+  kill(_what: string, pid: number): Promise<void> {
+    return killHard(pid);
+  }
+
+  async pause(what: string, pid: number): Promise<void> {
+    if (!(await isRunning(pid))) throw new UsageError(`node ${what} is not running`);
+    signal(pid, 'SIGSTOP');
+  }
+
+  async resume(_what: string, pid: number): Promise<void> {
+    signal(pid, 'SIGCONT');
+  }
+
+  isRunning(_what: string, pid: number): Promise<boolean> {
+    return isRunning(pid);
+  }
+
+  stop(_what: string, pid: number): Promise<void> {
+    return stopGracefully(pid);
+  }
+}

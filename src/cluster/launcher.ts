@@ -1,0 +1,31 @@
+/**
+ * How a cluster's processes (nodes, monitor, proxy) are started and broken, by backend:
+ * `process` (child processes on this machine, launcher-process.ts) or `docker` (one container
+ * each, launcher-docker.ts). LocalCluster does everything else — specs, links, waiting, state —
+ * the same way for both, through addresses only.
+ */
+export interface Launched {
+  /** A host pid (for a container: its init process as the host sees it). */
+  pid: number;
+  http: string;
+  repl?: string;
+}
+
+export interface LaunchOptions {
+  /** Where it keeps its files: a node's data dir, the monitor's or proxy's state dir. */
+  dir: string;
+  logFile: string;
+  /** A node's data dir lives in a named volume (docker); the monitor's and proxy's dirs are shared. */
+  kind: 'node' | 'monitor' | 'proxy';
+}
+
+export interface Launcher {
+  /** Starts `what` (again, on a restart) and resolves once it serves. */
+  start(what: string, args: string[], o: LaunchOptions): Promise<Launched>;
+  kill(what: string, pid: number): Promise<void>;
+  pause(what: string, pid: number): Promise<void>;
+  resume(what: string, pid: number): Promise<void>;
+  isRunning(what: string, pid: number): Promise<boolean>;
+  /** Stops it for good (SIGTERM, then SIGKILL); `clean` also removes what it stored (volumes). */
+  stop(what: string, pid: number, o: { clean?: boolean; logFile?: string }): Promise<void>;
+}

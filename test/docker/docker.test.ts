@@ -1,0 +1,83 @@
+/**
+ * The docker backend: the image built offline runs the CLI; the same cluster spec with
+ * `backend: docker` fails over on a leader kill without losing an acknowledged write, the old
+ * leader rejoins from its volume, and a leader frozen with `docker pause` acknowledges nothing
+ * after it is unpaused (fencing holds as with SIGSTOP).
+ */
+import { PassThrough } from 'node:stream';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { LocalCluster } from '../../src/cluster/local.js';
+import { waitFor } from '../../src/cluster/process-control.js';
+import { dockerClient } from '../../src/docker/engine.js';
+import { imageTag } from '../../src/docker/image.js';
+import { readVersion } from '../../src/lib/paths.js';
+import { call, closeKvClients } from '../../src/workloads/kv-client.js';
+import { dump, put, startCluster, OutcomeWriter } from '../helpers/cluster.js';
+
+const spec = (name: string, mode: string) => ({
+  name,
+  backend: 'docker',
+  nodes: [{ id: 'n1' }, { id: 'n2' }, { id: 'n3' }],
+  replication: { mode },
+  heartbeatMs: 50,
+  failover: { heartbeatMs: 50, failoverTimeoutMs: 800, leaseMs: 400 },
+});
+
+let cluster: LocalCluster | undefined;
+afterEach(async () => {
+  await cluster?.down({ clean: true });
+  cluster = undefined;
+  closeKvClients();
+});
+
+async function waitForLeader(c: LocalCluster, not: string): Promise<string> {
+  let leader = not;
+  await waitFor(async () => {
+    leader = ((await c.monitorStatus())?.leader as string | undefined) ?? not;
+    return leader !== not;
+  }, 20_000, 20);
+  expect(leader).not.toBe(not);
+  return leader;
+}
+
+describe('docker backend', () => {
+  it('the image built offline runs the CLI', async () => {
+    const out = new PassThrough();
+    let text = '';
+    out.on('data', (c: Buffer) => (text += c.toString()));
+    const [result] = (await dockerClient().run(imageTag(), ['--version'], out, { HostConfig: { AutoRemove: true, NetworkMode: 'host' } })) as [{ StatusCode: number }];
+    expect(result.StatusCode).toBe(0);
+    expect(text.trim()).toBe(readVersion());
+  });
+
+  it('leader killed under writes (semi-sync): a follower is promoted, no acknowledged write is lost, the old leader rejoins', async () => {
+    const c = (cluster = await startCluster(spec('dk-fo', 'semi-sync')));
+    const client = c.client();
+    const writer = new OutcomeWriter((key, value) => client.request('leader', { method: 'PUT', path: `/kv/${key}`, body: value, timeoutMs: 3000 }), { concurrency: 3 });
+    await writer.waitForAcks(50);
+    await c.kill('n1');
+    const leader = await waitForLeader(c, 'n1');
+    await writer.waitForAcks(30, 30_000, (w) => w.epoch === 2);
+    await writer.stop();
+    const data = await dump(c.endpoint(leader).http);
+    expect(writer.acked.filter((w) => data[w.key] !== w.value)).toEqual([]);
+    await c.restart('n1');
+    await waitFor(async () => (await c.status('n1'))?.role === 'follower', 20_000);
+    await c.waitConverged(30_000);
+    expect(Object.keys(await dump(c.endpoint('n1').http)).length).toBe(Object.keys(await dump(c.endpoint(leader).http)).length);
+  });
+
+  it('docker pause of the leader past the failover timeout: after unpause it acknowledges nothing and follows', async () => {
+    const c = (cluster = await startCluster(spec('dk-pause', 'async')));
+    const n1 = c.endpoint('n1').http;
+    await c.pause('n1');
+    const queued = Array.from({ length: 6 }, (_, i) => call({ address: n1, method: 'PUT', path: `/kv/q${i}`, body: 'q', timeoutMs: 20_000 }));
+    const leader = await waitForLeader(c, 'n1');
+    expect((await put(c.endpoint(leader).http, 'new', 'n')).status).toBe(200);
+    await c.resume('n1');
+    const outcomes = await Promise.all(queued);
+    expect(outcomes.filter((o) => o.type === 'ok')).toEqual([]);
+    await waitFor(async () => (await c.status('n1'))?.role === 'follower', 20_000);
+    await c.waitConverged(30_000);
+  });
+});
