@@ -15,7 +15,8 @@ import { benchModes, formatModeTable, type ModeBenchRow } from '../src/runner/mo
 import { projectRoot } from '../src/lib/paths.js';
 import { median, writeBenchSection } from './report-section.js';
 
-const { values } = parseArgs({ options: { duration: { type: 'string', default: '10' }, rounds: { type: 'string', default: '1' } } });
+const { values } = parseArgs({ options: { duration: { type: 'string', default: '10' }, rounds: { type: 'string', default: '1' }, backend: { type: 'string', default: 'process' } } });
+if (values.backend !== 'process' && values.backend !== 'docker') throw new Error(`--backend must be process or docker, got ${values.backend}`);
 const durationSec = Number(values.duration);
 const rounds = Number(values.rounds);
 
@@ -84,3 +85,32 @@ Bare 100-byte write + fdatasync loop on the same disk, same run: **${bareMedian.
 | sync / async | ${(ratios.syncOverAsync * 100).toFixed(0)}% | ≥ 60% |
 `;
 console.error(`wrote ${await writeBenchSection('node', md)}`);
+
+// --backend docker: the same modes on the docker backend right after, as a ratio to the process
+// backend measured in this run (section "node-docker").
+if (values.backend === 'docker') {
+  const { ensureEngine, dockerClient, stopPrivateEngine } = await import('../src/docker/engine.js');
+  const { buildImageOffline } = await import('../src/docker/image.js');
+  const engine = await ensureEngine();
+  process.env.DOCKER_HOST = engine.host;
+  await buildImageOffline(dockerClient(engine.host));
+  const docker: ModeBenchRow[][] = [];
+  for (let r = 0; r < rounds; r++) docker.push(await benchModes({ spec: { ...spec, backend: 'docker' }, modes: ['async', 'semi-sync', 'sync'], durationSec, connections: 64, onProgress: (m) => console.error(`docker round ${r + 1}: ${m}`) }));
+  if (engine.started) await stopPrivateEngine();
+  const dockerRate = (m: string) => median(docker.map((round) => round.find((x) => x.mode === m)!.requestsPerSec));
+  const lines = modes.map((m) => `| ${m} | ${rate(m).toFixed(0)} | ${dockerRate(m).toFixed(0)} | ${(dockerRate(m) / rate(m)).toFixed(2)} |`);
+  const table = `| mode | process writes/s | docker writes/s | docker / process |\n| --- | ---: | ---: | ---: |\n${lines.join('\n')}`;
+  console.log(table);
+  await writeBenchSection(
+    'node-docker',
+    `### Node on the docker backend (\`npm run bench:node -- --backend docker --duration ${durationSec} --rounds ${rounds}\`)
+
+Measured ${new Date().toISOString().slice(0, 10)} in the same run as the process figures above: the same 3-node cluster, each node,
+the monitor and the proxy in its own container (host network, data dir in a named volume), autocannon on the host.
+
+${table}
+
+Aim: docker / process ≥ 0.9 per mode.
+`,
+  );
+}
