@@ -17,11 +17,10 @@
  *
  * Parsing is strict: an unknown or misspelt field is an error naming it, never silently ignored.
  */
-import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import YAML from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from '../lib/errors.js';
+import { readConfigFile } from '../lib/config-file.js';
 import { parseWith } from '../lib/schema.js';
 import type { CommitSettings, ReplicationMode } from '../kv/config.js';
 
@@ -111,18 +110,7 @@ export function parseClusterSpec(input: unknown, where: string, defaultName: str
 }
 
 export async function loadClusterSpec(file: string): Promise<ClusterSpec> {
-  let text: string;
-  try {
-    text = await fsp.readFile(file, 'utf8');
-  } catch (e: unknown) {
-    throw new ConfigError(`${file}: cannot read cluster spec (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
-  let doc: unknown;
-  try {
-    doc = YAML.parse(text);
-  } catch (e: unknown) {
-    throw new ConfigError(`${file}: not valid YAML: ${(e as Error).message.split('\n')[0]}`);
-  }
+  const doc = await readConfigFile(file, 'cluster spec');
   return parseClusterSpec(doc, file, path.basename(file).replace(/\.ya?ml$/, ''));
 }
 

@@ -4,10 +4,10 @@
  * followers must hold every acknowledged write) and the failover timings. The process backend
  * writes this file from the cluster spec; `links` lets a fault proxy sit on each link later.
  */
-import { promises as fsp } from 'node:fs';
 import { z } from 'zod';
 import { parseWith } from '../lib/schema.js';
 import { ConfigError } from '../lib/errors.js';
+import { readConfigFile } from '../lib/config-file.js';
 
 const address = z.string().regex(/^[^:\s]+:\d{1,5}$/, 'must be host:port');
 const id = z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'must be a node id');
@@ -46,17 +46,5 @@ export function parseMonitorConfig(input: unknown, where: string): MonitorConfig
 }
 
 export async function loadMonitorConfig(file: string): Promise<MonitorConfig> {
-  let text: string;
-  try {
-    text = await fsp.readFile(file, 'utf8');
-  } catch (e: unknown) {
-    throw new ConfigError(`${file}: cannot read monitor config (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (e: unknown) {
-    throw new ConfigError(`${file}: not valid JSON: ${(e as Error).message}`);
-  }
-  return parseMonitorConfig(doc, file);
+  return parseMonitorConfig(await readConfigFile(file, 'monitor config', 'json'), file);
 }

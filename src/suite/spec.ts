@@ -21,9 +21,8 @@
  * A mode may replace the suite's cluster, nemesis and workload, and add its own gate. `control: true` marks a negative
  * control: a run that must show an anomaly (its gate says which), proving the checker sees it.
  */
-import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import YAML from 'yaml';
+import { readConfigFile } from '../lib/config-file.js';
 import { z } from 'zod';
 import { parseWith } from '../lib/schema.js';
 import { ConfigError } from '../lib/errors.js';
@@ -86,19 +85,7 @@ export interface Suite {
   warmupSec: number;
 }
 
-async function readYaml(file: string, what: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = await fsp.readFile(file, 'utf8');
-  } catch (e: unknown) {
-    throw new ConfigError(`${file}: cannot read ${what} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
-  try {
-    return YAML.parse(text);
-  } catch (e: unknown) {
-    throw new ConfigError(`${file}: not valid YAML: ${(e as Error).message.split('\n')[0]}`);
-  }
-}
+const readYaml = (file: string, what: string) => readConfigFile(file, what);
 
 /** Objects merge key by key; anything else replaces. */
 export function deepMerge(base: unknown, over: unknown): unknown {

@@ -11,10 +11,9 @@
  *   reads: leader             # leader | followers
  *   seed: 1
  */
-import { promises as fsp } from 'node:fs';
-import YAML from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from '../lib/errors.js';
+import { readConfigFile } from '../lib/config-file.js';
 import { parseWith } from '../lib/schema.js';
 
 const WorkloadSpecSchema = z.strictObject({
@@ -43,12 +42,6 @@ export function parseWorkloadSpec(input: unknown, where: string, defaultName = '
 }
 
 export async function loadWorkloadSpec(file: string): Promise<WorkloadSpec> {
-  let doc: unknown;
-  try {
-    doc = YAML.parse(await fsp.readFile(file, 'utf8'));
-  } catch (e: unknown) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new ConfigError(code ? `${file}: cannot read workload (${code})` : `${file}: not valid YAML: ${(e as Error).message.split('\n')[0]}`);
-  }
+  const doc = await readConfigFile(file, 'workload');
   return parseWorkloadSpec(doc, file, file.replace(/^.*\//, '').replace(/\.ya?ml$/, ''));
 }
