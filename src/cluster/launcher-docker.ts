@@ -133,7 +133,10 @@ export class DockerLauncher implements Launcher {
   async stop(what: string, _pid: number, o: { clean?: boolean; logFile?: string }): Promise<void> {
     const c = this.container(what);
     const info = await c.inspect().catch(() => undefined);
-    if (!info) return;
+    if (!info) {
+      if (o.clean) await this.docker.getVolume(`${this.containerName(what)}-data`).remove().catch(() => {});
+      return;
+    }
     if (info.State.Paused) await c.unpause().catch(() => {});
     await c.stop({ t: 2 }).catch(() => {});
     if (o.logFile) await this.copyLogs(what, o.logFile);

@@ -510,6 +510,7 @@ export class LocalCluster implements ClusterBackend {
 }
 
 async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
-  await fsp.writeFile(`${file}.tmp`, JSON.stringify(value, null, 2));
-  await fsp.rename(`${file}.tmp`, file);
+  const tmp = `${file}.${process.pid}.${Date.now()}.${Math.random().toString(36).slice(2)}.tmp`;
+  await fsp.writeFile(tmp, JSON.stringify(value, null, 2));
+  await fsp.rename(tmp, file);
 }

@@ -15,8 +15,11 @@ export async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
+let tmpSeq = 0;
+
 export async function writeFileAtomic(file: string, data: string | Buffer): Promise<void> {
-  const tmp = `${file}.tmp`;
+  // A temp name per call: two writes of the same file in flight must not rename each other's file.
+  const tmp = `${file}.${process.pid}.${++tmpSeq}.tmp`;
   const fh = await fsp.open(tmp, 'w');
   try {
     await fh.writeFile(data);

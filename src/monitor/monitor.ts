@@ -54,6 +54,15 @@ export class Monitor {
     this.api = new NodeApi(token);
   }
 
+  private stateWrites: Promise<void> = Promise.resolve();
+
+  /** Persists `state`; writes are queued so the file always ends with the latest state. */
+  private saveState(): Promise<void> {
+    const next = this.stateWrites.then(() => writeMonitorState(this.stateDir, this.state));
+    this.stateWrites = next.catch(() => {});
+    return next;
+  }
+
   get probeTimeoutMs(): number {
     return Math.min(Math.max(2 * this.config.heartbeatMs, 250), Math.max(50, Math.floor(this.config.failoverTimeoutMs / 2)));
   }
@@ -63,7 +72,7 @@ export class Monitor {
     this.state = stored ?? { epoch: 1, highestEpoch: 1, leader: this.config.leader, upstreams: { ...this.config.upstreams }, syncStandbys: [...this.config.syncStandbys] };
     // Nodes added since the state was written follow what the config says.
     for (const [id, up] of Object.entries(this.config.upstreams)) if (id !== this.state.leader && !(id in this.state.upstreams)) this.state.upstreams[id] = up;
-    await writeMonitorState(this.stateDir, this.state);
+    await this.saveState();
     await this.event(stored ? 'monitor-restarted' : 'monitor-started', { leader: this.state.leader, epoch: this.state.epoch });
     this.lastLeaderOkAt = Date.now();
     this.schedule(0);
@@ -160,7 +169,7 @@ export class Monitor {
       if (p.ok && p.status && p.status.epoch > this.state.epoch) {
         this.log.warn({ node: p.status.id, epoch: p.status.epoch }, 'a node reports a higher epoch than the monitor stored; adopting it');
         this.state = { ...this.state, epoch: p.status.epoch, highestEpoch: Math.max(this.state.highestEpoch, p.status.epoch) };
-        void writeMonitorState(this.stateDir, this.state);
+        void this.saveState();
       }
     }
   }
@@ -234,7 +243,7 @@ export class Monitor {
       }
       this.lastLeaseSentAt = sentAtMs;
       this.state = { epoch, highestEpoch: epoch, leader: choice.id, upstreams, syncStandbys };
-      await writeMonitorState(this.stateDir, this.state);
+      await this.saveState();
       this.lastLeaderOkAt = Date.now();
       this.probes.set(choice.id, { at: Date.now(), ok: true, status: r.body });
       await this.event('promoted', { node: choice.id, from: old, epoch, why: choice.why, detectionMs: silentMs, promotionMs: Date.now() - declaredAt, lastLsn: r.body.lastLsn });
@@ -257,7 +266,7 @@ export class Monitor {
     for (const p of this.probes.values()) if (p.status) max = Math.max(max, p.status.epoch);
     const epoch = max + 1;
     this.state = { ...this.state, highestEpoch: epoch };
-    await writeMonitorState(this.stateDir, this.state);
+    await this.saveState();
     return epoch;
   }
 
@@ -299,7 +308,7 @@ export class Monitor {
       if (!r.ok) throw new UsageError(`promoting ${to} failed: ${r.error}; ${from} stays fenced until the monitor fails over`);
       this.lastLeaseSentAt = sentAtMs;
       this.state = { epoch, highestEpoch: epoch, leader: to, upstreams, syncStandbys };
-      await writeMonitorState(this.stateDir, this.state);
+      await this.saveState();
       this.lastLeaderOkAt = Date.now();
       await this.probe(from);
       await this.reconcile();

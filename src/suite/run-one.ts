@@ -127,6 +127,9 @@ export async function runOne(o: RunOneOptions): Promise<RunResult> {
     sampling = false;
     await recorder.close();
     await fsp.writeFile(path.join(dir, 'lag.jsonl'), lagLines.map((l) => l + '\n').join(''));
+    // Stop first (the docker backend copies container logs into the cluster's logs/ then), keep
+    // the artefacts, then delete the data.
+    await cluster.down();
     await keepArtefacts(cluster, dir);
     await cluster.down({ clean: true });
     await fsp.rm(stateRoot, { recursive: true, force: true });
