@@ -40,7 +40,7 @@ export function headlineChart(runs: RunResult[]): Spec {
   };
 }
 
-function faultLayer(run: RunData, height: number): Spec[] {
+function faultLayer(run: RunData): Spec[] {
   const layers: Spec[] = [];
   if (run.faults.length) {
     layers.push({
@@ -60,7 +60,6 @@ function faultLayer(run: RunData, height: number): Spec[] {
       encoding: { x: { field: 't', type: 'quantitative' }, tooltip: [{ field: 'event' }, { field: 'detail' }] },
     });
   }
-  void height;
   return layers;
 }
 
@@ -76,7 +75,7 @@ export function runChart(run: RunData): Spec {
         width,
         height: 160,
         layer: [
-          ...faultLayer(run, 160),
+          ...faultLayer(run),
           {
             data: { values: run.latency },
             mark: { type: 'line', point: false },
@@ -88,7 +87,7 @@ export function runChart(run: RunData): Spec {
         width,
         height: 110,
         layer: [
-          ...faultLayer(run, 110),
+          ...faultLayer(run),
           {
             data: { values: run.throughput },
             mark: { type: 'area', opacity: 0.8 },
@@ -100,7 +99,7 @@ export function runChart(run: RunData): Spec {
         width,
         height: 110,
         layer: [
-          ...faultLayer(run, 110),
+          ...faultLayer(run),
           {
             data: { values: run.lag.length ? run.lag : [{ t: 0, follower: 'none', records: 0 }] },
             mark: { type: 'line' },

@@ -80,8 +80,7 @@ export class Link {
       const roll: Roll = { key, active: Math.random() < t.toxicity || t.toxicity >= 1, bytes: 0 };
       this.rolls.set(t.name, roll);
       if (roll.active && (t.type === 'reset_peer' || (t.type === 'timeout' && t.attributes.timeout! > 0))) {
-        const ms = t.type === 'reset_peer' ? t.attributes.timeout! : t.attributes.timeout!;
-        roll.timer = setTimeout(() => this.owner.close(t.type === 'reset_peer' ? 'reset' : 'end'), ms);
+        roll.timer = setTimeout(() => this.owner.close(t.type === 'reset_peer' ? 'reset' : 'end'), t.attributes.timeout!);
         roll.timer.unref();
       }
     }
