@@ -11,17 +11,37 @@ import path from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { ExitCode, HarnessError, toError } from '../lib/errors.js';
 import { readVersion } from '../lib/paths.js';
-import { registerNodeCommand } from './commands/node.js';
-import { registerClusterCommand } from './commands/cluster.js';
-import { registerBenchCommand } from './commands/bench.js';
-import { registerCheckCommand } from './commands/check.js';
-import { registerWorkloadCommand } from './commands/workload.js';
-import { registerMonitorCommand } from './commands/monitor.js';
-import { registerRouterCommand } from './commands/router.js';
-import { registerProxyCommand } from './commands/proxy.js';
-import { registerNemesisCommand } from './commands/nemesis.js';
-import { registerRunCommand } from './commands/run.js';
-import { registerDockerCommands } from './commands/docker.js';
+
+type Register = (program: Command) => void;
+
+/*
+ * Each command's module is imported only when that command runs: the report renderer (vega),
+ * dockerode and autocannon together cost about a second of start-up, and `replab node` is started
+ * again on every kill/restart fault, where that second is part of the measured outage.
+ */
+const COMMANDS: Record<string, () => Promise<Register>> = {
+  node: async () => (await import('./commands/node.js')).registerNodeCommand,
+  cluster: async () => (await import('./commands/cluster.js')).registerClusterCommand,
+  bench: async () => (await import('./commands/bench.js')).registerBenchCommand,
+  check: async () => (await import('./commands/check.js')).registerCheckCommand,
+  'import-history': async () => (await import('./commands/check.js')).registerCheckCommand,
+  workload: async () => (await import('./commands/workload.js')).registerWorkloadCommand,
+  monitor: async () => (await import('./commands/monitor.js')).registerMonitorCommand,
+  router: async () => (await import('./commands/router.js')).registerRouterCommand,
+  proxy: async () => (await import('./commands/proxy.js')).registerProxyCommand,
+  nemesis: async () => (await import('./commands/nemesis.js')).registerNemesisCommand,
+  run: async () => (await import('./commands/run.js')).registerRunCommand,
+  report: async () => (await import('./commands/run.js')).registerRunCommand,
+  image: async () => (await import('./commands/docker.js')).registerDockerCommands,
+  docker: async () => (await import('./commands/docker.js')).registerDockerCommands,
+};
+
+/** The register functions for this command line: its own command's, or all of them (help, typos). */
+async function registersFor(argv: string[]): Promise<Register[]> {
+  const name = argv.slice(2).find((a) => !a.startsWith('-'));
+  const loaders = name && COMMANDS[name] ? [COMMANDS[name]] : Object.values(COMMANDS);
+  return [...new Set(await Promise.all(loaders.map((load) => load())))];
+}
 
 
 export async function main(argv: string[]): Promise<number> {
@@ -31,17 +51,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--debug', 'print stack traces of internal errors')
     .exitOverride();
   program.showSuggestionAfterError(true);
-  registerNodeCommand(program);
-  registerClusterCommand(program);
-  registerBenchCommand(program);
-  registerCheckCommand(program);
-  registerWorkloadCommand(program);
-  registerMonitorCommand(program);
-  registerRouterCommand(program);
-  registerProxyCommand(program);
-  registerNemesisCommand(program);
-  registerRunCommand(program);
-  registerDockerCommands(program);
+  for (const register of await registersFor(argv)) register(program);
   for (const c of program.commands) c.exitOverride();
   try {
     await program.parseAsync(argv);

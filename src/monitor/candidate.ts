@@ -40,19 +40,22 @@ export type Choice = { ok: true; id: string; why: string } | { ok: false; why: s
 export function chooseCandidate(input: CandidateInput): Choice {
   const followers = input.views.filter((v) => v.id !== input.oldLeader && v.reachable && v.role === 'follower');
   if (followers.length === 0) return { ok: false, why: 'no follower is reachable' };
-  const rank = (v: NodeView): [number, number] => [v.lastEpoch ?? 0, v.flushedLsn ?? 0];
-  const best = [...followers].sort((a, b) => {
-    const [ea, la] = rank(a);
-    const [eb, lb] = rank(b);
-    return eb - ea || lb - la || a.id.localeCompare(b.id);
-  })[0]!;
+  const best = [...followers].sort((a, b) => compareRank(rank(b), rank(a)) || a.id.localeCompare(b.id))[0]!;
   const reachableIds = new Set(followers.map((f) => f.id));
   if (input.mode === 'semi-sync' && !input.leaderDegraded) {
+    // A direct follower that answers in another role (a former leader restarted in an older epoch,
+    // not yet repointed) still counts: its log is known, so whatever it acknowledged is visible.
+    // It cannot be promoted, so the winner must hold at least as much as it does.
+    const known = input.views.filter((v) => v.id !== input.oldLeader && v.reachable && v.flushedLsn !== undefined && input.directFollowers.includes(v.id));
     const d = input.directFollowers.length;
     const need = Math.max(d - input.k + 1, 1);
-    const have = input.directFollowers.filter((id) => reachableIds.has(id)).length;
+    const have = known.length;
     if (have < need) {
       return { ok: false, why: `semi-sync k=${input.k}: only ${have} of ${d} direct followers answer, ${need} are needed to be sure of every acknowledged write` };
+    }
+    const ahead = known.find((v) => !reachableIds.has(v.id) && compareRank(rank(v), rank(best)) > 0);
+    if (ahead) {
+      return { ok: false, why: `semi-sync k=${input.k}: ${ahead.id} answers as ${ahead.role ?? 'unknown'} with a longer log (epoch ${ahead.lastEpoch ?? 0}, lsn ${ahead.flushedLsn}) than the best follower ${best.id}` };
     }
   }
   if (input.mode === 'sync' && !input.leaderDegraded) {
@@ -61,6 +64,9 @@ export function chooseCandidate(input: CandidateInput): Choice {
   }
   return decideLag(input, best, 'most up-to-date reachable follower');
 }
+
+const rank = (v: NodeView): [number, number] => [v.lastEpoch ?? 0, v.flushedLsn ?? 0];
+const compareRank = ([ea, la]: [number, number], [eb, lb]: [number, number]): number => ea - eb || la - lb;
 
 function decideLag(input: CandidateInput, v: NodeView, why: string): Choice {
   const lag = Math.max(0, input.leaderLastLsn - (v.flushedLsn ?? 0));

@@ -148,9 +148,15 @@ export class Monitor {
     // this monitor sent has already run out.
     const renew = Date.now() - this.lastLeaderOkAt < this.config.failoverTimeoutMs - this.config.leaseMs;
     if (!renew) {
-      await this.probe(id);
-      this.probes.set(id, { ...this.probes.get(id)!, ok: false, error: 'leader silent too long; lease renewal stopped' });
-      return;
+      // A leader that answers again, still leading the current epoch, is back (for instance after
+      // a partition healed while no follower qualified): renew its lease again. That is safe: a
+      // failover still waits until the last lease sent has run out before it promotes anyone.
+      const p = await this.probe(id);
+      const back = p.ok && p.status?.role === 'leader' && p.status.epoch === this.state.epoch;
+      if (!back) {
+        this.probes.set(id, { ...p, ok: false, error: p.ok ? `answers as ${p.status?.role} at epoch ${p.status?.epoch}; lease renewal stopped` : `${p.error}; lease renewal stopped` });
+        return;
+      }
     }
     const sentAtMs = Date.now();
     this.lastLeaseSentAt = sentAtMs;

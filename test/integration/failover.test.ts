@@ -221,4 +221,25 @@ describe('failover', () => {
     await c.resume('n3');
     expect(['n2', 'n3']).toContain(await waitForLeader(c, 'n1'));
   });
+
+  it('a leader that answers again while the failover is blocked keeps leading: its lease is renewed and writes resume', async () => {
+    const c = (cluster = await startCluster(threeNodes('fo-back', { mode: 'semi-sync', k: 1 })));
+    expect((await put(c.endpoint('n1').http, 'before', 'v')).status).toBe(200);
+    await c.pause('n3');
+    await c.pause('n1');
+    await waitFor(async () => ((await c.monitorStatus())?.failover as { state?: string } | undefined)?.state === 'blocked', 15_000, 20);
+    await c.resume('n1');
+    // Nobody was promoted, so the monitor must take the old leader back rather than wait forever.
+    const back = await waitFor(async () => {
+      const st = await c.monitorStatus();
+      return (st?.failover as { state?: string } | undefined)?.state === 'healthy' && st?.leader === 'n1' && st?.epoch === 1;
+    }, 10_000, 20);
+    expect(back).toBe(true);
+    const events = ((await c.monitorStatus())?.events ?? []) as Array<{ event: string }>;
+    expect(events.map((e) => e.event)).toContain('leader-back');
+    // With n2 streaming again, k=1 is met: n1 acknowledges writes under a renewed lease.
+    expect(await waitFor(async () => (await put(c.endpoint('n1').http, 'after', 'v')).status === 200, 10_000, 50)).toBe(true);
+    await c.resume('n3');
+    await c.waitConverged();
+  });
 });

@@ -57,6 +57,24 @@ describe('chooseCandidate', () => {
     expect(chooseCandidate(base({ mode: 'semi-sync', k: 1, views, leaderDegraded: true }))).toMatchObject({ ok: true, id: 'n2' });
   });
 
+  it('semi-sync: a direct follower answering in another role counts, as its log is known', () => {
+    // The old leader of epoch 1 came back (restarted, not yet repointed) while the leader of epoch
+    // 2 went silent: it holds nothing of epoch 2, so n3 must hold every acknowledged write.
+    const views = [
+      { id: 'n1', reachable: true, role: 'leader', lastEpoch: 1, flushedLsn: 409 },
+      { id: 'n3', reachable: true, role: 'follower', lastEpoch: 2, flushedLsn: 1000 },
+    ];
+    const input = { mode: 'semi-sync' as const, k: 1, oldLeader: 'n2', directFollowers: ['n1', 'n3'], views };
+    expect(chooseCandidate(base(input))).toMatchObject({ ok: true, id: 'n3' });
+    // But if that node's log is longer than every follower's, promoting one could lose writes.
+    const aheadViews = [
+      { id: 'n1', reachable: true, role: 'leader', lastEpoch: 2, flushedLsn: 1200 },
+      { id: 'n3', reachable: true, role: 'follower', lastEpoch: 2, flushedLsn: 1000 },
+    ];
+    const r = chooseCandidate(base({ ...input, views: aheadViews }));
+    expect(r).toEqual({ ok: false, why: expect.stringContaining('n1 answers as leader with a longer log (epoch 2, lsn 1200) than the best follower n3') });
+  });
+
   it('sync needs at least one standby to answer', () => {
     const views = [
       { id: 'n2', reachable: false },
