@@ -8,10 +8,14 @@
  * Ports are chosen before the first start (port 0 cannot be learnt through a volume) and kept in
  * the container's command, so a restart — starting the same container again — comes back at the
  * same addresses. kill = SIGKILL, pause = the freezer (docker pause), logs are copied to the
- * cluster's log files when a container stops for good.
+ * cluster's log files when a container stops for good, and so is a node's rewound.jsonl (into the
+ * host path of its data dir), so run folders keep it as they do on the process backend.
  */
 import net from 'node:net';
 import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { extract as tarExtract } from 'tar';
 import type Docker from 'dockerode';
 import type { Launched, LaunchOptions, Launcher } from './launcher.js';
 import { waitFor } from './process-control.js';
@@ -140,8 +144,19 @@ export class DockerLauncher implements Launcher {
     if (info.State.Paused) await c.unpause().catch(() => {});
     await c.stop({ t: 2 }).catch(() => {});
     if (o.logFile) await this.copyLogs(what, o.logFile);
+    if (info.Config.Labels?.['org.replab.role'] === 'node') await this.copyRewound(c, info);
     await c.remove({ force: true }).catch(() => {});
     if (o.clean) await this.docker.getVolume(`${this.containerName(what)}-data`).remove().catch(() => {});
+  }
+
+  /** Copies `rewound.jsonl` out of the node's volume to the same path on the host, if it exists. */
+  private async copyRewound(c: Docker.Container, info: Docker.ContainerInspectInfo): Promise<void> {
+    const dataDir = info.Mounts.find((m) => m.Type === 'volume')?.Destination;
+    if (!dataDir) return;
+    const archive = await c.getArchive({ path: path.join(dataDir, 'rewound.jsonl') }).catch(() => undefined);
+    if (!archive) return;
+    await fsp.mkdir(dataDir, { recursive: true });
+    await pipeline(archive, tarExtract({ cwd: dataDir })).catch(() => {});
   }
 
   private async copyLogs(what: string, file: string): Promise<void> {

@@ -2,14 +2,17 @@
  * The docker backend: the image built offline runs the CLI; the same cluster spec with
  * `backend: docker` fails over on a leader kill without losing an acknowledged write, the old
  * leader rejoins from its volume, and a leader frozen with `docker pause` acknowledges nothing
- * after it is unpaused (fencing holds as with SIGSTOP).
+ * after it is unpaused (fencing holds as with SIGSTOP); what an old leader rewinds inside its volume
+ * reaches the host when the cluster stops.
  */
 import { PassThrough } from 'node:stream';
+import { existsSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LocalCluster } from '../../src/cluster/local.js';
 import { waitFor } from '../../src/cluster/process-control.js';
 import { dockerClient } from '../../src/docker/engine.js';
 import { imageTag } from '../../src/docker/image.js';
+import { readRewound } from '../../src/kv/rewound.js';
 import { readVersion } from '../../src/lib/paths.js';
 import { call, closeKvClients } from '../../src/workloads/kv-client.js';
 import { dump, put, startCluster, OutcomeWriter } from '../helpers/cluster.js';
@@ -65,6 +68,31 @@ describe('docker backend', () => {
     await waitFor(async () => (await c.status('n1'))?.role === 'follower', 20_000);
     await c.waitConverged(30_000);
     expect(Object.keys(await dump(c.endpoint('n1').http)).length).toBe(Object.keys(await dump(c.endpoint(leader).http)).length);
+  });
+
+  it('async with the followers behind: the old leader rewinds its acknowledged suffix, and rewound.jsonl reaches the host on stop', async () => {
+    const c = (cluster = await startCluster(spec('dk-rewind', 'async')));
+    expect((await put(c.endpoint('n1').http, 'base', 'b')).status).toBe(200);
+    await c.waitConverged(30_000);
+    // Followers killed, not paused: a frozen container's kernel would still take the stream in.
+    await c.kill('n2');
+    await c.kill('n3');
+    const ahead = Array.from({ length: 10 }, (_, i) => `ahead${i}`);
+    for (const k of ahead) expect((await put(c.endpoint('n1').http, k, 'a')).status).toBe(200);
+    await c.kill('n1');
+    await c.restart('n2');
+    await c.restart('n3');
+    const leader = await waitForLeader(c, 'n1');
+    await c.restart('n1');
+    await waitFor(async () => (await c.status('n1'))?.role === 'follower', 20_000);
+    await c.waitConverged(30_000);
+    const dataDir = c.endpoint('n1').dataDir;
+    // The data dir is a volume: on the host there is nothing yet.
+    expect(existsSync(`${dataDir}/rewound.jsonl`)).toBe(false);
+    expect(leader).not.toBe('n1');
+    await c.down();
+    const rewound = await readRewound(dataDir);
+    expect(rewound.map((r) => r.key).sort()).toEqual([...ahead].sort());
   });
 
   it('docker pause of the leader past the failover timeout: after unpause it acknowledges nothing and follows', async () => {
