@@ -101,9 +101,16 @@ export function runChart(run: RunData): Spec {
         layer: [
           ...faultLayer(run),
           {
-            data: { values: run.lag.length ? run.lag : [{ t: 0, follower: 'none', records: 0 }] },
+            data: { values: run.lag.length ? run.lag : [{ t: 0, follower: 'none', leader: '', period: 0, records: 0 }] },
             mark: { type: 'line' },
-            encoding: { x, y: { field: 'records', type: 'quantitative', title: 'replication lag (records)' }, color: { field: 'follower', type: 'nominal', title: 'follower' } },
+            encoding: {
+              x,
+              y: { field: 'records', type: 'quantitative', title: 'replication lag (records)' },
+              color: { field: 'follower', type: 'nominal', title: 'follower' },
+              // One line per follower per leader period: a failover breaks the line.
+              detail: { field: 'period', type: 'nominal' },
+              tooltip: [{ field: 'follower' }, { field: 'leader', title: 'as seen by leader' }, { field: 'records', title: 'lag (records)' }],
+            },
           },
         ],
       },

@@ -63,6 +63,21 @@ function quantile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 }
 
+/**
+ * Lag samples (lag.jsonl lines, in time order) as chart points. Lag is what the leader of the
+ * moment reports, so each point carries a leader-period number: a line never joins one leader's
+ * view of a follower to the next leader's across a failover.
+ */
+export function lagPoints(lines: Array<Record<string, unknown>>): TimePoint[] {
+  let period = 0;
+  let lastLeader: unknown;
+  return lines.map((l) => {
+    if (lastLeader !== undefined && l.leader !== lastLeader) period++;
+    lastLeader = l.leader;
+    return { t: (l.time as number) / NS, follower: String(l.follower), leader: String(l.leader ?? ''), period, records: l.lagRecords as number };
+  });
+}
+
 export async function loadReportData(runDir: string): Promise<ReportData> {
   let results: SuiteResults;
   try {
@@ -99,7 +114,7 @@ async function loadRun(dir: string, result: RunResult): Promise<RunData> {
     if (s.length) for (const [q, name] of [[0.5, 'p50'], [0.99, 'p99']] as const) latency.push({ t, quantile: name, ms: quantile(s, q) });
     for (const type of ['ok', 'fail', 'info'] as const) throughput.push({ t, type, opsPerSec: e[type] / bucketSec });
   }
-  const lag = (await readJsonl(path.join(dir, 'lag.jsonl'))).map((l) => ({ t: (l.time as number) / NS, follower: String(l.follower), records: l.lagRecords as number }));
+  const lag = lagPoints(await readJsonl(path.join(dir, 'lag.jsonl')));
   const faults: Window[] = [];
   const open = new Map<string, { t: number; detail: string }[]>();
   const end = history.length ? history[history.length - 1]!.time / NS : result.durationSec;
