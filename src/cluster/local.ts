@@ -328,10 +328,15 @@ export class LocalCluster implements ClusterBackend {
     return new ClusterClient({
       refreshMs: options.refreshMs,
       nodes: this.endpoints().map((n) => ({ id: n.id, http: this.clientAddress(n.id) })),
-      aliases: Object.fromEntries(this.endpoints().map((n) => [n.http, this.clientAddress(n.id)])),
+      aliases: this.clientAliases(),
       monitor: this.file.monitor?.http,
       leaderId: this.leaderId(),
     });
+  }
+
+  /** Each node's own HTTP address → the address clients use (its `client:` link through the proxy). */
+  clientAliases(): Record<string, string> {
+    return Object.fromEntries(this.endpoints().map((n) => [n.http, this.clientAddress(n.id)]));
   }
 
   /** The leader as the monitor sees it (the spec's leader when the monitor does not answer). */

@@ -22,6 +22,11 @@ export interface RouterOptions {
   timeoutMs?: number;
   /** How often the router asks the monitor who leads. @default 200 */
   refreshMs?: number;
+  /**
+   * Node address (as the monitor names it) → the address the router should use instead: a
+   * cluster's `client:` proxy links, so faults cut between clients and nodes cut the router too.
+   */
+  aliases?: Record<string, string>;
 }
 
 type Forwarded = { kind: 'response'; status: number; headers: http.IncomingHttpHeaders; body: Buffer } | { kind: 'refused'; error: string } | { kind: 'lost'; error: string };
@@ -45,9 +50,10 @@ export class Router {
   async listen(host: string, port: number): Promise<string> {
     const st = await fetchJson(`http://${this.options.monitor}/status`);
     if (!st) throw new Error(`monitor at ${this.options.monitor} does not answer`);
-    const nodes = (st.nodes as Array<{ id: string; http: string }>).map((n) => ({ id: n.id, http: n.http }));
+    const aliases = this.options.aliases ?? {};
+    const nodes = (st.nodes as Array<{ id: string; http: string }>).map((n) => ({ id: n.id, http: aliases[n.http] ?? n.http }));
     this.nodeIds = new Map(nodes.map((n) => [n.http, n.id]));
-    this.client = new ClusterClient({ nodes, monitor: this.options.monitor, leaderId: st.leader as string });
+    this.client = new ClusterClient({ nodes, aliases, monitor: this.options.monitor, leaderId: st.leader as string });
     await this.client.refresh();
     this.timer = setInterval(() => void this.client!.refresh(), this.options.refreshMs ?? 200);
     this.timer.unref();

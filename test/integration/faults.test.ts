@@ -6,6 +6,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { promises as fsp } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LocalCluster } from '../../src/cluster/local.js';
 import { loadClusterSpec } from '../../src/cluster/spec.js';
@@ -15,7 +16,9 @@ import { parseNemesisSchedule, runNemesis } from '../../src/faults/nemesis/sched
 import { HistoryRecorder } from '../../src/history/recorder.js';
 import { loadHistory } from '../../src/history/reader.js';
 import { Rng } from '../../src/lib/rng.js';
-import { projectRoot } from '../../src/lib/paths.js';
+import { cliEntry, projectRoot } from '../../src/lib/paths.js';
+import { waitFor } from '../../src/cluster/process-control.js';
+import { call, closeKvClients } from '../../src/workloads/kv-client.js';
 import { put, startCluster, stateRoot } from '../helpers/cluster.js';
 
 let cluster: LocalCluster | undefined;
@@ -41,6 +44,32 @@ describe('faults on a real cluster', () => {
     await fault.stop();
     const after = await c.waitConverged();
     expect(after).toBe(before + 20);
+  });
+
+  it('replab router --cluster goes through the client links: cutting clients from the leader cuts the router too', async () => {
+    const c = (cluster = await startCluster({ name: 'router-links', nodes: [{ id: 'n1' }, { id: 'n2' }, { id: 'n3' }], replication: { mode: 'async' }, heartbeatMs: 50 }));
+    const child = spawn(process.execPath, [cliEntry(), 'router', '--cluster', c.name, '--state-dir', stateRoot(), '--timeout-ms', '800'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+      child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+      const listening = await waitFor(() => /router listening on \S+/.test(out), 15_000, 20);
+      expect(listening, err).toBe(true);
+      const address = /router listening on (\S+)/.exec(out)![1]!;
+      const write = (key: string) => call({ address, method: 'PUT', path: `/kv/${key}`, body: 'v', timeoutMs: 3000 });
+      expect(await write('before')).toMatchObject({ type: 'ok' });
+      const fault = await startFault(c, { fault: 'partition', shape: 'isolate', target: 'leader', mode: 'blackhole', cut: ['client'] }, new Rng(1));
+      expect(fault.value.links).toEqual(['client:n1']);
+      // The router reaches n1 only through client:n1, which now holds everything: no answer.
+      const during = await write('during');
+      expect(during.type).not.toBe('ok');
+      await fault.stop();
+      expect(await write('after')).toMatchObject({ type: 'ok' });
+    } finally {
+      child.kill('SIGTERM');
+      closeKvClients();
+    }
   });
 
   it('a schedule records start/stop events in the history and leaves nothing broken', async () => {

@@ -4,21 +4,33 @@ import { Router } from '../../router/router.js';
 import { parseHostPort } from '../../lib/addr.js';
 import { createLogger } from '../../lib/log.js';
 import { choiceFlag, intFlag } from '../options.js';
-import { EnvironmentError } from '../../lib/errors.js';
+import { EnvironmentError, UsageError } from '../../lib/errors.js';
 
 export function registerRouterCommand(program: Command): void {
   program
     .command('router')
     .description('HTTP router in front of a cluster: writes to the leader the monitor names, reads to the leader or followers')
-    .requiredOption('--monitor <host:port>', "the cluster monitor's API (cluster.json: monitor.http)")
+    .option('--monitor <host:port>', "the cluster monitor's API (cluster.json: monitor.http)")
+    .option('--cluster <name>', 'a cluster started by replab: its monitor, and its nodes through their client: proxy links (so client faults cut the router too)')
+    .option('--state-dir <dir>', 'where --cluster keeps its state', '.replab')
     .option('--http <host:port>', 'address to listen on', '127.0.0.1:0')
     .option('--reads <where>', 'leader | followers', choiceFlag('--reads', ['leader', 'followers'] as const), 'leader')
     .option('--timeout-ms <ms>', 'how long one request may spend being retried on a new leader', intFlag('--timeout-ms', 1), 10_000)
-    .action(async (o: { monitor: string; http: string; reads: 'leader' | 'followers'; timeoutMs: number }) => {
-      parseHostPort(o.monitor, '--monitor');
+    .action(async (o: { monitor?: string; cluster?: string; stateDir: string; http: string; reads: 'leader' | 'followers'; timeoutMs: number }) => {
+      if ((o.monitor === undefined) === (o.cluster === undefined)) throw new UsageError('give exactly one of --monitor <host:port> or --cluster <name>');
+      let monitor = o.monitor;
+      let aliases: Record<string, string> | undefined;
+      if (o.cluster !== undefined) {
+        const { LocalCluster } = await import('../../cluster/local.js');
+        const cluster = await LocalCluster.attach(o.cluster, o.stateDir);
+        if (!cluster.monitorHttp) throw new UsageError(`cluster "${o.cluster}" has no monitor`);
+        monitor = cluster.monitorHttp;
+        aliases = cluster.clientAliases();
+      }
+      parseHostPort(monitor!, '--monitor');
       const listen = parseHostPort(o.http, '--http');
       const log = createLogger('router');
-      const router = new Router({ monitor: o.monitor, reads: o.reads, timeoutMs: o.timeoutMs }, log);
+      const router = new Router({ monitor: monitor!, aliases, reads: o.reads, timeoutMs: o.timeoutMs }, log);
       const address = await router.listen(listen.host, listen.port).catch((e: unknown) => {
         throw new EnvironmentError((e as Error).message);
       });
