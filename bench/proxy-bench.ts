@@ -6,9 +6,14 @@
  *   throughput  autocannon, 64 keep-alive connections, GET of existing keys (no fsync in the way)
  *   latency     one connection, requests one after another, timed with hrtime (autocannon's
  *               latency is whole milliseconds, too coarse for a sub-millisecond difference)
+ * A bare Node pipe forwarder (bench/pipe-forwarder.ts) is measured the same way, as the floor any
+ * Node.js proxy sits on. Each path gets a short warm-up first (the node's first seconds are slow).
  * Figures go to stdout and docs/benchmarks.md (section "proxy").
  */
 import http from 'node:http';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { LocalCluster } from '../src/cluster/local.js';
@@ -45,14 +50,26 @@ async function probe(address: string, n: number): Promise<number[]> {
 
 const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))]!;
 
+const direct = cluster.endpoint('n1').http;
+const forwarder = spawn(process.execPath, [path.join(path.dirname(fileURLToPath(import.meta.url)), 'pipe-forwarder.js'), '0', direct], { stdio: ['ignore', 'pipe', 'inherit'] });
 try {
-  const direct = cluster.endpoint('n1').http;
+  const pipePort = await new Promise<number>((resolve, reject) => {
+    forwarder.stdout!.on('data', (b: Buffer) => {
+      const m = /listening (\d+)/.exec(b.toString());
+      if (m) resolve(Number(m[1]));
+    });
+    forwarder.once('exit', (code) => reject(new Error(`pipe forwarder exited with ${code}`)));
+  });
   const proxied = cluster.clientAddress('n1');
+  const piped = `127.0.0.1:${pipePort}`;
   for (let i = 0; i < KEYS; i++) await fetch(`http://${direct}/kv/bench-${i}`, { method: 'PUT', body: 'x'.repeat(100) });
-  const thr: Record<'direct' | 'proxied', number[]> = { direct: [], proxied: [] };
-  const lat: Record<'direct' | 'proxied', { p50: number[]; p99: number[] }> = { direct: { p50: [], p99: [] }, proxied: { p50: [], p99: [] } };
+  type PathName = 'direct' | 'proxied' | 'pipe';
+  const paths: Array<[PathName, string]> = [['direct', direct], ['proxied', proxied], ['pipe', piped]];
+  for (const [, address] of paths) await runHttpBench({ address, method: 'GET', connections: 64, durationSec: 2, keySpace: KEYS });
+  const thr: Record<PathName, number[]> = { direct: [], proxied: [], pipe: [] };
+  const lat: Record<PathName, { p50: number[]; p99: number[] }> = { direct: { p50: [], p99: [] }, proxied: { p50: [], p99: [] }, pipe: { p50: [], p99: [] } };
   for (let r = 0; r < rounds; r++) {
-    for (const [name, address] of [['direct', direct], ['proxied', proxied]] as const) {
+    for (const [name, address] of paths) {
       const res = await runHttpBench({ address, method: 'GET', connections: 64, durationSec, keySpace: KEYS });
       if (res.non2xx > 0 || res.errors > 0) throw new Error(`${name}: ${res.non2xx} non-2xx answers and ${res.errors} errors`);
       thr[name].push(res.requestsPerSec);
@@ -63,29 +80,34 @@ try {
     }
   }
   const ratio = median(thr.proxied) / median(thr.direct);
+  const pipeRatio = median(thr.pipe) / median(thr.direct);
   const addedP50 = median(lat.proxied.p50) - median(lat.direct.p50);
   const addedP99 = median(lat.proxied.p99) - median(lat.direct.p99);
   const table = `| path | requests/s (median) | sequential p50 ms | sequential p99 ms |
 | --- | ---: | ---: | ---: |
 | direct to the node | ${median(thr.direct).toFixed(0)} | ${median(lat.direct.p50).toFixed(3)} | ${median(lat.direct.p99).toFixed(3)} |
 | through client:n1 (no toxics) | ${median(thr.proxied).toFixed(0)} | ${median(lat.proxied.p50).toFixed(3)} | ${median(lat.proxied.p99).toFixed(3)} |
+| through a bare Node pipe forwarder (floor) | ${median(thr.pipe).toFixed(0)} | ${median(lat.pipe.p50).toFixed(3)} | ${median(lat.pipe.p99).toFixed(3)} |
 
 | measure | measured | aim |
 | --- | ---: | ---: |
 | proxied / direct throughput | ${(ratio * 100).toFixed(0)}% | ≥ 80% |
+| bare pipe forwarder / direct throughput | ${(pipeRatio * 100).toFixed(0)}% | — |
+| proxied / bare pipe forwarder | ${((median(thr.proxied) / median(thr.pipe)) * 100).toFixed(0)}% | — |
 | added p50 | ${addedP50.toFixed(3)} ms | ≤ 0.3 ms |
 | added p99 | ${addedP99.toFixed(3)} ms | — |`;
   console.log(table);
   const md = `### Proxy: cost of the fault proxy with no toxics (\`npm run bench:proxy -- --duration ${durationSec} --rounds ${rounds}\`)
 
 Measured ${new Date().toISOString().slice(0, 10)} on ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}.
-One node (async), GET of 100 existing keys. Throughput: autocannon, 64 connections, ${durationSec} s per path, direct and
-proxied alternating, median of ${rounds} rounds. Latency: 3,000 sequential requests on one keep-alive connection per
+One node (async), GET of 100 existing keys. Throughput: autocannon, 64 connections, ${durationSec} s per path after a 2 s
+warm-up of each, direct, proxied and bare-pipe alternating, median of ${rounds} rounds. Latency: 3,000 sequential requests on one keep-alive connection per
 round, timed with hrtime, median of the rounds' quantiles.
 
 ${table}
 `;
   console.error(`wrote ${await writeBenchSection('proxy', md)}`);
 } finally {
+  forwarder.kill('SIGTERM');
   await cluster.down({ clean: true });
 }
