@@ -38,12 +38,35 @@ function bareFsyncLoop(seconds: number): number {
 }
 
 const spec = await loadClusterSpec(path.join(projectRoot(), 'clusters', 'three-node.yaml'));
+
+// --backend docker: the same modes on the docker backend in the same rounds, process and docker
+// taking turns to go first, so drift on a shared machine hits both alike (section "node-docker").
+let dockerEngine: { started: boolean } | undefined;
+if (values.backend === 'docker') {
+  const { ensureEngine, dockerClient } = await import('../src/docker/engine.js');
+  const { buildImageOffline } = await import('../src/docker/image.js');
+  const engine = await ensureEngine();
+  process.env.DOCKER_HOST = engine.host;
+  await buildImageOffline(dockerClient(engine.host));
+  dockerEngine = engine;
+}
+
 const bare: number[] = [];
 const all: ModeBenchRow[][] = [];
+const docker: ModeBenchRow[][] = [];
 for (let r = 0; r < rounds; r++) {
   bare.push(bareFsyncLoop(3));
   console.error(`round ${r + 1}: bare fdatasync loop ${bare.at(-1)!.toFixed(0)}/s`);
-  all.push(await benchModes({ spec, modes: ['async', 'semi-sync', 'sync'], durationSec, connections: 64, onProgress: (m) => console.error(`round ${r + 1}: ${m}`) }));
+  const processRound = async () => all.push(await benchModes({ spec, modes: ['async', 'semi-sync', 'sync'], durationSec, connections: 64, onProgress: (m) => console.error(`round ${r + 1}: ${m}`) }));
+  const dockerRound = async () => docker.push(await benchModes({ spec: { ...spec, backend: 'docker' }, modes: ['async', 'semi-sync', 'sync'], durationSec, connections: 64, onProgress: (m) => console.error(`docker round ${r + 1}: ${m}`) }));
+  if (!dockerEngine) await processRound();
+  else if (r % 2 === 0) {
+    await processRound();
+    await dockerRound();
+  } else {
+    await dockerRound();
+    await processRound();
+  }
 }
 bare.push(bareFsyncLoop(3));
 
@@ -86,17 +109,8 @@ Bare 100-byte write + fdatasync loop on the same disk, same run: **${bareMedian.
 `;
 console.error(`wrote ${await writeBenchSection('node', md)}`);
 
-// --backend docker: the same modes on the docker backend right after, as a ratio to the process
-// backend measured in this run (section "node-docker").
-if (values.backend === 'docker') {
-  const { ensureEngine, dockerClient, stopPrivateEngine } = await import('../src/docker/engine.js');
-  const { buildImageOffline } = await import('../src/docker/image.js');
-  const engine = await ensureEngine();
-  process.env.DOCKER_HOST = engine.host;
-  await buildImageOffline(dockerClient(engine.host));
-  const docker: ModeBenchRow[][] = [];
-  for (let r = 0; r < rounds; r++) docker.push(await benchModes({ spec: { ...spec, backend: 'docker' }, modes: ['async', 'semi-sync', 'sync'], durationSec, connections: 64, onProgress: (m) => console.error(`docker round ${r + 1}: ${m}`) }));
-  if (engine.started) await stopPrivateEngine();
+if (dockerEngine) {
+  if (dockerEngine.started) await (await import('../src/docker/engine.js')).stopPrivateEngine();
   const dockerRate = (m: string) => median(docker.map((round) => round.find((x) => x.mode === m)!.requestsPerSec));
   const lines = modes.map((m) => `| ${m} | ${rate(m).toFixed(0)} | ${dockerRate(m).toFixed(0)} | ${(dockerRate(m) / rate(m)).toFixed(2)} |`);
   const table = `| mode | process writes/s | docker writes/s | docker / process |\n| --- | ---: | ---: | ---: |\n${lines.join('\n')}`;
@@ -105,8 +119,9 @@ if (values.backend === 'docker') {
     'node-docker',
     `### Node on the docker backend (\`npm run bench:node -- --backend docker --duration ${durationSec} --rounds ${rounds}\`)
 
-Measured ${new Date().toISOString().slice(0, 10)} in the same run as the process figures above: the same 3-node cluster, each node,
-the monitor and the proxy in its own container (host network, data dir in a named volume), autocannon on the host.
+Measured ${new Date().toISOString().slice(0, 10)} in the same rounds as the process figures above (the two backends taking turns
+to go first): the same 3-node cluster, each node, the monitor and the proxy in its own container (host network, data dir
+in a named volume), autocannon on the host. Medians of ${rounds} round(s).
 
 ${table}
 
