@@ -50,8 +50,10 @@ export class Monitor {
     private readonly stateDir: string,
     token: string,
     private readonly log: Logger,
+    /** How it reaches the nodes (a test may wrap it to lose an answer). */
+    api?: NodeApi,
   ) {
-    this.api = new NodeApi(token);
+    this.api = api ?? new NodeApi(token);
   }
 
   private stateWrites: Promise<void> = Promise.resolve();
@@ -172,7 +174,9 @@ export class Monitor {
   /** A node that has seen a higher epoch than this monitor (state lost?) raises the monitor's. */
   private noteEpochs(): void {
     for (const p of this.probes.values()) {
-      if (p.ok && p.status && p.status.epoch > this.state.epoch) {
+      // An epoch this monitor reserved itself (a promote whose answer was lost) is not news: the
+      // failover that reserved it records that promotion (see failOver).
+      if (p.ok && p.status && p.status.epoch > this.state.epoch && p.status.epoch > this.state.highestEpoch) {
         this.log.warn({ node: p.status.id, epoch: p.status.epoch }, 'a node reports a higher epoch than the monitor stored; adopting it');
         this.state = { ...this.state, epoch: p.status.epoch, highestEpoch: Math.max(this.state.highestEpoch, p.status.epoch) };
         void this.saveState();
@@ -216,6 +220,16 @@ export class Monitor {
         const p = this.probes.get(n.id)!;
         return { id: n.id, reachable: p.ok, role: p.status?.role, lastEpoch: p.status?.lastEpoch, flushedLsn: p.status?.flushedLsn };
       });
+      // A promote whose answer was lost may still have taken effect: a node leading the epoch
+      // this monitor reserved last is that promotion. Record it rather than promote another.
+      const earlier = others.find((n) => {
+        const st = this.probes.get(n.id)?.status;
+        return this.probes.get(n.id)?.ok && st?.role === 'leader' && st.epoch === this.state.highestEpoch && st.epoch > this.state.epoch;
+      });
+      if (earlier) {
+        await this.recordPromotion(old, earlier.id, this.state.highestEpoch, this.probes.get(earlier.id)!.status!, 'an earlier promote went unanswered but took effect', silentMs, declaredAt);
+        return;
+      }
       const lastLeader = this.probes.get(old)?.status;
       const direct = Object.entries(this.state.upstreams).filter(([, up]) => up === old).map(([id]) => id);
       const choice = chooseCandidate({
@@ -239,27 +253,38 @@ export class Monitor {
         return;
       }
       const epoch = await this.reserveEpoch();
-      const upstreams = repointedUpstreams(this.state.upstreams, old, choice.id);
-      const syncStandbys = Object.entries(upstreams).filter(([id, up]) => up === choice.id && id !== old).map(([id]) => id);
+      const { syncStandbys } = this.afterPromotion(old, choice.id);
       const sentAtMs = Date.now();
       const r = await this.api.admin(this.httpOf(choice.id), 'promote', { epoch, leaseMs: this.config.leaseMs, sentAtMs, syncStandbys }, Math.max(this.probeTimeoutMs, 2000));
+      // Even an unanswered promote may have arrived, and it carried a lease: the next attempt must
+      // wait that lease out before promoting anyone else.
+      this.lastLeaseSentAt = sentAtMs;
       if (!r.ok) {
         await this.event('promote-failed', { node: choice.id, epoch, error: r.error });
         return;
       }
-      this.lastLeaseSentAt = sentAtMs;
-      this.state = { epoch, highestEpoch: epoch, leader: choice.id, upstreams, syncStandbys };
-      await this.saveState();
-      this.lastLeaderOkAt = Date.now();
-      this.probes.set(choice.id, { at: Date.now(), ok: true, status: r.body });
-      await this.event('promoted', { node: choice.id, from: old, epoch, why: choice.why, detectionMs: silentMs, promotionMs: Date.now() - declaredAt, lastLsn: r.body.lastLsn });
-      this.failover = { state: 'healthy' };
-      await Promise.all(others.map((n) => (n.id === choice.id ? undefined : this.probe(n.id))));
-      await this.probe(old);
-      await this.reconcile();
+      await this.recordPromotion(old, choice.id, epoch, r.body, choice.why, silentMs, declaredAt);
     } finally {
       this.busy = false;
     }
+  }
+
+  /** Upstreams and sync standbys once `to` replaces `old` as the leader. */
+  private afterPromotion(old: string, to: string): { upstreams: Record<string, string>; syncStandbys: string[] } {
+    const upstreams = repointedUpstreams(this.state.upstreams, old, to);
+    return { upstreams, syncStandbys: Object.entries(upstreams).filter(([id, up]) => up === to && id !== old).map(([id]) => id) };
+  }
+
+  /** `to` leads `epoch` now: store it, announce it, and repoint everyone else. */
+  private async recordPromotion(old: string, to: string, epoch: number, status: ShortStatus, why: string, silentMs: number, declaredAt: number): Promise<void> {
+    this.state = { epoch, highestEpoch: epoch, leader: to, ...this.afterPromotion(old, to) };
+    await this.saveState();
+    this.lastLeaderOkAt = Date.now();
+    this.probes.set(to, { at: Date.now(), ok: true, status });
+    await this.event('promoted', { node: to, from: old, epoch, why, detectionMs: silentMs, promotionMs: Date.now() - declaredAt, lastLsn: status.lastLsn });
+    this.failover = { state: 'healthy' };
+    await Promise.all(this.config.nodes.map((n) => (n.id === to ? undefined : this.probe(n.id))));
+    await this.reconcile();
   }
 
   /**

@@ -13,6 +13,9 @@ import { readRewound } from '../../src/kv/rewound.js';
 import { call } from '../../src/workloads/kv-client.js';
 import { closeKvClients } from '../../src/workloads/kv-client.js';
 import { dump, put, startCluster, status, OutcomeWriter } from '../helpers/cluster.js';
+import { Monitor } from '../../src/monitor/monitor.js';
+import { NodeApi } from '../../src/monitor/node-api.js';
+import { loadMonitorConfig } from '../../src/monitor/config.js';
 
 const FAST_FAILOVER = { heartbeatMs: 50, failoverTimeoutMs: 600, leaseMs: 300 };
 const threeNodes = (name: string, replication: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
@@ -220,6 +223,42 @@ describe('failover', () => {
     // Once n3 answers again, the failover goes ahead.
     await c.resume('n3');
     expect(['n2', 'n3']).toContain(await waitForLeader(c, 'n1'));
+  });
+
+  it('a promote whose answer is lost but which took effect is recorded, not followed by a second promotion', async () => {
+    const c = (cluster = await startCluster(threeNodes('fo-lost', { mode: 'async' })));
+    // This test runs the monitor in-process, on the cluster's config and state, with a NodeApi
+    // that performs the first promote for real but loses its answer.
+    await c.killMonitor();
+    class LosingApi extends NodeApi {
+      lost = 0;
+      override async admin<T>(address: string, action: 'lease' | 'promote' | 'follow' | 'fence', body: Record<string, unknown>, timeoutMs: number) {
+        const r = await super.admin<T>(address, action, body, timeoutMs);
+        if (action === 'promote' && this.lost++ === 0) return { ok: false as const, status: 0, error: 'answer lost (test)' };
+        return r;
+      }
+    }
+    const stateDir = path.join(c.stateDir, 'monitor');
+    const token = c.token;
+    const monitor = new Monitor(await loadMonitorConfig(path.join(stateDir, 'config.json')), stateDir, token, silentLogger(), new LosingApi(token));
+    await monitor.start();
+    try {
+      expect(await waitFor(async () => (await c.status('n1'))?.leaseValid === true, 5000, 20)).toBe(true);
+      await c.kill('n1');
+      expect(await waitFor(async () => monitor.events.some((e) => e.event === 'promoted'), 15_000, 20)).toBe(true);
+      const names = monitor.events.map((e) => e.event);
+      expect(names).toContain('promote-failed');
+      const promoted = monitor.events.find((e) => e.event === 'promoted')!;
+      // The node promoted by the unanswered call keeps epoch 2; nobody else is promoted over it.
+      expect(promoted).toMatchObject({ epoch: 2, why: 'an earlier promote went unanswered but took effect' });
+      expect(monitor.state).toMatchObject({ epoch: 2, leader: promoted.node });
+      const leader = promoted.node as string;
+      expect(await waitFor(async () => (await put(c.endpoint(leader).http, 'after', 'x')).status === 200, 5000, 50)).toBe(true);
+      const other = leader === 'n2' ? 'n3' : 'n2';
+      expect(await waitFor(async () => (await c.status(other))?.role === 'follower' && (await c.status(other))?.epoch === 2, 5000, 20)).toBe(true);
+    } finally {
+      await monitor.stop();
+    }
   });
 
   it('a leader that answers again while the failover is blocked keeps leading: its lease is renewed and writes resume', async () => {
