@@ -1,7 +1,8 @@
 /**
  * Reaching a Docker engine through dockerode, and starting a private one when none runs: on these
  * machines Debian's dockerd starts as root with its sockets and data under /tmp (no systemd).
- * `DOCKER_HOST` (unix:// or tcp://) is honoured, so a remote engine works the same way.
+ * `DOCKER_HOST` (unix:// or tcp://) is honoured, for any engine on this machine (nodes bind
+ * 127.0.0.1 and the monitor and proxy folders are bind mounts, so not for another machine).
  */
 import { spawn } from 'node:child_process';
 import { existsSync, openSync, closeSync, promises as fsp } from 'node:fs';

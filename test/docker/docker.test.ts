@@ -7,6 +7,7 @@
  */
 import { PassThrough } from 'node:stream';
 import { existsSync } from 'node:fs';
+import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LocalCluster } from '../../src/cluster/local.js';
 import { waitFor } from '../../src/cluster/process-control.js';
@@ -93,6 +94,39 @@ describe('docker backend', () => {
     await c.down();
     const rewound = await readRewound(dataDir);
     expect(rewound.map((r) => r.key).sort()).toEqual([...ahead].sort());
+  });
+
+  it('DOCKER_HOST as tcp:// (another address for the engine) runs the same cluster through it', async () => {
+    const unix = process.env.DOCKER_HOST?.startsWith('unix://') ? process.env.DOCKER_HOST.slice(7) : '/var/run/docker.sock';
+    // A loopback TCP endpoint in front of the engine's socket, counting what goes through it.
+    let connections = 0;
+    const open = new Set<net.Socket>();
+    const forwarder = net.createServer((c) => {
+      connections++;
+      open.add(c);
+      c.on('close', () => open.delete(c));
+      const u = net.connect(unix);
+      c.pipe(u);
+      u.pipe(c);
+      c.on('error', () => u.destroy());
+      u.on('error', () => c.destroy());
+    });
+    await new Promise<void>((r) => forwarder.listen(0, '127.0.0.1', () => r()));
+    const saved = process.env.DOCKER_HOST;
+    process.env.DOCKER_HOST = `tcp://127.0.0.1:${(forwarder.address() as net.AddressInfo).port}`;
+    try {
+      const c = (cluster = await startCluster(spec('dk-tcp', 'async')));
+      expect((await put(c.endpoint('n1').http, 'k', 'v')).status).toBe(200);
+      expect(connections).toBeGreaterThan(0);
+      await c.down({ clean: true });
+      cluster = undefined;
+      const left = await dockerClient().listContainers({ all: true, filters: { label: [`org.replab.cluster=${c.name}`] } });
+      expect(left).toEqual([]);
+    } finally {
+      process.env.DOCKER_HOST = saved;
+      for (const c of open) c.destroy();
+      await new Promise<void>((r) => forwarder.close(() => r()));
+    }
   });
 
   it('docker pause of the leader past the failover timeout: after unpause it acknowledges nothing and follows', async () => {
