@@ -16,6 +16,8 @@ import { dump, put, startCluster, status, OutcomeWriter } from '../helpers/clust
 import { Monitor } from '../../src/monitor/monitor.js';
 import { NodeApi } from '../../src/monitor/node-api.js';
 import { loadMonitorConfig } from '../../src/monitor/config.js';
+import { startFault } from '../../src/faults/nemesis/faults.js';
+import { Rng } from '../../src/lib/rng.js';
 
 const FAST_FAILOVER = { heartbeatMs: 50, failoverTimeoutMs: 600, leaseMs: 300 };
 const threeNodes = (name: string, replication: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
@@ -223,6 +225,32 @@ describe('failover', () => {
     // Once n3 answers again, the failover goes ahead.
     await c.resume('n3');
     expect(['n2', 'n3']).toContain(await waitForLeader(c, 'n1'));
+  });
+
+  it('semi-sync: an old leader restarted in its old epoch while the new leader is cut off does not block the next failover', async () => {
+    // What CI once hit: n1 killed, n2 promoted; n2 partitioned, and n1 back (still believing it
+    // leads epoch 1) before the monitor could repoint it. n1's log is known and holds nothing
+    // of epoch 2, so n3 has every write acknowledged in epoch 2 and must be promoted.
+    const c = (cluster = await startCluster(threeNodes('fo-stale', { mode: 'semi-sync', k: 1, onSyncTimeout: 'block' })));
+    const client = c.client();
+    const writer = new OutcomeWriter((key, value) => client.request('leader', { method: 'PUT', path: `/kv/${key}`, body: value, timeoutMs: 2000 }), { concurrency: 3 });
+    await writer.waitForAcks(30);
+    await c.kill('n1');
+    expect(await waitForLeader(c, 'n1')).toBe('n2');
+    await writer.waitForAcks(30, 15_000, (w) => w.epoch === 2);
+    const cut = await startFault(c, { fault: 'partition', shape: 'isolate', target: 'n2', mode: 'blackhole', cut: ['repl', 'monitor'] }, new Rng(1));
+    await c.restart('n1');
+    expect(await waitForLeader(c, 'n2')).toBe('n3');
+    const st = await c.monitorStatus();
+    expect(st?.epoch).toBe(3);
+    await writer.waitForAcks(20, 15_000, (w) => w.epoch === 3);
+    await cut.stop();
+    await writer.stop();
+    await c.waitConverged(30_000);
+    const dumps = await Promise.all(['n1', 'n2', 'n3'].map((id) => dump(c.endpoint(id).http)));
+    expect(dumps[0]).toEqual(dumps[2]);
+    expect(dumps[1]).toEqual(dumps[2]);
+    expect(writer.acked.filter((w) => dumps[2]![w.key] !== w.value)).toEqual([]);
   });
 
   it('a promote whose answer is lost but which took effect is recorded, not followed by a second promotion', async () => {
