@@ -223,8 +223,8 @@ export class Monitor {
       // A promote whose answer was lost may still have taken effect: a node leading the epoch
       // this monitor reserved last is that promotion. Record it rather than promote another.
       const earlier = others.find((n) => {
-        const st = this.probes.get(n.id)?.status;
-        return this.probes.get(n.id)?.ok && st?.role === 'leader' && st.epoch === this.state.highestEpoch && st.epoch > this.state.epoch;
+        const p = this.probes.get(n.id);
+        return p?.ok && p.status?.role === 'leader' && p.status.epoch === this.state.highestEpoch && p.status.epoch > this.state.epoch;
       });
       if (earlier) {
         await this.recordPromotion(old, earlier.id, this.state.highestEpoch, this.probes.get(earlier.id)!.status!, 'an earlier promote went unanswered but took effect', silentMs, declaredAt);

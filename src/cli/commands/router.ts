@@ -23,8 +23,7 @@ export function registerRouterCommand(program: Command): void {
       if (o.cluster !== undefined) {
         const { LocalCluster } = await import('../../cluster/local.js');
         const cluster = await LocalCluster.attach(o.cluster, o.stateDir);
-        if (!cluster.monitorHttp) throw new UsageError(`cluster "${o.cluster}" has no monitor`);
-        monitor = cluster.monitorHttp;
+        monitor = cluster.monitorHttp; // throws a UsageError when the cluster has no monitor
         aliases = cluster.clientAliases();
       }
       parseHostPort(monitor!, '--monitor');
