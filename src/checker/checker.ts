@@ -10,6 +10,7 @@
 import type { Op } from '../history/op.js';
 import { checkLinearizable, type LinearizabilityResult, type Validity } from './linearizable.js';
 import { checkLoss, type LossResult } from './loss.js';
+import { applyResolutions, checkEvidence, type EvidenceInput, type EvidenceResult } from './evidence.js';
 import { checkStaleReads, type StaleReadResult } from './stale.js';
 import { checkAvailability, type AvailabilityResult } from './availability.js';
 import { checkLatency, type LatencyResult } from './latency.js';
@@ -28,6 +29,8 @@ export interface CheckResult {
   model: CheckModel;
   ops: number;
   linearizable?: Safe<LinearizabilityResult>;
+  /** Loss from the nodes' final logs (when the caller has them); `loss` is then the second count. */
+  evidence?: Safe<EvidenceResult>;
   loss?: Safe<LossResult>;
   staleReads?: Safe<StaleReadResult>;
   availability?: Safe<AvailabilityResult>;
@@ -38,6 +41,8 @@ export interface CheckOptions {
   model: CheckModel;
   /** @default 10000 */
   budgetMsPerKey?: number;
+  /** The nodes' final logs: loss is judged from them, and indeterminate writes they decide are resolved. */
+  evidence?: EvidenceInput;
 }
 
 /** Runs `fn`, turning a crash into an `unknown` result. */
@@ -59,9 +64,18 @@ export function mergeValidity(vs: Validity[]): Validity {
 export function checkHistory(history: Op[], options: CheckOptions): CheckResult {
   const result: CheckResult = { valid: true, model: options.model, ops: history.length };
   const verdicts: Validity[] = [];
+  let searched: Op[] = history;
+  const ev = options.evidence;
+  if (ev) {
+    const evidence = safe(() => checkEvidence(history, ev));
+    result.evidence = evidence;
+    verdicts.push(evidence.crashed ? 'unknown' : evidence.lostAcked > 0 ? false : evidence.unknown.length > 0 ? 'unknown' : true);
+    const leaderLog = ev.nodes.find((n) => n.node === ev.finalLeader)?.log;
+    if (!evidence.crashed && leaderLog) searched = applyResolutions(history, evidence.resolutions, leaderLog.records, ev.effect);
+  }
   if (options.model !== 'set') {
     const model = options.model === 'kv' ? kvModel : registerModel;
-    result.linearizable = safe(() => checkLinearizable(history, model, { budgetMsPerKey: options.budgetMsPerKey }));
+    result.linearizable = safe(() => checkLinearizable(searched, model, { budgetMsPerKey: options.budgetMsPerKey }));
     verdicts.push(result.linearizable.valid);
   }
   const hasFinalReads = history.some((op) => op.f === 'final-read');
@@ -90,6 +104,9 @@ export function describeCheck(r: CheckResult): string {
       for (const u of lin.unknown) lines.push(`    key ${JSON.stringify(u.key)}: unknown — ${u.reason}`);
     }
   }
+  const ev = r.evidence;
+  if (ev) lines.push(ev.crashed ? `  log evidence: unknown — checker error: ${ev.error}` : `  log evidence: ${ev.message}`);
+  if (ev && !ev.crashed) for (const l of ev.lost.slice(0, 10)) lines.push(`    lost ${l.f} ${JSON.stringify(l.key)} = ${JSON.stringify(l.value)}${l.node ? ` (acknowledged by ${l.node}${l.epoch !== null ? ` at epoch ${l.epoch}` : ''}${l.lsn !== null ? `, lsn ${l.lsn}` : ''})` : ''}: ${l.where}`);
   const loss = r.loss;
   if (loss) lines.push(loss.crashed ? `  loss: unknown — checker error: ${loss.error}` : `  loss: ${loss.valid} — ${loss.message}`);
   const st = r.staleReads;

@@ -234,6 +234,9 @@ function buildPartition<S>(key: string, pairs: OpPair[], model: Model<S>): Parti
   const info = kept.filter((c) => c.returnPos === undefined).sort((a, b) => a.invokePos - b.invokePos);
   const ordered = finite.concat(info);
   ordered.forEach((c, id) => (c.op.id = id));
+  // Writes the final log holds are linearized in log order: chain each to its predecessor.
+  const logged = ordered.filter((c) => typeof c.pair.invoke.logLsn === 'number').sort((a, b) => a.pair.invoke.logLsn! - b.pair.invoke.logLsn!);
+  logged.forEach((c, i) => (c.op.logPred = i > 0 ? logged[i - 1]!.op.id : -1));
   const entries: Entry[] = [];
   finite.forEach((c, id) => {
     const call: Entry = { op: id, pos: c.invokePos, isCall: true, prev: null, next: null, ret: null };
@@ -385,6 +388,7 @@ function searchPartition<S>(p: Partition, model: Model<S>, budgetMs: number): Se
   };
   const tryOp = (id: number): boolean => {
     const op = p.ops[id]!;
+    if (op.logPred !== undefined && op.logPred >= 0 && !lin.has(op.logPred)) return false;
     const next = model.step(state, op);
     if (next === undefined) return false;
     const nextKey = model.stateKey(next);

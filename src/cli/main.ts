@@ -23,6 +23,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   node: async () => (await import('./commands/node.js')).registerNodeCommand,
   cluster: async () => (await import('./commands/cluster.js')).registerClusterCommand,
   bench: async () => (await import('./commands/bench.js')).registerBenchCommand,
+  wal: async () => (await import('./commands/wal.js')).registerWalCommand,
   check: async () => (await import('./commands/check.js')).registerCheckCommand,
   'import-history': async () => (await import('./commands/check.js')).registerCheckCommand,
   workload: async () => (await import('./commands/workload.js')).registerWorkloadCommand,

@@ -8,7 +8,7 @@
  * Ports are chosen before the first start (port 0 cannot be learnt through a volume) and kept in
  * the container's command, so a restart — starting the same container again — comes back at the
  * same addresses. kill = SIGKILL, pause = the freezer (docker pause), logs are copied to the
- * cluster's log files when a container stops for good, and so is a node's rewound.jsonl (into the
+ * cluster's log files when a container stops for good, and so is a node's data dir (into the
  * host path of its data dir), so run folders keep it as they do on the process backend.
  */
 import net from 'node:net';
@@ -144,19 +144,22 @@ export class DockerLauncher implements Launcher {
     if (info.State.Paused) await c.unpause().catch(() => {});
     await c.stop({ t: 2 }).catch(() => {});
     if (o.logFile) await this.copyLogs(what, o.logFile);
-    if (info.Config.Labels?.['org.replab.role'] === 'node') await this.copyRewound(c, info);
+    if (info.Config.Labels?.['org.replab.role'] === 'node') await this.copyDataDir(c, info);
     await c.remove({ force: true }).catch(() => {});
     if (o.clean) await this.docker.getVolume(`${this.containerName(what)}-data`).remove().catch(() => {});
   }
 
-  /** Copies `rewound.jsonl` out of the node's volume to the same path on the host, if it exists. */
-  private async copyRewound(c: Docker.Container, info: Docker.ContainerInspectInfo): Promise<void> {
+  /**
+   * Copies the node's data dir (WAL, checkpoint, meta, rewound.jsonl) out of its volume to the same
+   * path on the host, so the run keeps the node's final log as evidence, as on the process backend.
+   */
+  private async copyDataDir(c: Docker.Container, info: Docker.ContainerInspectInfo): Promise<void> {
     const dataDir = info.Mounts.find((m) => m.Type === 'volume')?.Destination;
     if (!dataDir) return;
-    const archive = await c.getArchive({ path: path.join(dataDir, 'rewound.jsonl') }).catch(() => undefined);
+    const archive = await c.getArchive({ path: dataDir }).catch(() => undefined);
     if (!archive) return;
-    await fsp.mkdir(dataDir, { recursive: true });
-    await pipeline(archive, tarExtract({ cwd: dataDir })).catch(() => {});
+    await fsp.mkdir(path.dirname(dataDir), { recursive: true });
+    await pipeline(archive, tarExtract({ cwd: path.dirname(dataDir) })).catch(() => {});
   }
 
   private async copyLogs(what: string, file: string): Promise<void> {

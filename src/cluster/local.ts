@@ -183,6 +183,9 @@ export class LocalCluster implements ClusterBackend {
     args.push('--on-sync-timeout', s.onSyncTimeout, '--visibility', s.visibility, '--heartbeat-ms', String(spec.heartbeatMs));
     args.push('--checkpoint-bytes', String(spec.storage.checkpointBytes), '--segment-bytes', String(spec.storage.segmentBytes));
     args.push('--fencing', spec.fencing);
+    if (spec.replication.applyDelayMs > 0) args.push('--apply-delay-ms', String(spec.replication.applyDelayMs));
+    if (spec.storage.syncDelayMs > 0) args.push('--sync-delay-ms', String(spec.storage.syncDelayMs));
+    if (spec.storage.simulatePowerLoss) args.push('--simulate-power-loss');
     if (role === 'leader' && s.mode === 'sync') args.push('--sync-standbys', (s.syncStandbys.length ? s.syncStandbys : directFollowers(spec, id)).join(','));
     return args;
   }
@@ -340,6 +343,10 @@ export class LocalCluster implements ClusterBackend {
   }
 
   /** The leader as the monitor sees it (the spec's leader when the monitor does not answer). */
+  simulatesPowerLoss(): boolean {
+    return this.state.spec.storage.simulatePowerLoss;
+  }
+
   async currentLeaderId(): Promise<string> {
     const st = await this.monitorStatus();
     return typeof st?.leader === 'string' ? st.leader : this.leaderId();

@@ -8,8 +8,11 @@
  *   leader: n1                  # optional; defaults to the first node
  *   nodes: [{id: n1}, {id: n2, region: eu-west, upstream: n1}]
  *   replication: {mode: semi-sync, k: 1, ackLevel: flush, syncTimeoutMs: 10000,
- *                 onSyncTimeout: block, visibility: after-commit}
- *   storage: {checkpointBytes: 67108864, segmentBytes: 16777216}
+ *                 onSyncTimeout: block, visibility: after-commit, applyDelayMs: 0}
+ *                               # ackLevel: write | flush | apply (PostgreSQL's remote_write | on | remote_apply)
+ *                               # applyDelayMs: followers apply this long after the write (recovery_min_apply_delay)
+ *   storage: {checkpointBytes: 67108864, segmentBytes: 16777216, syncDelayMs: 0}
+ *                               # syncDelayMs: a slow disk; simulatePowerLoss: set by `replab run` for power-loss faults
  *   heartbeatMs: 100            # replication heartbeat
  *   fencing: lease              # lease | none (teaching mode: split brain becomes possible)
  *   failover: {heartbeatMs: 1000, failoverTimeoutMs: 10000, leaseMs: 5000, maxLagOnFailover: null}
@@ -35,7 +38,8 @@ const NodeSpecSchema = z.strictObject({
 const ReplicationSchema = z.strictObject({
   mode: z.enum(['async', 'semi-sync', 'sync']).default('async'),
   k: z.number().int().min(1).default(1),
-  ackLevel: z.enum(['flush', 'apply']).default('flush'),
+  ackLevel: z.enum(['write', 'flush', 'apply']).default('flush'),
+  applyDelayMs: z.number().int().nonnegative().default(0),
   syncTimeoutMs: z.number().int().positive().default(10_000),
   onSyncTimeout: z.enum(['block', 'degrade']).default('block'),
   visibility: z.enum(['after-commit', 'early']).default('after-commit'),
@@ -52,8 +56,10 @@ const ClusterSpecSchema = z.strictObject({
     .strictObject({
       checkpointBytes: z.number().int().positive().default(64 * 1024 * 1024),
       segmentBytes: z.number().int().positive().default(16 * 1024 * 1024),
+      syncDelayMs: z.number().int().nonnegative().default(0),
+      simulatePowerLoss: z.boolean().default(false),
     })
-    .default({ checkpointBytes: 64 * 1024 * 1024, segmentBytes: 16 * 1024 * 1024 }),
+    .default({ checkpointBytes: 64 * 1024 * 1024, segmentBytes: 16 * 1024 * 1024, syncDelayMs: 0, simulatePowerLoss: false }),
   heartbeatMs: z.number().int().positive().default(100),
   regions: z.record(z.string(), z.record(z.string(), z.number().nonnegative())).default({}),
   fencing: z.enum(['lease', 'none']).default('lease'),

@@ -28,6 +28,8 @@ export interface Op {
   lsn?: number;
   epoch?: number;
   error?: string;
+  /** Set by the checker from log evidence: this write's LSN in the final leader's log. */
+  logLsn?: number;
   [extra: string]: unknown;
 }
 

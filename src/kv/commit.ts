@@ -3,18 +3,28 @@
  * highest LSN that counts as committed under the mode. Pure, so every mode is unit-tested.
  *
  * A follower's last confirmed LSN keeps counting after it disconnects: it fdatasync'd those
- * records, so they are durable there whatever happens to the connection.
+ * records, so they are durable there whatever happens to the connection (with `ackLevel: write`
+ * only written: a power cut on that follower can still take them, which is what that level risks).
  */
 import type { CommitSettings } from './config.js';
 
 export interface FollowerProgress {
   id: string;
+  /** Written (page cache), fdatasync'd, and visible to reads on that follower. */
+  writtenLsn: number;
   flushedLsn: number;
   appliedLsn: number;
 }
 
 export function confirmedLsn(settings: Pick<CommitSettings, 'ackLevel'>, f: FollowerProgress): number {
-  return settings.ackLevel === 'apply' ? f.appliedLsn : f.flushedLsn;
+  switch (settings.ackLevel) {
+    case 'write':
+      return f.writtenLsn;
+    case 'flush':
+      return f.flushedLsn;
+    case 'apply':
+      return f.appliedLsn;
+  }
 }
 
 /**

@@ -1,7 +1,9 @@
 /** A node's settings: what `replab node` flags and the cluster backend produce. */
 
 export type ReplicationMode = 'async' | 'semi-sync' | 'sync';
-export type AckLevel = 'flush' | 'apply';
+/** PostgreSQL's synchronous_commit levels: remote_write, on, remote_apply. */
+export type AckLevel = 'write' | 'flush' | 'apply';
+export const ACK_LEVELS: readonly AckLevel[] = ['write', 'flush', 'apply'];
 export type OnSyncTimeout = 'block' | 'degrade';
 export type Visibility = 'after-commit' | 'early';
 
@@ -9,7 +11,11 @@ export interface CommitSettings {
   mode: ReplicationMode;
   /** Direct followers that must confirm a record in semi-sync. @default 1 */
   k: number;
-  /** `flush`: followers have fdatasync'd it; `apply`: they also applied it (PostgreSQL's remote_apply). @default 'flush' */
+  /**
+   * What a follower's confirmation means: `write`, it has written the record (page cache, before
+   * fdatasync; PostgreSQL's remote_write); `flush`, it has fdatasync'd it (`on`); `apply`, the record
+   * is visible to reads there (`remote_apply`). @default 'flush'
+   */
   ackLevel: AckLevel;
   /** In `sync` mode the direct followers that must all confirm (like synchronous_standby_names). */
   syncStandbys: string[];
@@ -44,6 +50,18 @@ export interface NodeConfig extends CommitSettings {
   heartbeatMs: number;
   /** @default 'none' for a bare `replab node`; cluster specs default to 'lease'. */
   fencing: Fencing;
+  /**
+   * A follower applies a record (makes it visible to reads) only this long after the leader wrote
+   * it, like PostgreSQL's recovery_min_apply_delay: replay lag, on purpose. @default 0
+   */
+  applyDelayMs: number;
+  /** Wait this long before each fdatasync: a slow disk. @default 0 */
+  syncDelayMs: number;
+  /**
+   * Keep written-but-unsynced WAL bytes in memory until fdatasync, so kill -9 loses them as a power
+   * cut loses the page cache. Set by the harness only for runs with a power-loss fault. @default false
+   */
+  simulatePowerLoss: boolean;
 }
 
 export const DEFAULT_COMMIT: CommitSettings = {

@@ -6,7 +6,7 @@
  * or a partition needs no manual step.
  */
 import net from 'node:net';
-import { encodeFrame, encodeJsonFrame, FrameDecoder, FrameError, FrameType, parseJsonBody, type Frame } from './frames.js';
+import { encodeAck, encodeFrame, encodeJsonFrame, FrameDecoder, FrameError, FrameType, parseJsonBody, type Frame } from './frames.js';
 import type { Logger } from '../lib/log.js';
 import type { HostPort } from '../lib/addr.js';
 import type { EpochStart } from './meta.js';
@@ -18,6 +18,7 @@ export interface DownstreamHost {
   epoch(): number;
   lastLsn(): number;
   lastEpoch(): number;
+  writtenLsn(): number;
   flushedLsn(): number;
   appliedLsn(): number;
   /** A newer epoch arrived from upstream: persist it before acting on its frames. */
@@ -37,6 +38,8 @@ const BACKOFF_MAX_MS = 2000;
 export class UpstreamLink {
   connected = false;
   streaming = false;
+  /** The upstream's ack level (from WELCOME): whether it wants an ACK as soon as records are written. */
+  ackLevel: 'write' | 'flush' | 'apply' = 'flush';
   /** When the last frame arrived from upstream (ms). */
   lastFrameMs = 0;
   private socket: net.Socket | undefined;
@@ -75,9 +78,7 @@ export class UpstreamLink {
 
   sendAck(): void {
     if (!this.socket || !this.streaming) return;
-    const body = Buffer.allocUnsafe(16);
-    body.writeDoubleBE(this.host.flushedLsn(), 0);
-    body.writeDoubleBE(this.host.appliedLsn(), 8);
+    const body = encodeAck({ writtenLsn: this.host.writtenLsn(), flushedLsn: this.host.flushedLsn(), appliedLsn: this.host.appliedLsn() });
     this.socket.write(encodeFrame(FrameType.ack, this.host.epoch(), body));
   }
 
@@ -150,6 +151,7 @@ export class UpstreamLink {
           return;
         }
         this.streaming = w.mode === 'stream';
+        this.ackLevel = w.ackLevel === 'write' || w.ackLevel === 'apply' ? w.ackLevel : 'flush';
         this.backoffMs = BACKOFF_MIN_MS;
         this.host.log.info({ upstream: this.upstream, mode: w.mode, startLsn: w.startLsn }, 'replication: connected to upstream');
         return;

@@ -113,3 +113,27 @@ export function parseJsonBody(frame: Frame): Record<string, unknown> {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new FrameError(`frame type ${frame.type}: body is not a JSON object`);
   return v as Record<string, unknown>;
 }
+
+/** An ACK body: what a follower has written, fdatasync'd and applied (three f64 LSNs). */
+export interface Ack {
+  writtenLsn: number;
+  flushedLsn: number;
+  appliedLsn: number;
+}
+
+const ACK_BYTES = 24;
+
+export function encodeAck(a: Ack): Buffer {
+  const body = Buffer.allocUnsafe(ACK_BYTES);
+  body.writeDoubleBE(a.writtenLsn, 0);
+  body.writeDoubleBE(a.flushedLsn, 8);
+  body.writeDoubleBE(a.appliedLsn, 16);
+  return body;
+}
+
+export function decodeAck(body: Buffer): Ack {
+  if (body.length !== ACK_BYTES) throw new FrameError(`ACK body must be ${ACK_BYTES} bytes, got ${body.length}`);
+  const a = { writtenLsn: body.readDoubleBE(0), flushedLsn: body.readDoubleBE(8), appliedLsn: body.readDoubleBE(16) };
+  for (const [name, v] of Object.entries(a)) if (!Number.isSafeInteger(v) || v < 0) throw new FrameError(`ACK: ${name} must be a non-negative integer, got ${v}`);
+  return a;
+}

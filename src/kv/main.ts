@@ -28,7 +28,7 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
     await node.open();
   } catch (e: unknown) {
     await node.close().catch(() => {});
-    if (e instanceof WalCorruptionError) throw new EnvironmentError(e.message);
+    if (e instanceof WalCorruptionError) throw new EnvironmentError(`${e.message}; refusing to start`);
     throw e;
   }
   const api = new HttpApi(node);

@@ -49,6 +49,7 @@ export interface FollowerStatus {
   id: string;
   address: string;
   connected: boolean;
+  writtenLsn: number;
   flushedLsn: number;
   appliedLsn: number;
   lagRecords: number;
@@ -57,15 +58,19 @@ export interface FollowerStatus {
 
 /** Pending ops kept between append and visibility, in LSN order (a queue with a moving head). */
 class OpQueue {
-  private items: Array<{ lsn: number; op: Op }> = [];
+  private items: Array<{ lsn: number; op: Op; timeMs: number }> = [];
   private head = 0;
-  push(lsn: number, op: Op): void {
-    this.items.push({ lsn, op });
+  push(lsn: number, op: Op, timeMs = 0): void {
+    this.items.push({ lsn, op, timeMs });
   }
-  /** Removes and returns every op with lsn ≤ upto. */
-  takeThrough(upto: number): Array<{ lsn: number; op: Op }> {
+  /** The oldest queued op, if any. */
+  peek(): { lsn: number; op: Op; timeMs: number } | undefined {
+    return this.items[this.head];
+  }
+  /** Removes and returns every op with lsn ≤ upto (and, if given, written at or before `writtenBy` ms). */
+  takeThrough(upto: number, writtenBy = Infinity): Array<{ lsn: number; op: Op; timeMs: number }> {
     const start = this.head;
-    while (this.head < this.items.length && this.items[this.head]!.lsn <= upto) this.head++;
+    while (this.head < this.items.length && this.items[this.head]!.lsn <= upto && this.items[this.head]!.timeMs <= writtenBy) this.head++;
     const out = this.items.slice(start, this.head);
     if (this.head > 1024 && this.head * 2 > this.items.length) {
       this.items = this.items.slice(this.head);
@@ -106,6 +111,7 @@ export class KvNode extends EventEmitter {
   private lastCheckpointLsn = 0;
   private bytesSinceCheckpoint = 0;
   private syncTimer: NodeJS.Timeout | undefined;
+  private applyTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   /** performance.now() until which this leader's lease is valid (fencing: lease). */
   private leaseUntil = 0;
@@ -121,7 +127,7 @@ export class KvNode extends EventEmitter {
     this.log = log;
     this.role = config.role;
     this.visible = config.role === 'leader' ? new KvState() : this.head;
-    this.wal = new Wal({ dir: config.dataDir, log, segmentBytes: config.segmentBytes });
+    this.wal = new Wal({ dir: config.dataDir, log, segmentBytes: config.segmentBytes, simulatePowerLoss: config.simulatePowerLoss, syncDelayMs: config.syncDelayMs });
     this.replication = new ReplicationServer(this.upstreamHost(), config.heartbeatMs);
   }
 
@@ -160,6 +166,9 @@ export class KvNode extends EventEmitter {
     this.commitLsn = this.wal.lastLsn;
     this.log.info({ snapshotLsn: snap?.snapshot.lsn ?? 0, replayed: records.length, lastLsn: this.wal.lastLsn, epoch: this.meta.epoch }, 'recovered');
     this.wal.on('flushed', () => this.onFlushed());
+    this.wal.on('written', () => {
+      if (this.role === 'follower' && this.upstreamLink?.ackLevel === 'write') this.upstreamLink.sendAck();
+    });
     this.wal.on('error', (e: Error) => this.fatal(`WAL write failed: ${e.message}`));
     const port = await this.replication.listen(this.config.replHost, this.config.replPort);
     this.replAddress = `${this.config.replHost}:${port}`;
@@ -172,6 +181,7 @@ export class KvNode extends EventEmitter {
     if (this.stopped) return;
     this.stopped = true;
     clearInterval(this.syncTimer);
+    clearTimeout(this.applyTimer);
     this.upstreamLink?.stop();
     await this.replication.close();
     for (const w of this.waiters) w.reject(new KvError('unavailable', 'node is shutting down'));
@@ -267,7 +277,8 @@ export class KvNode extends EventEmitter {
       this.upstreamLink?.stop();
       this.upstreamLink = undefined;
       await this.wal.sync();
-      this.applyFollower();
+      // A promoted standby replays everything first, whatever its apply delay (as PostgreSQL does).
+      this.applyFollower(true);
       this.meta = { epoch, epochHistory: [...this.meta.epochHistory, { epoch, startLsn: this.wal.lastLsn + 1 }], leaderOf: epoch };
       await this.persistMeta();
       this.role = 'leader';
@@ -506,8 +517,23 @@ export class KvNode extends EventEmitter {
 
   // ---- follower path -----------------------------------------------------------------------
 
-  private applyFollower(): void {
-    for (const { lsn, op } of this.pending.takeThrough(this.wal.flushedLsn)) this.head.apply(lsn, op);
+  /**
+   * Applies flushed records, making them visible to reads here. With `applyDelayMs`, only those the
+   * leader wrote at least that long ago; a timer comes back for the rest. Returns whether anything
+   * was applied. `all` ignores the delay (promotion).
+   */
+  private applyFollower(all = false): boolean {
+    const delay = all ? 0 : this.config.applyDelayMs;
+    const ready = this.pending.takeThrough(this.wal.flushedLsn, delay > 0 ? Date.now() - delay : Infinity);
+    for (const { lsn, op } of ready) this.head.apply(lsn, op);
+    const next = this.pending.peek();
+    if (delay > 0 && next && next.lsn <= this.wal.flushedLsn && !this.applyTimer) {
+      this.applyTimer = setTimeout(() => {
+        this.applyTimer = undefined;
+        if (this.role === 'follower' && this.applyFollower()) this.upstreamLink?.sendAck();
+      }, Math.max(1, next.timeMs + delay - Date.now()));
+    }
+    return ready.length > 0;
   }
 
   /** Appends a RECORDS body from upstream. Validates every record before it touches the WAL. */
@@ -525,7 +551,7 @@ export class KvNode extends EventEmitter {
       this.noteEpochStart(r.epoch, r.lsn);
       // Copy: `buf` is a view into a frame buffer; retained records must not pin whole frames.
       this.wal.appendEncoded(Buffer.from(buf), r);
-      this.pending.push(r.lsn, r.op);
+      this.pending.push(r.lsn, r.op, r.timeMs);
       this.bytesSinceCheckpoint += buf.length;
     }
   }
@@ -609,7 +635,7 @@ export class KvNode extends EventEmitter {
   // ---- follower bookkeeping on the upstream side ------------------------------------------
 
   private onFollowerProgress(s: FollowerSession): void {
-    this.progress.set(s.id, { id: s.id, flushedLsn: s.flushedLsn, appliedLsn: s.appliedLsn, session: s });
+    this.progress.set(s.id, { id: s.id, writtenLsn: s.writtenLsn, flushedLsn: s.flushedLsn, appliedLsn: s.appliedLsn, session: s });
     if (this.role !== 'leader') return;
     this.maybeRecover();
     this.recomputeCommit();
@@ -624,7 +650,7 @@ export class KvNode extends EventEmitter {
       const lagRecords = Math.max(0, this.wal.lastLsn - p.appliedLsn);
       const next = this.wal.recordAt(p.appliedLsn + 1);
       const lagMs = lagRecords === 0 ? 0 : next ? now - next.timeMs : -1;
-      out.push({ id: p.id, address: s?.address ?? '', connected, flushedLsn: p.flushedLsn, appliedLsn: p.appliedLsn, lagRecords, lagMs });
+      out.push({ id: p.id, address: s?.address ?? '', connected, writtenLsn: p.writtenLsn, flushedLsn: p.flushedLsn, appliedLsn: p.appliedLsn, lagRecords, lagMs });
     }
     return out.sort((a, b) => a.id.localeCompare(b.id));
   }
@@ -649,6 +675,7 @@ export class KvNode extends EventEmitter {
     return {
       id: this.config.id,
       token: this.config.token,
+      ackLevel: this.config.ackLevel,
       wal: this.wal,
       log: this.log,
       epoch: () => this.epoch,
@@ -662,7 +689,7 @@ export class KvNode extends EventEmitter {
       onNewerEpoch: (epoch, why) => void this.serialized(() => this.adoptEpoch(epoch, why)).catch((e: unknown) => this.fatal(`cannot persist epoch: ${(e as Error).message}`)),
       onFollowerProgress: (s) => this.onFollowerProgress(s),
       onFollowerJoined: (s) => {
-        this.progress.set(s.id, { id: s.id, flushedLsn: s.flushedLsn, appliedLsn: s.appliedLsn, session: s });
+        this.progress.set(s.id, { id: s.id, writtenLsn: s.writtenLsn, flushedLsn: s.flushedLsn, appliedLsn: s.appliedLsn, session: s });
         this.log.info({ follower: s.id, address: s.address }, 'follower joined');
       },
       onFollowerLeft: (s) => this.log.info({ follower: s.id }, 'follower left'),
@@ -678,6 +705,7 @@ export class KvNode extends EventEmitter {
       epoch: () => this.epoch,
       lastLsn: () => this.wal.lastLsn,
       lastEpoch: () => this.lastLogEpoch,
+      writtenLsn: () => this.wal.writtenLsn,
       flushedLsn: () => this.wal.flushedLsn,
       appliedLsn: () => this.head.lsn,
       adoptEpoch: (epoch) => this.serialized(() => this.adoptEpoch(epoch, 'upstream frame')),

@@ -8,7 +8,8 @@
  * could lose in a crash (PostgreSQL's walsender does the same).
  */
 import net from 'node:net';
-import { encodeFrame, encodeJsonFrame, FrameDecoder, FrameError, FrameType, parseJsonBody, type Frame } from './frames.js';
+import { decodeAck, encodeFrame, encodeJsonFrame, FrameDecoder, FrameError, FrameType, parseJsonBody, type Frame } from './frames.js';
+import type { AckLevel } from './config.js';
 import type { Wal } from './wal.js';
 import type { EpochStart } from './meta.js';
 import { divergencePoint, epochOf } from './epochs.js';
@@ -17,6 +18,8 @@ import type { Logger } from '../lib/log.js';
 export interface UpstreamHost {
   readonly id: string;
   readonly token: string;
+  /** When followers confirm records: after writing, fdatasync or applying them. */
+  readonly ackLevel: AckLevel;
   readonly wal: Wal;
   readonly log: Logger;
   epoch(): number;
@@ -46,6 +49,7 @@ export class FollowerSession {
   address: string;
   /** Next LSN to send. */
   nextLsn = 0;
+  writtenLsn = 0;
   flushedLsn = 0;
   appliedLsn = 0;
   lastAckMs = 0;
@@ -187,9 +191,10 @@ export class ReplicationServer {
       return;
     }
     if (frame.type === FrameType.ack) {
-      if (frame.body.length !== 16) throw new FrameError('ACK body must be 16 bytes');
-      session.flushedLsn = frame.body.readDoubleBE(0);
-      session.appliedLsn = frame.body.readDoubleBE(8);
+      const ack = decodeAck(frame.body);
+      session.writtenLsn = ack.writtenLsn;
+      session.flushedLsn = ack.flushedLsn;
+      session.appliedLsn = ack.appliedLsn;
       session.lastAckMs = Date.now();
       this.host.onFollowerProgress(session);
       return;
@@ -224,7 +229,8 @@ export class ReplicationServer {
     this.sessions.add(session);
     const wal = this.host.wal;
     const history = this.host.epochHistory();
-    const welcome = { leaderHttp: this.host.leaderHttp(), upstreamId: this.host.id, epochHistory: history };
+    // ackLevel tells the follower when to confirm: after writing, fdatasync or applying.
+    const welcome = { leaderHttp: this.host.leaderHttp(), upstreamId: this.host.id, epochHistory: history, ackLevel: this.host.ackLevel };
     // Does the follower's log agree with ours? Where it ends in an epoch ours ended earlier (a
     // returning leader's unreplicated tail, or a follower of a deposed leader), it must cut back.
     const agrees = lastLsn <= wal.lastLsn && epochOf(history, lastLsn) === lastEpoch;
@@ -255,6 +261,7 @@ export class ReplicationServer {
       this.host.log.info({ follower: nodeId, from: startLsn }, 'replication: follower streams');
     }
     session.nextLsn = startLsn;
+    session.writtenLsn = startLsn - 1;
     session.flushedLsn = startLsn - 1;
     session.appliedLsn = startLsn - 1;
     session.lastAckMs = Date.now();

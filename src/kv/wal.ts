@@ -61,9 +61,17 @@ export interface WalOptions {
   segmentBytes?: number;
   /** Skip fdatasync (benchmarks of the sync cost only; never in a real run). @default false */
   unsafeNoSync?: boolean;
+  /**
+   * Keep written-but-unsynced records in this process's memory until their fdatasync, so that an
+   * abrupt stop (kill -9) loses them as a power cut loses the page cache. Only for runs whose
+   * nemesis asks for power loss. @default false
+   */
+  simulatePowerLoss?: boolean;
+  /** Wait this long before each fdatasync (a slow disk). @default 0 */
+  syncDelayMs?: number;
 }
 
-const SEGMENT_RE = /^wal-(\d{16})\.seg$/;
+export const SEGMENT_RE = /^wal-(\d{16})\.seg$/;
 const segmentName = (startLsn: number) => `wal-${String(startLsn).padStart(16, '0')}.seg`;
 
 export class Wal extends EventEmitter {
@@ -76,6 +84,12 @@ export class Wal extends EventEmitter {
   private pending: RetainedRecord[] = [];
   private waiters: Waiter[] = [];
   private flushing = false;
+  private rolling = false;
+  private writeScheduled = false;
+  private readonly simulatePowerLoss: boolean;
+  private readonly syncDelayMs: number;
+  /** Power-loss simulation: records written but not yet in the file (the page cache a power cut loses). */
+  private unsynced: RetainedRecord[] = [];
   private failed: Error | undefined;
   private closed = false;
   /** A preallocated file waiting to become the next segment. */
@@ -87,6 +101,8 @@ export class Wal extends EventEmitter {
   baseLsn = 0;
   lastLsn = 0;
   lastEpoch = 0;
+  /** Records through this LSN are written (in the page cache), not necessarily synced. */
+  writtenLsn = 0;
   flushedLsn = 0;
   /** fdatasync calls so far; /metrics exposes it so benchmarks can show group commit at work. */
   fsyncCount = 0;
@@ -97,6 +113,8 @@ export class Wal extends EventEmitter {
     this.log = options.log;
     this.segmentBytes = options.segmentBytes ?? 16 * 1024 * 1024;
     this.unsafeNoSync = options.unsafeNoSync ?? false;
+    this.simulatePowerLoss = options.simulatePowerLoss ?? false;
+    this.syncDelayMs = options.syncDelayMs ?? 0;
   }
 
   /**
@@ -110,8 +128,8 @@ export class Wal extends EventEmitter {
 
   /**
    * Appends bytes already encoded (a follower appending what its upstream sent) without waiting:
-   * the caller learns about durability from the 'flushed' event (or `sync()`), which saves a
-   * promise per record on the hot path. Throws if the WAL has failed.
+   * the caller learns about durability from the 'written' and 'flushed' events (or `sync()`),
+   * which saves a promise per record on the hot path. Throws if the WAL has failed.
    */
   appendEncoded(buf: Buffer, record: Pick<WalRecord, 'lsn' | 'epoch' | 'timeMs'>): RetainedRecord {
     if (this.failed) throw this.failed;
@@ -122,7 +140,14 @@ export class Wal extends EventEmitter {
     this.retained.push(entry);
     this.lastLsn = record.lsn;
     this.lastEpoch = record.epoch;
-    void this.flushLoop();
+    if (!this.writeScheduled) {
+      // Everything appended in this turn of the event loop goes out in one writev.
+      this.writeScheduled = true;
+      setImmediate(() => {
+        this.writeScheduled = false;
+        this.writePending();
+      });
+    }
     return entry;
   }
 
@@ -134,28 +159,106 @@ export class Wal extends EventEmitter {
     return new Promise((resolve, reject) => this.waiters.push({ lsn, resolve, reject }));
   }
 
+  /**
+   * Writes what is pending into the current segment now, without waiting for an fdatasync in
+   * flight: a record is "written" (PostgreSQL's remote_write) as soon as it is in the page cache.
+   * Rolling to a new segment is asynchronous, so that case is left to the flush loop.
+   */
+  private writePending(): void {
+    if (this.failed || this.pending.length === 0) return;
+    const current = this.segments[this.segments.length - 1];
+    if (!this.rolling && this.fh && current && current.size < this.segmentBytes) {
+      const batch = this.pending;
+      this.pending = [];
+      try {
+        this.writeRecords(batch, current);
+      } catch (e: unknown) {
+        this.fail(e);
+        return;
+      }
+    }
+    void this.flushLoop();
+  }
+
+  /**
+   * Puts a batch into the page cache: one writev into the segment file or, when simulating power
+   * loss, into `unsynced`, which only an fdatasync moves to the file. Byte counts are checked: a
+   * short write (a full disk) is an error, never a record that looks written.
+   */
+  private writeRecords(batch: RetainedRecord[], current: Segment): void {
+    for (const r of batch) {
+      r.segmentStartLsn = current.startLsn;
+      r.offset = current.size;
+      current.size += r.buf.length;
+    }
+    if (this.simulatePowerLoss) this.unsynced.push(...batch);
+    else this.writeToFile(batch, current.file);
+    this.writtenLsn = batch[batch.length - 1]!.lsn;
+    this.emit('written', this.writtenLsn);
+  }
+
+  private writeToFile(batch: RetainedRecord[], file: string): void {
+    const expected = batch.reduce((n, r) => n + r.buf.length, 0);
+    // The write only copies into the page cache (microseconds), so it runs inline; only the
+    // fdatasync goes to the thread pool. Each await costs a trip through a busy event loop.
+    const wrote = writevSync(this.fh!.fd, batch.map((r) => r.buf), batch[0]!.offset);
+    if (wrote !== expected) throw new Error(`short write: ${wrote} of ${expected} bytes at offset ${batch[0]!.offset} of ${file}`);
+  }
+
+  /** Power-loss simulation: what the page cache held reaches the file (just before its fdatasync). */
+  private writeUnsynced(): void {
+    if (this.unsynced.length === 0) return;
+    const batch = this.unsynced;
+    this.unsynced = [];
+    this.writeToFile(batch, this.segments[this.segments.length - 1]!.file);
+  }
+
   private async flushLoop(): Promise<void> {
     if (this.flushing) return;
     this.flushing = true;
     try {
-      while (this.pending.length > 0 && !this.failed) {
-        const batch = this.pending;
-        this.pending = [];
-        await this.writeBatch(batch);
-        this.flushedLsn = batch[batch.length - 1]!.lsn;
+      while (!this.failed && (this.pending.length > 0 || this.flushedLsn < this.writtenLsn)) {
+        if (this.pending.length > 0) {
+          let current = this.segments[this.segments.length - 1];
+          if (!this.fh || !current || current.size >= this.segmentBytes) {
+            this.rolling = true;
+            try {
+              current = await this.rollSegment(this.pending[0]!.lsn);
+            } finally {
+              this.rolling = false;
+            }
+          }
+          const batch = this.pending;
+          this.pending = [];
+          this.writeRecords(batch, current);
+        }
+        // A slow disk (`syncDelayMs`): the records sit written-but-unsynced this much longer.
+        if (this.syncDelayMs > 0) await new Promise((r) => setTimeout(r, this.syncDelayMs));
+        const target = this.writtenLsn;
+        this.writeUnsynced();
+        if (!this.unsafeNoSync) await this.fh!.datasync();
+        this.fsyncCount++;
+        this.flushedLsn = target;
         this.releaseWaiters();
         this.emit('flushed', this.flushedLsn);
       }
     } catch (e: unknown) {
-      // A failed write or fsync leaves the file in an unknown state (PostgreSQL's "fsyncgate"
-      // lesson): never retry on the same file, fail every waiter and let the node stop.
-      this.failed = e instanceof Error ? e : new Error(String(e));
-      for (const w of this.waiters) w.reject(this.failed);
-      this.waiters = [];
-      this.emit('error', this.failed);
+      this.fail(e);
     } finally {
       this.flushing = false;
     }
+  }
+
+  /**
+   * A failed write or fsync leaves the file in an unknown state (PostgreSQL's "fsyncgate" lesson):
+   * never retry on the same file, fail every waiter and let the node stop.
+   */
+  private fail(e: unknown): void {
+    if (this.failed) return;
+    this.failed = e instanceof Error ? e : new Error(String(e));
+    for (const w of this.waiters) w.reject(this.failed);
+    this.waiters = [];
+    this.emit('error', this.failed);
   }
 
   private releaseWaiters(): void {
@@ -164,23 +267,9 @@ export class Wal extends EventEmitter {
     if (i > 0) this.waiters.splice(0, i);
   }
 
-  private async writeBatch(batch: RetainedRecord[]): Promise<void> {
-    let current = this.segments[this.segments.length - 1];
-    if (!this.fh || !current || current.size >= this.segmentBytes) current = await this.rollSegment(batch[0]!.lsn);
-    for (const r of batch) {
-      r.segmentStartLsn = current.startLsn;
-      r.offset = current.size;
-      current.size += r.buf.length;
-    }
-    // The write itself only copies into the page cache (microseconds), so it runs inline; only
-    // the fdatasync goes to the thread pool. Each await costs a trip through a busy event loop.
-    writevSync(this.fh!.fd, batch.map((r) => r.buf), batch[0]!.offset);
-    if (!this.unsafeNoSync) await this.fh!.datasync();
-    this.fsyncCount++;
-  }
-
   private async rollSegment(startLsn: number): Promise<Segment> {
     if (this.fh) {
+      this.writeUnsynced(); // they belong to the segment being closed
       if (!this.unsafeNoSync) await this.fh.datasync();
       await this.fh.close();
     }
@@ -269,6 +358,7 @@ export class Wal extends EventEmitter {
     this.retained = this.retained.slice(0, idx);
     this.lastLsn = lsn;
     this.flushedLsn = Math.min(this.flushedLsn, lsn);
+    this.writtenLsn = Math.min(this.writtenLsn, lsn);
     const prev = this.retained[this.retained.length - 1];
     this.lastEpoch = prev ? prev.epoch : this.lastEpoch;
     return dropped.map((r) => {
@@ -295,6 +385,7 @@ export class Wal extends EventEmitter {
     this.baseLsn = lsn;
     this.lastLsn = lsn;
     this.flushedLsn = lsn;
+    this.writtenLsn = lsn;
     this.lastEpoch = epoch;
   }
 
@@ -349,7 +440,22 @@ export class Wal extends EventEmitter {
       const startLsn = Number(SEGMENT_RE.exec(names[i]!)![1]);
       const buf = await fsp.readFile(file);
       const isLast = i === names.length - 1;
-      const size = this.scanSegment({ file, buf, startLsn, isLast, afterLsn, records });
+      let scan: ReturnType<typeof scanSegment>;
+      try {
+        scan = scanSegment({ file, buf, isLast, afterLsn, lastLsn: this.lastLsn });
+      } catch (e: unknown) {
+        // Nothing was recovered: mark the log failed so closing it does not wait for a flush of
+        // records that were never appended (it used to hang, and the process exited silently).
+        this.failed = e as Error;
+        throw e;
+      }
+      for (const { record: r, offset, bytes } of scan.records) {
+        records.push(r);
+        this.retained.push({ lsn: r.lsn, epoch: r.epoch, timeMs: r.timeMs, buf: buf.subarray(offset, offset + bytes), segmentStartLsn: startLsn, offset });
+        this.lastLsn = r.lsn;
+        this.lastEpoch = r.epoch;
+      }
+      const size = scan.validBytes;
       if (size < buf.length && !isZero(buf, size)) {
         this.log.warn({ file, offset: size, droppedBytes: buf.length - size }, 'WAL: torn record at the tail, truncating');
         await fsp.truncate(file, size);
@@ -357,40 +463,54 @@ export class Wal extends EventEmitter {
       this.segments.push({ startLsn, file, size });
     }
     this.flushedLsn = this.lastLsn;
+    this.writtenLsn = this.lastLsn;
     this.prepareSpare();
     return records;
   }
+}
 
-  /** Parses one segment; returns the byte length of its valid prefix. Throws on mid-log damage. */
-  private scanSegment(s: { file: string; buf: Buffer; startLsn: number; isLast: boolean; afterLsn: number; records: WalRecord[] }): number {
-    let offset = 0;
-    while (offset < s.buf.length) {
-      if (s.buf[offset] === 0 && isZero(s.buf, offset)) return offset; // unused preallocation
-      const d = decodeRecord(s.buf, offset);
-      if (d.kind !== 'ok') {
-        const why = d.kind === 'short' ? 'incomplete record' : d.reason;
-        if (!s.isLast || hasValidRecordAfter(s.buf, offset + 1)) {
-          throw new WalCorruptionError(`WAL corrupt: ${why} in ${s.file} at offset ${offset}; committed records follow it, refusing to start`);
-        }
-        return offset;
+/** A record found by `scanSegment`, with where it sits in its segment. */
+export interface ScannedRecord {
+  record: WalRecord;
+  offset: number;
+  bytes: number;
+}
+
+/**
+ * Parses one segment file's bytes: the records after `afterLsn` (a checkpoint covers the rest),
+ * which must continue `lastLsn` without a gap. Returns them with the byte length of the valid
+ * prefix. A damaged record that ends the last segment (nothing valid after it) is a torn tail:
+ * the prefix ends there. Damage anywhere else throws WalCorruptionError naming file and offset.
+ * Pure, so recovery and the offline `replab wal dump` apply exactly the same rule.
+ */
+export function scanSegment(s: { file: string; buf: Buffer; isLast: boolean; afterLsn: number; lastLsn: number }): { records: ScannedRecord[]; validBytes: number; lastLsn: number } {
+  const records: ScannedRecord[] = [];
+  let lastLsn = s.lastLsn;
+  let offset = 0;
+  while (offset < s.buf.length) {
+    if (s.buf[offset] === 0 && isZero(s.buf, offset)) break; // unused preallocation
+    const d = decodeRecord(s.buf, offset);
+    if (d.kind !== 'ok') {
+      const why = d.kind === 'short' ? 'incomplete record' : d.reason;
+      if (!s.isLast || hasValidRecordAfter(s.buf, offset + 1)) {
+        throw new WalCorruptionError(`WAL corrupt: ${why} in ${s.file} at offset ${offset}; committed records follow it`);
       }
-      const r = d.record;
-      if (r.lsn <= this.lastLsn && r.lsn > s.afterLsn) {
-        throw new WalCorruptionError(`WAL corrupt: lsn ${r.lsn} after ${this.lastLsn} in ${s.file} at offset ${offset}`);
-      }
-      if (r.lsn > s.afterLsn) {
-        if (r.lsn !== this.lastLsn + 1) {
-          throw new WalCorruptionError(`WAL corrupt: gap before lsn ${r.lsn} (expected ${this.lastLsn + 1}) in ${s.file} at offset ${offset}`);
-        }
-        s.records.push(r);
-        this.retained.push({ lsn: r.lsn, epoch: r.epoch, timeMs: r.timeMs, buf: s.buf.subarray(offset, offset + d.bytes), segmentStartLsn: s.startLsn, offset });
-        this.lastLsn = r.lsn;
-        this.lastEpoch = r.epoch;
-      }
-      offset += d.bytes;
+      break;
     }
-    return offset;
+    const r = d.record;
+    if (r.lsn <= lastLsn && r.lsn > s.afterLsn) {
+      throw new WalCorruptionError(`WAL corrupt: lsn ${r.lsn} after ${lastLsn} in ${s.file} at offset ${offset}`);
+    }
+    if (r.lsn > s.afterLsn) {
+      if (r.lsn !== lastLsn + 1) {
+        throw new WalCorruptionError(`WAL corrupt: gap before lsn ${r.lsn} (expected ${lastLsn + 1}) in ${s.file} at offset ${offset}`);
+      }
+      records.push({ record: r, offset, bytes: d.bytes });
+      lastLsn = r.lsn;
+    }
+    offset += d.bytes;
   }
+  return { records, validBytes: offset, lastLsn };
 }
 
 /** True when every byte from `from` on is zero. */

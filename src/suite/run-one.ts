@@ -19,6 +19,8 @@ import { runNemesis } from '../faults/nemesis/schedule.js';
 import { checkHistory, type CheckResult } from '../checker/checker.js';
 import { checkSplitBrain } from '../checker/split-brain.js';
 import { evaluateGate, type GateMetric, type Violation } from './gate.js';
+import { keepNodeLogs, loadNodeEvidence } from './evidence-files.js';
+import type { Workload } from '../workloads/workload.js';
 import type { Suite, SuiteMode } from './spec.js';
 
 export interface RunResult {
@@ -30,7 +32,18 @@ export interface RunResult {
   durationSec: number;
   ops: number;
   acked: number;
+  /** Acknowledged writes absent from the final leader's log (final reads when no log evidence). */
   lostAcked: number | null;
+  /** The second, independent count: acknowledged writes missing from some node's final read. */
+  lostAckedFinalReads: number | null;
+  /** Where lostAcked comes from. */
+  lossEvidence: 'logs' | 'final-reads';
+  /** Acknowledged writes the logs could not classify (and nodes without log evidence). */
+  lossUnknown: number;
+  noLogEvidence: string[];
+  /** Indeterminate writes decided from the logs, and those still open. */
+  infoResolved: number;
+  infoOpen: number;
   recovered: number | null;
   linearizable: boolean | 'unknown' | null;
   splitBrainWrites: number;
@@ -77,6 +90,9 @@ export async function runOne(o: RunOneOptions): Promise<RunResult> {
   const recorder = new HistoryRecorder(path.join(dir, 'history.jsonl'));
   const lagLines: string[] = [];
   let sampling = true;
+  let workload: Workload | undefined;
+  let finalLeader: string | null = null;
+  let logs: Record<string, string | null> = {};
   try {
     if (suite.warmupSec > 0) await new Promise((r) => setTimeout(r, suite.warmupSec * 1000));
     const client = cluster.client();
@@ -87,7 +103,7 @@ export async function runOne(o: RunOneOptions): Promise<RunResult> {
     const slotClients = Array.from({ length: mode.workload.concurrency }, () => cluster.client({ refreshMs: 1000 }));
     await Promise.all(slotClients.map((c) => c.refresh()));
     const workloadSpec = { ...mode.workload, seed: mode.workload.seed * 1000 + seed };
-    const workload = createWorkload(workloadSpec);
+    workload = createWorkload(workloadSpec);
     const faults = new Set<string>();
     const sampler = (async () => {
       // Replication lag per follower, as the leader sees it, four times a second.
@@ -104,7 +120,7 @@ export async function runOne(o: RunOneOptions): Promise<RunResult> {
     })();
     const durationMs = suite.durationSec * 1000;
     await Promise.all([
-      drive({ spec: workloadSpec, workload, targets: client, targetsFor: (slot) => slotClients[slot]!, recorder, durationSec: suite.durationSec }).finally(() => slotClients.forEach((c) => c.close())),
+      drive({ spec: workloadSpec, workload: workload!, targets: client, targetsFor: (slot) => slotClients[slot]!, recorder, durationSec: suite.durationSec }).finally(() => slotClients.forEach((c) => c.close())),
       runNemesis({
         cluster,
         steps: mode.nemesis,
@@ -122,7 +138,9 @@ export async function runOne(o: RunOneOptions): Promise<RunResult> {
     await sampler;
     o.onProgress?.({ phase: 'healing', ops: recorder.count });
     await cluster.waitConverged(30_000).catch(() => (converged = false));
-    await recordFinalReads(workload, client, recorder);
+    await recordFinalReads(workload!, client, recorder);
+    // The leader the logs are judged against: the one the cluster converged on.
+    finalLeader = (await cluster.currentLeaderId().catch(() => undefined)) ?? null;
   } finally {
     sampling = false;
     await recorder.close();
@@ -131,14 +149,17 @@ export async function runOne(o: RunOneOptions): Promise<RunResult> {
     // the artefacts, then delete the data.
     await cluster.down();
     await keepArtefacts(cluster, dir);
+    logs = await keepNodeLogs(cluster.endpoints(), dir);
     await cluster.down({ clean: true });
     await fsp.rm(stateRoot, { recursive: true, force: true });
     closeKvClients();
   }
-  await fsp.writeFile(path.join(dir, 'run.json'), JSON.stringify({ mode: mode.name, seed, startedAtMs, durationSec: suite.durationSec, nemesis: mode.nemesisText, converged }, null, 2));
+  await fsp.writeFile(path.join(dir, 'run.json'), JSON.stringify({ mode: mode.name, seed, startedAtMs, durationSec: suite.durationSec, nemesis: mode.nemesisText, converged, finalLeader, logs }, null, 2));
   o.onProgress?.({ phase: 'checking', ops: recorder.count });
   const history = await loadHistory(path.join(dir, 'history.jsonl'));
-  const check = checkHistory(history, { model: mode.workload.workload === 'set' ? 'set' : 'register' });
+  const w = workload!;
+  const evidence = { nodes: await loadNodeEvidence(dir, Object.keys(logs), logs), finalLeader, effect: (inv: { f: string; key?: string; value: unknown }) => w.effect(inv) };
+  const check = checkHistory(history, { model: mode.workload.workload === 'set' ? 'set' : 'register', evidence });
   const splitBrain = checkSplitBrain(history);
   await fsp.writeFile(path.join(dir, 'check.json'), JSON.stringify({ ...check, splitBrain }, null, 2));
   const result = summarize(o, dir, history.length, check, splitBrain.splitBrainWrites, converged);
@@ -150,19 +171,21 @@ async function keepArtefacts(cluster: LocalCluster, dir: string): Promise<void> 
   const logs = path.join(cluster.stateDir, 'logs');
   for (const f of await fsp.readdir(logs).catch(() => [])) await fsp.copyFile(path.join(logs, f), path.join(dir, 'logs', f)).catch(() => {});
   await fsp.copyFile(path.join(cluster.stateDir, 'monitor', 'events.jsonl'), path.join(dir, 'events.jsonl')).catch(() => {});
-  for (const ep of cluster.endpoints()) await fsp.copyFile(path.join(ep.dataDir, 'rewound.jsonl'), path.join(dir, `rewound-${ep.id}.jsonl`)).catch(() => {});
 }
 
 function summarize(o: RunOneOptions, dir: string, ops: number, check: CheckResult, splitBrainWrites: number, converged: boolean): RunResult {
   const loss = check.loss && !check.loss.crashed ? check.loss : undefined;
+  const ev = check.evidence && !check.evidence.crashed ? check.evidence : undefined;
+  // The logs decide when the final leader's log could be read; otherwise the final reads do.
+  const fromLogs = ev !== undefined && ev.finalLeader !== null && ev.nodesWithLogs.includes(ev.finalLeader);
   const lin = check.linearizable;
   const avail = check.availability && !check.availability.crashed ? check.availability : undefined;
   const lat = check.latency && !check.latency.crashed ? check.latency : undefined;
   const stale = check.staleReads && !check.staleReads.crashed ? check.staleReads : undefined;
   const writes = lat?.byF.write ?? lat?.byF.add;
-  const acked = loss?.acked ?? writes?.count ?? 0;
+  const acked = (fromLogs ? ev.acked : loss?.acked) ?? writes?.count ?? 0;
   const metrics: Record<GateMetric, unknown> = {
-    lostAcked: loss ? loss.lostAcked : null,
+    lostAcked: fromLogs ? ev.lostAcked : loss ? loss.lostAcked : null,
     recovered: loss ? loss.recovered : null,
     linearizable: lin ? lin.valid : null,
     splitBrainWrites,
@@ -188,6 +211,12 @@ function summarize(o: RunOneOptions, dir: string, ops: number, check: CheckResul
     ops,
     acked,
     lostAcked: metrics.lostAcked as number | null,
+    lostAckedFinalReads: loss ? loss.lostAcked : null,
+    lossEvidence: fromLogs ? 'logs' : 'final-reads',
+    lossUnknown: ev ? ev.unknown.length : 0,
+    noLogEvidence: ev ? ev.nodesWithoutEvidence.map((n) => `${n.node}: ${n.why}`) : [],
+    infoResolved: ev ? ev.infoResolved : 0,
+    infoOpen: ev ? ev.infoOpen : 0,
     recovered: metrics.recovered as number | null,
     linearizable: metrics.linearizable as RunResult['linearizable'],
     splitBrainWrites,

@@ -129,6 +129,8 @@ export async function loadSuite(file: string): Promise<Suite> {
     const doc = deepMerge(deepMerge(deepMerge(base, s.clusterOverrides), m.clusterOverrides), { replication: m.replication, ...(m.fencing ? { fencing: m.fencing } : {}) });
     const cluster = parseClusterSpec(doc, `${where}: modes.${i} (${m.name}) cluster`, `${name}-${m.name}`);
     const nemesis = parseNemesisSchedule(m.nemesis ?? s.nemesis, `${where}: ${m.nemesis ? `modes.${i}.nemesis` : 'nemesis'}`);
+    // Only a run whose nemesis cuts power keeps unsynced bytes where a kill loses them.
+    if (nemesis.some((step) => step.fault === 'power-loss')) cluster.storage = { ...cluster.storage, simulatePowerLoss: true };
     const gate = [...common, ...(s.gate[m.name] ?? []).map((g) => parseGateRule(g, `${where}: gate.${m.name}`)), ...m.gate.map((g) => parseGateRule(g, `${where}: modes.${i}.gate`))];
     let modeWorkload = workload;
     if (m.workload !== undefined || Object.keys(m.workloadOverrides).length > 0) {

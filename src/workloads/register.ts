@@ -47,6 +47,12 @@ export function registerWorkload(spec: WorkloadSpec): Workload {
       if (outcome.type === 'ok') lastSeen.set(op.key, op.f === 'cas' ? (op.value as unknown[])[1] : op.f === 'write' ? op.value : outcome.value);
       else if (op.f === 'cas' && outcome.type === 'fail' && outcome.value !== undefined) lastSeen.set(op.key, outcome.value);
     },
+    effect(invoke) {
+      if (invoke.key === undefined) return undefined;
+      if (invoke.f === 'write') return { key: invoke.key, value: String(invoke.value) };
+      if (invoke.f === 'cas' && Array.isArray(invoke.value)) return { key: invoke.key, value: String(invoke.value[1]) };
+      return undefined;
+    },
     async finalRead(node, timeoutMs) {
       const out = await call({ address: node.http, method: 'GET', path: `/kv?prefix=${encodeURIComponent(spec.keyPrefix)}`, timeoutMs });
       if (out.type !== 'ok') return keys.map((key) => ({ key, outcome: out }));

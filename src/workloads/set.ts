@@ -24,6 +24,8 @@ export function setWorkload(spec: WorkloadSpec): Workload {
     perform(op: Invocation, targets: Targets, _rng: Rng, timeoutMs: number): Promise<Outcome> {
       return targets.request('leader', { method: 'PUT', path: `/kv/${encodeURIComponent(spec.keyPrefix + String(op.value))}`, body: '1', timeoutMs });
     },
+    // Each element is its own key; the stored value is always "1".
+    effect: (invoke) => (invoke.f === 'add' ? { key: spec.keyPrefix + String(invoke.value), value: '1' } : undefined),
     async finalRead(node, timeoutMs) {
       const out = await call({ address: node.http, method: 'GET', path: `/kv?prefix=${encodeURIComponent(spec.keyPrefix)}`, timeoutMs });
       if (out.type !== 'ok') return [{ key: SET_KEY, outcome: out }];

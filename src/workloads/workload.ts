@@ -36,6 +36,11 @@ export interface Workload {
   perform(op: Invocation, targets: Targets, rng: Rng, timeoutMs: number): Promise<Outcome>;
   /** Observes completed ops (e.g. to pick plausible cas expectations). */
   observe?(op: Invocation, outcome: Outcome): void;
+  /**
+   * The record a write puts in the node's log, read from its history invocation: the key and the
+   * (unique) value the log holds. This is what the log evidence looks for.
+   */
+  effect(invoke: { f: string; key?: string; value: unknown }): { key: string; value: string } | undefined;
   /** Final reads: one or more (key, value) observations per node, taken after the cluster converged. */
   finalRead(node: { id: string; http: string }, timeoutMs: number): Promise<Array<{ key: string; outcome: Outcome }>>;
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { commitLsn } from '../../src/kv/commit.js';
 import { DEFAULT_COMMIT, type CommitSettings } from '../../src/kv/config.js';
 
-const f = (id: string, flushedLsn: number, appliedLsn = flushedLsn) => ({ id, flushedLsn, appliedLsn });
+const f = (id: string, flushedLsn: number, appliedLsn = flushedLsn, writtenLsn = flushedLsn) => ({ id, writtenLsn, flushedLsn, appliedLsn });
 const at = (settings: Partial<CommitSettings>, local: number, followers: ReturnType<typeof f>[], degraded = false) =>
   commitLsn({ settings: { ...DEFAULT_COMMIT, ...settings }, localFlushedLsn: local, followers, degraded });
 
@@ -20,8 +20,13 @@ describe('commit rule', () => {
     expect(at({ mode: 'sync', syncStandbys: ['n2', 'n3'] }, 10, [f('n2', 9), f('n3', 8)])).toBe(8);
     expect(at({ mode: 'sync', syncStandbys: ['n2', 'n3'] }, 10, [f('n2', 9)])).toBe(0);
   });
-  it('ack level apply uses the applied LSN', () => {
-    expect(at({ mode: 'semi-sync', ackLevel: 'apply' }, 10, [f('n2', 9, 3)])).toBe(3);
+  it('ack levels: write counts what followers wrote, flush what they fdatasync\'d, apply what they applied', () => {
+    const n2 = f('n2', 6, 3, 9);
+    expect(at({ mode: 'semi-sync', ackLevel: 'write' }, 10, [n2])).toBe(9);
+    expect(at({ mode: 'semi-sync', ackLevel: 'flush' }, 10, [n2])).toBe(6);
+    expect(at({ mode: 'semi-sync', ackLevel: 'apply' }, 10, [n2])).toBe(3);
+    // The leader's own flush still bounds every level (PostgreSQL flushes locally first too).
+    expect(at({ mode: 'sync', ackLevel: 'write', syncStandbys: ['n2'] }, 7, [n2])).toBe(7);
   });
   it('degraded commits on the local flush', () => {
     expect(at({ mode: 'sync', syncStandbys: ['n2'] }, 10, [], true)).toBe(10);

@@ -14,6 +14,11 @@ export interface LinOp {
   output: unknown;
   /** `ok`: completed; `info`: may have taken effect at any point after its invocation, or never. */
   outcome: 'ok' | 'info';
+  /**
+   * The op that the final log puts just before this one on the same key (an op id), or -1: a
+   * logged write may only be linearized after its predecessor in the log.
+   */
+  logPred?: number;
 }
 
 export interface Model<S> {

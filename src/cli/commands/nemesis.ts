@@ -15,7 +15,7 @@ import { Rng } from '../../lib/rng.js';
 import { choiceFlag, intFlag, listFlag } from '../options.js';
 import { UsageError } from '../../lib/errors.js';
 
-const FAULTS = ['partition', 'latency', 'bandwidth', 'kill', 'pause', 'restart', 'heal'] as const;
+const FAULTS = ['partition', 'latency', 'bandwidth', 'kill', 'power-loss', 'pause', 'restart', 'heal'] as const;
 
 export function registerNemesisCommand(program: Command): void {
   program
@@ -46,7 +46,7 @@ export function registerNemesisCommand(program: Command): void {
         at: 0,
         for: forMs / 1000,
         ...(fault === 'partition' ? { target: targetText.includes(',') ? targetText.split(',') : targetText, shape: o.shape, mode: o.mode, cut: o.cut } : {}),
-        ...(fault === 'kill' || fault === 'pause' || fault === 'restart' ? { target: targetText.includes(',') ? targetText.split(',') : targetText } : {}),
+        ...(fault === 'kill' || fault === 'power-loss' || fault === 'pause' || fault === 'restart' ? { target: targetText.includes(',') ? targetText.split(',') : targetText } : {}),
         ...(fault === 'latency' ? { links: linksOf(o.links as string), latencyMs: o.latencyMs, jitterMs: o.jitterMs } : {}),
         ...(fault === 'bandwidth' ? { links: linksOf(o.links as string), rateKBps: o.rate } : {}),
       };

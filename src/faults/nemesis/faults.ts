@@ -7,6 +7,9 @@
  *   latency    latency ± jitter on chosen links, both directions
  *   bandwidth  a rate limit on chosen links, both directions
  *   kill       kill -9 the target; stop restarts it on the same data dir
+ *   power-loss kill -9 a node that keeps its unsynced WAL bytes in memory (started with
+ *              --simulate-power-loss), so it loses them as a power cut loses the page cache;
+ *              stop restarts it, and it recovers only what it had fdatasync'd
  *   pause      SIGSTOP the target; stop sends SIGCONT
  *   restart    kill and start again at once
  *
@@ -28,6 +31,8 @@ export interface NemesisCluster {
   pause(id: string): Promise<void>;
   resume(id: string): Promise<void>;
   restart(id: string): Promise<void>;
+  /** Whether the nodes were started with --simulate-power-loss (a power-loss fault needs it). */
+  simulatesPowerLoss(): boolean;
 }
 
 /** leader | random-follower | random-node | followers | all | a node id | a list of node ids */
@@ -39,7 +44,7 @@ export type FaultSpec =
   | { fault: 'partition'; shape: PartitionShape; target: TargetSelector; mode: 'blackhole' | 'reset'; cut: LinkKind[] }
   | { fault: 'latency'; links: LinkSelector; latencyMs: number; jitterMs: number }
   | { fault: 'bandwidth'; links: LinkSelector; rateKBps: number }
-  | { fault: 'kill' | 'pause' | 'restart'; target: TargetSelector };
+  | { fault: 'kill' | 'power-loss' | 'pause' | 'restart'; target: TargetSelector };
 
 /** A started fault: how to undo it, and what the history says about it. */
 export interface ActiveFault {
@@ -167,11 +172,14 @@ export async function startFault(cluster: NemesisCluster, spec: FaultSpec, rng: 
       };
     }
     case 'kill':
+    case 'power-loss':
     case 'pause':
     case 'restart': {
+      // Without the simulation a kill -9 keeps what the OS page cache holds: that is no power cut.
+      if (spec.fault === 'power-loss' && !cluster.simulatesPowerLoss()) throw new UsageError('a power-loss fault needs nodes started with --simulate-power-loss (storage.simulatePowerLoss: true; replab run sets it when a nemesis has power-loss)');
       const targets = await resolveTargets(cluster, spec.target, rng);
       for (const id of targets) {
-        if (spec.fault === 'kill') await cluster.kill(id);
+        if (spec.fault === 'kill' || spec.fault === 'power-loss') await cluster.kill(id);
         else if (spec.fault === 'pause') await cluster.pause(id);
         else await cluster.restart(id);
       }
@@ -180,7 +188,7 @@ export async function startFault(cluster: NemesisCluster, spec: FaultSpec, rng: 
         value: { nodes: targets },
         stop: async () => {
           for (const id of targets) {
-            if (spec.fault === 'kill') await cluster.restart(id);
+            if (spec.fault === 'kill' || spec.fault === 'power-loss') await cluster.restart(id);
             else if (spec.fault === 'pause') await cluster.resume(id);
           }
           return { nodes: targets };
