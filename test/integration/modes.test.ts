@@ -108,14 +108,61 @@ describe('cluster: commit modes', () => {
     expect((await w.promise).status).toBe(200);
   });
 
-  it('ack level apply: committed writes are already readable on a follower', async () => {
-    cluster = await startCluster(threeNodes({ mode: 'sync', ackLevel: 'apply' }));
+  /** Sync writes, each read back on a follower right after its acknowledgement: how many were not visible yet. */
+  async function staleAfterAck(ackLevel: 'flush' | 'apply', writes: number): Promise<{ stale: number; minLatencyMs: number }> {
+    cluster = await startCluster(threeNodes({ mode: 'sync', ackLevel, applyDelayMs: 200 }));
     const leader = cluster.endpoint('n1').http;
-    for (let i = 0; i < 20; i++) {
+    let stale = 0;
+    let minLatencyMs = Infinity;
+    for (let i = 0; i < writes; i++) {
+      const t0 = performance.now();
       expect((await put(leader, `k${i}`, `v${i}`)).status).toBe(200);
+      minLatencyMs = Math.min(minLatencyMs, performance.now() - t0);
       const r = await get(cluster.endpoint(i % 2 ? 'n2' : 'n3').http, `k${i}`);
-      expect(r.body.value).toBe(`v${i}`);
-      expect(Number(r.headers.get('x-replab-applied-lsn'))).toBeGreaterThanOrEqual(i + 1);
+      if (r.body.value !== `v${i}`) stale++;
     }
+    return { stale, minLatencyMs };
+  }
+
+  it('ack level flush with a 200 ms apply delay: follower reads right after sync writes are stale', async () => {
+    const r = await staleAfterAck('flush', 10);
+    // The follower confirmed once the record was on its disk, well before it applied it.
+    expect(r.stale).toBeGreaterThanOrEqual(8);
+    expect(r.minLatencyMs).toBeLessThan(200);
+  });
+
+  it('ack level apply with a 200 ms apply delay: never stale, and each write waits for the apply', async () => {
+    const r = await staleAfterAck('apply', 10);
+    expect(r.stale).toBe(0);
+    expect(r.minLatencyMs).toBeGreaterThanOrEqual(150);
+  });
+
+  /** With a slow disk (300 ms per fdatasync), where each follower stood when a sync write was acknowledged. */
+  async function followersAtAck(ackLevel: 'write' | 'flush'): Promise<{ unsyncedAtAck: number; writes: number }> {
+    cluster = await startCluster({ ...threeNodes({ mode: 'sync', ackLevel }), storage: { syncDelayMs: 300 } });
+    const leader = cluster.endpoint('n1').http;
+    let unsyncedAtAck = 0;
+    const writes = 4;
+    for (let i = 0; i < writes; i++) {
+      const w = await put(leader, `k${i}`, `v${i}`);
+      expect(w.status).toBe(200);
+      const lsn = w.body.lsn as number;
+      for (const id of ['n2', 'n3']) {
+        const st = await status(cluster.endpoint(id).http);
+        expect(st.writtenLsn as number).toBeGreaterThanOrEqual(lsn);
+        if ((st.flushedLsn as number) < lsn) unsyncedAtAck++;
+      }
+    }
+    return { unsyncedAtAck, writes };
+  }
+
+  it('ack level write: acknowledged once followers wrote the record, before their fdatasync', async () => {
+    const r = await followersAtAck('write');
+    expect(r.unsyncedAtAck).toBeGreaterThanOrEqual(r.writes);
+  });
+
+  it('ack level flush: acknowledged only once every sync follower fdatasync\'d the record', async () => {
+    const r = await followersAtAck('flush');
+    expect(r.unsyncedAtAck).toBe(0);
   });
 });
