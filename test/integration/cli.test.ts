@@ -103,7 +103,7 @@ describe('cli: nemesis and proxy', () => {
       expect(lat.stdout).toMatch(/^start-latency \{"links":\["repl:n2->n1","repl:n1->n2"\],"latency":5,"jitter":0\}\n$/);
       expect((await replab(['nemesis', 'cli-nem', 'heal', ...stateDir()])).stdout).toBe('healed: removed 4 nemesis toxic(s)\n');
       for (const [args, message] of [
-        [['nemesis', 'cli-nem', 'explode'], 'error: unknown fault "explode" (partition, latency, bandwidth, kill, pause, restart, heal)\n'],
+        [['nemesis', 'cli-nem', 'explode'], 'error: unknown fault "explode" (partition, latency, bandwidth, kill, power-loss, pause, restart, heal)\n'],
         [['nemesis', 'cli-nem', 'latency', '--links', 'repl:n9->n1'], 'error: no link named "repl:n9->n1" (links look like repl:n2->n1, monitor:n1, client:n1)\n'],
         [['nemesis', 'cli-nem', 'kill', '--target', 'n7'], 'error: nemesis target "n7" is not a node or selector (leader, random-follower, random-node, followers, all, n1, n2)\n'],
         [['nemesis', 'cli-nem', 'pause', '--for', 'soon'], 'error: --for: "soon" is not a duration (e.g. 500ms, 5s, 2m, or a number of seconds)\n'],
@@ -137,9 +137,65 @@ describe('cli: node', () => {
     await fsp.writeFile(seg, buf);
     const r = await replab(['node', '--id', 'n1', '--data-dir', dataDir, ...token]);
     expect(r.code).toBe(4);
-    expect(r.stderr).toBe(`error: WAL corrupt: checksum mismatch in ${seg} at offset 0; committed records follow it, refusing to start\n`);
+    expect(r.stderr).toBe(`error: WAL corrupt: checksum mismatch in ${seg} at offset 0; committed records follow it; refusing to start\n`);
   });
 });
+
+describe('cli: wal dump', () => {
+  it('prints every record (text and JSON Lines); a torn tail is the end of the log, not an error', async () => {
+    const dataDir = path.join(dir(), 'dump-node');
+    const node = await startAndWrite(dataDir, ['--token', 't']);
+    await node.stop();
+    const text = await replab(['wal', 'dump', dataDir]);
+    expect(text.code).toBe(0);
+    expect(text.stdout.split('\n').filter((l) => l.startsWith('lsn '))).toHaveLength(20);
+    expect(text.stdout).toMatch(/^lsn 1 {2}epoch 1 {2}\d{4}-\d\d-\d\dT[\d:.]+Z {2}put "k0" = "v0"$/m);
+    const json = await replab(['wal', 'dump', dataDir, '--json']);
+    const lines = json.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines[0]).toMatchObject({ type: 'log', epoch: 1, lastLsn: 20, checkpointLsn: 0, tornTail: null });
+    expect(lines[20]).toMatchObject({ type: 'record', lsn: 20, epoch: 1, op: 'put', key: 'k19', value: 'v19' });
+    // Cut the last record in half: the dump ends one record earlier and reports the torn bytes.
+    const seg = path.join(dataDir, (await fsp.readdir(dataDir)).find((n) => n.endsWith('.seg'))!);
+    const buf = await fsp.readFile(seg);
+    const end = lastRecordEnd(buf);
+    buf.fill(0, end - 5, end);
+    await fsp.writeFile(seg, buf);
+    const torn = await replab(['wal', 'dump', dataDir, '--json']);
+    expect(torn.code).toBe(0);
+    const head = JSON.parse(torn.stdout.split('\n')[0]!) as { lastLsn: number; tornTail: { file: string; offset: number } };
+    expect(head.lastLsn).toBe(19);
+    expect(head.tornTail.file).toBe(seg);
+  });
+
+  it('a corrupt segment: exit 2, one line naming the segment and the byte offset', async () => {
+    const dataDir = path.join(dir(), 'dump-corrupt');
+    const node = await startAndWrite(dataDir, ['--token', 't']);
+    await node.stop();
+    const seg = path.join(dataDir, (await fsp.readdir(dataDir)).find((n) => n.endsWith('.seg'))!);
+    const buf = await fsp.readFile(seg);
+    const second = 8 + buf.readUInt32BE(0); // the second record's offset
+    buf[second + 12] ^= 0xff;
+    await fsp.writeFile(seg, buf);
+    const r = await replab(['wal', 'dump', dataDir]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe(`error: WAL corrupt: checksum mismatch in ${seg} at offset ${second}; committed records follow it\n`);
+    const missing = await replab(['wal', 'dump', path.join(dataDir, 'nope')]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/^error: .*nope: cannot read the data dir \(ENOENT\)\n$/);
+  });
+});
+
+/** Byte offset where the last non-zero record of a preallocated segment ends. */
+function lastRecordEnd(buf: Buffer): number {
+  let o = 0;
+  let end = 0;
+  while (o + 8 <= buf.length && buf.readUInt32BE(o) > 0) {
+    end = o + 8 + buf.readUInt32BE(o);
+    o = end;
+  }
+  return end;
+}
 
 /** Runs `replab node` as a process, writes 20 keys, returns a stopper that SIGTERMs it. */
 async function startAndWrite(dataDir: string, token: string[]): Promise<{ stop: () => Promise<void> }> {
