@@ -8,17 +8,28 @@ import { WRITE_FS, isClientProcess, type Op } from '../history/op.js';
 export interface SplitBrainResult {
   /** Acknowledged writes from a superseded epoch after the newer epoch acknowledged one. */
   splitBrainWrites: number;
-  /** Up to 10 of them, for the report. */
-  samples: Array<{ index: number; epoch: number; node?: string; key?: string; newerEpoch: number }>;
+  /** Up to 10 of them, for a terminal. */
+  samples: SplitBrainWrite[];
+  /** Every one of them (the report draws each on a timeline). */
+  writes: SplitBrainWrite[];
   /** Distinct epochs that acknowledged writes. */
   epochs: number[];
+}
+
+export interface SplitBrainWrite {
+  /** History index of the acknowledgement. */
+  index: number;
+  epoch: number;
+  node?: string;
+  key?: string;
+  newerEpoch: number;
 }
 
 export function checkSplitBrain(history: readonly Op[]): SplitBrainResult {
   const acks = history.filter((op) => op.type === 'ok' && isClientProcess(op.process) && WRITE_FS.has(op.f) && typeof op.epoch === 'number');
   let highest = 0;
   let count = 0;
-  const samples: SplitBrainResult['samples'] = [];
+  const writes: SplitBrainWrite[] = [];
   const epochs = new Set<number>();
   // History order is completion order: walk it, remembering the highest epoch acknowledged so far.
   for (const op of acks) {
@@ -26,9 +37,9 @@ export function checkSplitBrain(history: readonly Op[]): SplitBrainResult {
     epochs.add(e);
     if (e < highest) {
       count++;
-      if (samples.length < 10) samples.push({ index: op.index, epoch: e, node: op.node, key: op.key, newerEpoch: highest });
+      writes.push({ index: op.index, epoch: e, node: op.node, key: op.key, newerEpoch: highest });
     }
     highest = Math.max(highest, e);
   }
-  return { splitBrainWrites: count, samples, epochs: [...epochs].sort((a, b) => a - b) };
+  return { splitBrainWrites: count, samples: writes.slice(0, 10), writes, epochs: [...epochs].sort((a, b) => a - b) };
 }

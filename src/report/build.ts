@@ -16,7 +16,7 @@ export async function buildReport(runDir: string): Promise<string> {
   for (const run of data.runs) {
     runs.push(await renderSvg(runChart(run)));
     const a: string[] = [];
-    for (const an of run.anomalies) a.push(an.ops.length ? await renderSvg(anomalyChart(an)) : '');
+    for (const an of run.anomalies) a.push(an.ops.length ? await renderSvg(anomalyChart(an, run)) : '');
     anomalies.push(a);
   }
   const file = path.join(runDir, REPORT_FILE);

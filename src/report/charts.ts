@@ -15,21 +15,26 @@ export function headlineChart(runs: RunResult[]): Spec {
     seed: r.seed,
     p50: r.p50WriteMs ?? 0,
     p99: r.p99WriteMs ?? 0,
-    lostPer1000: r.acked > 0 && r.lostAcked !== null ? (1000 * r.lostAcked) / r.acked : 0,
+    lostPer1000: r.acked > 0 && r.lostAcked !== null ? Math.round((10_000 * r.lostAcked) / r.acked) / 10 : 0,
+    lost: r.lostAcked ?? 0,
+    acked: r.acked,
     unavailable: Math.round((r.failedShare + r.indeterminateShare) * 1000) / 10,
     control: r.control ? 'negative control' : 'mode',
   }));
+  // Round to sensible digits and keep the axis from collapsing to [0, 0] when nothing was lost
+  // (vega would then print ticks like 0.000000).
+  const top = Math.max(1, ...values.map((v) => v.lostPer1000));
   const panel = (q: 'p50' | 'p99') => ({
     width: 300,
     height: 240,
     mark: { type: 'point', filled: true, opacity: 0.85 },
     encoding: {
-      x: { field: q, type: 'quantitative', title: `${q} acknowledged-write latency (ms)`, scale: { zero: true } },
-      y: { field: 'lostPer1000', type: 'quantitative', title: 'acknowledged writes lost per 1,000', scale: { zero: true } },
+      x: { field: q, type: 'quantitative', title: `${q} acknowledged-write latency (ms)`, scale: { zero: true, nice: true }, axis: { format: '~r', tickCount: 6 } },
+      y: { field: 'lostPer1000', type: 'quantitative', title: 'acknowledged writes lost per 1,000', scale: { domain: [0, top * 1.1], nice: true }, axis: { format: '~r', tickCount: 6 } },
       color: { field: 'mode', type: 'nominal', title: 'mode' },
       size: { field: 'unavailable', type: 'quantitative', title: 'failed + indeterminate (%)', scale: { range: [60, 600] } },
       shape: { field: 'control', type: 'nominal', title: '' },
-      tooltip: [{ field: 'mode' }, { field: 'seed' }, { field: 'p50' }, { field: 'p99' }, { field: 'lostPer1000' }, { field: 'unavailable' }],
+      tooltip: [{ field: 'mode' }, { field: 'seed' }, { field: 'p50', format: '.2f' }, { field: 'p99', format: '.2f' }, { field: 'lost', title: 'lost' }, { field: 'acked', title: 'acknowledged' }, { field: 'lostPer1000', title: 'lost per 1,000' }, { field: 'unavailable', title: 'failed + info (%)' }],
     },
   });
   return {
@@ -119,28 +124,48 @@ export function runChart(run: RunData): Spec {
   };
 }
 
-/** The ops around an anomaly on a timeline, one row per process (Jepsen's timeline.html). */
-export function anomalyChart(a: Anomaly): Spec {
+/**
+ * The ops of an anomaly on a timeline, one row per op (Jepsen's timeline.html, but a row each):
+ * labels sit on the y axis, so they never overlap however close the ops are in time; long labels
+ * are cut with an ellipsis and given whole in the tooltip and the table beside the chart. Faults
+ * are shaded and failovers drawn as dashed lines when the run is given.
+ */
+export function anomalyChart(a: Anomaly, run?: Pick<RunData, 'faults' | 'events'>): Spec {
+  const values = a.ops.map((o) => ({ ...o, from: o.from * 1000, to: Math.max(o.to * 1000, o.from * 1000 + 0.5), group: o.group ?? o.type, where: o.where ?? '' }));
+  const lo = Math.min(...values.map((v) => v.from));
+  const hi = Math.max(...values.map((v) => v.to));
+  const pad = Math.max(5, (hi - lo) * 0.05);
+  const domain = [lo - pad, hi + pad];
+  const x = { field: 'from', type: 'quantitative', title: 'ms since start', scale: { domain, zero: false, nice: false } };
+  const inView = (from: number, to: number) => to >= domain[0]! && from <= domain[1]!;
+  const background: Spec[] = [];
+  const faults = (run?.faults ?? []).map((f) => ({ from: f.from * 1000, to: f.to * 1000, label: `${f.fault} ${f.detail}` })).filter((f) => inView(f.from, f.to));
+  if (faults.length) background.push({ data: { values: faults.map((f) => ({ ...f, from: Math.max(f.from, domain[0]!), to: Math.min(f.to, domain[1]!) })) }, mark: { type: 'rect', color: FAULT_COLOR, opacity: 0.2 }, encoding: { x: { field: 'from', type: 'quantitative', scale: { domain } }, x2: { field: 'to' }, tooltip: [{ field: 'label', title: 'fault' }] } });
+  const events = (run?.events ?? []).filter((e) => e.event !== 'repointed').map((e) => ({ ...e, t: e.t * 1000 })).filter((e) => inView(e.t, e.t));
+  if (events.length) background.push({ data: { values: events }, mark: { type: 'rule', color: '#6a040f', strokeDash: [4, 3] }, encoding: { x: { field: 't', type: 'quantitative', scale: { domain } }, tooltip: [{ field: 'event' }, { field: 'detail' }] } });
+  const byGroup = a.kind !== 'non-linearizable';
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: a.title,
-    width: 640,
-    height: { step: 22 },
-    data: { values: a.ops.map((o) => ({ ...o, from: o.from * 1000, to: Math.max(o.to * 1000, o.from * 1000 + 0.2) })) },
+    width: 620,
+    height: { step: values.length > 40 ? 12 : 20 },
     layer: [
+      ...background,
       {
-        mark: { type: 'bar', cornerRadius: 2 },
+        data: { values },
+        mark: { type: 'bar', cornerRadius: 2, clip: true },
         encoding: {
-          x: { field: 'from', type: 'quantitative', title: 'ms since start', scale: { zero: false } },
+          x,
           x2: { field: 'to' },
-          y: { field: 'process', type: 'nominal', title: 'process' },
-          color: { field: 'type', type: 'nominal', scale: { domain: ['ok', 'fail', 'info'], range: ['#2a9d8f', '#e9c46a', '#e76f51'] } },
+          y: { field: 'row', type: 'nominal', title: null, sort: null, axis: { labelLimit: 260, labelFontSize: values.length > 40 ? 9 : 11 } },
+          color: byGroup
+            ? { field: 'group', type: 'nominal', title: null, legend: { orient: 'top', labelLimit: 300 } }
+            : { field: 'type', type: 'nominal', title: 'outcome', scale: { domain: ['ok', 'fail', 'info'], range: ['#2a9d8f', '#e9c46a', '#e76f51'] } },
           stroke: { condition: { test: 'datum.focus', value: '#000' }, value: null },
-          strokeWidth: { value: 2 },
-          tooltip: [{ field: 'label' }, { field: 'type' }, { field: 'process' }],
+          strokeWidth: { value: byGroup ? 0 : 2 },
+          tooltip: [{ field: 'label', title: 'op' }, { field: 'type' }, { field: 'process' }, ...(byGroup ? [{ field: 'group', title: 'acknowledged' }, { field: 'where', title: 'where it went' }] : [])],
         },
       },
-      { mark: { type: 'text', align: 'left', dx: 3, fontSize: 10 }, encoding: { x: { field: 'from', type: 'quantitative' }, y: { field: 'process', type: 'nominal' }, text: { field: 'label' } } },
     ],
   };
 }

@@ -9,7 +9,8 @@ import { loadHistory } from '../history/reader.js';
 import { WRITE_FS, isClientProcess, pairOps, type Op } from '../history/op.js';
 import type { SuiteResults } from '../suite/runner.js';
 import type { RunResult } from '../suite/run-one.js';
-import type { KeyFailure } from '../checker/linearizable.js';
+import type { CheckResult } from '../checker/checker.js';
+import type { SplitBrainResult } from '../checker/split-brain.js';
 import { EnvironmentError } from '../lib/errors.js';
 
 export interface TimePoint {
@@ -24,12 +25,29 @@ export interface Window {
   detail: string;
 }
 
+export interface TimelineOp {
+  /** The op's own row on the timeline (unique within an anomaly), so labels never overlap. */
+  row: string;
+  process: string;
+  from: number;
+  to: number;
+  type: string;
+  label: string;
+  focus: boolean;
+  /** Colour group (e.g. which node and epoch acknowledged it). */
+  group?: string;
+  /** Where its record went, for lost and split-brain writes. */
+  where?: string;
+}
+
 export interface Anomaly {
   kind: 'non-linearizable' | 'lost' | 'split-brain';
   title: string;
   text: string;
-  /** Ops on a timeline (seconds since start). */
-  ops: Array<{ process: string; from: number; to: number; type: string; label: string; focus: boolean }>;
+  /** Ops on a timeline (seconds since start), one row each. */
+  ops: TimelineOp[];
+  /** The same ops as a table (every one, also those the timeline leaves out). */
+  table?: { header: string[]; rows: string[][] };
 }
 
 export interface RunData {
@@ -53,6 +71,9 @@ export interface ReportData {
 }
 
 const NS = 1e9;
+
+/** check.json: the checker's result plus the split-brain check. */
+export type CheckFile = CheckResult & { splitBrain: SplitBrainResult };
 
 async function readJsonl(file: string): Promise<Array<Record<string, unknown>>> {
   const text = await fsp.readFile(file, 'utf8').catch(() => '');
@@ -93,7 +114,7 @@ export async function loadReportData(runDir: string): Promise<ReportData> {
 async function loadRun(dir: string, result: RunResult): Promise<RunData> {
   const history = await loadHistory(path.join(dir, 'history.jsonl'));
   const run = JSON.parse(await fsp.readFile(path.join(dir, 'run.json'), 'utf8').catch(() => '{}')) as { startedAtMs?: number };
-  const check = JSON.parse(await fsp.readFile(path.join(dir, 'check.json'), 'utf8').catch(() => '{}')) as Record<string, any>;
+  const check = JSON.parse(await fsp.readFile(path.join(dir, 'check.json'), 'utf8').catch(() => '{}')) as Partial<CheckFile>;
   const { pairs } = pairOps(history);
   const bucketSec = Math.max(0.5, result.durationSec / 60);
   const buckets = new Map<number, { lat: number[]; ok: number; fail: number; info: number }>();
@@ -148,7 +169,7 @@ async function loadRun(dir: string, result: RunResult): Promise<RunData> {
       }
       return { node: String(e.node), epoch: e.epoch as number, detectionMs: e.detectionMs as number, promotionMs: e.promotionMs as number, outageMs };
     });
-  const ow = check.availability?.outageWindow as { fromTime: number; toTime: number } | null | undefined;
+  const ow = check.availability && !check.availability.crashed ? check.availability.outageWindow : null;
   const rewound: Record<string, number> = {};
   for (const f of await fsp.readdir(dir)) if (f.startsWith('rewound-')) rewound[f.slice(8, -6)] = (await readJsonl(path.join(dir, f))).length;
   return {
@@ -180,31 +201,83 @@ function describeValue(v: unknown): string {
   return parts.join(', ');
 }
 
-function anomalies(history: Op[], check: Record<string, any>): Anomaly[] {
+/** A timeline shows at most this many rows; the table beside it lists every op. */
+export const TIMELINE_ROWS = 150;
+
+function anomalies(history: Op[], check: Partial<CheckFile>): Anomaly[] {
   const out: Anomaly[] = [];
   const byIndex = new Map(history.map((op) => [op.index, op]));
   const t = (i: number | null | undefined) => (i === null || i === undefined ? undefined : byIndex.get(i)!.time / NS);
-  const failures = (check.linearizable?.failures ?? []) as KeyFailure[];
-  for (const f of failures.slice(0, 5)) {
+  const end = history.length ? history[history.length - 1]!.time / NS : 0;
+  const lin = check.linearizable && !check.linearizable.crashed ? check.linearizable : undefined;
+  for (const f of (lin?.failures ?? []).slice(0, 5)) {
     const ops = [...f.prefixTail, ...f.concurrent, f.op];
     const seen = new Set<number>();
-    const end = history.length ? history[history.length - 1]!.time / NS : 0;
     out.push({
       kind: 'non-linearizable',
       title: `key ${f.key}: not linearizable`,
       text: f.message,
       ops: ops
         .filter((o) => !seen.has(o.invokeIndex) && seen.add(o.invokeIndex))
-        .map((o) => ({ process: String(o.process), from: t(o.invokeIndex)!, to: t(o.completeIndex) ?? end, type: o.type, label: `${o.f} ${JSON.stringify(o.value)}`, focus: o.invokeIndex === f.op.invokeIndex })),
+        .sort((a, b) => a.invokeIndex - b.invokeIndex)
+        .map((o) => ({ row: `#${o.invokeIndex} p${String(o.process)} ${o.f} ${short(o.value)}`, process: String(o.process), from: t(o.invokeIndex)!, to: t(o.completeIndex) ?? end, type: o.type, label: `${o.f} ${JSON.stringify(o.value)}`, focus: o.invokeIndex === f.op.invokeIndex })),
     });
   }
-  const loss = check.loss;
-  if (loss && !loss.crashed && loss.lostAcked > 0) {
-    out.push({ kind: 'lost', title: `${loss.lostAcked} acknowledged write(s) lost`, text: `${loss.message} Examples: ${JSON.stringify(loss.lostSamples.slice(0, 10))}. Per node: ${loss.perNode.map((n: { node: string; lost: number }) => `${n.node} ${n.lost}`).join(', ')}.`, ops: [] });
+  const ev = check.evidence && !check.evidence.crashed ? check.evidence : undefined;
+  const pairs = pairOps(history).pairs;
+  const pairByInvoke = new Map(pairs.map((p) => [p.invoke.index, p]));
+  const pairByComplete = new Map(pairs.filter((p) => p.complete).map((p) => [p.complete!.index, p]));
+  const lostByInvoke = new Map((ev?.lost ?? []).map((l) => [l.invokeIndex, l]));
+  if (ev && ev.lost.length > 0) {
+    const rows = ev.lost.map((l): TimelineOp => {
+      const p = pairByInvoke.get(l.invokeIndex);
+      const acked = `${l.node ?? '?'} @ epoch ${l.epoch ?? '?'}`;
+      return { row: `${l.key} = ${short(l.value)} (p${String(l.process)} ${l.f})`, process: String(l.process), from: p ? p.invoke.time / NS : 0, to: p?.complete ? p.complete.time / NS : end, type: 'ok', label: `${l.f} ${l.key} = ${l.value}`, focus: true, group: `acknowledged by ${acked}`, where: l.where };
+    });
+    out.push({
+      kind: 'lost',
+      title: `${ev.lostAcked} acknowledged write(s) lost: absent from ${ev.finalLeader}'s final log`,
+      text: `${ev.message}. Each lost write below: the client's operation, the node and epoch that acknowledged it, and where its record went.${lossFinalReadsNote(check)}`,
+      ops: rows.slice(0, TIMELINE_ROWS),
+      table: { header: ['client op', 'key', 'value', 'acknowledged by', 'lsn', 'latency ms', 'where it went'], rows: ev.lost.map((l) => {
+        const p = pairByInvoke.get(l.invokeIndex);
+        const ms = p?.complete ? ((p.complete.time - p.invoke.time) / 1e6).toFixed(1) : '–';
+        return [`p${String(l.process)} ${l.f}`, l.key, l.value, `${l.node ?? '?'} at epoch ${l.epoch ?? '?'}`, String(l.lsn ?? '–'), ms, l.where];
+      }) },
+    });
+  } else if (check.loss && !check.loss.crashed && check.loss.lostAcked > 0 && !ev) {
+    const loss = check.loss;
+    out.push({ kind: 'lost', title: `${loss.lostAcked} acknowledged write(s) lost (final reads; no log evidence)`, text: `${loss.message} Examples: ${JSON.stringify(loss.lostSamples.slice(0, 10))}.`, ops: [] });
   }
   const sb = check.splitBrain;
   if (sb && sb.splitBrainWrites > 0) {
-    out.push({ kind: 'split-brain', title: `${sb.splitBrainWrites} write(s) acknowledged by a superseded leader`, text: `Acknowledged at an older epoch after epoch ${String(sb.samples[0]?.newerEpoch)} had acknowledged writes: ${JSON.stringify(sb.samples.slice(0, 5))}.`, ops: [] });
+    const writes = sb.writes ?? sb.samples;
+    const rows = writes.map((w): TimelineOp => {
+      const p = pairByComplete.get(w.index);
+      const lost = p ? lostByInvoke.get(p.invoke.index) : undefined;
+      const where = !ev ? 'no log evidence' : lost ? lost.where : `kept: in ${ev.finalLeader}'s final log`;
+      const value = p ? JSON.stringify(p.invoke.f === 'cas' && Array.isArray(p.invoke.value) ? p.invoke.value[1] : p.invoke.value) : '?';
+      return { row: `#${w.index} ${w.key ?? ''} = ${short(value)} (${w.node ?? '?'})`, process: String(p?.invoke.process ?? '?'), from: p ? p.invoke.time / NS : (t(w.index) ?? 0), to: t(w.index) ?? end, type: 'ok', label: `${p?.invoke.f ?? 'write'} ${w.key ?? ''} = ${value}`, focus: true, group: `acknowledged by ${w.node ?? '?'} @ epoch ${w.epoch}`, where };
+    });
+    out.push({
+      kind: 'split-brain',
+      title: `${sb.splitBrainWrites} write(s) acknowledged by a superseded leader`,
+      text: `Each was acknowledged at an older epoch after a write of a newer epoch had already been acknowledged: two leaders accepted writes at once. Below: the client's operation, the node and epoch that acknowledged it, and where its record went.`,
+      ops: rows.slice(0, TIMELINE_ROWS),
+      table: { header: ['client op', 'acknowledged by', 'newer epoch already acknowledging', 'where it went'], rows: rows.map((r, i) => [r.label, `${writes[i]!.node ?? '?'} at epoch ${writes[i]!.epoch}`, String(writes[i]!.newerEpoch), r.where ?? '']) },
+    });
   }
   return out;
+}
+
+function lossFinalReadsNote(check: Partial<CheckFile>): string {
+  const loss = check.loss && !check.loss.crashed ? check.loss : undefined;
+  if (!loss) return '';
+  return ` The final reads, a second and independent count, see ${loss.lostAcked} lost (they cannot see a lost write that a later write overwrote).`;
+}
+
+/** A value shortened for a timeline row label. */
+function short(v: unknown): string {
+  const s = typeof v === 'string' ? v : JSON.stringify(v);
+  return s.length > 24 ? `${s.slice(0, 23)}…` : s;
 }

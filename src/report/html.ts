@@ -24,19 +24,25 @@ figure.chart{margin:1rem 0;overflow-x:auto}figure.chart svg{max-width:100%;heigh
 code{background:#f5f5f7;padding:0 .2rem;border-radius:3px}
 `;
 
+/** Every op of an anomaly, in a collapsed table under its timeline. */
+function anomalyTable(t: { header: string[]; rows: string[][] }, shown: number): string {
+  const note = t.rows.length > shown ? ` (the timeline shows the first ${shown})` : '';
+  return `<details><summary>All ${t.rows.length} in a table${note}</summary><table><tr>${t.header.map((h) => `<th class="l">${esc(h)}</th>`).join('')}</tr>${t.rows.map((r) => `<tr>${r.map((c) => `<td class="l">${esc(c)}</td>`).join('')}</tr>`).join('')}</table></details>`;
+}
+
 export function renderHtml(data: ReportData, svgs: { headline: string; runs: string[]; anomalies: string[][] }): string {
   const r = data.results;
   const modes = summarizeModes(r);
   const verdict = `<span class="verdict ${r.passed ? 'pass' : 'fail'}">${r.passed ? 'PASSED' : 'FAILED'}</span>`;
   const modeRows = modes
     .map(
-      (m) => `<tr class="${m.passed ? '' : 'bad'}"><td class="l">${esc(m.mode)}${m.control ? ' <span class="muted">(negative control)</span>' : ''}</td><td>${num(m.throughput, 0)}</td><td>${num(m.p50WriteMs)}</td><td>${num(m.p99WriteMs)}</td><td>${num(m.p999WriteMs)}</td><td>${m.acked}</td><td>${m.lostAcked ?? '–'}</td><td>${esc(m.linearizable ?? '–')}</td><td>${m.splitBrainWrites}</td><td>${num(m.outageMs, 0)}</td><td>${m.staleReads}</td><td>${m.passed ? 'pass' : 'FAIL'}</td></tr>`,
+      (m) => `<tr class="${m.passed ? '' : 'bad'}"><td class="l">${esc(m.mode)}${m.control ? ' <span class="muted">(negative control)</span>' : ''}</td><td>${num(m.throughput, 0)}</td><td>${num(m.p50WriteMs)}</td><td>${num(m.p99WriteMs)}</td><td>${num(m.p999WriteMs)}</td><td>${m.acked}</td><td>${m.lostAcked ?? '–'}${m.lossUnknown ? ` <span class="muted">(+${m.lossUnknown} unknown)</span>` : ''}</td><td>${m.lostAckedFinalReads ?? '–'}</td><td>${m.infoResolved} / ${m.infoOpen}</td><td>${esc(m.linearizable ?? '–')}</td><td>${m.splitBrainWrites}</td><td>${num(m.outageMs, 0)}</td><td>${m.staleReads}</td><td>${m.passed ? 'pass' : 'FAIL'}</td></tr>`,
     )
     .join('\n');
   const runRows = r.runs
     .map(
       (x) =>
-        `<tr class="${x.passed ? '' : 'bad'}"><td class="l"><a href="#run-${esc(x.mode)}-${x.seed}">${esc(x.mode)}</a></td><td>${x.seed}</td><td class="l">${esc(x.nemesis)}</td><td>${num(x.throughput, 0)}</td><td>${num(x.p50WriteMs)}</td><td>${num(x.p99WriteMs)}</td><td>${x.acked}</td><td>${x.lostAcked ?? '–'}</td><td>${x.recovered ?? '–'}</td><td>${esc(x.linearizable ?? '–')}</td><td>${x.splitBrainWrites}</td><td>${num(x.outageMs, 0)}</td><td>${(100 * (x.failedShare + x.indeterminateShare)).toFixed(1)}%</td><td class="l">${x.passed ? 'pass' : x.violations.map((v) => `${esc(v.invariant)}: observed ${esc(JSON.stringify(v.observed))}`).join('<br>')}</td></tr>`,
+        `<tr class="${x.passed ? '' : 'bad'}"><td class="l"><a href="#run-${esc(x.mode)}-${x.seed}">${esc(x.mode)}</a></td><td>${x.seed}</td><td class="l">${esc(x.nemesis)}</td><td>${num(x.throughput, 0)}</td><td>${num(x.p50WriteMs)}</td><td>${num(x.p99WriteMs)}</td><td>${x.acked}</td><td>${x.lostAcked ?? '–'}${x.lossEvidence === 'final-reads' ? ' <span class="muted">(final reads)</span>' : ''}</td><td>${x.lostAckedFinalReads ?? '–'}</td><td>${x.infoResolved ?? 0} / ${x.infoOpen ?? 0}</td><td>${x.recovered ?? '–'}</td><td>${esc(x.linearizable ?? '–')}</td><td>${x.splitBrainWrites}</td><td>${num(x.outageMs, 0)}</td><td>${(100 * (x.failedShare + x.indeterminateShare)).toFixed(1)}%</td><td class="l">${x.passed ? 'pass' : x.violations.map((v) => `${esc(v.invariant)}: observed ${esc(JSON.stringify(v.observed))}`).join('<br>')}</td></tr>`,
     )
     .join('\n');
   const runSections = data.runs
@@ -47,14 +53,20 @@ export function renderHtml(data: ReportData, svgs: { headline: string; runs: str
         : '<p class="muted">No failover in this run.</p>';
       const rewound = Object.entries(run.rewound);
       const anomalies = run.anomalies.length
-        ? run.anomalies.map((a, j) => `<div class="anomaly"><h4>${esc(a.title)}</h4><p>${esc(a.text)}</p>${svgs.anomalies[i]![j] ? `<figure class="chart" data-chart="anomaly">${svgs.anomalies[i]![j]}</figure>` : ''}</div>`).join('\n')
+        ? run.anomalies.map((a, j) => `<div class="anomaly"><h4>${esc(a.title)}</h4><p>${esc(a.text)}</p>${svgs.anomalies[i]![j] ? `<figure class="chart" data-chart="anomaly">${svgs.anomalies[i]![j]}</figure>` : ''}${a.table ? anomalyTable(a.table, a.ops.length) : ''}</div>`).join('\n')
         : '<p class="muted">No anomaly found by the checker.</p>';
+      const evidence = x.noLogEvidence?.length
+        ? `<p class="anomaly">${x.noLogEvidence.map((n) => `No log evidence for ${esc(n)}.`).join(' ')} Loss is judged ${x.lossEvidence === 'logs' ? 'from the other logs' : 'from the final reads only'}; ${x.lossUnknown} acknowledged write(s) could not be classified.</p>`
+        : x.lossEvidence === 'final-reads'
+          ? '<p class="muted">No log evidence was kept for this run: loss is judged from the final reads.</p>'
+          : `<p class="muted">Log evidence: every node's final log was kept (<code>log-&lt;node&gt;.jsonl</code>). ${x.acked} acknowledged writes classified: ${x.acked - (x.lostAcked ?? 0) - x.lossUnknown} in the final leader's log, ${x.lostAcked ?? 0} lost${x.lossUnknown ? `, ${x.lossUnknown} unknown` : ''}; ${x.infoResolved} indeterminate write(s) resolved from the logs, ${x.infoOpen} still open.</p>`;
       return `<section id="run-${esc(x.mode)}-${x.seed}">
 <h3>${esc(x.mode)} · seed ${x.seed} ${x.passed ? '' : '<span class="verdict fail">FAILED</span>'}</h3>
 <p class="muted">Nemesis: ${esc(x.nemesis)} · ${x.ops} history lines · files in <code>${esc(x.dir)}/</code>${x.converged ? '' : ' · <b>did not converge after healing</b>'}</p>
 <figure class="chart" data-chart="run">${svgs.runs[i]}</figure>
 <p class="muted">Shaded orange: faults. Shaded red: write outages (each failover's, and the longest of the run). Dashed lines: the monitor declaring a leader dead and promoting another.</p>
 ${failovers}
+${evidence}
 ${rewound.length ? `<p>Rewound on rejoin (acknowledged or not, discarded by a returning node): ${rewound.map(([n, c]) => `${esc(n)} ${c}`).join(', ')}.</p>` : ''}
 ${anomalies}
 </section>`;
@@ -70,10 +82,11 @@ ${anomalies}
 <figure class="chart" data-chart="headline">${svgs.headline}</figure>
 <p class="muted">Each point is one run (mode × seed). Further right: slower acknowledged writes. Higher: more acknowledged writes lost. Bigger: more operations failed or ended indeterminate.</p>
 <h2>Modes</h2>
-<table><tr><th class="l">mode</th><th>ops/s</th><th>p50 ms</th><th>p99 ms</th><th>p99.9 ms</th><th>acked</th><th>lost</th><th>linearizable</th><th>split-brain writes</th><th>longest outage ms</th><th>stale reads</th><th>gate</th></tr>
+<table><tr><th class="l">mode</th><th>ops/s</th><th>p50 ms</th><th>p99 ms</th><th>p99.9 ms</th><th>acked</th><th>lost (logs)</th><th>lost (final reads)</th><th>info resolved / open</th><th>linearizable</th><th>split-brain writes</th><th>longest outage ms</th><th>stale reads</th><th>gate</th></tr>
 ${modeRows}</table>
+<p class="muted"><b>lost (logs)</b>: acknowledged writes whose record is absent from the final leader's log, read from the node's data dir after the run (<code>replab wal dump</code>); the gate uses it. <b>lost (final reads)</b>: a second, independent count from reading every node after healing; it cannot see a lost write that a later write to the same key overwrote. <b>info resolved / open</b>: writes that ended indeterminate (a timeout, a lost connection) and that the logs decide (in the final log: happened; in no log: did not) or leave open.</p>
 <h2>Runs</h2>
-<table><tr><th class="l">mode</th><th>seed</th><th class="l">nemesis</th><th>ops/s</th><th>p50 ms</th><th>p99 ms</th><th>acked</th><th>lost</th><th>recovered</th><th>linearizable</th><th>split-brain</th><th>outage ms</th><th>failed+info</th><th class="l">gate</th></tr>
+<table><tr><th class="l">mode</th><th>seed</th><th class="l">nemesis</th><th>ops/s</th><th>p50 ms</th><th>p99 ms</th><th>acked</th><th>lost (logs)</th><th>lost (final reads)</th><th>info resolved / open</th><th>recovered</th><th>linearizable</th><th>split-brain</th><th>outage ms</th><th>failed+info</th><th class="l">gate</th></tr>
 ${runRows}</table>
 <h2>Each run</h2>
 ${runSections}

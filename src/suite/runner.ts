@@ -89,6 +89,12 @@ export interface ModeSummary {
   p999WriteMs: number | null;
   acked: number;
   lostAcked: number | null;
+  /** The final-read count, for comparison (it misses lost writes that later writes overwrote). */
+  lostAckedFinalReads: number | null;
+  /** Acknowledged writes the logs could not classify, over all runs. */
+  lossUnknown: number;
+  infoResolved: number;
+  infoOpen: number;
   linearizable: boolean | 'unknown' | null;
   splitBrainWrites: number;
   outageMs: number;
@@ -118,6 +124,10 @@ export function summarizeModes(results: SuiteResults): ModeSummary[] {
       p999WriteMs: medianOf(rs.map((r) => r.p999WriteMs)),
       acked: rs.reduce((a, r) => a + r.acked, 0),
       lostAcked: rs.some((r) => r.lostAcked !== null) ? rs.reduce((a, r) => a + (r.lostAcked ?? 0), 0) : null,
+      lostAckedFinalReads: rs.some((r) => r.lostAckedFinalReads != null) ? rs.reduce((a, r) => a + (r.lostAckedFinalReads ?? 0), 0) : null,
+      lossUnknown: rs.reduce((a, r) => a + (r.lossUnknown ?? 0), 0),
+      infoResolved: rs.reduce((a, r) => a + (r.infoResolved ?? 0), 0),
+      infoOpen: rs.reduce((a, r) => a + (r.infoOpen ?? 0), 0),
       linearizable: lin.includes(false) ? false : lin.includes('unknown') ? 'unknown' : lin.includes(null) ? null : true,
       splitBrainWrites: rs.reduce((a, r) => a + r.splitBrainWrites, 0),
       outageMs: Math.max(0, ...rs.map((r) => r.outageMs)),
@@ -129,7 +139,7 @@ export function summarizeModes(results: SuiteResults): ModeSummary[] {
 }
 
 export function formatSummaryTable(results: SuiteResults): string {
-  const header = ['mode', 'ops/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'acked', 'lost', 'linearizable', 'split-brain', 'outage ms', 'stale reads', 'gate'];
+  const header = ['mode', 'ops/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'acked', 'lost', 'info resolved/open', 'linearizable', 'split-brain', 'outage ms', 'stale reads', 'gate'];
   const fmt = (v: number | null, d = 1) => (v === null ? '-' : v.toFixed(d));
   const rows = summarizeModes(results).map((s) => [
     s.mode + (s.control ? ' (control)' : ''),
@@ -138,7 +148,8 @@ export function formatSummaryTable(results: SuiteResults): string {
     fmt(s.p99WriteMs),
     fmt(s.p999WriteMs),
     String(s.acked),
-    s.lostAcked === null ? '-' : String(s.lostAcked),
+    (s.lostAcked === null ? '-' : String(s.lostAcked)) + (s.lossUnknown ? ` (+${s.lossUnknown}?)` : ''),
+    `${s.infoResolved}/${s.infoOpen}`,
     String(s.linearizable ?? '-'),
     String(s.splitBrainWrites),
     s.outageMs.toFixed(0),
