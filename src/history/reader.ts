@@ -5,6 +5,7 @@
  * invoke while one is pending.
  */
 import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { ConfigError } from '../lib/errors.js';
 import { OP_TYPES, isClientProcess, type Op, type OpType, type Process } from './op.js';
 
@@ -102,6 +103,10 @@ function truncate(s: string): string {
  */
 export async function* readHistoryBatches(file: string): AsyncGenerator<Op[]> {
   const validator = new HistoryValidator(file);
+  const st = await stat(file).catch((e: NodeJS.ErrnoException) => {
+    throw new HistoryError(`${file}: cannot read history (${e.code ?? e.message})`);
+  });
+  if (st.isDirectory()) throw new HistoryError(`${file}: is a directory, not a history file`);
   const stream = createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 20 });
   await new Promise<void>((resolve, reject) => {
     stream.once('open', () => resolve());
@@ -109,7 +114,14 @@ export async function* readHistoryBatches(file: string): AsyncGenerator<Op[]> {
   });
   let rest = '';
   let n = 0;
-  for await (const chunk of stream as AsyncIterable<string>) {
+  const chunks = (async function* () {
+    try {
+      yield* stream as AsyncIterable<string>;
+    } catch (e: unknown) {
+      throw new HistoryError(`${file}: cannot read history (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    }
+  })();
+  for await (const chunk of chunks) {
     const text = rest + chunk;
     const batch: Op[] = [];
     let start = 0;

@@ -9,6 +9,11 @@ import path from 'node:path';
 import { KvNode, lockDataDir } from './node.js';
 import { HttpApi } from './server.js';
 import { WalCorruptionError } from './wal.js';
+import { SnapshotError } from './snapshot.js';
+import { MetaError } from './meta.js';
+
+/** What to do when a node's data dir is damaged (printed with the refusal). */
+export const DAMAGED_DATA_ADVICE = 'To recover, move the data dir aside and start the node empty as a follower: it bootstraps from the leader (or restore the dir from a backup).';
 import type { NodeConfig } from './config.js';
 import type { Logger } from '../lib/log.js';
 import { EnvironmentError } from '../lib/errors.js';
@@ -28,7 +33,8 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
     await node.open();
   } catch (e: unknown) {
     await node.close().catch(() => {});
-    if (e instanceof WalCorruptionError) throw new EnvironmentError(`${e.message}; refusing to start`);
+    // Damaged data is refused loudly: one line naming the file (and offset), and what to do.
+    if (e instanceof WalCorruptionError || e instanceof SnapshotError || e instanceof MetaError) throw new EnvironmentError(`${e.message}; refusing to start. ${DAMAGED_DATA_ADVICE}`);
     throw e;
   }
   const api = new HttpApi(node);

@@ -21,15 +21,29 @@ export interface NodeMeta {
 
 const FILE = 'meta.json';
 
+/** meta.json exists but cannot be used: names the file and what is wrong with it. */
+export class MetaError extends Error {
+  override name = 'MetaError';
+}
+
 export async function readMeta(dir: string): Promise<NodeMeta | undefined> {
+  const file = path.join(dir, FILE);
+  let text: string;
   try {
-    const v = JSON.parse(await fsp.readFile(path.join(dir, FILE), 'utf8')) as NodeMeta;
-    if (typeof v.epoch !== 'number' || !Array.isArray(v.epochHistory)) throw new Error(`${path.join(dir, FILE)}: missing epoch or epochHistory`);
-    return v;
+    text = await fsp.readFile(file, 'utf8');
   } catch (e: unknown) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw e;
+    throw new MetaError(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
+  let v: NodeMeta;
+  try {
+    v = JSON.parse(text) as NodeMeta;
+  } catch {
+    throw new MetaError(`${file}: not valid JSON (damaged node metadata)`);
+  }
+  const historyOk = Array.isArray(v?.epochHistory) && v.epochHistory.every((e) => Number.isSafeInteger(e?.epoch) && Number.isSafeInteger(e?.startLsn));
+  if (typeof v !== 'object' || v === null || !Number.isSafeInteger(v.epoch) || !historyOk) throw new MetaError(`${file}: missing or malformed epoch or epochHistory (damaged node metadata)`);
+  return v;
 }
 
 export async function writeMeta(dir: string, meta: NodeMeta): Promise<void> {

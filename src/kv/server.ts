@@ -22,6 +22,7 @@
 import http from 'node:http';
 import { closeHttp, listenHttp } from '../lib/http-server.js';
 import { timingSafeEqual } from 'node:crypto';
+import { BodyError, parseJsonBounded, readBody as readBoundedBody } from '../lib/http-body.js';
 import { KvError, KvErrors, APPLIED_LSN_HEADER, NODE_HEADER } from './protocol.js';
 import { MAX_KEY_BYTES, MAX_VALUE_BYTES } from './record.js';
 import type { KvNode } from './node.js';
@@ -54,8 +55,12 @@ export class HttpApi {
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     res.setHeader(NODE_HEADER, this.node.config.id);
-    const url = new URL(req.url ?? '/', 'http://node');
-    const p = url.pathname;
+    // The raw path, not a normalised one: `/kv/..` names the key "..", and `/kv/../status` must not
+    // reach /status.
+    const raw = req.url ?? '/';
+    const q = raw.indexOf('?');
+    const p = q < 0 ? raw : raw.slice(0, q);
+    const url = new URL(q < 0 ? '/' : `/${raw.slice(q)}`, 'http://node');
     const method = req.method ?? 'GET';
     if (p === '/status') return this.only(method, ['GET'], () => this.json(res, 200, statusOf(this.node)));
     if (p === '/metrics') {
@@ -175,13 +180,14 @@ export class HttpApi {
     res.end(text);
   }
 
-  private fail(res: http.ServerResponse, e: unknown): void {
+  private fail(res: http.ServerResponse, e0: unknown): void {
+    const e = toKvError(e0);
     if (res.headersSent) {
       res.destroy();
       return;
     }
     if (e instanceof KvError) {
-      if (e.code === 'value_too_large') res.setHeader('connection', 'close');
+      if (e.code === 'value_too_large' || e.code === 'request_timeout') res.setHeader('connection', 'close');
       this.json(res, e.status, { error: e.message, code: e.code, ...e.extra });
       return;
     }
@@ -210,33 +216,18 @@ function decodeUtf8(buf: Buffer): string {
   }
 }
 
-/** Reads a request body, refusing (413) as soon as it is known to exceed `limit` bytes. */
-function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
-  const declared = Number(req.headers['content-length'] ?? NaN);
-  if (declared > limit) return Promise.reject(new KvError('value_too_large', `body of ${declared} bytes exceeds the limit of ${limit} bytes`));
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let done = false;
-    req.on('data', (c: Buffer) => {
-      if (done) return;
-      size += c.length;
-      if (size > limit) {
-        done = true;
-        reject(new KvError('value_too_large', `body exceeds the limit of ${limit} bytes`));
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => {
-      if (!done) resolve(Buffer.concat(chunks));
-      done = true;
-    });
-    req.on('error', (e) => {
-      if (!done) reject(new KvError('bad_request', `request body: ${e.message}`));
-      done = true;
-    });
-  });
+/** Reads a request body within the size limit and the body timeout, as a KvError when it cannot. */
+async function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
+  try {
+    return await readBoundedBody(req, { limitBytes: limit });
+  } catch (e: unknown) {
+    throw toKvError(e);
+  }
+}
+
+function toKvError(e: unknown): unknown {
+  if (!(e instanceof BodyError)) return e;
+  return new KvError(e.status === 413 ? 'value_too_large' : e.status === 408 ? 'request_timeout' : 'bad_request', e.message);
 }
 
 function tokenMatches(header: string | undefined, token: string): boolean {
@@ -248,9 +239,9 @@ function tokenMatches(header: string | undefined, token: string): boolean {
 function parseAdminBody(text: string): Record<string, unknown> {
   let v: unknown;
   try {
-    v = JSON.parse(text);
+    v = parseJsonBounded(text, 'admin body');
   } catch {
-    throw new KvError('bad_request', 'admin body must be a JSON object');
+    throw new KvError('bad_request', 'admin body must be a JSON object (at most 64 levels deep)');
   }
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new KvError('bad_request', 'admin body must be a JSON object');
   return v as Record<string, unknown>;
@@ -283,9 +274,9 @@ export function shortStatus(node: KvNode): Record<string, unknown> {
 export function parseCasBody(text: string): { expected: string | null; value: string } {
   let v: unknown;
   try {
-    v = JSON.parse(text);
-  } catch {
-    throw new KvError('bad_request', 'cas body must be JSON {"expected": string|null, "value": string}');
+    v = parseJsonBounded(text, 'cas body');
+  } catch (e: unknown) {
+    throw new KvError('bad_request', e instanceof BodyError && e.message.includes('nested') ? e.message : 'cas body must be JSON {"expected": string|null, "value": string}');
   }
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new KvError('bad_request', 'cas body must be a JSON object {"expected", "value"}');
   const o = v as Record<string, unknown>;

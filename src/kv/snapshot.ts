@@ -37,8 +37,13 @@ export class SnapshotError extends Error {
 export function decodeSnapshot(buf: Buffer, where: string): Snapshot {
   if (buf.length < 8 || buf.readUInt32BE(0) !== buf.length - 8) throw new SnapshotError(`snapshot ${where}: length does not match`);
   if (crc32c(buf, 8, buf.length) !== buf.readUInt32BE(4)) throw new SnapshotError(`snapshot ${where}: checksum mismatch`);
-  const s = JSON.parse(buf.toString('utf8', 8)) as Snapshot;
-  if (typeof s.lsn !== 'number' || typeof s.epoch !== 'number' || !Array.isArray(s.entries)) {
+  let s: Snapshot;
+  try {
+    s = JSON.parse(buf.toString('utf8', 8)) as Snapshot;
+  } catch {
+    throw new SnapshotError(`snapshot ${where}: payload is not valid JSON`);
+  }
+  if (typeof s !== 'object' || s === null || typeof s.lsn !== 'number' || typeof s.epoch !== 'number' || !Array.isArray(s.entries)) {
     throw new SnapshotError(`snapshot ${where}: missing lsn, epoch or entries`);
   }
   return s;

@@ -12,3 +12,9 @@ export function parseHostPort(text: string, what: string): HostPort {
   if (!m || port > 65535) throw new UsageError(`${what} must be host:port, got "${text}"`);
   return { host: m[1]!.replace(/^\[|\]$/g, ''), port };
 }
+
+/** Whether `host` names this machine's loopback (127.0.0.0/8, ::1, localhost): where replab may listen and send. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}

@@ -9,6 +9,7 @@ import { closeHttp, listenHttp } from '../lib/http-server.js';
 import { timingSafeEqual } from 'node:crypto';
 import type { Monitor } from './monitor.js';
 import { UsageError } from '../lib/errors.js';
+import { BodyError, parseJsonBounded, readBody } from '../lib/http-body.js';
 
 export class MonitorApi {
   private server: http.Server | undefined;
@@ -45,10 +46,12 @@ export class MonitorApi {
       if (given.length !== want.length || !timingSafeEqual(given, want)) return json(res, 401, { error: 'switchover needs "authorization: Bearer <cluster token>"' });
       let body: { to?: unknown };
       try {
-        body = JSON.parse(await readAll(req)) as { to?: unknown };
-      } catch {
+        body = parseJsonBounded(await readAll(req), 'switchover body') as { to?: unknown };
+      } catch (e: unknown) {
+        if (e instanceof BodyError && e.status !== 400) return json(res, e.status, { error: e.message });
         return json(res, 400, { error: 'body must be JSON {"to": "<node id>"}' });
       }
+      if (typeof body !== 'object' || body === null) return json(res, 400, { error: 'body must be JSON {"to": "<node id>"}' });
       if (typeof body.to !== 'string') return json(res, 400, { error: '"to" must be a node id' });
       return json(res, 200, await this.monitor.switchover(body.to));
     }
@@ -64,15 +67,5 @@ function json(res: http.ServerResponse, status: number, body: unknown): void {
 }
 
 function readAll(req: http.IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > 64 * 1024) req.destroy(new Error('body too large'));
-      else chunks.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
+  return readBody(req, { limitBytes: 64 * 1024 }).then((b) => b.toString('utf8'));
 }

@@ -14,6 +14,7 @@ import { ClusterClient } from '../client/client.js';
 import { NODE_HEADER, SERVED_BY_HEADER } from '../kv/protocol.js';
 import { MAX_VALUE_BYTES } from '../kv/record.js';
 import type { Logger } from '../lib/log.js';
+import { BodyError, readBody } from '../lib/http-body.js';
 
 export interface RouterOptions {
   monitor: string;
@@ -82,7 +83,7 @@ export class Router {
       if (req.url === '/router/status') {
         return json(res, 200, { leader: this.client!.leader(), followers: this.client!.followers(), reads: this.options.reads, ...this.counters });
       }
-      const body = await readBody(req);
+      const body = await readRequestBody(req);
       if (body === undefined) return json(res, 413, { error: `body exceeds ${BODY_LIMIT} bytes`, code: 'value_too_large' });
       const isRead = req.method === 'GET' || req.method === 'HEAD';
       const deadline = Date.now() + (this.options.timeoutMs ?? 10_000);
@@ -113,6 +114,7 @@ export class Router {
         return json(res, 502, { error: `request to ${this.nodeIds.get(address) ?? address} was sent but its answer was lost (${out.error}); it may have been applied`, code: 'bad_gateway' });
       }
     } catch (e: unknown) {
+      if (e instanceof BodyError) return json(res, e.status, { error: e.message, code: e.status === 408 ? 'request_timeout' : 'bad_request' });
       this.log.error({ err: (e as Error).message }, 'router: internal error');
       json(res, 500, { error: `router internal error: ${(e as Error).message}`, code: 'internal' });
     }
@@ -158,19 +160,14 @@ function definiteElsewhere(out: { status: number; body: Buffer }): boolean {
   }
 }
 
-function readBody(req: http.IncomingMessage): Promise<Buffer | undefined> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let over = false;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > BODY_LIMIT) over = true;
-      else chunks.push(c);
-    });
-    req.on('end', () => resolve(over ? undefined : Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
+/** The body, or undefined when it is over the limit (answered 413 by the caller). */
+async function readRequestBody(req: http.IncomingMessage): Promise<Buffer | undefined> {
+  try {
+    return await readBody(req, { limitBytes: BODY_LIMIT });
+  } catch (e: unknown) {
+    if (e instanceof BodyError && e.status === 413) return undefined;
+    throw e;
+  }
 }
 
 function json(res: http.ServerResponse, status: number, body: unknown): void {

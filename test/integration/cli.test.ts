@@ -137,7 +137,53 @@ describe('cli: node', () => {
     await fsp.writeFile(seg, buf);
     const r = await replab(['node', '--id', 'n1', '--data-dir', dataDir, ...token]);
     expect(r.code).toBe(4);
-    expect(r.stderr).toBe(`error: WAL corrupt: checksum mismatch in ${seg} at offset 0; committed records follow it; refusing to start\n`);
+    expect(r.stderr).toBe(`error: WAL corrupt: checksum mismatch in ${seg} at offset 0; committed records follow it; refusing to start. To recover, move the data dir aside and start the node empty as a follower: it bootstraps from the leader (or restore the dir from a backup).\n`);
+  });
+});
+
+describe('cli: node refuses damaged data loudly', () => {
+  const ADVICE = 'To recover, move the data dir aside and start the node empty as a follower: it bootstraps from the leader (or restore the dir from a backup).';
+
+  it('an older WAL segment with one byte flipped: exit 4 naming segment and offset (it used to hang and exit 13 silently)', async () => {
+    const dataDir = path.join(dir(), 'older-seg');
+    const node = await startAndWrite(dataDir, ['--token', 't'], ['--segment-bytes', '1024'], 80);
+    await node.stop();
+    const segs = (await fsp.readdir(dataDir)).filter((n) => n.endsWith('.seg')).sort();
+    expect(segs.length).toBeGreaterThan(2);
+    // The second segment: the first one's records are already recovered when the damage is found.
+    const first = path.join(dataDir, segs[1]!);
+    const buf = await fsp.readFile(first);
+    const second = 8 + buf.readUInt32BE(0);
+    buf[second + 10] ^= 0x01;
+    await fsp.writeFile(first, buf);
+    const r = await replab(['node', '--id', 'n1', '--data-dir', dataDir, '--token', 't', '--segment-bytes', '1024'], { timeoutMs: 15_000 });
+    expect(r.code).toBe(4);
+    expect(r.stderr).toBe(`error: WAL corrupt: checksum mismatch in ${first} at offset ${second}; committed records follow it; refusing to start. ${ADVICE}\n`);
+  });
+
+  it('a damaged checkpoint: exit 4 naming the file', async () => {
+    const dataDir = path.join(dir(), 'bad-snap');
+    const node = await startAndWrite(dataDir, ['--token', 't'], ['--checkpoint-bytes', '256'], 40);
+    await node.stop();
+    const snap = (await fsp.readdir(dataDir)).find((n) => n.startsWith('snapshot-') && n.endsWith('.snap'));
+    expect(snap, 'a checkpoint was written').toBeDefined();
+    const file = path.join(dataDir, snap!);
+    const buf = await fsp.readFile(file);
+    buf[buf.length - 3] ^= 0xff;
+    await fsp.writeFile(file, buf);
+    const r = await replab(['node', '--id', 'n1', '--data-dir', dataDir, '--token', 't'], { timeoutMs: 15_000 });
+    expect(r.code).toBe(4);
+    expect(r.stderr).toBe(`error: snapshot ${file}: checksum mismatch; refusing to start. ${ADVICE}\n`);
+  });
+
+  it('damaged meta.json: exit 4 naming the file', async () => {
+    const dataDir = path.join(dir(), 'bad-meta');
+    const node = await startAndWrite(dataDir, ['--token', 't'], [], 3);
+    await node.stop();
+    await fsp.writeFile(path.join(dataDir, 'meta.json'), '{"epoch": 1, "epochHis');
+    const r = await replab(['node', '--id', 'n1', '--data-dir', dataDir, '--token', 't'], { timeoutMs: 15_000 });
+    expect(r.code).toBe(4);
+    expect(r.stderr).toBe(`error: ${path.join(dataDir, 'meta.json')}: not valid JSON (damaged node metadata); refusing to start. ${ADVICE}\n`);
   });
 });
 
@@ -198,9 +244,9 @@ function lastRecordEnd(buf: Buffer): number {
 }
 
 /** Runs `replab node` as a process, writes 20 keys, returns a stopper that SIGTERMs it. */
-async function startAndWrite(dataDir: string, token: string[]): Promise<{ stop: () => Promise<void> }> {
+async function startAndWrite(dataDir: string, token: string[], extra: string[] = [], writes = 20): Promise<{ stop: () => Promise<void> }> {
   const { spawn } = await import('node:child_process');
-  const child = spawn(process.execPath, [cliEntry(), 'node', '--id', 'n1', '--data-dir', dataDir, ...token], { stdio: 'ignore' });
+  const child = spawn(process.execPath, [cliEntry(), 'node', '--id', 'n1', '--data-dir', dataDir, ...token, ...extra], { stdio: 'ignore' });
   const stop = () => new Promise<void>((resolve) => {
     if (child.exitCode !== null) return resolve();
     child.once('exit', () => resolve());
@@ -213,7 +259,7 @@ async function startAndWrite(dataDir: string, token: string[]): Promise<{ stop: 
       if (!endpoint) await new Promise((r) => setTimeout(r, 20));
     }
     if (!endpoint) throw new Error('node did not start');
-    for (let i = 0; i < 20; i++) expect((await put(endpoint.http, `k${i}`, `v${i}`)).status).toBe(200);
+    for (let i = 0; i < writes; i++) expect((await put(endpoint.http, `k${i}`, `v${i}`)).status).toBe(200);
   } catch (e) {
     await stop();
     throw e;

@@ -62,6 +62,12 @@ describe('suites', () => {
     const ci = await loadSuite(path.join(projectRoot(), 'suites', 'ci.yaml'));
     expect(ci.modes.find((m) => m.name === 'control-async-loss')).toMatchObject({ control: true, workload: { workload: 'set' } });
     expect(ci.modes.find((m) => m.name === 'control-split-brain')!.cluster.fencing).toBe('none');
+    // A power-loss nemesis turns the simulation on for that mode only.
+    const rw = ci.modes.find((m) => m.name === 'control-remote-write-loss')!;
+    expect(rw).toMatchObject({ control: true, cluster: { replication: { mode: 'sync', ackLevel: 'write' }, storage: { syncDelayMs: 150, simulatePowerLoss: true } } });
+    expect(ci.modes.find((m) => m.name === 'sync')!.cluster.storage.simulatePowerLoss).toBe(false);
+    const cmp = await loadSuite(path.join(projectRoot(), 'suites', 'compare-modes.yaml'));
+    expect(cmp.modes.find((m) => m.name === 'sync-flush-power-loss')!.nemesis.map((n) => n.fault)).toEqual(['power-loss', 'kill']);
     expect(ci.modes.find((m) => m.name === 'sync')!.gate.map((g) => g.text)).toEqual(['lostAcked == 0', 'linearizable', 'splitBrainWrites == 0']);
   });
 

@@ -36,6 +36,8 @@ export function registerCheckCommand(program: Command): void {
     .option('--json', 'print the full result as JSON')
     .action(async (file: string, o: { model?: CheckModel; format?: Format; budgetMs: number; json?: boolean }) => {
       const history = await readAnyHistory(file, o.format);
+      // An empty file proves nothing: "valid" would let a broken pipeline pass a gate.
+      if (history.length === 0) throw new ConfigError(`${file}: the history has no operations`);
       const result = checkHistory(history, { model: o.model ?? guessModel(history), budgetMsPerKey: o.budgetMs });
       console.log(o.json ? JSON.stringify(result, null, 2) : describeCheck(result));
       process.exitCode = result.valid === true ? ExitCode.ok : result.valid === false ? ExitCode.invalid : ExitCode.unknown;

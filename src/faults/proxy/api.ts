@@ -20,6 +20,7 @@ import { closeHttp, listenHttp } from '../../lib/http-server.js';
 import { TcpProxy } from './proxy.js';
 import { ToxicError } from './toxics.js';
 import { readVersion } from '../../lib/paths.js';
+import { BodyError, decodeSegment, parseJsonBounded, readBody } from '../../lib/http-body.js';
 
 const BODY_LIMIT = 1024 * 1024;
 
@@ -41,7 +42,7 @@ export class ProxyApi {
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     try {
       const url = new URL(req.url ?? '/', 'http://proxy');
-      const parts = url.pathname.split('/').filter(Boolean).map((p) => decodeURIComponent(p));
+      const parts = url.pathname.split('/').filter(Boolean).map((p) => decodeSegment(p, 'proxy or toxic name'));
       const method = req.method ?? 'GET';
       const body = method === 'GET' || method === 'DELETE' ? undefined : await readJson(req);
       const [root, name, sub, toxic] = parts;
@@ -80,7 +81,7 @@ export class ProxyApi {
       }
       throw new ToxicError(`no route for ${method} ${url.pathname}`, 405);
     } catch (e: unknown) {
-      const status = e instanceof ToxicError ? e.status : 500;
+      const status = e instanceof ToxicError || e instanceof BodyError ? e.status : 500;
       send(res, status, { error: (e as Error).message, status });
     }
   }
@@ -154,26 +155,20 @@ function proxyBody(body: unknown): { name: string; listen: string; upstream: str
   return { name: b.name, listen, upstream: b.upstream, enabled };
 }
 
-function readJson(req: http.IncomingMessage): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size <= BODY_LIMIT) chunks.push(c);
-    });
-    req.on('end', () => {
-      if (size > BODY_LIMIT) return reject(new ToxicError(`bad request body: larger than ${BODY_LIMIT} bytes`, 400));
-      const text = Buffer.concat(chunks).toString('utf8');
-      if (text.trim() === '') return resolve({});
-      try {
-        resolve(JSON.parse(text));
-      } catch {
-        reject(new ToxicError('bad request body: not valid JSON', 400));
-      }
-    });
-    req.on('error', reject);
-  });
+async function readJson(req: http.IncomingMessage): Promise<unknown> {
+  let text: string;
+  try {
+    text = (await readBody(req, { limitBytes: BODY_LIMIT })).toString('utf8');
+  } catch (e: unknown) {
+    if (e instanceof BodyError) throw new ToxicError(`bad request body: ${e.message}`, e.status);
+    throw e;
+  }
+  if (text.trim() === '') return {};
+  try {
+    return parseJsonBounded(text, 'request body');
+  } catch (e: unknown) {
+    throw new ToxicError(e instanceof BodyError && e.message.includes('nested') ? `bad request body: ${e.message}` : 'bad request body: not valid JSON', 400);
+  }
 }
 
 function send(res: http.ServerResponse, status: number, body: unknown): void {

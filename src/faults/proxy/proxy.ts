@@ -5,6 +5,7 @@
  * Disabling a proxy closes its listener and every open connection (new connections are refused);
  * enabling it listens again on the same address. Changing listen or upstream restarts it.
  */
+import { isLoopbackHost } from '../../lib/addr.js';
 import net from 'node:net';
 import { Link, type LinkOwner } from './link.js';
 import type { Stream, Toxic } from './toxics.js';
@@ -48,6 +49,8 @@ export function splitHostPort(address: string): { host: string; port: number } {
   const m = /^\[?([^\]]*?)\]?:(\d{1,5})$/.exec(address);
   if (!m || Number(m[2]) > 65535) throw new ToxicError(`bad address "${address}": expected host:port`, 400);
   const host = m[1] === '' || m[1] === 'localhost' ? '127.0.0.1' : m[1]!;
+  // Everything replab runs stays on loopback: a proxy neither listens on nor forwards to another address.
+  if (!isLoopbackHost(host)) throw new ToxicError(`address "${address}" is not on loopback: replab's proxies listen on and forward to 127.0.0.0/8 or ::1 only`, 400);
   return { host, port: Number(m[2]) };
 }
 

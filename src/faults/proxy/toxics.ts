@@ -47,6 +47,10 @@ export class ToxicError extends Error {
   }
 }
 
+/** Attributes that are durations (ms, or µs for slicer's delay) and end up in a timer. */
+const TIME_ATTRIBUTES = new Set(['latency', 'jitter', 'delay', 'timeout']);
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 function isType(t: unknown): t is ToxicType {
   return typeof t === 'string' && t in TOXIC_ATTRIBUTES;
 }
@@ -71,6 +75,8 @@ export function parseToxic(body: unknown, existing?: Toxic): Toxic {
   for (const [k, v] of Object.entries(given as Record<string, unknown>)) {
     if (!(k in TOXIC_ATTRIBUTES[type])) continue; // Toxiproxy ignores unknown attributes
     if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new ToxicError(`bad request body: attribute ${k} of ${type} must be a non-negative number, got ${JSON.stringify(v)}`, 400);
+    // Durations become timers, which Node caps at 2^31-1 ms (a larger one fires after 1 ms).
+    if (TIME_ATTRIBUTES.has(k) && v > MAX_TIMER_MS) throw new ToxicError(`bad request body: attribute ${k} of ${type} must be at most ${MAX_TIMER_MS} (about 24.8 days), got ${v}`, 400);
     attributes[k] = v;
   }
   return { name, type, stream, toxicity, attributes };
