@@ -9,6 +9,8 @@
  * `.replab/<cluster>/monitor/`), which renews the leader's lease and fails over. Tests and the
  * harness use this class directly.
  */
+import { writeFileAtomic } from '../lib/durable-file.js';
+import { AUTH_HEADER, signAdminRequest } from '../lib/auth.js';
 import { randomBytes } from 'node:crypto';
 import { existsSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
@@ -107,6 +109,9 @@ export class LocalCluster implements ClusterBackend {
       if (await existing.anyRunning()) throw new UsageError(`cluster "${spec.name}" is already running (state in ${dir}); run "replab cluster down ${spec.name}" first`);
       await fsp.rm(dir, { recursive: true, force: true });
     }
+    // The cluster folder holds the token (state.json): its owner's alone.
+    await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
+    await fsp.chmod(dir, 0o700);
     await fsp.mkdir(path.join(dir, 'logs'), { recursive: true });
     const settings = { ...commitSettings(spec, options.mode), ...options.settings };
     const state: ClusterState = { name: spec.name, spec, settings, token: randomBytes(16).toString('hex'), nodes: [], links: {} };
@@ -369,10 +374,11 @@ export class LocalCluster implements ClusterBackend {
   /** Planned switchover through the monitor; resolves when `to` leads. */
   async switchover(to: string, timeoutMs = 60_000): Promise<{ from: string; to: string; epoch: number; durationMs: number; lastLsn: number }> {
     this.endpoint(to);
+    const body0 = JSON.stringify({ to });
     const res = await fetch(`http://${this.monitorHttp}/switchover`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${this.state.token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ to }),
+      headers: { [AUTH_HEADER]: signAdminRequest(this.state.token, { method: 'POST', path: '/switchover', body: body0, caller: 'cli' }), 'content-type': 'application/json' },
+      body: body0,
       signal: AbortSignal.timeout(timeoutMs),
     });
     const body = (await res.json()) as Record<string, unknown>;
@@ -521,8 +527,7 @@ export class LocalCluster implements ClusterBackend {
   }
 }
 
+/** Cluster state files hold the cluster token: readable by their owner only. */
 async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
-  const tmp = `${file}.${process.pid}.${Date.now()}.${Math.random().toString(36).slice(2)}.tmp`;
-  await fsp.writeFile(tmp, JSON.stringify(value, null, 2));
-  await fsp.rename(tmp, file);
+  await writeFileAtomic(file, JSON.stringify(value, null, 2), { mode: 0o600 });
 }

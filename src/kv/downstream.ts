@@ -8,6 +8,7 @@
 import net from 'node:net';
 import { encodeAck, encodeFrame, encodeJsonFrame, FrameDecoder, FrameError, FrameType, parseJsonBody, type Frame } from './frames.js';
 import type { Logger } from '../lib/log.js';
+import { signHello } from '../lib/auth.js';
 import type { HostPort } from '../lib/addr.js';
 import type { EpochStart } from './meta.js';
 
@@ -92,7 +93,9 @@ export class UpstreamLink {
     socket.on('connect', () => {
       this.connected = true;
       this.lastFrameMs = Date.now();
-      socket.write(encodeJsonFrame(FrameType.hello, this.host.epoch(), { nodeId: this.host.id, token: this.host.token, lastLsn: this.host.lastLsn(), lastEpoch: this.host.lastEpoch() }));
+      // A proof of the token, not the token: this connection crosses the cluster's fault proxy.
+      const hello = { nodeId: this.host.id, lastLsn: this.host.lastLsn(), lastEpoch: this.host.lastEpoch() };
+      socket.write(encodeJsonFrame(FrameType.hello, this.host.epoch(), { ...hello, ...signHello(this.host.token, hello) }));
     });
     socket.on('data', (chunk: Buffer) => {
       // Liveness is judged by bytes arriving, not by how fast this node processes them (installing

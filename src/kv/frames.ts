@@ -65,6 +65,9 @@ export class FrameDecoder {
   private chunks: Buffer[] = [];
   private buffered = 0;
 
+  /** `maxFrameBytes`: frames announcing more are refused before a byte of them is buffered. */
+  constructor(private readonly maxFrameBytes = MAX_FRAME_BYTES) {}
+
   /** Adds bytes and returns the complete frames they finish. Throws FrameError on garbage. */
   push(chunk: Buffer): Frame[] {
     this.chunks.push(chunk);
@@ -74,7 +77,7 @@ export class FrameDecoder {
       if (this.buffered < 4) break;
       const head = this.peek(4);
       const len = head.readUInt32BE(0);
-      if (len < FRAME_PREFIX_BYTES - 4 || len > MAX_FRAME_BYTES) throw new FrameError(`frame length ${len} out of range`);
+      if (len < FRAME_PREFIX_BYTES - 4 || len > this.maxFrameBytes) throw new FrameError(`frame length ${len} out of range (at most ${this.maxFrameBytes})`);
       if (this.buffered < 4 + len) break;
       const buf = this.take(4 + len);
       if (crc32c(buf, 8, buf.length) !== buf.readUInt32BE(4)) throw new FrameError('frame checksum mismatch');

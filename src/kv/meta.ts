@@ -5,7 +5,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { writeFileAtomic } from './durable-file.js';
+import { writeFileAtomic } from '../lib/durable-file.js';
 
 export interface EpochStart {
   epoch: number;

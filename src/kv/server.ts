@@ -8,8 +8,10 @@
  *   GET /kv?prefix=p                                       → {"items":[{key,value}],"lsn","epoch"}
  *   GET /status (JSON)   GET /metrics (Prometheus text)
  *
- * Admin calls (the monitor's), JSON bodies, `authorization: Bearer <cluster token>`, each with the
- * caller's epoch (older is refused with 409 stale_epoch, newer is adopted):
+ * Admin calls (the monitor's), JSON bodies signed with the cluster token (`x-replab-auth`, an HMAC
+ * of method, path, body, caller, time and nonce: src/lib/auth.ts; the token itself never crosses
+ * the wire, and a captured call cannot be replayed), each with the caller's epoch (older is
+ * refused with 409 stale_epoch, newer is adopted):
  *   POST /admin/lease    {"epoch", "leaseMs", "sentAtMs"}              renew the leader's lease
  *   POST /admin/promote  {"epoch", "leaseMs", "sentAtMs", "syncStandbys"?}  follower → leader
  *   POST /admin/follow   {"epoch", "upstream", "leaderHttp"?}          (leader → ) follower of upstream
@@ -21,7 +23,7 @@
  */
 import http from 'node:http';
 import { closeHttp, listenHttp } from '../lib/http-server.js';
-import { timingSafeEqual } from 'node:crypto';
+import { AUTH_HEADER, Verifier } from '../lib/auth.js';
 import { BodyError, parseJsonBounded, readBody as readBoundedBody } from '../lib/http-body.js';
 import { KvError, KvErrors, APPLIED_LSN_HEADER, NODE_HEADER } from './protocol.js';
 import { MAX_KEY_BYTES, MAX_VALUE_BYTES } from './record.js';
@@ -34,7 +36,11 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 export class HttpApi {
   private server: http.Server | undefined;
 
-  constructor(private readonly node: KvNode) {}
+  private readonly verifier: Verifier;
+
+  constructor(private readonly node: KvNode) {
+    this.verifier = new Verifier(node.config.token);
+  }
 
   async listen(host: string, port: number): Promise<string> {
     this.server = http.createServer((req, res) => {
@@ -143,8 +149,10 @@ export class HttpApi {
 
   private async admin(req: http.IncomingMessage, res: http.ServerResponse, action: string): Promise<void> {
     const node = this.node;
-    if (!tokenMatches(req.headers.authorization, node.config.token)) throw new KvError('unauthorized', 'admin calls need "authorization: Bearer <cluster token>"');
-    const body = parseAdminBody(decodeUtf8(await readBody(req, 64 * 1024)));
+    const raw = await readBody(req, 64 * 1024);
+    const auth = this.verifier.verifyAdmin(headerValue(req.headers[AUTH_HEADER]), { method: 'POST', path: `/admin/${action}`, body: raw });
+    if (!auth.ok) throw new KvError('unauthorized', `admin call refused: ${auth.why}`);
+    const body = parseAdminBody(decodeUtf8(raw));
     const epoch = intField(body, 'epoch');
     switch (action) {
       case 'lease':
@@ -230,10 +238,8 @@ function toKvError(e: unknown): unknown {
   return new KvError(e.status === 413 ? 'value_too_large' : e.status === 408 ? 'request_timeout' : 'bad_request', e.message);
 }
 
-function tokenMatches(header: string | undefined, token: string): boolean {
-  const given = Buffer.from(header?.startsWith('Bearer ') ? header.slice(7) : '');
-  const want = Buffer.from(token);
-  return given.length === want.length && timingSafeEqual(given, want);
+function headerValue(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
 }
 
 function parseAdminBody(text: string): Record<string, unknown> {

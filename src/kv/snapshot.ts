@@ -10,7 +10,7 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { crc32c } from '../lib/crc32c.js';
-import { writeFileAtomic } from './durable-file.js';
+import { writeFileAtomic } from '../lib/durable-file.js';
 
 export interface Snapshot {
   lsn: number;

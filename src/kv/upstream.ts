@@ -10,6 +10,7 @@
 import net from 'node:net';
 import { decodeAck, encodeFrame, encodeJsonFrame, FrameDecoder, FrameError, FrameType, parseJsonBody, type Frame } from './frames.js';
 import type { AckLevel } from './config.js';
+import { Verifier } from '../lib/auth.js';
 import type { Wal } from './wal.js';
 import type { EpochStart } from './meta.js';
 import { divergencePoint, epochOf } from './epochs.js';
@@ -42,7 +43,15 @@ export interface UpstreamHost {
 
 const BATCH_BYTES = 1024 * 1024;
 const SNAPSHOT_CHUNK_BYTES = 256 * 1024;
-const HELLO_TIMEOUT_MS = 5000;
+const HELLO_TIMEOUT_MS = 2000;
+/**
+ * Followers only ever send HELLO, ACK and ERROR frames, all small: nothing bigger is read from
+ * them, so an unauthenticated peer cannot make this node buffer more than this per connection.
+ */
+export const FOLLOWER_FRAME_MAX_BYTES = 16 * 1024;
+/** Connections that have not yet proved the token, and connections in all. */
+export const MAX_UNAUTHENTICATED = 32;
+export const MAX_CONNECTIONS = 256;
 
 export class FollowerSession {
   id = '';
@@ -56,6 +65,8 @@ export class FollowerSession {
   connectedAtMs = Date.now();
   streaming = false;
   closed = false;
+  /** Set once its HELLO proved the cluster token. */
+  authenticated = false;
   private waitingDrain = false;
 
   constructor(
@@ -105,12 +116,19 @@ export class FollowerSession {
 export class ReplicationServer {
   private server: net.Server | undefined;
   readonly sessions = new Set<FollowerSession>();
+  private connections = 0;
+  private unauthenticated = 0;
+  /** Connections refused at the caps (exposed in /metrics). */
+  refused = 0;
+  private readonly verifier: Verifier;
   private heartbeat: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly host: UpstreamHost,
     private readonly heartbeatMs: number,
-  ) {}
+  ) {
+    this.verifier = new Verifier(host.token);
+  }
 
   async listen(hostname: string, port: number): Promise<number> {
     this.server = net.createServer((socket) => this.accept(socket));
@@ -154,17 +172,28 @@ export class ReplicationServer {
   }
 
   private accept(socket: net.Socket): void {
+    if (this.connections >= MAX_CONNECTIONS || this.unauthenticated >= MAX_UNAUTHENTICATED) {
+      // Over the cap: refuse at once, reading nothing.
+      this.refused++;
+      socket.destroy();
+      return;
+    }
+    this.connections++;
+    this.unauthenticated++;
     socket.setNoDelay(true);
     const session = new FollowerSession(socket, this.host);
-    const decoder = new FrameDecoder();
-    const helloTimer = setTimeout(() => session.close('no HELLO within 5 s'), HELLO_TIMEOUT_MS);
+    const decoder = new FrameDecoder(FOLLOWER_FRAME_MAX_BYTES);
+    const helloTimer = setTimeout(() => session.close(`no HELLO within ${HELLO_TIMEOUT_MS} ms`), HELLO_TIMEOUT_MS);
     helloTimer.unref();
     let chain = Promise.resolve();
-    socket.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer) => {
       let frames: Frame[];
       try {
         frames = decoder.push(chunk);
       } catch (e: unknown) {
+        // Stop reading before anything else arrives: a stream that lost framing is dropped.
+        socket.off('data', onData);
+        socket.pause();
         session.close(`bad frame from ${session.address}: ${(e as Error).message}`);
         return;
       }
@@ -173,9 +202,12 @@ export class ReplicationServer {
           session.close(e instanceof FrameError ? `bad frame from ${session.address}: ${e.message}` : `replication error: ${(e as Error).message}`);
         });
       }
-    });
+    };
+    socket.on('data', onData);
     socket.on('error', () => {});
     socket.on('close', () => {
+      this.connections--;
+      if (!session.authenticated) this.unauthenticated--;
       clearTimeout(helloTimer);
       session.closed = true;
       if (this.sessions.delete(session)) this.host.onFollowerLeft(session);
@@ -188,6 +220,10 @@ export class ReplicationServer {
       if (frame.type !== FrameType.hello) throw new FrameError(`expected HELLO, got frame type ${frame.type}`);
       clearTimeout(helloTimer);
       await this.onHello(session, frame);
+      if (session.id && !session.authenticated && !session.closed) {
+        session.authenticated = true;
+        this.unauthenticated--;
+      }
       return;
     }
     if (frame.type === FrameType.ack) {
@@ -208,13 +244,14 @@ export class ReplicationServer {
 
   private async onHello(session: FollowerSession, frame: Frame): Promise<void> {
     const hello = parseJsonBody(frame);
-    const { nodeId, token, lastLsn, lastEpoch } = hello;
+    const { nodeId, lastLsn, lastEpoch } = hello;
     if (typeof nodeId !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(nodeId)) throw new FrameError('HELLO: nodeId must be a short identifier');
-    if (token !== this.host.token) {
-      session.close(`HELLO from ${nodeId}: wrong cluster token`);
+    if (!isLsn(lastLsn) || !isLsn(lastEpoch)) throw new FrameError('HELLO: lastLsn and lastEpoch must be non-negative integers');
+    const proof = this.verifier.verifyHello({ nodeId, lastLsn, lastEpoch, ts: hello.ts, nonce: hello.nonce, mac: hello.mac });
+    if (!proof.ok) {
+      session.close(`HELLO from ${nodeId} refused: ${proof.why}`);
       return;
     }
-    if (!isLsn(lastLsn) || !isLsn(lastEpoch)) throw new FrameError('HELLO: lastLsn and lastEpoch must be non-negative integers');
     if (frame.epoch > this.host.epoch()) {
       this.host.onNewerEpoch(frame.epoch, `HELLO from ${nodeId}`);
       session.close(`HELLO from ${nodeId} carries epoch ${frame.epoch}, newer than this node's ${this.host.epoch()}`);

@@ -26,7 +26,7 @@ import { EventEmitter } from 'node:events';
 import { decodeRecord, encodeRecord, RECORD_HEADER_BYTES, type WalRecord } from './record.js';
 import { assert } from '../lib/assert.js';
 import type { Logger } from '../lib/log.js';
-import { fsyncDir } from './durable-file.js';
+import { fsyncDir } from '../lib/durable-file.js';
 
 export class WalCorruptionError extends Error {
   override name = 'WalCorruptionError';

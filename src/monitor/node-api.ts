@@ -1,4 +1,5 @@
-/** The monitor's calls to nodes: status probes and token-authenticated admin calls, each with a timeout. */
+/** The monitor's calls to nodes: status probes and signed admin calls (src/lib/auth.ts), each with a timeout. */
+import { AUTH_HEADER, signAdminRequest } from '../lib/auth.js';
 
 export interface ShortStatus {
   id: string;
@@ -18,6 +19,8 @@ export type CallResult<T> = { ok: true; body: T } | { ok: false; status: number;
 
 export class NodeApi {
   constructor(private readonly token: string) {}
+  /** Who signs admin calls (the monitor). */
+  caller = 'monitor';
 
   async status(address: string, timeoutMs: number): Promise<CallResult<ShortStatus>> {
     return this.call(address, 'GET', '/status', undefined, timeoutMs);
@@ -29,10 +32,13 @@ export class NodeApi {
 
   private async call<T>(address: string, method: string, path: string, body: unknown, timeoutMs: number): Promise<CallResult<T>> {
     try {
+      const text = body === undefined ? undefined : JSON.stringify(body);
+      // Signed, never the token itself: this call crosses the cluster's fault proxy.
+      const auth: Record<string, string> = method === 'POST' ? { [AUTH_HEADER]: signAdminRequest(this.token, { method, path, body: text ?? '', caller: this.caller }) } : {};
       const res = await fetch(`http://${address}${path}`, {
         method,
-        headers: { authorization: `Bearer ${this.token}`, 'content-type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
+        headers: { ...auth, 'content-type': 'application/json' },
+        body: text,
         signal: AbortSignal.timeout(timeoutMs),
       });
       const parsed = (await res.json()) as Record<string, unknown>;

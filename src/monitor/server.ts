@@ -6,7 +6,7 @@
  */
 import http from 'node:http';
 import { closeHttp, listenHttp } from '../lib/http-server.js';
-import { timingSafeEqual } from 'node:crypto';
+import { AUTH_HEADER, Verifier } from '../lib/auth.js';
 import type { Monitor } from './monitor.js';
 import { UsageError } from '../lib/errors.js';
 import { BodyError, parseJsonBounded, readBody } from '../lib/http-body.js';
@@ -14,10 +14,14 @@ import { BodyError, parseJsonBounded, readBody } from '../lib/http-body.js';
 export class MonitorApi {
   private server: http.Server | undefined;
 
+  private readonly verifier: Verifier;
+
   constructor(
     private readonly monitor: Monitor,
-    private readonly token: string,
-  ) {}
+    token: string,
+  ) {
+    this.verifier = new Verifier(token);
+  }
 
   async listen(host: string, port: number): Promise<string> {
     this.server = http.createServer((req, res) => {
@@ -41,12 +45,18 @@ export class MonitorApi {
       return json(res, 200, { leader: v.leader, http: v.leaderHttp, epoch: v.epoch });
     }
     if (req.method === 'POST' && path === '/switchover') {
-      const given = Buffer.from((req.headers.authorization ?? '').replace(/^Bearer /, ''));
-      const want = Buffer.from(this.token);
-      if (given.length !== want.length || !timingSafeEqual(given, want)) return json(res, 401, { error: 'switchover needs "authorization: Bearer <cluster token>"' });
+      let text: string;
+      try {
+        text = await readAll(req);
+      } catch (e: unknown) {
+        if (e instanceof BodyError) return json(res, e.status, { error: e.message });
+        throw e;
+      }
+      const auth = this.verifier.verifyAdmin([req.headers[AUTH_HEADER]].flat()[0], { method: 'POST', path: '/switchover', body: text });
+      if (!auth.ok) return json(res, 401, { error: `switchover refused: ${auth.why}` });
       let body: { to?: unknown };
       try {
-        body = parseJsonBounded(await readAll(req), 'switchover body') as { to?: unknown };
+        body = parseJsonBounded(text, 'switchover body') as { to?: unknown };
       } catch (e: unknown) {
         if (e instanceof BodyError && e.status !== 400) return json(res, e.status, { error: e.message });
         return json(res, 400, { error: 'body must be JSON {"to": "<node id>"}' });

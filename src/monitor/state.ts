@@ -6,7 +6,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { writeFileAtomic } from '../kv/durable-file.js';
+import { writeFileAtomic } from '../lib/durable-file.js';
 
 export interface MonitorState {
   /** The current leader's epoch: what leases and repoints carry. */

@@ -111,6 +111,14 @@ describe('proxy API error codes (raw HTTP)', () => {
     ['POST', '/proxies/echo1/toxics', '{"type": "latency", "attributes": {"latency": -5}}', 400, 'must be a non-negative number'],
     ['POST', '/proxies/echo1/toxics', '{"type": "latency", "toxicity": 3}', 400, 'toxicity must be a number from 0 to 1'],
     ['POST', '/populate', '{"name": "x"}', 400, 'expected a JSON array'],
+    ['GET', '/proxies/%ZZ', undefined, 400, 'not valid URL encoding'],
+    ['POST', '/proxies/echo1/toxics', '{"type": "latency", "attributes": {"latency": 1e308}}', 400, 'must be at most 2147483647'],
+    ['POST', '/proxies/echo1/toxics', '{"type": "latency", "attributes": {"latency": 2147483648}}', 400, 'must be at most 2147483647'],
+    ['POST', '/proxies/echo1/toxics', '{"type": "timeout", "attributes": {"timeout": 1e12}}', 400, 'must be at most 2147483647'],
+    ['POST', '/proxies', '{"name": "open", "listen": "0.0.0.0:0", "upstream": "127.0.0.1:1"}', 400, 'not on loopback'],
+    ['POST', '/proxies', '{"name": "away", "listen": "127.0.0.1:0", "upstream": "10.0.0.1:80"}', 400, 'not on loopback'],
+    ['POST', '/proxies/echo1', '{"listen": "0.0.0.0:0", "upstream": "127.0.0.1:1", "enabled": true}', 400, 'not on loopback'],
+    ['POST', '/proxies', `{"name": "deep", "upstream": ${'['.repeat(5000)}`, 400, 'nested deeper than 64 levels'],
   ])('%s %s → %i', async (method, path, body, status, message) => {
     const r = await raw(method, path, body);
     expect(r.status).toBe(status);

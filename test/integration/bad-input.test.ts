@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalCluster } from '../../src/cluster/local.js';
 import { encodeJsonFrame, FrameType } from '../../src/kv/frames.js';
 import { dump, put, request, startCluster, status } from '../helpers/cluster.js';
+import { AUTH_HEADER, signAdminRequest, signHello } from '../../src/lib/auth.js';
 
 let cluster: LocalCluster;
 let leader: string;
@@ -87,10 +88,10 @@ describe('node: bad input on the HTTP port', () => {
 
 describe('node: bad admin calls', () => {
   const admin = (action: string, body: string, token = cluster.token) =>
-    fetch(`http://${leader}/admin/${action}`, { method: 'POST', body, headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(5000) }).then(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, unknown> }));
+    fetch(`http://${leader}/admin/${action}`, { method: 'POST', body, headers: { [AUTH_HEADER]: signAdminRequest(token, { method: 'POST', path: `/admin/${action}`, body, caller: 'test' }) }, signal: AbortSignal.timeout(5000) }).then(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, unknown> }));
 
   it.each([
-    ['lease', '{"epoch":1,"leaseMs":1000,"sentAtMs":0}', 'wrong-token', 401, /cluster token/],
+    ['lease', '{"epoch":1,"leaseMs":1000,"sentAtMs":0}', 'wrong-token', 401, /wrong cluster token/],
     ['lease', 'not json', undefined, 400, /JSON object/],
     ['lease', '{"epoch":-1,"leaseMs":1000,"sentAtMs":0}', undefined, 400, /"epoch" must be a non-negative integer/],
     ['lease', '{"epoch":0,"leaseMs":1000,"sentAtMs":0}', undefined, 409, /from epoch 0 refused: node n1 is at epoch 1/],
@@ -107,6 +108,65 @@ describe('node: bad admin calls', () => {
   });
 });
 
+describe('node: admin authentication', () => {
+  it('an admin body nested 10,000 levels deep is a 400', async () => {
+    const body = `{"epoch":1,"x":${'['.repeat(10_000)}`;
+    const r = await fetch(`http://${leader}/admin/lease`, { method: 'POST', body, headers: { [AUTH_HEADER]: signAdminRequest(cluster.token, { method: 'POST', path: '/admin/lease', body, caller: 'test' }) } });
+    expect(r.status).toBe(400);
+    await expectUnchanged();
+  });
+
+  it('the token in the clear (the old bearer form) authorises nothing', async () => {
+    const r = await fetch(`http://${leader}/admin/lease`, { method: 'POST', body: '{"epoch":1,"leaseMs":1000,"sentAtMs":0}', headers: { authorization: `Bearer ${cluster.token}` } });
+    expect(r.status).toBe(401);
+    expect(String(((await r.json()) as { error: string }).error)).toMatch(/signed "x-replab-auth" header/);
+  });
+
+  it('a signature older than the clock window is refused', async () => {
+    const body = '{"epoch":1,"leaseMs":1000,"sentAtMs":0}';
+    const header = signAdminRequest(cluster.token, { method: 'POST', path: '/admin/lease', body, caller: 'test', nowMs: Date.now() - 120_000 });
+    const r = await fetch(`http://${leader}/admin/lease`, { method: 'POST', body, headers: { [AUTH_HEADER]: header } });
+    expect(r.status).toBe(401);
+    expect(String(((await r.json()) as { error: string }).error)).toMatch(/away from this node's clock/);
+  });
+});
+
+describe('node: more bad input', () => {
+  it('a cas body nested a million levels deep is a 400, not a stack overflow', async () => {
+    const r = await request(leader, 'POST', '/kv/keep/cas', '['.repeat(1_000_000));
+    expect(r.status).toBe(400);
+    expect(r.body.error).toMatch(/nested deeper than 64 levels/);
+    await expectUnchanged();
+  });
+
+  it('a key named ".." is stored, and /kv/../status names a key, not /status', async () => {
+    const dots = await rawHttp(leader, 'PUT /kv/.. HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nConnection: close\r\n\r\ntwo');
+    expect(dots).toMatch(/^HTTP\/1\.1 200/);
+    expect(dots).toContain('"key":".."');
+    const read = await rawHttp(leader, 'GET /kv/.. HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    expect(read).toContain('"value":"two"');
+    const sneaky = await rawHttp(leader, 'GET /kv/../status HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    expect(sneaky).toMatch(/^HTTP\/1\.1 404/);
+    expect(sneaky).toContain('"key":"../status"');
+    expect(await rawHttp(leader, 'DELETE /kv/%2E%2E HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')).toMatch(/^HTTP\/1\.1 200/);
+    before = { data: await dump(leader), lsn: (await status(leader)).lastLsn };
+  });
+
+  it('a body that never ends is answered 408 after the body timeout, and the node keeps serving', async () => {
+    const t0 = Date.now();
+    const reply = await rawHttp(leader, 'PUT /kv/slow HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nonly part of it', 20_000);
+    expect(reply).toMatch(/^HTTP\/1\.1 408/);
+    expect(reply).toContain('request_timeout');
+    expect(Date.now() - t0).toBeLessThan(15_000);
+    await expectUnchanged();
+  }, 30_000);
+});
+
+/** Raw HTTP (no client-side path normalisation); resolves with everything the server sent. */
+function rawHttp(address: string, text: string, ms = 3000): Promise<string> {
+  return raw(address, text, ms);
+}
+
 describe('node: bad input on the replication port', () => {
   it('garbage bytes are dropped with the connection', async () => {
     await raw(cluster.endpoint('n1').repl, Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'));
@@ -114,8 +174,9 @@ describe('node: bad input on the replication port', () => {
     await expectUnchanged();
   });
 
-  it('a HELLO with the wrong token is refused with an error frame', async () => {
-    const reply = await raw(cluster.endpoint('n1').repl, encodeJsonFrame(FrameType.hello, 1, { nodeId: 'evil', token: 'wrong', lastLsn: 0, lastEpoch: 0 }));
+  it('a HELLO signed with the wrong token is refused with an error frame', async () => {
+    const hello = { nodeId: 'evil', lastLsn: 0, lastEpoch: 0 };
+    const reply = await raw(cluster.endpoint('n1').repl, encodeJsonFrame(FrameType.hello, 1, { ...hello, ...signHello('wrong', hello) }));
     expect(reply).toContain('wrong cluster token');
     await expectUnchanged();
     const st = await status(leader);

@@ -58,6 +58,21 @@ describe('cli: check', () => {
     const flag = await replab(['check', file, '--model', 'graph']);
     expect(flag.code).toBe(2);
     expect(flag.stderr).toContain('--model must be one of register, kv, set, got "graph"');
+    // An empty file proves nothing and a directory is not a history: both are bad input, not "valid".
+    const empty = path.join(dir, 'empty.jsonl');
+    await fsp.writeFile(empty, '');
+    const e = await replab(['check', empty]);
+    expect(e.code).toBe(2);
+    expect(e.stderr).toBe(`error: ${empty}: the history has no operations\n`);
+    const d = await replab(['check', dir]);
+    expect(d.code).toBe(2);
+    expect(d.stderr).toBe(`error: ${dir}: is a directory, not a history file\n`);
     await fsp.rm(dir, { recursive: true, force: true });
+  });
+
+  it('replab proxy refuses to serve its API on a non-loopback address', async () => {
+    const r = await replab(['proxy', '--host', '0.0.0.0', '--port', '0']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^error: --host must be a loopback address .*got "0\.0\.0\.0"/);
   });
 });

@@ -17,7 +17,7 @@
  */
 import http from 'node:http';
 import { closeHttp, listenHttp } from '../../lib/http-server.js';
-import { TcpProxy } from './proxy.js';
+import { splitHostPort, TcpProxy } from './proxy.js';
 import { ToxicError } from './toxics.js';
 import { readVersion } from '../../lib/paths.js';
 import { BodyError, decodeSegment, parseJsonBounded, readBody } from '../../lib/http-body.js';
@@ -102,6 +102,9 @@ export class ProxyApi {
     const upstream = b.upstream ?? proxy.upstream;
     const enabled = b.enabled ?? proxy.enabled;
     if (typeof listen !== 'string' || typeof upstream !== 'string' || typeof enabled !== 'boolean') throw new ToxicError('bad request body: listen and upstream must be strings, enabled a boolean', 400);
+    // Validate before touching the running proxy: a refused update leaves it as it was.
+    splitHostPort(listen);
+    splitHostPort(upstream);
     const moved = listen !== proxy.listen || upstream !== proxy.upstream;
     if (moved || !enabled) await proxy.stop();
     proxy.listen = listen;
