@@ -41,7 +41,12 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
   node.httpAddress = await api.listen(config.httpHost, config.httpPort);
   const endpoint = { id: config.id, pid: process.pid, http: node.httpAddress, repl: node.replAddress };
   const file = path.join(config.dataDir, ENDPOINT_FILE);
-  await fsp.writeFile(`${file}.tmp`, JSON.stringify(endpoint));
+  await fsp.writeFile(`${file}.tmp`, JSON.stringify(endpoint)).catch(async (e: unknown) => {
+    await fsp.rm(`${file}.tmp`, { force: true });
+    await api.close();
+    await node.close();
+    throw e;
+  });
   await fsp.rename(`${file}.tmp`, file);
   log.info({ ...endpoint, role: node.role, mode: config.mode, upstream: config.upstream }, 'node listening');
   let stopping: Promise<void> | undefined;
@@ -53,11 +58,23 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
   return { node, http: node.httpAddress, repl: node.replAddress, stop };
 }
 
+/** The errors of a disk that is full, read-only or failing: an environment problem, not a bug. */
+const DISK_ERRORS = new Set(['ENOSPC', 'EDQUOT', 'EIO', 'EROFS']);
+
+function diskError(e: unknown, dataDir: string): unknown {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code && DISK_ERRORS.has(code)) return new EnvironmentError(`cannot start on data dir ${dataDir}: ${code} (${(e as Error).message}); free space or fix the disk, then start again`);
+  return e;
+}
+
 export async function runNodeProcess(config: NodeConfig, log: Logger): Promise<void> {
   const unlock = await lockDataDir(config.dataDir).catch((e: unknown) => {
-    throw new EnvironmentError((e as Error).message);
+    const d = diskError(e, config.dataDir);
+    throw d instanceof EnvironmentError ? d : new EnvironmentError((e as Error).message);
   });
-  const running = await startNode(config, log);
+  const running = await startNode(config, log).catch((e: unknown) => {
+    throw diskError(e, config.dataDir);
+  });
   const shutdown = async (signal: string) => {
     log.info({ signal }, 'shutting down');
     await running.stop();

@@ -67,6 +67,12 @@ class OpQueue {
   peek(): { lsn: number; op: Op; timeMs: number } | undefined {
     return this.items[this.head];
   }
+  /** Forgets every op after `lsn` (records the log could not write). */
+  dropAfter(lsn: number): void {
+    let end = this.items.length;
+    while (end > this.head && this.items[end - 1]!.lsn > lsn) end--;
+    this.items.length = end;
+  }
   /** Removes and returns every op with lsn ≤ upto (and, if given, written at or before `writtenBy` ms). */
   takeThrough(upto: number, writtenBy = Infinity): Array<{ lsn: number; op: Op; timeMs: number }> {
     const start = this.head;
@@ -112,6 +118,8 @@ export class KvNode extends EventEmitter {
   private bytesSinceCheckpoint = 0;
   private syncTimer: NodeJS.Timeout | undefined;
   private applyTimer: NodeJS.Timeout | undefined;
+  /** Set while `head` is rebuilt after the log dropped records it could not write. */
+  private rebuildingHead = false;
   private stopped = false;
   /** performance.now() until which this leader's lease is valid (fencing: lease). */
   private leaseUntil = 0;
@@ -146,7 +154,8 @@ export class KvNode extends EventEmitter {
       this.role = 'follower';
       this.visible = this.head;
     }
-    await this.persistMeta();
+    // Only when it changed: a restart on a full disk must not need a new file to come up.
+    if (JSON.stringify(stored) !== JSON.stringify(this.meta)) await this.persistMeta();
     const snap = await readLatestSnapshot(this.config.dataDir);
     if (snap) {
       this.head.reset(snap.snapshot.lsn, snap.snapshot.entries);
@@ -170,6 +179,7 @@ export class KvNode extends EventEmitter {
       if (this.role === 'follower' && this.upstreamLink?.ackLevel === 'write') this.upstreamLink.sendAck();
     });
     this.wal.on('error', (e: Error) => this.fatal(`WAL write failed: ${e.message}`));
+    this.wal.on('stalled', (_info: unknown, keptLsn: number) => this.onWalStalled(keptLsn));
     const port = await this.replication.listen(this.config.replHost, this.config.replPort);
     this.replAddress = `${this.config.replHost}:${port}`;
     if (this.role === 'follower' && this.config.upstream && this.config.role === 'follower') this.startFollowing();
@@ -406,6 +416,8 @@ export class KvNode extends EventEmitter {
   requireWritable(): void {
     this.requireLeader();
     this.requireLeaderLease();
+    const stalled = this.wal.stalled ?? (this.rebuildingHead ? { reason: 'recovering from a failed write', since: Date.now() } : undefined);
+    if (stalled) throw new KvError('insufficient_storage', `node ${this.config.id} cannot write its log (${stalled.reason}) since ${new Date(stalled.since).toISOString()}; writes are refused until the disk has room, reads are still served`);
     if (this.handingOver) throw new KvError('unavailable', `node ${this.config.id} is handing leadership over (switchover); retry on the new leader`, { leader: null });
   }
 
@@ -443,6 +455,39 @@ export class KvNode extends EventEmitter {
   waitCommitted(lsn: number): Promise<void> {
     if (this.commitLsn >= lsn) return Promise.resolve();
     return new Promise((resolve, reject) => this.waiters.push({ lsn, resolve, reject }));
+  }
+
+  /**
+   * The log could not write records after `keptLsn` and forgot them: they were never flushed, so
+   * never streamed, never acknowledged. Their writers get a definite 507, and the leader's `head`
+   * (which applied them early, for cas) is rebuilt from what the log kept.
+   */
+  private onWalStalled(keptLsn: number): void {
+    this.pending.dropAfter(keptLsn);
+    if (this.role !== 'leader') return;
+    const reason = this.wal.stalled?.reason ?? 'write failed';
+    const kept: Waiter[] = [];
+    for (const w of this.waiters) {
+      if (w.lsn > keptLsn) w.reject(new KvError('insufficient_storage', `node ${this.config.id} could not write the record (${reason}); the write did not happen`));
+      else kept.push(w);
+    }
+    this.waiters = kept;
+    this.rebuildingHead = true;
+    void this.rebuildHead()
+      .then(() => (this.rebuildingHead = false))
+      .catch((e: unknown) => this.fatal(`cannot rebuild state after a failed write: ${(e as Error).message}`));
+  }
+
+  /** `head` as the checkpoint plus every record the log holds (leader: without touching `visible`). */
+  private async rebuildHead(): Promise<void> {
+    const snap = await readLatestSnapshot(this.config.dataDir);
+    if (snap && snap.snapshot.lsn <= this.wal.lastLsn && snap.snapshot.lsn >= this.wal.baseLsn) this.head.reset(snap.snapshot.lsn, snap.snapshot.entries);
+    else if (this.wal.baseLsn === 0) this.head.reset(0, []);
+    else throw new Error(`no checkpoint covers the log's start (lsn ${this.wal.baseLsn})`);
+    for (const r of this.wal.readFrom(this.head.lsn + 1, this.wal.lastLsn, Number.MAX_SAFE_INTEGER)) {
+      const d = decodeRecord(r.buf);
+      if (d.kind === 'ok') this.head.apply(d.record.lsn, d.record.op);
+    }
   }
 
   private onFlushed(): void {

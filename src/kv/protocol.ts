@@ -12,6 +12,8 @@ export const KvErrors = {
   method_not_allowed: { status: 405, definite: true },
   cas_mismatch: { status: 409, definite: true },
   value_too_large: { status: 413, definite: true },
+  /** The node cannot write its log (disk full, write error): nothing was written; reads still work. */
+  insufficient_storage: { status: 507, definite: true },
   /** The request body did not arrive in time; nothing was done. */
   request_timeout: { status: 408, definite: true },
   not_leader: { status: 421, definite: true },

@@ -322,6 +322,8 @@ export function statusOf(node: KvNode): Record<string, unknown> {
     syncTimeoutMs: c.syncTimeoutMs,
     visibility: c.visibility,
     degraded: node.degraded,
+    /** Why the node refuses writes because its log cannot write (disk full, I/O error), or null. */
+    diskStalled: node.wal.stalled ?? null,
     fencing: c.fencing,
     leaseValid: node.role === 'leader' && node.leaseValid(),
     leaseRemainingMs: node.role === 'leader' && c.fencing === 'lease' ? node.leaseRemainingMs() : null,

@@ -20,10 +20,10 @@
  * record after it, or in an earlier segment, is corruption of committed data: the node refuses to
  * start with one line naming the file and byte offset, rather than silently dropping data.
  */
-import { promises as fsp, writevSync } from 'node:fs';
+import { ftruncateSync, promises as fsp, writevSync } from 'node:fs';
 import path from 'node:path';
 import { EventEmitter } from 'node:events';
-import { decodeRecord, encodeRecord, RECORD_HEADER_BYTES, type WalRecord } from './record.js';
+import { decodeRecord, encodeRecord, MAX_PAYLOAD_BYTES, RECORD_HEADER_BYTES, type WalRecord } from './record.js';
 import { assert } from '../lib/assert.js';
 import type { Logger } from '../lib/log.js';
 import { fsyncDir } from '../lib/durable-file.js';
@@ -31,6 +31,28 @@ import { fsyncDir } from '../lib/durable-file.js';
 export class WalCorruptionError extends Error {
   override name = 'WalCorruptionError';
 }
+
+/** The log cannot write right now (disk full or a write error); the node refuses writes until it can. */
+export class WalStalledError extends Error {
+  override name = 'WalStalledError';
+}
+
+/** An fdatasync failed: the node must stop (see `fail`). */
+export class FsyncError extends Error {
+  override name = 'FsyncError';
+}
+
+async function fsyncOrDie(fh: fsp.FileHandle): Promise<void> {
+  try {
+    await fh.datasync();
+  } catch (e: unknown) {
+    throw new FsyncError(`fdatasync failed (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+}
+
+const SPACE_CHECK_MS = 250;
+/** Free space a spare segment must leave behind. */
+const SPARE_RESERVE_BYTES = 1024 * 1024;
 
 export interface RetainedRecord {
   lsn: number;
@@ -85,6 +107,9 @@ export class Wal extends EventEmitter {
   private waiters: Waiter[] = [];
   private flushing = false;
   private rolling = false;
+  /** Set while the log cannot write (see `stall`). */
+  stalled: { since: number; reason: string } | undefined;
+  private spaceTimer: NodeJS.Timeout | undefined;
   private writeScheduled = false;
   private readonly simulatePowerLoss: boolean;
   private readonly syncDelayMs: number;
@@ -133,6 +158,7 @@ export class Wal extends EventEmitter {
    */
   appendEncoded(buf: Buffer, record: Pick<WalRecord, 'lsn' | 'epoch' | 'timeMs'>): RetainedRecord {
     if (this.failed) throw this.failed;
+    if (this.stalled) throw new WalStalledError(`the write-ahead log cannot write (${this.stalled.reason}) since ${new Date(this.stalled.since).toISOString()}`);
     assert(!this.closed, 'append to a closed WAL');
     assert(record.lsn === this.lastLsn + 1, `WAL append out of order: lsn ${record.lsn} after ${this.lastLsn}`);
     const entry: RetainedRecord = { lsn: record.lsn, epoch: record.epoch, timeMs: record.timeMs, buf, segmentStartLsn: 0, offset: 0 };
@@ -173,7 +199,7 @@ export class Wal extends EventEmitter {
       try {
         this.writeRecords(batch, current);
       } catch (e: unknown) {
-        this.fail(e);
+        this.stall(e);
         return;
       }
     }
@@ -192,7 +218,21 @@ export class Wal extends EventEmitter {
       current.size += r.buf.length;
     }
     if (this.simulatePowerLoss) this.unsynced.push(...batch);
-    else this.writeToFile(batch, current.file);
+    else {
+      try {
+        this.writeToFile(batch, current.file);
+      } catch (e: unknown) {
+        // Cut whatever part of the batch reached the file: a later record written at this offset
+        // must never be followed by a stale complete record of this failed batch.
+        current.size = batch[0]!.offset;
+        try {
+          ftruncateSync(this.fh!.fd, current.size);
+        } catch {
+          // the file is left longer; recovery's torn-tail rule still ends the log at the last good record
+        }
+        throw e;
+      }
+    }
     this.writtenLsn = batch[batch.length - 1]!.lsn;
     this.emit('written', this.writtenLsn);
   }
@@ -218,25 +258,31 @@ export class Wal extends EventEmitter {
     this.flushing = true;
     try {
       while (!this.failed && (this.pending.length > 0 || this.flushedLsn < this.writtenLsn)) {
-        if (this.pending.length > 0) {
-          let current = this.segments[this.segments.length - 1];
-          if (!this.fh || !current || current.size >= this.segmentBytes) {
-            this.rolling = true;
-            try {
-              current = await this.rollSegment(this.pending[0]!.lsn);
-            } finally {
-              this.rolling = false;
+        if (this.pending.length > 0 && !this.stalled) {
+          try {
+            let current = this.segments[this.segments.length - 1];
+            if (!this.fh || !current || current.size >= this.segmentBytes) {
+              this.rolling = true;
+              try {
+                current = await this.rollSegment(this.pending[0]!.lsn);
+              } finally {
+                this.rolling = false;
+              }
             }
+            const batch = this.pending;
+            this.pending = [];
+            this.writeRecords(batch, current);
+          } catch (e: unknown) {
+            if (e instanceof FsyncError) throw e;
+            this.stall(e);
           }
-          const batch = this.pending;
-          this.pending = [];
-          this.writeRecords(batch, current);
         }
+        if (this.flushedLsn >= this.writtenLsn) continue;
         // A slow disk (`syncDelayMs`): the records sit written-but-unsynced this much longer.
         if (this.syncDelayMs > 0) await new Promise((r) => setTimeout(r, this.syncDelayMs));
         const target = this.writtenLsn;
         this.writeUnsynced();
-        if (!this.unsafeNoSync) await this.fh!.datasync();
+        if (!this.unsafeNoSync) await fsyncOrDie(this.fh!);
         this.fsyncCount++;
         this.flushedLsn = target;
         this.releaseWaiters();
@@ -250,8 +296,58 @@ export class Wal extends EventEmitter {
   }
 
   /**
-   * A failed write or fsync leaves the file in an unknown state (PostgreSQL's "fsyncgate" lesson):
-   * never retry on the same file, fail every waiter and let the node stop.
+   * A write that could not be made (no space, an I/O error, a short write) is not an fsync
+   * failure: nothing after `writtenLsn` reached the file, so those records are forgotten, their
+   * waiters learn they did not happen, and the log refuses appends (`stalled`) until the disk has
+   * room again, checked every `SPACE_CHECK_MS`. Reads go on. Under power-loss simulation written
+   * records live in memory, where a failure to move them to the file loses acknowledged ones:
+   * there it is fatal like an fsync failure.
+   */
+  private stall(e: unknown): void {
+    const err = e instanceof Error ? e : new Error(String(e));
+    if (this.simulatePowerLoss || this.failed) return this.fail(err);
+    const keep = this.writtenLsn;
+    this.pending = [];
+    const cut = this.retained.findIndex((r) => r.lsn > keep);
+    if (cut >= 0) this.retained = this.retained.slice(0, cut);
+    this.lastLsn = keep;
+    const last = this.retained[this.retained.length - 1];
+    if (last) this.lastEpoch = last.epoch;
+    const code = (err as NodeJS.ErrnoException).code;
+    this.stalled = { since: Date.now(), reason: `${code ? `${code}: ` : ''}${err.message}` };
+    const dropped = new WalStalledError(`the write-ahead log cannot write (${this.stalled.reason}); the write did not happen`);
+    const kept: Waiter[] = [];
+    for (const w of this.waiters) (w.lsn > keep ? w.reject(dropped) : kept.push(w));
+    this.waiters = kept;
+    this.log.error({ err: this.stalled.reason, lastLsn: keep }, 'WAL: cannot write; refusing writes until the disk has room again');
+    this.emit('stalled', this.stalled, keep);
+    this.watchSpace();
+  }
+
+  /** While stalled, checks the filesystem's free space; resumes once a segment and a record fit. */
+  private watchSpace(): void {
+    if (this.spaceTimer) return;
+    const needed = Math.min(this.segmentBytes, 16 * 1024 * 1024) + MAX_PAYLOAD_BYTES;
+    this.spaceTimer = setInterval(() => {
+      void fsp.statfs(this.dir).then(
+        (st) => {
+          if (!this.stalled || st.bavail * st.bsize < needed) return;
+          clearInterval(this.spaceTimer);
+          this.spaceTimer = undefined;
+          this.log.info({ freeBytes: st.bavail * st.bsize, stalledMs: Date.now() - this.stalled.since }, 'WAL: the disk has room again; accepting writes');
+          this.stalled = undefined;
+          this.prepareSpare();
+          this.emit('resumed');
+        },
+        () => {},
+      );
+    }, SPACE_CHECK_MS);
+    this.spaceTimer.unref();
+  }
+
+  /**
+   * A failed fsync leaves the file in an unknown state (PostgreSQL's "fsyncgate" lesson): never
+   * retry on the same file, fail every waiter and let the node stop.
    */
   private fail(e: unknown): void {
     if (this.failed) return;
@@ -270,8 +366,10 @@ export class Wal extends EventEmitter {
   private async rollSegment(startLsn: number): Promise<Segment> {
     if (this.fh) {
       this.writeUnsynced(); // they belong to the segment being closed
-      if (!this.unsafeNoSync) await this.fh.datasync();
-      await this.fh.close();
+      if (!this.unsafeNoSync) await fsyncOrDie(this.fh);
+      const old = this.fh;
+      this.fh = undefined;
+      await old.close();
     }
     const seg: Segment = { startLsn, file: path.join(this.dir, segmentName(startLsn)), size: 0 };
     const spare = await this.spare;
@@ -289,7 +387,10 @@ export class Wal extends EventEmitter {
   private prepareSpare(): void {
     if (this.spare || this.closed) return;
     const file = path.join(this.dir, `next-${process.pid}-${this.spareSeq++}.spare`);
-    this.spare = this.preallocate(file).then(
+    // Only with room to spare: a speculative preallocation must not take the last free bytes
+    // that metadata, the current segment's tail or a restart need.
+    const room = fsp.statfs(this.dir).then((st) => st.bavail * st.bsize >= 2 * this.segmentBytes + SPARE_RESERVE_BYTES, () => false);
+    this.spare = room.then((ok) => (ok ? this.preallocate(file) : Promise.reject(new Error('no room for a spare')))).then(
       () => file,
       () => undefined, // the roll will preallocate inline instead
     );
@@ -299,12 +400,17 @@ export class Wal extends EventEmitter {
     const fh = await fsp.open(file, 'w');
     try {
       if (!this.unsafeNoSync) {
-        await fh.write(Buffer.alloc(this.segmentBytes), 0, this.segmentBytes, 0);
+        const { bytesWritten } = await fh.write(Buffer.alloc(this.segmentBytes), 0, this.segmentBytes, 0);
+        if (bytesWritten !== this.segmentBytes) throw Object.assign(new Error(`short write preallocating ${file}: ${bytesWritten} of ${this.segmentBytes} bytes`), { code: 'ENOSPC' });
         await fh.datasync();
       }
-    } finally {
-      await fh.close();
+    } catch (e: unknown) {
+      // A half-allocated file helps nobody and holds the space a retry needs.
+      await fh.close().catch(() => {});
+      await fsp.rm(file, { force: true });
+      throw e;
     }
+    await fh.close();
   }
 
   /**
@@ -397,6 +503,7 @@ export class Wal extends EventEmitter {
       // a failed WAL has already rejected its waiters; closing must still release the file
     }
     this.closed = true;
+    clearInterval(this.spaceTimer);
     await this.fh?.close();
     this.fh = undefined;
     const spare = await this.spare;
