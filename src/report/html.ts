@@ -24,6 +24,18 @@ figure.chart{margin:1rem 0;overflow-x:auto}figure.chart svg{max-width:100%;heigh
 code{background:#f5f5f7;padding:0 .2rem;border-radius:3px}
 `;
 
+/** A mode's replication settings in a few words: "semi-sync k=1, ack flush (on), block; fencing lease". */
+export function settingsText(m: { replication: Record<string, unknown>; fencing: string } | undefined): string {
+  if (!m) return '';
+  const r = m.replication;
+  const pg: Record<string, string> = { write: 'remote_write', flush: 'on', apply: 'remote_apply' };
+  const parts = [`${String(r.mode)}${r.mode === 'semi-sync' ? ` k=${String(r.k)}` : ''}`];
+  if (r.ackLevel) parts.push(`ack ${String(r.ackLevel)} (${pg[String(r.ackLevel)] ?? '?'})`);
+  if (r.mode !== 'async' && r.onSyncTimeout) parts.push(String(r.onSyncTimeout));
+  if (r.applyDelayMs) parts.push(`apply delay ${String(r.applyDelayMs)} ms`);
+  return `${parts.join(', ')}; fencing ${m.fencing}`;
+}
+
 /** Every op of an anomaly, in a collapsed table under its timeline. */
 function anomalyTable(t: { header: string[]; rows: string[][] }, shown: number): string {
   const note = t.rows.length > shown ? ` (the timeline shows the first ${shown})` : '';
@@ -36,7 +48,7 @@ export function renderHtml(data: ReportData, svgs: { headline: string; runs: str
   const verdict = `<span class="verdict ${r.passed ? 'pass' : 'fail'}">${r.passed ? 'PASSED' : 'FAILED'}</span>`;
   const modeRows = modes
     .map(
-      (m) => `<tr class="${m.passed ? '' : 'bad'}"><td class="l">${esc(m.mode)}${m.control ? ' <span class="muted">(negative control)</span>' : ''}</td><td>${num(m.throughput, 0)}</td><td>${num(m.p50WriteMs)}</td><td>${num(m.p99WriteMs)}</td><td>${num(m.p999WriteMs)}</td><td>${m.acked}</td><td>${m.lostAcked ?? '–'}${m.lossUnknown ? ` <span class="muted">(+${m.lossUnknown} unknown)</span>` : ''}</td><td>${m.lostAckedFinalReads ?? '–'}</td><td>${m.infoResolved} / ${m.infoOpen}</td><td>${esc(m.linearizable ?? '–')}</td><td>${m.splitBrainWrites}</td><td>${num(m.outageMs, 0)}</td><td>${m.staleReads}</td><td>${m.passed ? 'pass' : 'FAIL'}</td></tr>`,
+      (m) => `<tr class="${m.passed ? '' : 'bad'}"><td class="l">${esc(m.mode)}${m.control ? ' <span class="muted">(negative control)</span>' : ''}</td><td class="l">${esc(settingsText(r.modes.find((x) => x.name === m.mode)))}</td><td>${num(m.throughput, 0)}</td><td>${num(m.p50WriteMs)}</td><td>${num(m.p99WriteMs)}</td><td>${num(m.p999WriteMs)}</td><td>${m.acked}</td><td>${m.lostAcked ?? '–'}${m.lossUnknown ? ` <span class="muted">(+${m.lossUnknown} unknown)</span>` : ''}</td><td>${m.lostAckedFinalReads ?? '–'}</td><td>${m.infoResolved} / ${m.infoOpen}</td><td>${esc(m.linearizable ?? '–')}</td><td>${m.splitBrainWrites}</td><td>${num(m.outageMs, 0)}</td><td>${m.staleReads}</td><td>${m.passed ? 'pass' : 'FAIL'}</td></tr>`,
     )
     .join('\n');
   const runRows = r.runs
@@ -82,7 +94,7 @@ ${anomalies}
 <figure class="chart" data-chart="headline">${svgs.headline}</figure>
 <p class="muted">Each point is one run (mode × seed). Further right: slower acknowledged writes. Higher: more acknowledged writes lost. Bigger: more operations failed or ended indeterminate.</p>
 <h2>Modes</h2>
-<table><tr><th class="l">mode</th><th>ops/s</th><th>p50 ms</th><th>p99 ms</th><th>p99.9 ms</th><th>acked</th><th>lost (logs)</th><th>lost (final reads)</th><th>info resolved / open</th><th>linearizable</th><th>split-brain writes</th><th>longest outage ms</th><th>stale reads</th><th>gate</th></tr>
+<table><tr><th class="l">mode</th><th class="l">settings</th><th>ops/s</th><th>p50 ms</th><th>p99 ms</th><th>p99.9 ms</th><th>acked</th><th>lost (logs)</th><th>lost (final reads)</th><th>info resolved / open</th><th>linearizable</th><th>split-brain writes</th><th>longest outage ms</th><th>stale reads</th><th>gate</th></tr>
 ${modeRows}</table>
 <p class="muted"><b>lost (logs)</b>: acknowledged writes whose record is absent from the final leader's log, read from the node's data dir after the run (<code>replab wal dump</code>); the gate uses it. <b>lost (final reads)</b>: a second, independent count from reading every node after healing; it cannot see a lost write that a later write to the same key overwrote. <b>info resolved / open</b>: writes that ended indeterminate (a timeout, a lost connection) and that the logs decide (in the final log: happened; in no log: did not) or leave open.</p>
 <h2>Runs</h2>
