@@ -2,6 +2,7 @@
  * Cluster specs (clusters/*.yaml): which nodes, in what topology, under which replication mode.
  *
  *   name: three-node            # optional; defaults to the file's base name
+ *   system: replab              # replab (default) | postgres (PostgreSQL + Patroni + etcd)
  *   backend: process            # process | docker
  *   topology: direct            # direct: every follower streams from the leader
  *                               # chain: each node streams from the one listed before it
@@ -47,6 +48,8 @@ const ReplicationSchema = z.strictObject({
 
 const ClusterSpecSchema = z.strictObject({
   name: nodeId.optional(),
+  /** The system under test: replab's own KV, or PostgreSQL under Patroni and etcd (src/systems). */
+  system: z.enum(['replab', 'postgres']).default('replab'),
   backend: z.enum(['process', 'docker']).default('process'),
   topology: z.enum(['direct', 'chain']).default('direct'),
   leader: nodeId.optional(),

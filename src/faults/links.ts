@@ -4,6 +4,9 @@
  *                 repointing after a failover also goes through a proxy)
  *   monitor:n1    the monitor's health checks, leases and admin calls to n1
  *   client:n1     clients (workloads, the router) talking to n1's HTTP API
+ *   repl:*->n1    (systems whose followers all dial one advertised address, like PostgreSQL under
+ *                 Patroni) replication into n1 from any node; `repl:*->n1.api` the same for its
+ *                 control API. A partition that cuts a->n1 cuts these when no repl:a->n1 exists.
  * Cutting one proxy cuts exactly that link. Links between nodes in different regions carry a
  * latency toxic from the start (named `region-latency-…`, which nemeses never remove).
  */
@@ -12,6 +15,15 @@ import type { Toxiproxy } from './toxiproxy.js';
 export const replLink = (from: string, to: string) => `repl:${from}->${to}`;
 export const monitorLink = (node: string) => `monitor:${node}`;
 export const clientLink = (node: string) => `client:${node}`;
+export const replInto = (to: string) => `repl:*->${to}`;
+export const patroniApiLink = (to: string) => `repl:*->${to}.api`;
+
+/** The links that carry replication from `from` into `to`: the pair's own, else every link into `to`. */
+export function replLinksBetween(existing: Record<string, string>, from: string, to: string): string[] {
+  const pair = replLink(from, to);
+  if (pair in existing) return [pair];
+  return Object.keys(existing).filter((l) => l === replInto(to) || l === patroniApiLink(to));
+}
 
 export const REGION_TOXIC_PREFIX = 'region-latency';
 

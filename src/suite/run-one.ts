@@ -10,16 +10,17 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
-import { LocalCluster } from '../cluster/local.js';
+import { startSystem } from '../systems/index.js';
 import { HistoryRecorder } from '../history/recorder.js';
 import { loadHistory } from '../history/reader.js';
 import { createWorkload, drive, recordFinalReads } from '../workloads/driver.js';
 import { closeKvClients } from '../workloads/kv-client.js';
+import type { DataClient } from '../workloads/data-client.js';
 import { runNemesis } from '../faults/nemesis/schedule.js';
 import { checkHistory, type CheckResult } from '../checker/checker.js';
 import { checkSplitBrain } from '../checker/split-brain.js';
 import { evaluateGate, type GateMetric, type Violation } from './gate.js';
-import { keepNodeLogs, loadNodeEvidence } from './evidence-files.js';
+import { loadNodeEvidence } from './evidence-files.js';
 import type { Workload } from '../workloads/workload.js';
 import type { Suite, SuiteMode } from './spec.js';
 
@@ -84,7 +85,7 @@ export async function runOne(o: RunOneOptions): Promise<RunResult> {
   await fsp.mkdir(process.env.REPLAB_RUN_STATE_ROOT ?? os.tmpdir(), { recursive: true });
   const stateRoot = await fsp.mkdtemp(path.join(process.env.REPLAB_RUN_STATE_ROOT ?? os.tmpdir(), 'replab-run-'));
   o.onProgress?.({ phase: 'starting' });
-  const cluster = await LocalCluster.up({ ...mode.cluster, name: `r${process.pid % 100000}-${seed}` }, { stateRoot, readyTimeoutMs: 30_000 });
+  const cluster = await startSystem({ ...mode.cluster, name: `r${process.pid % 100000}-${seed}` }, { stateRoot, readyTimeoutMs: mode.cluster.system === 'postgres' ? 120_000 : 30_000 });
   let converged = true;
   const startedAtMs = Date.now();
   const recorder = new HistoryRecorder(path.join(dir, 'history.jsonl'));
@@ -93,26 +94,26 @@ export async function runOne(o: RunOneOptions): Promise<RunResult> {
   let workload: Workload | undefined;
   let finalLeader: string | null = null;
   let logs: Record<string, string | null> = {};
+  const clients: DataClient[] = [];
   try {
     if (suite.warmupSec > 0) await new Promise((r) => setTimeout(r, suite.warmupSec * 1000));
-    const client = cluster.client();
-    await client.refresh();
+    const client = await cluster.dataClient();
+    clients.push(client);
     // Every client slot routes on its own, refreshing from the monitor once a second: during a
     // failover some still write to the old leader while others have moved on (which fencing must
     // make harmless).
-    const slotClients = Array.from({ length: mode.workload.concurrency }, () => cluster.client({ refreshMs: 1000 }));
-    await Promise.all(slotClients.map((c) => c.refresh()));
+    const slotClients: DataClient[] = await Promise.all(Array.from({ length: mode.workload.concurrency }, () => cluster.dataClient({ refreshMs: 1000 })));
+    clients.push(...slotClients);
     const workloadSpec = { ...mode.workload, seed: mode.workload.seed * 1000 + seed };
     workload = createWorkload(workloadSpec);
     const faults = new Set<string>();
     const sampler = (async () => {
       // Replication lag per follower, as the leader sees it, four times a second.
       while (sampling) {
-        const leader = await cluster.currentLeaderId().catch(() => undefined);
-        const st = leader ? await cluster.status(leader, 300) : undefined;
+        const samples = await cluster.lag().catch(() => undefined);
         const t = recorder.now();
-        for (const f of (st?.followers ?? []) as Array<{ id: string; lagRecords: number; lagMs: number; connected: boolean }>) {
-          lagLines.push(JSON.stringify({ time: t, leader, follower: f.id, lagRecords: f.lagRecords, lagMs: f.lagMs, connected: f.connected }));
+        for (const f of samples ?? []) {
+          lagLines.push(JSON.stringify({ time: t, leader: f.leader, follower: f.follower, lagRecords: f.lagRecords, lagMs: f.lagMs, connected: f.connected }));
         }
         o.onProgress?.({ phase: 'running', ops: recorder.count, faults: [...faults] });
         await new Promise((r) => setTimeout(r, 250));
@@ -120,7 +121,7 @@ export async function runOne(o: RunOneOptions): Promise<RunResult> {
     })();
     const durationMs = suite.durationSec * 1000;
     await Promise.all([
-      drive({ spec: workloadSpec, workload: workload!, targets: client, targetsFor: (slot) => slotClients[slot]!, recorder, durationSec: suite.durationSec }).finally(() => slotClients.forEach((c) => c.close())),
+      drive({ spec: workloadSpec, workload: workload!, client, clientFor: (slot) => slotClients[slot]!, recorder, durationSec: suite.durationSec }).finally(() => slotClients.forEach((c) => c.close())),
       runNemesis({
         cluster,
         steps: mode.nemesis,
@@ -137,7 +138,9 @@ export async function runOne(o: RunOneOptions): Promise<RunResult> {
     sampling = false;
     await sampler;
     o.onProgress?.({ phase: 'healing', ops: recorder.count });
-    await cluster.waitConverged(30_000).catch(() => (converged = false));
+    // A returning PostgreSQL primary may need pg_rewind (or a new base backup) first.
+    const convergeMs = mode.cluster.system === 'postgres' ? 90_000 : 30_000;
+    await cluster.waitConverged(convergeMs).catch(() => (converged = false));
     await recordFinalReads(workload!, client, recorder);
     // The leader the logs are judged against: the one the cluster converged on.
     finalLeader = (await cluster.currentLeaderId().catch(() => undefined)) ?? null;
@@ -147,9 +150,9 @@ export async function runOne(o: RunOneOptions): Promise<RunResult> {
     await fsp.writeFile(path.join(dir, 'lag.jsonl'), lagLines.map((l) => l + '\n').join(''));
     // Stop first (the docker backend copies container logs into the cluster's logs/ then), keep
     // the artefacts, then delete the data.
+    for (const c of clients) c.close();
     await cluster.down();
-    await keepArtefacts(cluster, dir);
-    logs = await keepNodeLogs(cluster.endpoints(), dir);
+    logs = await cluster.keepArtefacts(dir);
     await cluster.down({ clean: true });
     await fsp.rm(stateRoot, { recursive: true, force: true });
     closeKvClients();
@@ -158,22 +161,18 @@ export async function runOne(o: RunOneOptions): Promise<RunResult> {
   o.onProgress?.({ phase: 'checking', ops: recorder.count });
   const history = await loadHistory(path.join(dir, 'history.jsonl'));
   const w = workload!;
-  const evidence = { nodes: await loadNodeEvidence(dir, Object.keys(logs), logs), finalLeader, effect: (inv: { f: string; key?: string; value: unknown }) => w.effect(inv) };
+  // A system whose logs replab cannot read at all (PostgreSQL) is judged by its final reads alone.
+  const anyLog = Object.values(logs).some((why) => why === null);
+  const evidence = anyLog ? { nodes: await loadNodeEvidence(dir, Object.keys(logs), logs), finalLeader, effect: (inv: { f: string; key?: string; value: unknown }) => w.effect(inv) } : undefined;
   const check = checkHistory(history, { model: mode.workload.workload === 'set' ? 'set' : 'register', evidence });
   const splitBrain = checkSplitBrain(history);
   await fsp.writeFile(path.join(dir, 'check.json'), JSON.stringify({ ...check, splitBrain }, null, 2));
-  const result = summarize(o, dir, history.length, check, splitBrain.splitBrainWrites, converged);
+  const result = summarize(o, dir, history.length, check, splitBrain.splitBrainWrites, converged, logs);
   o.onProgress?.({ phase: 'done', ops: history.length });
   return result;
 }
 
-async function keepArtefacts(cluster: LocalCluster, dir: string): Promise<void> {
-  const logs = path.join(cluster.stateDir, 'logs');
-  for (const f of await fsp.readdir(logs).catch(() => [])) await fsp.copyFile(path.join(logs, f), path.join(dir, 'logs', f)).catch(() => {});
-  await fsp.copyFile(path.join(cluster.stateDir, 'monitor', 'events.jsonl'), path.join(dir, 'events.jsonl')).catch(() => {});
-}
-
-function summarize(o: RunOneOptions, dir: string, ops: number, check: CheckResult, splitBrainWrites: number, converged: boolean): RunResult {
+function summarize(o: RunOneOptions, dir: string, ops: number, check: CheckResult, splitBrainWrites: number, converged: boolean, logs: Record<string, string | null>): RunResult {
   const loss = check.loss && !check.loss.crashed ? check.loss : undefined;
   const ev = check.evidence && !check.evidence.crashed ? check.evidence : undefined;
   // The logs decide when the final leader's log could be read; otherwise the final reads do.
@@ -200,7 +199,7 @@ function summarize(o: RunOneOptions, dir: string, ops: number, check: CheckResul
     indeterminateShare: avail?.infoShare ?? 0,
   };
   const violations = evaluateGate(o.mode.gate, metrics);
-  if (!converged) violations.push({ invariant: 'the cluster converges after healing', metric: 'lostAcked', observed: 'did not converge within 30 s' });
+  if (!converged) violations.push({ invariant: 'the cluster converges after healing', metric: 'lostAcked', observed: `did not converge within ${o.mode.cluster.system === 'postgres' ? 90 : 30} s` });
   return {
     mode: o.mode.name,
     seed: o.seed,
@@ -214,7 +213,7 @@ function summarize(o: RunOneOptions, dir: string, ops: number, check: CheckResul
     lostAckedFinalReads: loss ? loss.lostAcked : null,
     lossEvidence: fromLogs ? 'logs' : 'final-reads',
     lossUnknown: ev ? ev.unknown.length : 0,
-    noLogEvidence: ev ? ev.nodesWithoutEvidence.map((n) => `${n.node}: ${n.why}`) : [],
+    noLogEvidence: ev ? ev.nodesWithoutEvidence.map((n) => `${n.node}: ${n.why}`) : Object.entries(logs).filter(([, why]) => why !== null).map(([n, why]) => `${n}: ${why}`),
     infoResolved: ev ? ev.infoResolved : 0,
     infoOpen: ev ? ev.infoOpen : 0,
     recovered: metrics.recovered as number | null,

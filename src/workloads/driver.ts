@@ -11,7 +11,8 @@ import type { HistoryRecorder } from '../history/recorder.js';
 import type { Op } from '../history/op.js';
 import type { Outcome } from './kv-client.js';
 import type { WorkloadSpec } from './spec.js';
-import type { Targets, Workload } from './workload.js';
+import type { Workload } from './workload.js';
+import type { DataClient } from './data-client.js';
 import { registerWorkload } from './register.js';
 import { setWorkload } from './set.js';
 
@@ -28,12 +29,12 @@ export function createWorkload(spec: WorkloadSpec): Workload {
 export interface DriveOptions {
   spec: WorkloadSpec;
   workload: Workload;
-  targets: Targets;
+  client: DataClient;
   /**
    * Each client slot's own view of the cluster (like separate application servers, each with its
-   * own idea of who leads); defaults to the shared `targets`.
+   * own idea of who leads); defaults to the shared `client`.
    */
-  targetsFor?: (slot: number) => Targets;
+  clientFor?: (slot: number) => DataClient;
   recorder: HistoryRecorder;
   /** Overrides spec.durationSec. */
   durationSec?: number;
@@ -58,7 +59,7 @@ export async function drive(o: DriveOptions): Promise<DriveStats> {
   const running = () => Date.now() < endAt && !o.signal?.aborted;
 
   const client = async (slot: number, rng: Rng) => {
-    const targets = o.targetsFor?.(slot) ?? o.targets;
+    const targets = o.clientFor?.(slot) ?? o.client;
     let process = slot;
     while (running()) {
       if (intervalMs > 0) {
@@ -96,12 +97,12 @@ function complete(recorder: HistoryRecorder, invoke: Op, f: string, outcome: Out
 }
 
 /** Records a final read of every node (process "final-<node>"), after the cluster converged. */
-export async function recordFinalReads(workload: Workload, targets: Targets, recorder: HistoryRecorder, timeoutMs = 5000): Promise<void> {
-  for (const node of targets.nodes()) {
-    const reads = await workload.finalRead(node, timeoutMs);
+export async function recordFinalReads(workload: Workload, client: DataClient, recorder: HistoryRecorder, timeoutMs = 5000): Promise<void> {
+  for (const node of client.nodeIds()) {
+    const reads = await workload.finalRead(node, client, timeoutMs);
     for (const { key, outcome } of reads) {
-      const invoke = recorder.invoke(`final-${node.id}`, 'final-read', { key });
-      recorder.complete(invoke, outcome.type, { node: node.id, value: outcome.type === 'ok' ? outcome.value : null, ...(outcome.type === 'ok' ? { lsn: outcome.lsn } : { error: outcome.error }) });
+      const invoke = recorder.invoke(`final-${node}`, 'final-read', { key });
+      recorder.complete(invoke, outcome.type, { node, value: outcome.type === 'ok' ? outcome.value : null, ...(outcome.type === 'ok' ? { lsn: outcome.lsn } : { error: outcome.error }) });
     }
   }
 }

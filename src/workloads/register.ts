@@ -5,16 +5,16 @@
  * which keeps its success rate useful without guessing.
  */
 import type { Rng } from '../lib/rng.js';
-import { call, type Outcome } from './kv-client.js';
+import type { Outcome } from './kv-client.js';
+import type { DataClient } from './data-client.js';
 import type { WorkloadSpec } from './spec.js';
-import type { Invocation, Targets, Workload } from './workload.js';
+import type { Invocation, Workload } from './workload.js';
 
 export function registerWorkload(spec: WorkloadSpec): Workload {
   const keys = Array.from({ length: spec.keys }, (_, i) => `${spec.keyPrefix}k${i}`);
   const counters = new Map<number, number>();
   const lastSeen = new Map<string, unknown>();
   const total = spec.mix.read + spec.mix.write + spec.mix.cas;
-  const path = (key: string) => `/kv/${encodeURIComponent(key)}`;
   return {
     name: spec.name,
     model: 'register',
@@ -28,18 +28,15 @@ export function registerWorkload(spec: WorkloadSpec): Workload {
       if (r < spec.mix.read + spec.mix.write) return { f: 'write', key, value };
       return { f: 'cas', key, value: [lastSeen.get(key) ?? null, value] };
     },
-    perform(op: Invocation, targets: Targets, rng: Rng, timeoutMs: number): Promise<Outcome> {
+    perform(op: Invocation, client: DataClient, rng: Rng, timeoutMs: number): Promise<Outcome> {
       switch (op.f) {
-        case 'read': {
-          const followers = targets.followers();
-          const route = spec.reads === 'followers' && followers.length > 0 ? { address: rng.pick(followers) } : 'leader';
-          return targets.request(route, { method: 'GET', path: path(op.key), timeoutMs }, { readOk404: true });
-        }
+        case 'read':
+          return client.read(op.key, spec.reads === 'followers' ? 'follower' : 'leader', rng, timeoutMs);
         case 'write':
-          return targets.request('leader', { method: 'PUT', path: path(op.key), body: String(op.value), timeoutMs });
+          return client.write(op.key, String(op.value), timeoutMs);
         default: {
-          const [expected, value] = op.value as [unknown, string];
-          return targets.request('leader', { method: 'POST', path: `${path(op.key)}/cas`, body: JSON.stringify({ expected, value }), timeoutMs });
+          const [expected, value] = op.value as [string | null, string];
+          return client.cas(op.key, expected, value, timeoutMs);
         }
       }
     },
@@ -53,10 +50,10 @@ export function registerWorkload(spec: WorkloadSpec): Workload {
       if (invoke.f === 'cas' && Array.isArray(invoke.value)) return { key: invoke.key, value: String(invoke.value[1]) };
       return undefined;
     },
-    async finalRead(node, timeoutMs) {
-      const out = await call({ address: node.http, method: 'GET', path: `/kv?prefix=${encodeURIComponent(spec.keyPrefix)}`, timeoutMs });
+    async finalRead(nodeId, client, timeoutMs) {
+      const out = await client.scan(nodeId, spec.keyPrefix, timeoutMs);
       if (out.type !== 'ok') return keys.map((key) => ({ key, outcome: out }));
-      const items = new Map(((out.body?.items ?? []) as Array<{ key: string; value: string }>).map((i) => [i.key, i.value]));
+      const items = new Map((out.value as Array<{ key: string; value: string }>).map((i) => [i.key, i.value]));
       return keys.map((key) => ({ key, outcome: { ...out, value: items.get(key) ?? null } }));
     },
   };

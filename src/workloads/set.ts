@@ -4,9 +4,10 @@
  * lists what survived. Loss, not linearizability, is the question.
  */
 import type { Rng } from '../lib/rng.js';
-import { call, type Outcome } from './kv-client.js';
+import type { Outcome } from './kv-client.js';
+import type { DataClient } from './data-client.js';
 import type { WorkloadSpec } from './spec.js';
-import type { Invocation, Targets, Workload } from './workload.js';
+import type { Invocation, Workload } from './workload.js';
 
 export const SET_KEY = 'set';
 
@@ -21,15 +22,15 @@ export function setWorkload(spec: WorkloadSpec): Workload {
       // Unique across slots: slot in the low digits keeps elements small numbers.
       return { f: 'add', key: SET_KEY, value: n * 1000 + slot };
     },
-    perform(op: Invocation, targets: Targets, _rng: Rng, timeoutMs: number): Promise<Outcome> {
-      return targets.request('leader', { method: 'PUT', path: `/kv/${encodeURIComponent(spec.keyPrefix + String(op.value))}`, body: '1', timeoutMs });
+    perform(op: Invocation, client: DataClient, _rng: Rng, timeoutMs: number): Promise<Outcome> {
+      return client.add(spec.keyPrefix + String(op.value), timeoutMs);
     },
     // Each element is its own key; the stored value is always "1".
     effect: (invoke) => (invoke.f === 'add' ? { key: spec.keyPrefix + String(invoke.value), value: '1' } : undefined),
-    async finalRead(node, timeoutMs) {
-      const out = await call({ address: node.http, method: 'GET', path: `/kv?prefix=${encodeURIComponent(spec.keyPrefix)}`, timeoutMs });
+    async finalRead(nodeId, client, timeoutMs) {
+      const out = await client.scan(nodeId, spec.keyPrefix, timeoutMs);
       if (out.type !== 'ok') return [{ key: SET_KEY, outcome: out }];
-      const elements = ((out.body?.items ?? []) as Array<{ key: string }>).map((i) => Number(i.key.slice(spec.keyPrefix.length))).sort((a, b) => a - b);
+      const elements = (out.value as Array<{ key: string }>).map((i) => Number(i.key.slice(spec.keyPrefix.length))).sort((a, b) => a - b);
       return [{ key: SET_KEY, outcome: { ...out, value: elements } }];
     },
   };

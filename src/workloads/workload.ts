@@ -6,6 +6,7 @@
 import type { Rng } from '../lib/rng.js';
 import type { KvRequest, Outcome } from './kv-client.js';
 import type { CheckModel } from '../checker/checker.js';
+import type { DataClient } from './data-client.js';
 
 export interface Invocation {
   f: string;
@@ -33,7 +34,7 @@ export interface Workload {
   readonly model: CheckModel;
   /** The next op for a client slot. `rng` is that slot's own stream, so sequences replay per seed. */
   next(rng: Rng, slot: number): Invocation;
-  perform(op: Invocation, targets: Targets, rng: Rng, timeoutMs: number): Promise<Outcome>;
+  perform(op: Invocation, client: DataClient, rng: Rng, timeoutMs: number): Promise<Outcome>;
   /** Observes completed ops (e.g. to pick plausible cas expectations). */
   observe?(op: Invocation, outcome: Outcome): void;
   /**
@@ -42,5 +43,5 @@ export interface Workload {
    */
   effect(invoke: { f: string; key?: string; value: unknown }): { key: string; value: string } | undefined;
   /** Final reads: one or more (key, value) observations per node, taken after the cluster converged. */
-  finalRead(node: { id: string; http: string }, timeoutMs: number): Promise<Array<{ key: string; outcome: Outcome }>>;
+  finalRead(nodeId: string, client: DataClient, timeoutMs: number): Promise<Array<{ key: string; outcome: Outcome }>>;
 }

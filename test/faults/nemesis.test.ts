@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { bridgeGrudge, cutFromMajority, halvesGrudge, isolateGrudge, majorityRingGrudge, type Grudge } from '../../src/faults/nemesis/grudge.js';
 import { parseDuration, parseNemesisSchedule, plan } from '../../src/faults/nemesis/schedule.js';
 import { Rng } from '../../src/lib/rng.js';
+import { replLinksBetween } from '../../src/faults/links.js';
 
 const five = ['n1', 'n2', 'n3', 'n4', 'n5'];
 const asObject = (g: Grudge) => Object.fromEntries([...g].map(([k, v]) => [k, [...v].sort()]));
@@ -75,5 +76,15 @@ describe('nemesis schedules', () => {
     [[{ fault: 'kill', at: 1, colour: 'red' }], /unknown field "colour"/],
   ])('rejects %j with a one-line error', (input, message) => {
     expect(() => parseNemesisSchedule(input, 'schedule.yaml')).toThrow(message);
+  });
+});
+
+describe('replication links between two nodes', () => {
+  it('the pair link where there is one; else every link into the target (PostgreSQL under Patroni)', () => {
+    const kv = { 'repl:n2->n1': 'a', 'repl:n3->n1': 'b', 'monitor:n1': 'c' };
+    expect(replLinksBetween(kv, 'n2', 'n1')).toEqual(['repl:n2->n1']);
+    const pg = { 'repl:*->n1': 'a', 'repl:*->n1.api': 'b', 'repl:*->n2': 'c', 'repl:*->n2.api': 'd', 'monitor:n1': 'e' };
+    expect(replLinksBetween(pg, 'n2', 'n1')).toEqual(['repl:*->n1', 'repl:*->n1.api']);
+    expect(replLinksBetween(pg, 'n1', 'n3')).toEqual([]);
   });
 });

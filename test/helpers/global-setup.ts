@@ -1,7 +1,8 @@
 /**
  * Every process a test starts must stop when the test run ends, also when a test failed or the
  * runner was interrupted before its afterAll ran. Tests create clusters under TEST_STATE_ROOT;
- * teardown SIGKILLs every pid any cluster.json there still lists (nodes and monitor), then removes the folder.
+ * teardown SIGKILLs every pid any cluster.json there still lists (nodes and monitor), and every
+ * process whose command line names a folder there, then removes the folder.
  */
 import { promises as fsp } from 'node:fs';
 import os from 'node:os';
@@ -22,14 +23,22 @@ export async function teardown(): Promise<void> {
       const p = path.join(dir, e.name);
       if (e.isDirectory()) await walk(p);
       else if (e.name === 'cluster.json') {
-        const c = JSON.parse(await fsp.readFile(p, 'utf8')) as { nodes: Array<{ pid: number }>; monitor?: { pid: number }; proxy?: { pid: number } };
+        const c = JSON.parse(await fsp.readFile(p, 'utf8')) as { nodes: Array<{ pid: number }>; monitor?: { pid: number }; proxy?: { pid: number }; pids?: number[] };
         pids.push(...c.nodes.map((n) => n.pid));
         if (c.monitor) pids.push(c.monitor.pid);
         if (c.proxy?.pid) pids.push(c.proxy.pid);
+        pids.push(...(c.pids ?? []));
       }
     }
   };
   await walk(TEST_STATE_ROOT);
+  // PostgreSQL's postmaster and backends are nobody's listed pid: anything whose command line
+  // names a folder under the test state root (its data dir, its config) goes too.
+  for (const e of await fsp.readdir('/proc').catch(() => [] as string[])) {
+    if (!/^\d+$/.test(e) || Number(e) === process.pid) continue;
+    const cmd = await fsp.readFile(`/proc/${e}/cmdline`, 'utf8').catch(() => '');
+    if (cmd.includes(TEST_STATE_ROOT)) pids.push(Number(e));
+  }
   for (const pid of pids) {
     try {
       process.kill(pid, 'SIGCONT');

@@ -6,6 +6,7 @@ import { createWorkload, drive, recordFinalReads } from '../../workloads/driver.
 import { HistoryRecorder } from '../../history/recorder.js';
 import { closeKvClients } from '../../workloads/kv-client.js';
 import { intFlag } from '../options.js';
+import { KvDataClient } from '../../systems/replab/kv-data-client.js';
 
 export function registerWorkloadCommand(program: Command): void {
   program
@@ -19,18 +20,19 @@ export function registerWorkloadCommand(program: Command): void {
       const spec = await loadWorkloadSpec(file);
       if (o.seed !== undefined) spec.seed = o.seed;
       const cluster = await LocalCluster.attach(name, o.stateDir);
-      const targets = cluster.client();
-      await targets.refresh();
+      const client = new KvDataClient(cluster.client());
+      await client.refresh();
       const workload = createWorkload(spec);
       const recorder = new HistoryRecorder(o.out);
       const progress = setInterval(() => process.stderr.write(`workload: ${recorder.count} history lines\n`), 2000);
       try {
-        const stats = await drive({ spec, workload, targets, recorder, durationSec: o.duration });
+        const stats = await drive({ spec, workload, client, recorder, durationSec: o.duration });
         await cluster.waitConverged(30_000).catch(() => process.stderr.write('workload: cluster did not converge; final reads may differ between nodes\n'));
-        await recordFinalReads(workload, targets, recorder);
+        await recordFinalReads(workload, client, recorder);
         console.log(`${stats.invoked} ops: ${stats.ok} ok, ${stats.fail} fail, ${stats.info} info → ${o.out}`);
       } finally {
         clearInterval(progress);
+        client.close();
         await recorder.close();
         closeKvClients();
       }

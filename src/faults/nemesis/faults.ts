@@ -18,6 +18,7 @@
  */
 import type { Toxiproxy } from '../toxiproxy.js';
 import { shapeGrudge, cutFromMajority, type PartitionShape } from './grudge.js';
+import { replLinksBetween } from '../links.js';
 import type { Rng } from '../../lib/rng.js';
 import { UsageError } from '../../lib/errors.js';
 
@@ -91,7 +92,7 @@ export async function resolveLinks(cluster: NemesisCluster, selector: LinkSelect
   if (selector === 'all') return all;
   if (selector === 'leader-repl') {
     const leader = await cluster.currentLeaderId();
-    return all.filter((l) => l.startsWith('repl:') && (l.endsWith(`->${leader}`) || l.startsWith(`repl:${leader}->`)));
+    return all.filter((l) => l.startsWith('repl:') && (l.endsWith(`->${leader}`) || l.startsWith(`repl:${leader}->`) || l === `repl:*->${leader}.api`));
   }
   return all.filter((l) => l.startsWith(`${selector}:`));
 }
@@ -140,12 +141,12 @@ export async function startFault(cluster: NemesisCluster, spec: FaultSpec, rng: 
       const isolated = spec.shape === 'isolate' ? await resolveTargets(cluster, spec.target, rng) : [];
       const grudge = shapeGrudge(spec.shape, nodes, isolated, rng);
       const links: string[] = [];
-      if (spec.cut.includes('repl')) for (const [a, cutOff] of grudge) for (const b of cutOff) links.push(`repl:${a}->${b}`);
+      const existing = cluster.links();
+      if (spec.cut.includes('repl')) for (const [a, cutOff] of grudge) for (const b of cutOff) links.push(...replLinksBetween(existing, a, b));
       const outside = cutFromMajority(grudge, isolated);
       if (spec.cut.includes('monitor')) links.push(...outside.map((n) => `monitor:${n}`));
       if (spec.cut.includes('client')) links.push(...outside.map((n) => `client:${n}`));
-      const existing = cluster.links();
-      const cutLinks = links.filter((l) => l in existing);
+      const cutLinks = [...new Set(links)].filter((l) => l in existing);
       await addToxics(client, cutLinks, prefix, spec.mode === 'blackhole' ? { type: 'timeout', attributes: { timeout: 0 } } : { type: 'reset_peer', attributes: { timeout: 0 } });
       const components = Object.fromEntries([...grudge].map(([n, s]) => [n, [...s].sort()]));
       return {

@@ -1,0 +1,17 @@
+/**
+ * The systems under test, by the name a cluster spec gives in `system:`. Each module is imported
+ * only when a cluster of it starts (the PostgreSQL one needs node-postgres; replab's node processes
+ * need neither).
+ */
+import type { ClusterSpec } from '../cluster/spec.js';
+import type { UpOptions } from '../cluster/local.js';
+import type { SystemUnderTest } from './system.js';
+
+export async function startSystem(spec: ClusterSpec, options: UpOptions): Promise<SystemUnderTest> {
+  switch (spec.system) {
+    case 'replab':
+      return (await import('./replab/index.js')).ReplabSystem.up(spec, options);
+    case 'postgres':
+      return (await import('./postgres/index.js')).PostgresSystem.up(spec, options);
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * replab's own KV as a system under test: LocalCluster (src/cluster/local.ts) with its nodes,
+ * monitor and proxy, seen through the SystemUnderTest boundary. Kill is SIGKILL of a node process,
+ * pause SIGSTOP, restart the same node on the same data dir; final logs are read from each node's
+ * data dir after the run (log evidence).
+ */
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { LocalCluster, type UpOptions } from '../../cluster/local.js';
+import type { ClusterSpec } from '../../cluster/spec.js';
+import type { LagSample, SystemUnderTest } from '../system.js';
+import { KvDataClient } from './kv-data-client.js';
+import { keepNodeLogs } from '../../suite/evidence-files.js';
+
+export class ReplabSystem implements SystemUnderTest {
+  readonly system = 'replab' as const;
+
+  constructor(readonly cluster: LocalCluster) {}
+
+  static async up(spec: ClusterSpec, options: UpOptions): Promise<ReplabSystem> {
+    return new ReplabSystem(await LocalCluster.up(spec, options));
+  }
+
+  get stateDir(): string {
+    return this.cluster.stateDir;
+  }
+
+  nodeIds(): string[] {
+    return this.cluster.nodeIds();
+  }
+
+  currentLeaderId(): Promise<string> {
+    return this.cluster.currentLeaderId();
+  }
+
+  links(): Record<string, string> {
+    return this.cluster.links();
+  }
+
+  toxiproxy() {
+    return this.cluster.toxiproxy();
+  }
+
+  kill(id: string): Promise<void> {
+    return this.cluster.kill(id);
+  }
+
+  pause(id: string): Promise<void> {
+    return this.cluster.pause(id);
+  }
+
+  resume(id: string): Promise<void> {
+    return this.cluster.resume(id);
+  }
+
+  restart(id: string): Promise<void> {
+    return this.cluster.restart(id);
+  }
+
+  simulatesPowerLoss(): boolean {
+    return this.cluster.simulatesPowerLoss();
+  }
+
+  async dataClient(options: { refreshMs?: number } = {}): Promise<KvDataClient> {
+    const c = new KvDataClient(this.cluster.client(options));
+    await c.refresh();
+    return c;
+  }
+
+  async lag(): Promise<LagSample[] | undefined> {
+    const leader = await this.cluster.currentLeaderId().catch(() => undefined);
+    const st = leader ? await this.cluster.status(leader, 300) : undefined;
+    if (!leader || !st) return undefined;
+    return ((st.followers ?? []) as Array<{ id: string; lagRecords: number; lagMs: number; connected: boolean }>).map((f) => ({ leader, follower: f.id, lagRecords: f.lagRecords, lagMs: f.lagMs, connected: f.connected }));
+  }
+
+  waitConverged(timeoutMs: number): Promise<number> {
+    return this.cluster.waitConverged(timeoutMs);
+  }
+
+  down(options: { clean?: boolean } = {}): Promise<void> {
+    return this.cluster.down(options);
+  }
+
+  async keepArtefacts(dir: string): Promise<Record<string, string | null>> {
+    await fsp.mkdir(path.join(dir, 'logs'), { recursive: true });
+    const logs = path.join(this.stateDir, 'logs');
+    for (const f of await fsp.readdir(logs).catch(() => [])) await fsp.copyFile(path.join(logs, f), path.join(dir, 'logs', f)).catch(() => {});
+    await fsp.copyFile(path.join(this.stateDir, 'monitor', 'events.jsonl'), path.join(dir, 'events.jsonl')).catch(() => {});
+    return keepNodeLogs(this.cluster.endpoints(), dir);
+  }
+}

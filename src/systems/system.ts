@@ -1,0 +1,43 @@
+/**
+ * The boundary between the harness and a system under test. Suites, nemeses, workloads, the
+ * checker and the report talk to a running system only through this; a cluster spec's `system:`
+ * picks the module (src/systems/index.ts). replab's own KV is one implementation
+ * (src/systems/replab), PostgreSQL under Patroni and etcd another (src/systems/postgres).
+ *
+ * A system starts and stops its nodes, puts every link (replication, its coordinator or monitor,
+ * clients) behind the cluster's fault proxy with the link names of src/faults/links.ts, and acts
+ * on a node for kill, pause, resume and restart (each system documents which processes that hits).
+ */
+import type { NemesisCluster } from '../faults/nemesis/faults.js';
+import type { DataClient } from '../workloads/data-client.js';
+
+export type SystemName = 'replab' | 'postgres';
+export const SYSTEMS: readonly SystemName[] = ['replab', 'postgres'];
+
+export interface LagSample {
+  leader: string;
+  follower: string;
+  /** How far behind the follower is, in the system's unit (records for replab, WAL bytes for PostgreSQL). */
+  lagRecords: number;
+  lagMs: number;
+  connected: boolean;
+}
+
+export interface SystemUnderTest extends NemesisCluster {
+  readonly system: SystemName;
+  /** Folder holding this cluster's state, with `logs/` inside. */
+  readonly stateDir: string;
+  /** A new client for workloads (one per client slot, each finding the leader on its own). */
+  dataClient(options?: { refreshMs?: number }): Promise<DataClient>;
+  /** Replication lag per follower as the current leader reports it; undefined when unknown. */
+  lag(): Promise<LagSample[] | undefined>;
+  /** Resolves once every node holds the leader's data; rejects after `timeoutMs`. */
+  waitConverged(timeoutMs: number): Promise<unknown>;
+  /** Stops every process; `clean` also deletes the data. */
+  down(options?: { clean?: boolean }): Promise<void>;
+  /**
+   * After `down()`: copies logs (and whatever evidence the system keeps) into a run folder.
+   * Returns, per node, null when its final log was kept as `log-<node>.jsonl`, else why not.
+   */
+  keepArtefacts(dir: string): Promise<Record<string, string | null>>;
+}
