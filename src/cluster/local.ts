@@ -103,6 +103,8 @@ export class LocalCluster implements ClusterBackend {
 
   /** Starts every node of `spec` and returns once each follower streams from its upstream. */
   static async up(spec: ClusterSpec, options: UpOptions = {}): Promise<LocalCluster> {
+    // This class runs replab's own nodes; other systems start through src/systems (replab run).
+    if (spec.system !== 'replab') throw new UsageError(`cluster "${spec.name}" is system: ${spec.system}; the cluster and bench commands run replab's own KV only — run it in a suite with "replab run" instead`);
     const dir = LocalCluster.clusterDir(options.stateRoot ?? '.replab', spec.name);
     if (existsSync(path.join(dir, 'cluster.json'))) {
       const existing = await LocalCluster.attach(spec.name, options.stateRoot);
