@@ -25,10 +25,14 @@ code{background:#f5f5f7;padding:0 .2rem;border-radius:3px}
 `;
 
 /** A mode's replication settings in a few words: "semi-sync k=1, ack flush (on), block; fencing lease". */
-export function settingsText(m: { replication: Record<string, unknown>; fencing: string } | undefined): string {
+export function settingsText(m: { system?: string; replication: Record<string, unknown>; fencing: string } | undefined): string {
   if (!m) return '';
   const r = m.replication;
   const pg: Record<string, string> = { write: 'remote_write', flush: 'on', apply: 'remote_apply' };
+  if (m.system === 'postgres') {
+    const mode = r.mode === 'async' ? 'synchronous_mode off' : r.mode === 'sync' ? 'synchronous_mode_strict' : `synchronous_mode, ${String(r.k)} sync standby`;
+    return `PostgreSQL + Patroni: ${mode}, synchronous_commit ${pg[String(r.ackLevel)] ?? '?'}`;
+  }
   const parts = [`${String(r.mode)}${r.mode === 'semi-sync' ? ` k=${String(r.k)}` : ''}`];
   if (r.ackLevel) parts.push(`ack ${String(r.ackLevel)} (${pg[String(r.ackLevel)] ?? '?'})`);
   if (r.mode !== 'async' && r.onSyncTimeout) parts.push(String(r.onSyncTimeout));
@@ -48,7 +52,7 @@ export function renderHtml(data: ReportData, svgs: { headline: string; runs: str
   const verdict = `<span class="verdict ${r.passed ? 'pass' : 'fail'}">${r.passed ? 'PASSED' : 'FAILED'}</span>`;
   const modeRows = modes
     .map(
-      (m) => `<tr class="${m.passed ? '' : 'bad'}"><td class="l">${esc(m.mode)}${m.control ? ' <span class="muted">(negative control)</span>' : ''}</td><td class="l">${esc(settingsText(r.modes.find((x) => x.name === m.mode)))}</td><td>${num(m.throughput, 0)}</td><td>${num(m.p50WriteMs)}</td><td>${num(m.p99WriteMs)}</td><td>${num(m.p999WriteMs)}</td><td>${m.acked}</td><td>${m.lostAcked ?? '–'}${m.lossUnknown ? ` <span class="muted">(+${m.lossUnknown} unknown)</span>` : ''}</td><td>${m.lostAckedFinalReads ?? '–'}</td><td>${m.infoResolved} / ${m.infoOpen}</td><td>${esc(m.linearizable ?? '–')}</td><td>${m.splitBrainWrites}</td><td>${num(m.outageMs, 0)}</td><td>${m.staleReads}</td><td>${m.passed ? 'pass' : 'FAIL'}</td></tr>`,
+      (m) => `<tr class="${m.passed ? '' : 'bad'}"><td class="l">${esc(m.mode)}${m.control ? ' <span class="muted">(negative control)</span>' : ''}</td><td class="l">${esc(settingsText(r.modes.find((x) => x.name === m.mode)))}</td><td>${num(m.throughput, 0)}</td><td>${num(m.p50WriteMs)}</td><td>${num(m.p99WriteMs)}</td><td>${num(m.p999WriteMs)}</td><td>${m.acked}</td><td>${m.lostAcked ?? '–'}${m.lossEvidence === 'final-reads' ? ' <span class="muted">(final reads)</span>' : ''}${m.lossUnknown ? ` <span class="muted">(+${m.lossUnknown} unknown)</span>` : ''}</td><td>${m.lostAckedFinalReads ?? '–'}</td><td>${m.infoResolved} / ${m.infoOpen}</td><td>${esc(m.linearizable ?? '–')}</td><td>${m.splitBrainWrites}</td><td>${num(m.outageMs, 0)}</td><td>${m.staleReads}</td><td>${m.passed ? 'pass' : 'FAIL'}</td></tr>`,
     )
     .join('\n');
   const runRows = r.runs
@@ -94,11 +98,11 @@ ${anomalies}
 <figure class="chart" data-chart="headline">${svgs.headline}</figure>
 <p class="muted">Each point is one run (mode × seed). Further right: slower acknowledged writes. Higher: more acknowledged writes lost. Bigger: more operations failed or ended indeterminate.</p>
 <h2>Modes</h2>
-<table><tr><th class="l">mode</th><th class="l">settings</th><th>ops/s</th><th>p50 ms</th><th>p99 ms</th><th>p99.9 ms</th><th>acked</th><th>lost (logs)</th><th>lost (final reads)</th><th>info resolved / open</th><th>linearizable</th><th>split-brain writes</th><th>longest outage ms</th><th>stale reads</th><th>gate</th></tr>
+<table><tr><th class="l">mode</th><th class="l">settings</th><th>ops/s</th><th>p50 ms</th><th>p99 ms</th><th>p99.9 ms</th><th>acked</th><th>lost</th><th>lost (final reads)</th><th>info resolved / open</th><th>linearizable</th><th>split-brain writes</th><th>longest outage ms</th><th>stale reads</th><th>gate</th></tr>
 ${modeRows}</table>
-<p class="muted"><b>lost (logs)</b>: acknowledged writes whose record is absent from the final leader's log, read from the node's data dir after the run (<code>replab wal dump</code>); the gate uses it. <b>lost (final reads)</b>: a second, independent count from reading every node after healing; it cannot see a lost write that a later write to the same key overwrote. <b>info resolved / open</b>: writes that ended indeterminate (a timeout, a lost connection) and that the logs decide (in the final log: happened; in no log: did not) or leave open.</p>
+<p class="muted"><b>lost</b>: acknowledged writes whose record is absent from the final leader's log, read from the node's data dir after the run (<code>replab wal dump</code>); the gate uses it. Where no log can be read (PostgreSQL) it is the final-read count, marked so. <b>lost (final reads)</b>: a second, independent count from reading every node after healing; it cannot see a lost write that a later write to the same key overwrote. <b>info resolved / open</b>: writes that ended indeterminate (a timeout, a lost connection) and that the logs decide (in the final log: happened; in no log: did not) or leave open.</p>
 <h2>Runs</h2>
-<table><tr><th class="l">mode</th><th>seed</th><th class="l">nemesis</th><th>ops/s</th><th>p50 ms</th><th>p99 ms</th><th>acked</th><th>lost (logs)</th><th>lost (final reads)</th><th>info resolved / open</th><th>recovered</th><th>linearizable</th><th>split-brain</th><th>outage ms</th><th>failed+info</th><th class="l">gate</th></tr>
+<table><tr><th class="l">mode</th><th>seed</th><th class="l">nemesis</th><th>ops/s</th><th>p50 ms</th><th>p99 ms</th><th>acked</th><th>lost</th><th>lost (final reads)</th><th>info resolved / open</th><th>recovered</th><th>linearizable</th><th>split-brain</th><th>outage ms</th><th>failed+info</th><th class="l">gate</th></tr>
 ${runRows}</table>
 <h2>Each run</h2>
 ${runSections}

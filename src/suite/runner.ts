@@ -21,7 +21,7 @@ export interface SuiteResults {
   finishedAt: string;
   durationSec: number;
   workload: string;
-  modes: Array<{ name: string; replication: Record<string, unknown>; fencing: string; workload: string; nemesis: string; gate: string[]; control: boolean; description?: string }>;
+  modes: Array<{ name: string; system?: string; replication: Record<string, unknown>; fencing: string; workload: string; nemesis: string; gate: string[]; control: boolean; description?: string }>;
   runs: RunResult[];
   passed: boolean;
 }
@@ -48,7 +48,7 @@ export async function runSuite(suite: Suite, options: { reportsRoot: string; onP
       finishedAt: finished ? new Date().toISOString() : '',
       durationSec: suite.durationSec,
       workload: `${suite.workload.workload}: ${suite.workload.concurrency} clients, ${suite.workload.keys} keys, reads from ${suite.workload.reads}`,
-      modes: suite.modes.map((m) => ({ name: m.name, replication: { ...m.cluster.replication }, fencing: m.cluster.fencing, workload: m.workload.workload, nemesis: m.nemesisText, gate: m.gate.map((g) => g.text), control: m.control, description: m.description })),
+      modes: suite.modes.map((m) => ({ name: m.name, system: m.cluster.system, replication: { ...m.cluster.replication }, fencing: m.cluster.fencing, workload: m.workload.workload, nemesis: m.nemesisText, gate: m.gate.map((g) => g.text), control: m.control, description: m.description })),
       runs,
       passed: runs.length === total && runs.every((r) => r.passed),
     };
@@ -91,6 +91,8 @@ export interface ModeSummary {
   lostAcked: number | null;
   /** The final-read count, for comparison (it misses lost writes that later writes overwrote). */
   lostAckedFinalReads: number | null;
+  /** Where lostAcked comes from across the mode's runs. */
+  lossEvidence: 'logs' | 'final-reads' | 'mixed';
   /** Acknowledged writes the logs could not classify, over all runs. */
   lossUnknown: number;
   infoResolved: number;
@@ -126,6 +128,7 @@ export function summarizeModes(results: SuiteResults): ModeSummary[] {
       lostAcked: rs.some((r) => r.lostAcked !== null) ? rs.reduce((a, r) => a + (r.lostAcked ?? 0), 0) : null,
       lostAckedFinalReads: rs.some((r) => r.lostAckedFinalReads != null) ? rs.reduce((a, r) => a + (r.lostAckedFinalReads ?? 0), 0) : null,
       lossUnknown: rs.reduce((a, r) => a + (r.lossUnknown ?? 0), 0),
+      lossEvidence: rs.every((r) => r.lossEvidence === 'final-reads') ? 'final-reads' : rs.every((r) => r.lossEvidence !== 'final-reads') ? 'logs' : 'mixed',
       infoResolved: rs.reduce((a, r) => a + (r.infoResolved ?? 0), 0),
       infoOpen: rs.reduce((a, r) => a + (r.infoOpen ?? 0), 0),
       linearizable: lin.includes(false) ? false : lin.includes('unknown') ? 'unknown' : lin.includes(null) ? null : true,
