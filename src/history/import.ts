@@ -31,7 +31,32 @@ export function importJepsenEdn(text: string, where = 'history.edn'): Op[] {
     delete o.index;
     raw.push(o);
   });
-  return validateHistory(raw.map((o, index) => ({ ...(o as object), index })), where);
+  return validateHistory(splitIndependentKeys(raw as Array<Record<string, unknown>>).map((o, index) => ({ ...o, index })), where);
+}
+
+/**
+ * Jepsen's independent keys (`jepsen.independent`): every client op's value is a `[key value]`
+ * tuple (`[3 nil]` for a read invocation, `[3 [1 2]]` for a cas). Such a history is many
+ * registers, one per key: the key moves into `key` and the value is the tuple's second element.
+ * A history whose read invocations carry a bare nil is a single register and stays as it is.
+ */
+export function splitIndependentKeys(ops: Array<Record<string, unknown>>): Array<Record<string, unknown>> {
+  const client = ops.filter((o) => typeof o.process === 'number' && o.key === undefined);
+  const tuple = (v: unknown) => Array.isArray(v) && v.length === 2 && (typeof v[0] === 'number' || typeof v[0] === 'string');
+  if (client.length === 0 || !client.every((o) => tuple(o.value) || (o.type !== 'invoke' && o.type !== 'ok' && o.value === null))) return ops;
+  // A plain register's reads are invoked with nil: at least one tuple-valued read invocation says "independent".
+  if (!client.some((o) => o.type === 'invoke' && o.f === 'read' && tuple(o.value))) return ops;
+  const keyOf = new Map<unknown, string>();
+  return ops.map((o) => {
+    if (typeof o.process !== 'number' || o.key !== undefined) return o;
+    if (tuple(o.value)) {
+      const [k, v] = o.value as [unknown, unknown];
+      if (o.type === 'invoke') keyOf.set(o.process, String(k));
+      return { ...o, key: String(k), value: v };
+    }
+    // A completion without a value (an info that lost it): the key of its invocation.
+    return { ...o, key: keyOf.get(o.process) };
+  });
 }
 
 const LOG_LINE = /jepsen\.util\s+-\s+(:?[\w-]+)\s+:(invoke|ok|fail|info)\s+:?([\w-]+)\s*(.*)$/;

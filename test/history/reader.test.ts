@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { loadHistory, validateHistory } from '../../src/history/reader.js';
 import { HistoryRecorder } from '../../src/history/recorder.js';
 import { importJepsenEdn, importJepsenLog } from '../../src/history/import.js';
+import { checkHistory } from '../../src/checker/checker.js';
 
 async function withFile(text: string, run: (file: string) => Promise<void>): Promise<void> {
   const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'replab-hist-'));
@@ -68,6 +69,29 @@ describe('history import', () => {
       { index: 1, type: 'fail', f: 'cas', value: [1, 2], process: 0, time: 20 },
       { index: 2, type: 'info', f: 'start', value: null, process: 'nemesis', time: 30 },
     ]);
+  });
+
+  it('Jepsen independent keys ([k v] tuples) become one register per key: a valid multi-key history is valid', () => {
+    // Two registers interleaved. As one register it is not linearizable (the read of key 2
+    // returns 20 after key 1 was set to 10); split by key it is.
+    const edn = [
+      '{:type :invoke, :f :write, :value [1 10], :process 0, :time 1}',
+      '{:type :invoke, :f :write, :value [2 20], :process 1, :time 2}',
+      '{:type :ok, :f :write, :value [1 10], :process 0, :time 3}',
+      '{:type :ok, :f :write, :value [2 20], :process 1, :time 4}',
+      '{:type :invoke, :f :read, :value [1 nil], :process 0, :time 5}',
+      '{:type :ok, :f :read, :value [1 10], :process 0, :time 6}',
+      '{:type :invoke, :f :cas, :value [2 [20 21]], :process 1, :time 7}',
+      '{:type :ok, :f :cas, :value [2 [20 21]], :process 1, :time 8}',
+      '{:type :invoke, :f :read, :value [2 nil], :process 2, :time 9}',
+      '{:type :info, :f :read, :value nil, :process 2, :time 10}',
+      '{:type :info, :f :start, :value nil, :process :nemesis, :time 11}',
+    ].join('\n');
+    const ops = importJepsenEdn(edn);
+    expect(ops.map((o) => [o.key, o.value])).toEqual([['1', 10], ['2', 20], ['1', 10], ['2', 20], ['1', null], ['1', 10], ['2', [20, 21]], ['2', [20, 21]], ['2', null], ['2', null], [undefined, null]]);
+    expect(checkHistory(ops, { model: 'register' }).linearizable).toMatchObject({ valid: true, keys: 2 });
+    const asOne = ops.map((o) => ({ ...o, key: o.key === undefined ? undefined : 'x' }));
+    expect(checkHistory(asOne, { model: 'register' }).linearizable).toMatchObject({ valid: false });
   });
 
   it('Jepsen text log lines', () => {
