@@ -43,6 +43,8 @@ export interface CheckOptions {
   budgetMsPerKey?: number;
   /** The nodes' final logs: loss is judged from them, and indeterminate writes they decide are resolved. */
   evidence?: EvidenceInput;
+  /** Stop the linearizability search at the first illegal key (Porcupine's behaviour). */
+  firstAnomaly?: boolean;
 }
 
 /** Runs `fn`, turning a crash into an `unknown` result. */
@@ -75,7 +77,7 @@ export function checkHistory(history: Op[], options: CheckOptions): CheckResult 
   }
   if (options.model !== 'set') {
     const model = options.model === 'kv' ? kvModel : registerModel;
-    result.linearizable = safe(() => checkLinearizable(searched, model, { budgetMsPerKey: options.budgetMsPerKey }));
+    result.linearizable = safe(() => checkLinearizable(searched, model, { budgetMsPerKey: options.budgetMsPerKey, ...(options.firstAnomaly ? { maxFailures: 1 } : {}) }));
     verdicts.push(result.linearizable.valid);
   }
   const hasFinalReads = history.some((op) => op.f === 'final-read');

@@ -64,9 +64,52 @@ describe('cli: check', () => {
     const e = await replab(['check', empty]);
     expect(e.code).toBe(2);
     expect(e.stderr).toBe(`error: ${empty}: the history has no operations\n`);
-    const d = await replab(['check', dir]);
+    const none = await fsp.mkdtemp(path.join(os.tmpdir(), 'replab-check-none-'));
+    const d = await replab(['check', none]);
     expect(d.code).toBe(2);
-    expect(d.stderr).toBe(`error: ${dir}: is a directory, not a history file\n`);
+    expect(d.stderr).toBe(`error: ${none}: a folder with no history files (*.jsonl, *.edn, *.log, *.txt)\n`);
+    await fsp.rm(none, { recursive: true, force: true });
+    await fsp.rm(dir, { recursive: true, force: true });
+  });
+
+  it('several histories in one process: a summary table, one JSON line each, the worst verdict as exit code', async () => {
+    const ok = fixture('register-etcd002-ok.jsonl');
+    const bad = fixture('register-stale-bad.jsonl');
+    const r = await replab(['check', ok, bad]);
+    expect(r.code).toBe(1);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^file\s+model\s+verdict\s+keys decided\s+time ms\s+peak RSS MiB$/);
+    expect(lines[1]).toMatch(new RegExp(`^${ok.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s+register\\s+valid\\s+1/1\\s+\\d+\\s+\\d+$`));
+    expect(lines[2]).toMatch(/register\s+INVALID/);
+    expect(lines[3]).toBe('2 histories: 1 valid, 1 invalid, 0 unknown, 0 unreadable');
+    const json = await replab(['check', ok, bad, '--json']);
+    const records = json.stdout.trim().split('\n').map((l) => JSON.parse(l) as { file: string; verdict: string; keysDecided: number });
+    expect(records.map((x) => x.verdict)).toEqual(['valid', 'INVALID']);
+    // A folder is every history in it; an unreadable one outranks INVALID (exit 2).
+    const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'replab-check-many-'));
+    await fsp.copyFile(ok, path.join(dir, 'a.jsonl'));
+    await fsp.writeFile(path.join(dir, 'b.jsonl'), '{"not": "an op"}\n');
+    const mixed = await replab(['check', dir, bad]);
+    expect(mixed.code).toBe(2);
+    expect(mixed.stdout).toContain('1 valid, 1 invalid, 0 unknown, 1 unreadable');
+    await fsp.rm(dir, { recursive: true, force: true });
+  });
+
+  it('--first-anomaly stops at the first illegal key', async () => {
+    const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'replab-check-first-'));
+    const file = path.join(dir, 'two-bad-keys.jsonl');
+    const lines: string[] = [];
+    let i = 0;
+    for (const key of ['a', 'b']) {
+      // Each key reads a value nobody wrote: illegal.
+      lines.push(JSON.stringify({ index: i++, time: i, process: 0, type: 'invoke', f: 'read', key, value: null }));
+      lines.push(JSON.stringify({ index: i++, time: i, process: 0, type: 'ok', f: 'read', key, value: 'ghost' }));
+    }
+    await fsp.writeFile(file, lines.join('\n') + '\n');
+    const all = JSON.parse((await replab(['check', file, '--json'])).stdout) as { linearizable: { failures: unknown[] } };
+    expect(all.linearizable.failures).toHaveLength(2);
+    const first = JSON.parse((await replab(['check', file, '--json', '--first-anomaly'])).stdout) as { linearizable: { failures: unknown[] } };
+    expect(first.linearizable.failures).toHaveLength(1);
     await fsp.rm(dir, { recursive: true, force: true });
   });
 

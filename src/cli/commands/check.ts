@@ -4,7 +4,9 @@ import type { Command } from 'commander';
 import { loadHistory } from '../../history/reader.js';
 import { importJepsenEdn, importJepsenLog } from '../../history/import.js';
 import { checkHistory, describeCheck, CHECK_MODELS, type CheckModel } from '../../checker/checker.js';
-import { ConfigError, ExitCode } from '../../lib/errors.js';
+import { ConfigError, ExitCode, HarnessError } from '../../lib/errors.js';
+import type { CheckResult } from '../../checker/checker.js';
+import path from 'node:path';
 import { choiceFlag, intFlag } from '../options.js';
 import type { Op } from '../../history/op.js';
 
@@ -28,19 +30,43 @@ function guessModel(history: Op[]): CheckModel {
 
 export function registerCheckCommand(program: Command): void {
   program
-    .command('check <history>')
-    .description('check a history: linearizability, lost writes, stale reads, availability, latency')
+    .command('check <history...>')
+    .description('check histories (files, or folders of them): linearizability, lost writes, stale reads, availability, latency')
     .option('--model <model>', 'register | kv | set (default: guessed from the ops)', choiceFlag('--model', CHECK_MODELS))
     .option('--format <format>', 'jsonl | edn | jepsen-log (default: by file extension)', choiceFlag('--format', ['jsonl', 'edn', 'jepsen-log'] as const))
     .option('--budget-ms <ms>', 'linearizability search time per key before "unknown"', intFlag('--budget-ms', 1), 10_000)
-    .option('--json', 'print the full result as JSON')
-    .action(async (file: string, o: { model?: CheckModel; format?: Format; budgetMs: number; json?: boolean }) => {
-      const history = await readAnyHistory(file, o.format);
-      // An empty file proves nothing: "valid" would let a broken pipeline pass a gate.
-      if (history.length === 0) throw new ConfigError(`${file}: the history has no operations`);
-      const result = checkHistory(history, { model: o.model ?? guessModel(history), budgetMsPerKey: o.budgetMs });
-      console.log(o.json ? JSON.stringify(result, null, 2) : describeCheck(result));
-      process.exitCode = result.valid === true ? ExitCode.ok : result.valid === false ? ExitCode.invalid : ExitCode.unknown;
+    .option('--first-anomaly', 'stop at the first non-linearizable key (fastest red/green); by default every anomalous key is reported')
+    .option('--json', 'the full result as JSON (one line per file when there are several)')
+    .action(async (inputs: string[], o: { model?: CheckModel; format?: Format; budgetMs: number; firstAnomaly?: boolean; json?: boolean }) => {
+      const files = await expandInputs(inputs);
+      const check = async (file: string) => {
+        const history = await readAnyHistory(file, o.format);
+        // An empty file proves nothing: "valid" would let a broken pipeline pass a gate.
+        if (history.length === 0) throw new ConfigError(`${file}: the history has no operations`);
+        return checkHistory(history, { model: o.model ?? guessModel(history), budgetMsPerKey: o.budgetMs, firstAnomaly: o.firstAnomaly });
+      };
+      if (files.length === 1) {
+        const result = await check(files[0]!);
+        console.log(o.json ? JSON.stringify(result, null, 2) : describeCheck(result));
+        process.exitCode = exitFor(result.valid);
+        return;
+      }
+      // Several histories in one process: a summary row each, the worst verdict as the exit code.
+      const rows: SummaryRow[] = [];
+      for (const file of files) {
+        const t0 = performance.now();
+        try {
+          const r = await check(file);
+          const lin = r.linearizable && !r.linearizable.crashed ? r.linearizable : undefined;
+          rows.push({ file, model: r.model, verdict: r.valid, keys: lin?.keys ?? 0, decided: lin ? lin.keys - lin.unknown.length : 0, ms: performance.now() - t0, peakMiB: process.resourceUsage().maxRSS / 1024, result: r });
+        } catch (e: unknown) {
+          if (!(e instanceof HarnessError)) throw e;
+          rows.push({ file, model: '-', verdict: 'error', error: e.message, keys: 0, decided: 0, ms: performance.now() - t0, peakMiB: process.resourceUsage().maxRSS / 1024 });
+        }
+        if (o.json) console.log(JSON.stringify(jsonRow(rows[rows.length - 1]!)));
+      }
+      if (!o.json) console.log(summaryTable(rows));
+      process.exitCode = worstExit(rows.map((r) => r.verdict));
     });
 
   program
@@ -52,4 +78,61 @@ export function registerCheckCommand(program: Command): void {
       await fsp.writeFile(output, history.map((op) => JSON.stringify(op)).join('\n') + '\n');
       console.log(`wrote ${history.length} ops to ${output}`);
     });
+}
+
+const HISTORY_FILE = /\.(jsonl|edn|log|txt)$/;
+
+/** Files as given; a folder stands for the history files directly inside it, sorted. */
+async function expandInputs(inputs: string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const input of inputs) {
+    const st = await fsp.stat(input).catch(() => undefined);
+    if (st?.isDirectory()) {
+      const names = (await fsp.readdir(input)).filter((n) => HISTORY_FILE.test(n)).sort();
+      if (names.length === 0) throw new ConfigError(`${input}: a folder with no history files (*.jsonl, *.edn, *.log, *.txt)`);
+      out.push(...names.map((n) => path.join(input, n)));
+    } else out.push(input);
+  }
+  return out;
+}
+
+type Verdict = CheckResult['valid'] | 'error';
+
+interface SummaryRow {
+  file: string;
+  model: string;
+  verdict: Verdict;
+  error?: string;
+  keys: number;
+  decided: number;
+  ms: number;
+  peakMiB: number;
+  result?: CheckResult;
+}
+
+const exitFor = (v: CheckResult['valid']) => (v === true ? ExitCode.ok : v === false ? ExitCode.invalid : ExitCode.unknown);
+
+/** Bad input outranks INVALID, which outranks unknown, which outranks valid. */
+function worstExit(verdicts: Verdict[]): number {
+  if (verdicts.includes('error')) return ExitCode.usage;
+  if (verdicts.includes(false)) return ExitCode.invalid;
+  if (verdicts.includes('unknown')) return ExitCode.unknown;
+  return ExitCode.ok;
+}
+
+const verdictText = (v: Verdict) => (v === true ? 'valid' : v === false ? 'INVALID' : v === 'unknown' ? 'unknown' : 'error');
+
+function jsonRow(r: SummaryRow): Record<string, unknown> {
+  return { file: r.file, model: r.model, verdict: verdictText(r.verdict), keys: r.keys, keysDecided: r.decided, ms: Math.round(r.ms), peakRssMiB: Math.round(r.peakMiB), ...(r.error ? { error: r.error } : { result: r.result }) };
+}
+
+function summaryTable(rows: SummaryRow[]): string {
+  const header = ['file', 'model', 'verdict', 'keys decided', 'time ms', 'peak RSS MiB'];
+  const body = rows.map((r) => [r.file, r.model, r.verdict === 'error' ? `error: ${r.error}` : verdictText(r.verdict), r.verdict === 'error' ? '-' : `${r.decided}/${r.keys}`, r.ms.toFixed(0), r.peakMiB.toFixed(0)]);
+  const all = [header, ...body];
+  const widths = header.map((_, i) => Math.max(...all.map((row) => row[i]!.length)));
+  const lines = all.map((row) => row.map((c, i) => (i === 0 || i === 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd());
+  const count = (v: Verdict) => rows.filter((r) => r.verdict === v).length;
+  lines.push(`${rows.length} histories: ${count(true)} valid, ${count(false)} invalid, ${count('unknown')} unknown, ${count('error')} unreadable`);
+  return lines.join('\n');
 }
