@@ -30,6 +30,7 @@ import type { Op } from '../history/op.js';
 import { pairOps, type OpPair } from '../history/op.js';
 import type { LinOp, Model } from './models/model.js';
 import { countBelow } from '../lib/sorted.js';
+import { decideAppendOnly, type AppendVerdict } from './append-order.js';
 
 export type Validity = true | false | 'unknown';
 
@@ -66,6 +67,8 @@ export interface LinearizabilityResult {
   opsChecked: number;
   failures: KeyFailure[];
   unknown: Array<{ key: string; reason: string }>;
+  /** Keys decided from the order their reads show, without a search (kv appends and reads). */
+  decidedByOrder?: number;
 }
 
 export interface LinearizabilityOptions {
@@ -176,6 +179,20 @@ export function checkLinearizable<S>(history: Op[], model: Model<S>, options: Li
   result.unknown.push(...problems);
   // One key at a time: its search structures are garbage before the next key's are built.
   for (const [key, pairs] of byKey) {
+    if (model.name === 'kv') {
+      // Appends and reads only: the answers fix the order, no search needed (append-order.ts).
+      const v = decideAppendOnly(key, pairs);
+      if (v.kind !== 'undecided') {
+        result.keys++;
+        result.decidedByOrder = (result.decidedByOrder ?? 0) + 1;
+        result.opsChecked += pairs.length;
+        if (v.kind === 'illegal') {
+          result.failures.push(appendFailure(key, pairs, v));
+          if (result.failures.length >= maxFailures) break;
+        }
+        continue;
+      }
+    }
     const p = buildPartition(key, pairs, model);
     byKey.set(key, []);
     result.keys++;
@@ -544,5 +561,25 @@ function describeFailure(p: Partition, best: { done: number; order: number[]; bl
     prefixTail: best.order.slice(-10).map((id) => summarize(p, id)),
     concurrent,
     message,
+  };
+}
+
+function pairSummary(key: string, s: OpPair): OpSummary {
+  return { process: s.invoke.process, f: s.invoke.f, key, value: s.complete?.type === 'ok' ? s.complete.value : s.invoke.value, type: s.complete?.type ?? 'info', invokeIndex: s.invoke.index, completeIndex: s.complete?.index ?? null };
+}
+
+function appendFailure(key: string, pairs: readonly OpPair[], v: Extract<AppendVerdict, { kind: 'illegal' }>): KeyFailure {
+  const b = v.op;
+  const end = b.completePos ?? Infinity;
+  const concurrent = pairs.filter((o) => o !== b && o.invokePos < end && (o.completePos ?? Infinity) > b.invokePos).slice(0, 10).map((o) => pairSummary(key, o));
+  return {
+    key,
+    op: pairSummary(key, b),
+    state: v.state,
+    prefixLength: v.order.length,
+    completedOps: pairs.filter((p) => p.complete?.type === 'ok').length,
+    prefixTail: v.order.slice(-10).map((o) => pairSummary(key, o)),
+    concurrent,
+    message: v.message,
   };
 }

@@ -94,3 +94,83 @@ function simulateKey(rng: Rng, key: string, firstProcess: number, n: number, o: 
   }
   return sims;
 }
+
+export interface SyntheticKvOptions {
+  /** Concurrent clients, each picking a random key per op (Porcupine's kv test uses 50). */
+  clients: number;
+  keys: number;
+  /** Total ops (invocations). */
+  ops: number;
+  seed: number;
+  /** @default 0.4 */
+  readProbability?: number;
+  /** Share of appends that end indeterminate. @default 0.02 */
+  infoProbability?: number;
+  /** Share of ops that run 10× longer than usual (what makes the search wide). @default 0.1 */
+  slowProbability?: number;
+  /** Keys whose history gets one impossible read (a piece missing from the middle). @default 0 */
+  anomalies?: number;
+}
+
+/**
+ * Porcupine-style kv histories (appends and reads of a string per key) with heavy concurrency:
+ * `clients` clients each run ops back to back on random keys, every op taking effect at a random
+ * instant between invocation and completion; reads answer with the key's string at that instant.
+ * Linearizable by construction, unless `anomalies` keys get one read whose answer lacks an
+ * appended piece in the middle (a lost append) — then those keys, and only those, are not.
+ */
+export function syntheticKvHistory(o: SyntheticKvOptions): Op[] {
+  const rng = new Rng(o.seed);
+  interface KvSim {
+    key: string;
+    process: number;
+    f: 'read' | 'append';
+    input: string | null;
+    output: string | null;
+    type: 'ok' | 'info';
+    invokeT: number;
+    effectT: number;
+    completeT: number;
+    happens: boolean;
+  }
+  const sims: KvSim[] = [];
+  const clocks = Array.from({ length: o.clients }, () => rng.range(0, 10));
+  for (let i = 0; i < o.ops; i++) {
+    const p = i % o.clients;
+    const invokeT = clocks[p]!;
+    const duration = rng.range(1, 30) * (rng.chance(o.slowProbability ?? 0.1) ? 10 : 1);
+    const effectT = invokeT + rng.range(0, duration);
+    const completeT = invokeT + duration;
+    clocks[p] = completeT + rng.range(0, 5);
+    const read = rng.chance(o.readProbability ?? 0.4);
+    const indeterminate = !read && rng.chance(o.infoProbability ?? 0.02);
+    sims.push({ key: String(rng.int(o.keys)), process: p, f: read ? 'read' : 'append', input: read ? null : `x${p}.${i} `, output: null, type: indeterminate ? 'info' : 'ok', invokeT, effectT, completeT, happens: !indeterminate || rng.chance(0.5) });
+  }
+  const state = new Map<string, string>();
+  for (const s of [...sims].sort((a, b) => a.effectT - b.effectT)) {
+    const cur = state.get(s.key) ?? '';
+    if (s.f === 'read') s.output = cur;
+    else if (s.happens) state.set(s.key, cur + s.input);
+  }
+  // One impossible read per chosen key: drop a piece from the middle of a long enough answer.
+  const keys = [...new Set(sims.map((s) => s.key))].sort();
+  for (const key of keys.slice(0, o.anomalies ?? 0)) {
+    const reads = sims.filter((s) => s.key === key && s.f === 'read' && (s.output ?? '').split(' ').length > 4);
+    if (reads.length === 0) continue;
+    const r = reads[Math.floor(reads.length / 2)]!;
+    const pieces = r.output!.trim().split(' ');
+    pieces.splice(Math.floor(pieces.length / 2), 1);
+    r.output = pieces.join(' ') + ' ';
+  }
+  const events: Array<{ t: number; order: number; sim: KvSim; invoke: boolean }> = [];
+  for (const s of sims) {
+    events.push({ t: s.invokeT, order: 0, sim: s, invoke: true });
+    events.push({ t: s.completeT, order: 1, sim: s, invoke: false });
+  }
+  events.sort((a, b) => a.t - b.t || a.order - b.order);
+  return events.map((e, index) => {
+    const s = e.sim;
+    if (e.invoke) return { index, time: Math.round(e.t * 1000), process: s.process, type: 'invoke', f: s.f, key: s.key, value: s.f === 'read' ? null : s.input };
+    return { index, time: Math.round(e.t * 1000), process: s.process, type: s.type, f: s.f, key: s.key, value: s.f === 'read' ? s.output : s.input };
+  });
+}
