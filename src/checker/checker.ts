@@ -8,7 +8,9 @@
  * kv), `set` (unique adds + final reads: loss only).
  */
 import type { Op } from '../history/op.js';
-import { checkLinearizable, type LinearizabilityResult, type Validity } from './linearizable.js';
+import { checkLinearizable, type LinearizabilityOptions, type LinearizabilityResult, type Validity } from './linearizable.js';
+import { checkLinearizableParallel } from './parallel.js';
+import type { Model } from './models/model.js';
 import { checkLoss, type LossResult } from './loss.js';
 import { applyResolutions, checkEvidence, type EvidenceInput, type EvidenceResult } from './evidence.js';
 import { checkStaleReads, type StaleReadResult } from './stale.js';
@@ -45,6 +47,8 @@ export interface CheckOptions {
   evidence?: EvidenceInput;
   /** Stop the linearizability search at the first illegal key (Porcupine's behaviour). */
   firstAnomaly?: boolean;
+  /** Memory for one key's search memo (MiB). @default 256 */
+  memoryMib?: number;
 }
 
 /** Runs `fn`, turning a crash into an `unknown` result. */
@@ -64,6 +68,32 @@ export function mergeValidity(vs: Validity[]): Validity {
 }
 
 export function checkHistory(history: Op[], options: CheckOptions): CheckResult {
+  return checkWith(history, options, (searched, model, lin) => checkLinearizable(searched, model, lin));
+}
+
+/**
+ * The same as `checkHistory`, with keys checked in parallel on worker threads (parallel.ts): for
+ * `replab check` on large multi-key histories. `threads` defaults to the number of cores.
+ */
+export async function checkHistoryParallel(history: Op[], options: CheckOptions & { threads?: number }): Promise<CheckResult> {
+  let pending: Promise<LinearizabilityResult> | undefined;
+  const r = checkWith(history, options, (searched, model, lin) => {
+    pending = checkLinearizableParallel(searched, model as Model<unknown>, { ...lin, threads: options.threads });
+    return undefined;
+  });
+  if (pending) {
+    r.linearizable = await pending.then((x) => x as Safe<LinearizabilityResult>, (e: unknown) => ({ crashed: true as const, valid: 'unknown' as const, error: toError(e).message }));
+    const verdicts: Validity[] = [r.linearizable.valid];
+    if (r.evidence) verdicts.push(r.evidence.crashed ? 'unknown' : r.evidence.lostAcked > 0 ? false : r.evidence.unknown.length > 0 ? 'unknown' : true);
+    if (r.loss) verdicts.push(r.loss.valid);
+    r.valid = mergeValidity(verdicts);
+  }
+  return r;
+}
+
+type Linearize = (searched: Op[], model: Model<never>, options: LinearizabilityOptions) => LinearizabilityResult | undefined;
+
+function checkWith(history: Op[], options: CheckOptions, linearize: Linearize): CheckResult {
   const result: CheckResult = { valid: true, model: options.model, ops: history.length };
   const verdicts: Validity[] = [];
   let searched: Op[] = history;
@@ -77,8 +107,10 @@ export function checkHistory(history: Op[], options: CheckOptions): CheckResult 
   }
   if (options.model !== 'set') {
     const model = options.model === 'kv' ? kvModel : registerModel;
-    result.linearizable = safe(() => checkLinearizable(searched, model, { budgetMsPerKey: options.budgetMsPerKey, ...(options.firstAnomaly ? { maxFailures: 1 } : {}) }));
-    verdicts.push(result.linearizable.valid);
+    const lin = { budgetMsPerKey: options.budgetMsPerKey, memoryMib: options.memoryMib, ...(options.firstAnomaly ? { maxFailures: 1 } : {}) };
+    const r = safe(() => linearize(searched, model as Model<never>, lin) ?? { valid: true as Validity, model: model.name, keys: 0, opsChecked: 0, failures: [], unknown: [], memoEvictions: [] });
+    result.linearizable = r;
+    verdicts.push(r.valid);
   }
   const hasFinalReads = history.some((op) => op.f === 'final-read');
   if (options.model === 'set' || hasFinalReads) {
@@ -101,7 +133,8 @@ export function describeCheck(r: CheckResult): string {
   if (lin) {
     if (lin.crashed) lines.push(`  linearizable: unknown — checker error: ${lin.error}`);
     else {
-      lines.push(`  linearizable: ${lin.valid} — ${lin.keys} key(s), ${lin.opsChecked} ops searched`);
+      lines.push(`  linearizable: ${lin.valid} — ${lin.keys} key(s)${lin.decidedByOrder ? ` (${lin.decidedByOrder} decided from the order their reads show)` : ''}, ${lin.opsChecked} ops checked`);
+      for (const m of lin.memoEvictions ?? []) lines.push(`    key ${JSON.stringify(m.key)}: the search memo filled up ${m.evictions} time(s) and was cleared (raise --memory-mib for speed)`);
       for (const f of lin.failures) lines.push(`    ${f.message}`);
       for (const u of lin.unknown) lines.push(`    key ${JSON.stringify(u.key)}: unknown — ${u.reason}`);
     }

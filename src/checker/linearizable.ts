@@ -69,6 +69,8 @@ export interface LinearizabilityResult {
   unknown: Array<{ key: string; reason: string }>;
   /** Keys decided from the order their reads show, without a search (kv appends and reads). */
   decidedByOrder?: number;
+  /** Keys whose memo filled up and was cleared (the search degraded but stayed exact). */
+  memoEvictions: Array<{ key: string; evictions: number }>;
 }
 
 export interface LinearizabilityOptions {
@@ -76,6 +78,11 @@ export interface LinearizabilityOptions {
   budgetMsPerKey?: number;
   /** Stop after this many failing keys. @default 10 */
   maxFailures?: number;
+  /**
+   * Memory for one key's memo of visited configurations; past it the memo is cleared and the
+   * search goes on (slower, still exact). @default 256
+   */
+  memoryMib?: number;
 }
 
 interface Entry {
@@ -174,7 +181,7 @@ class LinearizedSet {
 export function checkLinearizable<S>(history: Op[], model: Model<S>, options: LinearizabilityOptions = {}): LinearizabilityResult {
   const budget = options.budgetMsPerKey ?? 10_000;
   const maxFailures = options.maxFailures ?? 10;
-  const result: LinearizabilityResult = { valid: true, model: model.name, keys: 0, opsChecked: 0, failures: [], unknown: [] };
+  const result: LinearizabilityResult = { valid: true, model: model.name, keys: 0, opsChecked: 0, failures: [], unknown: [], memoEvictions: [] };
   const { byKey, problems } = groupByKey(history, model);
   result.unknown.push(...problems);
   // One key at a time: its search structures are garbage before the next key's are built.
@@ -197,7 +204,8 @@ export function checkLinearizable<S>(history: Op[], model: Model<S>, options: Li
     byKey.set(key, []);
     result.keys++;
     result.opsChecked += p.ops.length;
-    const r = searchPartition(p, model, budget);
+    const r = searchPartition(p, model, budget, (options.memoryMib ?? DEFAULT_MEMO_MIB) * MIB);
+    if (r.memoEvictions) result.memoEvictions.push({ key: p.key, evictions: r.memoEvictions });
     if (r.kind === 'unknown') result.unknown.push({ key: p.key, reason: r.reason });
     else if (r.kind === 'illegal') {
       result.failures.push(r.failure);
@@ -331,7 +339,18 @@ function settleIndeterminate<S>(cands: Candidate[], model: Model<S>): Candidate[
   return out;
 }
 
-type SearchResult = { kind: 'ok' } | { kind: 'unknown'; reason: string } | { kind: 'illegal'; failure: KeyFailure };
+type SearchResult = ({ kind: 'ok' } | { kind: 'unknown'; reason: string } | { kind: 'illegal'; failure: KeyFailure }) & { memoEvictions?: number };
+
+const MIB = 1024 * 1024;
+/** Default memory for one key's memo of visited configurations. */
+export const DEFAULT_MEMO_MIB = 256;
+// What the memo costs in the process's RSS, calibrated on kv searches here (a 64 MiB cap gave
+// 380 MB RSS before calibration): a Map entry, a Set, a Set item, strings at 2 bytes a character,
+// all times the garbage a search leaves between collections.
+const ENTRY_BYTES = 300;
+const SET_BYTES = 600;
+const SET_ITEM_BYTES = 150;
+const keyBytes = (k: unknown) => (typeof k === 'string' ? 90 + 8 * k.length : 0);
 
 function buildList(p: Partition): Entry {
   const head: Entry = { op: -1, pos: -1, isCall: false, prev: null, next: null, ret: null };
@@ -371,9 +390,11 @@ function unlift(call: Entry): void {
  * still tried before backtracking — but it stops the search from eagerly linearizing every
  * timed-out write it passes, which is what made histories with many `info` ops explode.
  */
-function searchPartition<S>(p: Partition, model: Model<S>, budgetMs: number): SearchResult {
+function searchPartition<S>(p: Partition, model: Model<S>, budgetMs: number, memoCapBytes = DEFAULT_MEMO_MIB * MIB): SearchResult {
   const head = buildList(p);
   const deadline = Date.now() + budgetMs;
+  let memoBytes = 0;
+  let memoEvictions = 0;
   // Visited configurations: model state → the linearized set seen with it, or a Set of them once
   // there are several (most states are only ever reached with one, and a Set each is heavy).
   const cache = new Map<unknown, number | string | Set<number | string>>();
@@ -413,13 +434,24 @@ function searchPartition<S>(p: Partition, model: Model<S>, budgetMs: number): Se
     lin.add(id);
     const linKey = lin.key();
     const seen = cache.get(nextKey);
-    if (seen === undefined) cache.set(nextKey, linKey);
-    else if (seen instanceof Set) {
+    if (seen === undefined) {
+      cache.set(nextKey, linKey);
+      memoBytes += ENTRY_BYTES + keyBytes(nextKey) + keyBytes(linKey);
+    } else if (seen instanceof Set) {
       if (seen.has(linKey)) return undo(id);
       seen.add(linKey);
+      memoBytes += SET_ITEM_BYTES + keyBytes(linKey);
     } else {
       if (seen === linKey) return undo(id);
       cache.set(nextKey, new Set([seen, linKey]));
+      memoBytes += SET_BYTES + keyBytes(linKey);
+    }
+    if (memoBytes > memoCapBytes) {
+      // Full: forget every visited configuration and go on. The memo only prunes repeats, so the
+      // verdict stays exact; the search may revisit states (slower), and the result says so.
+      cache.clear();
+      memoBytes = 0;
+      memoEvictions++;
     }
     tried = next;
     return true;
@@ -427,7 +459,8 @@ function searchPartition<S>(p: Partition, model: Model<S>, budgetMs: number): Se
 
   while (done < p.finite) {
     if ((++steps & 0xfff) === 0 && Date.now() > deadline) {
-      return { kind: 'unknown', reason: `search exceeded ${budgetMs} ms after ${steps} steps (${p.ops.length} ops on this key)` };
+      const far = Math.max(best.done, 0);
+      return { kind: 'unknown', reason: `search exceeded ${budgetMs} ms after ${steps} steps (${p.ops.length} ops on this key); the longest linearizable prefix found covers ${far} of ${p.finite} completed ops${memoEvictions ? `; the memo filled up ${memoEvictions} time(s) and was cleared` : ''}`, memoEvictions };
     }
     if (entry !== null && entry.isCall) {
       const e: Entry = entry;
@@ -487,8 +520,8 @@ function searchPartition<S>(p: Partition, model: Model<S>, budgetMs: number): Se
       candidates = null;
     }
   }
-  if (done >= p.finite) return { kind: 'ok' };
-  return { kind: 'illegal', failure: describeFailure(p, best) };
+  if (done >= p.finite) return { kind: 'ok', memoEvictions };
+  return { kind: 'illegal', failure: describeFailure(p, best), memoEvictions };
 
   function frameOp(f: Frame): number {
     return f.candidates ? f.candidates[f.ci]! : f.entry!.op;

@@ -110,6 +110,8 @@ export interface SyntheticKvOptions {
   slowProbability?: number;
   /** Keys whose history gets one impossible read (a piece missing from the middle). @default 0 */
   anomalies?: number;
+  /** Share of ops that overwrite the key (Porcupine's put); such keys need the search. @default 0 */
+  writeProbability?: number;
 }
 
 /**
@@ -124,7 +126,7 @@ export function syntheticKvHistory(o: SyntheticKvOptions): Op[] {
   interface KvSim {
     key: string;
     process: number;
-    f: 'read' | 'append';
+    f: 'read' | 'append' | 'write';
     input: string | null;
     output: string | null;
     type: 'ok' | 'info';
@@ -142,15 +144,17 @@ export function syntheticKvHistory(o: SyntheticKvOptions): Op[] {
     const effectT = invokeT + rng.range(0, duration);
     const completeT = invokeT + duration;
     clocks[p] = completeT + rng.range(0, 5);
-    const read = rng.chance(o.readProbability ?? 0.4);
+    const r = rng.next();
+    const read = r < (o.readProbability ?? 0.4);
+    const write = !read && r < (o.readProbability ?? 0.4) + (o.writeProbability ?? 0);
     const indeterminate = !read && rng.chance(o.infoProbability ?? 0.02);
-    sims.push({ key: String(rng.int(o.keys)), process: p, f: read ? 'read' : 'append', input: read ? null : `x${p}.${i} `, output: null, type: indeterminate ? 'info' : 'ok', invokeT, effectT, completeT, happens: !indeterminate || rng.chance(0.5) });
+    sims.push({ key: String(rng.int(o.keys)), process: p, f: read ? 'read' : write ? 'write' : 'append', input: read ? null : `${write ? 'w' : 'x'}${p}.${i} `, output: null, type: indeterminate ? 'info' : 'ok', invokeT, effectT, completeT, happens: !indeterminate || rng.chance(0.5) });
   }
   const state = new Map<string, string>();
   for (const s of [...sims].sort((a, b) => a.effectT - b.effectT)) {
     const cur = state.get(s.key) ?? '';
     if (s.f === 'read') s.output = cur;
-    else if (s.happens) state.set(s.key, cur + s.input);
+    else if (s.happens) state.set(s.key, s.f === 'write' ? s.input! : cur + s.input);
   }
   // One impossible read per chosen key: drop a piece from the middle of a long enough answer.
   const keys = [...new Set(sims.map((s) => s.key))].sort();

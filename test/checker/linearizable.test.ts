@@ -88,7 +88,7 @@ describe('linearizable: register', () => {
     steps.push(['invoke', 99, 'read', null], ['ok', 99, 'read', 'never']);
     const r = checkLinearizable(h(...steps), registerModel, { budgetMsPerKey: 1 });
     expect(r.valid).toBe('unknown');
-    expect(r.unknown[0]!.reason).toMatch(/^search exceeded 1 ms after \d+ steps \(59 ops on this key\)$/);
+    expect(r.unknown[0]!.reason).toMatch(/^search exceeded 1 ms after \d+ steps \(59 ops on this key\); the longest linearizable prefix found covers \d+ of \d+ completed ops$/);
   });
 
   it('an op the model does not know makes that key unknown', () => {
@@ -104,5 +104,23 @@ describe('linearizable: kv with append', () => {
     expect(checkLinearizable(ops, kvModel).valid).toBe(true);
     ops[7]!.value = 'ba';
     expect(checkLinearizable(ops, kvModel).valid).toBe(false);
+  });
+});
+
+describe('linearizability: a memo that fills up', () => {
+  it('is cleared and the search goes on: the same verdicts, and the result says the memo filled up', async () => {
+    const { syntheticKvHistory } = await import('../../src/history/synthetic.js');
+    const { kvModel: kv } = await import('../../src/checker/models/kv.js');
+    // Search-only (the append decider would not need a memo at all).
+    const model = { ...kv, name: 'kv-search' };
+    for (const anomalies of [0, 1]) {
+      const ops = syntheticKvHistory({ clients: 6, keys: 1, ops: 60, seed: 3, anomalies, slowProbability: 0.3 });
+      const roomy = checkLinearizable(ops, model);
+      const tight = checkLinearizable(ops, model, { memoryMib: 0.002 });
+      expect(tight.valid).toBe(roomy.valid);
+      expect(roomy.memoEvictions).toEqual([]);
+      expect(tight.memoEvictions.length).toBe(1);
+      expect(tight.memoEvictions[0]!.evictions).toBeGreaterThan(0);
+    }
   });
 });

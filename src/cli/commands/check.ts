@@ -3,7 +3,8 @@ import { promises as fsp } from 'node:fs';
 import type { Command } from 'commander';
 import { loadHistory } from '../../history/reader.js';
 import { importJepsenEdn, importJepsenLog } from '../../history/import.js';
-import { checkHistory, describeCheck, CHECK_MODELS, type CheckModel } from '../../checker/checker.js';
+import { checkHistoryParallel, describeCheck, CHECK_MODELS, type CheckModel } from '../../checker/checker.js';
+import { DEFAULT_MEMO_MIB } from '../../checker/linearizable.js';
 import { ConfigError, ExitCode, HarnessError } from '../../lib/errors.js';
 import type { CheckResult } from '../../checker/checker.js';
 import path from 'node:path';
@@ -36,14 +37,16 @@ export function registerCheckCommand(program: Command): void {
     .option('--format <format>', 'jsonl | edn | jepsen-log (default: by file extension)', choiceFlag('--format', ['jsonl', 'edn', 'jepsen-log'] as const))
     .option('--budget-ms <ms>', 'linearizability search time per key before "unknown"', intFlag('--budget-ms', 1), 10_000)
     .option('--first-anomaly', 'stop at the first non-linearizable key (fastest red/green); by default every anomalous key is reported')
+    .option('--memory-mib <n>', "memory for one key's search memo; when full it is cleared and the search goes on", intFlag('--memory-mib', 1), DEFAULT_MEMO_MIB)
+    .option('--threads <n>', 'keys checked in parallel (default: the number of cores)', intFlag('--threads', 1))
     .option('--json', 'the full result as JSON (one line per file when there are several)')
-    .action(async (inputs: string[], o: { model?: CheckModel; format?: Format; budgetMs: number; firstAnomaly?: boolean; json?: boolean }) => {
+    .action(async (inputs: string[], o: { model?: CheckModel; format?: Format; budgetMs: number; firstAnomaly?: boolean; memoryMib: number; threads?: number; json?: boolean }) => {
       const files = await expandInputs(inputs);
       const check = async (file: string) => {
         const history = await readAnyHistory(file, o.format);
         // An empty file proves nothing: "valid" would let a broken pipeline pass a gate.
         if (history.length === 0) throw new ConfigError(`${file}: the history has no operations`);
-        return checkHistory(history, { model: o.model ?? guessModel(history), budgetMsPerKey: o.budgetMs, firstAnomaly: o.firstAnomaly });
+        return checkHistoryParallel(history, { model: o.model ?? guessModel(history), budgetMsPerKey: o.budgetMs, firstAnomaly: o.firstAnomaly, memoryMib: o.memoryMib, threads: o.threads });
       };
       if (files.length === 1) {
         const result = await check(files[0]!);

@@ -1,0 +1,18 @@
+/**
+ * A worker thread that checks the keys it is sent (parallel.ts): each message is one key's ops,
+ * each answer that key's LinearizabilityResult. Models are named, not sent (functions do not
+ * cross threads).
+ */
+import { parentPort } from 'node:worker_threads';
+import { checkLinearizable, type LinearizabilityOptions } from './linearizable.js';
+import { registerModel } from './models/register.js';
+import { kvModel } from './models/kv.js';
+import type { Op } from '../history/op.js';
+import type { Model } from './models/model.js';
+
+const MODELS: Record<string, Model<unknown>> = { register: registerModel as Model<unknown>, kv: kvModel as Model<unknown> };
+
+parentPort!.on('message', (m: { id: number; model: string; ops: Op[]; options: LinearizabilityOptions }) => {
+  const result = checkLinearizable(m.ops, MODELS[m.model]!, m.options);
+  parentPort!.postMessage({ id: m.id, result });
+});

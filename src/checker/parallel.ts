@@ -1,0 +1,98 @@
+/**
+ * Linearizability with keys checked in parallel on worker threads (as many as cores): keys are
+ * independent, so each is checked on its own, biggest first, each with its own time budget and
+ * memo. Keys that a short first try on the main thread already decides never leave it. The merged result is the one `checkLinearizable` would give (keys in history order), except
+ * that with `maxFailures` reached no further key is started.
+ */
+import os from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { checkLinearizable, DEFAULT_MEMO_MIB, type LinearizabilityOptions, type LinearizabilityResult } from './linearizable.js';
+import type { Model } from './models/model.js';
+import type { Op } from '../history/op.js';
+
+/** How long a key is tried on the main thread before it goes to a worker. */
+const QUICK_TRY_MS = 200;
+
+/** Ops per key (client ops only; other events carry no key and no linearizable effect). */
+function splitByKey(history: readonly Op[]): Map<string, Op[]> {
+  const out = new Map<string, Op[]>();
+  const keyOf = new Map<unknown, string>();
+  for (const op of history) {
+    if (typeof op.process !== 'number') continue;
+    // A completion belongs to its invocation's key (it may not repeat the key).
+    const key = op.type === 'invoke' ? (op.key ?? '') : (keyOf.get(op.process) ?? op.key ?? '');
+    if (op.type === 'invoke') keyOf.set(op.process, key);
+    const list = out.get(key);
+    if (list) list.push(op);
+    else out.set(key, [op]);
+  }
+  return out;
+}
+
+export async function checkLinearizableParallel(history: readonly Op[], model: Model<unknown>, options: LinearizabilityOptions & { threads?: number } = {}): Promise<LinearizabilityResult> {
+  const byKey = splitByKey(history);
+  const threads = Math.max(1, Math.min(options.threads ?? os.availableParallelism(), byKey.size));
+  // Small histories, one key, or a model the workers do not know: not worth a thread.
+  if (threads === 1 || history.length < 2000 || (model.name !== 'register' && model.name !== 'kv')) return checkLinearizable([...history], model, options);
+  const { threads: _t, ...perKey } = options;
+  const order = [...byKey.keys()];
+  const results = new Map<string, LinearizabilityResult>();
+  const maxFailures = options.maxFailures ?? 10;
+  let failures = 0;
+  // Most keys take milliseconds, and sending a key to a thread costs a copy of its ops: every key
+  // gets a short try here first, and only the ones that need a real search go to the threads.
+  const quick = Math.min(QUICK_TRY_MS, options.budgetMsPerKey ?? 10_000);
+  const queue: Array<[string, Op[]]> = [];
+  for (const [key, ops] of byKey) {
+    if (failures >= maxFailures) break;
+    const r = checkLinearizable(ops, model, { ...perKey, budgetMsPerKey: quick });
+    if (r.unknown.length > 0 && quick < (options.budgetMsPerKey ?? 10_000)) queue.push([key, ops]);
+    else {
+      results.set(key, r);
+      failures += r.failures.length;
+    }
+  }
+  queue.sort((a, b) => b[1].length - a[1].length);
+  // The memory given is for the whole check: each thread's memo gets its share.
+  const memoryMib = Math.max(1, Math.floor((options.memoryMib ?? DEFAULT_MEMO_MIB) / Math.min(threads, Math.max(1, queue.length))));
+  const workers = queue.length === 0 ? [] : Array.from({ length: Math.min(threads, queue.length) }, () => new Worker(new URL('./key-worker.js', import.meta.url)));
+  try {
+    await Promise.all(
+      workers.map(
+        (w) =>
+          new Promise<void>((resolve, reject) => {
+            let current: string | undefined;
+            const next = () => {
+              const item = failures < maxFailures ? queue.shift() : undefined;
+              if (!item) return resolve();
+              current = item[0];
+              w.postMessage({ id: 0, model: model.name, ops: item[1], options: { ...perKey, memoryMib } });
+            };
+            w.on('message', (m: { result: LinearizabilityResult }) => {
+              results.set(current!, m.result);
+              failures += m.result.failures.length;
+              next();
+            });
+            w.on('error', reject);
+            next();
+          }),
+      ),
+    );
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+  const merged: LinearizabilityResult = { valid: true, model: model.name, keys: 0, opsChecked: 0, failures: [], unknown: [], memoEvictions: [] };
+  for (const key of order) {
+    const r = results.get(key);
+    if (!r) continue;
+    merged.keys += r.keys;
+    merged.opsChecked += r.opsChecked;
+    merged.failures.push(...r.failures);
+    merged.unknown.push(...r.unknown);
+    merged.memoEvictions.push(...r.memoEvictions);
+    if (r.decidedByOrder) merged.decidedByOrder = (merged.decidedByOrder ?? 0) + r.decidedByOrder;
+  }
+  merged.failures = merged.failures.slice(0, maxFailures);
+  merged.valid = merged.failures.length > 0 ? false : merged.unknown.length > 0 ? 'unknown' : true;
+  return merged;
+}
