@@ -1,9 +1,11 @@
 /**
  * npm run bench:checker
  *
- * Time and peak memory of `replab check`'s work (load + validate + every checker) on the shared
- * external cases and on generated register histories of 10k, 100k and 1M ops (10 keys, 5 processes
- * per key). Each measurement runs in a fresh child process so its peak RSS is its own.
+ * Time, keys decided and peak memory of `replab check`'s work (load + validate + every checker,
+ * keys on worker threads) on the shared external cases in one process, on generated hard kv
+ * histories (Porcupine's shape: 50 clients, 10 keys, appends and reads, valid and with lost
+ * appends injected; then with puts), and on generated register histories of 10k, 100k and 1M ops.
+ * Each measurement runs in a fresh child process so its peak RSS is its own.
  * Figures go to stdout and to docs/benchmarks.md (section "checker").
  */
 import { execFileSync } from 'node:child_process';
@@ -11,9 +13,10 @@ import { createWriteStream, readFileSync, promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { syntheticRegisterHistory } from '../src/history/synthetic.js';
+import { syntheticKvHistory, syntheticRegisterHistory } from '../src/history/synthetic.js';
+import type { Op } from '../src/history/op.js';
 import { loadHistory } from '../src/history/reader.js';
-import { checkHistory, type CheckModel } from '../src/checker/checker.js';
+import { checkHistoryParallel, type CheckModel } from '../src/checker/checker.js';
 import { projectRoot } from '../src/lib/paths.js';
 import { writeBenchSection } from './report-section.js';
 
@@ -24,26 +27,33 @@ interface Measure {
   checkMs: number;
   maxRssMiB: number;
   verdicts: string[];
+  keys: number;
+  decided: number;
 }
 
-/** Child mode: check the given files, print one JSON line. */
+/** Child mode: check the given files as `replab check` does (keys on worker threads), print one JSON line. */
 async function child(model: CheckModel | 'auto', files: string[]): Promise<void> {
   let loadMs = 0;
   let checkMs = 0;
   let ops = 0;
+  let keys = 0;
+  let decided = 0;
   const verdicts: string[] = [];
   for (const file of files) {
     const t0 = performance.now();
     const history = await loadHistory(file);
     const t1 = performance.now();
     const m = model === 'auto' ? (history.some((o) => o.f === 'append') ? 'kv' : 'register') : model;
-    const r = checkHistory(history, { model: m, budgetMsPerKey: 60_000 });
+    const r = await checkHistoryParallel(history, { model: m, budgetMsPerKey: 10_000 });
     checkMs += performance.now() - t1;
     loadMs += t1 - t0;
     ops += history.length;
+    const lin = r.linearizable && !r.linearizable.crashed ? r.linearizable : undefined;
+    keys += lin?.keys ?? 0;
+    decided += lin ? lin.keys - lin.unknown.length : 0;
     verdicts.push(String(r.valid));
   }
-  const m: Measure = { files: files.length, ops, loadMs, checkMs, maxRssMiB: process.resourceUsage().maxRSS / 1024, verdicts };
+  const m: Measure = { files: files.length, ops, loadMs, checkMs, maxRssMiB: process.resourceUsage().maxRSS / 1024, verdicts, keys, decided };
   process.stdout.write(JSON.stringify(m) + '\n');
 }
 
@@ -52,42 +62,71 @@ function measure(model: string, files: string[]): Measure {
   return JSON.parse(out.trim().split('\n').pop()!) as Measure;
 }
 
-async function writeSynthetic(ops: number, file: string): Promise<void> {
-  const history = syntheticRegisterHistory({ keys: 10, processesPerKey: 5, ops, seed: 42 });
+async function writeOps(history: Op[], file: string): Promise<void> {
   const out = createWriteStream(file);
   for (const op of history) if (!out.write(JSON.stringify(op) + '\n')) await new Promise<void>((r) => out.once('drain', () => r()));
   await new Promise<void>((r) => out.end(() => r()));
 }
 
+interface Row {
+  name: string;
+  m: Measure;
+  aim: string;
+  met: boolean;
+}
+
 async function main(): Promise<void> {
   const casesDir = path.join(projectRoot(), '..', 'shared', 'cases');
   const manifest = JSON.parse(readFileSync(path.join(casesDir, 'manifest.json'), 'utf8')) as Array<{ file: string }>;
-  const rows: Array<{ name: string; m: Measure }> = [];
+  const rows: Row[] = [];
+  const add = (name: string, m: Measure, aim: string, met: boolean) => {
+    rows.push({ name, m, aim, met });
+    console.log(`${name}: ${m.ops} lines, keys decided ${m.decided}/${m.keys}, load ${m.loadMs.toFixed(0)} ms, check ${m.checkMs.toFixed(0)} ms, peak ${m.maxRssMiB.toFixed(0)} MiB, verdicts ${m.verdicts.join(' ')}`);
+  };
   const cases = measure('auto', manifest.map((c) => path.join(casesDir, c.file)));
-  rows.push({ name: `shared/cases (${manifest.length} histories)`, m: cases });
-  console.log(`shared cases: ${cases.ops} lines, load ${cases.loadMs.toFixed(0)} ms, check ${cases.checkMs.toFixed(0)} ms, peak ${cases.maxRssMiB.toFixed(0)} MiB`);
+  add(`shared/cases (${manifest.length} histories, one process)`, cases, '< 1 s', cases.loadMs + cases.checkMs < 1000);
   const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'replab-checker-bench-'));
   try {
+    // Porcupine-style kv: 50 clients, 10 keys, appends and reads, ~4,000 lines; valid, then with a
+    // lost append injected into 3 keys.
+    for (const seed of [1, 2, 3]) {
+      for (const anomalies of [0, 3]) {
+        const file = path.join(dir, `kv-${seed}-${anomalies}.jsonl`);
+        await writeOps(syntheticKvHistory({ clients: 50, keys: 10, ops: 2000, seed, anomalies }), file);
+        const m = measure('kv', [file]);
+        const right = m.verdicts[0] === (anomalies ? 'false' : 'true');
+        add(`kv appends+reads, seed ${seed}${anomalies ? ', 3 lost appends' : ', valid'}`, m, 'every key decided, < 10 s, < 512 MiB', right && m.decided === m.keys && m.checkMs < 10_000 && m.maxRssMiB < 512);
+      }
+    }
+    // The same with 10% puts: keys with puts need the search.
+    for (const anomalies of [0, 3]) {
+      const file = path.join(dir, `kvw-${anomalies}.jsonl`);
+      await writeOps(syntheticKvHistory({ clients: 50, keys: 10, ops: 2000, seed: 1, anomalies, writeProbability: 0.1 }), file);
+      const m = measure('kv', [file]);
+      add(`kv with 10% puts, seed 1${anomalies ? ', 3 lost appends' : ', valid'}`, m, 'every key decided, < 10 s, < 512 MiB', m.decided === m.keys && m.checkMs < 10_000 && m.maxRssMiB < 512);
+    }
     for (const ops of [10_000, 100_000, 1_000_000]) {
       const file = path.join(dir, `synthetic-${ops}.jsonl`);
-      await writeSynthetic(ops, file);
+      await writeOps(syntheticRegisterHistory({ keys: 10, processesPerKey: 5, ops, seed: 42 }), file);
       const m = measure('register', [file]);
-      rows.push({ name: `generated ${ops.toLocaleString('en')} ops`, m });
-      console.log(`${ops} ops: load ${m.loadMs.toFixed(0)} ms, check ${m.checkMs.toFixed(0)} ms, peak ${m.maxRssMiB.toFixed(0)} MiB, valid ${m.verdicts[0]}`);
+      const total = m.loadMs + m.checkMs;
+      add(`register, generated ${ops.toLocaleString('en')} ops`, m, ops === 1_000_000 ? '< 15 s, < 768 MiB' : '', ops === 1_000_000 ? total < 15_000 && m.maxRssMiB < 768 : m.verdicts[0] === 'true');
     }
   } finally {
     await fsp.rm(dir, { recursive: true, force: true });
   }
   const md = `### Checker (\`npm run bench:checker\`)
 
-Measured ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${os.cpus().length} cores. Each row is one fresh process:
-load (stream + validate JSON Lines) and check (linearizability per key, loss, stale reads,
-availability, HdrHistogram latency). Generated histories: 10 keys, 5 processes per key, ~2% info ops,
-all linearizable by construction (the checker must search them fully).
+Measured ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${os.cpus().length} cores. Each row is one fresh process
+checking as \`replab check\` does: load (stream + validate JSON Lines), then every checker, with keys
+that need a search on worker threads (10 s budget per key, 256 MiB of memo in all). Generated
+histories: kv as Porcupine's kv tests shape them (50 clients, 10 keys, 2,000 ops, 10% of ops ten
+times slower than the rest, ~2% of appends indeterminate), and registers (10 keys, 5 processes per
+key). All are linearizable by construction except where a lost append is injected.
 
-| history | ops (invocations) | history lines | load ms | check ms | total s | peak RSS MiB | aim |
-| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |
-${rows.map(({ name, m }, i) => `| ${name} | ${i === 0 ? '—' : name.replace(/\D/g, '')} | ${m.ops} | ${m.loadMs.toFixed(0)} | ${m.checkMs.toFixed(0)} | ${((m.loadMs + m.checkMs) / 1000).toFixed(2)} | ${m.maxRssMiB.toFixed(0)} | ${['< 5 s total', '', '< 2 s', '< 20 s, < 1 GiB'][i]} |`).join('\n')}
+| history | history lines | keys decided | load ms | check ms | peak RSS MiB | aim | met |
+| --- | ---: | ---: | ---: | ---: | ---: | --- | --- |
+${rows.map(({ name, m, aim, met }) => `| ${name} | ${m.ops} | ${m.decided}/${m.keys} | ${m.loadMs.toFixed(0)} | ${m.checkMs.toFixed(0)} | ${m.maxRssMiB.toFixed(0)} | ${aim} | ${aim ? (met ? 'yes' : '**no**') : ''} |`).join('\n')}
 
 All ${manifest.length} shared cases got their manifest verdict (asserted by test/checker/cases.test.ts).
 `;
