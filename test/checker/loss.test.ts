@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { checkLoss } from '../../src/checker/loss.js';
-import { h } from '../helpers/history.js';
+import { h, type Step } from '../helpers/history.js';
 
-const finalRead = (process: string, node: string, value: unknown, key = 'x') =>
-  [['invoke', process, 'final-read', null, { key, node }], ['ok', process, 'final-read', value, { key, node }]] as const;
+const finalRead = (process: string, node: string, value: unknown, key = 'x'): Step[] => [
+  ['invoke', process, 'final-read', null, { key, node }],
+  ['ok', process, 'final-read', value, { key, node }],
+];
 
 describe('loss: set', () => {
   it('acknowledged but absent is lost; unacknowledged but present is recovered; never written is unexpected', () => {

@@ -23,7 +23,7 @@ describe('partition shapes', () => {
   it('majority ring: everyone sees a majority (itself included), no two the same majority', () => {
     const g = majorityRingGrudge(five, new Rng(7));
     expect(symmetric(g)).toBe(true);
-    const seen = [...g].map(([n, s]) => five.filter((x) => !s.has(x)).sort().join(','));
+    const seen = [...g].map(([, s]) => five.filter((x) => !s.has(x)).sort().join(','));
     for (const v of seen) expect(v.split(',').length).toBe(3);
     expect(new Set(seen).size).toBe(5);
   });

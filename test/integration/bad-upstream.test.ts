@@ -62,7 +62,7 @@ describe('follower: bad input from upstream', () => {
   it('a record whose checksum fails inside a valid frame', async () => {
     attack = (s) => {
       const bad = record(1, 'evil');
-      bad[bad.length - 1] ^= 1;
+      bad.writeUInt8(bad.readUInt8(bad.length - 1) ^ 1, bad.length - 1);
       s.write(Buffer.concat([welcome(), encodeFrame(FrameType.records, 1, bad)]));
     };
     await expectDroppedAndUnchanged();

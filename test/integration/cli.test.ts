@@ -133,7 +133,7 @@ describe('cli: node', () => {
     await node.stop();
     const seg = path.join(dataDir, (await fsp.readdir(dataDir)).find((n) => n.endsWith('.seg'))!);
     const buf = await fsp.readFile(seg);
-    buf[40] ^= 0xff; // inside the first record's payload; later records are intact
+    buf.writeUInt8(buf.readUInt8(40) ^ 0xff, 40); // inside the first record's payload; later records are intact
     await fsp.writeFile(seg, buf);
     const r = await replab(['node', '--id', 'n1', '--data-dir', dataDir, ...token]);
     expect(r.code).toBe(4);
@@ -154,7 +154,7 @@ describe('cli: node refuses damaged data loudly', () => {
     const first = path.join(dataDir, segs[1]!);
     const buf = await fsp.readFile(first);
     const second = 8 + buf.readUInt32BE(0);
-    buf[second + 10] ^= 0x01;
+    buf.writeUInt8(buf.readUInt8(second + 10) ^ 0x01, second + 10);
     await fsp.writeFile(first, buf);
     const r = await replab(['node', '--id', 'n1', '--data-dir', dataDir, '--token', 't', '--segment-bytes', '1024'], { timeoutMs: 15_000 });
     expect(r.code).toBe(4);
@@ -169,7 +169,7 @@ describe('cli: node refuses damaged data loudly', () => {
     expect(snap, 'a checkpoint was written').toBeDefined();
     const file = path.join(dataDir, snap!);
     const buf = await fsp.readFile(file);
-    buf[buf.length - 3] ^= 0xff;
+    buf.writeUInt8(buf.readUInt8(buf.length - 3) ^ 0xff, buf.length - 3);
     await fsp.writeFile(file, buf);
     const r = await replab(['node', '--id', 'n1', '--data-dir', dataDir, '--token', 't'], { timeoutMs: 15_000 });
     expect(r.code).toBe(4);
@@ -220,7 +220,7 @@ describe('cli: wal dump', () => {
     const seg = path.join(dataDir, (await fsp.readdir(dataDir)).find((n) => n.endsWith('.seg'))!);
     const buf = await fsp.readFile(seg);
     const second = 8 + buf.readUInt32BE(0); // the second record's offset
-    buf[second + 12] ^= 0xff;
+    buf.writeUInt8(buf.readUInt8(second + 12) ^ 0xff, second + 12);
     await fsp.writeFile(seg, buf);
     const r = await replab(['wal', 'dump', dataDir]);
     expect(r.code).toBe(2);

@@ -112,6 +112,6 @@ describe('faults on a real cluster', () => {
     // A partition heal must not take the region latency away.
     const f = await startFault(c, { fault: 'partition', shape: 'isolate', target: 'n3', mode: 'blackhole', cut: ['repl'] }, new Rng(1));
     await f.stop();
-    expect((await cross.getToxic('region-latency-downstream')).attributes.latency).toBe(40);
+    expect(((await cross.getToxic('region-latency-downstream')).attributes as { latency: number }).latency).toBe(40);
   });
 });

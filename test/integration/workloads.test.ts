@@ -10,6 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalCluster } from '../../src/cluster/local.js';
 import { parseWorkloadSpec } from '../../src/workloads/spec.js';
 import { createWorkload, drive, recordFinalReads } from '../../src/workloads/driver.js';
+import { KvDataClient } from '../../src/systems/replab/kv-data-client.js';
 import { HistoryRecorder } from '../../src/history/recorder.js';
 import { loadHistory } from '../../src/history/reader.js';
 import { checkHistory } from '../../src/checker/checker.js';
@@ -32,12 +33,12 @@ afterEach(async () => {
 
 async function runWorkload(c: LocalCluster, doc: Record<string, unknown>, file: string) {
   const spec = parseWorkloadSpec(doc, 'test workload');
-  const targets = c.client();
+  const client = new KvDataClient(c.client());
   const workload = createWorkload(spec);
   const recorder = new HistoryRecorder(path.join(dir, file));
-  const stats = await drive({ spec, workload, targets, recorder });
+  const stats = await drive({ spec, workload, client, recorder });
   await c.waitConverged();
-  await recordFinalReads(workload, targets, recorder);
+  await recordFinalReads(workload, client, recorder);
   await recorder.close();
   return { stats, history: await loadHistory(path.join(dir, file)), model: workload.model };
 }
@@ -93,7 +94,7 @@ describe('workloads: outcome rules against real failures', () => {
     const c = cluster;
     const spec = parseWorkloadSpec({ workload: 'register', keys: 1, mix: { write: 1 }, concurrency: 2, durationSec: 1, timeoutMs: 200 }, 'test');
     const recorder = new HistoryRecorder(path.join(dir, 'pause.jsonl'));
-    const stats = await drive({ spec, workload: createWorkload(spec), targets: c.client(), recorder });
+    const stats = await drive({ spec, workload: createWorkload(spec), client: new KvDataClient(c.client()), recorder });
     await recorder.close();
     await c.resume('n1');
     expect(stats.info).toBeGreaterThanOrEqual(2);

@@ -20,7 +20,7 @@ describe('replication frames', () => {
   it('rejects a corrupted frame, an absurd length and an unknown type', () => {
     const f = encodeJsonFrame(FrameType.ack, 1, {});
     const bad = Buffer.from(f);
-    bad[bad.length - 1] ^= 1;
+    bad.writeUInt8(bad.readUInt8(bad.length - 1) ^ 1, bad.length - 1);
     expect(() => new FrameDecoder().push(bad)).toThrow('frame checksum mismatch');
     expect(() => new FrameDecoder().push(Buffer.from([0xff, 0xff, 0xff, 0xff]))).toThrow('frame length 4294967295 out of range');
     expect(() => new FrameDecoder().push(Buffer.from('GET / HTTP/1.1\r\n\r\n'))).toThrow(/out of range/);
@@ -30,7 +30,7 @@ describe('replication frames', () => {
     expect(decodeRecord(Buffer.alloc(3)).kind).toBe('short');
     const r = encodeRecord({ lsn: 9, epoch: 1, timeMs: 5, op: { type: 'put', key: 'k', value: 'é' } });
     expect(decodeRecord(r)).toMatchObject({ kind: 'ok', record: { lsn: 9, op: { value: 'é' } } });
-    r[r.length - 1] ^= 1;
+    r.writeUInt8(r.readUInt8(r.length - 1) ^ 1, r.length - 1);
     expect(decodeRecord(r)).toEqual({ kind: 'bad', reason: 'checksum mismatch' });
   });
 });

@@ -75,7 +75,7 @@ describe('wal', () => {
     await writeRecords(5);
     const last = path.join(dir, (await segments()).at(-1)!);
     const buf = await fsp.readFile(last);
-    buf[validBytes(1, 5) - 1] ^= 0xff;
+    buf.writeUInt8(buf.readUInt8(validBytes(1, 5) - 1) ^ 0xff, validBytes(1, 5) - 1);
     await fsp.writeFile(last, buf);
     const records = await open().recover(0);
     expect(records.map((r) => r.lsn)).toEqual([1, 2, 3, 4]);
@@ -93,7 +93,7 @@ describe('wal', () => {
     const file = path.join(dir, (await segments())[0]!);
     const buf = await fsp.readFile(file);
     const second = encodeRecord(rec(1)).length;
-    buf[second + 30] ^= 0xff; // inside record 2's payload; records 3..10 follow intact
+    buf.writeUInt8(buf.readUInt8(second + 30) ^ 0xff, second + 30); // inside record 2's payload; records 3..10 follow intact
     await fsp.writeFile(file, buf);
     const err = await open().recover(0).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WalCorruptionError);
@@ -106,7 +106,7 @@ describe('wal', () => {
     await writeRecords(200);
     const first = path.join(dir, (await segments())[0]!);
     const buf = await fsp.readFile(first);
-    buf[buf.length - 1] ^= 0xff;
+    buf.writeUInt8(buf.readUInt8(buf.length - 1) ^ 0xff, buf.length - 1);
     await fsp.writeFile(first, buf);
     await expect(open().recover(0)).rejects.toThrow(/WAL corrupt: checksum mismatch in .*wal-0000000000000001\.seg at offset \d+/);
   });
