@@ -49,7 +49,7 @@ const ReplicationSchema = z.strictObject({
 const ClusterSpecSchema = z.strictObject({
   name: nodeId.optional(),
   /** The system under test: replab's own KV, or PostgreSQL under Patroni and etcd (src/systems). */
-  system: z.enum(['replab', 'postgres']).default('replab'),
+  system: z.union([z.enum(['replab', 'postgres']), z.string().regex(/^(\.{1,2}\/|\/).+|.+\.(m|c)?js$/, 'must be replab, postgres, or the path of a system module (./my-system.js)')]).default('replab'),
   backend: z.enum(['process', 'docker']).default('process'),
   topology: z.enum(['direct', 'chain']).default('direct'),
   leader: nodeId.optional(),

@@ -21,7 +21,9 @@
  * A mode may replace the suite's cluster, nemesis and workload, and add its own gate. `control: true` marks a negative
  * control: a run that must show an anomaly (its gate says which), proving the checker sees it.
  */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { projectRoot } from '../lib/paths.js';
 import { readConfigFile } from '../lib/config-file.js';
 import { z } from 'zod';
 import { parseWith } from '../lib/schema.js';
@@ -30,6 +32,7 @@ import { parseClusterSpec, type ClusterSpec } from '../cluster/spec.js';
 import { parseWorkloadSpec, type WorkloadSpec } from '../workloads/spec.js';
 import { parseNemesisSchedule, type NemesisStep } from '../faults/nemesis/schedule.js';
 import { parseGateRule, type GateRule } from './gate.js';
+import { isModulePath, loadSystemModule } from '../systems/external.js';
 
 const ModeSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, 'must be 1-40 letters, digits, "_" or "-"'),
@@ -107,13 +110,24 @@ export function describeNemesis(steps: NemesisStep[]): string {
     .join('; ');
 }
 
+/**
+ * A file a suite names, relative to the suite; a bare name (`three-node`, `register`) with no such
+ * file there is one shipped with replab (clusters/, workloads/), so a user's own suite can use them.
+ */
+function shipped(dir: string, ref: string, folder: 'clusters' | 'workloads'): string {
+  const local = path.resolve(dir, ref);
+  if (existsSync(local) || !/^[\w-]+$/.test(ref)) return local;
+  const builtIn = path.join(projectRoot(), folder, `${ref}.yaml`);
+  return existsSync(builtIn) ? builtIn : local;
+}
+
 export async function loadSuite(file: string): Promise<Suite> {
   const where = file;
   const s = parseWith(SuiteSchema, await readYaml(file, 'suite'), where);
   const dir = path.dirname(file);
-  const clusterFile = typeof s.cluster === 'string' ? path.resolve(dir, s.cluster) : undefined;
+  const clusterFile = typeof s.cluster === 'string' ? shipped(dir, s.cluster, 'clusters') : undefined;
   const clusterDoc = clusterFile ? await readYaml(clusterFile, 'cluster spec') : s.cluster;
-  const workloadFile = typeof s.workload === 'string' ? path.resolve(dir, s.workload) : undefined;
+  const workloadFile = typeof s.workload === 'string' ? shipped(dir, s.workload, 'workloads') : undefined;
   const workloadDoc = workloadFile ? await readYaml(workloadFile, 'workload') : s.workload;
   const name = s.name ?? path.basename(file).replace(/\.ya?ml$/, '');
   const workload = parseWorkloadSpec(deepMerge(workloadDoc, { ...s.workloadOverrides, ...(s.durationSec ? { durationSec: s.durationSec } : {}) }), `${where}: workload`, 'workload');
@@ -125,16 +139,23 @@ export async function loadSuite(file: string): Promise<Suite> {
   for (const [i, m] of s.modes.entries()) {
     if (names.has(m.name)) throw new ConfigError(`${where}: modes.${i}.name: "${m.name}" appears twice`);
     names.add(m.name);
-    const base = m.cluster === undefined ? clusterDoc : typeof m.cluster === 'string' ? await readYaml(path.resolve(dir, m.cluster), 'cluster spec') : m.cluster;
+    const modeClusterFile = typeof m.cluster === 'string' ? shipped(dir, m.cluster, 'clusters') : undefined;
+    const base = m.cluster === undefined ? clusterDoc : modeClusterFile ? await readYaml(modeClusterFile, 'cluster spec') : m.cluster;
     const doc = deepMerge(deepMerge(deepMerge(base, s.clusterOverrides), m.clusterOverrides), { replication: m.replication, ...(m.fencing ? { fencing: m.fencing } : {}) });
     const cluster = parseClusterSpec(doc, `${where}: modes.${i} (${m.name}) cluster`, `${name}-${m.name}`);
+    if (isModulePath(cluster.system)) {
+      // A system module of the user's: relative to the cluster file that names it, checked now.
+      const specDir = path.dirname(modeClusterFile ?? (m.cluster === undefined ? (clusterFile ?? file) : file));
+      cluster.system = path.resolve(specDir, cluster.system);
+      await loadSystemModule(cluster.system);
+    }
     const nemesis = parseNemesisSchedule(m.nemesis ?? s.nemesis, `${where}: ${m.nemesis ? `modes.${i}.nemesis` : 'nemesis'}`);
     // Only a run whose nemesis cuts power keeps unsynced bytes where a kill loses them.
     if (nemesis.some((step) => step.fault === 'power-loss')) cluster.storage = { ...cluster.storage, simulatePowerLoss: true };
     const gate = [...common, ...(s.gate[m.name] ?? []).map((g) => parseGateRule(g, `${where}: gate.${m.name}`)), ...m.gate.map((g) => parseGateRule(g, `${where}: modes.${i}.gate`))];
     let modeWorkload = workload;
     if (m.workload !== undefined || Object.keys(m.workloadOverrides).length > 0) {
-      const doc = m.workload === undefined ? workloadDoc : typeof m.workload === 'string' ? await readYaml(path.resolve(dir, m.workload), 'workload') : m.workload;
+      const doc = m.workload === undefined ? workloadDoc : typeof m.workload === 'string' ? await readYaml(shipped(dir, m.workload, 'workloads'), 'workload') : m.workload;
       modeWorkload = parseWorkloadSpec(deepMerge(doc, { ...s.workloadOverrides, ...m.workloadOverrides, durationSec: workload.durationSec }), `${where}: modes.${i}.workload`, 'workload');
     }
     modes.push({ name: m.name, cluster: { ...cluster, name: `${name}-${m.name}`.slice(0, 32) }, workload: modeWorkload, nemesis, nemesisText: describeNemesis(nemesis), gate, control: m.control, description: m.description });

@@ -1,7 +1,7 @@
 /**
- * The systems under test, by the name a cluster spec gives in `system:`. Each module is imported
- * only when a cluster of it starts (the PostgreSQL one needs node-postgres; replab's node processes
- * need neither).
+ * The systems under test, by the name a cluster spec gives in `system:` (or the path of a user's
+ * own module, src/systems/external.ts). Each module is imported only when a cluster of it starts
+ * (the PostgreSQL one needs node-postgres; replab's node processes need neither).
  */
 import type { ClusterSpec } from '../cluster/spec.js';
 import type { UpOptions } from '../cluster/local.js';
@@ -13,5 +13,8 @@ export async function startSystem(spec: ClusterSpec, options: UpOptions): Promis
       return (await import('./replab/index.js')).ReplabSystem.up(spec, options);
     case 'postgres':
       return (await import('./postgres/index.js')).PostgresSystem.up(spec, options);
+    default:
+      // A module of the user's (the suite loader resolved its path and checked that it loads).
+      return (await import('./external.js')).startExternalSystem(spec.system, spec, options);
   }
 }

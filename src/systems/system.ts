@@ -24,7 +24,7 @@ export interface LagSample {
 }
 
 export interface SystemUnderTest extends NemesisCluster {
-  readonly system: SystemName;
+  readonly system: string;
   /** Folder holding this cluster's state, with `logs/` inside. */
   readonly stateDir: string;
   /** A new client for workloads (one per client slot, each finding the leader on its own). */

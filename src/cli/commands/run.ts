@@ -4,12 +4,24 @@
  * at it. With --gate, exit 1 when any invariant failed, naming mode, seed, invariant and value.
  * `replab report RUN_DIR` rebuilds report.html from the files alone.
  */
+import { existsSync, promises as fsp, readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { loadSuite } from '../../suite/spec.js';
 import { formatSummaryTable, runSuite } from '../../suite/runner.js';
 import { buildReport } from '../../report/build.js';
-import { ExitCode } from '../../lib/errors.js';
+import { ConfigError, ExitCode } from '../../lib/errors.js';
+import { junitXml, markdownSummary } from '../../suite/ci-output.js';
+import { projectRoot } from '../../lib/paths.js';
+
+/** A suite file, or the name of one shipped with replab (`replab run quick`). */
+function resolveSuite(arg: string): string {
+  if (existsSync(arg) || !/^[\w-]+$/.test(arg)) return arg;
+  const shipped = path.join(projectRoot(), 'suites', `${arg}.yaml`);
+  if (existsSync(shipped)) return shipped;
+  const names = readdirSync(path.join(projectRoot(), 'suites')).filter((n) => n.endsWith('.yaml')).map((n) => n.slice(0, -5));
+  throw new ConfigError(`no suite file "${arg}" and no shipped suite of that name (shipped: ${names.join(', ')})`);
+}
 
 /** Progress on stderr: one rewritten line on a terminal, a line per change (at most every 5 s) otherwise. */
 function progressPrinter(): (line: string, final: boolean) => void {
@@ -36,13 +48,19 @@ export function registerRunCommand(program: Command): void {
     .description('run a suite (suites/*.yaml): every mode × seed under its nemesis, checked, with an HTML report')
     .option('--gate', 'exit 1 when any invariant of the suite fails')
     .option('--reports <dir>', 'where run folders go', 'reports')
-    .action(async (file: string, o: { gate?: boolean; reports: string }) => {
-      const suite = await loadSuite(file);
+    .option('--junit <file>', 'also write JUnit XML: a testsuite per mode, a testcase per run and invariant')
+    .option('--summary <file>', 'also write a markdown summary (default: $GITHUB_STEP_SUMMARY when set)')
+    .action(async (file: string, o: { gate?: boolean; reports: string; junit?: string; summary?: string }) => {
+      const suite = await loadSuite(resolveSuite(file));
       process.stderr.write(`suite ${suite.name}: ${suite.modes.length} mode(s) × ${suite.seeds.length} seed(s), ${suite.durationSec} s each\n`);
       const { dir, results } = await runSuite(suite, { reportsRoot: o.reports, onProgress: progressPrinter() });
       const report = await buildReport(dir);
       console.log(formatSummaryTable(results));
       console.log(`\nreport: ${path.relative(process.cwd(), report)}\nresults: ${path.relative(process.cwd(), path.join(dir, 'results.json'))}`);
+      if (o.junit) await fsp.writeFile(o.junit, junitXml(results, dir));
+      const summary = o.summary ?? process.env.GITHUB_STEP_SUMMARY;
+      // GitHub's step summary collects what each step appends.
+      if (summary) await fsp.appendFile(summary, markdownSummary(results, dir));
       const failed = results.runs.filter((r) => !r.passed);
       if (failed.length === 0) {
         console.log(`gate: all invariants hold (${results.runs.length} runs)`);

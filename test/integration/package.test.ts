@@ -1,0 +1,91 @@
+/**
+ * replab as another project installs it: `npm pack` (of the build `npm test` just made), `npm install <tarball>` into an empty project,
+ * then `npx replab` — help, check, a shipped suite found by name, and a gate on the project's own
+ * suite whose cluster names the project's own system module (docs/examples/my-system.mjs), with
+ * JUnit XML and a markdown summary for its CI. A module missing `up`, or returning an object
+ * without the system's methods, is refused with exit 2 naming what is missing.
+ */
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { existsSync, promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { projectRoot } from '../../src/lib/paths.js';
+import { stateRoot } from '../helpers/cluster.js';
+
+const dir = () => path.join(stateRoot(), `package-${process.pid}`);
+const project = () => path.join(dir(), 'project');
+const env = () => ({ ...process.env, REPLAB_RUN_STATE_ROOT: path.join(stateRoot(), 'package-runs') });
+
+function npx(args: string[], timeoutMs = 120_000): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile('npx', ['--no', '--', 'replab', ...args], { cwd: project(), env: env(), timeout: timeoutMs, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+beforeAll(async () => {
+  await fsp.mkdir(project(), { recursive: true });
+  const packed = execFileSync('npm', ['pack', '--ignore-scripts', '--pack-destination', dir(), '--silent'], { cwd: projectRoot(), encoding: 'utf8' }).trim().split('\n').pop()!;
+  const tarball = path.join(dir(), packed);
+  await fsp.writeFile(path.join(project(), 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
+  execFileSync('npm', ['install', tarball, '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], { cwd: project(), timeout: 300_000, stdio: 'pipe' });
+}, 400_000);
+
+describe('replab installed from its tarball', () => {
+  it('ships the compiled CLI, suites, clusters, workloads and docs, and no tests', async () => {
+    const pkg = path.join(project(), 'node_modules', 'replab');
+    for (const f of ['dist/src/cli/main.js', 'bin/replab.js', 'suites/quick.yaml', 'clusters/three-node.yaml', 'workloads/register.yaml', 'README.md', 'LICENSE', 'docs/systems.md']) expect(existsSync(path.join(pkg, f)), f).toBe(true);
+    expect(existsSync(path.join(pkg, 'test'))).toBe(false);
+    const help = await npx(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/run \[options\] <suite>/);
+    const check = await npx(['check', path.join(projectRoot(), 'test', 'fixtures', 'histories', 'register-etcd002-ok.jsonl')]);
+    expect(check.code).toBe(0);
+    expect(check.stdout).toMatch(/^valid/);
+  });
+
+  it('runs a shipped suite by name (started, then interrupted: it stops what it started)', async () => {
+    const child = spawn(process.execPath, [path.join(project(), 'node_modules', 'replab', 'bin', 'replab.js'), 'run', 'quick', '--reports', path.join(dir(), 'reports-quick')], { cwd: project(), env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    const started = new Promise<void>((resolve) => child.stderr.on('data', (c: Buffer) => ((stderr += c.toString()), /running/.test(stderr) && resolve())));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    await started;
+    expect(stderr).toMatch(/^suite quick: 3 mode\(s\)/);
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    const unknown = await npx(['run', 'nosuch']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/^error: no suite file "nosuch" and no shipped suite of that name \(shipped: .*quick/);
+  }, 60_000);
+
+  it('gates its own suite on its own system module, and hands JUnit XML and a markdown summary to CI', async () => {
+    await fsp.copyFile(path.join(projectRoot(), 'docs', 'examples', 'my-system.mjs'), path.join(project(), 'my-system.mjs'));
+    await fsp.writeFile(path.join(project(), 'my-cluster.yaml'), 'name: mine\nsystem: ./my-system.mjs\nnodes: [{id: n1}, {id: n2}, {id: n3}]\nheartbeatMs: 50\nfailover: {heartbeatMs: 100, failoverTimeoutMs: 800, leaseMs: 400}\n');
+    await fsp.writeFile(
+      path.join(project(), 'suite.yaml'),
+      'name: mine\ncluster: ./my-cluster.yaml\nworkload: register\nworkloadOverrides: {concurrency: 4, keys: 4, rateOpsPerSec: 150}\ndurationSec: 5\nnemesis:\n  - {fault: kill, target: leader, at: 2s, for: 1500ms}\nmodes:\n  - {name: semi-sync, replication: {mode: semi-sync}}\ngate:\n  semi-sync: [lostAcked == 0, linearizable]\n',
+    );
+    const r = await npx(['run', 'suite.yaml', '--gate', '--junit', 'junit.xml', '--summary', 'summary.md', '--reports', 'reports']);
+    expect(r.code, r.stderr).toBe(0);
+    const junit = await fsp.readFile(path.join(project(), 'junit.xml'), 'utf8');
+    expect(junit).toContain('<testsuite name="mine/semi-sync"');
+    expect(junit).toMatch(/tests="3" failures="0"/);
+    expect(await fsp.readFile(path.join(project(), 'summary.md'), 'utf8')).toMatch(/^## replab: mine — PASSED/);
+  }, 120_000);
+
+  it('a system module without up, or whose up returns too little, is bad input naming what is missing', async () => {
+    await fsp.writeFile(path.join(project(), 'no-up.mjs'), 'export const start = () => {};\n');
+    await fsp.writeFile(path.join(project(), 'thin.mjs'), 'export async function up() { return { nodeIds: () => [], down: async () => {} }; }\n');
+    for (const [module, message] of [
+      ['./no-up.mjs', /must export a function up\(spec, options\).*it exports: start/],
+      ['./thin.mjs', /up\(\) returned an object without currentLeaderId, links, toxiproxy, kill, pause, resume, restart, simulatesPowerLoss, dataClient, lag, waitConverged, keepArtefacts/],
+    ] as const) {
+      await fsp.writeFile(path.join(project(), 'bad-cluster.yaml'), `name: bad\nsystem: ${module}\nnodes: [{id: n1}, {id: n2}]\n`);
+      await fsp.writeFile(path.join(project(), 'bad-suite.yaml'), 'cluster: ./bad-cluster.yaml\nworkload: register\ndurationSec: 2\nmodes:\n  - {name: async, replication: {mode: async}}\n');
+      const r = await npx(['run', 'bad-suite.yaml', '--reports', 'reports-bad']);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(message);
+    }
+  }, 60_000);
+});
