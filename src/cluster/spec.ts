@@ -21,7 +21,9 @@
  *
  * Parsing is strict: an unknown or misspelt field is an error naming it, never silently ignored.
  */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { projectRoot } from '../lib/paths.js';
 import { z } from 'zod';
 import { ConfigError } from '../lib/errors.js';
 import { readConfigFile } from '../lib/config-file.js';
@@ -118,7 +120,10 @@ export function parseClusterSpec(input: unknown, where: string, defaultName: str
   return full;
 }
 
-export async function loadClusterSpec(file: string): Promise<ClusterSpec> {
+/** A cluster spec file, or the name of one shipped with replab (`replab cluster up three-node`). */
+export async function loadClusterSpec(arg: string): Promise<ClusterSpec> {
+  const shipped = path.join(projectRoot(), 'clusters', `${arg}.yaml`);
+  const file = !existsSync(arg) && /^[\w-]+$/.test(arg) && existsSync(shipped) ? shipped : arg;
   const doc = await readConfigFile(file, 'cluster spec');
   return parseClusterSpec(doc, file, path.basename(file).replace(/\.ya?ml$/, ''));
 }

@@ -62,17 +62,55 @@ describe('replab installed from its tarball', () => {
   it('gates its own suite on its own system module, and hands JUnit XML and a markdown summary to CI', async () => {
     await fsp.copyFile(path.join(projectRoot(), 'docs', 'examples', 'my-system.mjs'), path.join(project(), 'my-system.mjs'));
     await fsp.writeFile(path.join(project(), 'my-cluster.yaml'), 'name: mine\nsystem: ./my-system.mjs\nnodes: [{id: n1}, {id: n2}, {id: n3}]\nheartbeatMs: 50\nfailover: {heartbeatMs: 100, failoverTimeoutMs: 800, leaseMs: 400}\n');
+    // The quick suite's shape (async, semi-sync, sync; a leader kill, then a leader partition), shorter.
     await fsp.writeFile(
       path.join(project(), 'suite.yaml'),
-      'name: mine\ncluster: ./my-cluster.yaml\nworkload: register\nworkloadOverrides: {concurrency: 4, keys: 4, rateOpsPerSec: 150}\ndurationSec: 5\nnemesis:\n  - {fault: kill, target: leader, at: 2s, for: 1500ms}\nmodes:\n  - {name: semi-sync, replication: {mode: semi-sync}}\ngate:\n  semi-sync: [lostAcked == 0, linearizable]\n',
+      [
+        'name: mine',
+        'cluster: ./my-cluster.yaml',
+        'workload: register',
+        'workloadOverrides: {concurrency: 4, keys: 4, rateOpsPerSec: 150}',
+        'durationSec: 8',
+        'nemesis:',
+        '  - {fault: kill, target: leader, at: 2s, for: 1500ms}',
+        '  - {fault: partition, target: leader, cut: [repl, monitor], at: 5s, for: 2s}',
+        'modes:',
+        '  - {name: async, replication: {mode: async}}',
+        '  - {name: semi-sync, replication: {mode: semi-sync}}',
+        '  - {name: sync, replication: {mode: sync}}',
+        'gate:',
+        '  "*": [splitBrainWrites == 0]',
+        '  semi-sync: [lostAcked == 0, linearizable]',
+        '  sync: [lostAcked == 0, linearizable]',
+        '',
+      ].join('\n'),
     );
     const r = await npx(['run', 'suite.yaml', '--gate', '--junit', 'junit.xml', '--summary', 'summary.md', '--reports', 'reports']);
     expect(r.code, r.stderr).toBe(0);
     const junit = await fsp.readFile(path.join(project(), 'junit.xml'), 'utf8');
-    expect(junit).toContain('<testsuite name="mine/semi-sync"');
-    expect(junit).toMatch(/tests="3" failures="0"/);
+    for (const m of ['async', 'semi-sync', 'sync']) expect(junit).toContain(`<testsuite name="mine/${m}"`);
+    expect(junit).toMatch(/<testsuites name="replab mine" tests="10" failures="0"/);
     expect(await fsp.readFile(path.join(project(), 'summary.md'), 'utf8')).toMatch(/^## replab: mine — PASSED/);
   }, 120_000);
+
+  it('cluster up by name and the proxy work from the installed package', async () => {
+    const stateDir = path.join(dir(), 'clusters');
+    const up = await npx(['cluster', 'up', 'three-node', '--state-dir', stateDir]);
+    try {
+      expect(up.code, up.stderr).toBe(0);
+      expect(up.stdout).toMatch(/^cluster "three-node" up/);
+    } finally {
+      expect((await npx(['cluster', 'down', 'three-node', '--state-dir', stateDir, '--clean'])).code).toBe(0);
+    }
+    const proxy = spawn(process.execPath, [path.join(project(), 'node_modules', 'replab', 'bin', 'replab.js'), 'proxy', '--port', '0'], { cwd: project(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    const listening = new Promise<void>((resolve) => proxy.stdout.on('data', (c: Buffer) => ((out += c.toString()), /proxy API listening on /.test(out) && resolve())));
+    const exited = new Promise<number | null>((resolve) => proxy.once('exit', (code) => resolve(code)));
+    await listening;
+    expect(out).toMatch(/proxy API listening on 127\.0\.0\.1:\d+/);
+    proxy.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  }, 60_000);
 
   it('a system module without up, or whose up returns too little, is bad input naming what is missing', async () => {
     await fsp.writeFile(path.join(project(), 'no-up.mjs'), 'export const start = () => {};\n');
