@@ -11,7 +11,7 @@
  * cluster's log files when a container stops for good, and so is a node's data dir (into the
  * host path of its data dir), so run folders keep it as they do on the process backend.
  */
-import net from 'node:net';
+import { freePort } from '../lib/addr.js';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -25,17 +25,6 @@ import { EnvironmentError, UsageError } from '../lib/errors.js';
 
 export const CLUSTER_LABEL = 'org.replab.cluster';
 
-/** A free 127.0.0.1 port (bound and released: the same race any "port 0 then reuse" has). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function pinPorts(args: string[]): Promise<string[]> {
   const out = [...args];

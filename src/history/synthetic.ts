@@ -42,8 +42,24 @@ export function syntheticRegisterHistory(o: SyntheticOptions): Op[] {
     const n = Math.floor(o.ops / o.keys) + (k < o.ops % o.keys ? 1 : 0);
     sims.push(...simulateKey(rng.fork(), `k${k}`, k * o.processesPerKey, n, o));
   }
-  // Events by time; an invocation sorts before a completion at the same instant.
-  const events: Array<{ t: number; order: number; sim: Sim; invoke: boolean }> = [];
+  return toHistory(sims);
+}
+
+/** A simulated op: what was asked, what came back, and when it was invoked and completed. */
+interface TimedOp {
+  key: string;
+  process: number;
+  f: string;
+  input: unknown;
+  output: unknown;
+  type: 'ok' | 'fail' | 'info';
+  invokeT: number;
+  completeT: number;
+}
+
+/** The history of simulated ops: events by time, an invocation before a completion at the same instant. */
+function toHistory(sims: readonly TimedOp[]): Op[] {
+  const events: Array<{ t: number; order: number; sim: TimedOp; invoke: boolean }> = [];
   for (const s of sims) {
     events.push({ t: s.invokeT, order: 0, sim: s, invoke: true });
     events.push({ t: s.completeT, order: 1, sim: s, invoke: false });
@@ -166,15 +182,5 @@ export function syntheticKvHistory(o: SyntheticKvOptions): Op[] {
     pieces.splice(Math.floor(pieces.length / 2), 1);
     r.output = pieces.join(' ') + ' ';
   }
-  const events: Array<{ t: number; order: number; sim: KvSim; invoke: boolean }> = [];
-  for (const s of sims) {
-    events.push({ t: s.invokeT, order: 0, sim: s, invoke: true });
-    events.push({ t: s.completeT, order: 1, sim: s, invoke: false });
-  }
-  events.sort((a, b) => a.t - b.t || a.order - b.order);
-  return events.map((e, index) => {
-    const s = e.sim;
-    if (e.invoke) return { index, time: Math.round(e.t * 1000), process: s.process, type: 'invoke', f: s.f, key: s.key, value: s.f === 'read' ? null : s.input };
-    return { index, time: Math.round(e.t * 1000), process: s.process, type: s.type, f: s.f, key: s.key, value: s.f === 'read' ? s.output : s.input };
-  });
+  return toHistory(sims);
 }

@@ -1,4 +1,5 @@
 /** Host:port strings, the only form addresses take in specs, flags and cluster.json. */
+import net from 'node:net';
 import { UsageError } from './errors.js';
 
 export interface HostPort {
@@ -17,4 +18,16 @@ export function parseHostPort(text: string, what: string): HostPort {
 export function isLoopbackHost(host: string): boolean {
   const h = host.replace(/^\[|\]$/g, '');
   return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
+/** A free 127.0.0.1 port (bound and released: the same race any "port 0 then reuse" has). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
 }

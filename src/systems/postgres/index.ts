@@ -20,7 +20,6 @@
  */
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, promises as fsp } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import pg from 'pg';
 import YAML from 'yaml';
@@ -32,6 +31,7 @@ import { toxiproxyClient, type Toxiproxy } from '../../faults/toxiproxy.js';
 import { clientLink, ensureLinks, monitorLink, replInto, patroniApiLink } from '../../faults/links.js';
 import { ConfigError, EnvironmentError, UsageError } from '../../lib/errors.js';
 import { writeFileAtomic } from '../../lib/durable-file.js';
+import { freePort } from '../../lib/addr.js';
 import { onInterrupt } from '../../lib/cleanup.js';
 import type { LagSample, SystemUnderTest } from '../system.js';
 import { findPostgresTools, type PostgresTools } from './packages.js';
@@ -57,17 +57,6 @@ interface Member {
 }
 
 const NO_EVIDENCE = "replab does not read PostgreSQL's WAL (loss is judged from the final reads)";
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function getJson<T>(url: string, timeoutMs = 1000): Promise<{ status: number; body: T } | undefined> {
   try {
