@@ -12,6 +12,7 @@ import type { Op } from '../history/op.js';
 
 /** How long a key is tried on the main thread before it goes to a worker. */
 const QUICK_TRY_MS = 200;
+const QUICK_TRY_MS_PER_OP = 0.02;
 
 /** Ops per key (client ops only; other events carry no key and no linearizable effect). */
 function splitByKey(history: readonly Op[]): Map<string, Op[]> {
@@ -41,12 +42,14 @@ export async function checkLinearizableParallel(history: readonly Op[], model: M
   let failures = 0;
   // Most keys take milliseconds, and sending a key to a thread costs a copy of its ops: every key
   // gets a short try here first, and only the ones that need a real search go to the threads.
-  const quick = Math.min(QUICK_TRY_MS, options.budgetMsPerKey ?? 10_000);
+  const budget = options.budgetMsPerKey ?? 10_000;
   const queue: Array<[string, Op[]]> = [];
   for (const [key, ops] of byKey) {
     if (failures >= maxFailures) break;
+    // Long keys that are easy take time in proportion to their length: the try grows with it.
+    const quick = Math.min(budget, QUICK_TRY_MS + ops.length * QUICK_TRY_MS_PER_OP);
     const r = checkLinearizable(ops, model, { ...perKey, budgetMsPerKey: quick });
-    if (r.unknown.length > 0 && quick < (options.budgetMsPerKey ?? 10_000)) queue.push([key, ops]);
+    if (r.unknown.length > 0 && quick < budget) queue.push([key, ops]);
     else {
       results.set(key, r);
       failures += r.failures.length;

@@ -1,33 +1,16 @@
 /** `replab check HISTORY`: judge a recorded history (JSON Lines, Jepsen EDN or Jepsen text log). */
 import { promises as fsp } from 'node:fs';
 import type { Command } from 'commander';
-import { loadHistory } from '../../history/reader.js';
-import { importJepsenEdn, importJepsenLog } from '../../history/import.js';
-import { checkHistoryParallel, describeCheck, CHECK_MODELS, type CheckModel } from '../../checker/checker.js';
+import { describeCheck, CHECK_MODELS, type CheckModel } from '../../checker/checker.js';
+import { readAnyHistory, type HistoryFormat } from '../../history/any-format.js';
+import { BoundedChecker, DEFAULT_HEAP_MIB } from '../bounded-check.js';
 import { DEFAULT_MEMO_MIB } from '../../checker/linearizable.js';
 import { ConfigError, ExitCode, HarnessError } from '../../lib/errors.js';
 import type { CheckResult } from '../../checker/checker.js';
 import path from 'node:path';
 import { choiceFlag, intFlag } from '../options.js';
-import type { Op } from '../../history/op.js';
 
-type Format = 'jsonl' | 'edn' | 'jepsen-log';
-
-export async function readAnyHistory(file: string, format?: Format): Promise<Op[]> {
-  const f = format ?? (file.endsWith('.edn') ? 'edn' : file.endsWith('.log') || file.endsWith('.txt') ? 'jepsen-log' : 'jsonl');
-  if (f === 'jsonl') return loadHistory(file);
-  const text = await fsp.readFile(file, 'utf8').catch((e: NodeJS.ErrnoException) => {
-    throw new ConfigError(`${file}: cannot read history (${e.code ?? e.message})`);
-  });
-  return f === 'edn' ? importJepsenEdn(text, file) : importJepsenLog(text, file);
-}
-
-/** Without --model: set if the history adds, kv if it appends, register otherwise. */
-function guessModel(history: Op[]): CheckModel {
-  if (history.some((o) => o.f === 'add')) return 'set';
-  if (history.some((o) => o.f === 'append')) return 'kv';
-  return 'register';
-}
+type Format = HistoryFormat;
 
 export function registerCheckCommand(program: Command): void {
   program
@@ -39,15 +22,22 @@ export function registerCheckCommand(program: Command): void {
     .option('--first-anomaly', 'stop at the first non-linearizable key (fastest red/green); by default every anomalous key is reported')
     .option('--memory-mib <n>', "memory for one key's search memo; when full it is cleared and the search goes on", intFlag('--memory-mib', 1), DEFAULT_MEMO_MIB)
     .option('--threads <n>', 'keys checked in parallel (default: the number of cores)', intFlag('--threads', 1))
+    .option('--heap-mib <n>', 'heap bound for checking a file; a file that needs more is checked again without one', intFlag('--heap-mib', 64), DEFAULT_HEAP_MIB)
     .option('--json', 'the full result as JSON (one line per file when there are several)')
-    .action(async (inputs: string[], o: { model?: CheckModel; format?: Format; budgetMs: number; firstAnomaly?: boolean; memoryMib: number; threads?: number; json?: boolean }) => {
+    .action(async (inputs: string[], o: { model?: CheckModel; format?: Format; budgetMs: number; firstAnomaly?: boolean; memoryMib: number; threads?: number; heapMib: number; json?: boolean }) => {
       const files = await expandInputs(inputs);
+      const bounded = new BoundedChecker(o.heapMib);
       const check = async (file: string) => {
-        const history = await readAnyHistory(file, o.format);
-        // An empty file proves nothing: "valid" would let a broken pipeline pass a gate.
-        if (history.length === 0) throw new ConfigError(`${file}: the history has no operations`);
-        return checkHistoryParallel(history, { model: o.model ?? guessModel(history), budgetMsPerKey: o.budgetMs, firstAnomaly: o.firstAnomaly, memoryMib: o.memoryMib, threads: o.threads });
+        const r = await bounded.check(file, { model: o.model, format: o.format, budgetMs: o.budgetMs, firstAnomaly: o.firstAnomaly, memoryMib: o.memoryMib, threads: o.threads });
+        if (!r.bounded) process.stderr.write(`${file}: needed more than --heap-mib ${o.heapMib}; checked again without a bound\n`);
+        return r.result;
       };
+      try {
+        await runChecks();
+      } finally {
+        await bounded.close();
+      }
+      async function runChecks(): Promise<void> {
       if (files.length === 1) {
         const result = await check(files[0]!);
         console.log(o.json ? JSON.stringify(result, null, 2) : describeCheck(result));
@@ -70,6 +60,7 @@ export function registerCheckCommand(program: Command): void {
       }
       if (!o.json) console.log(summaryTable(rows));
       process.exitCode = worstExit(rows.map((r) => r.verdict));
+      }
     });
 
   program
