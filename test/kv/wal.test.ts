@@ -147,3 +147,30 @@ describe('wal', () => {
     await wal.close();
   });
 });
+
+describe('wal: a segment roll that fails', () => {
+  it('stalls the log (not a fatal error) even with records written during an fsync, and keeps every acknowledged record', async () => {
+    const wal = new Wal({ dir, log: silentLogger(), segmentBytes: 4096 });
+    await wal.recover(0);
+    // Directories squat every name the second segment could take, so the roll cannot create it.
+    for (let lsn = 2; lsn <= 400; lsn++) await fsp.mkdir(path.join(dir, `wal-${String(lsn).padStart(16, '0')}.seg`));
+    const events: string[] = [];
+    wal.on('error', () => events.push('error'));
+    wal.on('stalled', () => events.push('stalled'));
+    const acked: number[] = [];
+    for (let lsn = 1; lsn <= 400 && !wal.stalled && !events.includes('error'); lsn++) {
+      // One record per turn of the event loop: writes land while an fdatasync is in flight.
+      wal.append(rec(lsn)).then(() => acked.push(lsn), () => {});
+      await new Promise((r) => setImmediate(r));
+    }
+    await new Promise((r) => setTimeout(r, 50));
+    expect(events).toEqual(['stalled']);
+    expect(acked.length).toBeGreaterThan(10);
+    await wal.close();
+    for (const n of await fsp.readdir(dir)) if ((await fsp.stat(path.join(dir, n))).isDirectory()) await fsp.rmdir(path.join(dir, n));
+    const again = open();
+    const recovered = (await again.recover(0)).map((r) => r.lsn);
+    await again.close();
+    for (const lsn of acked) expect(recovered).toContain(lsn);
+  });
+});
