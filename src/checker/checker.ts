@@ -84,11 +84,16 @@ export async function checkHistoryParallel(history: Op[], options: CheckOptions 
   if (pending) {
     r.linearizable = await pending.then((x) => x as Safe<LinearizabilityResult>, (e: unknown) => ({ crashed: true as const, valid: 'unknown' as const, error: toError(e).message }));
     const verdicts: Validity[] = [r.linearizable.valid];
-    if (r.evidence) verdicts.push(r.evidence.crashed ? 'unknown' : r.evidence.lostAcked > 0 ? false : r.evidence.unknown.length > 0 ? 'unknown' : true);
+    if (r.evidence) verdicts.push(evidenceVerdict(r.evidence));
     if (r.loss) verdicts.push(r.loss.valid);
     r.valid = mergeValidity(verdicts);
   }
   return r;
+}
+
+/** Lost acknowledged writes make it invalid; writes the logs could not classify, unknown. */
+function evidenceVerdict(e: Safe<EvidenceResult>): Validity {
+  return e.crashed ? 'unknown' : e.lostAcked > 0 ? false : e.unknown.length > 0 ? 'unknown' : true;
 }
 
 type Linearize = (searched: Op[], model: Model<never>, options: LinearizabilityOptions) => LinearizabilityResult | undefined;
@@ -101,7 +106,7 @@ function checkWith(history: Op[], options: CheckOptions, linearize: Linearize): 
   if (ev) {
     const evidence = safe(() => checkEvidence(history, ev));
     result.evidence = evidence;
-    verdicts.push(evidence.crashed ? 'unknown' : evidence.lostAcked > 0 ? false : evidence.unknown.length > 0 ? 'unknown' : true);
+    verdicts.push(evidenceVerdict(evidence));
     const leaderLog = ev.nodes.find((n) => n.node === ev.finalLeader)?.log;
     if (!evidence.crashed && leaderLog) searched = applyResolutions(history, evidence.resolutions, leaderLog.records, ev.effect);
   }

@@ -50,3 +50,14 @@ export async function tailFile(file: string, n = 20): Promise<string> {
     return '';
   }
 }
+
+/** Every pid whose command line mentions `needle` (a cluster's folder): the catch-all for stopping. */
+export async function pidsMentioning(needle: string): Promise<number[]> {
+  const out: number[] = [];
+  for (const e of await fsp.readdir('/proc').catch(() => [] as string[])) {
+    if (!/^\d+$/.test(e) || Number(e) === process.pid) continue;
+    const cmd = await fsp.readFile(`/proc/${e}/cmdline`, 'utf8').catch(() => '');
+    if (cmd.includes(needle)) out.push(Number(e));
+  }
+  return out;
+}

@@ -7,6 +7,7 @@
 import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { pidsMentioning } from '../../src/cluster/process-control.js';
 
 export const TEST_STATE_ROOT = path.join(os.tmpdir(), `replab-test-${process.pid}`);
 
@@ -34,11 +35,7 @@ export async function teardown(): Promise<void> {
   await walk(TEST_STATE_ROOT);
   // PostgreSQL's postmaster and backends are nobody's listed pid: anything whose command line
   // names a folder under the test state root (its data dir, its config) goes too.
-  for (const e of await fsp.readdir('/proc').catch(() => [] as string[])) {
-    if (!/^\d+$/.test(e) || Number(e) === process.pid) continue;
-    const cmd = await fsp.readFile(`/proc/${e}/cmdline`, 'utf8').catch(() => '');
-    if (cmd.includes(TEST_STATE_ROOT)) pids.push(Number(e));
-  }
+  pids.push(...(await pidsMentioning(TEST_STATE_ROOT)));
   for (const pid of pids) {
     try {
       process.kill(pid, 'SIGCONT');

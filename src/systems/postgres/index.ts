@@ -26,7 +26,7 @@ import YAML from 'yaml';
 import type { ClusterSpec } from '../../cluster/spec.js';
 import type { UpOptions } from '../../cluster/local.js';
 import { ProcessLauncher } from '../../cluster/launcher-process.js';
-import { isRunning, killHard, signal, stopGracefully, tailFile, waitFor } from '../../cluster/process-control.js';
+import { isRunning, killHard, pidsMentioning, signal, stopGracefully, tailFile, waitFor } from '../../cluster/process-control.js';
 import { toxiproxyClient, type Toxiproxy } from '../../faults/toxiproxy.js';
 import { clientLink, ensureLinks, monitorLink, replInto, patroniApiLink } from '../../faults/links.js';
 import { ConfigError, EnvironmentError, UsageError } from '../../lib/errors.js';
@@ -65,17 +65,6 @@ async function getJson<T>(url: string, timeoutMs = 1000): Promise<{ status: numb
   } catch {
     return undefined;
   }
-}
-
-/** Every pid whose command line mentions `needle` (a cluster's folder): the catch-all for stopping. */
-export async function pidsMentioning(needle: string): Promise<number[]> {
-  const out: number[] = [];
-  for (const e of await fsp.readdir('/proc').catch(() => [] as string[])) {
-    if (!/^\d+$/.test(e) || Number(e) === process.pid) continue;
-    const cmd = await fsp.readFile(`/proc/${e}/cmdline`, 'utf8').catch(() => '');
-    if (cmd.includes(needle)) out.push(Number(e));
-  }
-  return out;
 }
 
 /** The postmaster's pid (first line of postmaster.pid) and its children (the backends). */
