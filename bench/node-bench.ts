@@ -6,7 +6,6 @@
  * the physical limit of one durable write at a time, which group commit should beat.
  * Figures go to stdout and to docs/benchmarks.md (section "node").
  */
-import { openSync, closeSync, writeSync, fdatasyncSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -14,28 +13,12 @@ import { loadClusterSpec } from '../src/cluster/spec.js';
 import { benchModes, formatModeTable, type ModeBenchRow } from '../src/runner/mode-bench.js';
 import { projectRoot } from '../src/lib/paths.js';
 import { median, writeBenchSection } from './report-section.js';
+import { bareFsyncLoop } from './peers/fsync-loop.js';
 
 const { values } = parseArgs({ options: { duration: { type: 'string', default: '10' }, rounds: { type: 'string', default: '1' }, backend: { type: 'string', default: 'process' } } });
 if (values.backend !== 'process' && values.backend !== 'docker') throw new Error(`--backend must be process or docker, got ${values.backend}`);
 const durationSec = Number(values.duration);
 const rounds = Number(values.rounds);
-
-/** 100-byte write + fdatasync, one at a time, for `seconds`: durable writes per second. */
-function bareFsyncLoop(seconds: number): number {
-  const file = path.join(os.tmpdir(), `replab-fsync-${process.pid}`);
-  const fd = openSync(file, 'w');
-  const buf = Buffer.alloc(100, 0x61);
-  let n = 0;
-  const end = Date.now() + seconds * 1000;
-  while (Date.now() < end) {
-    writeSync(fd, buf);
-    fdatasyncSync(fd);
-    n++;
-  }
-  closeSync(fd);
-  rmSync(file);
-  return n / seconds;
-}
 
 const spec = await loadClusterSpec(path.join(projectRoot(), 'clusters', 'three-node.yaml'));
 

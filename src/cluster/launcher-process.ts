@@ -9,6 +9,15 @@ import { cliEntry } from '../lib/paths.js';
 
 const ENDPOINT_FILE = 'endpoint.json';
 
+/**
+ * Extra Node.js flags for every process of a cluster, from REPLAB_NODE_FLAGS (space-separated),
+ * for profiling a live cluster: `REPLAB_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof"`. Node
+ * refuses --cpu-prof in NODE_OPTIONS, so this is how a node under load gets profiled.
+ */
+function nodeFlags(): string[] {
+  return (process.env.REPLAB_NODE_FLAGS ?? '').split(/\s+/).filter((f) => f.startsWith('--'));
+}
+
 export class ProcessLauncher implements Launcher {
   constructor(private readonly token: string) {}
 
@@ -16,7 +25,7 @@ export class ProcessLauncher implements Launcher {
     await fsp.mkdir(o.dir, { recursive: true });
     await fsp.rm(path.join(o.dir, ENDPOINT_FILE), { force: true });
     const fd = openSync(o.logFile, 'a');
-    const child = spawn(process.execPath, [cliEntry(), ...args], { detached: true, stdio: ['ignore', fd, fd], env: { ...process.env, REPLAB_CLUSTER_TOKEN: this.token } });
+    const child = spawn(process.execPath, [...nodeFlags(), cliEntry(), ...args], { detached: true, stdio: ['ignore', fd, fd], env: { ...process.env, REPLAB_CLUSTER_TOKEN: this.token } });
     closeSync(fd);
     child.unref();
     const pid = child.pid;

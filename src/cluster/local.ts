@@ -166,6 +166,14 @@ export class LocalCluster implements ClusterBackend {
     return n;
   }
 
+  /** Every process this cluster runs, by what it is (the process backend's pids; benchmarks read their CPU time). */
+  processes(): Array<{ name: string; pid: number }> {
+    const out = this.file.nodes.map((n) => ({ name: n.id, pid: n.pid }));
+    if (this.file.proxy?.pid) out.push({ name: 'proxy', pid: this.file.proxy.pid });
+    if (this.file.monitor) out.push({ name: 'monitor', pid: this.file.monitor.pid });
+    return out;
+  }
+
   leaderId(): string {
     return this.state.nodes.find((n) => n.role === 'leader')?.id ?? this.state.spec.leader;
   }

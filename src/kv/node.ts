@@ -25,7 +25,7 @@ import { EventEmitter } from 'node:events';
 import { Wal } from './wal.js';
 import { KvState } from './store.js';
 import { decodeRecord, encodeRecord, type Op, type WalRecord } from './record.js';
-import { encodeSnapshot, decodeSnapshot, installSnapshotFile, readLatestSnapshot } from './snapshot.js';
+import { encodeSnapshotYielding, decodeSnapshot, installSnapshotFile, readLatestSnapshot } from './snapshot.js';
 import { readMeta, writeMeta, type EpochStart, type NodeMeta } from './meta.js';
 import { commitLsn, followerQuorumLsn, type FollowerProgress } from './commit.js';
 import { epochOf } from './epochs.js';
@@ -115,6 +115,7 @@ export class KvNode extends EventEmitter {
   private blockedWarned = false;
   private checkpointing: Promise<{ lsn: number; epoch: number; bytes: Buffer }> | undefined;
   private lastCheckpointLsn = 0;
+  private lastCheckpointBytes = 0;
   private bytesSinceCheckpoint = 0;
   private syncTimer: NodeJS.Timeout | undefined;
   private applyTimer: NodeJS.Timeout | undefined;
@@ -582,7 +583,10 @@ export class KvNode extends EventEmitter {
   }
 
   /** Appends a RECORDS body from upstream. Validates every record before it touches the WAL. */
-  private appendReplicated(body: Buffer): void {
+  private appendReplicated(frameBody: Buffer): void {
+    // One copy per frame, not per record: `frameBody` is a view into the decoder's buffer, which
+    // retained records must not pin; the copy holds exactly this frame's records, all retained.
+    const body = Buffer.from(frameBody);
     let o = 0;
     while (o < body.length) {
       const d = decodeRecord(body, o);
@@ -594,8 +598,7 @@ export class KvNode extends EventEmitter {
       if (r.lsn !== this.wal.lastLsn + 1) throw new FrameError(`RECORDS: gap, got lsn ${r.lsn} after ${this.wal.lastLsn}`);
       if (r.epoch > this.epoch) throw new FrameError(`RECORDS: record epoch ${r.epoch} above the stream's ${this.epoch}`);
       this.noteEpochStart(r.epoch, r.lsn);
-      // Copy: `buf` is a view into a frame buffer; retained records must not pin whole frames.
-      this.wal.appendEncoded(Buffer.from(buf), r);
+      this.wal.appendEncoded(buf, r);
       this.pending.push(r.lsn, r.op, r.timeMs);
       this.bytesSinceCheckpoint += buf.length;
     }
@@ -629,7 +632,11 @@ export class KvNode extends EventEmitter {
 
   private maybeCheckpoint(): void {
     if (this.role === 'leader') this.bytesSinceCheckpoint = this.retainedBytesEstimate();
-    if (this.checkpointing || this.bytesSinceCheckpoint < this.config.checkpointBytes) return;
+    // A checkpoint writes the whole state, so it waits for at least as much new log as the last
+    // one wrote: with a state larger than checkpointBytes, checkpointing every checkpointBytes
+    // would rewrite it again and again (each byte written to the log then costs at most one
+    // more in checkpoints, as PostgreSQL's max_wal_size paces its checkpoints).
+    if (this.checkpointing || this.bytesSinceCheckpoint < Math.max(this.config.checkpointBytes, this.lastCheckpointBytes)) return;
     void this.checkpoint().catch((e: unknown) => this.log.error({ err: (e as Error).message }, 'checkpoint failed'));
   }
 
@@ -652,10 +659,11 @@ export class KvNode extends EventEmitter {
       const lsn = this.head.lsn;
       const epoch = this.wal.lastEpoch || this.epoch;
       const entries = [...this.head.data];
-      const bytes = encodeSnapshot({ lsn, epoch, timeMs: Date.now(), entries });
+      const bytes = await encodeSnapshotYielding({ lsn, epoch, timeMs: Date.now(), entries });
       while (this.wal.flushedLsn < lsn) await this.wal.sync();
       await installSnapshotFile(this.config.dataDir, lsn, bytes);
       this.lastCheckpointLsn = lsn;
+      this.lastCheckpointBytes = bytes.length;
       this.bytesSinceCheckpoint = 0;
       // Keep what connected followers still need, unless it grew far past the checkpoint size.
       const needed = this.replication.lowestNeededLsn() - 1;

@@ -32,9 +32,11 @@ const OP_PUT = 1;
 const OP_DEL = 2;
 
 export function encodeRecord(rec: WalRecord): Buffer {
-  const key = Buffer.from(rec.op.key, 'utf8');
-  const value = rec.op.type === 'put' ? Buffer.from(rec.op.value, 'utf8') : undefined;
-  const payloadBytes = PAYLOAD_FIXED_BYTES + key.length + (value ? 4 + value.length : 0);
+  // Strings are written straight into the record: no intermediate Buffer per key and value.
+  const keyBytes = Buffer.byteLength(rec.op.key, 'utf8');
+  const value = rec.op.type === 'put' ? rec.op.value : undefined;
+  const valueBytes = value === undefined ? 0 : Buffer.byteLength(value, 'utf8');
+  const payloadBytes = PAYLOAD_FIXED_BYTES + keyBytes + (value === undefined ? 0 : 4 + valueBytes);
   const buf = Buffer.allocUnsafe(RECORD_HEADER_BYTES + payloadBytes);
   let o = RECORD_HEADER_BYTES;
   buf.writeUInt32BE(Math.floor(rec.lsn / 2 ** 32), o);
@@ -42,13 +44,12 @@ export function encodeRecord(rec: WalRecord): Buffer {
   buf.writeUInt32BE(rec.epoch, o + 8);
   buf.writeDoubleBE(rec.timeMs, o + 12);
   buf.writeUInt8(rec.op.type === 'put' ? OP_PUT : OP_DEL, o + 20);
-  buf.writeUInt32BE(key.length, o + 21);
+  buf.writeUInt32BE(keyBytes, o + 21);
   o += PAYLOAD_FIXED_BYTES;
-  key.copy(buf, o);
-  o += key.length;
-  if (value) {
-    buf.writeUInt32BE(value.length, o);
-    value.copy(buf, o + 4);
+  o += buf.write(rec.op.key, o, 'utf8');
+  if (value !== undefined) {
+    buf.writeUInt32BE(valueBytes, o);
+    buf.write(value, o + 4, 'utf8');
   }
   buf.writeUInt32BE(payloadBytes, 0);
   buf.writeUInt32BE(crc32c(buf, RECORD_HEADER_BYTES, buf.length), 4);

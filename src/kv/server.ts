@@ -66,7 +66,8 @@ export class HttpApi {
     const raw = req.url ?? '/';
     const q = raw.indexOf('?');
     const p = q < 0 ? raw : raw.slice(0, q);
-    const url = new URL(q < 0 ? '/' : `/${raw.slice(q)}`, 'http://node');
+    // Parsed only by the routes that read a query: a PUT has no use for it.
+    const url = () => new URL(q < 0 ? '/' : `/${raw.slice(q)}`, 'http://node');
     const method = req.method ?? 'GET';
     if (p === '/status') return this.only(method, ['GET'], () => this.json(res, 200, statusOf(this.node)));
     if (p === '/metrics') {
@@ -75,7 +76,7 @@ export class HttpApi {
         res.end(renderMetrics(this.node));
       });
     }
-    if (p === '/kv' || p === '/kv/') return this.only(method, ['GET'], () => this.scan(res, url));
+    if (p === '/kv' || p === '/kv/') return this.only(method, ['GET'], () => this.scan(res, url()));
     if (p.startsWith('/admin/')) {
       if (method !== 'POST') throw new KvError('method_not_allowed', `${method} is not allowed here (use POST)`);
       return this.admin(req, res, p.slice(7));
@@ -86,7 +87,7 @@ export class HttpApi {
     const key = parseKey(rest);
     switch (method) {
       case 'GET':
-        return this.read(res, key, url);
+        return this.read(res, key, url());
       case 'PUT':
         return this.put(req, res, key);
       case 'DELETE':

@@ -30,6 +30,38 @@ export function encodeSnapshot(s: Snapshot): Buffer {
   return Buffer.concat([head, payload]);
 }
 
+/**
+ * The same bytes as `encodeSnapshot`, built about `sliceBytes` at a time with the event loop free
+ * in between (the checksum continues across slices). A checkpoint of a large state encoded in one
+ * go held a leader's event loop for over a second (64 KiB values: p99 1.3–1.5 s in bench:peers).
+ */
+export async function encodeSnapshotYielding(s: Snapshot, sliceBytes = 1024 * 1024): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  let crc = 0;
+  let size = 0;
+  const add = (text: string) => {
+    const b = Buffer.from(text, 'utf8');
+    crc = crc32c(b, 0, b.length, crc);
+    size += b.length;
+    parts.push(b);
+  };
+  // Key order and number formatting exactly as JSON.stringify(s) writes them.
+  let text = `{"lsn":${JSON.stringify(s.lsn)},"epoch":${JSON.stringify(s.epoch)},"timeMs":${JSON.stringify(s.timeMs)},"entries":[`;
+  for (let i = 0; i < s.entries.length; i++) {
+    text += (i === 0 ? '' : ',') + JSON.stringify(s.entries[i]);
+    if (text.length >= sliceBytes) {
+      add(text);
+      text = '';
+      await new Promise((r) => setImmediate(r));
+    }
+  }
+  add(`${text}]}`);
+  const head = Buffer.allocUnsafe(8);
+  head.writeUInt32BE(size, 0);
+  head.writeUInt32BE(crc, 4);
+  return Buffer.concat([head, ...parts], 8 + size);
+}
+
 export class SnapshotError extends Error {
   override name = 'SnapshotError';
 }

@@ -8,7 +8,7 @@
  * could lose in a crash (PostgreSQL's walsender does the same).
  */
 import net from 'node:net';
-import { decodeAck, encodeFrame, encodeJsonFrame, FrameDecoder, FrameError, FrameType, parseJsonBody, type Frame } from './frames.js';
+import { decodeAck, encodeFrame, encodeFrameParts, encodeJsonFrame, FrameDecoder, FrameError, FrameType, parseJsonBody, type Frame } from './frames.js';
 import type { AckLevel } from './config.js';
 import { Verifier } from '../lib/auth.js';
 import type { Wal } from './wal.js';
@@ -81,6 +81,16 @@ export class FollowerSession {
     return this.socket.write(frame);
   }
 
+  /** Writes a frame given as several buffers in one writev; false when the socket wants a drain. */
+  sendParts(parts: Buffer[]): boolean {
+    if (this.closed) return false;
+    this.socket.cork();
+    let ok = true;
+    for (const p of parts) ok = this.socket.write(p);
+    this.socket.uncork();
+    return ok;
+  }
+
   /** Sends every flushed record the follower has not had yet, respecting socket backpressure. */
   pump(): void {
     const wal = this.host.wal;
@@ -92,7 +102,7 @@ export class FollowerSession {
       const batch = wal.readFrom(this.nextLsn, wal.flushedLsn, BATCH_BYTES);
       if (batch.length === 0) return;
       this.nextLsn = batch[batch.length - 1]!.lsn + 1;
-      const ok = this.send(encodeFrame(FrameType.records, this.host.epoch(), batch.map((r) => r.buf)));
+      const ok = this.sendParts(encodeFrameParts(FrameType.records, this.host.epoch(), batch.map((r) => r.buf)));
       if (!ok) {
         this.waitingDrain = true;
         this.socket.once('drain', () => {
