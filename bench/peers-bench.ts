@@ -240,7 +240,7 @@ if (args.scaling && scaling.length) {
   const sizeRows = rowsFor((r) => r.clients === 64);
   const scalingTable = (rows: Row[], by: 'clients' | 'valueBytes') => {
     const cols = [...new Set(rows.map((r) => r[by]))].sort((a, b) => a - b);
-    const label = (c: number) => (by === 'clients' ? `${c} clients` : c >= 1024 ? `${c / 1024} KiB` : `${c} B`);
+    const label = (c: number) => (by === 'clients' ? `${c} client${c === 1 ? '' : 's'}` : c >= 1024 ? `${c / 1024} KiB` : `${c} B`);
     return [
       `| system | mode | ${cols.map((c) => `${label(c)}: w/s · p99 ms`).join(' | ')} |`,
       `| --- | --- | ${cols.map(() => '---:').join(' | ')} |`,

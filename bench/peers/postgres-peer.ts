@@ -16,7 +16,8 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { freePort } from '../../src/lib/addr.js';
-import { stopGracefully, waitFor } from '../../src/cluster/process-control.js';
+import { stopGracefully } from '../../src/cluster/process-control.js';
+import { waitFor } from '../../src/lib/wait.js';
 import { MissingPackage, type Peer, type PeerConnection, type PeerMode, type PeerProcessRole } from './peer.js';
 
 const STANDBY_NAMES: Record<PeerMode, string> = { async: '', 'semi-sync': 'ANY 1 (s1, s2)', sync: 'ANY 2 (s1, s2)' };
@@ -109,7 +110,7 @@ export class PostgresPeer implements Peer {
     if (this.runAs) await fsp.chown(this.dir, this.runAs.uid, this.runAs.gid);
     this.ports = [await freePort(), await freePort(), await freePort()];
     const settings = (port: number) =>
-      [
+      `${[
         `port = ${port}`,
         "listen_addresses = '127.0.0.1'",
         `unix_socket_directories = '${this.dir}'`,
@@ -121,7 +122,7 @@ export class PostgresPeer implements Peer {
         'synchronous_commit = on',
         'shared_buffers = 128MB',
         "logging_collector = off",
-      ].join('\n') + '\n';
+      ].join('\n')}\n`;
     this.run('initdb', ['-D', path.join(this.dir, 'p0'), '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync']);
     await fsp.appendFile(path.join(this.dir, 'p0', 'postgresql.conf'), settings(this.ports[0]!));
     this.postmaster('p0');

@@ -14,7 +14,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { freePort } from '../../src/lib/addr.js';
-import { stopGracefully, waitFor } from '../../src/cluster/process-control.js';
+import { stopGracefully } from '../../src/cluster/process-control.js';
+import { waitFor } from '../../src/lib/wait.js';
 import { MissingPackage, type Peer, type PeerConnection, type PeerMode, type PeerProcessRole } from './peer.js';
 
 const SERVER = '/usr/bin/redis-server';

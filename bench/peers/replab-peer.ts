@@ -7,7 +7,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { promises as fsp } from 'node:fs';
-import { LocalCluster } from '../../src/cluster/local.js';
+import { ReplabCluster } from '../../src/cluster/replab-cluster.js';
 import { loadClusterSpec } from '../../src/cluster/spec.js';
 import { projectRoot } from '../../src/lib/paths.js';
 import { HttpPutClient } from './http-put-client.js';
@@ -15,7 +15,7 @@ import type { Peer, PeerConnection, PeerMode, PeerProcessRole } from './peer.js'
 
 export class ReplabPeer implements Peer {
   readonly name = 'replab KV';
-  private cluster: LocalCluster | undefined;
+  private cluster: ReplabCluster | undefined;
   private stateRoot = '';
   private leader = '';
 
@@ -27,7 +27,7 @@ export class ReplabPeer implements Peer {
     await this.stop();
     const spec = await loadClusterSpec(path.join(projectRoot(), 'clusters', 'three-node.yaml'));
     this.stateRoot = await fsp.mkdtemp(path.join(os.tmpdir(), 'replab-peers-kv-'));
-    this.cluster = await LocalCluster.up({ ...spec, name: 'peers-bench' }, { stateRoot: this.stateRoot, mode });
+    this.cluster = await ReplabCluster.up({ ...spec, name: 'peers-bench' }, { stateRoot: this.stateRoot, mode });
     this.leader = this.cluster.endpoint(this.cluster.leaderId()).http;
   }
 
