@@ -34,7 +34,7 @@ interface Measure {
 
 /** Child mode: check the given files as `replab check` does (bounded heap, keys on threads), print one JSON line. */
 async function child(model: CheckModel | 'auto', files: string[]): Promise<void> {
-  let loadMs = 0;
+  const loadMs = 0;
   let checkMs = 0;
   let ops = 0;
   let keys = 0;
@@ -53,7 +53,7 @@ async function child(model: CheckModel | 'auto', files: string[]): Promise<void>
   }
   await checker.close();
   const m: Measure = { files: files.length, ops, loadMs, checkMs, maxRssMiB: process.resourceUsage().maxRSS / 1024, verdicts, keys, decided };
-  process.stdout.write(JSON.stringify(m) + '\n');
+  process.stdout.write(`${JSON.stringify(m)}\n`);
 }
 
 function measure(model: string, files: string[]): Measure {
@@ -63,7 +63,7 @@ function measure(model: string, files: string[]): Measure {
 
 async function writeOps(history: Op[], file: string): Promise<void> {
   const out = createWriteStream(file);
-  for (const op of history) if (!out.write(JSON.stringify(op) + '\n')) await new Promise<void>((r) => out.once('drain', () => r()));
+  for (const op of history) if (!out.write(`${JSON.stringify(op)}\n`)) await new Promise<void>((r) => out.once('drain', () => r()));
   await new Promise<void>((r) => out.end(() => r()));
 }
 

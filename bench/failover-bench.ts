@@ -12,10 +12,10 @@
  */
 import os from 'node:os';
 import { parseArgs } from 'node:util';
-import { LocalCluster } from '../src/cluster/local.js';
+import { ReplabCluster } from '../src/cluster/replab-cluster.js';
 import { parseClusterSpec } from '../src/cluster/spec.js';
-import { waitFor } from '../src/cluster/process-control.js';
-import { closeKvClients, type Outcome } from '../src/workloads/kv-client.js';
+import { waitFor } from '../src/lib/wait.js';
+import { closeKvClients, type Outcome } from '../src/client/kv-http.js';
 import type { ReplicationMode } from '../src/kv/config.js';
 import { median, writeBenchSection } from './report-section.js';
 
@@ -41,7 +41,7 @@ interface Sample {
 
 async function runMode(mode: ReplicationMode): Promise<Sample[]> {
   const spec = parseClusterSpec({ name: `bench-failover-${mode}`, nodes: [{ id: 'n1' }, { id: 'n2' }, { id: 'n3' }], replication: { mode }, heartbeatMs: 50, failover: FAILOVER }, 'bench', 'bench');
-  const cluster = await LocalCluster.up(spec, { stateRoot: os.tmpdir() + '/replab-bench' });
+  const cluster = await ReplabCluster.up(spec, { stateRoot: `${os.tmpdir()}/replab-bench` });
   const acks: Ack[] = [];
   let running = true;
   let seq = 0;
@@ -99,7 +99,7 @@ async function runMode(mode: ReplicationMode): Promise<Sample[]> {
   return samples;
 }
 
-async function waitForEvent(cluster: LocalCluster, event: string, epoch?: number, after = 0): Promise<Record<string, unknown>> {
+async function waitForEvent(cluster: ReplabCluster, event: string, epoch?: number, after = 0): Promise<Record<string, unknown>> {
   let found: Record<string, unknown> | undefined;
   await waitFor(async () => {
     const events = ((await cluster.monitorStatus())?.events ?? []) as Array<Record<string, unknown>>;

@@ -16,7 +16,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
-import { LocalCluster } from '../src/cluster/local.js';
+import { ReplabCluster } from '../src/cluster/replab-cluster.js';
 import { parseClusterSpec } from '../src/cluster/spec.js';
 import { runHttpBench } from '../src/workloads/http-bench.js';
 import { median, writeBenchSection } from './report-section.js';
@@ -27,7 +27,7 @@ const rounds = Number(values.rounds);
 const KEYS = 100;
 
 const spec = parseClusterSpec({ name: 'bench-proxy', nodes: [{ id: 'n1' }], replication: { mode: 'async' } }, 'bench', 'bench');
-const cluster = await LocalCluster.up(spec, { stateRoot: os.tmpdir() + '/replab-bench' });
+const cluster = await ReplabCluster.up(spec, { stateRoot: `${os.tmpdir()}/replab-bench` });
 
 /** Sequential GETs on one keep-alive connection; returns per-request latencies in ms. */
 async function probe(address: string, n: number): Promise<number[]> {

@@ -20,8 +20,8 @@ import { startSystem } from '../src/systems/index.js';
 import type { SystemUnderTest } from '../src/systems/system.js';
 import { postgresAvailable } from '../src/systems/postgres/packages.js';
 import type { DataClient } from '../src/workloads/data-client.js';
-import { closeKvClients } from '../src/workloads/kv-client.js';
-import { waitFor } from '../src/cluster/process-control.js';
+import { closeKvClients } from '../src/client/kv-http.js';
+import { waitFor } from '../src/lib/wait.js';
 import { median, writeBenchSection } from './report-section.js';
 
 const { values } = parseArgs({ options: { duration: { type: 'string', default: '10' }, clients: { type: 'string', default: '16' }, kills: { type: 'string', default: '1' } } });

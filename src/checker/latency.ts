@@ -39,7 +39,7 @@ export function checkLatency(history: Op[]): LatencyResult {
   const byF = new Map<string, hdr.Histogram>();
   const byNode = new Map<string, hdr.Histogram>();
   for (const { invoke, complete } of pairOps(history).pairs) {
-    if (!complete || complete.type !== 'ok' || !isClientProcess(invoke.process)) continue;
+    if (complete?.type !== 'ok' || !isClientProcess(invoke.process)) continue;
     const us = Math.max(1, Math.round((complete.time - invoke.time) / 1000));
     const f = invoke.f;
     if (!byF.has(f)) byF.set(f, newHistogram());

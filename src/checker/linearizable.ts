@@ -232,9 +232,9 @@ function groupByKey<S>(history: Op[], model: Model<S>): { byKey: Map<string, OpP
     if (complete?.type === 'fail') continue;
     const indeterminate = !complete || complete.type === 'info';
     if (indeterminate && model.isPureRead(invoke.f)) continue;
-    let list = byKey.get(key);
-    if (!list) byKey.set(key, (list = []));
-    list.push(pair);
+    const list = byKey.get(key);
+    if (list) list.push(pair);
+    else byKey.set(key, [pair]);
   }
   for (const key of badKeys) byKey.delete(key);
   return { byKey, problems };
@@ -258,10 +258,14 @@ function buildPartition<S>(key: string, pairs: OpPair[], model: Model<S>): Parti
   const finite = kept.filter((c) => c.returnPos !== undefined).sort((a, b) => a.returnPos! - b.returnPos!);
   const info = kept.filter((c) => c.returnPos === undefined).sort((a, b) => a.invokePos - b.invokePos);
   const ordered = finite.concat(info);
-  ordered.forEach((c, id) => (c.op.id = id));
+  ordered.forEach((c, id) => {
+    c.op.id = id;
+  });
   // Writes the final log holds are linearized in log order: chain each to its predecessor.
   const logged = ordered.filter((c) => typeof c.pair.invoke.logLsn === 'number').sort((a, b) => a.pair.invoke.logLsn! - b.pair.invoke.logLsn!);
-  logged.forEach((c, i) => (c.op.logPred = i > 0 ? logged[i - 1]!.op.id : -1));
+  logged.forEach((c, i) => {
+    c.op.logPred = i > 0 ? logged[i - 1]!.op.id : -1;
+  });
   const entries: Entry[] = [];
   finite.forEach((c, id) => {
     const call: Entry = { op: id, pos: c.invokePos, isCall: true, prev: null, next: null, ret: null };
@@ -406,7 +410,7 @@ function searchPartition<S>(p: Partition, model: Model<S>, budgetMs: number, mem
   let state = model.init();
   let done = 0;
   // Longest linearizable prefix seen, maintained incrementally (see `lowWater`).
-  let best = { done: -1, order: [] as number[], blocked: -1, state: state as S };
+  const best = { done: -1, order: [] as number[], blocked: -1, state: state as S };
   let lowWater = 0;
   let entry: Entry | null = head.next;
   let candidates: number[] | null = null;
@@ -462,7 +466,7 @@ function searchPartition<S>(p: Partition, model: Model<S>, budgetMs: number, mem
       const far = Math.max(best.done, 0);
       return { kind: 'unknown', reason: `search exceeded ${budgetMs} ms after ${steps} steps (${p.ops.length} ops on this key); the longest linearizable prefix found covers ${far} of ${p.finite} completed ops${memoEvictions ? `; the memo filled up ${memoEvictions} time(s) and was cleared` : ''}`, memoEvictions };
     }
-    if (entry !== null && entry.isCall) {
+    if (entry?.isCall) {
       const e: Entry = entry;
       if (tryOp(e.op)) {
         stack.push({ entry: e, candidates: null, ci: 0, state });
@@ -552,7 +556,7 @@ function infoCandidates<S>(p: Partition, model: Model<S>, lin: LinearizedSet, st
 
 function firstReturn(head: Entry): Entry | null {
   let e = head.next;
-  while (e && e.isCall) e = e.next;
+  while (e?.isCall) e = e.next;
   return e;
 }
 

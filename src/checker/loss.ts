@@ -114,7 +114,10 @@ function checkRegisterLoss(pairs: OpPair[], finals: OpPair[]): LossResult {
   for (const f of finals) {
     const node = f.complete!.node ?? f.invoke.node ?? String(f.invoke.process);
     let n = perNode.find((x) => x.node === node);
-    if (!n) perNode.push((n = { node, lost: 0, recovered: 0, unexpected: 0, failedButPresent: 0 }));
+    if (!n) {
+      n = { node, lost: 0, recovered: 0, unexpected: 0, failedButPresent: 0 };
+      perNode.push(n);
+    }
     const k = f.invoke.key;
     if (k === undefined) continue;
     const finalValue = f.complete!.value;

@@ -50,7 +50,8 @@ export function checkStaleReads(history: Op[]): StaleReadResult {
   const staleLags = lags.filter((l) => l.lagLsn > 0);
   const perNode: StaleReadResult['perNode'] = {};
   for (const l of lags) {
-    const n = (perNode[l.op.node ?? '?'] ??= { reads: 0, stale: 0, maxStaleMs: 0 });
+    perNode[l.op.node ?? '?'] ??= { reads: 0, stale: 0, maxStaleMs: 0 };
+    const n = perNode[l.op.node ?? '?']!;
     n.reads++;
     if (l.lagLsn > 0) n.stale++;
     n.maxStaleMs = Math.max(n.maxStaleMs, l.lagMs);

@@ -6,8 +6,10 @@
  * mid-request or a `fenced` answer may have taken effect, so it is returned as `info` and never
  * retried: retrying could turn one indeterminate write into two writes.
  */
-import { call, type KvRequest, type Outcome } from '../workloads/kv-client.js';
+import { call, type KvRequest, type Outcome } from './kv-http.js';
 import type { Targets } from '../workloads/workload.js';
+import { fetchMonitorView } from '../monitor/api-types.js';
+import { parseNodeStatus, type NodeStatus } from '../kv/status.js';
 
 export interface ClusterClientOptions {
   nodes: Array<{ id: string; http: string }>;
@@ -85,19 +87,18 @@ export class ClusterClient implements Targets {
 
   private async lookup(): Promise<void> {
     if (this.options.monitor) {
-      const st = await getJson(`http://${this.options.monitor}/status`, 500);
-      if (st && typeof st.leaderHttp === 'string') {
+      const st = await fetchMonitorView(this.options.monitor, 500);
+      if (st) {
         this.leaderAddress = this.alias(st.leaderHttp);
-        const nodes = (st.nodes ?? []) as Array<{ http: string; reachable: boolean; role: string | null }>;
-        this.followerAddresses = nodes.filter((n) => n.reachable && n.role === 'follower').map((n) => this.alias(n.http));
+        this.followerAddresses = st.nodes.filter((n) => n.reachable && n.role === 'follower').map((n) => this.alias(n.http));
         return;
       }
     }
     // No monitor answer: the node that says it leads, with a lease, at the highest epoch.
-    const statuses = await Promise.all(this.options.nodes.map((n) => getJson(`http://${n.http}/status`, 500)));
+    const statuses = await Promise.all(this.options.nodes.map((n) => nodeStatus(n.http, 500)));
     let best: { http: string; epoch: number } | undefined;
     for (const s of statuses) {
-      if (s?.role === 'leader' && s.leaseValid !== false && typeof s.http === 'string' && (!best || (s.epoch as number) > best.epoch)) best = { http: s.http, epoch: s.epoch as number };
+      if (s?.role === 'leader' && s.leaseValid && (!best || s.epoch > best.epoch)) best = { http: s.http, epoch: s.epoch };
     }
     if (best) this.leaderAddress = this.alias(best.http);
   }
@@ -127,10 +128,11 @@ export class ClusterClient implements Targets {
   }
 }
 
-async function getJson(url: string, timeoutMs: number): Promise<Record<string, unknown> | undefined> {
+async function nodeStatus(address: string, timeoutMs: number): Promise<NodeStatus | undefined> {
   try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
-    return (await res.json()) as Record<string, unknown>;
+    const res = await fetch(`http://${address}/status`, { signal: AbortSignal.timeout(timeoutMs) });
+    const r = parseNodeStatus(await res.json());
+    return r.ok ? r.status : undefined;
   } catch {
     return undefined;
   }

@@ -1,23 +1,28 @@
 /**
  * What a cluster backend offers the harness: per-node process control by node id. The process
- * backend (local.ts) implements it with child processes; the docker backend will with containers.
+ * and docker backends (replab-cluster.ts with its two launchers) implement it.
  */
 
-/** One node as `.replab/<name>/cluster.json` lists it (DESIGN.md, CLI). */
-export interface NodeEndpoint {
-  id: string;
-  http: string;
-  repl: string;
-  pid: number;
-  dataDir: string;
-}
+import { z } from 'zod';
 
-export interface ClusterFile {
-  name: string;
-  nodes: NodeEndpoint[];
-  monitor?: { http: string; pid: number };
-  proxy?: { api: string; pid: number };
-}
+/** One node as `.replab/<name>/cluster.json` lists it (DESIGN.md, CLI). */
+export const NodeEndpointSchema = z.object({
+  id: z.string(),
+  http: z.string(),
+  repl: z.string(),
+  pid: z.number().int(),
+  dataDir: z.string(),
+});
+export type NodeEndpoint = z.infer<typeof NodeEndpointSchema>;
+
+/** `.replab/<name>/cluster.json`: where every process of a running cluster listens. */
+export const ClusterFileSchema = z.object({
+  name: z.string(),
+  nodes: z.array(NodeEndpointSchema),
+  monitor: z.object({ http: z.string(), pid: z.number().int() }).optional(),
+  proxy: z.object({ api: z.string(), pid: z.number().int() }).optional(),
+});
+export type ClusterFile = z.infer<typeof ClusterFileSchema>;
 
 export interface ClusterBackend {
   readonly name: string;

@@ -18,7 +18,7 @@ import { pipeline } from 'node:stream/promises';
 import { extract as tarExtract } from 'tar';
 import type Docker from 'dockerode';
 import type { Launched, LaunchOptions, Launcher } from './launcher.js';
-import { waitFor } from './process-control.js';
+import { waitFor } from '../lib/wait.js';
 import { dockerClient } from '../docker/engine.js';
 import { imageTag } from '../docker/image.js';
 import { EnvironmentError, UsageError } from '../lib/errors.js';

@@ -2,8 +2,9 @@
 import { spawn } from 'node:child_process';
 import { openSync, closeSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
-import type { Launched, LaunchOptions, Launcher } from './launcher.js';
-import { isRunning, killHard, signal, stopGracefully, tailFile, waitFor } from './process-control.js';
+import { LaunchedSchema, type Launched, type LaunchOptions, type Launcher } from './launcher.js';
+import { isRunning, killHard, signal, stopGracefully, tailFile } from './process-control.js';
+import { waitFor } from '../lib/wait.js';
 import { EnvironmentError, UsageError } from '../lib/errors.js';
 import { cliEntry } from '../lib/paths.js';
 
@@ -36,8 +37,8 @@ export class ProcessLauncher implements Launcher {
     await waitFor(async () => {
       if (exited) return true;
       try {
-        const e = JSON.parse(await fsp.readFile(path.join(o.dir, ENDPOINT_FILE), 'utf8')) as Launched;
-        if (e.pid === pid) endpoint = e;
+        const e = LaunchedSchema.safeParse(JSON.parse(await fsp.readFile(path.join(o.dir, ENDPOINT_FILE), 'utf8')));
+        if (e.success && e.data.pid === pid) endpoint = e.data;
       } catch {
         // not written yet
       }

@@ -1,15 +1,18 @@
 /**
  * How a cluster's processes (nodes, monitor, proxy) are started and broken, by backend:
  * `process` (child processes on this machine, launcher-process.ts) or `docker` (one container
- * each, launcher-docker.ts). LocalCluster does everything else — specs, links, waiting, state —
+ * each, launcher-docker.ts). ReplabCluster does everything else — specs, links, waiting, state —
  * the same way for both, through addresses only.
  */
-export interface Launched {
+import { z } from 'zod';
+/** What a started process writes to `endpoint.json` (and a launcher reports). */
+export const LaunchedSchema = z.object({
   /** A host pid (for a container: its init process as the host sees it). */
-  pid: number;
-  http: string;
-  repl?: string;
-}
+  pid: z.number().int(),
+  http: z.string(),
+  repl: z.string().optional(),
+});
+export type Launched = z.infer<typeof LaunchedSchema>;
 
 export interface LaunchOptions {
   /** Where it keeps its files: a node's data dir, the monitor's or proxy's state dir. */

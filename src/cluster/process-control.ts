@@ -1,6 +1,7 @@
 /** Signals and liveness for OS processes by pid (the process backend's low level). */
 import { promises as fsp } from 'node:fs';
 import { isPidRunning } from '../lib/pid.js';
+import { waitFor } from '../lib/wait.js';
 
 /** True while the pid exists and is not a zombie. */
 export async function isRunning(pid: number): Promise<boolean> {
@@ -16,15 +17,6 @@ export function signal(pid: number, sig: NodeJS.Signals): boolean {
   }
 }
 
-/** Polls until `check` is true or `timeoutMs` passes; returns whether it became true. */
-export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs: number, intervalMs = 20): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return true;
-    if (Date.now() >= deadline) return false;
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-}
 
 /** SIGKILL and wait until the process is gone. */
 export async function killHard(pid: number): Promise<void> {

@@ -29,6 +29,7 @@ import { ConfigError } from '../lib/errors.js';
 import { readConfigFile } from '../lib/config-file.js';
 import { parseWith } from '../lib/schema.js';
 import type { CommitSettings, ReplicationMode } from '../kv/config.js';
+import { REPLICATION_MODES } from '../lib/modes.js';
 
 const nodeId = z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'must be 1-32 letters, digits, "_" or "-"');
 
@@ -39,7 +40,7 @@ const NodeSpecSchema = z.strictObject({
 });
 
 const ReplicationSchema = z.strictObject({
-  mode: z.enum(['async', 'semi-sync', 'sync']).default('async'),
+  mode: z.enum(REPLICATION_MODES).default('async'),
   k: z.number().int().min(1).default(1),
   ackLevel: z.enum(['write', 'flush', 'apply']).default('flush'),
   applyDelayMs: z.number().int().nonnegative().default(0),

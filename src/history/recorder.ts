@@ -27,7 +27,7 @@ export class HistoryRecorder {
   record(op: OpInput): Op {
     const { time, ...rest } = op;
     const full = { index: this.index++, time: time ?? this.now(), ...rest } as Op;
-    if (!this.closed) this.out.write(JSON.stringify(full) + '\n');
+    if (!this.closed) this.out.write(`${JSON.stringify(full)}\n`);
     return full;
   }
 

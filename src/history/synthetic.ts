@@ -180,7 +180,7 @@ export function syntheticKvHistory(o: SyntheticKvOptions): Op[] {
     const r = reads[Math.floor(reads.length / 2)]!;
     const pieces = r.output!.trim().split(' ');
     pieces.splice(Math.floor(pieces.length / 2), 1);
-    r.output = pieces.join(' ') + ' ';
+    r.output = `${pieces.join(' ')} `;
   }
   return toHistory(sims);
 }

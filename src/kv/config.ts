@@ -1,6 +1,8 @@
 /** A node's settings: what `replab node` flags and the cluster backend produce. */
 
-export type ReplicationMode = 'async' | 'semi-sync' | 'sync';
+import type { ReplicationMode } from '../lib/modes.js';
+
+export type { ReplicationMode };
 /** PostgreSQL's synchronous_commit levels: remote_write, on, remote_apply. */
 export type AckLevel = 'write' | 'flush' | 'apply';
 export const ACK_LEVELS: readonly AckLevel[] = ['write', 'flush', 'apply'];

@@ -98,7 +98,7 @@ export function nodeLogToJsonl(log: NodeLog): string {
   const lines = [JSON.stringify({ type: 'log', epoch: log.epoch, epochHistory: log.epochHistory, leaderOf: log.leaderOf, checkpointLsn: log.checkpointLsn, lastLsn: log.lastLsn, tornTail: log.tornTail })];
   for (const [key, value] of log.checkpointEntries) lines.push(JSON.stringify({ type: 'checkpoint', lsn: log.checkpointLsn, key, value }));
   for (const r of log.records) lines.push(JSON.stringify({ type: 'record', ...r }));
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }
 
 /** Reads the JSON Lines form back; LogDumpError naming the line when it is not one. */
@@ -114,7 +114,7 @@ export function parseNodeLogJsonl(text: string, where: string): NodeLog {
     throw new LogDumpError(`${where}:${n}: not a JSON object`);
   };
   const head = lines.length ? parse(lines[0]!, 1) : undefined;
-  if (!head || head.type !== 'log' || typeof head.lastLsn !== 'number' || !Array.isArray(head.epochHistory)) {
+  if (head?.type !== 'log' || typeof head.lastLsn !== 'number' || !Array.isArray(head.epochHistory)) {
     throw new LogDumpError(`${where}:1: expected a {"type":"log",...} header line`);
   }
   const log: NodeLog = {

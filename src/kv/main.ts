@@ -4,7 +4,6 @@
  * port 0 and learn the ports). `runNodeProcess` adds what a standalone process needs: the data dir
  * lock, signal handling, and exiting on a fatal WAL error.
  */
-import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { KvNode, lockDataDir } from './node.js';
 import { HttpApi } from './server.js';
@@ -16,7 +15,8 @@ import { MetaError } from './meta.js';
 export const DAMAGED_DATA_ADVICE = 'To recover, move the data dir aside and start the node empty as a follower: it bootstraps from the leader (or restore the dir from a backup).';
 import type { NodeConfig } from './config.js';
 import type { Logger } from '../lib/log.js';
-import { EnvironmentError } from '../lib/errors.js';
+import { EnvironmentError, ExitCode } from '../lib/errors.js';
+import { writeFileAtomic } from '../lib/durable-file.js';
 
 export interface RunningNode {
   node: KvNode;
@@ -41,13 +41,11 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
   node.httpAddress = await api.listen(config.httpHost, config.httpPort);
   const endpoint = { id: config.id, pid: process.pid, http: node.httpAddress, repl: node.replAddress };
   const file = path.join(config.dataDir, ENDPOINT_FILE);
-  await fsp.writeFile(`${file}.tmp`, JSON.stringify(endpoint)).catch(async (e: unknown) => {
-    await fsp.rm(`${file}.tmp`, { force: true });
+  await writeFileAtomic(file, JSON.stringify(endpoint)).catch(async (e: unknown) => {
     await api.close();
     await node.close();
     throw e;
   });
-  await fsp.rename(`${file}.tmp`, file);
   log.info({ ...endpoint, role: node.role, mode: config.mode, upstream: config.upstream }, 'node listening');
   let stopping: Promise<void> | undefined;
   const stop = () =>
@@ -86,6 +84,6 @@ export async function runNodeProcess(config: NodeConfig, log: Logger): Promise<v
   running.node.on('fatal', (e: Error) => {
     // A WAL that failed to fsync cannot be trusted again in this process: stop, let a restart recover.
     process.stderr.write(`error: ${e.message}\n`);
-    process.exit(4);
+    process.exit(ExitCode.environment);
   });
 }

@@ -26,5 +26,5 @@ export function renderMetrics(node: KvNode): string {
   gauge('replab_follower_lag_records', 'Records a direct follower has yet to apply.', followers.map((f) => [{ follower: f.id }, f.lagRecords]));
   gauge('replab_follower_lag_ms', 'Age of the oldest record a direct follower has yet to apply.', followers.map((f) => [{ follower: f.id }, f.lagMs]));
   gauge('replab_follower_connected', '1 while a direct follower is connected and acking.', followers.map((f) => [{ follower: f.id }, f.connected ? 1 : 0]));
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }

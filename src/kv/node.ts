@@ -35,6 +35,7 @@ import { UpstreamLink, type DownstreamHost } from './downstream.js';
 import { FrameError } from './frames.js';
 import { KvError } from './protocol.js';
 import type { NodeConfig } from './config.js';
+import type { FollowerStatus, UpstreamState } from './status.js';
 import { parseHostPort } from '../lib/addr.js';
 import { isPidRunning } from '../lib/pid.js';
 import type { Logger } from '../lib/log.js';
@@ -45,16 +46,6 @@ interface Waiter {
   reject: (e: Error) => void;
 }
 
-export interface FollowerStatus {
-  id: string;
-  address: string;
-  connected: boolean;
-  writtenLsn: number;
-  flushedLsn: number;
-  appliedLsn: number;
-  lagRecords: number;
-  lagMs: number;
-}
 
 /** Pending ops kept between append and visibility, in LSN order (a queue with a moving head). */
 class OpQueue {
@@ -709,11 +700,11 @@ export class KvNode extends EventEmitter {
   }
 
   /** The upstream's view, for a follower's /status. */
-  upstreamStatus(): Record<string, unknown> | null {
+  upstreamStatus(): UpstreamState | null {
     if (!this.upstreamLink) return null;
     const u = this.upstreamInfo;
     return {
-      address: this.config.upstream,
+      address: this.config.upstream ?? null,
       id: u.upstreamId ?? null,
       connected: this.upstreamLink.connected,
       streaming: this.upstreamLink.streaming,

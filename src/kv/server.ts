@@ -29,6 +29,7 @@ import { KvError, KvErrors, APPLIED_LSN_HEADER, NODE_HEADER } from './protocol.j
 import { MAX_KEY_BYTES, MAX_VALUE_BYTES } from './record.js';
 import type { KvNode } from './node.js';
 import { renderMetrics } from './metrics.js';
+import { shortStatus, statusOf } from './status.js';
 
 const CAS_BODY_LIMIT_BYTES = 2 * MAX_VALUE_BYTES + 4096;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -260,24 +261,6 @@ function intField(body: Record<string, unknown>, name: string): number {
   return v;
 }
 
-/** What the monitor needs from every probe. */
-export function shortStatus(node: KvNode): Record<string, unknown> {
-  return {
-    id: node.config.id,
-    role: node.role,
-    epoch: node.epoch,
-    lastEpoch: node.lastLogEpoch,
-    lastLsn: node.wal.lastLsn,
-    writtenLsn: node.wal.writtenLsn,
-    flushedLsn: node.wal.flushedLsn,
-    commitLsn: node.commitLsn,
-    appliedLsn: node.visible.lsn,
-    degraded: node.degraded,
-    leaseValid: node.role === 'leader' && node.leaseValid(),
-    upstream: node.config.upstream ?? null,
-  };
-}
-
 export function parseCasBody(text: string): { expected: string | null; value: string } {
   let v: unknown;
   try {
@@ -292,45 +275,4 @@ export function parseCasBody(text: string): { expected: string | null; value: st
   if (typeof o.value !== 'string') throw new KvError('bad_request', `cas body: "value" must be a string, got ${JSON.stringify(o.value ?? null)}`);
   if (Buffer.byteLength(o.value) > MAX_VALUE_BYTES) throw new KvError('value_too_large', `cas value exceeds ${MAX_VALUE_BYTES} bytes`);
   return { expected: o.expected, value: o.value };
-}
-
-export function statusOf(node: KvNode): Record<string, unknown> {
-  const c = node.config;
-  return {
-    id: c.id,
-    role: node.role,
-    epoch: node.epoch,
-    lastEpoch: node.lastLogEpoch,
-    epochHistory: node.meta.epochHistory,
-    lastLsn: node.wal.lastLsn,
-    writtenLsn: node.wal.writtenLsn,
-    flushedLsn: node.wal.flushedLsn,
-    commitLsn: node.commitLsn,
-    appliedLsn: node.visible.lsn,
-    checkpointLsn: node.wal.baseLsn,
-    http: node.httpAddress,
-    repl: node.replAddress,
-    leader: node.leaderHttp(),
-    upstream: node.upstreamStatus(),
-    mode: c.mode,
-    k: c.k,
-    ackLevel: c.ackLevel,
-    applyDelayMs: c.applyDelayMs,
-    syncDelayMs: c.syncDelayMs,
-    simulatePowerLoss: c.simulatePowerLoss,
-    syncStandbys: c.syncStandbys,
-    onSyncTimeout: c.onSyncTimeout,
-    syncTimeoutMs: c.syncTimeoutMs,
-    visibility: c.visibility,
-    degraded: node.degraded,
-    /** Why the node refuses writes because its log cannot write (disk full, I/O error), or null. */
-    diskStalled: node.wal.stalled ?? null,
-    fencing: c.fencing,
-    leaseValid: node.role === 'leader' && node.leaseValid(),
-    leaseRemainingMs: node.role === 'leader' && c.fencing === 'lease' ? node.leaseRemainingMs() : null,
-    fsyncs: node.wal.fsyncCount,
-    writes: node.writesTotal,
-    keys: node.visible.data.size,
-    followers: node.followerStatuses(),
-  };
 }

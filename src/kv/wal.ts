@@ -307,7 +307,10 @@ export class Wal extends EventEmitter {
    */
   private stall(e: unknown): void {
     const err = e instanceof Error ? e : new Error(String(e));
-    if (this.simulatePowerLoss || this.failed) return this.fail(err);
+    if (this.simulatePowerLoss || this.failed) {
+      this.fail(err);
+      return;
+    }
     const keep = this.writtenLsn;
     this.pending = [];
     const cut = this.retained.findIndex((r) => r.lsn > keep);

@@ -2,7 +2,7 @@
  * Turning zod validation failures into the one-line errors replab promises:
  * `<where>: <json path>: <what is accepted>, got <what was there>`.
  */
-import { z } from 'zod';
+import type { z } from 'zod';
 import { ConfigError } from './errors.js';
 
 export function parseWith<T>(schema: z.ZodType<T>, input: unknown, where: string): T {

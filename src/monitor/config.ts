@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { parseWith } from '../lib/schema.js';
 import { ConfigError } from '../lib/errors.js';
 import { readConfigFile } from '../lib/config-file.js';
+import { REPLICATION_MODES } from '../lib/modes.js';
 
 const address = z.string().regex(/^[^:\s]+:\d{1,5}$/, 'must be host:port');
 const id = z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'must be a node id');
@@ -22,7 +23,7 @@ const MonitorConfigSchema = z.strictObject({
   replLinks: z.record(z.string(), address).default({}),
   /** node id → the address the monitor uses for that node's HTTP API (default: its http). */
   monitorLinks: z.record(z.string(), address).default({}),
-  mode: z.enum(['async', 'semi-sync', 'sync']),
+  mode: z.enum(REPLICATION_MODES),
   k: z.number().int().min(1),
   syncStandbys: z.array(id).default([]),
   fencing: z.enum(['lease', 'none']),

@@ -8,6 +8,7 @@ import { Monitor } from './monitor.js';
 import { MonitorApi } from './server.js';
 import type { MonitorConfig } from './config.js';
 import type { Logger } from '../lib/log.js';
+import { writeFileAtomic } from '../lib/durable-file.js';
 
 export const MONITOR_ENDPOINT_FILE = 'endpoint.json';
 
@@ -18,8 +19,7 @@ export async function startMonitor(config: MonitorConfig, stateDir: string, toke
   const api = new MonitorApi(monitor, token);
   const http = await api.listen(listen.host, listen.port);
   const file = path.join(stateDir, MONITOR_ENDPOINT_FILE);
-  await fsp.writeFile(`${file}.tmp`, JSON.stringify({ pid: process.pid, http }));
-  await fsp.rename(`${file}.tmp`, file);
+  await writeFileAtomic(file, JSON.stringify({ pid: process.pid, http }));
   log.info({ http, leader: monitor.state.leader, epoch: monitor.state.epoch }, 'monitor listening');
   return {
     monitor,

@@ -16,9 +16,12 @@
 import type { Logger } from '../lib/log.js';
 import { chooseCandidate, type NodeView } from './candidate.js';
 import type { MonitorConfig } from './config.js';
-import { NodeApi, upstreamAddress, type ShortStatus } from './node-api.js';
+import { NodeApi, type ShortStatus } from './node-api.js';
+import { shortOf } from '../kv/status.js';
+import { waitFor } from '../lib/wait.js';
+import type { FailoverState, MonitorView, SwitchoverAnswer } from './api-types.js';
 import { appendEvent, readMonitorState, writeMonitorState, type MonitorEvent, type MonitorState } from './state.js';
-import { UsageError } from '../lib/errors.js';
+import { EnvironmentError, UsageError } from '../lib/errors.js';
 
 interface Probe {
   at: number;
@@ -27,7 +30,7 @@ interface Probe {
   error?: string;
 }
 
-export type FailoverState = { state: 'healthy' } | { state: 'leader-down'; sinceMs: number } | { state: 'blocked'; why: string; sinceMs: number } | { state: 'switching-over'; to: string };
+export type { FailoverState };
 
 const RECENT_EVENTS = 200;
 
@@ -140,7 +143,7 @@ export class Monitor {
 
   private async probe(id: string): Promise<Probe> {
     const r = await this.api.status(this.httpOf(id), this.probeTimeoutMs);
-    const p: Probe = r.ok ? { at: Date.now(), ok: true, status: r.body } : { at: Date.now(), ok: false, error: r.error };
+    const p: Probe = r.ok ? { at: Date.now(), ok: true, status: shortOf(r.body) } : { at: Date.now(), ok: false, error: r.error };
     this.probes.set(id, p);
     return p;
   }
@@ -196,7 +199,7 @@ export class Monitor {
           const upId = this.state.upstreams[n.id] ?? leader;
           const want = this.replAddress(n.id, upId);
           const s = p.status;
-          const wrongPlace = s.role === 'leader' || upstreamAddress(s) !== want;
+          const wrongPlace = s.role === 'leader' || s.upstream !== want;
           if (!wrongPlace && s.epoch >= this.state.epoch) return;
           const r = await this.api.admin(this.httpOf(n.id), 'follow', { epoch: this.state.epoch, upstream: want, leaderHttp: this.node(leader).http }, this.probeTimeoutMs);
           if (wrongPlace) await this.event(r.ok ? 'repointed' : 'repoint-failed', { node: n.id, upstream: upId, wasRole: s.role, epoch: this.state.epoch, ...(r.ok ? {} : { error: r.error }) });
@@ -307,36 +310,36 @@ export class Monitor {
    * `to` with a new epoch, and repoint the rest. On timeout the leader is unfenced and nothing
    * changes.
    */
-  async switchover(to: string, timeoutMs = Math.max(5000, this.config.failoverTimeoutMs)): Promise<{ from: string; to: string; epoch: number; durationMs: number; lastLsn: number }> {
+  async switchover(to: string, timeoutMs = Math.max(5000, this.config.failoverTimeoutMs)): Promise<SwitchoverAnswer> {
     this.node(to);
     const from = this.state.leader;
     if (to === from) throw new UsageError(`${to} is already the leader`);
-    if (this.busy) throw new UsageError('a failover or switchover is already in progress');
+    if (this.busy) throw new EnvironmentError('a failover or switchover is already in progress; try again when it is done');
     this.busy = true;
     const started = Date.now();
     this.failover = { state: 'switching-over', to };
     try {
       await this.event('switchover-started', { from, to, epoch: this.state.epoch });
       const target = await this.probe(to);
-      if (!target.ok || target.status?.role !== 'follower') throw new UsageError(`switchover target ${to} is not a reachable follower (${target.error ?? target.status?.role})`);
-      const fence = await this.api.admin<ShortStatus & { lastLsn: number }>(this.httpOf(from), 'fence', { epoch: this.state.epoch, fenced: true }, 2000);
-      if (!fence.ok) throw new UsageError(`cannot fence leader ${from}: ${fence.error}`);
+      if (!target.ok || target.status?.role !== 'follower') throw new EnvironmentError(`switchover target ${to} is not a reachable follower (${target.error ?? target.status?.role})`);
+      const fence = await this.api.admin(this.httpOf(from), 'fence', { epoch: this.state.epoch, fenced: true }, 2000);
+      if (!fence.ok) throw new EnvironmentError(`cannot fence leader ${from}: ${fence.error}`);
       const lastLsn = fence.body.lastLsn;
-      const caughtUp = await waitUntil(async () => {
+      const caughtUp = await waitFor(async () => {
         const [t, l] = await Promise.all([this.probe(to), this.probe(from)]);
         return !!t.status && t.status.flushedLsn >= lastLsn && !!l.status && l.status.commitLsn >= lastLsn;
       }, timeoutMs);
       if (!caughtUp) {
         await this.api.admin(this.httpOf(from), 'fence', { epoch: this.state.epoch, fenced: false }, 2000);
         await this.event('switchover-aborted', { from, to, lastLsn, why: `target did not catch up within ${timeoutMs} ms` });
-        throw new UsageError(`switchover to ${to} aborted: it did not reach lsn ${lastLsn} within ${timeoutMs} ms; ${from} stays leader`);
+        throw new EnvironmentError(`switchover to ${to} aborted: it did not reach lsn ${lastLsn} within ${timeoutMs} ms; ${from} stays leader`);
       }
       const epoch = await this.reserveEpoch();
       const upstreams = repointedUpstreams(this.state.upstreams, from, to);
       const syncStandbys = Object.entries(upstreams).filter(([, up]) => up === to).map(([id]) => id);
       const sentAtMs = Date.now();
       const r = await this.api.admin(this.httpOf(to), 'promote', { epoch, leaseMs: this.config.leaseMs, sentAtMs, syncStandbys }, 5000);
-      if (!r.ok) throw new UsageError(`promoting ${to} failed: ${r.error}; ${from} stays fenced until the monitor fails over`);
+      if (!r.ok) throw new EnvironmentError(`promoting ${to} failed: ${r.error}; ${from} stays fenced until the monitor fails over`);
       this.lastLeaseSentAt = sentAtMs;
       this.state = { epoch, highestEpoch: epoch, leader: to, upstreams, syncStandbys };
       await this.saveState();
@@ -353,7 +356,7 @@ export class Monitor {
   }
 
   /** What `GET /status` of the monitor shows; clients and the router route by it. */
-  view(): Record<string, unknown> {
+  view(): MonitorView {
     const leader = this.state.leader;
     return {
       cluster: this.config.cluster,
@@ -396,13 +399,4 @@ export function repointedUpstreams(ups: Record<string, string>, oldLeader: strin
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
-}
-
-async function waitUntil(check: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (await check()) return true;
-    await sleep(20);
-  }
-  return false;
 }

@@ -1,19 +1,10 @@
 /** The monitor's calls to nodes: status probes and signed admin calls (src/lib/auth.ts), each with a timeout. */
+import type { z } from 'zod';
 import { AUTH_HEADER, signAdminRequest } from '../lib/auth.js';
+import { NodeStatusSchema, ShortStatusSchema, type NodeStatus, type ShortStatus } from '../kv/status.js';
 
-export interface ShortStatus {
-  id: string;
-  role: 'leader' | 'follower';
-  epoch: number;
-  lastEpoch: number;
-  lastLsn: number;
-  flushedLsn: number;
-  commitLsn: number;
-  appliedLsn: number;
-  degraded: boolean;
-  leaseValid: boolean;
-  upstream: string | null | { address?: string };
-}
+export type { NodeStatus, ShortStatus };
+
 
 export type CallResult<T> = { ok: true; body: T } | { ok: false; status: number; error: string };
 
@@ -22,15 +13,16 @@ export class NodeApi {
   /** Who signs admin calls (the monitor). */
   caller = 'monitor';
 
-  async status(address: string, timeoutMs: number): Promise<CallResult<ShortStatus>> {
-    return this.call(address, 'GET', '/status', undefined, timeoutMs);
+  async status(address: string, timeoutMs: number): Promise<CallResult<NodeStatus>> {
+    return this.call(address, 'GET', '/status', undefined, timeoutMs, NodeStatusSchema);
   }
 
-  async admin<T = ShortStatus>(address: string, action: 'lease' | 'promote' | 'follow' | 'fence', body: Record<string, unknown>, timeoutMs: number): Promise<CallResult<T>> {
-    return this.call(address, 'POST', `/admin/${action}`, body, timeoutMs);
+  async admin(address: string, action: 'lease' | 'promote' | 'follow' | 'fence', body: Record<string, unknown>, timeoutMs: number): Promise<CallResult<ShortStatus>> {
+    return this.call(address, 'POST', `/admin/${action}`, body, timeoutMs, ShortStatusSchema);
   }
 
-  private async call<T>(address: string, method: string, path: string, body: unknown, timeoutMs: number): Promise<CallResult<T>> {
+  /** A node's answer is parsed, not trusted: one that is not what the schema says is a failed call. */
+  private async call<T>(address: string, method: string, path: string, body: unknown, timeoutMs: number, schema: z.ZodType<T>): Promise<CallResult<T>> {
     try {
       const text = body === undefined ? undefined : JSON.stringify(body);
       // Signed, never the token itself: this call crosses the cluster's fault proxy.
@@ -41,18 +33,18 @@ export class NodeApi {
         body: text,
         signal: AbortSignal.timeout(timeoutMs),
       });
-      const parsed = (await res.json()) as Record<string, unknown>;
-      if (res.ok) return { ok: true, body: parsed as T };
-      return { ok: false, status: res.status, error: String(parsed.error ?? `HTTP ${res.status}`) };
+      const parsed: unknown = await res.json();
+      if (!res.ok) {
+        const error = typeof parsed === 'object' && parsed !== null && 'error' in parsed ? String(parsed.error) : `HTTP ${res.status}`;
+        return { ok: false, status: res.status, error };
+      }
+      const r = schema.safeParse(parsed);
+      if (r.success) return { ok: true, body: r.data };
+      const issue = r.error.issues[0]!;
+      return { ok: false, status: res.status, error: `malformed answer to ${method} ${path}: ${issue.path.map(String).join('.') || '(top level)'}: ${issue.message}` };
     } catch (e: unknown) {
       const err = e as Error & { cause?: { code?: string } };
       return { ok: false, status: 0, error: err.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (err.cause?.code ?? err.message) };
     }
   }
-}
-
-/** The replication address a node's status says it follows (full /status nests it). */
-export function upstreamAddress(s: ShortStatus): string | null {
-  if (s.upstream === null || typeof s.upstream === 'string') return s.upstream;
-  return s.upstream.address ?? null;
 }

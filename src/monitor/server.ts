@@ -8,7 +8,7 @@ import http from 'node:http';
 import { closeHttp, listenHttp } from '../lib/http-server.js';
 import { AUTH_HEADER, Verifier } from '../lib/auth.js';
 import type { Monitor } from './monitor.js';
-import { UsageError } from '../lib/errors.js';
+import { EnvironmentError, UsageError } from '../lib/errors.js';
 import { BodyError, parseJsonBounded, readBody } from '../lib/http-body.js';
 
 export class MonitorApi {
@@ -26,7 +26,9 @@ export class MonitorApi {
   async listen(host: string, port: number): Promise<string> {
     this.server = http.createServer((req, res) => {
       this.handle(req, res).catch((e: unknown) => {
-        const status = e instanceof UsageError ? 409 : 500;
+        // By the error table: a request that cannot apply (bad target) 409, the cluster not able
+        // to do it now (unreachable node, another failover running) 503, a bug 500.
+        const status = e instanceof UsageError ? 409 : e instanceof EnvironmentError ? 503 : 500;
         json(res, status, { error: (e as Error).message });
       });
     });

@@ -6,37 +6,57 @@
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
+import { z } from 'zod';
 import { writeFileAtomic } from '../lib/durable-file.js';
+import { EnvironmentError } from '../lib/errors.js';
 
-export interface MonitorState {
+export const MonitorStateSchema = z.object({
   /** The current leader's epoch: what leases and repoints carry. */
-  epoch: number;
+  epoch: z.number().int().nonnegative(),
   /** The highest epoch ever handed out (or about to be): persisted before a promotion uses it. */
-  highestEpoch: number;
-  leader: string;
-  upstreams: Record<string, string>;
-  syncStandbys: string[];
-}
+  highestEpoch: z.number().int().nonnegative(),
+  leader: z.string(),
+  upstreams: z.record(z.string(), z.string()),
+  syncStandbys: z.array(z.string()),
+});
+export type MonitorState = z.infer<typeof MonitorStateSchema>;
 
-export interface MonitorEvent {
+export const MonitorEventSchema = z.looseObject({
   /** Wall-clock milliseconds. */
-  timeMs: number;
-  event: string;
-  [field: string]: unknown;
-}
+  timeMs: z.number(),
+  event: z.string(),
+});
+export type MonitorEvent = z.infer<typeof MonitorEventSchema>;
+
+/** What to do about a damaged monitor state file (printed with the refusal). */
+const DAMAGED_STATE_ADVICE =
+  'the monitor refuses to guess its highest epoch (handing one out twice would allow two leaders); restore the file, or stop the cluster and start it again';
 
 export const STATE_FILE = 'monitor-state.json';
 export const EVENTS_FILE = 'events.jsonl';
 
+/** The stored state, undefined when there is none yet; a damaged file is an EnvironmentError naming it. */
 export async function readMonitorState(dir: string): Promise<MonitorState | undefined> {
+  const file = path.join(dir, STATE_FILE);
+  let text: string;
   try {
-    const v = JSON.parse(await fsp.readFile(path.join(dir, STATE_FILE), 'utf8')) as MonitorState;
-    if (!Number.isSafeInteger(v.epoch) || typeof v.leader !== 'string') throw new Error(`${path.join(dir, STATE_FILE)}: missing epoch or leader`);
-    return v;
+    text = await fsp.readFile(file, 'utf8');
   } catch (e: unknown) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw e;
+    throw new EnvironmentError(`${file}: cannot read the monitor state (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new EnvironmentError(`${file}: not valid JSON (damaged monitor state); ${DAMAGED_STATE_ADVICE}`);
+  }
+  const r = MonitorStateSchema.safeParse(json);
+  if (!r.success) {
+    const issue = r.error.issues[0]!;
+    throw new EnvironmentError(`${file}: ${issue.path.map(String).join('.') || '(top level)'}: ${issue.message} (damaged monitor state); ${DAMAGED_STATE_ADVICE}`);
+  }
+  return r.data;
 }
 
 export async function writeMonitorState(dir: string, state: MonitorState): Promise<void> {
@@ -44,13 +64,24 @@ export async function writeMonitorState(dir: string, state: MonitorState): Promi
 }
 
 export async function appendEvent(dir: string, event: MonitorEvent): Promise<void> {
-  await fsp.appendFile(path.join(dir, EVENTS_FILE), JSON.stringify(event) + '\n');
+  await fsp.appendFile(path.join(dir, EVENTS_FILE), `${JSON.stringify(event)}\n`);
 }
 
 export async function readEvents(dir: string): Promise<MonitorEvent[]> {
   try {
     const text = await fsp.readFile(path.join(dir, EVENTS_FILE), 'utf8');
-    return text.split('\n').filter((l) => l).map((l) => JSON.parse(l) as MonitorEvent);
+    // A torn last line (a crash mid-append) or a foreign line is skipped: events are for reports.
+    const out: MonitorEvent[] = [];
+    for (const line of text.split('\n')) {
+      if (!line) continue;
+      try {
+        const r = MonitorEventSchema.safeParse(JSON.parse(line));
+        if (r.success) out.push(r.data);
+      } catch {
+        // not JSON
+      }
+    }
+    return out;
   } catch (e: unknown) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw e;

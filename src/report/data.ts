@@ -7,11 +7,11 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { loadHistory } from '../history/reader.js';
 import { WRITE_FS, isClientProcess, pairOps, type Op } from '../history/op.js';
-import type { SuiteResults } from '../suite/runner.js';
+import type { SuiteResults } from '../suite/results.js';
 import type { RunResult } from '../suite/run-one.js';
 import type { CheckResult } from '../checker/checker.js';
 import type { SplitBrainResult } from '../checker/split-brain.js';
-import { EnvironmentError } from '../lib/errors.js';
+import { readResults } from '../suite/results.js';
 
 export interface TimePoint {
   t: number;
@@ -100,12 +100,7 @@ export function lagPoints(lines: Array<Record<string, unknown>>): TimePoint[] {
 }
 
 export async function loadReportData(runDir: string): Promise<ReportData> {
-  let results: SuiteResults;
-  try {
-    results = JSON.parse(await fsp.readFile(path.join(runDir, 'results.json'), 'utf8')) as SuiteResults;
-  } catch (e: unknown) {
-    throw new EnvironmentError(`${runDir}: no readable results.json (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); is this a run folder?`);
-  }
+  const results = await readResults(runDir);
   const runs: RunData[] = [];
   for (const r of results.runs) runs.push(await loadRun(path.join(runDir, r.dir), r));
   return { results, runs };

@@ -4,7 +4,7 @@
  * charts, failovers, rewound writes and anomalies.
  */
 import type { ReportData } from './data.js';
-import { summarizeModes } from '../suite/runner.js';
+import { summarizeModes } from '../suite/summary.js';
 
 export function esc(s: unknown): string {
   return String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);

@@ -15,6 +15,8 @@ import { NODE_HEADER, SERVED_BY_HEADER } from '../kv/protocol.js';
 import { MAX_VALUE_BYTES } from '../kv/record.js';
 import type { Logger } from '../lib/log.js';
 import { BodyError, readBody } from '../lib/http-body.js';
+import { EnvironmentError } from '../lib/errors.js';
+import { fetchMonitorView } from '../monitor/api-types.js';
 
 export interface RouterOptions {
   monitor: string;
@@ -49,12 +51,12 @@ export class Router {
   ) {}
 
   async listen(host: string, port: number): Promise<string> {
-    const st = await fetchJson(`http://${this.options.monitor}/status`);
-    if (!st) throw new Error(`monitor at ${this.options.monitor} does not answer`);
+    const st = await fetchMonitorView(this.options.monitor, 2000);
+    if (!st) throw new EnvironmentError(`monitor at ${this.options.monitor} does not answer GET /status (is the cluster running?)`);
     const aliases = this.options.aliases ?? {};
-    const nodes = (st.nodes as Array<{ id: string; http: string }>).map((n) => ({ id: n.id, http: aliases[n.http] ?? n.http }));
+    const nodes = st.nodes.map((n) => ({ id: n.id, http: aliases[n.http] ?? n.http }));
     this.nodeIds = new Map(nodes.map((n) => [n.http, n.id]));
-    this.client = new ClusterClient({ nodes, aliases, monitor: this.options.monitor, leaderId: st.leader as string });
+    this.client = new ClusterClient({ nodes, aliases, monitor: this.options.monitor, leaderId: st.leader });
     await this.client.refresh();
     this.timer = setInterval(() => void this.client!.refresh(), this.options.refreshMs ?? 200);
     this.timer.unref();
@@ -174,13 +176,4 @@ function json(res: http.ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
   res.end(text);
-}
-
-async function fetchJson(url: string): Promise<Record<string, unknown> | undefined> {
-  try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
-    return (await res.json()) as Record<string, unknown>;
-  } catch {
-    return undefined;
-  }
 }

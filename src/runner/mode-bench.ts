@@ -6,7 +6,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { promises as fsp } from 'node:fs';
-import { LocalCluster } from '../cluster/local.js';
+import { ReplabCluster } from '../cluster/replab-cluster.js';
 import type { ClusterSpec } from '../cluster/spec.js';
 import type { ReplicationMode } from '../kv/config.js';
 import { runHttpBench, type HttpBenchResult } from '../workloads/http-bench.js';
@@ -34,10 +34,10 @@ export async function benchModes(o: ModeBenchOptions): Promise<ModeBenchRow[]> {
   try {
     for (const mode of o.modes) {
       o.onProgress?.(`${mode}: starting ${o.spec.nodes.length}-node cluster`);
-      const cluster = await LocalCluster.up({ ...o.spec, name: `${o.spec.name}-bench` }, { stateRoot, mode });
+      const cluster = await ReplabCluster.up({ ...o.spec, name: `${o.spec.name}-bench` }, { stateRoot, mode });
       try {
         const leader = cluster.endpoint(cluster.leaderId()).http;
-        const fsyncs = async () => ((await cluster.status(cluster.leaderId(), 5000))?.fsyncs as number | undefined) ?? 0;
+        const fsyncs = async () => (await cluster.status(cluster.leaderId(), 5000))?.fsyncs ?? 0;
         // Warm-up, not measured: JIT, connection set-up and the nodes' first WAL preallocation.
         await runHttpBench({ address: leader, connections: o.connections, durationSec: 1, valueBytes: o.valueBytes });
         const before = await fsyncs();

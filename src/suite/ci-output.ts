@@ -7,8 +7,8 @@
  *   numbers and every failed invariant.
  */
 import path from 'node:path';
-import type { SuiteResults } from './runner.js';
-import { summarizeModes } from './runner.js';
+import type { SuiteResults } from './results.js';
+import { summarizeModes } from './summary.js';
 
 const xml = (s: unknown) => String(s).replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!);
 

@@ -6,6 +6,7 @@
  * `linearizable` is true, false or "unknown"; `linearizable` alone means `linearizable == true`.
  */
 import { ConfigError } from '../lib/errors.js';
+import type { RunResult } from './results.js';
 
 export const GATE_METRICS = ['lostAcked', 'recovered', 'linearizable', 'splitBrainWrites', 'maxStaleMs', 'staleReads', 'outageMs', 'p50WriteMs', 'p99WriteMs', 'p999WriteMs', 'acked', 'failedShare', 'indeterminateShare'] as const;
 export type GateMetric = (typeof GATE_METRICS)[number];
@@ -38,14 +39,18 @@ export function parseGateRule(text: string, where: string): GateRule {
   return { text: t, metric, op: m[2] as Op, value };
 }
 
+/** A broken invariant: a gate rule, or the run-level one that the cluster converged after healing. */
 export interface Violation {
   invariant: string;
-  metric: GateMetric;
+  metric: GateMetric | 'converged';
   observed: unknown;
 }
 
+/** The values gate rules are checked against: these fields of a run's result. */
+export type GateMetrics = Pick<RunResult, GateMetric>;
+
 /** The rules a run's metrics break. */
-export function evaluateGate(rules: readonly GateRule[], metrics: Record<GateMetric, unknown>): Violation[] {
+export function evaluateGate(rules: readonly GateRule[], metrics: GateMetrics): Violation[] {
   const out: Violation[] = [];
   for (const r of rules) {
     const v = metrics[r.metric];

@@ -14,54 +14,18 @@ import { startSystem } from '../systems/index.js';
 import { HistoryRecorder } from '../history/recorder.js';
 import { loadHistory } from '../history/reader.js';
 import { createWorkload, drive, recordFinalReads } from '../workloads/driver.js';
-import { closeKvClients } from '../workloads/kv-client.js';
+import { closeKvClients } from '../client/kv-http.js';
 import type { DataClient } from '../workloads/data-client.js';
 import { runNemesis } from '../faults/nemesis/schedule.js';
 import { checkHistory, type CheckResult } from '../checker/checker.js';
 import { checkSplitBrain } from '../checker/split-brain.js';
-import { evaluateGate, type GateMetric, type Violation } from './gate.js';
+import { evaluateGate, type GateMetrics } from './gate.js';
 import { loadNodeEvidence } from './evidence-files.js';
 import type { Workload } from '../workloads/workload.js';
 import type { Suite, SuiteMode } from './spec.js';
+import type { RunResult } from './results.js';
 
-export interface RunResult {
-  mode: string;
-  seed: number;
-  nemesis: string;
-  control: boolean;
-  dir: string;
-  durationSec: number;
-  ops: number;
-  acked: number;
-  /** Acknowledged writes absent from the final leader's log (final reads when no log evidence). */
-  lostAcked: number | null;
-  /** The second, independent count: acknowledged writes missing from some node's final read. */
-  lostAckedFinalReads: number | null;
-  /** Where lostAcked comes from. */
-  lossEvidence: 'logs' | 'final-reads';
-  /** Acknowledged writes the logs could not classify (and nodes without log evidence). */
-  lossUnknown: number;
-  noLogEvidence: string[];
-  /** Indeterminate writes decided from the logs, and those still open. */
-  infoResolved: number;
-  infoOpen: number;
-  recovered: number | null;
-  linearizable: boolean | 'unknown' | null;
-  splitBrainWrites: number;
-  throughput: number;
-  p50WriteMs: number | null;
-  p99WriteMs: number | null;
-  p999WriteMs: number | null;
-  outageMs: number;
-  maxStaleMs: number;
-  staleReads: number;
-  failedShare: number;
-  indeterminateShare: number;
-  converged: boolean;
-  gate: string[];
-  passed: boolean;
-  violations: Violation[];
-}
+export type { RunResult };
 
 export interface RunProgress {
   phase: 'starting' | 'running' | 'healing' | 'checking' | 'done';
@@ -121,7 +85,9 @@ export async function runOne(o: RunOneOptions): Promise<RunResult> {
     })();
     const durationMs = suite.durationSec * 1000;
     await Promise.all([
-      drive({ spec: workloadSpec, workload: workload!, client, clientFor: (slot) => slotClients[slot]!, recorder, durationSec: suite.durationSec }).finally(() => slotClients.forEach((c) => c.close())),
+      drive({ spec: workloadSpec, workload: workload!, client, clientFor: (slot) => slotClients[slot]!, recorder, durationSec: suite.durationSec }).finally(() => {
+        for (const c of slotClients) c.close();
+      }),
       runNemesis({
         cluster,
         steps: mode.nemesis,
@@ -147,7 +113,7 @@ export async function runOne(o: RunOneOptions): Promise<RunResult> {
   } finally {
     sampling = false;
     await recorder.close();
-    await fsp.writeFile(path.join(dir, 'lag.jsonl'), lagLines.map((l) => l + '\n').join(''));
+    await fsp.writeFile(path.join(dir, 'lag.jsonl'), lagLines.map((l) => `${l}\n`).join(''));
     // Stop first (the docker backend copies container logs into the cluster's logs/ then), keep
     // the artefacts, then delete the data.
     for (const c of clients) c.close();
@@ -183,7 +149,7 @@ function summarize(o: RunOneOptions, dir: string, ops: number, check: CheckResul
   const stale = check.staleReads && !check.staleReads.crashed ? check.staleReads : undefined;
   const writes = lat?.byF.write ?? lat?.byF.add;
   const acked = (fromLogs ? ev.acked : loss?.acked) ?? writes?.count ?? 0;
-  const metrics: Record<GateMetric, unknown> = {
+  const metrics: GateMetrics = {
     lostAcked: fromLogs ? ev.lostAcked : loss ? loss.lostAcked : null,
     recovered: loss ? loss.recovered : null,
     linearizable: lin ? lin.valid : null,
@@ -199,7 +165,7 @@ function summarize(o: RunOneOptions, dir: string, ops: number, check: CheckResul
     indeterminateShare: avail?.infoShare ?? 0,
   };
   const violations = evaluateGate(o.mode.gate, metrics);
-  if (!converged) violations.push({ invariant: 'the cluster converges after healing', metric: 'lostAcked', observed: `did not converge within ${o.mode.cluster.system === 'postgres' ? 90 : 30} s` });
+  if (!converged) violations.push({ invariant: 'the cluster converges after healing', metric: 'converged', observed: `did not converge within ${o.mode.cluster.system === 'postgres' ? 90 : 30} s` });
   return {
     mode: o.mode.name,
     seed: o.seed,
@@ -209,25 +175,25 @@ function summarize(o: RunOneOptions, dir: string, ops: number, check: CheckResul
     durationSec: o.suite.durationSec,
     ops,
     acked,
-    lostAcked: metrics.lostAcked as number | null,
+    lostAcked: metrics.lostAcked,
     lostAckedFinalReads: loss ? loss.lostAcked : null,
     lossEvidence: fromLogs ? 'logs' : 'final-reads',
     lossUnknown: ev ? ev.unknown.length : 0,
     noLogEvidence: ev ? ev.nodesWithoutEvidence.map((n) => `${n.node}: ${n.why}`) : Object.entries(logs).filter(([, why]) => why !== null).map(([n, why]) => `${n}: ${why}`),
     infoResolved: ev ? ev.infoResolved : 0,
     infoOpen: ev ? ev.infoOpen : 0,
-    recovered: metrics.recovered as number | null,
-    linearizable: metrics.linearizable as RunResult['linearizable'],
+    recovered: metrics.recovered,
+    linearizable: metrics.linearizable,
     splitBrainWrites,
     throughput: (avail?.ok ?? 0) / o.suite.durationSec,
-    p50WriteMs: metrics.p50WriteMs as number | null,
-    p99WriteMs: metrics.p99WriteMs as number | null,
-    p999WriteMs: metrics.p999WriteMs as number | null,
-    outageMs: metrics.outageMs as number,
-    maxStaleMs: metrics.maxStaleMs as number,
-    staleReads: metrics.staleReads as number,
-    failedShare: metrics.failedShare as number,
-    indeterminateShare: metrics.indeterminateShare as number,
+    p50WriteMs: metrics.p50WriteMs,
+    p99WriteMs: metrics.p99WriteMs,
+    p999WriteMs: metrics.p999WriteMs,
+    outageMs: metrics.outageMs,
+    maxStaleMs: metrics.maxStaleMs,
+    staleReads: metrics.staleReads,
+    failedShare: metrics.failedShare,
+    indeterminateShare: metrics.indeterminateShare,
     converged,
     gate: o.mode.gate.map((g) => g.text),
     passed: violations.length === 0,

@@ -6,7 +6,7 @@
  */
 import { pathToFileURL } from 'node:url';
 import type { ClusterSpec } from '../cluster/spec.js';
-import type { UpOptions } from '../cluster/local.js';
+import type { UpOptions } from '../cluster/replab-cluster.js';
 import { ConfigError } from '../lib/errors.js';
 import type { SystemUnderTest } from './system.js';
 

@@ -4,7 +4,7 @@
  * (the PostgreSQL one needs node-postgres; replab's node processes need neither).
  */
 import type { ClusterSpec } from '../cluster/spec.js';
-import type { UpOptions } from '../cluster/local.js';
+import type { UpOptions } from '../cluster/replab-cluster.js';
 import type { SystemUnderTest } from './system.js';
 
 export async function startSystem(spec: ClusterSpec, options: UpOptions): Promise<SystemUnderTest> {

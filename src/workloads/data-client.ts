@@ -1,11 +1,11 @@
 /**
  * What a workload needs from a system under test: a few data operations, each answered with an
- * ok / fail / info outcome under the same rules whatever the system (kv-client.ts states them for
+ * ok / fail / info outcome under the same rules whatever the system (src/client/kv-http.ts states them for
  * HTTP, src/systems/postgres/sql-client.ts for SQL). A workload generates operations and reads the
  * final state through this, and never names a protocol.
  */
 import type { Rng } from '../lib/rng.js';
-import type { Outcome } from './kv-client.js';
+import type { Outcome } from '../client/kv-http.js';
 
 export interface DataClient {
   /** Reads `key` on the leader, or on a follower the rng picks (stale reads become measurable). */

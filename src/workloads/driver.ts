@@ -9,7 +9,7 @@
 import { Rng } from '../lib/rng.js';
 import type { HistoryRecorder } from '../history/recorder.js';
 import type { Op } from '../history/op.js';
-import type { Outcome } from './kv-client.js';
+import type { Outcome } from '../client/kv-http.js';
 import type { WorkloadSpec } from './spec.js';
 import type { Workload } from './workload.js';
 import type { DataClient } from './data-client.js';

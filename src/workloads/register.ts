@@ -5,7 +5,7 @@
  * which keeps its success rate useful without guessing.
  */
 import type { Rng } from '../lib/rng.js';
-import type { Outcome } from './kv-client.js';
+import type { Outcome } from '../client/kv-http.js';
 import type { DataClient } from './data-client.js';
 import type { WorkloadSpec } from './spec.js';
 import type { Invocation, Workload } from './workload.js';

@@ -4,7 +4,7 @@
  * lists what survived. Loss, not linearizability, is the question.
  */
 import type { Rng } from '../lib/rng.js';
-import type { Outcome } from './kv-client.js';
+import type { Outcome } from '../client/kv-http.js';
 import type { DataClient } from './data-client.js';
 import type { WorkloadSpec } from './spec.js';
 import type { Invocation, Workload } from './workload.js';

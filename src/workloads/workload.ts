@@ -4,7 +4,7 @@
  * read the final state. The driver (driver.ts) supplies processes, timing and recording.
  */
 import type { Rng } from '../lib/rng.js';
-import type { KvRequest, Outcome } from './kv-client.js';
+import type { KvRequest, Outcome } from '../client/kv-http.js';
 import type { CheckModel } from '../checker/checker.js';
 import type { DataClient } from './data-client.js';
 

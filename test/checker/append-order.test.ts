@@ -25,14 +25,14 @@ function mutate(ops: Op[], rng: Rng): Op[] {
     // have started only after this read returned).
     const longest = reads.map((x) => (x.value as string).trim().split(' ')).sort((a, b) => b.length - a.length)[0]!;
     if (longest.length > pieces.length && pieces.every((p, i) => longest[i] === p)) pieces.push(longest[pieces.length]!);
-    return ops.map((o) => (o === r ? { ...o, value: pieces.join(' ') + ' ' } : o));
+    return ops.map((o) => (o === r ? { ...o, value: `${pieces.join(' ')} ` } : o));
   }
   if (how === 0) pieces.splice(rng.int(pieces.length), 1);
   else if (how === 1 && pieces.length > 1) {
     const i = rng.int(pieces.length - 1);
     [pieces[i], pieces[i + 1]] = [pieces[i + 1]!, pieces[i]!];
   } else pieces.push('x99.9999');
-  return ops.map((o) => (o === r ? { ...o, value: pieces.join(' ') + ' ' } : o));
+  return ops.map((o) => (o === r ? { ...o, value: `${pieces.join(' ')} ` } : o));
 }
 
 describe('append order decider vs search', () => {

@@ -9,13 +9,13 @@ import { PassThrough } from 'node:stream';
 import { existsSync } from 'node:fs';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { LocalCluster } from '../../src/cluster/local.js';
-import { waitFor } from '../../src/cluster/process-control.js';
+import type { ReplabCluster } from '../../src/cluster/replab-cluster.js';
+import { waitFor } from '../../src/lib/wait.js';
 import { dockerClient } from '../../src/docker/engine.js';
 import { imageTag } from '../../src/docker/image.js';
 import { readRewound } from '../../src/kv/rewound.js';
 import { readVersion } from '../../src/lib/paths.js';
-import { call, closeKvClients } from '../../src/workloads/kv-client.js';
+import { call, closeKvClients } from '../../src/client/kv-http.js';
 import { dump, put, startCluster, OutcomeWriter } from '../helpers/cluster.js';
 
 const spec = (name: string, mode: string) => ({
@@ -27,14 +27,14 @@ const spec = (name: string, mode: string) => ({
   failover: { heartbeatMs: 50, failoverTimeoutMs: 800, leaseMs: 400 },
 });
 
-let cluster: LocalCluster | undefined;
+let cluster: ReplabCluster | undefined;
 afterEach(async () => {
   await cluster?.down({ clean: true });
   cluster = undefined;
   closeKvClients();
 });
 
-async function waitForLeader(c: LocalCluster, not: string): Promise<string> {
+async function waitForLeader(c: ReplabCluster, not: string): Promise<string> {
   let leader = not;
   await waitFor(async () => {
     leader = ((await c.monitorStatus())?.leader as string | undefined) ?? not;
@@ -55,7 +55,8 @@ describe('docker backend', () => {
   });
 
   it('leader killed under writes (semi-sync): a follower is promoted, no acknowledged write is lost, the old leader rejoins', async () => {
-    const c = (cluster = await startCluster(spec('dk-fo', 'semi-sync')));
+    cluster = await startCluster(spec('dk-fo', 'semi-sync'));
+    const c = cluster;
     const client = c.client();
     const writer = new OutcomeWriter((key, value) => client.request('leader', { method: 'PUT', path: `/kv/${key}`, body: value, timeoutMs: 3000 }), { concurrency: 3 });
     await writer.waitForAcks(50);
@@ -72,7 +73,8 @@ describe('docker backend', () => {
   });
 
   it('async with the followers behind: the old leader rewinds its acknowledged suffix, and rewound.jsonl reaches the host on stop', async () => {
-    const c = (cluster = await startCluster(spec('dk-rewind', 'async')));
+    cluster = await startCluster(spec('dk-rewind', 'async'));
+    const c = cluster;
     expect((await put(c.endpoint('n1').http, 'base', 'b')).status).toBe(200);
     await c.waitConverged(30_000);
     // Followers killed, not paused: a frozen container's kernel would still take the stream in.
@@ -115,7 +117,8 @@ describe('docker backend', () => {
     const saved = process.env.DOCKER_HOST;
     process.env.DOCKER_HOST = `tcp://127.0.0.1:${(forwarder.address() as net.AddressInfo).port}`;
     try {
-      const c = (cluster = await startCluster(spec('dk-tcp', 'async')));
+      cluster = await startCluster(spec('dk-tcp', 'async'));
+      const c = cluster;
       expect((await put(c.endpoint('n1').http, 'k', 'v')).status).toBe(200);
       expect(connections).toBeGreaterThan(0);
       await c.down({ clean: true });
@@ -130,7 +133,8 @@ describe('docker backend', () => {
   });
 
   it('docker pause of the leader past the failover timeout: after unpause it acknowledges nothing and follows', async () => {
-    const c = (cluster = await startCluster(spec('dk-pause', 'async')));
+    cluster = await startCluster(spec('dk-pause', 'async'));
+    const c = cluster;
     const n1 = c.endpoint('n1').http;
     await c.pause('n1');
     const queued = Array.from({ length: 6 }, (_, i) => call({ address: n1, method: 'PUT', path: `/kv/q${i}`, body: 'q', timeoutMs: 20_000 }));

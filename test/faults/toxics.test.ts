@@ -6,7 +6,7 @@ import type net from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ProxyApi } from '../../src/faults/proxy/api.js';
 import { toxiproxyClient, type Toxiproxy } from '../../src/faults/toxiproxy.js';
-import { waitFor } from '../../src/cluster/process-control.js';
+import { waitFor } from '../../src/lib/wait.js';
 import { connect, echoOnce, echoServer, readAll, sendServer, type TestServer } from '../helpers/tcp.js';
 
 let api: ProxyApi;

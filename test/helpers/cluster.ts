@@ -5,19 +5,19 @@
  */
 import os from 'node:os';
 import path from 'node:path';
-import { LocalCluster, type UpOptions } from '../../src/cluster/local.js';
+import { ReplabCluster, type UpOptions } from '../../src/cluster/replab-cluster.js';
 import { parseClusterSpec } from '../../src/cluster/spec.js';
-import { waitFor } from '../../src/cluster/process-control.js';
-import type { Outcome } from '../../src/workloads/kv-client.js';
+import { waitFor } from '../../src/lib/wait.js';
+import type { Outcome } from '../../src/client/kv-http.js';
 
 export const stateRoot = () => process.env.REPLAB_TEST_STATE_ROOT ?? path.join(os.tmpdir(), 'replab-test-adhoc');
 
 let counter = 0;
 
-export async function startCluster(spec: Record<string, unknown>, options: UpOptions = {}): Promise<LocalCluster> {
+export async function startCluster(spec: Record<string, unknown>, options: UpOptions = {}): Promise<ReplabCluster> {
   const name = `${String(spec.name ?? 'c')}-${process.pid}-${++counter}`;
   const parsed = parseClusterSpec({ ...spec, name }, 'test spec', name);
-  return LocalCluster.up(parsed, { stateRoot: stateRoot(), ...options });
+  return ReplabCluster.up(parsed, { stateRoot: stateRoot(), ...options });
 }
 
 export interface HttpResult {

@@ -4,12 +4,12 @@
  */
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LocalCluster } from '../../src/cluster/local.js';
+import type { ReplabCluster } from '../../src/cluster/replab-cluster.js';
 import { encodeJsonFrame, FrameType } from '../../src/kv/frames.js';
 import { dump, put, request, startCluster, status } from '../helpers/cluster.js';
 import { AUTH_HEADER, signAdminRequest, signHello } from '../../src/lib/auth.js';
 
-let cluster: LocalCluster;
+let cluster: ReplabCluster;
 let leader: string;
 let before: { data: Record<string, string>; lsn: unknown };
 

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeFrame, encodeJsonFrame, FrameDecoder, FrameType } from '../../src/kv/frames.js';
 import { encodeRecord } from '../../src/kv/record.js';
-import { waitFor } from '../../src/cluster/process-control.js';
+import { waitFor } from '../../src/lib/wait.js';
 import { cliEntry } from '../../src/lib/paths.js';
 import { request, status } from '../helpers/cluster.js';
 

@@ -5,10 +5,10 @@
  */
 import { promises as fsp } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { LocalCluster } from '../../src/cluster/local.js';
+import type { ReplabCluster } from '../../src/cluster/replab-cluster.js';
 import { BackgroundWriter, dump, startCluster, status } from '../helpers/cluster.js';
 
-let cluster: LocalCluster | undefined;
+let cluster: ReplabCluster | undefined;
 let writer: BackgroundWriter | undefined;
 afterEach(async () => {
   await writer?.stop();
@@ -17,7 +17,7 @@ afterEach(async () => {
   writer = undefined;
 });
 
-async function expectSameState(c: LocalCluster, ids: string[]): Promise<Record<string, string>> {
+async function expectSameState(c: ReplabCluster, ids: string[]): Promise<Record<string, string>> {
   const lsn = await c.waitConverged();
   const leaderData = await dump(c.endpoint(c.leaderId()).http);
   for (const id of ids) {

@@ -105,7 +105,7 @@ describe('cli: check', () => {
       lines.push(JSON.stringify({ index: i++, time: i, process: 0, type: 'invoke', f: 'read', key, value: null }));
       lines.push(JSON.stringify({ index: i++, time: i, process: 0, type: 'ok', f: 'read', key, value: 'ghost' }));
     }
-    await fsp.writeFile(file, lines.join('\n') + '\n');
+    await fsp.writeFile(file, `${lines.join('\n')}\n`);
     const all = JSON.parse((await replab(['check', file, '--json'])).stdout) as { linearizable: { failures: unknown[] } };
     expect(all.linearizable.failures).toHaveLength(2);
     const first = JSON.parse((await replab(['check', file, '--json', '--first-anomaly'])).stdout) as { linearizable: { failures: unknown[] } };

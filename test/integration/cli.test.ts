@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { cliEntry } from '../../src/lib/paths.js';
 import { get, put, stateRoot } from '../helpers/cluster.js';
 import { replab } from '../helpers/cli.js';
-import { LocalCluster } from '../../src/cluster/local.js';
+import { ReplabCluster } from '../../src/cluster/replab-cluster.js';
 import { isPidRunning } from '../../src/lib/pid.js';
 
 const dir = () => path.join(stateRoot(), `cli-${process.pid}`);
@@ -40,7 +40,7 @@ describe('cli: cluster', () => {
     expect((await replab(['cluster', 'kill', 'cli-three', 'n2', ...stateDir()])).code).toBe(0);
     expect((await replab(['cluster', 'status', 'cli-three', ...stateDir()])).stdout).toMatch(/n2\s.*down/);
     expect((await replab(['cluster', 'restart', 'cli-three', 'n2', ...stateDir()])).code).toBe(0);
-    const c = await LocalCluster.attach('cli-three', dir());
+    const c = await ReplabCluster.attach('cli-three', dir());
     await c.waitReady();
     await c.waitConverged();
     expect((await get(c.endpoint('n2').http, 'x')).body.value).toBe('1');

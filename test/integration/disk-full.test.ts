@@ -10,7 +10,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliEntry } from '../../src/lib/paths.js';
-import { waitFor } from '../../src/cluster/process-control.js';
+import { waitFor } from '../../src/lib/wait.js';
 import { get, put, request, stateRoot, status } from '../helpers/cluster.js';
 
 const isRoot = process.getuid?.() === 0;

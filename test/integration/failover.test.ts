@@ -5,13 +5,13 @@
 import path from 'node:path';
 import { promises as fsp } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { LocalCluster } from '../../src/cluster/local.js';
-import { waitFor } from '../../src/cluster/process-control.js';
+import type { ReplabCluster } from '../../src/cluster/replab-cluster.js';
+import { waitFor } from '../../src/lib/wait.js';
 import { Router } from '../../src/router/router.js';
 import { silentLogger } from '../../src/lib/log.js';
 import { readRewound } from '../../src/kv/rewound.js';
-import { call } from '../../src/workloads/kv-client.js';
-import { closeKvClients } from '../../src/workloads/kv-client.js';
+import { call } from '../../src/client/kv-http.js';
+import { closeKvClients } from '../../src/client/kv-http.js';
 import { dump, put, startCluster, status, OutcomeWriter } from '../helpers/cluster.js';
 import { Monitor } from '../../src/monitor/monitor.js';
 import { NodeApi } from '../../src/monitor/node-api.js';
@@ -29,7 +29,7 @@ const threeNodes = (name: string, replication: Record<string, unknown>, extra: R
   ...extra,
 });
 
-let cluster: LocalCluster | undefined;
+let cluster: ReplabCluster | undefined;
 let router: Router | undefined;
 afterEach(async () => {
   await router?.close();
@@ -39,7 +39,7 @@ afterEach(async () => {
   closeKvClients();
 });
 
-async function waitForLeader(c: LocalCluster, not: string, timeoutMs = 15_000): Promise<string> {
+async function waitForLeader(c: ReplabCluster, not: string, timeoutMs = 15_000): Promise<string> {
   let leader = not;
   const ok = await waitFor(async () => {
     const st = await c.monitorStatus();
@@ -54,7 +54,8 @@ const putVia = (address: string) => (key: string, value: string) => call({ addre
 
 describe('failover', () => {
   it('leader killed (-9) under writes, semi-sync k=1 block: a follower is promoted, writes resume through the client and the router, no acknowledged write is lost', async () => {
-    const c = (cluster = await startCluster(threeNodes('fo-semi', { mode: 'semi-sync', k: 1, onSyncTimeout: 'block' })));
+    cluster = await startCluster(threeNodes('fo-semi', { mode: 'semi-sync', k: 1, onSyncTimeout: 'block' }));
+    const c = cluster;
     router = new Router({ monitor: c.monitorHttp, reads: 'leader', refreshMs: 50 }, silentLogger());
     const routerAddress = await router.listen('127.0.0.1', 0);
     const client = c.client();
@@ -82,7 +83,8 @@ describe('failover', () => {
   });
 
   it('async with the followers behind: acknowledged writes the new leader lacks end up in the old leader\'s rewound.jsonl, and the cluster converges', async () => {
-    const c = (cluster = await startCluster(threeNodes('fo-async', { mode: 'async' })));
+    cluster = await startCluster(threeNodes('fo-async', { mode: 'async' }));
+    const c = cluster;
     for (let i = 0; i < 20; i++) expect((await put(c.endpoint('n1').http, `base${i}`, `b${i}`)).status).toBe(200);
     await c.waitConverged();
     // The followers stop receiving: killed, not paused (a paused process's kernel keeps
@@ -121,7 +123,7 @@ describe('failover', () => {
   });
 
   /** Pauses the leader with writes queued at it, fails over, resumes it; returns what it acknowledged. */
-  async function pausedLeaderScenario(c: LocalCluster): Promise<{ oldLeaderAcks: Array<{ epoch: number; value: string }>; newLeaderAckedFirst: boolean }> {
+  async function pausedLeaderScenario(c: ReplabCluster): Promise<{ oldLeaderAcks: Array<{ epoch: number; value: string }>; newLeaderAckedFirst: boolean }> {
     const n1 = c.endpoint('n1').http;
     await c.pause('n1');
     // Requests sent to the frozen leader wait in its socket buffers until it wakes up.
@@ -143,7 +145,8 @@ describe('failover', () => {
   }
 
   it('a leader paused past failoverTimeoutMs acknowledges nothing after it resumes, and becomes a follower', async () => {
-    const c = (cluster = await startCluster(threeNodes('fo-pause', { mode: 'async' })));
+    cluster = await startCluster(threeNodes('fo-pause', { mode: 'async' }));
+    const c = cluster;
     const { oldLeaderAcks, newLeaderAckedFirst } = await pausedLeaderScenario(c);
     expect(newLeaderAckedFirst).toBe(true);
     expect(oldLeaderAcks).toEqual([]);
@@ -151,7 +154,8 @@ describe('failover', () => {
   });
 
   it('with fencing: none the same pause yields acknowledged writes from two leaders (split brain)', async () => {
-    const c = (cluster = await startCluster(threeNodes('fo-nofence', { mode: 'async' }, { fencing: 'none' })));
+    cluster = await startCluster(threeNodes('fo-nofence', { mode: 'async' }, { fencing: 'none' }));
+    const c = cluster;
     const { oldLeaderAcks, newLeaderAckedFirst } = await pausedLeaderScenario(c);
     expect(newLeaderAckedFirst).toBe(true);
     // n1 acknowledged writes at epoch 1 after n2 had acknowledged at epoch 2.
@@ -164,7 +168,8 @@ describe('failover', () => {
   });
 
   it('a restarted monitor keeps epochs growing', async () => {
-    const c = (cluster = await startCluster(threeNodes('fo-mon', { mode: 'semi-sync' })));
+    cluster = await startCluster(threeNodes('fo-mon', { mode: 'semi-sync' }));
+    const c = cluster;
     expect((await c.switchover('n2')).epoch).toBe(2);
     await c.restartMonitor();
     await c.waitReady();
@@ -187,7 +192,8 @@ describe('failover', () => {
   });
 
   it('planned switchover under writes loses nothing', async () => {
-    const c = (cluster = await startCluster(threeNodes('fo-switch', { mode: 'semi-sync' })));
+    cluster = await startCluster(threeNodes('fo-switch', { mode: 'semi-sync' }));
+    const c = cluster;
     const client = c.client();
     const writer = new OutcomeWriter((key, value) => client.request('leader', { method: 'PUT', path: `/kv/${key}`, body: value, timeoutMs: 3000 }), { concurrency: 4 });
     await writer.waitForAcks(100);
@@ -207,7 +213,8 @@ describe('failover', () => {
   });
 
   it('when no candidate qualifies, the monitor does not promote and says why', async () => {
-    const c = (cluster = await startCluster(threeNodes('fo-none', { mode: 'semi-sync', k: 1 })));
+    cluster = await startCluster(threeNodes('fo-none', { mode: 'semi-sync', k: 1 }));
+    const c = cluster;
     for (let i = 0; i < 10; i++) expect((await put(c.endpoint('n1').http, `k${i}`, 'v')).status).toBe(200);
     await c.pause('n3');
     await c.kill('n1');
@@ -231,7 +238,8 @@ describe('failover', () => {
     // What CI once hit: n1 killed, n2 promoted; n2 partitioned, and n1 back (still believing it
     // leads epoch 1) before the monitor could repoint it. n1's log is known and holds nothing
     // of epoch 2, so n3 has every write acknowledged in epoch 2 and must be promoted.
-    const c = (cluster = await startCluster(threeNodes('fo-stale', { mode: 'semi-sync', k: 1, onSyncTimeout: 'block' })));
+    cluster = await startCluster(threeNodes('fo-stale', { mode: 'semi-sync', k: 1, onSyncTimeout: 'block' }));
+    const c = cluster;
     const client = c.client();
     const writer = new OutcomeWriter((key, value) => client.request('leader', { method: 'PUT', path: `/kv/${key}`, body: value, timeoutMs: 2000 }), { concurrency: 3 });
     await writer.waitForAcks(30);
@@ -254,14 +262,15 @@ describe('failover', () => {
   });
 
   it('a promote whose answer is lost but which took effect is recorded, not followed by a second promotion', async () => {
-    const c = (cluster = await startCluster(threeNodes('fo-lost', { mode: 'async' })));
+    cluster = await startCluster(threeNodes('fo-lost', { mode: 'async' }));
+    const c = cluster;
     // This test runs the monitor in-process, on the cluster's config and state, with a NodeApi
     // that performs the first promote for real but loses its answer.
     await c.killMonitor();
     class LosingApi extends NodeApi {
       lost = 0;
-      override async admin<T>(address: string, action: 'lease' | 'promote' | 'follow' | 'fence', body: Record<string, unknown>, timeoutMs: number) {
-        const r = await super.admin<T>(address, action, body, timeoutMs);
+      override async admin(address: string, action: 'lease' | 'promote' | 'follow' | 'fence', body: Record<string, unknown>, timeoutMs: number) {
+        const r = await super.admin(address, action, body, timeoutMs);
         if (action === 'promote' && this.lost++ === 0) return { ok: false as const, status: 0, error: 'answer lost (test)' };
         return r;
       }
@@ -290,7 +299,8 @@ describe('failover', () => {
   });
 
   it('a leader that answers again while the failover is blocked keeps leading: its lease is renewed and writes resume', async () => {
-    const c = (cluster = await startCluster(threeNodes('fo-back', { mode: 'semi-sync', k: 1 })));
+    cluster = await startCluster(threeNodes('fo-back', { mode: 'semi-sync', k: 1 }));
+    const c = cluster;
     expect((await put(c.endpoint('n1').http, 'before', 'v')).status).toBe(200);
     await c.pause('n3');
     await c.pause('n1');

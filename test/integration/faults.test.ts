@@ -8,30 +8,31 @@ import path from 'node:path';
 import { promises as fsp } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { LocalCluster } from '../../src/cluster/local.js';
+import type { ReplabCluster } from '../../src/cluster/replab-cluster.js';
 import { loadClusterSpec } from '../../src/cluster/spec.js';
-import { LocalCluster as Cluster } from '../../src/cluster/local.js';
+import { ReplabCluster as Cluster } from '../../src/cluster/replab-cluster.js';
 import { healAll, startFault } from '../../src/faults/nemesis/faults.js';
 import { parseNemesisSchedule, runNemesis } from '../../src/faults/nemesis/schedule.js';
 import { HistoryRecorder } from '../../src/history/recorder.js';
 import { loadHistory } from '../../src/history/reader.js';
 import { Rng } from '../../src/lib/rng.js';
 import { cliEntry, projectRoot } from '../../src/lib/paths.js';
-import { waitFor } from '../../src/cluster/process-control.js';
-import { call, closeKvClients } from '../../src/workloads/kv-client.js';
+import { waitFor } from '../../src/lib/wait.js';
+import { call, closeKvClients } from '../../src/client/kv-http.js';
 import { put, startCluster, stateRoot } from '../helpers/cluster.js';
 
-let cluster: LocalCluster | undefined;
+let cluster: ReplabCluster | undefined;
 afterEach(async () => {
   await cluster?.down();
   cluster = undefined;
 });
 
-const applied = async (c: LocalCluster, id: string) => (await c.status(id))!.appliedLsn as number;
+const applied = async (c: ReplabCluster, id: string) => (await c.status(id))!.appliedLsn as number;
 
 describe('faults on a real cluster', () => {
   it.each(['blackhole', 'reset'] as const)('a %s partition of the leader\'s replication links stops replication; healing resumes it', async (mode) => {
-    const c = (cluster = await startCluster({ name: `part-${mode}`, nodes: [{ id: 'n1' }, { id: 'n2' }, { id: 'n3' }], replication: { mode: 'async' }, heartbeatMs: 50 }));
+    cluster = await startCluster({ name: `part-${mode}`, nodes: [{ id: 'n1' }, { id: 'n2' }, { id: 'n3' }], replication: { mode: 'async' }, heartbeatMs: 50 });
+    const c = cluster;
     for (let i = 0; i < 10; i++) expect((await put(c.endpoint('n1').http, `before${i}`, 'v')).status).toBe(200);
     const before = await c.waitConverged();
     const fault = await startFault(c, { fault: 'partition', shape: 'isolate', target: 'leader', mode, cut: ['repl'] }, new Rng(1));
@@ -47,7 +48,8 @@ describe('faults on a real cluster', () => {
   });
 
   it('replab router --cluster goes through the client links: cutting clients from the leader cuts the router too', async () => {
-    const c = (cluster = await startCluster({ name: 'router-links', nodes: [{ id: 'n1' }, { id: 'n2' }, { id: 'n3' }], replication: { mode: 'async' }, heartbeatMs: 50 }));
+    cluster = await startCluster({ name: 'router-links', nodes: [{ id: 'n1' }, { id: 'n2' }, { id: 'n3' }], replication: { mode: 'async' }, heartbeatMs: 50 });
+    const c = cluster;
     const child = spawn(process.execPath, [cliEntry(), 'router', '--cluster', c.name, '--state-dir', stateRoot(), '--timeout-ms', '800'], { stdio: ['ignore', 'pipe', 'pipe'] });
     try {
       let out = '';
@@ -73,7 +75,8 @@ describe('faults on a real cluster', () => {
   });
 
   it('a schedule records start/stop events in the history and leaves nothing broken', async () => {
-    const c = (cluster = await startCluster({ name: 'sched', nodes: [{ id: 'n1' }, { id: 'n2' }, { id: 'n3' }], replication: { mode: 'semi-sync' }, heartbeatMs: 50 }));
+    cluster = await startCluster({ name: 'sched', nodes: [{ id: 'n1' }, { id: 'n2' }, { id: 'n3' }], replication: { mode: 'semi-sync' }, heartbeatMs: 50 });
+    const c = cluster;
     const file = path.join(os.tmpdir(), `replab-nemesis-${process.pid}.jsonl`);
     const recorder = new HistoryRecorder(file);
     const steps = parseNemesisSchedule(
@@ -100,7 +103,8 @@ describe('faults on a real cluster', () => {
 
   it('multi-region: links between regions carry their latency, so a semi-sync write waits for the nearest follower', async () => {
     const spec = await loadClusterSpec(path.join(projectRoot(), 'clusters', 'multi-region.yaml'));
-    const c = (cluster = await Cluster.up({ ...spec, name: `mr-${process.pid}`, nodes: [{ id: 'n1', region: 'us-east' }, { id: 'n3', region: 'eu-west' }], replication: { ...spec.replication, k: 1 } }, { stateRoot: stateRoot() }));
+    cluster = await Cluster.up({ ...spec, name: `mr-${process.pid}`, nodes: [{ id: 'n1', region: 'us-east' }, { id: 'n3', region: 'eu-west' }], replication: { ...spec.replication, k: 1 } }, { stateRoot: stateRoot() });
+    const c = cluster;
     const toxiproxy = c.toxiproxy();
     const cross = await toxiproxy.get('repl:n3->n1');
     expect((await cross.getToxic('region-latency-downstream')).attributes).toEqual({ latency: 40, jitter: 0 });

@@ -3,13 +3,13 @@
  * (SIGSTOP) on a real 3-node process cluster and watching when the leader answers.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { LocalCluster } from '../../src/cluster/local.js';
-import { waitFor } from '../../src/cluster/process-control.js';
+import type { ReplabCluster } from '../../src/cluster/replab-cluster.js';
+import { waitFor } from '../../src/lib/wait.js';
 import { get, put, startCluster, status } from '../helpers/cluster.js';
 
 const threeNodes = (replication: Record<string, unknown>) => ({ name: 'modes', nodes: [{ id: 'n1' }, { id: 'n2' }, { id: 'n3' }], replication, heartbeatMs: 50 });
 
-let cluster: LocalCluster | undefined;
+let cluster: ReplabCluster | undefined;
 afterEach(async () => {
   await cluster?.down();
   cluster = undefined;

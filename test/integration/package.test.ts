@@ -100,7 +100,12 @@ describe('replab installed from its tarball', () => {
     }
     const proxy = spawn(process.execPath, [path.join(project(), 'node_modules', 'replab', 'bin', 'replab.js'), 'proxy', '--port', '0'], { cwd: project(), stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
-    const listening = new Promise<void>((resolve) => proxy.stdout.on('data', (c: Buffer) => ((out += c.toString()), /proxy API listening on /.test(out) && resolve())));
+    const listening = new Promise<void>((resolve) =>
+      proxy.stdout.on('data', (c: Buffer) => {
+        out += c.toString();
+        if (/proxy API listening on /.test(out)) resolve();
+      }),
+    );
     const exited = new Promise<number | null>((resolve) => proxy.once('exit', (code) => resolve(code)));
     await listening;
     expect(out).toMatch(/proxy API listening on 127\.0\.0\.1:\d+/);

@@ -11,7 +11,7 @@
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseClusterSpec } from '../../src/cluster/spec.js';
-import { waitFor } from '../../src/cluster/process-control.js';
+import { waitFor } from '../../src/lib/wait.js';
 import { startSystem } from '../../src/systems/index.js';
 import type { SystemUnderTest } from '../../src/systems/system.js';
 import { postgresAvailable, INSTALL_HINT } from '../../src/systems/postgres/packages.js';

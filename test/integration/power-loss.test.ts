@@ -6,13 +6,13 @@
  * writes, so they are gone; with `flush` every acknowledged write was on both followers' disks.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { LocalCluster } from '../../src/cluster/local.js';
-import { waitFor } from '../../src/cluster/process-control.js';
+import type { ReplabCluster } from '../../src/cluster/replab-cluster.js';
+import { waitFor } from '../../src/lib/wait.js';
 import { startFault } from '../../src/faults/nemesis/faults.js';
 import { Rng } from '../../src/lib/rng.js';
 import { BackgroundWriter, dump, startCluster } from '../helpers/cluster.js';
 
-let cluster: LocalCluster | undefined;
+let cluster: ReplabCluster | undefined;
 afterEach(async () => {
   await cluster?.down();
   cluster = undefined;

@@ -12,7 +12,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { replab } from '../helpers/cli.js';
 import { stateRoot } from '../helpers/cluster.js';
 import { cliEntry, projectRoot } from '../../src/lib/paths.js';
-import { waitFor } from '../../src/cluster/process-control.js';
+import { waitFor } from '../../src/lib/wait.js';
 import { isPidRunning } from '../../src/lib/pid.js';
 
 const CHROMIUM = process.env.REPLAB_CHROMIUM ?? ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));

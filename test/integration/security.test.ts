@@ -11,12 +11,12 @@ import net from 'node:net';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LocalCluster } from '../../src/cluster/local.js';
-import { waitFor } from '../../src/cluster/process-control.js';
+import type { ReplabCluster } from '../../src/cluster/replab-cluster.js';
+import { waitFor } from '../../src/lib/wait.js';
 import { encodeJsonFrame, FrameType } from '../../src/kv/frames.js';
 import { put, startCluster, status, stateRoot } from '../helpers/cluster.js';
 
-let cluster: LocalCluster;
+let cluster: ReplabCluster;
 
 beforeAll(async () => {
   cluster = await startCluster({ name: 'secure', nodes: [{ id: 'n1' }, { id: 'n2' }, { id: 'n3' }], replication: { mode: 'semi-sync' }, heartbeatMs: 50, failover: { heartbeatMs: 100, failoverTimeoutMs: 3000, leaseMs: 2000 } });

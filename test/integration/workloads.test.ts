@@ -7,14 +7,14 @@ import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { LocalCluster } from '../../src/cluster/local.js';
+import type { ReplabCluster } from '../../src/cluster/replab-cluster.js';
 import { parseWorkloadSpec } from '../../src/workloads/spec.js';
 import { createWorkload, drive, recordFinalReads } from '../../src/workloads/driver.js';
 import { KvDataClient } from '../../src/systems/replab/kv-data-client.js';
 import { HistoryRecorder } from '../../src/history/recorder.js';
 import { loadHistory } from '../../src/history/reader.js';
 import { checkHistory } from '../../src/checker/checker.js';
-import { call } from '../../src/workloads/kv-client.js';
+import { call } from '../../src/client/kv-http.js';
 import { startCluster } from '../helpers/cluster.js';
 
 let dir: string;
@@ -25,13 +25,13 @@ afterAll(async () => {
   await fsp.rm(dir, { recursive: true, force: true });
 });
 
-let cluster: LocalCluster | undefined;
+let cluster: ReplabCluster | undefined;
 afterEach(async () => {
   await cluster?.down();
   cluster = undefined;
 });
 
-async function runWorkload(c: LocalCluster, doc: Record<string, unknown>, file: string) {
+async function runWorkload(c: ReplabCluster, doc: Record<string, unknown>, file: string) {
   const spec = parseWorkloadSpec(doc, 'test workload');
   const client = new KvDataClient(c.client());
   const workload = createWorkload(spec);

@@ -20,7 +20,7 @@ describe('gate invariants', () => {
   });
 
   it('linearizable unknown fails "linearizable" but passes "linearizable != false"', () => {
-    const m = { ...metrics, linearizable: 'unknown' };
+    const m = { ...metrics, linearizable: 'unknown' as const };
     expect(evaluateGate([parseGateRule('linearizable', 't')], m)).toHaveLength(1);
     expect(evaluateGate([parseGateRule('linearizable != false', 't')], m)).toHaveLength(0);
   });

@@ -5,8 +5,9 @@ import { benchModes, formatModeTable } from '../../runner/mode-bench.js';
 import { UsageError } from '../../lib/errors.js';
 import { choiceFlag, intFlag, listFlag } from '../options.js';
 import type { ReplicationMode } from '../../kv/config.js';
+import { REPLICATION_MODES } from '../../lib/modes.js';
 
-const MODES = ['async', 'semi-sync', 'sync'] as const;
+const MODES = REPLICATION_MODES;
 
 export function registerBenchCommand(program: Command): void {
   program

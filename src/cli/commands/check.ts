@@ -69,7 +69,7 @@ export function registerCheckCommand(program: Command): void {
     .option('--format <format>', 'edn | jepsen-log (default: by file extension)', choiceFlag('--format', ['edn', 'jepsen-log'] as const))
     .action(async (input: string, output: string, o: { format?: Format }) => {
       const history = await readAnyHistory(input, o.format ?? (input.endsWith('.edn') ? 'edn' : 'jepsen-log'));
-      await fsp.writeFile(output, history.map((op) => JSON.stringify(op)).join('\n') + '\n');
+      await fsp.writeFile(output, `${history.map((op) => JSON.stringify(op)).join('\n')}\n`);
       console.log(`wrote ${history.length} ops to ${output}`);
     });
 }

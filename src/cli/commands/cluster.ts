@@ -1,9 +1,10 @@
 /** `replab cluster up|down|status|kill|pause|resume|restart|switchover|add-follower`: a cluster on this machine. */
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { LocalCluster } from '../../cluster/local.js';
+import { ReplabCluster } from '../../cluster/replab-cluster.js';
 import { loadClusterSpec } from '../../cluster/spec.js';
 import { choiceFlag } from '../options.js';
+import { REPLICATION_MODES } from '../../lib/modes.js';
 
 const STATE_ROOT_HELP = 'folder holding cluster state';
 
@@ -20,7 +21,7 @@ function printStatus(rows: Array<Record<string, unknown>>): void {
   for (const l of lines) console.log(l.map((c, i) => c.padEnd(widths[i]!)).join('  '));
 }
 
-async function printMonitor(cluster: LocalCluster): Promise<void> {
+async function printMonitor(cluster: ReplabCluster): Promise<void> {
   const m = await cluster.monitorStatus(500);
   if (!m) {
     console.log('monitor: not answering (no failover until it is back)');
@@ -30,7 +31,7 @@ async function printMonitor(cluster: LocalCluster): Promise<void> {
   console.log(`monitor: ${cluster.monitorHttp}  leader ${String(m.leader)}  epoch ${String(m.epoch)}  ${f.state}${f.why ? ` (${f.why})` : ''}`);
 }
 
-async function statusRows(cluster: LocalCluster): Promise<Array<Record<string, unknown>>> {
+async function statusRows(cluster: ReplabCluster): Promise<Array<Record<string, unknown>>> {
   const rows = [];
   for (const ep of cluster.endpoints()) {
     const running = await cluster.isRunning(ep.id);
@@ -55,10 +56,10 @@ export function registerClusterCommand(program: Command): void {
   const root = (c: Command) => c.option('--state-dir <dir>', STATE_ROOT_HELP, '.replab');
 
   root(cluster.command('up <spec>').description('start the cluster in SPEC and return once replication is connected'))
-    .option('--mode <mode>', "override the spec's replication mode", choiceFlag('--mode', ['async', 'semi-sync', 'sync'] as const))
+    .option('--mode <mode>', "override the spec's replication mode", choiceFlag('--mode', REPLICATION_MODES))
     .action(async (specFile: string, o: { mode?: 'async' | 'semi-sync' | 'sync'; stateDir: string }) => {
       const spec = await loadClusterSpec(specFile);
-      const c = await LocalCluster.up(spec, { stateRoot: o.stateDir, mode: o.mode });
+      const c = await ReplabCluster.up(spec, { stateRoot: o.stateDir, mode: o.mode });
       c.detach();
       console.log(`cluster "${c.name}" up (mode ${c.settings.mode}); state in ${c.stateDir}`);
       printStatus(await statusRows(c));
@@ -68,7 +69,7 @@ export function registerClusterCommand(program: Command): void {
   root(cluster.command('down <cluster>').description('stop every node'))
     .option('--clean', 'also delete data dirs and logs')
     .action(async (name: string, o: { clean?: boolean; stateDir: string }) => {
-      const c = await LocalCluster.attach(await clusterName(name), o.stateDir);
+      const c = await ReplabCluster.attach(await clusterName(name), o.stateDir);
       await c.down({ clean: o.clean });
       console.log(`cluster "${c.name}" down${o.clean ? ' and cleaned' : ''}`);
     });
@@ -76,7 +77,7 @@ export function registerClusterCommand(program: Command): void {
   root(cluster.command('status <cluster>').description('show each node: role, LSNs, state'))
     .option('--json', 'print the nodes\' /status documents as JSON')
     .action(async (name: string, o: { json?: boolean; stateDir: string }) => {
-      const c = await LocalCluster.attach(await clusterName(name), o.stateDir);
+      const c = await ReplabCluster.attach(await clusterName(name), o.stateDir);
       if (o.json) {
         const out: Record<string, unknown> = {};
         for (const ep of c.endpoints()) out[ep.id] = (await c.status(ep.id, 500)) ?? null;
@@ -90,7 +91,7 @@ export function registerClusterCommand(program: Command): void {
 
   const perNode = (verb: 'kill' | 'pause' | 'resume' | 'restart', what: string) =>
     root(cluster.command(`${verb} <cluster> <node>`).description(what)).action(async (name: string, node: string, o: { stateDir: string }) => {
-      const c = await LocalCluster.attach(await clusterName(name), o.stateDir);
+      const c = await ReplabCluster.attach(await clusterName(name), o.stateDir);
       await c[verb](node);
       console.log(`${verb}: ${node} done`);
     });
@@ -102,7 +103,7 @@ export function registerClusterCommand(program: Command): void {
   root(cluster.command('switchover <cluster>').description('planned switchover: hand leadership to another node without losing a write'))
     .requiredOption('--to <node>', 'the follower to promote')
     .action(async (name: string, o: { to: string; stateDir: string }) => {
-      const c = await LocalCluster.attach(await clusterName(name), o.stateDir);
+      const c = await ReplabCluster.attach(await clusterName(name), o.stateDir);
       const r = await c.switchover(o.to);
       console.log(`switchover ${r.from} -> ${r.to} done in ${r.durationMs} ms (epoch ${r.epoch}, handed over at lsn ${r.lastLsn})`);
     });
@@ -110,7 +111,7 @@ export function registerClusterCommand(program: Command): void {
   root(cluster.command('add-follower <cluster> [node]').description('start a new follower; it bootstraps from a snapshot while writes continue'))
     .option('--upstream <node>', 'node to follow (default: the leader)')
     .action(async (name: string, node: string | undefined, o: { upstream?: string; stateDir: string }) => {
-      const c = await LocalCluster.attach(await clusterName(name), o.stateDir);
+      const c = await ReplabCluster.attach(await clusterName(name), o.stateDir);
       const id = await c.addFollower({ id: node, upstream: o.upstream });
       const ep = c.endpoint(id);
       console.log(`added ${id}: http ${ep.http}, repl ${ep.repl}`);

@@ -8,7 +8,7 @@
  * or `restart`).
  */
 import type { Command } from 'commander';
-import { LocalCluster } from '../../cluster/local.js';
+import { ReplabCluster } from '../../cluster/replab-cluster.js';
 import { parseNemesisSchedule, parseDuration, faultSpec } from '../../faults/nemesis/schedule.js';
 import { healAll, startFault } from '../../faults/nemesis/faults.js';
 import { Rng } from '../../lib/rng.js';
@@ -34,7 +34,7 @@ export function registerNemesisCommand(program: Command): void {
     .option('--state-dir <dir>', 'folder holding cluster state', '.replab')
     .action(async (name: string, fault: string, o: Record<string, unknown>) => {
       if (!(FAULTS as readonly string[]).includes(fault)) throw new UsageError(`unknown fault "${fault}" (${FAULTS.join(', ')})`);
-      const cluster = await LocalCluster.attach(name.replace(/\.ya?ml$/, '').split('/').pop()!, o.stateDir as string);
+      const cluster = await ReplabCluster.attach(name.replace(/\.ya?ml$/, '').split('/').pop()!, o.stateDir as string);
       if (fault === 'heal') {
         console.log(`healed: removed ${await healAll(cluster)} nemesis toxic(s)`);
         return;

@@ -6,6 +6,7 @@ import { parseHostPort } from '../../lib/addr.js';
 import { createLogger } from '../../lib/log.js';
 import { UsageError } from '../../lib/errors.js';
 import { choiceFlag, intFlag, listFlag } from '../options.js';
+import { REPLICATION_MODES } from '../../lib/modes.js';
 
 export function registerNodeCommand(program: Command): void {
   program
@@ -17,7 +18,7 @@ export function registerNodeCommand(program: Command): void {
     .option('--http <host:port>', 'client API address', '127.0.0.1:0')
     .option('--repl <host:port>', 'replication address', '127.0.0.1:0')
     .option('--upstream <host:port>', 'replication address to follow (followers)')
-    .option('--mode <mode>', 'async | semi-sync | sync', choiceFlag('--mode', ['async', 'semi-sync', 'sync'] as const), DEFAULT_COMMIT.mode)
+    .option('--mode <mode>', 'async | semi-sync | sync', choiceFlag('--mode', REPLICATION_MODES), DEFAULT_COMMIT.mode)
     .option('--k <n>', 'direct followers that must confirm in semi-sync', intFlag('--k', 1), DEFAULT_COMMIT.k)
     .option('--ack <level>', 'when a follower confirms: write (written, before fdatasync) | flush (after fdatasync) | apply (visible to reads there)', choiceFlag('--ack', ACK_LEVELS), DEFAULT_COMMIT.ackLevel)
     .option('--apply-delay-ms <ms>', 'as a follower, apply (make visible) a record only this long after the leader wrote it (replay lag)', intFlag('--apply-delay-ms', 0), 0)

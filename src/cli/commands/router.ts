@@ -4,7 +4,7 @@ import { Router } from '../../router/router.js';
 import { parseHostPort } from '../../lib/addr.js';
 import { createLogger } from '../../lib/log.js';
 import { choiceFlag, intFlag } from '../options.js';
-import { EnvironmentError, UsageError } from '../../lib/errors.js';
+import { EnvironmentError, HarnessError, UsageError } from '../../lib/errors.js';
 
 export function registerRouterCommand(program: Command): void {
   program
@@ -21,8 +21,8 @@ export function registerRouterCommand(program: Command): void {
       let monitor = o.monitor;
       let aliases: Record<string, string> | undefined;
       if (o.cluster !== undefined) {
-        const { LocalCluster } = await import('../../cluster/local.js');
-        const cluster = await LocalCluster.attach(o.cluster, o.stateDir);
+        const { ReplabCluster } = await import('../../cluster/replab-cluster.js');
+        const cluster = await ReplabCluster.attach(o.cluster, o.stateDir);
         monitor = cluster.monitorHttp; // throws a UsageError when the cluster has no monitor
         aliases = cluster.clientAliases();
       }
@@ -31,7 +31,10 @@ export function registerRouterCommand(program: Command): void {
       const log = createLogger('router');
       const router = new Router({ monitor: monitor!, aliases, reads: o.reads, timeoutMs: o.timeoutMs }, log);
       const address = await router.listen(listen.host, listen.port).catch((e: unknown) => {
-        throw new EnvironmentError((e as Error).message);
+        // A port that cannot be bound is the environment's; anything else keeps its own kind (a bug stays exit 5).
+        const code = (e as NodeJS.ErrnoException).code;
+        if (!(e instanceof HarnessError) && typeof code === 'string' && code.startsWith('E')) throw new EnvironmentError(`cannot serve the router on ${o.http}: ${code}`);
+        throw e;
       });
       log.info({ http: address, reads: o.reads }, 'router listening');
       console.log(`router listening on ${address}`);

@@ -15,6 +15,6 @@ export function registerWalCommand(program: Command): void {
         if (e instanceof LogDumpError) throw new ConfigError(e.message);
         throw e;
       });
-      process.stdout.write(o.json ? nodeLogToJsonl(log) : describeNodeLog(log, dataDir) + '\n');
+      process.stdout.write(o.json ? nodeLogToJsonl(log) : `${describeNodeLog(log, dataDir)}\n`);
     });
 }

@@ -1,10 +1,10 @@
 /** `replab workload WORKLOAD CLUSTER`: run a workload against a running cluster and record its history. */
 import type { Command } from 'commander';
-import { LocalCluster } from '../../cluster/local.js';
+import { ReplabCluster } from '../../cluster/replab-cluster.js';
 import { loadWorkloadSpec } from '../../workloads/spec.js';
 import { createWorkload, drive, recordFinalReads } from '../../workloads/driver.js';
 import { HistoryRecorder } from '../../history/recorder.js';
-import { closeKvClients } from '../../workloads/kv-client.js';
+import { closeKvClients } from '../../client/kv-http.js';
 import { intFlag } from '../options.js';
 import { KvDataClient } from '../../systems/replab/kv-data-client.js';
 
@@ -19,7 +19,7 @@ export function registerWorkloadCommand(program: Command): void {
     .action(async (file: string, name: string, o: { out: string; duration?: number; seed?: number; stateDir: string }) => {
       const spec = await loadWorkloadSpec(file);
       if (o.seed !== undefined) spec.seed = o.seed;
-      const cluster = await LocalCluster.attach(name, o.stateDir);
+      const cluster = await ReplabCluster.attach(name, o.stateDir);
       const client = new KvDataClient(cluster.client());
       await client.refresh();
       const workload = createWorkload(spec);

@@ -22,7 +22,7 @@ import { replLinksBetween } from '../links.js';
 import type { Rng } from '../../lib/rng.js';
 import { UsageError } from '../../lib/errors.js';
 
-/** What a nemesis needs from a cluster (LocalCluster provides it). */
+/** What a nemesis needs from a cluster (ReplabCluster provides it). */
 export interface NemesisCluster {
   nodeIds(): string[];
   currentLeaderId(): Promise<string>;

@@ -26,7 +26,9 @@ function cut(g: Grudge, a: string, b: string): void {
 export function componentsGrudge(nodes: readonly string[], components: readonly (readonly string[])[]): Grudge {
   const g = empty(nodes);
   const side = new Map<string, number>();
-  components.forEach((c, i) => c.forEach((n) => side.set(n, i)));
+  components.forEach((c, i) => {
+    for (const n of c) side.set(n, i);
+  });
   for (const a of nodes) for (const b of nodes) if (a < b && side.get(a) !== side.get(b)) cut(g, a, b);
   return g;
 }

@@ -124,7 +124,14 @@ export async function runNemesis(o: NemesisRunOptions): Promise<Array<{ f: strin
       const ms = untilMs - (Date.now() - t0);
       if (ms <= 0 || o.signal?.aborted) return resolve();
       const t = setTimeout(resolve, ms);
-      o.signal?.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+      o.signal?.addEventListener(
+        'abort',
+        () => {
+          clearTimeout(t);
+          resolve();
+        },
+        { once: true },
+      );
     });
   try {
     let i = 0;

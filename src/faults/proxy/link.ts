@@ -170,7 +170,7 @@ export class Link {
     const limit = toxics.find((t) => t.toxic.type === 'limit_data');
     if (slicer && slicer.attributes.average_size! > 0) pieces = slice(buf, slicer.attributes.average_size!, slicer.attributes.size_variation ?? 0);
     for (const [i, piece0] of pieces.entries()) {
-      let piece = piece0;
+      const piece = piece0;
       if (this.closed) return;
       if (slicer && i > 0 && slicer.attributes.delay! > 0) await this.sleep(slicer.attributes.delay! / 1000);
       if (limit) {

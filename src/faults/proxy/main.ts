@@ -3,6 +3,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { ProxyApi } from './api.js';
 import type { Logger } from '../../lib/log.js';
+import { writeFileAtomic } from '../../lib/durable-file.js';
 
 export async function startProxyServer(host: string, port: number, stateDir: string | undefined, log: Logger): Promise<{ api: string; stop(): Promise<void> }> {
   const server = new ProxyApi();
@@ -10,8 +11,7 @@ export async function startProxyServer(host: string, port: number, stateDir: str
   if (stateDir) {
     await fsp.mkdir(stateDir, { recursive: true });
     const file = path.join(stateDir, 'endpoint.json');
-    await fsp.writeFile(`${file}.tmp`, JSON.stringify({ pid: process.pid, http: api }));
-    await fsp.rename(`${file}.tmp`, file);
+    await writeFileAtomic(file, JSON.stringify({ pid: process.pid, http: api }));
   }
   log.info({ api }, 'proxy API listening');
   return { api, stop: () => server.close() };

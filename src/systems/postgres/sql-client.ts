@@ -17,7 +17,7 @@
  *         synchronous standby leaves it committed locally, as PostgreSQL warns).
  */
 import pg from 'pg';
-import type { Outcome } from '../../workloads/kv-client.js';
+import type { Outcome } from '../../client/kv-http.js';
 import type { DataClient } from '../../workloads/data-client.js';
 import type { Rng } from '../../lib/rng.js';
 

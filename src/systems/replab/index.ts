@@ -1,12 +1,12 @@
 /**
- * replab's own KV as a system under test: LocalCluster (src/cluster/local.ts) with its nodes,
+ * replab's own KV as a system under test: ReplabCluster (src/cluster/replab-cluster.ts) with its nodes,
  * monitor and proxy, seen through the SystemUnderTest boundary. Kill is SIGKILL of a node process,
  * pause SIGSTOP, restart the same node on the same data dir; final logs are read from each node's
  * data dir after the run (log evidence).
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { LocalCluster, type UpOptions } from '../../cluster/local.js';
+import { ReplabCluster, type UpOptions } from '../../cluster/replab-cluster.js';
 import type { ClusterSpec } from '../../cluster/spec.js';
 import type { LagSample, SystemUnderTest } from '../system.js';
 import { KvDataClient } from './kv-data-client.js';
@@ -15,10 +15,10 @@ import { keepNodeLogs } from '../../suite/evidence-files.js';
 export class ReplabSystem implements SystemUnderTest {
   readonly system = 'replab' as const;
 
-  constructor(readonly cluster: LocalCluster) {}
+  constructor(readonly cluster: ReplabCluster) {}
 
   static async up(spec: ClusterSpec, options: UpOptions): Promise<ReplabSystem> {
-    return new ReplabSystem(await LocalCluster.up(spec, options));
+    return new ReplabSystem(await ReplabCluster.up(spec, options));
   }
 
   get stateDir(): string {
@@ -71,7 +71,7 @@ export class ReplabSystem implements SystemUnderTest {
     const leader = await this.cluster.currentLeaderId().catch(() => undefined);
     const st = leader ? await this.cluster.status(leader, 300) : undefined;
     if (!leader || !st) return undefined;
-    return ((st.followers ?? []) as Array<{ id: string; lagRecords: number; lagMs: number; connected: boolean }>).map((f) => ({ leader, follower: f.id, lagRecords: f.lagRecords, lagMs: f.lagMs, connected: f.connected }));
+    return st.followers.map((f) => ({ leader, follower: f.id, lagRecords: f.lagRecords, lagMs: f.lagMs, connected: f.connected }));
   }
 
   waitConverged(timeoutMs: number): Promise<number> {

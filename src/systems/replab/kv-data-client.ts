@@ -1,10 +1,10 @@
 /**
  * replab's KV as a workload's DataClient: each operation is one HTTP call through the cluster
  * client (src/client/client.ts: leader discovery, 421 hints, retries only after definite failures),
- * mapped to outcomes by kv-client.ts.
+ * mapped to outcomes by src/client/kv-http.ts.
  */
 import type { ClusterClient } from '../../client/client.js';
-import { call, type Outcome } from '../../workloads/kv-client.js';
+import { call, type Outcome } from '../../client/kv-http.js';
 import type { DataClient } from '../../workloads/data-client.js';
 import type { Rng } from '../../lib/rng.js';
 

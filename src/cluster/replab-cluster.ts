@@ -1,61 +1,74 @@
 /**
- * The process backend: each node is a detached `replab node` child process on 127.0.0.1, with its
- * own data dir and log file under `.replab/<cluster>/`. Because the processes are detached, a
- * cluster outlives the command that started it (`replab cluster up`) and later commands attach to
- * it through `cluster.json` (DESIGN.md's format) plus `state.json` (how to restart each node).
+ * replab's own KV cluster on this machine, on either backend: the launcher (launcher-process.ts:
+ * detached `replab node` child processes on 127.0.0.1; launcher-docker.ts: one container each)
+ * starts the nodes, each with its own data dir and log under `.replab/<cluster>/`. The processes
+ * outlive the command that started them (`replab cluster up`); later commands attach through
+ * `cluster.json` (DESIGN.md's format) plus `state.json` (how to restart each node).
  *
- * kill = SIGKILL; pause/resume = SIGSTOP/SIGCONT; restart = start again with the same data dir
- * and the same ports. Every cluster also runs its monitor (`replab monitor`, state in
- * `.replab/<cluster>/monitor/`), which renews the leader's lease and fails over. Tests and the
- * harness use this class directly.
+ * kill = SIGKILL; pause/resume = SIGSTOP/SIGCONT (docker pause); restart = start again with the
+ * same data dir and ports. Every cluster also runs its monitor (`replab monitor`, state in
+ * `.replab/<cluster>/monitor/`), which renews the leader's lease and fails over, and its fault
+ * proxy. Tests and the harness use this class directly; other systems live in src/systems.
  */
 import { writeFileAtomic } from '../lib/durable-file.js';
 import { AUTH_HEADER, signAdminRequest } from '../lib/auth.js';
 import { randomBytes } from 'node:crypto';
 import { existsSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
-import type { ClusterBackend, ClusterFile, NodeEndpoint } from './backend.js';
-import { commitSettings, directFollowers, startOrder, upstreamsOf, type ClusterSpec } from './spec.js';
-import { waitFor } from './process-control.js';
+import { ClusterFileSchema, type ClusterBackend, type ClusterFile, type NodeEndpoint } from './backend.js';
+import { commitSettings, directFollowers, parseClusterSpec, startOrder, upstreamsOf, type ClusterSpec } from './spec.js';
+import { waitFor } from '../lib/wait.js';
 import type { Launcher } from './launcher.js';
 import { ProcessLauncher } from './launcher-process.js';
 import { DockerLauncher } from './launcher-docker.js';
 import { EnvironmentError, UsageError } from '../lib/errors.js';
 import type { CommitSettings, ReplicationMode } from '../kv/config.js';
+import { parseNodeStatus, type NodeStatus } from '../kv/status.js';
+import { fetchMonitorView, SwitchoverAnswerSchema, type MonitorView } from '../monitor/api-types.js';
 import type { MonitorConfig } from '../monitor/config.js';
 import { ClusterClient } from '../client/client.js';
 import { onInterrupt } from '../lib/cleanup.js';
 import { toxiproxyClient, type Toxiproxy } from '../faults/toxiproxy.js';
 import { applyRegionLatency, clientLink, ensureLinks, monitorLink, regionLatencyMs, replLink } from '../faults/links.js';
+import { z } from 'zod';
+import { REPLICATION_MODES } from '../lib/modes.js';
 
-interface NodeState {
-  id: string;
-  role: 'leader' | 'follower';
+const NodeStateSchema = z.object({
+  id: z.string(),
+  role: z.enum(['leader', 'follower']),
   /** Node id of the upstream (followers). */
-  upstreamId?: string;
-  args: string[];
-  logFile: string;
-  dataDir: string;
-}
+  upstreamId: z.string().optional(),
+  args: z.array(z.string()),
+  logFile: z.string(),
+  dataDir: z.string(),
+});
+type NodeState = z.infer<typeof NodeStateSchema>;
 
-interface MonitorProcessState {
-  args: string[];
-  logFile: string;
-  stateDir: string;
-}
+const CommitSettingsSchema = z.object({
+  mode: z.enum(REPLICATION_MODES),
+  k: z.number().int(),
+  ackLevel: z.enum(['write', 'flush', 'apply']),
+  syncStandbys: z.array(z.string()),
+  syncTimeoutMs: z.number(),
+  onSyncTimeout: z.enum(['block', 'degrade']),
+  visibility: z.enum(['after-commit', 'early']),
+});
 
-interface ClusterState {
-  name: string;
-  spec: ClusterSpec;
-  settings: CommitSettings;
-  token: string;
-  nodes: NodeState[];
-  monitor?: MonitorProcessState;
+/** `.replab/<name>/state.json` (mode 0600: it holds the token): how to restart each process. */
+const ClusterStateSchema = z.object({
+  name: z.string(),
+  /** The parsed spec; parsed again with the spec parser on attach. */
+  spec: z.unknown(),
+  settings: CommitSettingsSchema,
+  token: z.string(),
+  nodes: z.array(NodeStateSchema),
+  monitor: z.object({ args: z.array(z.string()), logFile: z.string(), stateDir: z.string() }).optional(),
   /** Proxy name (repl:n2->n1, monitor:n1, client:n1) → its listen address. */
-  links: Record<string, string>;
+  links: z.record(z.string(), z.string()).default({}),
   /** The proxy API in use; `pid` when this cluster started it (absent for TOXIPROXY_URL). */
-  proxy?: { api: string; pid?: number; args?: string[]; logFile?: string; stateDir?: string };
-}
+  proxy: z.object({ api: z.string(), pid: z.number().int().optional(), args: z.array(z.string()).optional(), logFile: z.string().optional(), stateDir: z.string().optional() }).optional(),
+});
+type ClusterState = Omit<z.infer<typeof ClusterStateSchema>, 'spec' | 'settings'> & { spec: ClusterSpec; settings: CommitSettings };
 
 export interface UpOptions {
   /** Folder holding every cluster's state. @default ".replab" */
@@ -68,7 +81,7 @@ export interface UpOptions {
 }
 
 
-export class LocalCluster implements ClusterBackend {
+export class ReplabCluster implements ClusterBackend {
   /** Starts and breaks processes: child processes or containers, by the spec's backend. */
   private readonly launcher: Launcher;
 
@@ -102,12 +115,12 @@ export class LocalCluster implements ClusterBackend {
   }
 
   /** Starts every node of `spec` and returns once each follower streams from its upstream. */
-  static async up(spec: ClusterSpec, options: UpOptions = {}): Promise<LocalCluster> {
+  static async up(spec: ClusterSpec, options: UpOptions = {}): Promise<ReplabCluster> {
     // This class runs replab's own nodes; other systems start through src/systems (replab run).
     if (spec.system !== 'replab') throw new UsageError(`cluster "${spec.name}" is system: ${spec.system}; the cluster and bench commands run replab's own KV only — run it in a suite with "replab run" instead`);
-    const dir = LocalCluster.clusterDir(options.stateRoot ?? '.replab', spec.name);
+    const dir = ReplabCluster.clusterDir(options.stateRoot ?? '.replab', spec.name);
     if (existsSync(path.join(dir, 'cluster.json'))) {
-      const existing = await LocalCluster.attach(spec.name, options.stateRoot);
+      const existing = await ReplabCluster.attach(spec.name, options.stateRoot);
       if (await existing.anyRunning()) throw new UsageError(`cluster "${spec.name}" is already running (state in ${dir}); run "replab cluster down ${spec.name}" first`);
       await fsp.rm(dir, { recursive: true, force: true });
     }
@@ -117,7 +130,7 @@ export class LocalCluster implements ClusterBackend {
     await fsp.mkdir(path.join(dir, 'logs'), { recursive: true });
     const settings = { ...commitSettings(spec, options.mode), ...options.settings };
     const state: ClusterState = { name: spec.name, spec, settings, token: randomBytes(16).toString('hex'), nodes: [], links: {} };
-    const cluster = new LocalCluster(dir, state, { name: spec.name, nodes: [] });
+    const cluster = new ReplabCluster(dir, state, { name: spec.name, nodes: [] });
     // Interrupted before `down`: stop the processes this command started (the monitor first).
     cluster.forgetInterrupt = onInterrupt(() => cluster.down());
     try {
@@ -138,18 +151,20 @@ export class LocalCluster implements ClusterBackend {
   }
 
   /** Attaches to a cluster started earlier (possibly by another process). */
-  static async attach(name: string, stateRoot = '.replab'): Promise<LocalCluster> {
-    const dir = LocalCluster.clusterDir(stateRoot, name);
-    let file: ClusterFile;
-    let state: ClusterState;
+  static async attach(name: string, stateRoot = '.replab'): Promise<ReplabCluster> {
+    const dir = ReplabCluster.clusterDir(stateRoot, name);
+    let fileText: string;
+    let stateText: string;
     try {
-      file = JSON.parse(await fsp.readFile(path.join(dir, 'cluster.json'), 'utf8')) as ClusterFile;
-      state = JSON.parse(await fsp.readFile(path.join(dir, 'state.json'), 'utf8')) as ClusterState;
+      fileText = await fsp.readFile(path.join(dir, 'cluster.json'), 'utf8');
+      stateText = await fsp.readFile(path.join(dir, 'state.json'), 'utf8');
     } catch {
       throw new UsageError(`no cluster named "${name}" in ${stateRoot} (start it with "replab cluster up SPEC")`);
     }
-    state.links ??= {};
-    return new LocalCluster(dir, state, file);
+    const file = parseStateFile(ClusterFileSchema, fileText, path.join(dir, 'cluster.json'));
+    const raw = parseStateFile(ClusterStateSchema, stateText, path.join(dir, 'state.json'));
+    const state: ClusterState = { ...raw, spec: parseClusterSpec(raw.spec, path.join(dir, 'state.json'), name) };
+    return new ReplabCluster(dir, state, file);
   }
 
   nodeIds(): string[] {
@@ -315,7 +330,7 @@ export class LocalCluster implements ClusterBackend {
     await fsp.mkdir(stateDir, { recursive: true });
     const configFile = path.join(stateDir, 'config.json');
     await writeJsonAtomic(configFile, this.monitorConfig());
-    const ms: MonitorProcessState = { args: ['monitor', '--config', configFile, '--state-dir', stateDir, '--http', '127.0.0.1:0'], logFile: path.resolve(this.dir, 'logs', 'monitor.log'), stateDir };
+    const ms: NonNullable<ClusterState['monitor']> = { args: ['monitor', '--config', configFile, '--state-dir', stateDir, '--http', '127.0.0.1:0'], logFile: path.resolve(this.dir, 'logs', 'monitor.log'), stateDir };
     this.state.monitor = ms;
     const ep = await this.launcher.start('monitor', ms.args, { dir: stateDir, logFile: ms.logFile, kind: 'monitor' });
     ms.args = ['monitor', '--config', configFile, '--state-dir', stateDir, '--http', ep.http];
@@ -329,13 +344,8 @@ export class LocalCluster implements ClusterBackend {
   }
 
   /** The monitor's /status (undefined when it does not answer). */
-  async monitorStatus(timeoutMs = 1000): Promise<Record<string, unknown> | undefined> {
-    try {
-      const res = await fetch(`http://${this.monitorHttp}/status`, { signal: AbortSignal.timeout(timeoutMs) });
-      return (await res.json()) as Record<string, unknown>;
-    } catch {
-      return undefined;
-    }
+  async monitorStatus(timeoutMs = 1000): Promise<MonitorView | undefined> {
+    return fetchMonitorView(this.monitorHttp, timeoutMs);
   }
 
   /**
@@ -364,7 +374,7 @@ export class LocalCluster implements ClusterBackend {
 
   async currentLeaderId(): Promise<string> {
     const st = await this.monitorStatus();
-    return typeof st?.leader === 'string' ? st.leader : this.leaderId();
+    return st?.leader ?? this.leaderId();
   }
 
   async killMonitor(): Promise<void> {
@@ -385,15 +395,30 @@ export class LocalCluster implements ClusterBackend {
   async switchover(to: string, timeoutMs = 60_000): Promise<{ from: string; to: string; epoch: number; durationMs: number; lastLsn: number }> {
     this.endpoint(to);
     const body0 = JSON.stringify({ to });
-    const res = await fetch(`http://${this.monitorHttp}/switchover`, {
-      method: 'POST',
-      headers: { [AUTH_HEADER]: signAdminRequest(this.state.token, { method: 'POST', path: '/switchover', body: body0, caller: 'cli' }), 'content-type': 'application/json' },
-      body: body0,
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    const body = (await res.json()) as Record<string, unknown>;
-    if (!res.ok) throw new UsageError(`switchover to ${to} failed: ${String(body.error)}`);
-    return body as unknown as { from: string; to: string; epoch: number; durationMs: number; lastLsn: number };
+    const monitor = this.monitorHttp;
+    let res: Response;
+    let body: unknown;
+    try {
+      res = await fetch(`http://${monitor}/switchover`, {
+        method: 'POST',
+        headers: { [AUTH_HEADER]: signAdminRequest(this.state.token, { method: 'POST', path: '/switchover', body: body0, caller: 'cli' }), 'content-type': 'application/json' },
+        body: body0,
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      body = await res.json();
+    } catch (e: unknown) {
+      const err = e as Error & { cause?: { code?: string } };
+      throw new EnvironmentError(`switchover to ${to}: the monitor at ${monitor} did not answer (${err.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (err.cause?.code ?? err.message)}); is the cluster running? ("replab cluster status ${this.name}")`);
+    }
+    if (!res.ok) {
+      const why = typeof body === 'object' && body !== null && 'error' in body ? String(body.error) : `HTTP ${res.status}`;
+      // 409: the request cannot apply (bad target); anything else: the cluster could not do it now.
+      if (res.status === 409) throw new UsageError(`switchover to ${to} failed: ${why}`);
+      throw new EnvironmentError(`switchover to ${to} failed: ${why}`);
+    }
+    const r = SwitchoverAnswerSchema.safeParse(body);
+    if (!r.success) throw new EnvironmentError(`switchover to ${to}: the monitor's answer is malformed (${r.error.issues[0]!.message})`);
+    return r.data;
   }
 
   private async spawnNode(ns: NodeState): Promise<NodeEndpoint> {
@@ -407,10 +432,11 @@ export class LocalCluster implements ClusterBackend {
   }
 
   /** Fetches /status of a node (undefined when it does not answer within `timeoutMs`). */
-  async status(id: string, timeoutMs = 1000): Promise<Record<string, unknown> | undefined> {
+  async status(id: string, timeoutMs = 1000): Promise<NodeStatus | undefined> {
     try {
       const res = await fetch(`http://${this.endpoint(id).http}/status`, { signal: AbortSignal.timeout(timeoutMs) });
-      return (await res.json()) as Record<string, unknown>;
+      const r = parseNodeStatus(await res.json());
+      return r.ok ? r.status : undefined;
     } catch {
       return undefined;
     }
@@ -429,8 +455,7 @@ export class LocalCluster implements ClusterBackend {
           if (st?.role !== 'leader' || st.leaseValid !== true) return false;
           continue;
         }
-        const up = st?.upstream as { streaming?: boolean } | null | undefined;
-        if (!up?.streaming) return false;
+        if (!st?.upstream?.streaming) return false;
       }
       return true;
     }, timeoutMs, 50);
@@ -443,13 +468,13 @@ export class LocalCluster implements ClusterBackend {
     const ok = await waitFor(async () => {
       const leaderId = await this.currentLeaderId();
       const leader = await this.status(leaderId);
-      if (!leader || leader.role !== 'leader') return false;
-      target = leader.lastLsn as number;
+      if (leader?.role !== 'leader') return false;
+      target = leader.lastLsn;
       for (const n of this.file.nodes) {
         if (n.id === leaderId || !(await this.launcher.isRunning(n.id, n.pid))) continue;
         const st = await this.status(n.id, 500);
         // A follower whose log still diverges (ahead, or ending in another epoch) has not converged.
-        if (!st || st.role !== 'follower' || (st.appliedLsn as number) < target || (st.lastLsn as number) > target || st.lastEpoch !== leader.lastEpoch) return false;
+        if (st?.role !== 'follower' || st.appliedLsn < target || st.lastLsn > target || st.lastEpoch !== leader.lastEpoch) return false;
       }
       return true;
     }, timeoutMs, 50);
@@ -540,4 +565,21 @@ export class LocalCluster implements ClusterBackend {
 /** Cluster state files hold the cluster token: readable by their owner only. */
 async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
   await writeFileAtomic(file, JSON.stringify(value, null, 2), { mode: 0o600 });
+}
+
+/**
+ * A cluster's own state file, parsed: damage (a crash mid-write on a filesystem without atomic
+ * rename, a hand edit) is an environment problem naming the file, not a crash with a stack.
+ */
+function parseStateFile<T>(schema: z.ZodType<T>, text: string, file: string): T {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new EnvironmentError(`${file}: not valid JSON (damaged cluster state); stop the cluster's processes and start it again with "replab cluster up"`);
+  }
+  const r = schema.safeParse(json);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0]!;
+  throw new EnvironmentError(`${file}: ${issue.path.map(String).join('.') || '(top level)'}: ${issue.message} (damaged cluster state); stop the cluster's processes and start it again with "replab cluster up"`);
 }

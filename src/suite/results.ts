@@ -1,0 +1,109 @@
+/**
+ * results.json, the one record of a suite run that the report, `replab check`'s callers, CI
+ * summaries and later comparisons read back: one schema, one type, one parser. A run folder
+ * whose results.json is missing or does not parse is named in the error (exit 4).
+ */
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { EnvironmentError } from '../lib/errors.js';
+import { GATE_METRICS } from './gate.js';
+
+export const RESULTS_FILE = 'results.json';
+
+export const ViolationSchema = z.object({
+  invariant: z.string(),
+  metric: z.enum([...GATE_METRICS, 'converged']),
+  observed: z.unknown(),
+});
+
+export const RunResultSchema = z.object({
+  mode: z.string(),
+  seed: z.number().int(),
+  nemesis: z.string(),
+  control: z.boolean(),
+  dir: z.string(),
+  durationSec: z.number(),
+  ops: z.number().int(),
+  acked: z.number().int(),
+  /** Acknowledged writes absent from the final leader's log (final reads when no log evidence). */
+  lostAcked: z.number().int().nullable(),
+  /** The second, independent count: acknowledged writes missing from some node's final read. */
+  lostAckedFinalReads: z.number().int().nullable(),
+  /** Where lostAcked comes from. */
+  lossEvidence: z.enum(['logs', 'final-reads']),
+  /** Acknowledged writes the logs could not classify (and nodes without log evidence). */
+  lossUnknown: z.number().int(),
+  noLogEvidence: z.array(z.string()),
+  /** Indeterminate writes decided from the logs, and those still open. */
+  infoResolved: z.number().int(),
+  infoOpen: z.number().int(),
+  recovered: z.number().int().nullable(),
+  linearizable: z.union([z.boolean(), z.literal('unknown')]).nullable(),
+  splitBrainWrites: z.number().int(),
+  throughput: z.number(),
+  p50WriteMs: z.number().nullable(),
+  p99WriteMs: z.number().nullable(),
+  p999WriteMs: z.number().nullable(),
+  outageMs: z.number(),
+  maxStaleMs: z.number(),
+  staleReads: z.number().int(),
+  failedShare: z.number(),
+  indeterminateShare: z.number(),
+  converged: z.boolean(),
+  gate: z.array(z.string()),
+  passed: z.boolean(),
+  violations: z.array(ViolationSchema),
+});
+export type RunResult = z.infer<typeof RunResultSchema>;
+
+export const ModeSummarySchema = z.object({
+  name: z.string(),
+  system: z.string().optional(),
+  replication: z.record(z.string(), z.unknown()),
+  fencing: z.string(),
+  workload: z.string(),
+  nemesis: z.string(),
+  gate: z.array(z.string()),
+  control: z.boolean(),
+  description: z.string().optional(),
+});
+
+export const SuiteResultsSchema = z.object({
+  suite: z.string(),
+  file: z.string(),
+  description: z.string().optional(),
+  startedAt: z.string(),
+  finishedAt: z.string(),
+  durationSec: z.number(),
+  workload: z.string(),
+  modes: z.array(ModeSummarySchema),
+  runs: z.array(RunResultSchema),
+  passed: z.boolean(),
+});
+export type SuiteResults = z.infer<typeof SuiteResultsSchema>;
+
+/** Reads and parses `<runDir>/results.json`. */
+export async function readResults(runDir: string): Promise<SuiteResults> {
+  const file = path.join(runDir, RESULTS_FILE);
+  let text: string;
+  try {
+    text = await fsp.readFile(file, 'utf8');
+  } catch (e: unknown) {
+    throw new EnvironmentError(`${runDir}: no readable ${RESULTS_FILE} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); is this a run folder?`);
+  }
+  return parseResults(text, file);
+}
+
+export function parseResults(text: string, file: string): SuiteResults {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new EnvironmentError(`${file}: not valid JSON (a run still writing it, or a damaged file)`);
+  }
+  const r = SuiteResultsSchema.safeParse(json);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0]!;
+  throw new EnvironmentError(`${file}: ${issue.path.map(String).join('.') || '(top level)'}: ${issue.message}`);
+}
