@@ -9,15 +9,15 @@
  * Figures go to stdout and to docs/benchmarks.md (section "checker").
  */
 import { execFileSync } from 'node:child_process';
-import { createWriteStream, readFileSync, promises as fsp } from 'node:fs';
+import { createWriteStream, promises as fsp, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { syntheticKvHistory, syntheticRegisterHistory } from '../src/history/synthetic.js';
-import type { Op } from '../src/history/op.js';
 import type { CheckModel } from '../src/checker/checker.js';
-import { BoundedChecker } from '../src/cli/bounded-check.js';
 import { DEFAULT_MEMO_MIB } from '../src/checker/linearizable.js';
+import { BoundedChecker } from '../src/cli/bounded-check.js';
+import type { Op } from '../src/history/op.js';
+import { syntheticKvHistory, syntheticRegisterHistory } from '../src/history/synthetic.js';
 import { projectRoot } from '../src/lib/paths.js';
 import { writeBenchSection } from './report-section.js';
 
@@ -80,9 +80,14 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   const add = (name: string, m: Measure, aim: string, met: boolean) => {
     rows.push({ name, m, aim, met });
-    console.log(`${name}: ${m.ops} lines, keys decided ${m.decided}/${m.keys}, load ${m.loadMs.toFixed(0)} ms, check ${m.checkMs.toFixed(0)} ms, peak ${m.maxRssMiB.toFixed(0)} MiB, verdicts ${m.verdicts.join(' ')}`);
+    console.log(
+      `${name}: ${m.ops} lines, keys decided ${m.decided}/${m.keys}, load ${m.loadMs.toFixed(0)} ms, check ${m.checkMs.toFixed(0)} ms, peak ${m.maxRssMiB.toFixed(0)} MiB, verdicts ${m.verdicts.join(' ')}`,
+    );
   };
-  const cases = measure('auto', manifest.map((c) => path.join(casesDir, c.file)));
+  const cases = measure(
+    'auto',
+    manifest.map((c) => path.join(casesDir, c.file)),
+  );
   add(`shared/cases (${manifest.length} histories, one process)`, cases, '< 1 s', cases.loadMs + cases.checkMs < 1000);
   const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'replab-checker-bench-'));
   try {
@@ -94,7 +99,12 @@ async function main(): Promise<void> {
         await writeOps(syntheticKvHistory({ clients: 50, keys: 10, ops: 2000, seed, anomalies }), file);
         const m = measure('kv', [file]);
         const right = m.verdicts[0] === (anomalies ? 'false' : 'true');
-        add(`kv appends+reads, seed ${seed}${anomalies ? ', 3 lost appends' : ', valid'}`, m, 'every key decided, < 10 s, < 512 MiB', right && m.decided === m.keys && m.checkMs < 10_000 && m.maxRssMiB < 512);
+        add(
+          `kv appends+reads, seed ${seed}${anomalies ? ', 3 lost appends' : ', valid'}`,
+          m,
+          'every key decided, < 10 s, < 512 MiB',
+          right && m.decided === m.keys && m.checkMs < 10_000 && m.maxRssMiB < 512,
+        );
       }
     }
     // The same with 10% puts: keys with puts need the search.
@@ -102,14 +112,24 @@ async function main(): Promise<void> {
       const file = path.join(dir, `kvw-${anomalies}.jsonl`);
       await writeOps(syntheticKvHistory({ clients: 50, keys: 10, ops: 2000, seed: 1, anomalies, writeProbability: 0.1 }), file);
       const m = measure('kv', [file]);
-      add(`kv with 10% puts, seed 1${anomalies ? ', 3 lost appends' : ', valid'}`, m, 'every key decided, < 10 s, < 512 MiB', m.decided === m.keys && m.checkMs < 10_000 && m.maxRssMiB < 512);
+      add(
+        `kv with 10% puts, seed 1${anomalies ? ', 3 lost appends' : ', valid'}`,
+        m,
+        'every key decided, < 10 s, < 512 MiB',
+        m.decided === m.keys && m.checkMs < 10_000 && m.maxRssMiB < 512,
+      );
     }
     for (const ops of [10_000, 100_000, 1_000_000]) {
       const file = path.join(dir, `synthetic-${ops}.jsonl`);
       await writeOps(syntheticRegisterHistory({ keys: 10, processesPerKey: 5, ops, seed: 42 }), file);
       const m = measure('register', [file]);
       const total = m.loadMs + m.checkMs;
-      add(`register, generated ${ops.toLocaleString('en')} ops`, m, ops === 1_000_000 ? '< 15 s, < 768 MiB' : '', ops === 1_000_000 ? total < 15_000 && m.maxRssMiB < 768 : m.verdicts[0] === 'true');
+      add(
+        `register, generated ${ops.toLocaleString('en')} ops`,
+        m,
+        ops === 1_000_000 ? '< 15 s, < 768 MiB' : '',
+        ops === 1_000_000 ? total < 15_000 && m.maxRssMiB < 768 : m.verdicts[0] === 'true',
+      );
     }
   } finally {
     await fsp.rm(dir, { recursive: true, force: true });

@@ -12,11 +12,11 @@
  */
 import os from 'node:os';
 import { parseArgs } from 'node:util';
+import { closeKvClients, type Outcome } from '../src/client/kv-http.js';
 import { ReplabCluster } from '../src/cluster/replab-cluster.js';
 import { parseClusterSpec } from '../src/cluster/spec.js';
-import { waitFor } from '../src/lib/wait.js';
-import { closeKvClients, type Outcome } from '../src/client/kv-http.js';
 import type { ReplicationMode } from '../src/kv/config.js';
+import { waitFor } from '../src/lib/wait.js';
 import { median, writeBenchSection } from './report-section.js';
 
 const { values } = parseArgs({ options: { kills: { type: 'string', default: '20' }, concurrency: { type: 'string', default: '8' } } });
@@ -40,7 +40,11 @@ interface Sample {
 }
 
 async function runMode(mode: ReplicationMode): Promise<Sample[]> {
-  const spec = parseClusterSpec({ name: `bench-failover-${mode}`, nodes: [{ id: 'n1' }, { id: 'n2' }, { id: 'n3' }], replication: { mode }, heartbeatMs: 50, failover: FAILOVER }, 'bench', 'bench');
+  const spec = parseClusterSpec(
+    { name: `bench-failover-${mode}`, nodes: [{ id: 'n1' }, { id: 'n2' }, { id: 'n3' }], replication: { mode }, heartbeatMs: 50, failover: FAILOVER },
+    'bench',
+    'bench',
+  );
   const cluster = await ReplabCluster.up(spec, { stateRoot: `${os.tmpdir()}/replab-bench` });
   const acks: Ack[] = [];
   let running = true;
@@ -78,13 +82,21 @@ async function runMode(mode: ReplicationMode): Promise<Sample[]> {
       }
       const declared = await waitForEvent(cluster, 'leader-declared-dead', undefined, killedAt);
       const newLeader = promoted.node as string;
-      if (!(await waitFor(() => acks.some((a) => a.epoch === epoch + 1), 20_000, 5))) throw new Error(`${mode}: no write acknowledged by ${newLeader} within 20 s`);
+      if (!(await waitFor(() => acks.some((a) => a.epoch === epoch + 1), 20_000, 5)))
+        throw new Error(`${mode}: no write acknowledged by ${newLeader} within 20 s`);
       const lastOld = Math.max(...acks.filter((a) => a.epoch === epoch).map((a) => a.atMs));
       const firstNew = Math.min(...acks.filter((a) => a.epoch === epoch + 1).map((a) => a.atMs));
       const held = await dump(cluster.endpoint(newLeader).http);
       const lost = acks.filter((a) => a.epoch === epoch && a.node === leader && held.get(a.key) !== a.value).length;
-      samples.push({ detectionMs: (declared.timeMs as number) - killedAt, promotionMs: (promoted.timeMs as number) - (declared.timeMs as number), outageMs: firstNew - lastOld, lost });
-      console.error(`${mode} kill ${i + 1}/${kills}: ${leader} → ${newLeader}, detection ${samples.at(-1)!.detectionMs} ms, promotion ${samples.at(-1)!.promotionMs} ms, outage ${samples.at(-1)!.outageMs} ms, lost ${lost}`);
+      samples.push({
+        detectionMs: (declared.timeMs as number) - killedAt,
+        promotionMs: (promoted.timeMs as number) - (declared.timeMs as number),
+        outageMs: firstNew - lastOld,
+        lost,
+      });
+      console.error(
+        `${mode} kill ${i + 1}/${kills}: ${leader} → ${newLeader}, detection ${samples.at(-1)!.detectionMs} ms, promotion ${samples.at(-1)!.promotionMs} ms, outage ${samples.at(-1)!.outageMs} ms, lost ${lost}`,
+      );
       await cluster.restart(leader);
       await waitFor(async () => (await cluster.status(leader))?.role === 'follower' && (await cluster.status(leader))?.upstream !== null, 20_000, 20);
       await waitFor(async () => ((await cluster.status(leader))?.upstream as { streaming?: boolean } | null)?.streaming === true, 20_000, 20);
@@ -101,11 +113,15 @@ async function runMode(mode: ReplicationMode): Promise<Sample[]> {
 
 async function waitForEvent(cluster: ReplabCluster, event: string, epoch?: number, after = 0): Promise<Record<string, unknown>> {
   let found: Record<string, unknown> | undefined;
-  await waitFor(async () => {
-    const events = ((await cluster.monitorStatus())?.events ?? []) as Array<Record<string, unknown>>;
-    found = events.find((e) => e.event === event && (epoch === undefined || e.epoch === epoch) && (e.timeMs as number) >= after);
-    return found !== undefined;
-  }, 20_000, 10);
+  await waitFor(
+    async () => {
+      const events = ((await cluster.monitorStatus())?.events ?? []) as Array<Record<string, unknown>>;
+      found = events.find((e) => e.event === event && (epoch === undefined || e.epoch === epoch) && (e.timeMs as number) >= after);
+      return found !== undefined;
+    },
+    20_000,
+    10,
+  );
   if (!found) throw new Error(`no "${event}" event from the monitor within 20 s`);
   return found;
 }

@@ -10,12 +10,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadClusterSpec } from '../src/cluster/spec.js';
-import { benchModes, formatModeTable, type ModeBenchRow } from '../src/runner/mode-bench.js';
 import { projectRoot } from '../src/lib/paths.js';
-import { median, writeBenchSection } from './report-section.js';
+import { benchModes, formatModeTable, type ModeBenchRow } from '../src/runner/mode-bench.js';
 import { bareFsyncLoop } from './peers/fsync-loop.js';
+import { median, writeBenchSection } from './report-section.js';
 
-const { values } = parseArgs({ options: { duration: { type: 'string', default: '10' }, rounds: { type: 'string', default: '1' }, backend: { type: 'string', default: 'process' } } });
+const { values } = parseArgs({
+  options: { duration: { type: 'string', default: '10' }, rounds: { type: 'string', default: '1' }, backend: { type: 'string', default: 'process' } },
+});
 if (values.backend !== 'process' && values.backend !== 'docker') throw new Error(`--backend must be process or docker, got ${values.backend}`);
 const durationSec = Number(values.duration);
 const rounds = Number(values.rounds);
@@ -40,8 +42,20 @@ const docker: ModeBenchRow[][] = [];
 for (let r = 0; r < rounds; r++) {
   bare.push(bareFsyncLoop(3));
   console.error(`round ${r + 1}: bare fdatasync loop ${bare.at(-1)!.toFixed(0)}/s`);
-  const processRound = async () => all.push(await benchModes({ spec, modes: ['async', 'semi-sync', 'sync'], durationSec, connections: 64, onProgress: (m) => console.error(`round ${r + 1}: ${m}`) }));
-  const dockerRound = async () => docker.push(await benchModes({ spec: { ...spec, backend: 'docker' }, modes: ['async', 'semi-sync', 'sync'], durationSec, connections: 64, onProgress: (m) => console.error(`docker round ${r + 1}: ${m}`) }));
+  const processRound = async () =>
+    all.push(
+      await benchModes({ spec, modes: ['async', 'semi-sync', 'sync'], durationSec, connections: 64, onProgress: (m) => console.error(`round ${r + 1}: ${m}`) }),
+    );
+  const dockerRound = async () =>
+    docker.push(
+      await benchModes({
+        spec: { ...spec, backend: 'docker' },
+        modes: ['async', 'semi-sync', 'sync'],
+        durationSec,
+        connections: 64,
+        onProgress: (m) => console.error(`docker round ${r + 1}: ${m}`),
+      }),
+    );
   if (!dockerEngine) await processRound();
   else if (r % 2 === 0) {
     await processRound();
@@ -58,7 +72,13 @@ const modes = all[0]!.map((row) => row.mode);
 const rows: ModeBenchRow[] = modes.map((mode) => {
   const rs = all.map((round) => round.find((x) => x.mode === mode)!);
   const med = (f: (x: ModeBenchRow) => number) => median(rs.map(f));
-  return { ...rs[0]!, requestsPerSec: med((x) => x.requestsPerSec), fsyncsPerSec: med((x) => x.fsyncsPerSec), writesPerFsync: med((x) => x.writesPerFsync), latencyMs: { p50: med((x) => x.latencyMs.p50), p99: med((x) => x.latencyMs.p99), p999: med((x) => x.latencyMs.p999), max: med((x) => x.latencyMs.max) } };
+  return {
+    ...rs[0]!,
+    requestsPerSec: med((x) => x.requestsPerSec),
+    fsyncsPerSec: med((x) => x.fsyncsPerSec),
+    writesPerFsync: med((x) => x.writesPerFsync),
+    latencyMs: { p50: med((x) => x.latencyMs.p50), p99: med((x) => x.latencyMs.p99), p999: med((x) => x.latencyMs.p999), max: med((x) => x.latencyMs.max) },
+  };
 });
 const bareMedian = median(bare);
 const rate = (m: string) => rows.find((r) => r.mode === m)!.requestsPerSec;
@@ -70,7 +90,9 @@ const ratios = {
 const table = formatModeTable(rows);
 console.log(table);
 console.log(`bare fdatasync loop: ${bareMedian.toFixed(0)}/s (median of ${bare.length})`);
-console.log(`async / bare fsync ${ratios.asyncOverBareFsync.toFixed(2)}x · semi-sync / async ${ratios.semiSyncOverAsync.toFixed(2)} · sync / async ${ratios.syncOverAsync.toFixed(2)}`);
+console.log(
+  `async / bare fsync ${ratios.asyncOverBareFsync.toFixed(2)}x · semi-sync / async ${ratios.semiSyncOverAsync.toFixed(2)} · sync / async ${ratios.syncOverAsync.toFixed(2)}`,
+);
 
 const md = `### Node: writes per mode (\`npm run bench:node -- --duration ${durationSec} --rounds ${rounds}\`)
 

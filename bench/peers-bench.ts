@@ -10,21 +10,22 @@
  *
  * Needs Debian's redis-server and postgresql (exit 4 naming what to install otherwise).
  */
+
+import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { promises as fsp } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { runClosedLoop, type ClosedLoopResult } from './peers/closed-loop.js';
-import { bareFsyncLoop } from './peers/fsync-loop.js';
-import { cpuSeconds } from './peers/cpu-time.js';
-import { MissingPackage, type Peer, type PeerMode } from './peers/peer.js';
-import { ReplabPeer } from './peers/replab-peer.js';
-import { RedisPeer } from './peers/redis-peer.js';
-import { PostgresPeer } from './peers/postgres-peer.js';
-import { median, writeBenchSection } from './report-section.js';
 import { onInterrupt } from '../src/lib/cleanup.js';
 import { projectRoot } from '../src/lib/paths.js';
 import { renderSvg } from '../src/report/render.js';
+import { type ClosedLoopResult, runClosedLoop } from './peers/closed-loop.js';
+import { cpuSeconds } from './peers/cpu-time.js';
+import { bareFsyncLoop } from './peers/fsync-loop.js';
+import { MissingPackage, type Peer, type PeerMode } from './peers/peer.js';
+import { PostgresPeer } from './peers/postgres-peer.js';
+import { RedisPeer } from './peers/redis-peer.js';
+import { ReplabPeer } from './peers/replab-peer.js';
+import { median, writeBenchSection } from './report-section.js';
 
 const INSTALL = 'apt-get update && apt-get install -y redis-server postgresql';
 const ALL_MODES: PeerMode[] = ['async', 'semi-sync', 'sync'];
@@ -107,9 +108,17 @@ async function measure(p: { key: string; peer: Peer }, mode: PeerMode, n: number
   const per = (sec: number) => (r.total ? (sec * 1e6) / r.total : 0);
   const part = (k: string) => spent?.sys.get(k) ?? 0;
   const totalSec = part('primary') + part('replicas') + part('harness') + (spent?.selfSec ?? 0);
-  const cpu: CpuPerWrite = { primary: per(part('primary')), replicas: per(part('replicas')), harness: per(part('harness')), loadGenerator: per(spent?.selfSec ?? 0), machineShare: totalSec / r.elapsedSec / os.cpus().length };
+  const cpu: CpuPerWrite = {
+    primary: per(part('primary')),
+    replicas: per(part('replicas')),
+    harness: per(part('harness')),
+    loadGenerator: per(spent?.selfSec ?? 0),
+    machineShare: totalSec / r.elapsedSec / os.cpus().length,
+  };
   const row = { ...r, system: p.peer.name, key: p.key, mode, cpu };
-  console.error(`  ${p.peer.name} ${mode} ${n} clients ${bytes} B: ${r.writesPerSec.toFixed(0)} w/s, p50 ${r.latencyMs.p50.toFixed(2)} p99 ${r.latencyMs.p99.toFixed(2)} ms${r.errors ? `, ${r.errors} errors (${r.firstError})` : ''}`);
+  console.error(
+    `  ${p.peer.name} ${mode} ${n} clients ${bytes} B: ${r.writesPerSec.toFixed(0)} w/s, p50 ${r.latencyMs.p50.toFixed(2)} p99 ${r.latencyMs.p99.toFixed(2)} ms${r.errors ? `, ${r.errors} errors (${r.firstError})` : ''}`,
+  );
   return row;
 }
 
@@ -157,7 +166,24 @@ const summary = peers.flatMap((p) =>
   MODES.map((mode) => {
     const rs = all.filter((x) => x.key === p.key && x.mode === mode);
     const med = (f: (x: Row) => number) => median(rs.map(f));
-    return { key: p.key, system: p.peer.name, mode, promise: p.peer.promise(mode), writesPerSec: med((x) => x.writesPerSec), p50: med((x) => x.latencyMs.p50), p99: med((x) => x.latencyMs.p99), p999: med((x) => x.latencyMs.p999), errors: rs.reduce((a, x) => a + x.errors, 0), cpu: { primary: med((x) => x.cpu.primary), replicas: med((x) => x.cpu.replicas), harness: med((x) => x.cpu.harness), loadGenerator: med((x) => x.cpu.loadGenerator), machineShare: med((x) => x.cpu.machineShare) } };
+    return {
+      key: p.key,
+      system: p.peer.name,
+      mode,
+      promise: p.peer.promise(mode),
+      writesPerSec: med((x) => x.writesPerSec),
+      p50: med((x) => x.latencyMs.p50),
+      p99: med((x) => x.latencyMs.p99),
+      p999: med((x) => x.latencyMs.p999),
+      errors: rs.reduce((a, x) => a + x.errors, 0),
+      cpu: {
+        primary: med((x) => x.cpu.primary),
+        replicas: med((x) => x.cpu.replicas),
+        harness: med((x) => x.cpu.harness),
+        loadGenerator: med((x) => x.cpu.loadGenerator),
+        machineShare: med((x) => x.cpu.machineShare),
+      },
+    };
   }),
 );
 const bareMedian = median(bare);
@@ -167,7 +193,9 @@ const fmt = (x: number, d = 0) => x.toLocaleString('en-US', { maximumFractionDig
 const table = [
   '| system | mode | an acknowledged write survived | writes/s | p50 ms | p99 ms | p99.9 ms | errors |',
   '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |',
-  ...summary.map((s) => `| ${s.system} | ${s.mode} | ${s.promise} | ${fmt(s.writesPerSec)} | ${fmt(s.p50, 2)} | ${fmt(s.p99, 2)} | ${fmt(s.p999, 2)} | ${s.errors} |`),
+  ...summary.map(
+    (s) => `| ${s.system} | ${s.mode} | ${s.promise} | ${fmt(s.writesPerSec)} | ${fmt(s.p50, 2)} | ${fmt(s.p99, 2)} | ${fmt(s.p999, 2)} | ${s.errors} |`,
+  ),
 ].join('\n');
 
 const cpuTable = [
@@ -186,9 +214,21 @@ interface Ratio {
 }
 const ratio = (a: number | undefined, b: number | undefined) => (a !== undefined && b !== undefined && b > 0 ? a / b : undefined);
 const ratios: Ratio[] = [
-  { what: 'replab semi-sync / Redis SET + WAIT 1 (writes/s)', value: ratio(get('replab', 'semi-sync')?.writesPerSec, get('redis', 'semi-sync')?.writesPerSec), aim: 1 },
-  { what: 'Redis SET + WAIT 1 p99 / replab semi-sync p99 (≥ 1: replab\'s p99 is no higher)', value: ratio(get('redis', 'semi-sync')?.p99, get('replab', 'semi-sync')?.p99), aim: 1 },
-  { what: 'replab async / Redis SET alone, appendfsync always', value: ratio(get('replab', 'async')?.writesPerSec, get('redis', 'async')?.writesPerSec), aim: 1 },
+  {
+    what: 'replab semi-sync / Redis SET + WAIT 1 (writes/s)',
+    value: ratio(get('replab', 'semi-sync')?.writesPerSec, get('redis', 'semi-sync')?.writesPerSec),
+    aim: 1,
+  },
+  {
+    what: "Redis SET + WAIT 1 p99 / replab semi-sync p99 (≥ 1: replab's p99 is no higher)",
+    value: ratio(get('redis', 'semi-sync')?.p99, get('replab', 'semi-sync')?.p99),
+    aim: 1,
+  },
+  {
+    what: 'replab async / Redis SET alone, appendfsync always',
+    value: ratio(get('replab', 'async')?.writesPerSec, get('redis', 'async')?.writesPerSec),
+    aim: 1,
+  },
   { what: 'replab sync / replab semi-sync', value: ratio(get('replab', 'sync')?.writesPerSec, get('replab', 'semi-sync')?.writesPerSec), aim: 0.9 },
   { what: 'replab async / bare fdatasync loop', value: ratio(get('replab', 'async')?.writesPerSec, bareMedian), aim: 3 },
   { what: 'replab semi-sync / PostgreSQL ANY 1', value: ratio(get('replab', 'semi-sync')?.writesPerSec, get('postgres', 'semi-sync')?.writesPerSec), aim: NaN },
@@ -197,7 +237,10 @@ const ratios: Ratio[] = [
 const ratioTable = [
   '| ratio | measured | aim | met |',
   '| --- | ---: | ---: | :---: |',
-  ...ratios.map((r) => `| ${r.what} | ${r.value === undefined ? 'n/a' : `${r.value.toFixed(2)}×`} | ${Number.isNaN(r.aim) ? '—' : `≥ ${r.aim}×`} | ${r.value === undefined || Number.isNaN(r.aim) ? '' : r.value >= r.aim ? 'yes' : '**no**'} |`),
+  ...ratios.map(
+    (r) =>
+      `| ${r.what} | ${r.value === undefined ? 'n/a' : `${r.value.toFixed(2)}×`} | ${Number.isNaN(r.aim) ? '—' : `≥ ${r.aim}×`} | ${r.value === undefined || Number.isNaN(r.aim) ? '' : r.value >= r.aim ? 'yes' : '**no**'} |`,
+  ),
 ].join('\n');
 
 console.log(table);
@@ -244,13 +287,28 @@ if (args.scaling && scaling.length) {
     return [
       `| system | mode | ${cols.map((c) => `${label(c)}: w/s · p99 ms`).join(' | ')} |`,
       `| --- | --- | ${cols.map(() => '---:').join(' | ')} |`,
-      ...peers.flatMap((p) => MODES.map((mode) => `| ${p.peer.name} | ${mode} | ${cols.map((c) => {
-        const r = rows.find((x) => x.key === p.key && x.mode === mode && x[by] === c);
-        return r ? `${fmt(r.writesPerSec)} · ${fmt(r.latencyMs.p99, 1)}` : '';
-      }).join(' | ')} |`)),
+      ...peers.flatMap((p) =>
+        MODES.map(
+          (mode) =>
+            `| ${p.peer.name} | ${mode} | ${cols
+              .map((c) => {
+                const r = rows.find((x) => x.key === p.key && x.mode === mode && x[by] === c);
+                return r ? `${fmt(r.writesPerSec)} · ${fmt(r.latencyMs.p99, 1)}` : '';
+              })
+              .join(' | ')} |`,
+        ),
+      ),
     ].join('\n');
   };
-  const point = (r: Row) => ({ system: r.system, mode: r.mode, clients: r.clients, valueKiB: r.valueBytes / 1024, writesPerSec: Math.round(r.writesPerSec), p99: r.latencyMs.p99, mibPerSec: (r.writesPerSec * r.valueBytes) / 2 ** 20 });
+  const point = (r: Row) => ({
+    system: r.system,
+    mode: r.mode,
+    clients: r.clients,
+    valueKiB: r.valueBytes / 1024,
+    writesPerSec: Math.round(r.writesPerSec),
+    p99: r.latencyMs.p99,
+    mibPerSec: (r.writesPerSec * r.valueBytes) / 2 ** 20,
+  });
   const panel = (rows: Row[], x: 'clients' | 'valueKiB', y: 'writesPerSec' | 'p99' | 'mibPerSec', title: string, yTitle: string) => ({
     width: 260,
     height: 200,
@@ -258,7 +316,12 @@ if (args.scaling && scaling.length) {
     data: { values: rows.map(point) },
     mark: { type: 'line', point: true },
     encoding: {
-      x: { field: x, type: 'quantitative', scale: { type: 'log', base: x === 'clients' ? 2 : 4 }, title: x === 'clients' ? 'clients (100-byte values)' : 'value size, KiB (64 clients)' },
+      x: {
+        field: x,
+        type: 'quantitative',
+        scale: { type: 'log', base: x === 'clients' ? 2 : 4 },
+        title: x === 'clients' ? 'clients (100-byte values)' : 'value size, KiB (64 clients)',
+      },
       y: { field: y, type: 'quantitative', scale: y === 'p99' ? { type: 'log' } : {}, title: yTitle },
       color: { field: 'system', type: 'nominal' },
       strokeDash: { field: 'mode', type: 'nominal' },
@@ -268,8 +331,18 @@ if (args.scaling && scaling.length) {
   const svg = await renderSvg({
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     vconcat: [
-      { hconcat: [panel(clientRows, 'clients', 'writesPerSec', 'Writes/s by clients', 'writes/s'), panel(clientRows, 'clients', 'p99', 'p99 latency by clients', 'p99 ms (log)')] },
-      { hconcat: [panel(sizeRows, 'valueKiB', 'mibPerSec', 'Payload throughput by value size', 'MiB/s of values'), panel(sizeRows, 'valueKiB', 'p99', 'p99 latency by value size', 'p99 ms (log)')] },
+      {
+        hconcat: [
+          panel(clientRows, 'clients', 'writesPerSec', 'Writes/s by clients', 'writes/s'),
+          panel(clientRows, 'clients', 'p99', 'p99 latency by clients', 'p99 ms (log)'),
+        ],
+      },
+      {
+        hconcat: [
+          panel(sizeRows, 'valueKiB', 'mibPerSec', 'Payload throughput by value size', 'MiB/s of values'),
+          panel(sizeRows, 'valueKiB', 'p99', 'p99 latency by value size', 'p99 ms (log)'),
+        ],
+      },
     ],
     config: { font: 'sans-serif' },
   });

@@ -10,11 +10,12 @@
  * Node.js proxy sits on. Each path gets a short warm-up first (the node's first seconds are slow).
  * Figures go to stdout and docs/benchmarks.md (section "proxy").
  */
-import http from 'node:http';
-import path from 'node:path';
+
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import http from 'node:http';
 import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ReplabCluster } from '../src/cluster/replab-cluster.js';
 import { parseClusterSpec } from '../src/cluster/spec.js';
@@ -37,10 +38,12 @@ async function probe(address: string, n: number): Promise<number[]> {
   for (let i = 0; i < n; i++) {
     const t0 = process.hrtime.bigint();
     await new Promise<void>((resolve, reject) => {
-      http.get({ host, port: Number(port), path: `/kv/bench-${i % KEYS}`, agent }, (res) => {
-        res.resume();
-        res.on('end', () => resolve());
-      }).on('error', reject);
+      http
+        .get({ host, port: Number(port), path: `/kv/bench-${i % KEYS}`, agent }, (res) => {
+          res.resume();
+          res.on('end', () => resolve());
+        })
+        .on('error', reject);
     });
     out.push(Number(process.hrtime.bigint() - t0) / 1e6);
   }
@@ -51,7 +54,9 @@ async function probe(address: string, n: number): Promise<number[]> {
 const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))]!;
 
 const direct = cluster.endpoint('n1').http;
-const forwarder = spawn(process.execPath, [path.join(path.dirname(fileURLToPath(import.meta.url)), 'pipe-forwarder.js'), '0', direct], { stdio: ['ignore', 'pipe', 'inherit'] });
+const forwarder = spawn(process.execPath, [path.join(path.dirname(fileURLToPath(import.meta.url)), 'pipe-forwarder.js'), '0', direct], {
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
 try {
   const pipePort = await new Promise<number>((resolve, reject) => {
     forwarder.stdout!.on('data', (b: Buffer) => {
@@ -64,7 +69,11 @@ try {
   const piped = `127.0.0.1:${pipePort}`;
   for (let i = 0; i < KEYS; i++) await fetch(`http://${direct}/kv/bench-${i}`, { method: 'PUT', body: 'x'.repeat(100) });
   type PathName = 'direct' | 'proxied' | 'pipe';
-  const paths: Array<[PathName, string]> = [['direct', direct], ['proxied', proxied], ['pipe', piped]];
+  const paths: Array<[PathName, string]> = [
+    ['direct', direct],
+    ['proxied', proxied],
+    ['pipe', piped],
+  ];
   for (const [, address] of paths) await runHttpBench({ address, method: 'GET', connections: 64, durationSec: 2, keySpace: KEYS });
   const thr: Record<PathName, number[]> = { direct: [], proxied: [], pipe: [] };
   const lat: Record<PathName, { p50: number[]; p99: number[] }> = { direct: { p50: [], p99: [] }, proxied: { p50: [], p99: [] }, pipe: { p50: [], p99: [] } };
@@ -76,7 +85,9 @@ try {
       const samples = await probe(address, 3000);
       lat[name].p50.push(quantile(samples, 0.5));
       lat[name].p99.push(quantile(samples, 0.99));
-      console.error(`round ${r + 1} ${name}: ${res.requestsPerSec.toFixed(0)} req/s, sequential p50 ${quantile(samples, 0.5).toFixed(3)} ms p99 ${quantile(samples, 0.99).toFixed(3)} ms`);
+      console.error(
+        `round ${r + 1} ${name}: ${res.requestsPerSec.toFixed(0)} req/s, sequential p50 ${quantile(samples, 0.5).toFixed(3)} ms p99 ${quantile(samples, 0.99).toFixed(3)} ms`,
+      );
     }
   }
   const ratio = median(thr.proxied) / median(thr.direct);

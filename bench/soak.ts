@@ -19,10 +19,10 @@ import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadSuite } from '../src/suite/spec.js';
-import { runOne, type RunResult } from '../src/suite/run-one.js';
-import { Rng } from '../src/lib/rng.js';
 import { projectRoot } from '../src/lib/paths.js';
+import { Rng } from '../src/lib/rng.js';
+import { type RunResult, runOne } from '../src/suite/run-one.js';
+import { loadSuite } from '../src/suite/spec.js';
 import { writeBenchSection } from './report-section.js';
 
 const { values } = parseArgs({
@@ -58,7 +58,10 @@ function scenario(seed: number): { fault: Fault; atMs: number; forMs: number } {
 
 function suiteYaml(mode: string, seed: number): string {
   const s = scenario(seed);
-  const step = s.fault === 'partition' ? `{fault: partition, target: leader, cut: [repl, monitor], at: ${s.atMs}ms, for: ${s.forMs}ms}` : `{fault: ${s.fault}, target: leader, at: ${s.atMs}ms, for: ${s.forMs}ms}`;
+  const step =
+    s.fault === 'partition'
+      ? `{fault: partition, target: leader, cut: [repl, monitor], at: ${s.atMs}ms, for: ${s.forMs}ms}`
+      : `{fault: ${s.fault}, target: leader, at: ${s.atMs}ms, for: ${s.forMs}ms}`;
   return `name: soak
 cluster: ${path.join(projectRoot(), 'clusters', 'three-node.yaml')}
 clusterOverrides:
@@ -122,11 +125,25 @@ async function main(): Promise<number> {
         const t0 = Date.now();
         const r = await runOne({ suite, mode: suite.modes[0]!, seed, reportDir: root });
         const failed = failures(r);
-        const run: SoakRun = { mode, seed, fault: scenario(seed).fault, lostAcked: r.lostAcked, splitBrainWrites: r.splitBrainWrites, linearizable: r.linearizable, converged: r.converged, outageMs: r.outageMs, infoOpen: r.infoOpen, seconds: (Date.now() - t0) / 1000, failed };
+        const run: SoakRun = {
+          mode,
+          seed,
+          fault: scenario(seed).fault,
+          lostAcked: r.lostAcked,
+          splitBrainWrites: r.splitBrainWrites,
+          linearizable: r.linearizable,
+          converged: r.converged,
+          outageMs: r.outageMs,
+          infoOpen: r.infoOpen,
+          seconds: (Date.now() - t0) / 1000,
+          failed,
+        };
         if (failed.length) run.dir = path.join(root, r.dir);
         else await fsp.rm(path.join(root, r.dir), { recursive: true, force: true }); // keep failures only
         runs.push(run);
-        console.log(`${mode.padEnd(9)} seed ${String(seed).padStart(3)} ${run.fault.padEnd(9)} lost ${String(r.lostAcked).padStart(2)} split-brain ${r.splitBrainWrites} linearizable ${String(r.linearizable).padEnd(5)} outage ${r.outageMs.toFixed(0).padStart(5)} ms ${failed.length ? `FAILED: ${failed.join(', ')} (${run.dir})` : 'ok'}`);
+        console.log(
+          `${mode.padEnd(9)} seed ${String(seed).padStart(3)} ${run.fault.padEnd(9)} lost ${String(r.lostAcked).padStart(2)} split-brain ${r.splitBrainWrites} linearizable ${String(r.linearizable).padEnd(5)} outage ${r.outageMs.toFixed(0).padStart(5)} ms ${failed.length ? `FAILED: ${failed.join(', ')} (${run.dir})` : 'ok'}`,
+        );
         await fsp.writeFile(path.join(root, 'soak.json'), JSON.stringify({ seeds, modes, durationSec, runs }, null, 2));
       }
     }
@@ -134,12 +151,21 @@ async function main(): Promise<number> {
     await fsp.rm(tmp, { recursive: true, force: true });
   }
   const minutes = (Date.now() - started) / 60_000;
-  const lines = [`### Soak (\`npm run soak -- --seeds ${seeds.length} --modes ${modes.join(',')}\`)`, '', `Run ${new Date().toISOString().slice(0, 10)}, ${minutes.toFixed(0)} min on ${os.cpus().length} cores: seeds ${seeds[0]}–${seeds[seeds.length - 1]}, ${durationSec} s each, replication slowed 20 ± 10 ms, one leader failure per run (kind and timing from the seed), fencing by lease.`, '', '| mode | runs | kill / pause / partition | failed | lost acknowledged | split-brain writes | not linearizable | write outage p50 / p90 / max ms | info writes left open |', '|---|---:|---|---:|---:|---:|---:|---|---:|'];
+  const lines = [
+    `### Soak (\`npm run soak -- --seeds ${seeds.length} --modes ${modes.join(',')}\`)`,
+    '',
+    `Run ${new Date().toISOString().slice(0, 10)}, ${minutes.toFixed(0)} min on ${os.cpus().length} cores: seeds ${seeds[0]}–${seeds[seeds.length - 1]}, ${durationSec} s each, replication slowed 20 ± 10 ms, one leader failure per run (kind and timing from the seed), fencing by lease.`,
+    '',
+    '| mode | runs | kill / pause / partition | failed | lost acknowledged | split-brain writes | not linearizable | write outage p50 / p90 / max ms | info writes left open |',
+    '|---|---:|---|---:|---:|---:|---:|---|---:|',
+  ];
   for (const mode of modes) {
     const rs = runs.filter((r) => r.mode === mode);
     const by = (f: Fault) => rs.filter((r) => r.fault === f).length;
     const out = rs.map((r) => r.outageMs);
-    lines.push(`| ${mode} | ${rs.length} | ${by('kill')} / ${by('pause')} / ${by('partition')} | ${rs.filter((r) => r.failed.length).length} | ${rs.reduce((a, r) => a + (r.lostAcked ?? 0), 0)} | ${rs.reduce((a, r) => a + r.splitBrainWrites, 0)} | ${rs.filter((r) => r.linearizable !== true).length} | ${q(out, 0.5).toFixed(0)} / ${q(out, 0.9).toFixed(0)} / ${Math.max(0, ...out).toFixed(0)} | ${rs.reduce((a, r) => a + r.infoOpen, 0)} |`);
+    lines.push(
+      `| ${mode} | ${rs.length} | ${by('kill')} / ${by('pause')} / ${by('partition')} | ${rs.filter((r) => r.failed.length).length} | ${rs.reduce((a, r) => a + (r.lostAcked ?? 0), 0)} | ${rs.reduce((a, r) => a + r.splitBrainWrites, 0)} | ${rs.filter((r) => r.linearizable !== true).length} | ${q(out, 0.5).toFixed(0)} / ${q(out, 0.9).toFixed(0)} / ${Math.max(0, ...out).toFixed(0)} | ${rs.reduce((a, r) => a + r.infoOpen, 0)} |`,
+    );
   }
   const bad = runs.filter((r) => r.failed.length);
   lines.push('');

@@ -15,16 +15,18 @@
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import * as hdr from 'hdr-histogram-js';
-import { parseClusterSpec, type ClusterSpec } from '../src/cluster/spec.js';
-import { startSystem } from '../src/systems/index.js';
-import type { SystemUnderTest } from '../src/systems/system.js';
-import { postgresAvailable } from '../src/systems/postgres/packages.js';
-import type { DataClient } from '../src/workloads/data-client.js';
 import { closeKvClients } from '../src/client/kv-http.js';
+import { type ClusterSpec, parseClusterSpec } from '../src/cluster/spec.js';
 import { waitFor } from '../src/lib/wait.js';
+import { startSystem } from '../src/systems/index.js';
+import { postgresAvailable } from '../src/systems/postgres/packages.js';
+import type { SystemUnderTest } from '../src/systems/system.js';
+import type { DataClient } from '../src/workloads/data-client.js';
 import { median, writeBenchSection } from './report-section.js';
 
-const { values } = parseArgs({ options: { duration: { type: 'string', default: '10' }, clients: { type: 'string', default: '16' }, kills: { type: 'string', default: '1' } } });
+const { values } = parseArgs({
+  options: { duration: { type: 'string', default: '10' }, clients: { type: 'string', default: '16' }, kills: { type: 'string', default: '1' } },
+});
 const durationSec = Number(values.duration);
 const clients = Number(values.clients);
 const kills = Number(values.kills);
@@ -51,13 +53,20 @@ function spec(system: 'replab' | 'postgres', mode: (typeof MODES)[number]): Clus
     nodes: [{ id: 'n1' }, { id: 'n2' }, { id: 'n3' }],
     replication: { mode, ...(mode === 'semi-sync' ? { k: 1 } : {}) },
     heartbeatMs: 50,
-    failover: system === 'replab' ? { heartbeatMs: 100, failoverTimeoutMs: 1000, leaseMs: 500 } : { heartbeatMs: 1000, failoverTimeoutMs: 10_000, leaseMs: 5000 },
+    failover:
+      system === 'replab' ? { heartbeatMs: 100, failoverTimeoutMs: 1000, leaseMs: 500 } : { heartbeatMs: 1000, failoverTimeoutMs: 10_000, leaseMs: 5000 },
   };
   return parseClusterSpec(doc, 'bench:systems', doc.name);
 }
 
 /** `clients` writers in a closed loop until `stop()`; every ok write's latency and time recorded. */
-function startLoad(writers: DataClient[]): { stop: () => Promise<void>; hist: hdr.Histogram; okTimes: number[]; okNodes: Array<string | undefined>; errors: () => number } {
+function startLoad(writers: DataClient[]): {
+  stop: () => Promise<void>;
+  hist: hdr.Histogram;
+  okTimes: number[];
+  okNodes: Array<string | undefined>;
+  errors: () => number;
+} {
   const hist = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
   const okTimes: number[] = [];
   const okNodes: Array<string | undefined> = [];
@@ -113,11 +122,15 @@ async function measure(sys: SystemUnderTest): Promise<{ load: Load; failovers: F
       const killedAt = performance.now();
       await sys.kill(old);
       let seenAt = 0;
-      await waitFor(async () => {
-        const l = await sys.currentLeaderId().catch(() => old);
-        if (l !== old) seenAt = performance.now();
-        return l !== old;
-      }, 60_000, 50);
+      await waitFor(
+        async () => {
+          const l = await sys.currentLeaderId().catch(() => old);
+          if (l !== old) seenAt = performance.now();
+          return l !== old;
+        },
+        60_000,
+        50,
+      );
       // Keep writing until a write is acknowledged by another node than the killed one.
       const onNew = (i: number) => f.okNodes[i] !== undefined && f.okNodes[i] !== old;
       const resumed = await waitFor(() => f.okTimes.some((t, i) => t > killedAt && onNew(i)), 60_000, 50);
@@ -150,8 +163,12 @@ async function main(): Promise<void> {
       try {
         const r = await measure(sys);
         results[`${system}/${mode}`] = r.load;
-        console.log(`${r.load.writesPerSec.toFixed(0)} writes/s, p50 ${r.load.p50.toFixed(2)} ms, p99 ${r.load.p99.toFixed(2)} ms, p99.9 ${r.load.p999.toFixed(2)} ms; failover: ${r.failovers.map((f) => `new leader after ${f.newLeaderMs.toFixed(0)} ms, outage ${f.outageMs.toFixed(0)} ms`).join('; ')}`);
-        rows.push(`| ${system} | ${mode} | ${r.load.writesPerSec.toFixed(0)} | ${r.load.p50.toFixed(2)} | ${r.load.p99.toFixed(2)} | ${r.load.p999.toFixed(2)} | ${r.load.errors} |`);
+        console.log(
+          `${r.load.writesPerSec.toFixed(0)} writes/s, p50 ${r.load.p50.toFixed(2)} ms, p99 ${r.load.p99.toFixed(2)} ms, p99.9 ${r.load.p999.toFixed(2)} ms; failover: ${r.failovers.map((f) => `new leader after ${f.newLeaderMs.toFixed(0)} ms, outage ${f.outageMs.toFixed(0)} ms`).join('; ')}`,
+        );
+        rows.push(
+          `| ${system} | ${mode} | ${r.load.writesPerSec.toFixed(0)} | ${r.load.p50.toFixed(2)} | ${r.load.p99.toFixed(2)} | ${r.load.p999.toFixed(2)} | ${r.load.errors} |`,
+        );
         const nl = r.failovers.map((f) => f.newLeaderMs).filter(Number.isFinite);
         const out = r.failovers.map((f) => f.outageMs).filter(Number.isFinite);
         fo.push(`| ${system} | ${mode} | ${r.failovers.length} | ${nl.length ? median(nl).toFixed(0) : '–'} | ${out.length ? median(out).toFixed(0) : '–'} |`);
@@ -161,7 +178,8 @@ async function main(): Promise<void> {
       }
     }
   }
-  const ratio = (m: string) => (results[`replab/${m}`] && results[`postgres/${m}`] ? (results[`replab/${m}`]!.writesPerSec / results[`postgres/${m}`]!.writesPerSec).toFixed(2) : '–');
+  const ratio = (m: string) =>
+    results[`replab/${m}`] && results[`postgres/${m}`] ? (results[`replab/${m}`]!.writesPerSec / results[`postgres/${m}`]!.writesPerSec).toFixed(2) : '–';
   const md = [
     `### Systems: replab KV and PostgreSQL + Patroni (\`npm run bench:systems -- --duration ${durationSec} --clients ${clients} --kills ${kills}\`)`,
     '',

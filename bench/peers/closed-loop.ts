@@ -4,8 +4,9 @@
  * the same uniform key spread, per-operation latency in an HdrHistogram (microseconds, 3 digits).
  * Only what changes per system is the `write` function a client is given.
  */
-import * as hdr from 'hdr-histogram-js';
+
 import { performance } from 'node:perf_hooks';
+import * as hdr from 'hdr-histogram-js';
 
 /** One client's write of `value` to `key`; rejects when the system refused or failed. */
 export type WriteFn = (key: string, value: string) => Promise<void>;

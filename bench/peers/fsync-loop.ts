@@ -2,7 +2,7 @@
  * The physical floor every system here is measured against: one 100-byte write + fdatasync at a
  * time on the same disk, in the same run. Group commit is what lets a server beat it.
  */
-import { openSync, closeSync, writeSync, fdatasyncSync, rmSync } from 'node:fs';
+import { closeSync, fdatasyncSync, openSync, rmSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 

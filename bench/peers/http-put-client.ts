@@ -11,7 +11,10 @@ export class HttpPutClient {
   private buf: Buffer = Buffer.alloc(0);
   private waiting: { resolve: () => void; reject: (e: Error) => void } | undefined;
 
-  private constructor(private readonly socket: net.Socket, private readonly host: string) {
+  private constructor(
+    private readonly socket: net.Socket,
+    private readonly host: string,
+  ) {
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => {
       this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;

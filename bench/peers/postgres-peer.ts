@@ -10,13 +10,13 @@
  * single-row upsert in autocommit (a SET in SQL), prepared once per connection; the value column
  * is stored uncompressed because neither Redis nor replab compresses.
  */
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { existsSync, promises as fsp, openSync, closeSync } from 'node:fs';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { closeSync, existsSync, promises as fsp, openSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { freePort } from '../../src/lib/addr.js';
 import { stopGracefully } from '../../src/cluster/process-control.js';
+import { freePort } from '../../src/lib/addr.js';
 import { waitFor } from '../../src/lib/wait.js';
 import { MissingPackage, type Peer, type PeerConnection, type PeerMode, type PeerProcessRole } from './peer.js';
 
@@ -25,7 +25,12 @@ const UPSERT = 'INSERT INTO kv (k, v) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE 
 
 function binDir(): string {
   const root = '/usr/lib/postgresql';
-  const versions = existsSync(root) ? execFileSync('ls', [root]).toString().split('\n').filter((v) => existsSync(path.join(root, v, 'bin', 'postgres'))) : [];
+  const versions = existsSync(root)
+    ? execFileSync('ls', [root])
+        .toString()
+        .split('\n')
+        .filter((v) => existsSync(path.join(root, v, 'bin', 'postgres')))
+    : [];
   const v = versions.sort((a, b) => Number(b) - Number(a))[0];
   if (!v) throw new MissingPackage('PostgreSQL (Debian package postgresql)');
   return path.join(root, v, 'bin');
@@ -52,7 +57,11 @@ export class PostgresPeer implements Peer {
   }
 
   promise(mode: PeerMode): string {
-    return mode === 'async' ? 'primary WAL flush' : mode === 'semi-sync' ? 'primary WAL flush + 1 standby flushed (ANY 1)' : 'primary WAL flush + 2 standbys flushed (ANY 2)';
+    return mode === 'async'
+      ? 'primary WAL flush'
+      : mode === 'semi-sync'
+        ? 'primary WAL flush + 1 standby flushed (ANY 1)'
+        : 'primary WAL flush + 2 standbys flushed (ANY 2)';
   }
 
   async use(mode: PeerMode): Promise<void> {
@@ -61,14 +70,22 @@ export class PostgresPeer implements Peer {
     await this.sql('SELECT pg_reload_conf()');
     // The setting is in force once the walsenders report the matching sync_state.
     const want = mode === 'async' ? ['async', 'async'] : mode === 'semi-sync' ? ['quorum', 'quorum'] : ['quorum', 'quorum'];
-    const ok = await waitFor(async () => {
-      const rows = await this.sql("SELECT sync_state FROM pg_stat_replication WHERE state = 'streaming' ORDER BY application_name");
-      const shown = (await this.sql('SHOW synchronous_standby_names'))[0]?.synchronous_standby_names;
-      return shown === STANDBY_NAMES[mode] && rows.map((r) => r.sync_state).join() === want.join();
-    }, 10_000, 50);
+    const ok = await waitFor(
+      async () => {
+        const rows = await this.sql("SELECT sync_state FROM pg_stat_replication WHERE state = 'streaming' ORDER BY application_name");
+        const shown = (await this.sql('SHOW synchronous_standby_names'))[0]?.synchronous_standby_names;
+        return shown === STANDBY_NAMES[mode] && rows.map((r) => r.sync_state).join() === want.join();
+      },
+      10_000,
+      50,
+    );
     if (!ok) throw new Error(`PostgreSQL did not switch to ${mode} (synchronous_standby_names '${STANDBY_NAMES[mode]}') in 10 s`);
     // Measure from a level start: both standbys have replayed everything written so far.
-    const caughtUp = await waitFor(async () => (await this.sql("SELECT count(*)::int AS n FROM pg_stat_replication WHERE replay_lsn >= pg_current_wal_lsn()"))[0]?.n === 2, 120_000, 100);
+    const caughtUp = await waitFor(
+      async () => (await this.sql('SELECT count(*)::int AS n FROM pg_stat_replication WHERE replay_lsn >= pg_current_wal_lsn()'))[0]?.n === 2,
+      120_000,
+      100,
+    );
     if (!caughtUp) throw new Error(`PostgreSQL standbys did not catch up in 120 s (logs in ${this.dir})`);
   }
 
@@ -94,12 +111,20 @@ export class PostgresPeer implements Peer {
   }
 
   private run(cmd: string, args: string[]): void {
-    execFileSync(path.join(this.bin, cmd), args, { stdio: ['ignore', 'pipe', 'pipe'], ...(this.runAs ?? {}), env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8', HOME: this.dir } });
+    execFileSync(path.join(this.bin, cmd), args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...(this.runAs ?? {}),
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8', HOME: this.dir },
+    });
   }
 
   private postmaster(name: string): ChildProcess {
     const log = openSync(path.join(this.dir, `${name}.log`), 'a');
-    const child = spawn(path.join(this.bin, 'postgres'), ['-D', path.join(this.dir, name)], { stdio: ['ignore', log, log], ...(this.runAs ?? {}), env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8' } });
+    const child = spawn(path.join(this.bin, 'postgres'), ['-D', path.join(this.dir, name)], {
+      stdio: ['ignore', log, log],
+      ...(this.runAs ?? {}),
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8' },
+    });
     closeSync(log);
     this.procs.push(child);
     return child;
@@ -121,7 +146,7 @@ export class PostgresPeer implements Peer {
         'fsync = on',
         'synchronous_commit = on',
         'shared_buffers = 128MB',
-        "logging_collector = off",
+        'logging_collector = off',
       ].join('\n')}\n`;
     this.run('initdb', ['-D', path.join(this.dir, 'p0'), '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync']);
     await fsp.appendFile(path.join(this.dir, 'p0', 'postgresql.conf'), settings(this.ports[0]!));
@@ -131,30 +156,55 @@ export class PostgresPeer implements Peer {
     await this.sql('ALTER TABLE kv ALTER COLUMN v SET STORAGE EXTERNAL');
     for (const [i, name] of ['s1', 's2'].entries()) {
       const port = this.ports[i + 1]!;
-      this.run('pg_basebackup', ['-h', '127.0.0.1', '-p', String(this.ports[0]), '-U', 'postgres', '-D', path.join(this.dir, name), '-X', 'stream', '-R', '--checkpoint=fast', '--no-sync']);
+      this.run('pg_basebackup', [
+        '-h',
+        '127.0.0.1',
+        '-p',
+        String(this.ports[0]),
+        '-U',
+        'postgres',
+        '-D',
+        path.join(this.dir, name),
+        '-X',
+        'stream',
+        '-R',
+        '--checkpoint=fast',
+        '--no-sync',
+      ]);
       // Later lines win: the standby's own port and the name the primary knows it by.
       await fsp.appendFile(path.join(this.dir, name, 'postgresql.conf'), settings(port));
-      await fsp.appendFile(path.join(this.dir, name, 'postgresql.auto.conf'), `primary_conninfo = 'host=127.0.0.1 port=${this.ports[0]} user=postgres application_name=${name}'\n`);
+      await fsp.appendFile(
+        path.join(this.dir, name, 'postgresql.auto.conf'),
+        `primary_conninfo = 'host=127.0.0.1 port=${this.ports[0]} user=postgres application_name=${name}'\n`,
+      );
       this.postmaster(name);
       await this.waitReady(port);
     }
-    const streaming = await waitFor(async () => (await this.sql("SELECT count(*)::int AS n FROM pg_stat_replication WHERE state = 'streaming'"))[0]?.n === 2, 30_000, 100);
+    const streaming = await waitFor(
+      async () => (await this.sql("SELECT count(*)::int AS n FROM pg_stat_replication WHERE state = 'streaming'"))[0]?.n === 2,
+      30_000,
+      100,
+    );
     if (!streaming) throw new Error(`PostgreSQL standbys did not start streaming in 30 s (logs in ${this.dir})`);
   }
 
   private async waitReady(port: number): Promise<void> {
-    const ok = await waitFor(async () => {
-      const c = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', database: 'postgres' });
-      try {
-        await c.connect();
-        await c.query('SELECT 1');
-        return true;
-      } catch {
-        return false;
-      } finally {
-        await c.end().catch(() => undefined);
-      }
-    }, 30_000, 100);
+    const ok = await waitFor(
+      async () => {
+        const c = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', database: 'postgres' });
+        try {
+          await c.connect();
+          await c.query('SELECT 1');
+          return true;
+        } catch {
+          return false;
+        } finally {
+          await c.end().catch(() => undefined);
+        }
+      },
+      30_000,
+      100,
+    );
     if (!ok) throw new Error(`PostgreSQL on port ${port} did not accept connections in 30 s (logs in ${this.dir})`);
   }
 

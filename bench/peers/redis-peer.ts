@@ -8,13 +8,13 @@
  * WAIT counts replicas that acknowledged the replication offset, which Redis replicas send on
  * receipt, not after their own fsync: a weaker promise than replab's or PostgreSQL's at `flush`.
  */
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { existsSync, promises as fsp, openSync, closeSync } from 'node:fs';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { closeSync, existsSync, promises as fsp, openSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import { freePort } from '../../src/lib/addr.js';
 import { stopGracefully } from '../../src/cluster/process-control.js';
+import { freePort } from '../../src/lib/addr.js';
 import { waitFor } from '../../src/lib/wait.js';
 import { MissingPackage, type Peer, type PeerConnection, type PeerMode, type PeerProcessRole } from './peer.js';
 
@@ -34,7 +34,11 @@ export class RedisPeer implements Peer {
   }
 
   promise(mode: PeerMode): string {
-    return mode === 'async' ? 'primary AOF fsync' : mode === 'semi-sync' ? 'primary AOF fsync + 1 replica received (WAIT 1)' : 'primary AOF fsync + 2 replicas received (WAIT 2)';
+    return mode === 'async'
+      ? 'primary AOF fsync'
+      : mode === 'semi-sync'
+        ? 'primary AOF fsync + 1 replica received (WAIT 1)'
+        : 'primary AOF fsync + 2 replicas received (WAIT 2)';
   }
 
   async use(mode: PeerMode): Promise<void> {
@@ -43,12 +47,16 @@ export class RedisPeer implements Peer {
     // Measure from a level start: replicas still applying the previous measurement's writes (after
     // 64 KiB values, for seconds) would make the next WAIT look slow.
     const caughtUp = await this.withAdmin((admin) =>
-      waitFor(async () => {
-        const info = await admin.info('replication').catch(() => '');
-        const master = Number(/master_repl_offset:(\d+)/.exec(info)?.[1] ?? NaN);
-        const offsets = [...info.matchAll(/slave\d+:[^\r\n]*offset=(\d+)/g)].map((m) => Number(m[1]));
-        return offsets.length === 2 && offsets.every((o) => o >= master);
-      }, 120_000, 100),
+      waitFor(
+        async () => {
+          const info = await admin.info('replication').catch(() => '');
+          const master = Number(/master_repl_offset:(\d+)/.exec(info)?.[1] ?? NaN);
+          const offsets = [...info.matchAll(/slave\d+:[^\r\n]*offset=(\d+)/g)].map((m) => Number(m[1]));
+          return offsets.length === 2 && offsets.every((o) => o >= master);
+        },
+        120_000,
+        100,
+      ),
     );
     if (!caughtUp) throw new Error(`Redis replicas did not catch up with the primary in 120 s (logs in ${this.dir})`);
   }
@@ -59,22 +67,45 @@ export class RedisPeer implements Peer {
     for (let i = 0; i < 3; i++) {
       const dir = path.join(this.dir, `r${i}`);
       await fsp.mkdir(dir);
-      const args = ['--port', String(this.ports[i]), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', '', '--daemonize', 'no', '--protected-mode', 'yes', '--maxclients', '1000'];
+      const args = [
+        '--port',
+        String(this.ports[i]),
+        '--bind',
+        '127.0.0.1',
+        '--dir',
+        dir,
+        '--appendonly',
+        'yes',
+        '--appendfsync',
+        'always',
+        '--save',
+        '',
+        '--daemonize',
+        'no',
+        '--protected-mode',
+        'yes',
+        '--maxclients',
+        '1000',
+      ];
       if (i > 0) args.push('--replicaof', '127.0.0.1', String(this.ports[0]));
       const log = openSync(path.join(this.dir, `r${i}.log`), 'a');
       this.procs.push(spawn(SERVER, args, { stdio: ['ignore', log, log] }));
       closeSync(log);
     }
     const online = await this.withAdmin((admin) =>
-      waitFor(async () => {
-        try {
-          if (admin.status !== 'ready' && admin.status !== 'connecting') await admin.connect();
-          const info = await admin.info('replication');
-          return (info.match(/state=online/g) ?? []).length === 2;
-        } catch {
-          return false;
-        }
-      }, 20_000, 100),
+      waitFor(
+        async () => {
+          try {
+            if (admin.status !== 'ready' && admin.status !== 'connecting') await admin.connect();
+            const info = await admin.info('replication');
+            return (info.match(/state=online/g) ?? []).length === 2;
+          } catch {
+            return false;
+          }
+        },
+        20_000,
+        100,
+      ),
     );
     if (!online) throw new Error(`Redis replicas did not come online in 20 s (logs in ${this.dir})`);
   }
@@ -94,16 +125,17 @@ export class RedisPeer implements Peer {
     const r = new Redis({ host: '127.0.0.1', port: this.ports[0], lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false });
     await r.connect();
     const replicas = this.mode === 'semi-sync' ? 1 : this.mode === 'sync' ? 2 : 0;
-    const write = replicas === 0
-      ? async (key: string, value: string) => {
-          await r.set(key, value);
-        }
-      : async (key: string, value: string) => {
-          const out = await r.pipeline().set(key, value).call('WAIT', String(replicas), '0').exec();
-          const err = out?.find(([e]) => e)?.[0];
-          if (err) throw err;
-          if (Number(out?.[1]?.[1]) < replicas) throw new Error(`WAIT ${replicas} answered ${String(out?.[1]?.[1])}`);
-        };
+    const write =
+      replicas === 0
+        ? async (key: string, value: string) => {
+            await r.set(key, value);
+          }
+        : async (key: string, value: string) => {
+            const out = await r.pipeline().set(key, value).call('WAIT', String(replicas), '0').exec();
+            const err = out?.find(([e]) => e)?.[0];
+            if (err) throw err;
+            if (Number(out?.[1]?.[1]) < replicas) throw new Error(`WAIT ${replicas} answered ${String(out?.[1]?.[1])}`);
+          };
     return { write, close: () => r.disconnect() };
   }
 

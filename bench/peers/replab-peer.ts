@@ -4,9 +4,10 @@
  * monitor renewing the lease), started fresh for each mode. Acks at `flush`: semi-sync and sync
  * answer only after the follower(s) fdatasynced the write.
  */
+
+import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { promises as fsp } from 'node:fs';
 import { ReplabCluster } from '../../src/cluster/replab-cluster.js';
 import { loadClusterSpec } from '../../src/cluster/spec.js';
 import { projectRoot } from '../../src/lib/paths.js';
@@ -20,7 +21,11 @@ export class ReplabPeer implements Peer {
   private leader = '';
 
   promise(mode: PeerMode): string {
-    return mode === 'async' ? 'leader fdatasync' : mode === 'semi-sync' ? 'leader fdatasync + 1 follower fdatasync (k=1, flush)' : 'leader fdatasync + 2 followers fdatasync (flush)';
+    return mode === 'async'
+      ? 'leader fdatasync'
+      : mode === 'semi-sync'
+        ? 'leader fdatasync + 1 follower fdatasync (k=1, flush)'
+        : 'leader fdatasync + 2 followers fdatasync (flush)';
   }
 
   async use(mode: PeerMode): Promise<void> {
@@ -40,7 +45,9 @@ export class ReplabPeer implements Peer {
     const c = this.cluster;
     if (!c) return [];
     const leader = c.leaderId();
-    return c.processes().map((p) => ({ name: p.name === leader ? 'primary' : p.name === 'proxy' || p.name === 'monitor' ? 'harness' : 'replicas', pid: p.pid }));
+    return c
+      .processes()
+      .map((p) => ({ name: p.name === leader ? 'primary' : p.name === 'proxy' || p.name === 'monitor' ? 'harness' : 'replicas', pid: p.pid }));
   }
 
   async stop(): Promise<void> {

@@ -56,8 +56,22 @@ export function decideAppendOnly(key: string, pairs: readonly OpPair[]): AppendV
     const answer = str(r.complete!.value);
     const seq = parse(answer, byFirst, value);
     if (seq === null) return { kind: 'undecided', why: 'a read parses into appends in more than one way' };
-    if (seq === 'impossible') return { kind: 'illegal', op: r, order: [], state: answer, message: `key ${JSON.stringify(key)}: process ${JSON.stringify(r.invoke.process)}'s read ${JSON.stringify(answer)} (history index ${r.invoke.index}–${r.complete!.index}) is no concatenation of this key's appends: it saw something never appended` };
-    if (new Set(seq).size !== seq.length) return { kind: 'illegal', op: r, order: [], state: answer, message: `key ${JSON.stringify(key)}: process ${JSON.stringify(r.invoke.process)}'s read (history index ${r.invoke.index}) saw one append twice` };
+    if (seq === 'impossible')
+      return {
+        kind: 'illegal',
+        op: r,
+        order: [],
+        state: answer,
+        message: `key ${JSON.stringify(key)}: process ${JSON.stringify(r.invoke.process)}'s read ${JSON.stringify(answer)} (history index ${r.invoke.index}–${r.complete!.index}) is no concatenation of this key's appends: it saw something never appended`,
+      };
+    if (new Set(seq).size !== seq.length)
+      return {
+        kind: 'illegal',
+        op: r,
+        order: [],
+        state: answer,
+        message: `key ${JSON.stringify(key)}: process ${JSON.stringify(r.invoke.process)}'s read (history index ${r.invoke.index}) saw one append twice`,
+      };
     seqs.set(r, seq);
   }
   // 1. One order: every answer a prefix of the longest.
@@ -82,12 +96,25 @@ export function decideAppendOnly(key: string, pairs: readonly OpPair[]): AppendV
   const ret = (p: OpPair) => (p.complete?.type === 'ok' ? p.completePos! : Infinity);
   let t = -Infinity;
   const placed: OpPair[] = [];
-  const fail = (op: OpPair, why: string): AppendVerdict => ({ kind: 'illegal', op, order: placed.slice(), state: placed.filter((p) => p.invoke.f === 'append').map(value).join(''), message: `key ${JSON.stringify(key)}: ${why}` });
+  const fail = (op: OpPair, why: string): AppendVerdict => ({
+    kind: 'illegal',
+    op,
+    order: placed.slice(),
+    state: placed
+      .filter((p) => p.invoke.f === 'append')
+      .map(value)
+      .join(''),
+    message: `key ${JSON.stringify(key)}: ${why}`,
+  });
   for (let m = 0; m <= longest.length; m++) {
     let after = t;
     for (const r of slots.get(m) ?? []) {
       const at = Math.max(t, r.invokePos);
-      if (at >= ret(r)) return fail(r, `process ${JSON.stringify(r.invoke.process)}'s read (history index ${r.invoke.index}–${r.complete!.index}) saw ${m} append(s), so it took effect after ${m ? `the append of ${JSON.stringify(value(longest[m - 1]!))}` : 'nothing'}, which cannot take effect before the read returned`);
+      if (at >= ret(r))
+        return fail(
+          r,
+          `process ${JSON.stringify(r.invoke.process)}'s read (history index ${r.invoke.index}–${r.complete!.index}) saw ${m} append(s), so it took effect after ${m ? `the append of ${JSON.stringify(value(longest[m - 1]!))}` : 'nothing'}, which cannot take effect before the read returned`,
+        );
       after = Math.max(after, at);
       placed.push(r);
     }
@@ -97,7 +124,11 @@ export function decideAppendOnly(key: string, pairs: readonly OpPair[]): AppendV
     }
     const a = longest[m]!;
     const at = Math.max(after, a.invokePos);
-    if (at >= ret(a)) return fail(a, `process ${JSON.stringify(a.invoke.process)}'s append of ${JSON.stringify(value(a))} (history index ${a.invoke.index}–${a.complete?.index ?? '?'}) is at position ${m + 1} of the order the reads show, after ops that cannot all take effect before it returned`);
+    if (at >= ret(a))
+      return fail(
+        a,
+        `process ${JSON.stringify(a.invoke.process)}'s append of ${JSON.stringify(value(a))} (history index ${a.invoke.index}–${a.complete?.index ?? '?'}) is at position ${m + 1} of the order the reads show, after ops that cannot all take effect before it returned`,
+      );
     t = at;
     placed.push(a);
   }
@@ -105,7 +136,11 @@ export function decideAppendOnly(key: string, pairs: readonly OpPair[]): AppendV
   for (const a of appends) {
     if (observed.has(a) || a.complete?.type !== 'ok') continue; // an unseen indeterminate append never happened
     const at = Math.max(t, a.invokePos);
-    if (at >= ret(a)) return fail(a, `process ${JSON.stringify(a.invoke.process)}'s acknowledged append of ${JSON.stringify(value(a))} (history index ${a.invoke.index}–${a.complete.index}) is in no read, so it took effect after every read — but it returned before some read that did not see it took effect`);
+    if (at >= ret(a))
+      return fail(
+        a,
+        `process ${JSON.stringify(a.invoke.process)}'s acknowledged append of ${JSON.stringify(value(a))} (history index ${a.invoke.index}–${a.complete.index}) is in no read, so it took effect after every read — but it returned before some read that did not see it took effect`,
+      );
   }
   return { kind: 'ok' };
 }

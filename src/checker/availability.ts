@@ -2,7 +2,7 @@
  * Availability: the share of client operations that succeeded, failed, or were indeterminate, and
  * the longest stretch with no successful write — the outage a user of the system would have seen.
  */
-import { WRITE_FS, isClientProcess, pairOps, type Op } from '../history/op.js';
+import { isClientProcess, type Op, pairOps, WRITE_FS } from '../history/op.js';
 
 export interface AvailabilityResult {
   ops: number;
@@ -30,7 +30,10 @@ export function checkAvailability(history: Op[]): AvailabilityResult {
     else info++;
   }
   const n = client.length || 1;
-  const writeTimes = client.filter((p) => WRITE_FS.has(p.invoke.f) && p.complete?.type === 'ok').map((p) => p.complete!.time).sort((a, b) => a - b);
+  const writeTimes = client
+    .filter((p) => WRITE_FS.has(p.invoke.f) && p.complete?.type === 'ok')
+    .map((p) => p.complete!.time)
+    .sort((a, b) => a - b);
   let outage = 0;
   let window: AvailabilityResult['outageWindow'] = null;
   if (client.length > 0 && client.some((p) => WRITE_FS.has(p.invoke.f))) {

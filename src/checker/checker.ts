@@ -8,17 +8,17 @@
  * kv), `set` (unique adds + final reads: loss only).
  */
 import type { Op } from '../history/op.js';
-import { checkLinearizable, type LinearizabilityOptions, type LinearizabilityResult, type Validity } from './linearizable.js';
-import { checkLinearizableParallel } from './parallel.js';
-import type { Model } from './models/model.js';
-import { checkLoss, type LossResult } from './loss.js';
-import { applyResolutions, checkEvidence, type EvidenceInput, type EvidenceResult } from './evidence.js';
-import { checkStaleReads, type StaleReadResult } from './stale.js';
-import { checkAvailability, type AvailabilityResult } from './availability.js';
-import { checkLatency, type LatencyResult } from './latency.js';
-import { registerModel } from './models/register.js';
-import { kvModel } from './models/kv.js';
 import { toError } from '../lib/errors.js';
+import { type AvailabilityResult, checkAvailability } from './availability.js';
+import { applyResolutions, checkEvidence, type EvidenceInput, type EvidenceResult } from './evidence.js';
+import { checkLatency, type LatencyResult } from './latency.js';
+import { checkLinearizable, type LinearizabilityOptions, type LinearizabilityResult, type Validity } from './linearizable.js';
+import { checkLoss, type LossResult } from './loss.js';
+import { kvModel } from './models/kv.js';
+import type { Model } from './models/model.js';
+import { registerModel } from './models/register.js';
+import { checkLinearizableParallel } from './parallel.js';
+import { checkStaleReads, type StaleReadResult } from './stale.js';
 
 export type CheckModel = 'register' | 'kv' | 'set';
 export const CHECK_MODELS: readonly CheckModel[] = ['register', 'kv', 'set'];
@@ -82,7 +82,10 @@ export async function checkHistoryParallel(history: Op[], options: CheckOptions 
     return undefined;
   });
   if (pending) {
-    r.linearizable = await pending.then((x) => x as Safe<LinearizabilityResult>, (e: unknown) => ({ crashed: true as const, valid: 'unknown' as const, error: toError(e).message }));
+    r.linearizable = await pending.then(
+      (x) => x as Safe<LinearizabilityResult>,
+      (e: unknown) => ({ crashed: true as const, valid: 'unknown' as const, error: toError(e).message }),
+    );
     const verdicts: Validity[] = [r.linearizable.valid];
     if (r.evidence) verdicts.push(evidenceVerdict(r.evidence));
     if (r.loss) verdicts.push(r.loss.valid);
@@ -113,7 +116,18 @@ function checkWith(history: Op[], options: CheckOptions, linearize: Linearize): 
   if (options.model !== 'set') {
     const model = options.model === 'kv' ? kvModel : registerModel;
     const lin = { budgetMsPerKey: options.budgetMsPerKey, memoryMib: options.memoryMib, ...(options.firstAnomaly ? { maxFailures: 1 } : {}) };
-    const r = safe(() => linearize(searched, model as Model<never>, lin) ?? { valid: true as Validity, model: model.name, keys: 0, opsChecked: 0, failures: [], unknown: [], memoEvictions: [] });
+    const r = safe(
+      () =>
+        linearize(searched, model as Model<never>, lin) ?? {
+          valid: true as Validity,
+          model: model.name,
+          keys: 0,
+          opsChecked: 0,
+          failures: [],
+          unknown: [],
+          memoEvictions: [],
+        },
+    );
     result.linearizable = r;
     verdicts.push(r.valid);
   }
@@ -138,22 +152,35 @@ export function describeCheck(r: CheckResult): string {
   if (lin) {
     if (lin.crashed) lines.push(`  linearizable: unknown — checker error: ${lin.error}`);
     else {
-      lines.push(`  linearizable: ${lin.valid} — ${lin.keys} key(s)${lin.decidedByOrder ? ` (${lin.decidedByOrder} decided from the order their reads show)` : ''}, ${lin.opsChecked} ops checked`);
-      for (const m of lin.memoEvictions ?? []) lines.push(`    key ${JSON.stringify(m.key)}: the search memo filled up ${m.evictions} time(s) and was cleared (raise --memory-mib for speed)`);
+      lines.push(
+        `  linearizable: ${lin.valid} — ${lin.keys} key(s)${lin.decidedByOrder ? ` (${lin.decidedByOrder} decided from the order their reads show)` : ''}, ${lin.opsChecked} ops checked`,
+      );
+      for (const m of lin.memoEvictions ?? [])
+        lines.push(`    key ${JSON.stringify(m.key)}: the search memo filled up ${m.evictions} time(s) and was cleared (raise --memory-mib for speed)`);
       for (const f of lin.failures) lines.push(`    ${f.message}`);
       for (const u of lin.unknown) lines.push(`    key ${JSON.stringify(u.key)}: unknown — ${u.reason}`);
     }
   }
   const ev = r.evidence;
   if (ev) lines.push(ev.crashed ? `  log evidence: unknown — checker error: ${ev.error}` : `  log evidence: ${ev.message}`);
-  if (ev && !ev.crashed) for (const l of ev.lost.slice(0, 10)) lines.push(`    lost ${l.f} ${JSON.stringify(l.key)} = ${JSON.stringify(l.value)}${l.node ? ` (acknowledged by ${l.node}${l.epoch !== null ? ` at epoch ${l.epoch}` : ''}${l.lsn !== null ? `, lsn ${l.lsn}` : ''})` : ''}: ${l.where}`);
+  if (ev && !ev.crashed)
+    for (const l of ev.lost.slice(0, 10))
+      lines.push(
+        `    lost ${l.f} ${JSON.stringify(l.key)} = ${JSON.stringify(l.value)}${l.node ? ` (acknowledged by ${l.node}${l.epoch !== null ? ` at epoch ${l.epoch}` : ''}${l.lsn !== null ? `, lsn ${l.lsn}` : ''})` : ''}: ${l.where}`,
+      );
   const loss = r.loss;
   if (loss) lines.push(loss.crashed ? `  loss: unknown — checker error: ${loss.error}` : `  loss: ${loss.valid} — ${loss.message}`);
   const st = r.staleReads;
-  if (st && !st.crashed && st.judged > 0) lines.push(`  stale reads: ${st.stale} of ${st.judged} reads behind; max ${st.maxStaleMs.toFixed(1)} ms / ${st.maxStaleLsn} LSNs`);
+  if (st && !st.crashed && st.judged > 0)
+    lines.push(`  stale reads: ${st.stale} of ${st.judged} reads behind; max ${st.maxStaleMs.toFixed(1)} ms / ${st.maxStaleLsn} LSNs`);
   const av = r.availability;
-  if (av && !av.crashed && av.ops > 0) lines.push(`  availability: ${(av.okShare * 100).toFixed(1)}% ok, ${(av.failShare * 100).toFixed(1)}% fail, ${(av.infoShare * 100).toFixed(1)}% info; longest write outage ${av.outageMs.toFixed(0)} ms`);
+  if (av && !av.crashed && av.ops > 0)
+    lines.push(
+      `  availability: ${(av.okShare * 100).toFixed(1)}% ok, ${(av.failShare * 100).toFixed(1)}% fail, ${(av.infoShare * 100).toFixed(1)}% info; longest write outage ${av.outageMs.toFixed(0)} ms`,
+    );
   const lat = r.latency;
-  if (lat && !lat.crashed) for (const [f, s] of Object.entries(lat.byF)) lines.push(`  latency ${f}: p50 ${s.p50Ms.toFixed(2)} ms, p99 ${s.p99Ms.toFixed(2)} ms, max ${s.maxMs.toFixed(2)} ms (${s.count} ok)`);
+  if (lat && !lat.crashed)
+    for (const [f, s] of Object.entries(lat.byF))
+      lines.push(`  latency ${f}: p50 ${s.p50Ms.toFixed(2)} ms, p99 ${s.p99Ms.toFixed(2)} ms, max ${s.maxMs.toFixed(2)} ms (${s.count} ok)`);
   return lines.join('\n');
 }

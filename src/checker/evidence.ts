@@ -21,7 +21,7 @@
  *
  * Pure: no I/O. `src/suite/evidence-files.ts` loads the files of a run folder into this shape.
  */
-import { pairOps, WRITE_FS, isClientProcess, type Op, type OpPair } from '../history/op.js';
+import { isClientProcess, type Op, type OpPair, pairOps, WRITE_FS } from '../history/op.js';
 
 export interface EvidenceRecord {
   lsn: number;
@@ -175,7 +175,12 @@ export function checkEvidence(history: readonly Op[], input: EvidenceInput): Evi
     if (type === 'ok') {
       acked++;
       if (!leader) {
-        unknown.push({ invokeIndex: p.invoke.index, key: e.key, value: e.value, why: input.finalLeader ? `no log evidence for ${input.finalLeader} (not in the cluster)` : 'no node led at the end of the run' });
+        unknown.push({
+          invokeIndex: p.invoke.index,
+          key: e.key,
+          value: e.value,
+          why: input.finalLeader ? `no log evidence for ${input.finalLeader} (not in the cluster)` : 'no node led at the end of the run',
+        });
         continue;
       }
       if (!leader.log) {
@@ -184,7 +189,12 @@ export function checkEvidence(history: readonly Op[], input: EvidenceInput): Evi
       }
       const where = inFinalLog(e.key, e.value, c?.lsn, c?.epoch);
       if (where === 'compacted') {
-        unknown.push({ invokeIndex: p.invoke.index, key: e.key, value: e.value, why: `${leader.node}'s log is compacted through lsn ${leader.log.checkpointLsn} and the write carries no lsn` });
+        unknown.push({
+          invokeIndex: p.invoke.index,
+          key: e.key,
+          value: e.value,
+          why: `${leader.node}'s log is compacted through lsn ${leader.log.checkpointLsn} and the write carries no lsn`,
+        });
         continue;
       }
       if (where !== 'absent') {
@@ -217,11 +227,17 @@ export function checkEvidence(history: readonly Op[], input: EvidenceInput): Evi
       continue;
     }
     const k = effectKey(e.key, e.value);
-    const elsewhere = [...(index.inLog.get(k) ?? []).map((f) => `${f.node}'s log`), ...(index.inRewound.get(k) ?? []).map((f) => `${f.node}'s rewound records`), ...(index.inCheckpoint.get(k) ?? []).map((n) => `${n}'s checkpoint`)];
+    const elsewhere = [
+      ...(index.inLog.get(k) ?? []).map((f) => `${f.node}'s log`),
+      ...(index.inRewound.get(k) ?? []).map((f) => `${f.node}'s rewound records`),
+      ...(index.inCheckpoint.get(k) ?? []).map((n) => `${n}'s checkpoint`),
+    ];
     if (elsewhere.length > 0) {
       resolutions.push({ ...base, outcome: 'open', why: `written, but not on the final leader: only in ${elsewhere.join(', ')}` });
     } else if (!allComplete) {
-      const gaps = input.nodes.filter((n) => !n.log || n.log.checkpointLsn > 0).map((n) => (n.log ? `${n.node}'s log is compacted through lsn ${n.log.checkpointLsn}` : `no log evidence for ${n.node}`));
+      const gaps = input.nodes
+        .filter((n) => !n.log || n.log.checkpointLsn > 0)
+        .map((n) => (n.log ? `${n.node}'s log is compacted through lsn ${n.log.checkpointLsn}` : `no log evidence for ${n.node}`));
       resolutions.push({ ...base, outcome: 'open', why: `in no log, but ${gaps.join('; ')}` });
     } else if (observed.has(k)) {
       resolutions.push({ ...base, outcome: 'open', why: 'a read observed its value, yet it is in no log' });
@@ -287,7 +303,12 @@ function whereItWent(index: EvidenceIndex, nodes: NodeEvidence[], e: { key: stri
  * Ops keep their `index`; completions changed here carry `resolved: "log"`. The input is not
  * modified.
  */
-export function applyResolutions(history: readonly Op[], resolutions: readonly Resolution[], finalLog: ReadonlyArray<{ lsn: number; key: string; value: string | null }>, effect: EvidenceInput['effect']): Op[] {
+export function applyResolutions(
+  history: readonly Op[],
+  resolutions: readonly Resolution[],
+  finalLog: ReadonlyArray<{ lsn: number; key: string; value: string | null }>,
+  effect: EvidenceInput['effect'],
+): Op[] {
   const { pairs } = pairOps(history);
   const lsnOf = new Map<string, number>();
   for (const r of finalLog) if (r.value !== null) lsnOf.set(effectKey(r.key, r.value), r.lsn);

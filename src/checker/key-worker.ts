@@ -4,11 +4,11 @@
  * cross threads).
  */
 import { parentPort } from 'node:worker_threads';
-import { checkLinearizable, type LinearizabilityOptions } from './linearizable.js';
-import { registerModel } from './models/register.js';
-import { kvModel } from './models/kv.js';
 import type { Op } from '../history/op.js';
+import { checkLinearizable, type LinearizabilityOptions } from './linearizable.js';
+import { kvModel } from './models/kv.js';
 import type { Model } from './models/model.js';
+import { registerModel } from './models/register.js';
 
 const MODELS: Record<string, Model<unknown>> = { register: registerModel as Model<unknown>, kv: kvModel as Model<unknown> };
 

@@ -3,7 +3,7 @@
  * (hdr-histogram-js, microsecond resolution, 3 significant digits).
  */
 import * as hdr from 'hdr-histogram-js';
-import { isClientProcess, pairOps, type Op } from '../history/op.js';
+import { isClientProcess, type Op, pairOps } from '../history/op.js';
 
 export interface LatencySummary {
   count: number;

@@ -27,10 +27,10 @@
  * A per-key time budget turns a search that runs too long into `unknown`, never a guess.
  */
 import type { Op } from '../history/op.js';
-import { pairOps, type OpPair } from '../history/op.js';
-import type { LinOp, Model } from './models/model.js';
+import { type OpPair, pairOps } from '../history/op.js';
 import { countBelow } from '../lib/sorted.js';
-import { decideAppendOnly, type AppendVerdict } from './append-order.js';
+import { type AppendVerdict, decideAppendOnly } from './append-order.js';
+import type { LinOp, Model } from './models/model.js';
 
 export type Validity = true | false | 'unknown';
 
@@ -324,7 +324,7 @@ function settleIndeterminate<S>(cands: Candidate[], model: Model<S>): Candidate[
       if (d === undefined || d < c.invokePos || settled.get(c) === d) continue;
       settled.set(c, d);
       // Had it happened, it saw this: now it did, so that value's write happened by `d` too.
-      observe(observed({ ...(c.op), outcome: 'ok' }), d);
+      observe(observed({ ...c.op, outcome: 'ok' }), d);
       changed = true;
     }
   }
@@ -464,7 +464,11 @@ function searchPartition<S>(p: Partition, model: Model<S>, budgetMs: number, mem
   while (done < p.finite) {
     if ((++steps & 0xfff) === 0 && Date.now() > deadline) {
       const far = Math.max(best.done, 0);
-      return { kind: 'unknown', reason: `search exceeded ${budgetMs} ms after ${steps} steps (${p.ops.length} ops on this key); the longest linearizable prefix found covers ${far} of ${p.finite} completed ops${memoEvictions ? `; the memo filled up ${memoEvictions} time(s) and was cleared` : ''}`, memoEvictions };
+      return {
+        kind: 'unknown',
+        reason: `search exceeded ${budgetMs} ms after ${steps} steps (${p.ops.length} ops on this key); the longest linearizable prefix found covers ${far} of ${p.finite} completed ops${memoEvictions ? `; the memo filled up ${memoEvictions} time(s) and was cleared` : ''}`,
+        memoEvictions,
+      };
     }
     if (entry?.isCall) {
       const e: Entry = entry;
@@ -602,13 +606,24 @@ function describeFailure(p: Partition, best: { done: number; order: number[]; bl
 }
 
 function pairSummary(key: string, s: OpPair): OpSummary {
-  return { process: s.invoke.process, f: s.invoke.f, key, value: s.complete?.type === 'ok' ? s.complete.value : s.invoke.value, type: s.complete?.type ?? 'info', invokeIndex: s.invoke.index, completeIndex: s.complete?.index ?? null };
+  return {
+    process: s.invoke.process,
+    f: s.invoke.f,
+    key,
+    value: s.complete?.type === 'ok' ? s.complete.value : s.invoke.value,
+    type: s.complete?.type ?? 'info',
+    invokeIndex: s.invoke.index,
+    completeIndex: s.complete?.index ?? null,
+  };
 }
 
 function appendFailure(key: string, pairs: readonly OpPair[], v: Extract<AppendVerdict, { kind: 'illegal' }>): KeyFailure {
   const b = v.op;
   const end = b.completePos ?? Infinity;
-  const concurrent = pairs.filter((o) => o !== b && o.invokePos < end && (o.completePos ?? Infinity) > b.invokePos).slice(0, 10).map((o) => pairSummary(key, o));
+  const concurrent = pairs
+    .filter((o) => o !== b && o.invokePos < end && (o.completePos ?? Infinity) > b.invokePos)
+    .slice(0, 10)
+    .map((o) => pairSummary(key, o));
   return {
     key,
     op: pairSummary(key, b),

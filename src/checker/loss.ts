@@ -13,7 +13,7 @@
  *
  * The overall counts use the strictest reading: an acknowledged write missing on any node counts.
  */
-import { pairOps, type Op, type OpPair } from '../history/op.js';
+import { type Op, type OpPair, pairOps } from '../history/op.js';
 import type { Validity } from './linearizable.js';
 
 export interface NodeLoss {
@@ -153,6 +153,8 @@ function checkRegisterLoss(pairs: OpPair[], finals: OpPair[]): LossResult {
     unexpected: unexpectedAll.size,
     perNode,
     lostSamples: [...lostAll.values()].slice(0, 20),
-    message: valid ? `no acknowledged write superseded by an older value on ${perNode.length} node(s)` : `${lostAll.size} acknowledged write(s) lost, ${unexpectedAll.size} unexpected final value(s)`,
+    message: valid
+      ? `no acknowledged write superseded by an older value on ${perNode.length} node(s)`
+      : `${lostAll.size} acknowledged write(s) lost, ${unexpectedAll.size} unexpected final value(s)`,
   };
 }

@@ -6,9 +6,9 @@
  */
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
+import type { Op } from '../history/op.js';
 import { checkLinearizable, DEFAULT_MEMO_MIB, type LinearizabilityOptions, type LinearizabilityResult } from './linearizable.js';
 import type { Model } from './models/model.js';
-import type { Op } from '../history/op.js';
 
 /** How long a key is tried on the main thread before it goes to a worker. */
 const QUICK_TRY_MS = 200;
@@ -30,7 +30,11 @@ function splitByKey(history: readonly Op[]): Map<string, Op[]> {
   return out;
 }
 
-export async function checkLinearizableParallel(history: readonly Op[], model: Model<unknown>, options: LinearizabilityOptions & { threads?: number } = {}): Promise<LinearizabilityResult> {
+export async function checkLinearizableParallel(
+  history: readonly Op[],
+  model: Model<unknown>,
+  options: LinearizabilityOptions & { threads?: number } = {},
+): Promise<LinearizabilityResult> {
   const byKey = splitByKey(history);
   const threads = Math.max(1, Math.min(options.threads ?? os.availableParallelism(), byKey.size));
   // Small histories, one key, or a model the workers do not know: not worth a thread.
@@ -58,7 +62,8 @@ export async function checkLinearizableParallel(history: readonly Op[], model: M
   queue.sort((a, b) => b[1].length - a[1].length);
   // The memory given is for the whole check: each thread's memo gets its share.
   const memoryMib = Math.max(1, Math.floor((options.memoryMib ?? DEFAULT_MEMO_MIB) / Math.min(threads, Math.max(1, queue.length))));
-  const workers = queue.length === 0 ? [] : Array.from({ length: Math.min(threads, queue.length) }, () => new Worker(new URL('./key-worker.js', import.meta.url)));
+  const workers =
+    queue.length === 0 ? [] : Array.from({ length: Math.min(threads, queue.length) }, () => new Worker(new URL('./key-worker.js', import.meta.url)));
   try {
     await Promise.all(
       workers.map(

@@ -3,7 +3,7 @@
  * epoch had already been acknowledged — two leaders accepting writes at once, which fencing must
  * prevent. Needs the `epoch` the node reported on each ok (replab's workloads record it).
  */
-import { WRITE_FS, isClientProcess, type Op } from '../history/op.js';
+import { isClientProcess, type Op, WRITE_FS } from '../history/op.js';
 
 export interface SplitBrainResult {
   /** Acknowledged writes from a superseded epoch after the newer epoch acknowledged one. */

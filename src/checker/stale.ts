@@ -68,7 +68,10 @@ export function checkStaleReads(history: Op[]): StaleReadResult {
     maxStaleLsn: lagLsnQ.max,
     lagMs: lagMsQ,
     lagLsn: lagLsnQ,
-    worst: [...staleLags].sort((a, b) => b.lagMs - a.lagMs).slice(0, 10).map((l) => ({ index: l.op.index, node: l.op.node, key: l.op.key, lagMs: l.lagMs, lagLsn: l.lagLsn })),
+    worst: [...staleLags]
+      .sort((a, b) => b.lagMs - a.lagMs)
+      .slice(0, 10)
+      .map((l) => ({ index: l.op.index, node: l.op.node, key: l.op.key, lagMs: l.lagMs, lagLsn: l.lagLsn })),
     perNode,
   };
 }

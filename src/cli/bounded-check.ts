@@ -6,9 +6,9 @@
  * thread without one, and the result says so.
  */
 import { Worker } from 'node:worker_threads';
-import { checkFile, type CheckFileOptions } from './check-file.js';
 import type { CheckResult } from '../checker/checker.js';
-import { HarnessError, type ExitCode } from '../lib/errors.js';
+import { type ExitCode, HarnessError } from '../lib/errors.js';
+import { type CheckFileOptions, checkFile } from './check-file.js';
 
 export const DEFAULT_HEAP_MIB = 512;
 

@@ -2,10 +2,11 @@
  * One history file checked as `replab check` does: read, refuse an empty one, guess the model,
  * run every checker with keys on threads. Used on the main thread and in the bounded worker.
  */
-import { readAnyHistory, type HistoryFormat } from '../history/any-format.js';
-import { checkHistoryParallel, type CheckModel, type CheckResult } from '../checker/checker.js';
-import { ConfigError } from '../lib/errors.js';
+
+import { type CheckModel, type CheckResult, checkHistoryParallel } from '../checker/checker.js';
+import { type HistoryFormat, readAnyHistory } from '../history/any-format.js';
 import type { Op } from '../history/op.js';
+import { ConfigError } from '../lib/errors.js';
 
 export interface CheckFileOptions {
   model?: CheckModel;
@@ -27,5 +28,11 @@ export async function checkFile(file: string, o: CheckFileOptions): Promise<Chec
   const history = await readAnyHistory(file, o.format);
   // An empty file proves nothing: "valid" would let a broken pipeline pass a gate.
   if (history.length === 0) throw new ConfigError(`${file}: the history has no operations`);
-  return checkHistoryParallel(history, { model: o.model ?? guessModel(history), budgetMsPerKey: o.budgetMs, firstAnomaly: o.firstAnomaly, memoryMib: o.memoryMib, threads: o.threads });
+  return checkHistoryParallel(history, {
+    model: o.model ?? guessModel(history),
+    budgetMsPerKey: o.budgetMs,
+    firstAnomaly: o.firstAnomaly,
+    memoryMib: o.memoryMib,
+    threads: o.threads,
+  });
 }

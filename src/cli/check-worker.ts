@@ -1,7 +1,7 @@
 /** The bounded checker's worker thread (bounded-check.ts): checks the files it is sent, one at a time. */
 import { parentPort } from 'node:worker_threads';
-import { checkFile, type CheckFileOptions } from './check-file.js';
 import { HarnessError } from '../lib/errors.js';
+import { type CheckFileOptions, checkFile } from './check-file.js';
 
 parentPort!.on('message', (m: { file: string; options: CheckFileOptions }) => {
   checkFile(m.file, m.options).then(

@@ -44,7 +44,6 @@ async function registersFor(argv: string[]): Promise<Register[]> {
   return [...new Set(await Promise.all(loaders.map((load) => load())))];
 }
 
-
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('replab')
     .description('compare async, semi-sync and sync replication under the same faults')

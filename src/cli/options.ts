@@ -19,5 +19,8 @@ export function choiceFlag<T extends string>(flag: string, choices: readonly T[]
 }
 
 export function listFlag(value: string): string[] {
-  return value.split(',').map((s) => s.trim()).filter(Boolean);
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }

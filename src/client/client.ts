@@ -6,10 +6,11 @@
  * mid-request or a `fenced` answer may have taken effect, so it is returned as `info` and never
  * retried: retrying could turn one indeterminate write into two writes.
  */
-import { call, type KvRequest, type Outcome } from './kv-http.js';
-import type { Targets } from '../workloads/workload.js';
+
+import { type NodeStatus, parseNodeStatus } from '../kv/status.js';
 import { fetchMonitorView } from '../monitor/api-types.js';
-import { parseNodeStatus, type NodeStatus } from '../kv/status.js';
+import type { Targets } from '../workloads/workload.js';
+import { call, type KvRequest, type Outcome } from './kv-http.js';
 
 export interface ClusterClientOptions {
   nodes: Array<{ id: string; http: string }>;

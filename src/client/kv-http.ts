@@ -8,7 +8,7 @@
  *         that is not definite, or an answer we cannot parse.
  */
 import http from 'node:http';
-import { KvErrors, type KvErrorName, APPLIED_LSN_HEADER } from '../kv/protocol.js';
+import { APPLIED_LSN_HEADER, type KvErrorName, KvErrors } from '../kv/protocol.js';
 
 export type Outcome =
   | { type: 'ok'; value: unknown; node?: string; lsn?: number; epoch?: number; body?: Record<string, unknown> }
@@ -40,20 +40,30 @@ function send(req: KvRequest): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     // `connected`: a TCP connection existed, so request bytes may have reached the server.
     let connected = false;
-    const r = http.request({ host, port, method: req.method, path: req.path, agent, headers: req.body !== undefined ? { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(req.body) } : {} }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        let body: Record<string, unknown> | undefined;
-        try {
-          body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
-        } catch {
-          body = undefined;
-        }
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body });
-      });
-      res.on('error', (e) => reject(Object.assign(e, { sent: true })));
-    });
+    const r = http.request(
+      {
+        host,
+        port,
+        method: req.method,
+        path: req.path,
+        agent,
+        headers: req.body !== undefined ? { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(req.body) } : {},
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          let body: Record<string, unknown> | undefined;
+          try {
+            body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
+          } catch {
+            body = undefined;
+          }
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body });
+        });
+        res.on('error', (e) => reject(Object.assign(e, { sent: true })));
+      },
+    );
     r.on('socket', (socket) => {
       if (!socket.connecting) connected = true;
       else socket.once('connect', () => (connected = true));

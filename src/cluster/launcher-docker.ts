@@ -11,20 +11,20 @@
  * cluster's log files when a container stops for good, and so is a node's data dir (into the
  * host path of its data dir), so run folders keep it as they do on the process backend.
  */
-import { freePort } from '../lib/addr.js';
+
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { extract as tarExtract } from 'tar';
 import type Docker from 'dockerode';
-import type { Launched, LaunchOptions, Launcher } from './launcher.js';
-import { waitFor } from '../lib/wait.js';
+import { extract as tarExtract } from 'tar';
 import { dockerClient } from '../docker/engine.js';
 import { imageTag } from '../docker/image.js';
+import { freePort } from '../lib/addr.js';
 import { EnvironmentError, UsageError } from '../lib/errors.js';
+import { waitFor } from '../lib/wait.js';
+import type { Launched, Launcher, LaunchOptions } from './launcher.js';
 
 export const CLUSTER_LABEL = 'org.replab.cluster';
-
 
 async function pinPorts(args: string[]): Promise<string[]> {
   const out = [...args];
@@ -57,7 +57,9 @@ export class DockerLauncher implements Launcher {
   }
 
   async start(what: string, args: string[], o: LaunchOptions): Promise<Launched> {
-    const existing = await this.container(what).inspect().catch(() => undefined);
+    const existing = await this.container(what)
+      .inspect()
+      .catch(() => undefined);
     let cmd: string[];
     if (existing) {
       cmd = existing.Config.Cmd ?? [];
@@ -65,7 +67,10 @@ export class DockerLauncher implements Launcher {
     } else {
       await fsp.mkdir(o.dir, { recursive: true });
       cmd = await pinPorts(args);
-      const mounts = o.kind === 'node' ? [{ Type: 'volume' as const, Source: `${this.containerName(what)}-data`, Target: o.dir }] : [{ Type: 'bind' as const, Source: o.dir, Target: o.dir }];
+      const mounts =
+        o.kind === 'node'
+          ? [{ Type: 'volume' as const, Source: `${this.containerName(what)}-data`, Target: o.dir }]
+          : [{ Type: 'bind' as const, Source: o.dir, Target: o.dir }];
       const c = await this.docker
         .createContainer({
           name: this.containerName(what),
@@ -76,20 +81,26 @@ export class DockerLauncher implements Launcher {
           HostConfig: { NetworkMode: 'host', Mounts: mounts },
         })
         .catch((e: Error) => {
-          throw new EnvironmentError(`docker: cannot create ${this.containerName(what)}: ${e.message}${/No such image/.test(e.message) ? ' (run "replab image build" first)' : ''}`);
+          throw new EnvironmentError(
+            `docker: cannot create ${this.containerName(what)}: ${e.message}${/No such image/.test(e.message) ? ' (run "replab image build" first)' : ''}`,
+          );
         });
       await c.start();
     }
     const http = o.kind === 'proxy' ? `127.0.0.1:${flag(cmd, '--port')}` : flag(cmd, '--http')!;
     const repl = flag(cmd, '--repl');
     const probe = o.kind === 'proxy' ? '/version' : '/status';
-    const ok = await waitFor(async () => {
-      try {
-        return (await fetch(`http://${http}${probe}`, { signal: AbortSignal.timeout(500) })).status < 500;
-      } catch {
-        return false;
-      }
-    }, 30_000, 100);
+    const ok = await waitFor(
+      async () => {
+        try {
+          return (await fetch(`http://${http}${probe}`, { signal: AbortSignal.timeout(500) })).status < 500;
+        } catch {
+          return false;
+        }
+      },
+      30_000,
+      100,
+    );
     const info = await this.container(what).inspect();
     if (!ok) {
       await this.copyLogs(what, o.logFile);
@@ -108,18 +119,24 @@ export class DockerLauncher implements Launcher {
   }
 
   async pause(what: string): Promise<void> {
-    const info = await this.container(what).inspect().catch(() => undefined);
+    const info = await this.container(what)
+      .inspect()
+      .catch(() => undefined);
     if (!info?.State.Running) throw new UsageError(`node ${what} is not running`);
     await this.container(what).pause();
   }
 
   async resume(what: string): Promise<void> {
-    const info = await this.container(what).inspect().catch(() => undefined);
+    const info = await this.container(what)
+      .inspect()
+      .catch(() => undefined);
     if (info?.State.Paused) await this.container(what).unpause();
   }
 
   async isRunning(what: string): Promise<boolean> {
-    const info = await this.container(what).inspect().catch(() => undefined);
+    const info = await this.container(what)
+      .inspect()
+      .catch(() => undefined);
     return !!info?.State.Running;
   }
 
@@ -127,7 +144,11 @@ export class DockerLauncher implements Launcher {
     const c = this.container(what);
     const info = await c.inspect().catch(() => undefined);
     if (!info) {
-      if (o.clean) await this.docker.getVolume(`${this.containerName(what)}-data`).remove().catch(() => {});
+      if (o.clean)
+        await this.docker
+          .getVolume(`${this.containerName(what)}-data`)
+          .remove()
+          .catch(() => {});
       return;
     }
     if (info.State.Paused) await c.unpause().catch(() => {});
@@ -135,7 +156,11 @@ export class DockerLauncher implements Launcher {
     if (o.logFile) await this.copyLogs(what, o.logFile);
     if (info.Config.Labels?.['org.replab.role'] === 'node') await this.copyDataDir(c, info);
     await c.remove({ force: true }).catch(() => {});
-    if (o.clean) await this.docker.getVolume(`${this.containerName(what)}-data`).remove().catch(() => {});
+    if (o.clean)
+      await this.docker
+        .getVolume(`${this.containerName(what)}-data`)
+        .remove()
+        .catch(() => {});
   }
 
   /**
@@ -152,7 +177,9 @@ export class DockerLauncher implements Launcher {
   }
 
   private async copyLogs(what: string, file: string): Promise<void> {
-    const buf = (await this.container(what).logs({ stdout: true, stderr: true, follow: false }).catch(() => undefined)) as Buffer | undefined;
+    const buf = (await this.container(what)
+      .logs({ stdout: true, stderr: true, follow: false })
+      .catch(() => undefined)) as Buffer | undefined;
     if (!buf) return;
     // Non-TTY container logs are multiplexed: 8-byte headers (stream, 0, 0, 0, size) before each chunk.
     const parts: Buffer[] = [];
@@ -169,6 +196,10 @@ export class DockerLauncher implements Launcher {
 export async function removeClusterContainers(cluster: string): Promise<number> {
   const docker = dockerClient();
   const list = await docker.listContainers({ all: true, filters: { label: [`${CLUSTER_LABEL}=${cluster}`] } });
-  for (const c of list) await docker.getContainer(c.Id).remove({ force: true }).catch(() => {});
+  for (const c of list)
+    await docker
+      .getContainer(c.Id)
+      .remove({ force: true })
+      .catch(() => {});
   return list.length;
 }

@@ -1,12 +1,12 @@
 /** The process backend's launcher: detached child processes that write endpoint.json when ready. */
 import { spawn } from 'node:child_process';
-import { openSync, closeSync, promises as fsp } from 'node:fs';
+import { closeSync, promises as fsp, openSync } from 'node:fs';
 import path from 'node:path';
-import { LaunchedSchema, type Launched, type LaunchOptions, type Launcher } from './launcher.js';
-import { isRunning, killHard, signal, stopGracefully, tailFile } from './process-control.js';
-import { waitFor } from '../lib/wait.js';
 import { EnvironmentError, UsageError } from '../lib/errors.js';
 import { cliEntry } from '../lib/paths.js';
+import { waitFor } from '../lib/wait.js';
+import { type Launched, LaunchedSchema, type Launcher, type LaunchOptions } from './launcher.js';
+import { isRunning, killHard, signal, stopGracefully, tailFile } from './process-control.js';
 
 const ENDPOINT_FILE = 'endpoint.json';
 
@@ -26,7 +26,11 @@ export class ProcessLauncher implements Launcher {
     await fsp.mkdir(o.dir, { recursive: true });
     await fsp.rm(path.join(o.dir, ENDPOINT_FILE), { force: true });
     const fd = openSync(o.logFile, 'a');
-    const child = spawn(process.execPath, [...nodeFlags(), cliEntry(), ...args], { detached: true, stdio: ['ignore', fd, fd], env: { ...process.env, REPLAB_CLUSTER_TOKEN: this.token } });
+    const child = spawn(process.execPath, [...nodeFlags(), cliEntry(), ...args], {
+      detached: true,
+      stdio: ['ignore', fd, fd],
+      env: { ...process.env, REPLAB_CLUSTER_TOKEN: this.token },
+    });
     closeSync(fd);
     child.unref();
     const pid = child.pid;
@@ -46,7 +50,10 @@ export class ProcessLauncher implements Launcher {
     }, 15_000);
     if (!endpoint) {
       await killHard(pid);
-      throw new EnvironmentError(`${o.kind === 'node' ? `node ${what}` : what} ${exited ? 'exited during start-up' : 'did not start within 15 s'}`, { logPath: o.logFile, recentOutput: await tailFile(o.logFile) });
+      throw new EnvironmentError(`${o.kind === 'node' ? `node ${what}` : what} ${exited ? 'exited during start-up' : 'did not start within 15 s'}`, {
+        logPath: o.logFile,
+        recentOutput: await tailFile(o.logFile),
+      });
     }
     return endpoint;
   }

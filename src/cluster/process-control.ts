@@ -17,7 +17,6 @@ export function signal(pid: number, sig: NodeJS.Signals): boolean {
   }
 }
 
-
 /** SIGKILL and wait until the process is gone. */
 export async function killHard(pid: number): Promise<void> {
   signal(pid, 'SIGCONT');

@@ -10,28 +10,29 @@
  * `.replab/<cluster>/monitor/`), which renews the leader's lease and fails over, and its fault
  * proxy. Tests and the harness use this class directly; other systems live in src/systems.
  */
-import { writeFileAtomic } from '../lib/durable-file.js';
-import { AUTH_HEADER, signAdminRequest } from '../lib/auth.js';
+
 import { randomBytes } from 'node:crypto';
 import { existsSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { ClusterFileSchema, type ClusterBackend, type ClusterFile, type NodeEndpoint } from './backend.js';
-import { commitSettings, directFollowers, parseClusterSpec, startOrder, upstreamsOf, type ClusterSpec } from './spec.js';
-import { waitFor } from '../lib/wait.js';
-import type { Launcher } from './launcher.js';
-import { ProcessLauncher } from './launcher-process.js';
-import { DockerLauncher } from './launcher-docker.js';
-import { EnvironmentError, UsageError } from '../lib/errors.js';
-import type { CommitSettings, ReplicationMode } from '../kv/config.js';
-import { parseNodeStatus, type NodeStatus } from '../kv/status.js';
-import { fetchMonitorView, SwitchoverAnswerSchema, type MonitorView } from '../monitor/api-types.js';
-import type { MonitorConfig } from '../monitor/config.js';
-import { ClusterClient } from '../client/client.js';
-import { onInterrupt } from '../lib/cleanup.js';
-import { toxiproxyClient, type Toxiproxy } from '../faults/toxiproxy.js';
-import { applyRegionLatency, clientLink, ensureLinks, monitorLink, regionLatencyMs, replLink } from '../faults/links.js';
 import { z } from 'zod';
+import { ClusterClient } from '../client/client.js';
+import { applyRegionLatency, clientLink, ensureLinks, monitorLink, regionLatencyMs, replLink } from '../faults/links.js';
+import { type Toxiproxy, toxiproxyClient } from '../faults/toxiproxy.js';
+import type { CommitSettings, ReplicationMode } from '../kv/config.js';
+import { type NodeStatus, parseNodeStatus } from '../kv/status.js';
+import { AUTH_HEADER, signAdminRequest } from '../lib/auth.js';
+import { onInterrupt } from '../lib/cleanup.js';
+import { writeFileAtomic } from '../lib/durable-file.js';
+import { EnvironmentError, UsageError } from '../lib/errors.js';
 import { REPLICATION_MODES } from '../lib/modes.js';
+import { waitFor } from '../lib/wait.js';
+import { fetchMonitorView, type MonitorView, SwitchoverAnswerSchema } from '../monitor/api-types.js';
+import type { MonitorConfig } from '../monitor/config.js';
+import { type ClusterBackend, type ClusterFile, ClusterFileSchema, type NodeEndpoint } from './backend.js';
+import type { Launcher } from './launcher.js';
+import { DockerLauncher } from './launcher-docker.js';
+import { ProcessLauncher } from './launcher-process.js';
+import { type ClusterSpec, commitSettings, directFollowers, parseClusterSpec, startOrder, upstreamsOf } from './spec.js';
 
 const NodeStateSchema = z.object({
   id: z.string(),
@@ -66,7 +67,15 @@ const ClusterStateSchema = z.object({
   /** Proxy name (repl:n2->n1, monitor:n1, client:n1) → its listen address. */
   links: z.record(z.string(), z.string()).default({}),
   /** The proxy API in use; `pid` when this cluster started it (absent for TOXIPROXY_URL). */
-  proxy: z.object({ api: z.string(), pid: z.number().int().optional(), args: z.array(z.string()).optional(), logFile: z.string().optional(), stateDir: z.string().optional() }).optional(),
+  proxy: z
+    .object({
+      api: z.string(),
+      pid: z.number().int().optional(),
+      args: z.array(z.string()).optional(),
+      logFile: z.string().optional(),
+      stateDir: z.string().optional(),
+    })
+    .optional(),
 });
 type ClusterState = Omit<z.infer<typeof ClusterStateSchema>, 'spec' | 'settings'> & { spec: ClusterSpec; settings: CommitSettings };
 
@@ -79,7 +88,6 @@ export interface UpOptions {
   /** Milliseconds to wait for the cluster to be ready. @default 20000 */
   readyTimeoutMs?: number;
 }
-
 
 export class ReplabCluster implements ClusterBackend {
   /** Starts and breaks processes: child processes or containers, by the spec's backend. */
@@ -117,11 +125,15 @@ export class ReplabCluster implements ClusterBackend {
   /** Starts every node of `spec` and returns once each follower streams from its upstream. */
   static async up(spec: ClusterSpec, options: UpOptions = {}): Promise<ReplabCluster> {
     // This class runs replab's own nodes; other systems start through src/systems (replab run).
-    if (spec.system !== 'replab') throw new UsageError(`cluster "${spec.name}" is system: ${spec.system}; the cluster and bench commands run replab's own KV only — run it in a suite with "replab run" instead`);
+    if (spec.system !== 'replab')
+      throw new UsageError(
+        `cluster "${spec.name}" is system: ${spec.system}; the cluster and bench commands run replab's own KV only — run it in a suite with "replab run" instead`,
+      );
     const dir = ReplabCluster.clusterDir(options.stateRoot ?? '.replab', spec.name);
     if (existsSync(path.join(dir, 'cluster.json'))) {
       const existing = await ReplabCluster.attach(spec.name, options.stateRoot);
-      if (await existing.anyRunning()) throw new UsageError(`cluster "${spec.name}" is already running (state in ${dir}); run "replab cluster down ${spec.name}" first`);
+      if (await existing.anyRunning())
+        throw new UsageError(`cluster "${spec.name}" is already running (state in ${dir}); run "replab cluster down ${spec.name}" first`);
       await fsp.rm(dir, { recursive: true, force: true });
     }
     // The cluster folder holds the token (state.json): its owner's alone.
@@ -203,7 +215,13 @@ export class ReplabCluster implements ClusterBackend {
     return n;
   }
 
-  private nodeArgs(id: string, role: 'leader' | 'follower', upstreamRepl: string | undefined, dataDir: string, ports?: { http: string; repl: string }): string[] {
+  private nodeArgs(
+    id: string,
+    role: 'leader' | 'follower',
+    upstreamRepl: string | undefined,
+    dataDir: string,
+    ports?: { http: string; repl: string },
+  ): string[] {
     const s = this.state.settings;
     const spec = this.state.spec;
     const args = ['node', '--id', id, '--role', role, '--data-dir', dataDir];
@@ -225,7 +243,14 @@ export class ReplabCluster implements ClusterBackend {
     const dataDir = path.resolve(this.dir, 'nodes', n.id);
     // A follower dials its upstream through the proxy for that directed link.
     const upstreamRepl = n.upstreamId ? await this.link(replLink(n.id, n.upstreamId), this.endpoint(n.upstreamId).repl) : undefined;
-    const ns: NodeState = { id: n.id, role: n.role, upstreamId: n.upstreamId, args: this.nodeArgs(n.id, n.role, upstreamRepl, dataDir), logFile: path.resolve(this.dir, 'logs', `${n.id}.log`), dataDir };
+    const ns: NodeState = {
+      id: n.id,
+      role: n.role,
+      upstreamId: n.upstreamId,
+      args: this.nodeArgs(n.id, n.role, upstreamRepl, dataDir),
+      logFile: path.resolve(this.dir, 'logs', `${n.id}.log`),
+      dataDir,
+    };
     this.state.nodes.push(ns);
     const ep = await this.spawnNode(ns);
     // Pin the ports it got, so a restart comes back at the same address.
@@ -312,7 +337,11 @@ export class ReplabCluster implements ClusterBackend {
       nodes: this.file.nodes.map((n) => ({ id: n.id, http: n.http, repl: n.repl })),
       leader: spec.leader,
       upstreams: Object.fromEntries(this.state.nodes.filter((n) => n.upstreamId).map((n) => [n.id, n.upstreamId!])),
-      replLinks: Object.fromEntries(Object.entries(this.state.links).filter(([name]) => name.startsWith('repl:')).map(([name, addr]) => [name.slice(5), addr])),
+      replLinks: Object.fromEntries(
+        Object.entries(this.state.links)
+          .filter(([name]) => name.startsWith('repl:'))
+          .map(([name, addr]) => [name.slice(5), addr]),
+      ),
       monitorLinks: Object.fromEntries(this.file.nodes.map((n) => [n.id, this.state.links[monitorLink(n.id)] ?? n.http])),
       mode: this.state.settings.mode,
       k: this.state.settings.k,
@@ -330,7 +359,11 @@ export class ReplabCluster implements ClusterBackend {
     await fsp.mkdir(stateDir, { recursive: true });
     const configFile = path.join(stateDir, 'config.json');
     await writeJsonAtomic(configFile, this.monitorConfig());
-    const ms: NonNullable<ClusterState['monitor']> = { args: ['monitor', '--config', configFile, '--state-dir', stateDir, '--http', '127.0.0.1:0'], logFile: path.resolve(this.dir, 'logs', 'monitor.log'), stateDir };
+    const ms: NonNullable<ClusterState['monitor']> = {
+      args: ['monitor', '--config', configFile, '--state-dir', stateDir, '--http', '127.0.0.1:0'],
+      logFile: path.resolve(this.dir, 'logs', 'monitor.log'),
+      stateDir,
+    };
     this.state.monitor = ms;
     const ep = await this.launcher.start('monitor', ms.args, { dir: stateDir, logFile: ms.logFile, kind: 'monitor' });
     ms.args = ['monitor', '--config', configFile, '--state-dir', stateDir, '--http', ep.http];
@@ -401,14 +434,19 @@ export class ReplabCluster implements ClusterBackend {
     try {
       res = await fetch(`http://${monitor}/switchover`, {
         method: 'POST',
-        headers: { [AUTH_HEADER]: signAdminRequest(this.state.token, { method: 'POST', path: '/switchover', body: body0, caller: 'cli' }), 'content-type': 'application/json' },
+        headers: {
+          [AUTH_HEADER]: signAdminRequest(this.state.token, { method: 'POST', path: '/switchover', body: body0, caller: 'cli' }),
+          'content-type': 'application/json',
+        },
         body: body0,
         signal: AbortSignal.timeout(timeoutMs),
       });
       body = await res.json();
     } catch (e: unknown) {
       const err = e as Error & { cause?: { code?: string } };
-      throw new EnvironmentError(`switchover to ${to}: the monitor at ${monitor} did not answer (${err.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (err.cause?.code ?? err.message)}); is the cluster running? ("replab cluster status ${this.name}")`);
+      throw new EnvironmentError(
+        `switchover to ${to}: the monitor at ${monitor} did not answer (${err.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (err.cause?.code ?? err.message)}); is the cluster running? ("replab cluster status ${this.name}")`,
+      );
     }
     if (!res.ok) {
       const why = typeof body === 'object' && body !== null && 'error' in body ? String(body.error) : `HTTP ${res.status}`;
@@ -447,37 +485,48 @@ export class ReplabCluster implements ClusterBackend {
    * streams from its upstream.
    */
   async waitReady(timeoutMs = 20_000): Promise<void> {
-    const ok = await waitFor(async () => {
-      const leader = await this.currentLeaderId();
-      for (const n of this.state.nodes) {
-        const st = await this.status(n.id, 500);
-        if (n.id === leader) {
-          if (st?.role !== 'leader' || st.leaseValid !== true) return false;
-          continue;
+    const ok = await waitFor(
+      async () => {
+        const leader = await this.currentLeaderId();
+        for (const n of this.state.nodes) {
+          const st = await this.status(n.id, 500);
+          if (n.id === leader) {
+            if (st?.role !== 'leader' || st.leaseValid !== true) return false;
+            continue;
+          }
+          if (!st?.upstream?.streaming) return false;
         }
-        if (!st?.upstream?.streaming) return false;
-      }
-      return true;
-    }, timeoutMs, 50);
-    if (!ok) throw new EnvironmentError(`cluster "${this.name}": not ready within ${timeoutMs} ms (leader without lease or followers not streaming; logs in ${path.join(this.dir, 'logs')})`);
+        return true;
+      },
+      timeoutMs,
+      50,
+    );
+    if (!ok)
+      throw new EnvironmentError(
+        `cluster "${this.name}": not ready within ${timeoutMs} ms (leader without lease or followers not streaming; logs in ${path.join(this.dir, 'logs')})`,
+      );
   }
 
   /** Waits until every running node holds exactly the leader's log (same last LSN and epoch) and applied it. */
   async waitConverged(timeoutMs = 20_000): Promise<number> {
     let target = 0;
-    const ok = await waitFor(async () => {
-      const leaderId = await this.currentLeaderId();
-      const leader = await this.status(leaderId);
-      if (leader?.role !== 'leader') return false;
-      target = leader.lastLsn;
-      for (const n of this.file.nodes) {
-        if (n.id === leaderId || !(await this.launcher.isRunning(n.id, n.pid))) continue;
-        const st = await this.status(n.id, 500);
-        // A follower whose log still diverges (ahead, or ending in another epoch) has not converged.
-        if (st?.role !== 'follower' || st.appliedLsn < target || st.lastLsn > target || st.lastEpoch !== leader.lastEpoch) return false;
-      }
-      return true;
-    }, timeoutMs, 50);
+    const ok = await waitFor(
+      async () => {
+        const leaderId = await this.currentLeaderId();
+        const leader = await this.status(leaderId);
+        if (leader?.role !== 'leader') return false;
+        target = leader.lastLsn;
+        for (const n of this.file.nodes) {
+          if (n.id === leaderId || !(await this.launcher.isRunning(n.id, n.pid))) continue;
+          const st = await this.status(n.id, 500);
+          // A follower whose log still diverges (ahead, or ending in another epoch) has not converged.
+          if (st?.role !== 'follower' || st.appliedLsn < target || st.lastLsn > target || st.lastEpoch !== leader.lastEpoch) return false;
+        }
+        return true;
+      },
+      timeoutMs,
+      50,
+    );
     if (!ok) throw new EnvironmentError(`cluster "${this.name}": nodes did not converge on lsn ${target} within ${timeoutMs} ms`);
     return target;
   }
@@ -581,5 +630,7 @@ function parseStateFile<T>(schema: z.ZodType<T>, text: string, file: string): T 
   const r = schema.safeParse(json);
   if (r.success) return r.data;
   const issue = r.error.issues[0]!;
-  throw new EnvironmentError(`${file}: ${issue.path.map(String).join('.') || '(top level)'}: ${issue.message} (damaged cluster state); stop the cluster's processes and start it again with "replab cluster up"`);
+  throw new EnvironmentError(
+    `${file}: ${issue.path.map(String).join('.') || '(top level)'}: ${issue.message} (damaged cluster state); stop the cluster's processes and start it again with "replab cluster up"`,
+  );
 }

@@ -23,13 +23,13 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { projectRoot } from '../lib/paths.js';
 import { z } from 'zod';
-import { ConfigError } from '../lib/errors.js';
-import { readConfigFile } from '../lib/config-file.js';
-import { parseWith } from '../lib/schema.js';
 import type { CommitSettings, ReplicationMode } from '../kv/config.js';
+import { readConfigFile } from '../lib/config-file.js';
+import { ConfigError } from '../lib/errors.js';
 import { REPLICATION_MODES } from '../lib/modes.js';
+import { projectRoot } from '../lib/paths.js';
+import { parseWith } from '../lib/schema.js';
 
 const nodeId = z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'must be 1-32 letters, digits, "_" or "-"');
 
@@ -52,7 +52,12 @@ const ReplicationSchema = z.strictObject({
 const ClusterSpecSchema = z.strictObject({
   name: nodeId.optional(),
   /** The system under test: replab's own KV, or PostgreSQL under Patroni and etcd (src/systems). */
-  system: z.union([z.enum(['replab', 'postgres']), z.string().regex(/^(\.{1,2}\/|\/).+|.+\.(m|c)?js$/, 'must be replab, postgres, or the path of a system module (./my-system.js)')]).default('replab'),
+  system: z
+    .union([
+      z.enum(['replab', 'postgres']),
+      z.string().regex(/^(\.{1,2}\/|\/).+|.+\.(m|c)?js$/, 'must be replab, postgres, or the path of a system module (./my-system.js)'),
+    ])
+    .default('replab'),
   backend: z.enum(['process', 'docker']).default('process'),
   topology: z.enum(['direct', 'chain']).default('direct'),
   leader: nodeId.optional(),
@@ -60,8 +65,16 @@ const ClusterSpecSchema = z.strictObject({
   replication: ReplicationSchema.default(ReplicationSchema.parse({})),
   storage: z
     .strictObject({
-      checkpointBytes: z.number().int().positive().default(64 * 1024 * 1024),
-      segmentBytes: z.number().int().positive().default(16 * 1024 * 1024),
+      checkpointBytes: z
+        .number()
+        .int()
+        .positive()
+        .default(64 * 1024 * 1024),
+      segmentBytes: z
+        .number()
+        .int()
+        .positive()
+        .default(16 * 1024 * 1024),
       syncDelayMs: z.number().int().nonnegative().default(0),
       simulatePowerLoss: z.boolean().default(false),
     })
@@ -106,8 +119,12 @@ export function parseClusterSpec(input: unknown, where: string, defaultName: str
   }
   const f = spec.failover;
   const leaseMs = f.leaseMs ?? Math.max(Math.round(f.failoverTimeoutMs / 2), 1);
-  if (leaseMs >= f.failoverTimeoutMs) throw new ConfigError(`${where}: failover.leaseMs: ${leaseMs} must be shorter than failoverTimeoutMs (${f.failoverTimeoutMs}), or a deposed leader could still hold its lease after a failover`);
-  if (f.heartbeatMs >= leaseMs) throw new ConfigError(`${where}: failover.heartbeatMs: ${f.heartbeatMs} must be shorter than leaseMs (${leaseMs}), or the lease lapses between renewals`);
+  if (leaseMs >= f.failoverTimeoutMs)
+    throw new ConfigError(
+      `${where}: failover.leaseMs: ${leaseMs} must be shorter than failoverTimeoutMs (${f.failoverTimeoutMs}), or a deposed leader could still hold its lease after a failover`,
+    );
+  if (f.heartbeatMs >= leaseMs)
+    throw new ConfigError(`${where}: failover.heartbeatMs: ${f.heartbeatMs} must be shorter than leaseMs (${leaseMs}), or the lease lapses between renewals`);
   const full: ClusterSpec = { ...spec, name: spec.name ?? defaultName, leader, failover: { ...f, leaseMs } };
   const direct = directFollowers(full, leader);
   if (full.replication.mode === 'semi-sync' && full.replication.k > Math.max(direct.length, 1)) {
@@ -116,7 +133,8 @@ export function parseClusterSpec(input: unknown, where: string, defaultName: str
   upstreamsOf(full, where); // rejects cycles
   const named = new Set([...Object.keys(spec.regions), ...Object.values(spec.regions).flatMap((r) => Object.keys(r))]);
   for (const [i, n] of spec.nodes.entries()) {
-    if (named.size > 0 && n.region !== undefined && !named.has(n.region)) throw new ConfigError(`${where}: nodes.${i}.region: "${n.region}" has no entry in regions (${[...named].join(', ')})`);
+    if (named.size > 0 && n.region !== undefined && !named.has(n.region))
+      throw new ConfigError(`${where}: nodes.${i}.region: "${n.region}" has no entry in regions (${[...named].join(', ')})`);
   }
   return full;
 }

@@ -5,7 +5,7 @@
  * 127.0.0.1 and the monitor and proxy folders are bind mounts, so not for another machine).
  */
 import { spawn } from 'node:child_process';
-import { existsSync, openSync, closeSync, promises as fsp } from 'node:fs';
+import { closeSync, existsSync, promises as fsp, openSync } from 'node:fs';
 import Docker from 'dockerode';
 import { EnvironmentError } from '../lib/errors.js';
 
@@ -43,7 +43,11 @@ export async function ensureEngine(): Promise<{ host: string; started: boolean }
   if (await engineAnswers(priv)) return { host: PRIVATE_SOCKET, started: false };
   await fsp.mkdir(PRIVATE_ROOT, { recursive: true });
   const log = openSync(`${PRIVATE_ROOT}/dockerd.log`, 'a');
-  const child = spawn('dockerd', ['--host', PRIVATE_SOCKET, '--data-root', `${PRIVATE_ROOT}/data`, '--exec-root', `${PRIVATE_ROOT}/exec`, '--pidfile', `${PRIVATE_ROOT}/dockerd.pid`], { detached: true, stdio: ['ignore', log, log] });
+  const child = spawn(
+    'dockerd',
+    ['--host', PRIVATE_SOCKET, '--data-root', `${PRIVATE_ROOT}/data`, '--exec-root', `${PRIVATE_ROOT}/exec`, '--pidfile', `${PRIVATE_ROOT}/dockerd.pid`],
+    { detached: true, stdio: ['ignore', log, log] },
+  );
   closeSync(log);
   let failed: string | undefined;
   child.once('error', (e) => (failed = e.message));
@@ -52,7 +56,9 @@ export async function ensureEngine(): Promise<{ host: string; started: boolean }
     if (await engineAnswers(priv)) return { host: PRIVATE_SOCKET, started: true };
     await new Promise((r) => setTimeout(r, 200));
   }
-  throw new EnvironmentError(`dockerd did not start${failed ? `: ${failed}` : ' within 30 s'} (log: ${PRIVATE_ROOT}/dockerd.log; it needs root and Debian's docker.io)`);
+  throw new EnvironmentError(
+    `dockerd did not start${failed ? `: ${failed}` : ' within 30 s'} (log: ${PRIVATE_ROOT}/dockerd.log; it needs root and Debian's docker.io)`,
+  );
 }
 
 /** Stops replab's private dockerd, if it runs. */

@@ -14,8 +14,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type Docker from 'dockerode';
 import { create as tarCreate } from 'tar';
-import { projectRoot, readVersion } from '../lib/paths.js';
 import { EnvironmentError } from '../lib/errors.js';
+import { projectRoot, readVersion } from '../lib/paths.js';
 
 const run = promisify(execFile);
 
@@ -35,7 +35,9 @@ export async function sharedLibraries(binary: string): Promise<string[]> {
 
 /** Package folders of the production dependency tree (what `npm ci --omit=dev` would install). */
 async function productionPackages(root: string): Promise<string[]> {
-  const { stdout } = await run('npm', ['ls', '--omit=dev', '--all', '--parseable'], { cwd: root, maxBuffer: 16 * 1024 * 1024 }).catch((e: { stdout?: string }) => ({ stdout: e.stdout ?? '' }));
+  const { stdout } = await run('npm', ['ls', '--omit=dev', '--all', '--parseable'], { cwd: root, maxBuffer: 16 * 1024 * 1024 }).catch(
+    (e: { stdout?: string }) => ({ stdout: e.stdout ?? '' }),
+  );
   return stdout.split('\n').filter((p) => p.includes(`${path.sep}node_modules${path.sep}`));
 }
 
@@ -63,7 +65,8 @@ export async function assembleRootfs(): Promise<string> {
   for (const lib of await sharedLibraries(node)) await copyInto(rootfs, lib);
   const app = path.join(rootfs, 'app');
   await fsp.mkdir(app, { recursive: true });
-  for (const f of ['package.json', 'bin', 'dist', 'clusters', 'workloads', 'suites']) await fsp.cp(path.join(root, f), path.join(app, f), { recursive: true }).catch(() => {});
+  for (const f of ['package.json', 'bin', 'dist', 'clusters', 'workloads', 'suites'])
+    await fsp.cp(path.join(root, f), path.join(app, f), { recursive: true }).catch(() => {});
   for (const pkg of await productionPackages(root)) {
     const rel = path.relative(root, pkg);
     await fsp.cp(pkg, path.join(app, rel), { recursive: true, filter: (src) => !src.slice(pkg.length).includes(`${path.sep}node_modules${path.sep}`) });
@@ -79,12 +82,17 @@ export async function buildImageOffline(docker: Docker, tag = imageTag()): Promi
   try {
     const [repo, version] = tag.split(':');
     const stream = tarCreate({ cwd: rootfs, portable: true, follow: false }, ['.']);
-    const res = await docker.importImage(stream as unknown as NodeJS.ReadableStream, {
-      repo,
-      tag: version,
-      changes: ['ENTRYPOINT ["/usr/local/bin/node", "/app/bin/replab.js"]', 'WORKDIR /app', 'ENV NODE_ENV=production', 'LABEL org.replab.image=1'],
-    } as never);
-    await new Promise<void>((resolve, reject) => docker.modem.followProgress(res as unknown as NodeJS.ReadableStream, (err: Error | null) => (err ? reject(err) : resolve())));
+    const res = await docker.importImage(
+      stream as unknown as NodeJS.ReadableStream,
+      {
+        repo,
+        tag: version,
+        changes: ['ENTRYPOINT ["/usr/local/bin/node", "/app/bin/replab.js"]', 'WORKDIR /app', 'ENV NODE_ENV=production', 'LABEL org.replab.image=1'],
+      } as never,
+    );
+    await new Promise<void>((resolve, reject) =>
+      docker.modem.followProgress(res as unknown as NodeJS.ReadableStream, (err: Error | null) => (err ? reject(err) : resolve())),
+    );
     return tag;
   } finally {
     await fsp.rm(rootfs, { recursive: true, force: true });
@@ -96,6 +104,10 @@ export async function buildImageFromDockerfile(docker: Docker, tag = imageTag())
   const root = projectRoot();
   const context = tarCreate({ cwd: root, portable: true, filter: (p) => !/^(\.\/)?(node_modules|reports|\.replab|\.git)(\/|$)/.test(p) }, ['.']);
   const res = await docker.buildImage(context as unknown as NodeJS.ReadableStream, { t: tag });
-  await new Promise<void>((resolve, reject) => docker.modem.followProgress(res, (err: Error | null, out: Array<{ error?: string }>) => (err ? reject(err) : out.find((o) => o.error) ? reject(new Error(out.find((o) => o.error)!.error)) : resolve())));
+  await new Promise<void>((resolve, reject) =>
+    docker.modem.followProgress(res, (err: Error | null, out: Array<{ error?: string }>) =>
+      err ? reject(err) : out.find((o) => o.error) ? reject(new Error(out.find((o) => o.error)!.error)) : resolve(),
+    ),
+  );
   return tag;
 }

@@ -1,9 +1,9 @@
 /** Reading a history in any format replab accepts: JSON Lines, Jepsen EDN, or a Jepsen text log. */
 import { promises as fsp } from 'node:fs';
-import { loadHistory } from './reader.js';
-import { importJepsenEdn, importJepsenLog } from './import.js';
 import { ConfigError } from '../lib/errors.js';
+import { importJepsenEdn, importJepsenLog } from './import.js';
 import type { Op } from './op.js';
+import { loadHistory } from './reader.js';
 
 export type HistoryFormat = 'jsonl' | 'edn' | 'jepsen-log';
 

@@ -8,8 +8,8 @@
  */
 import { parseEDNString } from 'edn-data';
 import { ConfigError } from '../lib/errors.js';
-import { validateHistory } from './reader.js';
 import type { Op } from './op.js';
+import { validateHistory } from './reader.js';
 
 const EDN_OPTIONS = { mapAs: 'object', keywordAs: 'string', listAs: 'array' } as const;
 
@@ -31,7 +31,10 @@ export function importJepsenEdn(text: string, where = 'history.edn'): Op[] {
     delete o.index;
     raw.push(o);
   });
-  return validateHistory(splitIndependentKeys(raw as Array<Record<string, unknown>>).map((o, index) => ({ ...o, index })), where);
+  return validateHistory(
+    splitIndependentKeys(raw as Array<Record<string, unknown>>).map((o, index) => ({ ...o, index })),
+    where,
+  );
 }
 
 /**

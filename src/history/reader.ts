@@ -7,7 +7,7 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { ConfigError } from '../lib/errors.js';
-import { OP_TYPES, isClientProcess, type Op, type OpType, type Process } from './op.js';
+import { isClientProcess, OP_TYPES, type Op, type OpType, type Process } from './op.js';
 
 export class HistoryError extends ConfigError {}
 
@@ -48,10 +48,12 @@ export class HistoryValidator {
     if (typeof v !== 'object' || v === null || Array.isArray(v)) this.fail(line, 'an op must be a JSON object');
     const o = v as Record<string, unknown>;
     if (!OP_TYPES.includes(o.type as OpType)) this.fail(line, `"type" must be one of ${OP_TYPES.join(', ')}, got ${JSON.stringify(o.type ?? null)}`);
-    if (typeof o.process !== 'number' && typeof o.process !== 'string') this.fail(line, `"process" must be an integer or a string, got ${JSON.stringify(o.process ?? null)}`);
+    if (typeof o.process !== 'number' && typeof o.process !== 'string')
+      this.fail(line, `"process" must be an integer or a string, got ${JSON.stringify(o.process ?? null)}`);
     if (typeof o.process === 'number' && !Number.isInteger(o.process)) this.fail(line, `"process" must be an integer or a string, got ${o.process}`);
     if (typeof o.f !== 'string' || o.f === '') this.fail(line, `"f" must be a non-empty string, got ${JSON.stringify(o.f ?? null)}`);
-    if (o.time !== undefined && (typeof o.time !== 'number' || !Number.isFinite(o.time))) this.fail(line, `"time" must be a number, got ${JSON.stringify(o.time)}`);
+    if (o.time !== undefined && (typeof o.time !== 'number' || !Number.isFinite(o.time)))
+      this.fail(line, `"time" must be a number, got ${JSON.stringify(o.time)}`);
     if (o.key !== undefined && typeof o.key !== 'string' && typeof o.key !== 'number') this.fail(line, `"key" must be a string, got ${JSON.stringify(o.key)}`);
     for (const f of ['lsn', 'epoch'] as const) {
       if (o[f] !== undefined && o[f] !== null && typeof o[f] !== 'number') this.fail(line, `"${f}" must be a number, got ${JSON.stringify(o[f])}`);

@@ -36,7 +36,14 @@ export class HistoryRecorder {
   }
 
   complete(invoke: Op, type: Exclude<OpType, 'invoke'>, fields: Partial<Op> = {}): Op {
-    return this.record({ process: invoke.process, type, f: invoke.f, value: invoke.value, ...(invoke.key !== undefined ? { key: invoke.key } : {}), ...fields });
+    return this.record({
+      process: invoke.process,
+      type,
+      f: invoke.f,
+      value: invoke.value,
+      ...(invoke.key !== undefined ? { key: invoke.key } : {}),
+      ...fields,
+    });
   }
 
   get count(): number {

@@ -67,7 +67,8 @@ function toHistory(sims: readonly TimedOp[]): Op[] {
   events.sort((a, b) => a.t - b.t || a.order - b.order);
   return events.map((e, index) => {
     const s = e.sim;
-    if (e.invoke) return { index, time: Math.round(e.t * 1000), process: s.process, type: 'invoke', f: s.f, key: s.key, value: s.f === 'read' ? null : s.input };
+    if (e.invoke)
+      return { index, time: Math.round(e.t * 1000), process: s.process, type: 'invoke', f: s.f, key: s.key, value: s.f === 'read' ? null : s.input };
     return { index, time: Math.round(e.t * 1000), process: s.process, type: s.type, f: s.f, key: s.key, value: s.f === 'read' ? s.output : s.input };
   });
 }
@@ -86,7 +87,18 @@ function simulateKey(rng: Rng, key: string, firstProcess: number, n: number, o: 
     const r = rng.next();
     const f = r < (o.readProbability ?? 0.4) ? 'read' : r < (o.readProbability ?? 0.4) + (o.casProbability ?? 0.2) ? 'cas' : 'write';
     const indeterminate = f !== 'read' && rng.chance(o.infoProbability ?? 0.02);
-    sims.push({ key, process: firstProcess + p, f, input: f === 'write' ? nextValue++ : null, output: null, type: indeterminate ? 'info' : 'ok', invokeT, effectT, completeT, happens: !indeterminate || rng.chance(0.5) });
+    sims.push({
+      key,
+      process: firstProcess + p,
+      f,
+      input: f === 'write' ? nextValue++ : null,
+      output: null,
+      type: indeterminate ? 'info' : 'ok',
+      invokeT,
+      effectT,
+      completeT,
+      happens: !indeterminate || rng.chance(0.5),
+    });
   }
   // Replay in effect order to answer reads and cas.
   let state: unknown = null;
@@ -164,7 +176,18 @@ export function syntheticKvHistory(o: SyntheticKvOptions): Op[] {
     const read = r < (o.readProbability ?? 0.4);
     const write = !read && r < (o.readProbability ?? 0.4) + (o.writeProbability ?? 0);
     const indeterminate = !read && rng.chance(o.infoProbability ?? 0.02);
-    sims.push({ key: String(rng.int(o.keys)), process: p, f: read ? 'read' : write ? 'write' : 'append', input: read ? null : `${write ? 'w' : 'x'}${p}.${i} `, output: null, type: indeterminate ? 'info' : 'ok', invokeT, effectT, completeT, happens: !indeterminate || rng.chance(0.5) });
+    sims.push({
+      key: String(rng.int(o.keys)),
+      process: p,
+      f: read ? 'read' : write ? 'write' : 'append',
+      input: read ? null : `${write ? 'w' : 'x'}${p}.${i} `,
+      output: null,
+      type: indeterminate ? 'info' : 'ok',
+      invokeT,
+      effectT,
+      completeT,
+      happens: !indeterminate || rng.chance(0.5),
+    });
   }
   const state = new Map<string, string>();
   for (const s of [...sims].sort((a, b) => a.effectT - b.effectT)) {

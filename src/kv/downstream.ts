@@ -6,10 +6,10 @@
  * or a partition needs no manual step.
  */
 import net from 'node:net';
-import { encodeAck, encodeFrame, encodeJsonFrame, FrameDecoder, FrameError, FrameType, parseJsonBody, type Frame } from './frames.js';
-import type { Logger } from '../lib/log.js';
-import { signHello } from '../lib/auth.js';
 import type { HostPort } from '../lib/addr.js';
+import { signHello } from '../lib/auth.js';
+import type { Logger } from '../lib/log.js';
+import { encodeAck, encodeFrame, encodeJsonFrame, type Frame, FrameDecoder, FrameError, FrameType, parseJsonBody } from './frames.js';
 import type { EpochStart } from './meta.js';
 
 export interface DownstreamHost {
@@ -109,7 +109,9 @@ export class UpstreamLink {
         return;
       }
       for (const f of frames) {
-        chain = chain.then(() => this.handle(f)).catch((e: unknown) => this.drop(e instanceof FrameError ? `bad frame from upstream: ${e.message}` : `replication error: ${(e as Error).message}`));
+        chain = chain
+          .then(() => this.handle(f))
+          .catch((e: unknown) => this.drop(e instanceof FrameError ? `bad frame from upstream: ${e.message}` : `replication error: ${(e as Error).message}`));
       }
     });
     socket.on('error', () => {});
@@ -137,7 +139,8 @@ export class UpstreamLink {
 
   private async handle(frame: Frame): Promise<void> {
     if (this.stopped) return;
-    if (frame.epoch < this.host.epoch()) throw new FrameError(`frame from epoch ${frame.epoch}, older than this node's ${this.host.epoch()}: refusing a stale upstream`);
+    if (frame.epoch < this.host.epoch())
+      throw new FrameError(`frame from epoch ${frame.epoch}, older than this node's ${this.host.epoch()}: refusing a stale upstream`);
     if (frame.epoch > this.host.epoch()) await this.host.adoptEpoch(frame.epoch);
     switch (frame.type) {
       case FrameType.welcome: {
@@ -146,7 +149,8 @@ export class UpstreamLink {
         this.host.onUpstreamInfo({ leaderHttp: w.leaderHttp as string | null, upstreamId: w.upstreamId as string });
         if (w.mode === 'truncate') {
           const to = w.truncateTo;
-          if (typeof to !== 'number' || !Number.isSafeInteger(to) || to < 0 || to >= this.host.lastLsn()) throw new FrameError(`WELCOME: truncateTo must be an LSN below this node's last (${this.host.lastLsn()}), got ${String(to)}`);
+          if (typeof to !== 'number' || !Number.isSafeInteger(to) || to < 0 || to >= this.host.lastLsn())
+            throw new FrameError(`WELCOME: truncateTo must be an LSN below this node's last (${this.host.lastLsn()}), got ${String(to)}`);
           await this.host.rewind(to);
           // Reconnect at once with the shortened log.
           this.backoffMs = BACKOFF_MIN_MS;
@@ -206,7 +210,10 @@ export class UpstreamLink {
 
 function parseHistory(v: unknown): EpochStart[] {
   if (v === undefined) return [];
-  if (!Array.isArray(v) || !v.every((e) => typeof e === 'object' && e !== null && Number.isSafeInteger((e as EpochStart).epoch) && Number.isSafeInteger((e as EpochStart).startLsn))) {
+  if (
+    !Array.isArray(v) ||
+    !v.every((e) => typeof e === 'object' && e !== null && Number.isSafeInteger((e as EpochStart).epoch) && Number.isSafeInteger((e as EpochStart).startLsn))
+  ) {
     throw new FrameError('WELCOME: epochHistory must be a list of {epoch, startLsn}');
   }
   return v as EpochStart[];

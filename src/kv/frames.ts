@@ -154,6 +154,7 @@ export function encodeAck(a: Ack): Buffer {
 export function decodeAck(body: Buffer): Ack {
   if (body.length !== ACK_BYTES) throw new FrameError(`ACK body must be ${ACK_BYTES} bytes, got ${body.length}`);
   const a = { writtenLsn: body.readDoubleBE(0), flushedLsn: body.readDoubleBE(8), appliedLsn: body.readDoubleBE(16) };
-  for (const [name, v] of Object.entries(a)) if (!Number.isSafeInteger(v) || v < 0) throw new FrameError(`ACK: ${name} must be a non-negative integer, got ${v}`);
+  for (const [name, v] of Object.entries(a))
+    if (!Number.isSafeInteger(v) || v < 0) throw new FrameError(`ACK: ${name} must be a non-negative integer, got ${v}`);
   return a;
 }

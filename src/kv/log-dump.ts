@@ -15,9 +15,9 @@
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { readMeta, type EpochStart } from './meta.js';
+import { type EpochStart, readMeta } from './meta.js';
 import { readLatestSnapshot, SnapshotError } from './snapshot.js';
-import { scanSegment, SEGMENT_RE, WalCorruptionError } from './wal.js';
+import { SEGMENT_RE, scanSegment, WalCorruptionError } from './wal.js';
 
 export interface LogRecord {
   lsn: number;
@@ -95,7 +95,17 @@ export async function readNodeLog(dataDir: string): Promise<NodeLog> {
 
 /** The JSON Lines form (see the module comment). */
 export function nodeLogToJsonl(log: NodeLog): string {
-  const lines = [JSON.stringify({ type: 'log', epoch: log.epoch, epochHistory: log.epochHistory, leaderOf: log.leaderOf, checkpointLsn: log.checkpointLsn, lastLsn: log.lastLsn, tornTail: log.tornTail })];
+  const lines = [
+    JSON.stringify({
+      type: 'log',
+      epoch: log.epoch,
+      epochHistory: log.epochHistory,
+      leaderOf: log.leaderOf,
+      checkpointLsn: log.checkpointLsn,
+      lastLsn: log.lastLsn,
+      tornTail: log.tornTail,
+    }),
+  ];
   for (const [key, value] of log.checkpointEntries) lines.push(JSON.stringify({ type: 'checkpoint', lsn: log.checkpointLsn, key, value }));
   for (const r of log.records) lines.push(JSON.stringify({ type: 'record', ...r }));
   return `${lines.join('\n')}\n`;
@@ -130,8 +140,21 @@ export function parseNodeLogJsonl(text: string, where: string): NodeLog {
   for (let i = 1; i < lines.length; i++) {
     const o = parse(lines[i]!, i + 1);
     if (o.type === 'checkpoint' && typeof o.key === 'string' && typeof o.value === 'string') log.checkpointEntries.push([o.key, o.value]);
-    else if (o.type === 'record' && typeof o.lsn === 'number' && typeof o.epoch === 'number' && typeof o.key === 'string' && (o.op === 'put' || o.op === 'del')) {
-      log.records.push({ lsn: o.lsn, epoch: o.epoch, timeMs: Number(o.timeMs ?? 0), op: o.op, key: o.key, value: typeof o.value === 'string' ? o.value : null });
+    else if (
+      o.type === 'record' &&
+      typeof o.lsn === 'number' &&
+      typeof o.epoch === 'number' &&
+      typeof o.key === 'string' &&
+      (o.op === 'put' || o.op === 'del')
+    ) {
+      log.records.push({
+        lsn: o.lsn,
+        epoch: o.epoch,
+        timeMs: Number(o.timeMs ?? 0),
+        op: o.op,
+        key: o.key,
+        value: typeof o.value === 'string' ? o.value : null,
+      });
     } else throw new LogDumpError(`${where}:${i + 1}: expected a checkpoint or record line`);
   }
   return log;
@@ -147,6 +170,7 @@ export function describeNodeLog(log: NodeLog, dataDir: string): string {
     const what = r.op === 'put' ? `put ${JSON.stringify(r.key)} = ${JSON.stringify(r.value)}` : `del ${JSON.stringify(r.key)}`;
     out.push(`lsn ${r.lsn}  epoch ${r.epoch}  ${new Date(r.timeMs).toISOString()}  ${what}`);
   }
-  if (log.tornTail) out.push(`torn tail: ${log.tornTail.bytes} byte(s) at offset ${log.tornTail.offset} of ${log.tornTail.file} (the end of the log; recovery cuts it)`);
+  if (log.tornTail)
+    out.push(`torn tail: ${log.tornTail.bytes} byte(s) at offset ${log.tornTail.offset} of ${log.tornTail.file} (the end of the log; recovery cuts it)`);
   return out.join('\n');
 }

@@ -5,18 +5,20 @@
  * lock, signal handling, and exiting on a fatal WAL error.
  */
 import path from 'node:path';
+import { MetaError } from './meta.js';
 import { KvNode, lockDataDir } from './node.js';
 import { HttpApi } from './server.js';
-import { WalCorruptionError } from './wal.js';
 import { SnapshotError } from './snapshot.js';
-import { MetaError } from './meta.js';
+import { WalCorruptionError } from './wal.js';
 
 /** What to do when a node's data dir is damaged (printed with the refusal). */
-export const DAMAGED_DATA_ADVICE = 'To recover, move the data dir aside and start the node empty as a follower: it bootstraps from the leader (or restore the dir from a backup).';
-import type { NodeConfig } from './config.js';
-import type { Logger } from '../lib/log.js';
-import { EnvironmentError, ExitCode } from '../lib/errors.js';
+export const DAMAGED_DATA_ADVICE =
+  'To recover, move the data dir aside and start the node empty as a follower: it bootstraps from the leader (or restore the dir from a backup).';
+
 import { writeFileAtomic } from '../lib/durable-file.js';
+import { EnvironmentError, ExitCode } from '../lib/errors.js';
+import type { Logger } from '../lib/log.js';
+import type { NodeConfig } from './config.js';
 
 export interface RunningNode {
   node: KvNode;
@@ -34,7 +36,8 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
   } catch (e: unknown) {
     await node.close().catch(() => {});
     // Damaged data is refused loudly: one line naming the file (and offset), and what to do.
-    if (e instanceof WalCorruptionError || e instanceof SnapshotError || e instanceof MetaError) throw new EnvironmentError(`${e.message}; refusing to start. ${DAMAGED_DATA_ADVICE}`);
+    if (e instanceof WalCorruptionError || e instanceof SnapshotError || e instanceof MetaError)
+      throw new EnvironmentError(`${e.message}; refusing to start. ${DAMAGED_DATA_ADVICE}`);
     throw e;
   }
   const api = new HttpApi(node);
@@ -61,7 +64,8 @@ const DISK_ERRORS = new Set(['ENOSPC', 'EDQUOT', 'EIO', 'EROFS']);
 
 function diskError(e: unknown, dataDir: string): unknown {
   const code = (e as NodeJS.ErrnoException).code;
-  if (code && DISK_ERRORS.has(code)) return new EnvironmentError(`cannot start on data dir ${dataDir}: ${code} (${(e as Error).message}); free space or fix the disk, then start again`);
+  if (code && DISK_ERRORS.has(code))
+    return new EnvironmentError(`cannot start on data dir ${dataDir}: ${code} (${(e as Error).message}); free space or fix the disk, then start again`);
   return e;
 }
 

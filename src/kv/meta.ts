@@ -42,7 +42,8 @@ export async function readMeta(dir: string): Promise<NodeMeta | undefined> {
     throw new MetaError(`${file}: not valid JSON (damaged node metadata)`);
   }
   const historyOk = Array.isArray(v?.epochHistory) && v.epochHistory.every((e) => Number.isSafeInteger(e?.epoch) && Number.isSafeInteger(e?.startLsn));
-  if (typeof v !== 'object' || v === null || !Number.isSafeInteger(v.epoch) || !historyOk) throw new MetaError(`${file}: missing or malformed epoch or epochHistory (damaged node metadata)`);
+  if (typeof v !== 'object' || v === null || !Number.isSafeInteger(v.epoch) || !historyOk)
+    throw new MetaError(`${file}: missing or malformed epoch or epochHistory (damaged node metadata)`);
   return v;
 }
 

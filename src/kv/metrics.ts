@@ -7,7 +7,9 @@ export function renderMetrics(node: KvNode): string {
   const gauge = (name: string, help: string, samples: Array<[Record<string, string>, number]>, type = 'gauge') => {
     lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
     for (const [labels, value] of samples) {
-      const l = Object.entries({ node: id, ...labels }).map(([k, v]) => `${k}="${v.replace(/["\\\n]/g, '_')}"`).join(',');
+      const l = Object.entries({ node: id, ...labels })
+        .map(([k, v]) => `${k}="${v.replace(/["\\\n]/g, '_')}"`)
+        .join(',');
       lines.push(`${name}{${l}} ${value}`);
     }
   };
@@ -21,10 +23,30 @@ export function renderMetrics(node: KvNode): string {
   gauge('replab_fsyncs_total', 'fdatasync calls on the WAL.', [[{}, node.wal.fsyncCount]], 'counter');
   gauge('replab_writes_total', 'Writes accepted by this node as leader.', [[{}, node.writesTotal]], 'counter');
   const followers = node.followerStatuses();
-  gauge('replab_follower_flushed_lsn', 'Last LSN a direct follower reported flushed.', followers.map((f) => [{ follower: f.id }, f.flushedLsn]));
-  gauge('replab_follower_applied_lsn', 'Last LSN a direct follower reported applied.', followers.map((f) => [{ follower: f.id }, f.appliedLsn]));
-  gauge('replab_follower_lag_records', 'Records a direct follower has yet to apply.', followers.map((f) => [{ follower: f.id }, f.lagRecords]));
-  gauge('replab_follower_lag_ms', 'Age of the oldest record a direct follower has yet to apply.', followers.map((f) => [{ follower: f.id }, f.lagMs]));
-  gauge('replab_follower_connected', '1 while a direct follower is connected and acking.', followers.map((f) => [{ follower: f.id }, f.connected ? 1 : 0]));
+  gauge(
+    'replab_follower_flushed_lsn',
+    'Last LSN a direct follower reported flushed.',
+    followers.map((f) => [{ follower: f.id }, f.flushedLsn]),
+  );
+  gauge(
+    'replab_follower_applied_lsn',
+    'Last LSN a direct follower reported applied.',
+    followers.map((f) => [{ follower: f.id }, f.appliedLsn]),
+  );
+  gauge(
+    'replab_follower_lag_records',
+    'Records a direct follower has yet to apply.',
+    followers.map((f) => [{ follower: f.id }, f.lagRecords]),
+  );
+  gauge(
+    'replab_follower_lag_ms',
+    'Age of the oldest record a direct follower has yet to apply.',
+    followers.map((f) => [{ follower: f.id }, f.lagMs]),
+  );
+  gauge(
+    'replab_follower_connected',
+    '1 while a direct follower is connected and acking.',
+    followers.map((f) => [{ follower: f.id }, f.connected ? 1 : 0]),
+  );
   return `${lines.join('\n')}\n`;
 }

@@ -18,34 +18,34 @@
  *
  * Try it: `replab node --id n1 --role leader --data-dir /tmp/n1 --http 127.0.0.1:7001`.
  */
-import { promises as fsp } from 'node:fs';
-import { performance } from 'node:perf_hooks';
-import path from 'node:path';
+
 import { EventEmitter } from 'node:events';
-import { Wal } from './wal.js';
-import { KvState } from './store.js';
-import { decodeRecord, encodeRecord, type Op, type WalRecord } from './record.js';
-import { encodeSnapshotYielding, decodeSnapshot, installSnapshotFile, readLatestSnapshot } from './snapshot.js';
-import { readMeta, writeMeta, type EpochStart, type NodeMeta } from './meta.js';
-import { commitLsn, followerQuorumLsn, type FollowerProgress } from './commit.js';
-import { epochOf } from './epochs.js';
-import { appendRewound } from './rewound.js';
-import { ReplicationServer, type FollowerSession, type UpstreamHost } from './upstream.js';
-import { UpstreamLink, type DownstreamHost } from './downstream.js';
-import { FrameError } from './frames.js';
-import { KvError } from './protocol.js';
-import type { NodeConfig } from './config.js';
-import type { FollowerStatus, UpstreamState } from './status.js';
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { parseHostPort } from '../lib/addr.js';
-import { isPidRunning } from '../lib/pid.js';
 import type { Logger } from '../lib/log.js';
+import { isPidRunning } from '../lib/pid.js';
+import { commitLsn, type FollowerProgress, followerQuorumLsn } from './commit.js';
+import type { NodeConfig } from './config.js';
+import { type DownstreamHost, UpstreamLink } from './downstream.js';
+import { epochOf } from './epochs.js';
+import { FrameError } from './frames.js';
+import { type EpochStart, type NodeMeta, readMeta, writeMeta } from './meta.js';
+import { KvError } from './protocol.js';
+import { decodeRecord, encodeRecord, type Op, type WalRecord } from './record.js';
+import { appendRewound } from './rewound.js';
+import { decodeSnapshot, encodeSnapshotYielding, installSnapshotFile, readLatestSnapshot } from './snapshot.js';
+import type { FollowerStatus, UpstreamState } from './status.js';
+import { KvState } from './store.js';
+import { type FollowerSession, ReplicationServer, type UpstreamHost } from './upstream.js';
+import { Wal } from './wal.js';
 
 interface Waiter {
   lsn: number;
   resolve: () => void;
   reject: (e: Error) => void;
 }
-
 
 /** Pending ops kept between append and visibility, in LSN order (a queue with a moving head). */
 class OpQueue {
@@ -127,7 +127,13 @@ export class KvNode extends EventEmitter {
     this.log = log;
     this.role = config.role;
     this.visible = config.role === 'leader' ? new KvState() : this.head;
-    this.wal = new Wal({ dir: config.dataDir, log, segmentBytes: config.segmentBytes, simulatePowerLoss: config.simulatePowerLoss, syncDelayMs: config.syncDelayMs });
+    this.wal = new Wal({
+      dir: config.dataDir,
+      log,
+      segmentBytes: config.segmentBytes,
+      simulatePowerLoss: config.simulatePowerLoss,
+      syncDelayMs: config.syncDelayMs,
+    });
     this.replication = new ReplicationServer(this.upstreamHost(), config.heartbeatMs);
   }
 
@@ -142,7 +148,10 @@ export class KvNode extends EventEmitter {
     // it still led the newest epoch it knows; otherwise it stepped down or someone else led since,
     // and it waits as a follower until the monitor says whom to follow.
     if (stored && this.role === 'leader' && stored.leaderOf !== this.meta.epoch) {
-      this.log.warn({ epoch: this.meta.epoch, leaderOf: stored.leaderOf ?? null }, 'not the leader of the newest epoch: starting as a follower without upstream until told whom to follow');
+      this.log.warn(
+        { epoch: this.meta.epoch, leaderOf: stored.leaderOf ?? null },
+        'not the leader of the newest epoch: starting as a follower without upstream until told whom to follow',
+      );
       this.role = 'follower';
       this.visible = this.head;
     }
@@ -233,7 +242,8 @@ export class KvNode extends EventEmitter {
 
   /** Admin calls carry the caller's epoch: older is refused, newer is adopted (stepping down). */
   private async checkEpoch(epoch: number, what: string): Promise<void> {
-    if (epoch < this.epoch && this.config.fencing !== 'none') throw new KvError('stale_epoch', `${what} from epoch ${epoch} refused: node ${this.config.id} is at epoch ${this.epoch}`, { epoch: this.epoch });
+    if (epoch < this.epoch && this.config.fencing !== 'none')
+      throw new KvError('stale_epoch', `${what} from epoch ${epoch} refused: node ${this.config.id} is at epoch ${this.epoch}`, { epoch: this.epoch });
     if (epoch > this.epoch) await this.adoptEpoch(epoch, `${what} carries epoch ${epoch}`);
   }
 
@@ -275,7 +285,8 @@ export class KvNode extends EventEmitter {
         this.leaseUntil = Math.max(this.leaseUntil, leaseEnd());
         return;
       }
-      if (epoch <= this.epoch) throw new KvError('stale_epoch', `promote to epoch ${epoch} refused: node ${this.config.id} has seen epoch ${this.epoch}`, { epoch: this.epoch });
+      if (epoch <= this.epoch)
+        throw new KvError('stale_epoch', `promote to epoch ${epoch} refused: node ${this.config.id} has seen epoch ${this.epoch}`, { epoch: this.epoch });
       this.upstreamLink?.stop();
       this.upstreamLink = undefined;
       await this.wal.sync();
@@ -338,7 +349,8 @@ export class KvNode extends EventEmitter {
     this.recomputeCommit();
     this.leaseUntil = 0;
     this.upstreamInfo = { leaderHttp: null };
-    for (const w of this.waiters) w.reject(new KvError('fenced', `node ${this.config.id} stepped down before the write was acknowledged; it may or may not survive`));
+    for (const w of this.waiters)
+      w.reject(new KvError('fenced', `node ${this.config.id} stepped down before the write was acknowledged; it may or may not survive`));
     this.waiters = [];
     this.pending.clear();
     this.visible = this.head;
@@ -346,7 +358,6 @@ export class KvNode extends EventEmitter {
     this.replication.closeAll('upstream stepped down');
     this.log.warn({ reason, epoch: this.epoch, lastLsn: this.wal.lastLsn }, 'stepped down to follower');
   }
-
 
   /**
    * Cuts this node's log back to `lsn` because the upstream's history diverges after it: the
@@ -361,9 +372,15 @@ export class KvNode extends EventEmitter {
       const from = Math.max(lsn, this.wal.baseLsn);
       const dropped = await this.wal.truncateAfter(from);
       if (lsn < this.wal.baseLsn) {
-        const kept = this.wal.readFrom(lsn + 1, this.wal.lastLsn, Number.MAX_SAFE_INTEGER).map((r) => decodeRecord(r.buf)).flatMap((d) => (d.kind === 'ok' ? [d.record] : []));
+        const kept = this.wal
+          .readFrom(lsn + 1, this.wal.lastLsn, Number.MAX_SAFE_INTEGER)
+          .map((r) => decodeRecord(r.buf))
+          .flatMap((d) => (d.kind === 'ok' ? [d.record] : []));
         dropped.unshift(...kept);
-        this.log.warn({ divergesAfter: lsn, checkpointLsn: this.wal.baseLsn }, 'divergence lies before the checkpoint: dropping local state and bootstrapping from a snapshot');
+        this.log.warn(
+          { divergesAfter: lsn, checkpointLsn: this.wal.baseLsn },
+          'divergence lies before the checkpoint: dropping local state and bootstrapping from a snapshot',
+        );
         await this.wal.resetTo(0, 0);
         await removeCheckpoints(this.config.dataDir);
         this.lastCheckpointLsn = 0;
@@ -373,7 +390,10 @@ export class KvNode extends EventEmitter {
       await this.persistMeta();
       await this.rebuildState();
       this.commitLsn = Math.min(this.commitLsn, this.wal.lastLsn);
-      this.log.warn({ divergesAfter: lsn, rewound: dropped.length, first: dropped[0]?.lsn ?? null, last: dropped[dropped.length - 1]?.lsn ?? null }, 'rewound log suffix the new leader does not have (see rewound.jsonl)');
+      this.log.warn(
+        { divergesAfter: lsn, rewound: dropped.length, first: dropped[0]?.lsn ?? null, last: dropped[dropped.length - 1]?.lsn ?? null },
+        'rewound log suffix the new leader does not have (see rewound.jsonl)',
+      );
     });
   }
 
@@ -396,12 +416,16 @@ export class KvNode extends EventEmitter {
   // ---- leader write path -------------------------------------------------------------------
 
   private requireLeader(): void {
-    if (this.role !== 'leader') throw new KvError('not_leader', `node ${this.config.id} is a follower; send writes to the leader`, { leader: this.leaderHttp() });
+    if (this.role !== 'leader')
+      throw new KvError('not_leader', `node ${this.config.id} is a follower; send writes to the leader`, { leader: this.leaderHttp() });
   }
 
   /** A leader serves reads only while its lease holds (a deposed leader could serve stale data). */
   requireLeaderLease(): void {
-    if (this.role === 'leader' && !this.leaseValid()) throw new KvError('unavailable', `node ${this.config.id} has no valid leader lease (the monitor has not renewed it); try the current leader`, { leader: null });
+    if (this.role === 'leader' && !this.leaseValid())
+      throw new KvError('unavailable', `node ${this.config.id} has no valid leader lease (the monitor has not renewed it); try the current leader`, {
+        leader: null,
+      });
   }
 
   /** Checked before a write touches the log: refusing here is definite. */
@@ -409,8 +433,13 @@ export class KvNode extends EventEmitter {
     this.requireLeader();
     this.requireLeaderLease();
     const stalled = this.wal.stalled ?? (this.rebuildingHead ? { reason: 'recovering from a failed write', since: Date.now() } : undefined);
-    if (stalled) throw new KvError('insufficient_storage', `node ${this.config.id} cannot write its log (${stalled.reason}) since ${new Date(stalled.since).toISOString()}; writes are refused until the disk has room, reads are still served`);
-    if (this.handingOver) throw new KvError('unavailable', `node ${this.config.id} is handing leadership over (switchover); retry on the new leader`, { leader: null });
+    if (stalled)
+      throw new KvError(
+        'insufficient_storage',
+        `node ${this.config.id} cannot write its log (${stalled.reason}) since ${new Date(stalled.since).toISOString()}; writes are refused until the disk has room, reads are still served`,
+      );
+    if (this.handingOver)
+      throw new KvError('unavailable', `node ${this.config.id} is handing leadership over (switchover); retry on the new leader`, { leader: null });
   }
 
   /** Appends `op` and resolves once it is committed under the mode. */
@@ -431,7 +460,11 @@ export class KvNode extends EventEmitter {
    * reported once what it observed is committed, so a failed cas never reveals a write that a
    * crash could still take back.
    */
-  async cas(key: string, expected: string | null, value: string): Promise<{ ok: true; lsn: number; epoch: number } | { ok: false; current: string | null; lsn: number; epoch: number }> {
+  async cas(
+    key: string,
+    expected: string | null,
+    value: string,
+  ): Promise<{ ok: true; lsn: number; epoch: number } | { ok: false; current: string | null; lsn: number; epoch: number }> {
     this.requireWritable();
     const current = this.head.get(key) ?? null;
     if (current !== expected) {
@@ -460,7 +493,8 @@ export class KvNode extends EventEmitter {
     const reason = this.wal.stalled?.reason ?? 'write failed';
     const kept: Waiter[] = [];
     for (const w of this.waiters) {
-      if (w.lsn > keptLsn) w.reject(new KvError('insufficient_storage', `node ${this.config.id} could not write the record (${reason}); the write did not happen`));
+      if (w.lsn > keptLsn)
+        w.reject(new KvError('insufficient_storage', `node ${this.config.id} could not write the record (${reason}); the write did not happen`));
       else kept.push(w);
     }
     this.waiters = kept;
@@ -529,11 +563,17 @@ export class KvNode extends EventEmitter {
     if (this.config.onSyncTimeout === 'degrade') {
       this.degraded = true;
       this.recoveryTargetLsn = this.wal.flushedLsn;
-      this.log.warn({ commitLsn: this.commitLsn, flushedLsn: this.wal.flushedLsn, syncTimeoutMs: this.config.syncTimeoutMs }, 'sync timeout: degrading to async until followers are back');
+      this.log.warn(
+        { commitLsn: this.commitLsn, flushedLsn: this.wal.flushedLsn, syncTimeoutMs: this.config.syncTimeoutMs },
+        'sync timeout: degrading to async until followers are back',
+      );
       this.recomputeCommit();
     } else if (!this.blockedWarned) {
       this.blockedWarned = true;
-      this.log.warn({ commitLsn: this.commitLsn, flushedLsn: this.wal.flushedLsn }, 'sync timeout: writes stay blocked until followers confirm (onSyncTimeout=block)');
+      this.log.warn(
+        { commitLsn: this.commitLsn, flushedLsn: this.wal.flushedLsn },
+        'sync timeout: writes stay blocked until followers confirm (onSyncTimeout=block)',
+      );
     }
   }
 
@@ -565,10 +605,13 @@ export class KvNode extends EventEmitter {
     for (const { lsn, op } of ready) this.head.apply(lsn, op);
     const next = this.pending.peek();
     if (delay > 0 && next && next.lsn <= this.wal.flushedLsn && !this.applyTimer) {
-      this.applyTimer = setTimeout(() => {
-        this.applyTimer = undefined;
-        if (this.role === 'follower' && this.applyFollower()) this.upstreamLink?.sendAck();
-      }, Math.max(1, next.timeMs + delay - Date.now()));
+      this.applyTimer = setTimeout(
+        () => {
+          this.applyTimer = undefined;
+          if (this.role === 'follower' && this.applyFollower()) this.upstreamLink?.sendAck();
+        },
+        Math.max(1, next.timeMs + delay - Date.now()),
+      );
     }
     return ready.length > 0;
   }
@@ -694,7 +737,16 @@ export class KvNode extends EventEmitter {
       const lagRecords = Math.max(0, this.wal.lastLsn - p.appliedLsn);
       const next = this.wal.recordAt(p.appliedLsn + 1);
       const lagMs = lagRecords === 0 ? 0 : next ? now - next.timeMs : -1;
-      out.push({ id: p.id, address: s?.address ?? '', connected, writtenLsn: p.writtenLsn, flushedLsn: p.flushedLsn, appliedLsn: p.appliedLsn, lagRecords, lagMs });
+      out.push({
+        id: p.id,
+        address: s?.address ?? '',
+        connected,
+        writtenLsn: p.writtenLsn,
+        flushedLsn: p.flushedLsn,
+        appliedLsn: p.appliedLsn,
+        lagRecords,
+        lagMs,
+      });
     }
     return out.sort((a, b) => a.id.localeCompare(b.id));
   }
@@ -730,14 +782,20 @@ export class KvNode extends EventEmitter {
       // A follower relays only while it streams from its own upstream: a node that just stepped
       // down, or whose log may diverge, must not hand its log (or a checkpoint of it) to others.
       canServe: () => this.role === 'leader' || !!this.upstreamLink?.streaming,
-      onNewerEpoch: (epoch, why) => void this.serialized(() => this.adoptEpoch(epoch, why)).catch((e: unknown) => this.fatal(`cannot persist epoch: ${(e as Error).message}`)),
+      onNewerEpoch: (epoch, why) =>
+        void this.serialized(() => this.adoptEpoch(epoch, why)).catch((e: unknown) => this.fatal(`cannot persist epoch: ${(e as Error).message}`)),
       onFollowerProgress: (s) => this.onFollowerProgress(s),
       onFollowerJoined: (s) => {
         this.progress.set(s.id, { id: s.id, writtenLsn: s.writtenLsn, flushedLsn: s.flushedLsn, appliedLsn: s.appliedLsn, session: s });
         this.log.info({ follower: s.id, address: s.address }, 'follower joined');
       },
       onFollowerLeft: (s) => this.log.info({ follower: s.id }, 'follower left'),
-      heartbeatBody: () => ({ leaderHttp: this.leaderHttp(), lastLsn: this.role === 'leader' ? this.wal.lastLsn : (this.upstreamInfo.lastLsn ?? this.wal.lastLsn), commitLsn: this.commitLsn, timeMs: Date.now() }),
+      heartbeatBody: () => ({
+        leaderHttp: this.leaderHttp(),
+        lastLsn: this.role === 'leader' ? this.wal.lastLsn : (this.upstreamInfo.lastLsn ?? this.wal.lastLsn),
+        commitLsn: this.commitLsn,
+        timeMs: Date.now(),
+      }),
     };
   }
 

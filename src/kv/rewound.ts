@@ -13,7 +13,10 @@ export const REWOUND_FILE = 'rewound.jsonl';
 export async function appendRewound(dataDir: string, records: readonly WalRecord[]): Promise<void> {
   if (records.length === 0) return;
   const at = new Date().toISOString();
-  const lines = records.map((r) => `${JSON.stringify({ epoch: r.epoch, lsn: r.lsn, key: r.op.key, value: r.op.type === 'put' ? r.op.value : null, op: r.op.type, writtenAtMs: r.timeMs, rewoundAt: at })}\n`);
+  const lines = records.map(
+    (r) =>
+      `${JSON.stringify({ epoch: r.epoch, lsn: r.lsn, key: r.op.key, value: r.op.type === 'put' ? r.op.value : null, op: r.op.type, writtenAtMs: r.timeMs, rewoundAt: at })}\n`,
+  );
   const fh = await fsp.open(path.join(dataDir, REWOUND_FILE), 'a');
   try {
     await fh.writeFile(lines.join(''));
@@ -39,5 +42,8 @@ export async function readRewound(dataDir: string): Promise<RewoundRecord[]> {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw e;
   }
-  return text.split('\n').filter((l) => l.length > 0).map((l) => JSON.parse(l) as RewoundRecord);
+  return text
+    .split('\n')
+    .filter((l) => l.length > 0)
+    .map((l) => JSON.parse(l) as RewoundRecord);
 }

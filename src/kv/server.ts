@@ -22,13 +22,13 @@
  * anything unexpected is a logged 500. No input can crash the process.
  */
 import http from 'node:http';
-import { closeHttp, listenHttp } from '../lib/http-server.js';
 import { AUTH_HEADER, Verifier } from '../lib/auth.js';
 import { BodyError, parseJsonBounded, readBody as readBoundedBody } from '../lib/http-body.js';
-import { KvError, KvErrors, APPLIED_LSN_HEADER, NODE_HEADER } from './protocol.js';
-import { MAX_KEY_BYTES, MAX_VALUE_BYTES } from './record.js';
-import type { KvNode } from './node.js';
+import { closeHttp, listenHttp } from '../lib/http-server.js';
 import { renderMetrics } from './metrics.js';
+import type { KvNode } from './node.js';
+import { APPLIED_LSN_HEADER, KvError, KvErrors, NODE_HEADER } from './protocol.js';
+import { MAX_KEY_BYTES, MAX_VALUE_BYTES } from './record.js';
 import { shortStatus, statusOf } from './status.js';
 
 const CAS_BODY_LIMIT_BYTES = 2 * MAX_VALUE_BYTES + 4096;
@@ -50,7 +50,10 @@ export class HttpApi {
     this.server.keepAliveTimeout = 30_000;
     // Malformed HTTP never reaches `handle`: answer it with a plain 400 and keep serving.
     this.server.on('clientError', (_err, socket) => {
-      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: application/json\r\n\r\n{"error":"malformed HTTP request","code":"bad_request"}\n');
+      if (socket.writable)
+        socket.end(
+          'HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: application/json\r\n\r\n{"error":"malformed HTTP request","code":"bad_request"}\n',
+        );
       else socket.destroy();
     });
     return listenHttp(this.server, host, port, { onClientError: false });
@@ -106,8 +109,10 @@ export class HttpApi {
   private read(res: http.ServerResponse, key: string, url: URL): void {
     const node = this.node;
     const consistency = url.searchParams.get('consistency');
-    if (consistency !== null && consistency !== 'leader' && consistency !== 'any') throw new KvError('bad_request', `consistency must be "leader" or "any", got "${consistency}"`);
-    if (consistency === 'leader' && node.role !== 'leader') throw new KvError('not_leader', `node ${node.config.id} is a follower; leader reads go to the leader`, { leader: node.leaderHttp() });
+    if (consistency !== null && consistency !== 'leader' && consistency !== 'any')
+      throw new KvError('bad_request', `consistency must be "leader" or "any", got "${consistency}"`);
+    if (consistency === 'leader' && node.role !== 'leader')
+      throw new KvError('not_leader', `node ${node.config.id} is a follower; leader reads go to the leader`, { leader: node.leaderHttp() });
     node.requireLeaderLease();
     const value = node.visible.get(key) ?? null;
     res.setHeader(APPLIED_LSN_HEADER, String(node.visible.lsn));
@@ -141,7 +146,14 @@ export class HttpApi {
     const body = parseCasBody(decodeUtf8(await readBody(req, CAS_BODY_LIMIT_BYTES)));
     const r = await this.node.cas(key, body.expected, body.value);
     if (r.ok) return this.json(res, 200, { key, value: body.value, lsn: r.lsn, epoch: r.epoch });
-    this.json(res, 409, { error: `cas failed: expected ${JSON.stringify(body.expected)}`, code: 'cas_mismatch', key, value: r.current, lsn: r.lsn, epoch: r.epoch });
+    this.json(res, 409, {
+      error: `cas failed: expected ${JSON.stringify(body.expected)}`,
+      code: 'cas_mismatch',
+      key,
+      value: r.current,
+      lsn: r.lsn,
+      epoch: r.epoch,
+    });
   }
 
   /** Refuse writes on a follower (or a leader without lease) before reading a possibly large body. */
@@ -162,13 +174,15 @@ export class HttpApi {
         break;
       case 'promote': {
         const standbys = body.syncStandbys;
-        if (standbys !== undefined && !(Array.isArray(standbys) && standbys.every((x) => typeof x === 'string'))) throw new KvError('bad_request', 'promote: "syncStandbys" must be a list of node ids');
+        if (standbys !== undefined && !(Array.isArray(standbys) && standbys.every((x) => typeof x === 'string')))
+          throw new KvError('bad_request', 'promote: "syncStandbys" must be a list of node ids');
         await node.promote(epoch, intField(body, 'leaseMs'), intField(body, 'sentAtMs'), standbys as string[] | undefined);
         break;
       }
       case 'follow': {
         const upstream = body.upstream;
-        if (typeof upstream !== 'string' || !/^[^:\s]+:\d{1,5}$/.test(upstream)) throw new KvError('bad_request', `follow: "upstream" must be a host:port replication address, got ${JSON.stringify(upstream ?? null)}`);
+        if (typeof upstream !== 'string' || !/^[^:\s]+:\d{1,5}$/.test(upstream))
+          throw new KvError('bad_request', `follow: "upstream" must be a host:port replication address, got ${JSON.stringify(upstream ?? null)}`);
         const leaderHttp = typeof body.leaderHttp === 'string' ? body.leaderHttp : null;
         await node.follow(epoch, upstream, leaderHttp);
         break;
@@ -257,7 +271,8 @@ function parseAdminBody(text: string): Record<string, unknown> {
 
 function intField(body: Record<string, unknown>, name: string): number {
   const v = body[name];
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new KvError('bad_request', `"${name}" must be a non-negative integer, got ${JSON.stringify(v ?? null)}`);
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0)
+    throw new KvError('bad_request', `"${name}" must be a non-negative integer, got ${JSON.stringify(v ?? null)}`);
   return v;
 }
 
@@ -266,12 +281,16 @@ export function parseCasBody(text: string): { expected: string | null; value: st
   try {
     v = parseJsonBounded(text, 'cas body');
   } catch (e: unknown) {
-    throw new KvError('bad_request', e instanceof BodyError && e.message.includes('nested') ? e.message : 'cas body must be JSON {"expected": string|null, "value": string}');
+    throw new KvError(
+      'bad_request',
+      e instanceof BodyError && e.message.includes('nested') ? e.message : 'cas body must be JSON {"expected": string|null, "value": string}',
+    );
   }
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new KvError('bad_request', 'cas body must be a JSON object {"expected", "value"}');
   const o = v as Record<string, unknown>;
   if (!('expected' in o)) throw new KvError('bad_request', 'cas body: "expected" is missing (use null for "key absent")');
-  if (o.expected !== null && typeof o.expected !== 'string') throw new KvError('bad_request', `cas body: "expected" must be a string or null, got ${JSON.stringify(o.expected)}`);
+  if (o.expected !== null && typeof o.expected !== 'string')
+    throw new KvError('bad_request', `cas body: "expected" must be a string or null, got ${JSON.stringify(o.expected)}`);
   if (typeof o.value !== 'string') throw new KvError('bad_request', `cas body: "value" must be a string, got ${JSON.stringify(o.value ?? null)}`);
   if (Buffer.byteLength(o.value) > MAX_VALUE_BYTES) throw new KvError('value_too_large', `cas value exceeds ${MAX_VALUE_BYTES} bytes`);
   return { expected: o.expected, value: o.value };

@@ -8,13 +8,13 @@
  * could lose in a crash (PostgreSQL's walsender does the same).
  */
 import net from 'node:net';
-import { decodeAck, encodeFrame, encodeFrameParts, encodeJsonFrame, FrameDecoder, FrameError, FrameType, parseJsonBody, type Frame } from './frames.js';
-import type { AckLevel } from './config.js';
 import { Verifier } from '../lib/auth.js';
-import type { Wal } from './wal.js';
-import type { EpochStart } from './meta.js';
-import { divergencePoint, epochOf } from './epochs.js';
 import type { Logger } from '../lib/log.js';
+import type { AckLevel } from './config.js';
+import { divergencePoint, epochOf } from './epochs.js';
+import { decodeAck, encodeFrame, encodeFrameParts, encodeJsonFrame, type Frame, FrameDecoder, FrameError, FrameType, parseJsonBody } from './frames.js';
+import type { EpochStart } from './meta.js';
+import type { Wal } from './wal.js';
 
 export interface UpstreamHost {
   readonly id: string;
@@ -102,7 +102,13 @@ export class FollowerSession {
       const batch = wal.readFrom(this.nextLsn, wal.flushedLsn, BATCH_BYTES);
       if (batch.length === 0) return;
       this.nextLsn = batch[batch.length - 1]!.lsn + 1;
-      const ok = this.sendParts(encodeFrameParts(FrameType.records, this.host.epoch(), batch.map((r) => r.buf)));
+      const ok = this.sendParts(
+        encodeFrameParts(
+          FrameType.records,
+          this.host.epoch(),
+          batch.map((r) => r.buf),
+        ),
+      );
       if (!ok) {
         this.waitingDrain = true;
         this.socket.once('drain', () => {
@@ -208,9 +214,11 @@ export class ReplicationServer {
         return;
       }
       for (const f of frames) {
-        chain = chain.then(() => this.handle(session, f, helloTimer)).catch((e: unknown) => {
-          session.close(e instanceof FrameError ? `bad frame from ${session.address}: ${e.message}` : `replication error: ${(e as Error).message}`);
-        });
+        chain = chain
+          .then(() => this.handle(session, f, helloTimer))
+          .catch((e: unknown) => {
+            session.close(e instanceof FrameError ? `bad frame from ${session.address}: ${e.message}` : `replication error: ${(e as Error).message}`);
+          });
       }
     };
     socket.on('data', onData);
@@ -285,7 +293,10 @@ export class ReplicationServer {
       const cutTo = divergencePoint(history, wal.lastLsn, lastLsn, lastEpoch);
       if (cutTo < lastLsn && (this.host.isLeader() || lastEpoch !== epochOf(history, wal.lastLsn))) {
         session.send(encodeJsonFrame(FrameType.welcome, this.host.epoch(), { ...welcome, mode: 'truncate', truncateTo: cutTo }));
-        this.host.log.warn({ follower: nodeId, followerLsn: lastLsn, followerEpoch: lastEpoch, truncateTo: cutTo }, 'replication: follower log diverges; it must rewind');
+        this.host.log.warn(
+          { follower: nodeId, followerLsn: lastLsn, followerEpoch: lastEpoch, truncateTo: cutTo },
+          'replication: follower log diverges; it must rewind',
+        );
         session.close(`rewind to lsn ${cutTo}, then reconnect`);
         return;
       }
@@ -302,7 +313,10 @@ export class ReplicationServer {
       startLsn = snap.lsn + 1;
       session.send(encodeJsonFrame(FrameType.welcome, this.host.epoch(), { ...welcome, mode: 'snapshot', startLsn }));
       this.sendSnapshot(session, snap);
-      this.host.log.info({ follower: nodeId, followerLsn: lastLsn, snapshotLsn: snap.lsn, bytes: snap.bytes.length }, 'replication: follower bootstraps from snapshot');
+      this.host.log.info(
+        { follower: nodeId, followerLsn: lastLsn, snapshotLsn: snap.lsn, bytes: snap.bytes.length },
+        'replication: follower bootstraps from snapshot',
+      );
     } else {
       session.send(encodeJsonFrame(FrameType.welcome, this.host.epoch(), { ...welcome, mode: 'stream', startLsn }));
       this.host.log.info({ follower: nodeId, from: startLsn }, 'replication: follower streams');

@@ -20,13 +20,14 @@
  * record after it, or in an earlier segment, is corruption of committed data: the node refuses to
  * start with one line naming the file and byte offset, rather than silently dropping data.
  */
-import { ftruncateSync, promises as fsp, writevSync } from 'node:fs';
-import path from 'node:path';
+
 import { EventEmitter } from 'node:events';
-import { decodeRecord, encodeRecord, MAX_PAYLOAD_BYTES, RECORD_HEADER_BYTES, type WalRecord } from './record.js';
+import { promises as fsp, ftruncateSync, writevSync } from 'node:fs';
+import path from 'node:path';
 import { assert } from '../lib/assert.js';
-import type { Logger } from '../lib/log.js';
 import { fsyncDir } from '../lib/durable-file.js';
+import type { Logger } from '../lib/log.js';
+import { decodeRecord, encodeRecord, MAX_PAYLOAD_BYTES, RECORD_HEADER_BYTES, type WalRecord } from './record.js';
 
 export class WalCorruptionError extends Error {
   override name = 'WalCorruptionError';
@@ -158,7 +159,8 @@ export class Wal extends EventEmitter {
    */
   appendEncoded(buf: Buffer, record: Pick<WalRecord, 'lsn' | 'epoch' | 'timeMs'>): RetainedRecord {
     if (this.failed) throw this.failed;
-    if (this.stalled) throw new WalStalledError(`the write-ahead log cannot write (${this.stalled.reason}) since ${new Date(this.stalled.since).toISOString()}`);
+    if (this.stalled)
+      throw new WalStalledError(`the write-ahead log cannot write (${this.stalled.reason}) since ${new Date(this.stalled.since).toISOString()}`);
     assert(!this.closed, 'append to a closed WAL');
     assert(record.lsn === this.lastLsn + 1, `WAL append out of order: lsn ${record.lsn} after ${this.lastLsn}`);
     const entry: RetainedRecord = { lsn: record.lsn, epoch: record.epoch, timeMs: record.timeMs, buf, segmentStartLsn: 0, offset: 0 };
@@ -241,7 +243,11 @@ export class Wal extends EventEmitter {
     const expected = batch.reduce((n, r) => n + r.buf.length, 0);
     // The write only copies into the page cache (microseconds), so it runs inline; only the
     // fdatasync goes to the thread pool. Each await costs a trip through a busy event loop.
-    const wrote = writevSync(this.fh!.fd, batch.map((r) => r.buf), batch[0]!.offset);
+    const wrote = writevSync(
+      this.fh!.fd,
+      batch.map((r) => r.buf),
+      batch[0]!.offset,
+    );
     if (wrote !== expected) throw new Error(`short write: ${wrote} of ${expected} bytes at offset ${batch[0]!.offset} of ${file}`);
   }
 
@@ -322,7 +328,7 @@ export class Wal extends EventEmitter {
     this.stalled = { since: Date.now(), reason: `${code ? `${code}: ` : ''}${err.message}` };
     const dropped = new WalStalledError(`the write-ahead log cannot write (${this.stalled.reason}); the write did not happen`);
     const kept: Waiter[] = [];
-    for (const w of this.waiters) (w.lsn > keep ? w.reject(dropped) : kept.push(w));
+    for (const w of this.waiters) w.lsn > keep ? w.reject(dropped) : kept.push(w);
     this.waiters = kept;
     this.log.error({ err: this.stalled.reason, lastLsn: keep }, 'WAL: cannot write; refusing writes until the disk has room again');
     this.emit('stalled', this.stalled, keep);
@@ -394,11 +400,16 @@ export class Wal extends EventEmitter {
     const file = path.join(this.dir, `next-${process.pid}-${this.spareSeq++}.spare`);
     // Only with room to spare: a speculative preallocation must not take the last free bytes
     // that metadata, the current segment's tail or a restart need.
-    const room = fsp.statfs(this.dir).then((st) => st.bavail * st.bsize >= 2 * this.segmentBytes + SPARE_RESERVE_BYTES, () => false);
-    this.spare = room.then((ok) => (ok ? this.preallocate(file) : Promise.reject(new Error('no room for a spare')))).then(
-      () => file,
-      () => undefined, // the roll will preallocate inline instead
+    const room = fsp.statfs(this.dir).then(
+      (st) => st.bavail * st.bsize >= 2 * this.segmentBytes + SPARE_RESERVE_BYTES,
+      () => false,
     );
+    this.spare = room
+      .then((ok) => (ok ? this.preallocate(file) : Promise.reject(new Error('no room for a spare'))))
+      .then(
+        () => file,
+        () => undefined, // the roll will preallocate inline instead
+      );
   }
 
   private async preallocate(file: string): Promise<void> {
@@ -406,7 +417,8 @@ export class Wal extends EventEmitter {
     try {
       if (!this.unsafeNoSync) {
         const { bytesWritten } = await fh.write(Buffer.alloc(this.segmentBytes), 0, this.segmentBytes, 0);
-        if (bytesWritten !== this.segmentBytes) throw Object.assign(new Error(`short write preallocating ${file}: ${bytesWritten} of ${this.segmentBytes} bytes`), { code: 'ENOSPC' });
+        if (bytesWritten !== this.segmentBytes)
+          throw Object.assign(new Error(`short write preallocating ${file}: ${bytesWritten} of ${this.segmentBytes} bytes`), { code: 'ENOSPC' });
         await fh.datasync();
       }
     } catch (e: unknown) {
@@ -595,7 +607,11 @@ export interface ScannedRecord {
  * the prefix ends there. Damage anywhere else throws WalCorruptionError naming file and offset.
  * Pure, so recovery and the offline `replab wal dump` apply exactly the same rule.
  */
-export function scanSegment(s: { file: string; buf: Buffer; isLast: boolean; afterLsn: number; lastLsn: number }): { records: ScannedRecord[]; validBytes: number; lastLsn: number } {
+export function scanSegment(s: { file: string; buf: Buffer; isLast: boolean; afterLsn: number; lastLsn: number }): {
+  records: ScannedRecord[];
+  validBytes: number;
+  lastLsn: number;
+} {
   const records: ScannedRecord[] = [];
   let lastLsn = s.lastLsn;
   let offset = 0;

@@ -73,7 +73,13 @@ export class Verifier {
   }
 
   verifyHello(h: { nodeId: string; lastLsn: number; lastEpoch: number; ts: unknown; nonce: unknown; mac: unknown }): Verdict {
-    if (typeof h.ts !== 'number' || typeof h.nonce !== 'string' || !/^[0-9a-f]{32}$/.test(h.nonce) || typeof h.mac !== 'string' || !/^[0-9a-f]{64}$/.test(h.mac)) {
+    if (
+      typeof h.ts !== 'number' ||
+      typeof h.nonce !== 'string' ||
+      !/^[0-9a-f]{32}$/.test(h.nonce) ||
+      typeof h.mac !== 'string' ||
+      !/^[0-9a-f]{64}$/.test(h.mac)
+    ) {
       return { ok: false, why: 'HELLO carries no valid proof of the cluster token (ts, nonce, mac)' };
     }
     const want = mac(this.token, ['replab-hello-v1', h.nodeId, h.lastLsn, h.lastEpoch, h.ts, h.nonce]);
@@ -85,7 +91,8 @@ export class Verifier {
     const b = Buffer.from(want, 'hex');
     if (a.length !== b.length || !timingSafeEqual(a, b)) return { ok: false, why: 'wrong cluster token (the signature does not match)' };
     const now = Date.now();
-    if (Math.abs(now - ts) > this.windowMs) return { ok: false, why: `signature timestamp is ${Math.round((now - ts) / 1000)} s away from this node's clock (allowed ±${this.windowMs / 1000} s)` };
+    if (Math.abs(now - ts) > this.windowMs)
+      return { ok: false, why: `signature timestamp is ${Math.round((now - ts) / 1000)} s away from this node's clock (allowed ±${this.windowMs / 1000} s)` };
     this.forgetExpired(now);
     if (this.nonces.has(nonce)) return { ok: false, why: 'replayed request (nonce already used)' };
     if (this.nonces.size >= MAX_NONCES) return { ok: false, why: 'too many signed requests in the replay window; retry shortly' };

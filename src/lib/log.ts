@@ -2,7 +2,7 @@
  * Structured logs (pino, JSON lines on stdout). Nodes and the monitor log every step with a
  * timestamp so a report can reconstruct detection, promotion and recovery times from the files.
  */
-import { pino, type Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 
 export type { Logger };
 

@@ -51,16 +51,23 @@ export function chooseCandidate(input: CandidateInput): Choice {
     const need = Math.max(d - input.k + 1, 1);
     const have = known.length;
     if (have < need) {
-      return { ok: false, why: `semi-sync k=${input.k}: only ${have} of ${d} direct followers answer, ${need} are needed to be sure of every acknowledged write` };
+      return {
+        ok: false,
+        why: `semi-sync k=${input.k}: only ${have} of ${d} direct followers answer, ${need} are needed to be sure of every acknowledged write`,
+      };
     }
     const ahead = known.find((v) => !reachableIds.has(v.id) && compareRank(rank(v), rank(best)) > 0);
     if (ahead) {
-      return { ok: false, why: `semi-sync k=${input.k}: ${ahead.id} answers as ${ahead.role ?? 'unknown'} with a longer log (epoch ${ahead.lastEpoch ?? 0}, lsn ${ahead.flushedLsn}) than the best follower ${best.id}` };
+      return {
+        ok: false,
+        why: `semi-sync k=${input.k}: ${ahead.id} answers as ${ahead.role ?? 'unknown'} with a longer log (epoch ${ahead.lastEpoch ?? 0}, lsn ${ahead.flushedLsn}) than the best follower ${best.id}`,
+      };
     }
   }
   if (input.mode === 'sync' && !input.leaderDegraded) {
     // Any answering standby holds every acknowledged write, and `best` is at least as far along.
-    if (!followers.some((f) => input.syncStandbys.includes(f.id))) return { ok: false, why: `sync: none of the standbys (${input.syncStandbys.join(', ')}) answers` };
+    if (!followers.some((f) => input.syncStandbys.includes(f.id)))
+      return { ok: false, why: `sync: none of the standbys (${input.syncStandbys.join(', ')}) answers` };
   }
   return decideLag(input, best, 'most up-to-date reachable follower');
 }
@@ -71,7 +78,10 @@ const compareRank = ([ea, la]: [number, number], [eb, lb]: [number, number]): nu
 function decideLag(input: CandidateInput, v: NodeView, why: string): Choice {
   const lag = Math.max(0, input.leaderLastLsn - (v.flushedLsn ?? 0));
   if (input.maxLagOnFailover !== null && lag > input.maxLagOnFailover) {
-    return { ok: false, why: `best candidate ${v.id} is ${lag} records behind the leader's last known lsn ${input.leaderLastLsn}, over maxLagOnFailover ${input.maxLagOnFailover}` };
+    return {
+      ok: false,
+      why: `best candidate ${v.id} is ${lag} records behind the leader's last known lsn ${input.leaderLastLsn}, over maxLagOnFailover ${input.maxLagOnFailover}`,
+    };
   }
   return { ok: true, id: v.id, why: `${why} (epoch ${v.lastEpoch ?? 0}, flushed lsn ${v.flushedLsn ?? 0}, ${lag} behind)` };
 }

@@ -5,10 +5,10 @@
  * writes this file from the cluster spec; `links` lets a fault proxy sit on each link later.
  */
 import { z } from 'zod';
-import { parseWith } from '../lib/schema.js';
-import { ConfigError } from '../lib/errors.js';
 import { readConfigFile } from '../lib/config-file.js';
+import { ConfigError } from '../lib/errors.js';
 import { REPLICATION_MODES } from '../lib/modes.js';
+import { parseWith } from '../lib/schema.js';
 
 const address = z.string().regex(/^[^:\s]+:\d{1,5}$/, 'must be host:port');
 const id = z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'must be a node id');

@@ -4,15 +4,21 @@
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
+import { writeFileAtomic } from '../lib/durable-file.js';
+import type { Logger } from '../lib/log.js';
+import type { MonitorConfig } from './config.js';
 import { Monitor } from './monitor.js';
 import { MonitorApi } from './server.js';
-import type { MonitorConfig } from './config.js';
-import type { Logger } from '../lib/log.js';
-import { writeFileAtomic } from '../lib/durable-file.js';
 
 export const MONITOR_ENDPOINT_FILE = 'endpoint.json';
 
-export async function startMonitor(config: MonitorConfig, stateDir: string, token: string, listen: { host: string; port: number }, log: Logger): Promise<{ monitor: Monitor; http: string; stop(): Promise<void> }> {
+export async function startMonitor(
+  config: MonitorConfig,
+  stateDir: string,
+  token: string,
+  listen: { host: string; port: number },
+  log: Logger,
+): Promise<{ monitor: Monitor; http: string; stop(): Promise<void> }> {
   await fsp.mkdir(stateDir, { recursive: true });
   const monitor = new Monitor(config, stateDir, token, log);
   await monitor.start();

@@ -13,15 +13,16 @@
  * detection time, promotion time and, from the history, the first acknowledged write after it.
  * A planned switchover fences the leader, waits for the target to hold everything, then promotes.
  */
+
+import { shortOf } from '../kv/status.js';
+import { EnvironmentError, UsageError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
+import { waitFor } from '../lib/wait.js';
+import type { FailoverState, MonitorView, SwitchoverAnswer } from './api-types.js';
 import { chooseCandidate, type NodeView } from './candidate.js';
 import type { MonitorConfig } from './config.js';
 import { NodeApi, type ShortStatus } from './node-api.js';
-import { shortOf } from '../kv/status.js';
-import { waitFor } from '../lib/wait.js';
-import type { FailoverState, MonitorView, SwitchoverAnswer } from './api-types.js';
-import { appendEvent, readMonitorState, writeMonitorState, type MonitorEvent, type MonitorState } from './state.js';
-import { EnvironmentError, UsageError } from '../lib/errors.js';
+import { appendEvent, type MonitorEvent, type MonitorState, readMonitorState, writeMonitorState } from './state.js';
 
 interface Probe {
   at: number;
@@ -74,7 +75,13 @@ export class Monitor {
 
   async start(): Promise<void> {
     const stored = await readMonitorState(this.stateDir);
-    this.state = stored ?? { epoch: 1, highestEpoch: 1, leader: this.config.leader, upstreams: { ...this.config.upstreams }, syncStandbys: [...this.config.syncStandbys] };
+    this.state = stored ?? {
+      epoch: 1,
+      highestEpoch: 1,
+      leader: this.config.leader,
+      upstreams: { ...this.config.upstreams },
+      syncStandbys: [...this.config.syncStandbys],
+    };
     // Nodes added since the state was written follow what the config says.
     for (const [id, up] of Object.entries(this.config.upstreams)) if (id !== this.state.leader && !(id in this.state.upstreams)) this.state.upstreams[id] = up;
     await this.saveState();
@@ -159,7 +166,11 @@ export class Monitor {
       const p = await this.probe(id);
       const back = p.ok && p.status?.role === 'leader' && p.status.epoch === this.state.epoch;
       if (!back) {
-        this.probes.set(id, { ...p, ok: false, error: p.ok ? `answers as ${p.status?.role} at epoch ${p.status?.epoch}; lease renewal stopped` : `${p.error}; lease renewal stopped` });
+        this.probes.set(id, {
+          ...p,
+          ok: false,
+          error: p.ok ? `answers as ${p.status?.role} at epoch ${p.status?.epoch}; lease renewal stopped` : `${p.error}; lease renewal stopped`,
+        });
         return;
       }
     }
@@ -170,7 +181,12 @@ export class Monitor {
       this.lastLeaderOkAt = Date.now();
       this.probes.set(id, { at: Date.now(), ok: true, status: r.body });
     } else {
-      this.probes.set(id, { at: Date.now(), ok: false, error: r.ok ? `answers as ${r.body.role} at epoch ${r.body.epoch}` : r.error, status: r.ok ? r.body : this.probes.get(id)?.status });
+      this.probes.set(id, {
+        at: Date.now(),
+        ok: false,
+        error: r.ok ? `answers as ${r.body.role} at epoch ${r.body.epoch}` : r.error,
+        status: r.ok ? r.body : this.probes.get(id)?.status,
+      });
     }
   }
 
@@ -201,8 +217,20 @@ export class Monitor {
           const s = p.status;
           const wrongPlace = s.role === 'leader' || s.upstream !== want;
           if (!wrongPlace && s.epoch >= this.state.epoch) return;
-          const r = await this.api.admin(this.httpOf(n.id), 'follow', { epoch: this.state.epoch, upstream: want, leaderHttp: this.node(leader).http }, this.probeTimeoutMs);
-          if (wrongPlace) await this.event(r.ok ? 'repointed' : 'repoint-failed', { node: n.id, upstream: upId, wasRole: s.role, epoch: this.state.epoch, ...(r.ok ? {} : { error: r.error }) });
+          const r = await this.api.admin(
+            this.httpOf(n.id),
+            'follow',
+            { epoch: this.state.epoch, upstream: want, leaderHttp: this.node(leader).http },
+            this.probeTimeoutMs,
+          );
+          if (wrongPlace)
+            await this.event(r.ok ? 'repointed' : 'repoint-failed', {
+              node: n.id,
+              upstream: upId,
+              wasRole: s.role,
+              epoch: this.state.epoch,
+              ...(r.ok ? {} : { error: r.error }),
+            });
         }),
     );
   }
@@ -212,7 +240,8 @@ export class Monitor {
     try {
       const old = this.state.leader;
       const declaredAt = Date.now();
-      if (this.failover.state !== 'blocked') await this.event('leader-declared-dead', { leader: old, silentMs, failoverTimeoutMs: this.config.failoverTimeoutMs });
+      if (this.failover.state !== 'blocked')
+        await this.event('leader-declared-dead', { leader: old, silentMs, failoverTimeoutMs: this.config.failoverTimeoutMs });
       if (this.config.fencing === 'lease') {
         const wait = this.lastLeaseSentAt + this.config.leaseMs - Date.now();
         if (wait > 0) await sleep(wait + 5);
@@ -230,11 +259,21 @@ export class Monitor {
         return p?.ok && p.status?.role === 'leader' && p.status.epoch === this.state.highestEpoch && p.status.epoch > this.state.epoch;
       });
       if (earlier) {
-        await this.recordPromotion(old, earlier.id, this.state.highestEpoch, this.probes.get(earlier.id)!.status!, 'an earlier promote went unanswered but took effect', silentMs, declaredAt);
+        await this.recordPromotion(
+          old,
+          earlier.id,
+          this.state.highestEpoch,
+          this.probes.get(earlier.id)!.status!,
+          'an earlier promote went unanswered but took effect',
+          silentMs,
+          declaredAt,
+        );
         return;
       }
       const lastLeader = this.probes.get(old)?.status;
-      const direct = Object.entries(this.state.upstreams).filter(([, up]) => up === old).map(([id]) => id);
+      const direct = Object.entries(this.state.upstreams)
+        .filter(([, up]) => up === old)
+        .map(([id]) => id);
       const choice = chooseCandidate({
         mode: this.config.mode,
         k: this.config.k,
@@ -258,7 +297,12 @@ export class Monitor {
       const epoch = await this.reserveEpoch();
       const { syncStandbys } = this.afterPromotion(old, choice.id);
       const sentAtMs = Date.now();
-      const r = await this.api.admin(this.httpOf(choice.id), 'promote', { epoch, leaseMs: this.config.leaseMs, sentAtMs, syncStandbys }, Math.max(this.probeTimeoutMs, 2000));
+      const r = await this.api.admin(
+        this.httpOf(choice.id),
+        'promote',
+        { epoch, leaseMs: this.config.leaseMs, sentAtMs, syncStandbys },
+        Math.max(this.probeTimeoutMs, 2000),
+      );
       // Even an unanswered promote may have arrived, and it carried a lease: the next attempt must
       // wait that lease out before promoting anyone else.
       this.lastLeaseSentAt = sentAtMs;
@@ -275,7 +319,12 @@ export class Monitor {
   /** Upstreams and sync standbys once `to` replaces `old` as the leader. */
   private afterPromotion(old: string, to: string): { upstreams: Record<string, string>; syncStandbys: string[] } {
     const upstreams = repointedUpstreams(this.state.upstreams, old, to);
-    return { upstreams, syncStandbys: Object.entries(upstreams).filter(([id, up]) => up === to && id !== old).map(([id]) => id) };
+    return {
+      upstreams,
+      syncStandbys: Object.entries(upstreams)
+        .filter(([id, up]) => up === to && id !== old)
+        .map(([id]) => id),
+    };
   }
 
   /** `to` leads `epoch` now: store it, announce it, and repoint everyone else. */
@@ -321,7 +370,8 @@ export class Monitor {
     try {
       await this.event('switchover-started', { from, to, epoch: this.state.epoch });
       const target = await this.probe(to);
-      if (!target.ok || target.status?.role !== 'follower') throw new EnvironmentError(`switchover target ${to} is not a reachable follower (${target.error ?? target.status?.role})`);
+      if (!target.ok || target.status?.role !== 'follower')
+        throw new EnvironmentError(`switchover target ${to} is not a reachable follower (${target.error ?? target.status?.role})`);
       const fence = await this.api.admin(this.httpOf(from), 'fence', { epoch: this.state.epoch, fenced: true }, 2000);
       if (!fence.ok) throw new EnvironmentError(`cannot fence leader ${from}: ${fence.error}`);
       const lastLsn = fence.body.lastLsn;
@@ -336,7 +386,9 @@ export class Monitor {
       }
       const epoch = await this.reserveEpoch();
       const upstreams = repointedUpstreams(this.state.upstreams, from, to);
-      const syncStandbys = Object.entries(upstreams).filter(([, up]) => up === to).map(([id]) => id);
+      const syncStandbys = Object.entries(upstreams)
+        .filter(([, up]) => up === to)
+        .map(([id]) => id);
       const sentAtMs = Date.now();
       const r = await this.api.admin(this.httpOf(to), 'promote', { epoch, leaseMs: this.config.leaseMs, sentAtMs, syncStandbys }, 5000);
       if (!r.ok) throw new EnvironmentError(`promoting ${to} failed: ${r.error}; ${from} stays fenced until the monitor fails over`);
@@ -365,7 +417,14 @@ export class Monitor {
       epoch: this.state.epoch,
       fencing: this.config.fencing,
       failover: this.failover,
-      settings: { heartbeatMs: this.config.heartbeatMs, failoverTimeoutMs: this.config.failoverTimeoutMs, leaseMs: this.config.leaseMs, maxLagOnFailover: this.config.maxLagOnFailover, mode: this.config.mode, k: this.config.k },
+      settings: {
+        heartbeatMs: this.config.heartbeatMs,
+        failoverTimeoutMs: this.config.failoverTimeoutMs,
+        leaseMs: this.config.leaseMs,
+        maxLagOnFailover: this.config.maxLagOnFailover,
+        mode: this.config.mode,
+        k: this.config.k,
+      },
       nodes: this.config.nodes.map((n) => {
         const p = this.probes.get(n.id);
         return {

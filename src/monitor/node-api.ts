@@ -1,10 +1,9 @@
 /** The monitor's calls to nodes: status probes and signed admin calls (src/lib/auth.ts), each with a timeout. */
 import type { z } from 'zod';
+import { type NodeStatus, NodeStatusSchema, type ShortStatus, ShortStatusSchema } from '../kv/status.js';
 import { AUTH_HEADER, signAdminRequest } from '../lib/auth.js';
-import { NodeStatusSchema, ShortStatusSchema, type NodeStatus, type ShortStatus } from '../kv/status.js';
 
 export type { NodeStatus, ShortStatus };
-
 
 export type CallResult<T> = { ok: true; body: T } | { ok: false; status: number; error: string };
 
@@ -17,7 +16,12 @@ export class NodeApi {
     return this.call(address, 'GET', '/status', undefined, timeoutMs, NodeStatusSchema);
   }
 
-  async admin(address: string, action: 'lease' | 'promote' | 'follow' | 'fence', body: Record<string, unknown>, timeoutMs: number): Promise<CallResult<ShortStatus>> {
+  async admin(
+    address: string,
+    action: 'lease' | 'promote' | 'follow' | 'fence',
+    body: Record<string, unknown>,
+    timeoutMs: number,
+  ): Promise<CallResult<ShortStatus>> {
     return this.call(address, 'POST', `/admin/${action}`, body, timeoutMs, ShortStatusSchema);
   }
 
@@ -26,7 +30,8 @@ export class NodeApi {
     try {
       const text = body === undefined ? undefined : JSON.stringify(body);
       // Signed, never the token itself: this call crosses the cluster's fault proxy.
-      const auth: Record<string, string> = method === 'POST' ? { [AUTH_HEADER]: signAdminRequest(this.token, { method, path, body: text ?? '', caller: this.caller }) } : {};
+      const auth: Record<string, string> =
+        method === 'POST' ? { [AUTH_HEADER]: signAdminRequest(this.token, { method, path, body: text ?? '', caller: this.caller }) } : {};
       const res = await fetch(`http://${address}${path}`, {
         method,
         headers: { ...auth, 'content-type': 'application/json' },
@@ -41,7 +46,11 @@ export class NodeApi {
       const r = schema.safeParse(parsed);
       if (r.success) return { ok: true, body: r.data };
       const issue = r.error.issues[0]!;
-      return { ok: false, status: res.status, error: `malformed answer to ${method} ${path}: ${issue.path.map(String).join('.') || '(top level)'}: ${issue.message}` };
+      return {
+        ok: false,
+        status: res.status,
+        error: `malformed answer to ${method} ${path}: ${issue.path.map(String).join('.') || '(top level)'}: ${issue.message}`,
+      };
     } catch (e: unknown) {
       const err = e as Error & { cause?: { code?: string } };
       return { ok: false, status: 0, error: err.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (err.cause?.code ?? err.message) };

@@ -5,11 +5,11 @@
  *   POST /switchover  {"to": "n2"} (cluster token required): planned switchover, answers when done
  */
 import http from 'node:http';
-import { closeHttp, listenHttp } from '../lib/http-server.js';
 import { AUTH_HEADER, Verifier } from '../lib/auth.js';
-import type { Monitor } from './monitor.js';
 import { EnvironmentError, UsageError } from '../lib/errors.js';
 import { BodyError, parseJsonBounded, readBody } from '../lib/http-body.js';
+import { closeHttp, listenHttp } from '../lib/http-server.js';
+import type { Monitor } from './monitor.js';
 
 export class MonitorApi {
   private server: http.Server | undefined;

@@ -54,7 +54,9 @@ export async function readMonitorState(dir: string): Promise<MonitorState | unde
   const r = MonitorStateSchema.safeParse(json);
   if (!r.success) {
     const issue = r.error.issues[0]!;
-    throw new EnvironmentError(`${file}: ${issue.path.map(String).join('.') || '(top level)'}: ${issue.message} (damaged monitor state); ${DAMAGED_STATE_ADVICE}`);
+    throw new EnvironmentError(
+      `${file}: ${issue.path.map(String).join('.') || '(top level)'}: ${issue.message} (damaged monitor state); ${DAMAGED_STATE_ADVICE}`,
+    );
   }
   return r.data;
 }

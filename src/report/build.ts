@@ -1,10 +1,10 @@
 /** Builds report.html for a run folder from its files (`replab report RUN_DIR`, and at the end of `replab run`). */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { loadReportData } from './data.js';
 import { anomalyChart, headlineChart, runChart } from './charts.js';
-import { renderSvg } from './render.js';
+import { loadReportData } from './data.js';
 import { renderHtml } from './html.js';
+import { renderSvg } from './render.js';
 
 export const REPORT_FILE = 'report.html';
 

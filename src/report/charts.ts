@@ -1,8 +1,9 @@
 /**
  * The report's vega-lite specs. Pure data → spec functions; render.ts turns them into SVG.
  */
-import type { RunData, Anomaly } from './data.js';
+
 import type { RunResult } from '../suite/run-one.js';
+import type { Anomaly, RunData } from './data.js';
 
 type Spec = Record<string, unknown>;
 
@@ -29,12 +30,33 @@ export function headlineChart(runs: RunResult[]): Spec {
     height: 240,
     mark: { type: 'point', filled: true, opacity: 0.85 },
     encoding: {
-      x: { field: q, type: 'quantitative', title: `${q} acknowledged-write latency (ms)`, scale: { zero: true, nice: true }, axis: { format: '~r', tickCount: 6 } },
-      y: { field: 'lostPer1000', type: 'quantitative', title: 'acknowledged writes lost per 1,000', scale: { domain: [0, top * 1.1], nice: true }, axis: { format: '~r', tickCount: 6 } },
+      x: {
+        field: q,
+        type: 'quantitative',
+        title: `${q} acknowledged-write latency (ms)`,
+        scale: { zero: true, nice: true },
+        axis: { format: '~r', tickCount: 6 },
+      },
+      y: {
+        field: 'lostPer1000',
+        type: 'quantitative',
+        title: 'acknowledged writes lost per 1,000',
+        scale: { domain: [0, top * 1.1], nice: true },
+        axis: { format: '~r', tickCount: 6 },
+      },
       color: { field: 'mode', type: 'nominal', title: 'mode' },
       size: { field: 'unavailable', type: 'quantitative', title: 'failed + indeterminate (%)', scale: { range: [60, 600] } },
       shape: { field: 'control', type: 'nominal', title: '' },
-      tooltip: [{ field: 'mode' }, { field: 'seed' }, { field: 'p50', format: '.2f' }, { field: 'p99', format: '.2f' }, { field: 'lost', title: 'lost' }, { field: 'acked', title: 'acknowledged' }, { field: 'lostPer1000', title: 'lost per 1,000' }, { field: 'unavailable', title: 'failed + info (%)' }],
+      tooltip: [
+        { field: 'mode' },
+        { field: 'seed' },
+        { field: 'p50', format: '.2f' },
+        { field: 'p99', format: '.2f' },
+        { field: 'lost', title: 'lost' },
+        { field: 'acked', title: 'acknowledged' },
+        { field: 'lostPer1000', title: 'lost per 1,000' },
+        { field: 'unavailable', title: 'failed + info (%)' },
+      ],
     },
   });
   return {
@@ -56,7 +78,11 @@ function faultLayer(run: RunData): Spec[] {
   }
   const outages = [...(run.outage ? [{ ...run.outage, node: 'longest outage' }] : []), ...run.outages.map((o) => ({ ...o, node: `failover to ${o.node}` }))];
   if (outages.length) {
-    layers.push({ data: { values: outages }, mark: { type: 'rect', color: '#e63946', opacity: 0.15 }, encoding: { x: { field: 'from', type: 'quantitative' }, x2: { field: 'to' }, tooltip: [{ field: 'node', title: 'write outage' }] } });
+    layers.push({
+      data: { values: outages },
+      mark: { type: 'rect', color: '#e63946', opacity: 0.15 },
+      encoding: { x: { field: 'from', type: 'quantitative' }, x2: { field: 'to' }, tooltip: [{ field: 'node', title: 'write outage' }] },
+    });
   }
   if (run.events.length) {
     layers.push({
@@ -84,7 +110,11 @@ export function runChart(run: RunData): Spec {
           {
             data: { values: run.latency },
             mark: { type: 'line', point: false },
-            encoding: { x, y: { field: 'ms', type: 'quantitative', title: 'write latency (ms)', scale: { type: 'symlog' } }, color: { field: 'quantile', type: 'nominal', title: 'quantile' } },
+            encoding: {
+              x,
+              y: { field: 'ms', type: 'quantitative', title: 'write latency (ms)', scale: { type: 'symlog' } },
+              color: { field: 'quantile', type: 'nominal', title: 'quantile' },
+            },
           },
         ],
       },
@@ -96,7 +126,11 @@ export function runChart(run: RunData): Spec {
           {
             data: { values: run.throughput },
             mark: { type: 'area', opacity: 0.8 },
-            encoding: { x, y: { field: 'opsPerSec', type: 'quantitative', title: 'ops/s', stack: true }, color: { field: 'type', type: 'nominal', title: 'outcome', scale: { domain: ['ok', 'fail', 'info'], range: ['#2a9d8f', '#e9c46a', '#e76f51'] } } },
+            encoding: {
+              x,
+              y: { field: 'opsPerSec', type: 'quantitative', title: 'ops/s', stack: true },
+              color: { field: 'type', type: 'nominal', title: 'outcome', scale: { domain: ['ok', 'fail', 'info'], range: ['#2a9d8f', '#e9c46a', '#e76f51'] } },
+            },
           },
         ],
       },
@@ -131,7 +165,13 @@ export function runChart(run: RunData): Spec {
  * are shaded and failovers drawn as dashed lines when the run is given.
  */
 export function anomalyChart(a: Anomaly, run?: Pick<RunData, 'faults' | 'events'>): Spec {
-  const values = a.ops.map((o) => ({ ...o, from: o.from * 1000, to: Math.max(o.to * 1000, o.from * 1000 + 0.5), group: o.group ?? o.type, where: o.where ?? '' }));
+  const values = a.ops.map((o) => ({
+    ...o,
+    from: o.from * 1000,
+    to: Math.max(o.to * 1000, o.from * 1000 + 0.5),
+    group: o.group ?? o.type,
+    where: o.where ?? '',
+  }));
   const lo = Math.min(...values.map((v) => v.from));
   const hi = Math.max(...values.map((v) => v.to));
   const pad = Math.max(5, (hi - lo) * 0.05);
@@ -139,10 +179,25 @@ export function anomalyChart(a: Anomaly, run?: Pick<RunData, 'faults' | 'events'
   const x = { field: 'from', type: 'quantitative', title: 'ms since start', scale: { domain, zero: false, nice: false } };
   const inView = (from: number, to: number) => to >= domain[0]! && from <= domain[1]!;
   const background: Spec[] = [];
-  const faults = (run?.faults ?? []).map((f) => ({ from: f.from * 1000, to: f.to * 1000, label: `${f.fault} ${f.detail}` })).filter((f) => inView(f.from, f.to));
-  if (faults.length) background.push({ data: { values: faults.map((f) => ({ ...f, from: Math.max(f.from, domain[0]!), to: Math.min(f.to, domain[1]!) })) }, mark: { type: 'rect', color: FAULT_COLOR, opacity: 0.2 }, encoding: { x: { field: 'from', type: 'quantitative', scale: { domain } }, x2: { field: 'to' }, tooltip: [{ field: 'label', title: 'fault' }] } });
-  const events = (run?.events ?? []).filter((e) => e.event !== 'repointed').map((e) => ({ ...e, t: e.t * 1000 })).filter((e) => inView(e.t, e.t));
-  if (events.length) background.push({ data: { values: events }, mark: { type: 'rule', color: '#6a040f', strokeDash: [4, 3] }, encoding: { x: { field: 't', type: 'quantitative', scale: { domain } }, tooltip: [{ field: 'event' }, { field: 'detail' }] } });
+  const faults = (run?.faults ?? [])
+    .map((f) => ({ from: f.from * 1000, to: f.to * 1000, label: `${f.fault} ${f.detail}` }))
+    .filter((f) => inView(f.from, f.to));
+  if (faults.length)
+    background.push({
+      data: { values: faults.map((f) => ({ ...f, from: Math.max(f.from, domain[0]!), to: Math.min(f.to, domain[1]!) })) },
+      mark: { type: 'rect', color: FAULT_COLOR, opacity: 0.2 },
+      encoding: { x: { field: 'from', type: 'quantitative', scale: { domain } }, x2: { field: 'to' }, tooltip: [{ field: 'label', title: 'fault' }] },
+    });
+  const events = (run?.events ?? [])
+    .filter((e) => e.event !== 'repointed')
+    .map((e) => ({ ...e, t: e.t * 1000 }))
+    .filter((e) => inView(e.t, e.t));
+  if (events.length)
+    background.push({
+      data: { values: events },
+      mark: { type: 'rule', color: '#6a040f', strokeDash: [4, 3] },
+      encoding: { x: { field: 't', type: 'quantitative', scale: { domain } }, tooltip: [{ field: 'event' }, { field: 'detail' }] },
+    });
   const byGroup = a.kind !== 'non-linearizable';
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
@@ -163,7 +218,17 @@ export function anomalyChart(a: Anomaly, run?: Pick<RunData, 'faults' | 'events'
             : { field: 'type', type: 'nominal', title: 'outcome', scale: { domain: ['ok', 'fail', 'info'], range: ['#2a9d8f', '#e9c46a', '#e76f51'] } },
           stroke: { condition: { test: 'datum.focus', value: '#000' }, value: null },
           strokeWidth: { value: byGroup ? 0 : 2 },
-          tooltip: [{ field: 'label', title: 'op' }, { field: 'type' }, { field: 'process' }, ...(byGroup ? [{ field: 'group', title: 'acknowledged' }, { field: 'where', title: 'where it went' }] : [])],
+          tooltip: [
+            { field: 'label', title: 'op' },
+            { field: 'type' },
+            { field: 'process' },
+            ...(byGroup
+              ? [
+                  { field: 'group', title: 'acknowledged' },
+                  { field: 'where', title: 'where it went' },
+                ]
+              : []),
+          ],
         },
       },
     ],

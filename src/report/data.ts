@@ -5,13 +5,13 @@
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { loadHistory } from '../history/reader.js';
-import { WRITE_FS, isClientProcess, pairOps, type Op } from '../history/op.js';
-import type { SuiteResults } from '../suite/results.js';
-import type { RunResult } from '../suite/run-one.js';
 import type { CheckResult } from '../checker/checker.js';
 import type { SplitBrainResult } from '../checker/split-brain.js';
+import { isClientProcess, type Op, pairOps, WRITE_FS } from '../history/op.js';
+import { loadHistory } from '../history/reader.js';
+import type { SuiteResults } from '../suite/results.js';
 import { readResults } from '../suite/results.js';
+import type { RunResult } from '../suite/run-one.js';
 
 export interface TimePoint {
   t: number;
@@ -77,7 +77,10 @@ export type CheckFile = CheckResult & { splitBrain: SplitBrainResult };
 
 async function readJsonl(file: string): Promise<Array<Record<string, unknown>>> {
   const text = await fsp.readFile(file, 'utf8').catch(() => '');
-  return text.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as Record<string, unknown>);
+  return text
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
 function quantile(sorted: number[], q: number): number {
@@ -127,7 +130,12 @@ async function loadRun(dir: string, result: RunResult): Promise<RunData> {
     const t = b * bucketSec;
     const s = e.lat.sort((x, y) => x - y);
     // Per bucket only p50 and p99: a bucket holds tens of writes, too few for a meaningful p99.9.
-    if (s.length) for (const [q, name] of [[0.5, 'p50'], [0.99, 'p99']] as const) latency.push({ t, quantile: name, ms: quantile(s, q) });
+    if (s.length)
+      for (const [q, name] of [
+        [0.5, 'p50'],
+        [0.99, 'p99'],
+      ] as const)
+        latency.push({ t, quantile: name, ms: quantile(s, q) });
     for (const type of ['ok', 'fail', 'info'] as const) throughput.push({ t, type, opsPerSec: e[type] / bucketSec });
   }
   const lag = lagPoints(await readJsonl(path.join(dir, 'lag.jsonl')));
@@ -147,10 +155,22 @@ async function loadRun(dir: string, result: RunResult): Promise<RunData> {
   const startMs = run.startedAtMs ?? 0;
   const monitorEvents = await readJsonl(path.join(dir, 'events.jsonl'));
   const events = monitorEvents
-    .filter((e) => startMs && (e.timeMs as number) >= startMs && ['leader-declared-dead', 'promoted', 'failover-blocked', 'switchover', 'repointed'].includes(String(e.event)))
-    .map((e) => ({ t: ((e.timeMs as number) - startMs) / 1000, event: String(e.event), detail: e.node ? `${String(e.node)}${e.epoch ? ` epoch ${String(e.epoch)}` : ''}` : String(e.why ?? e.leader ?? '') }));
+    .filter(
+      (e) =>
+        startMs &&
+        (e.timeMs as number) >= startMs &&
+        ['leader-declared-dead', 'promoted', 'failover-blocked', 'switchover', 'repointed'].includes(String(e.event)),
+    )
+    .map((e) => ({
+      t: ((e.timeMs as number) - startMs) / 1000,
+      event: String(e.event),
+      detail: e.node ? `${String(e.node)}${e.epoch ? ` epoch ${String(e.epoch)}` : ''}` : String(e.why ?? e.leader ?? ''),
+    }));
   // Each failover's write outage: the gap between acknowledged writes that spans its promotion.
-  const okWrites = pairs.filter((p) => isClientProcess(p.invoke.process) && WRITE_FS.has(p.invoke.f) && p.complete?.type === 'ok').map((p) => p.complete!.time / NS).sort((a, b) => a - b);
+  const okWrites = pairs
+    .filter((p) => isClientProcess(p.invoke.process) && WRITE_FS.has(p.invoke.f) && p.complete?.type === 'ok')
+    .map((p) => p.complete!.time / NS)
+    .sort((a, b) => a - b);
   const outages: RunData['outages'] = [];
   const failovers = monitorEvents
     .filter((e) => e.event === 'promoted' && startMs && (e.timeMs as number) >= startMs)
@@ -215,7 +235,15 @@ function anomalies(history: Op[], check: Partial<CheckFile>): Anomaly[] {
       ops: ops
         .filter((o) => !seen.has(o.invokeIndex) && seen.add(o.invokeIndex))
         .sort((a, b) => a.invokeIndex - b.invokeIndex)
-        .map((o) => ({ row: `#${o.invokeIndex} p${String(o.process)} ${o.f} ${short(o.value)}`, process: String(o.process), from: t(o.invokeIndex)!, to: t(o.completeIndex) ?? end, type: o.type, label: `${o.f} ${JSON.stringify(o.value)}`, focus: o.invokeIndex === f.op.invokeIndex })),
+        .map((o) => ({
+          row: `#${o.invokeIndex} p${String(o.process)} ${o.f} ${short(o.value)}`,
+          process: String(o.process),
+          from: t(o.invokeIndex)!,
+          to: t(o.completeIndex) ?? end,
+          type: o.type,
+          label: `${o.f} ${JSON.stringify(o.value)}`,
+          focus: o.invokeIndex === f.op.invokeIndex,
+        })),
     });
   }
   const ev = check.evidence && !check.evidence.crashed ? check.evidence : undefined;
@@ -227,22 +255,40 @@ function anomalies(history: Op[], check: Partial<CheckFile>): Anomaly[] {
     const rows = ev.lost.map((l): TimelineOp => {
       const p = pairByInvoke.get(l.invokeIndex);
       const acked = `${l.node ?? '?'} @ epoch ${l.epoch ?? '?'}`;
-      return { row: `${l.key} = ${short(l.value)} (p${String(l.process)} ${l.f})`, process: String(l.process), from: p ? p.invoke.time / NS : 0, to: p?.complete ? p.complete.time / NS : end, type: 'ok', label: `${l.f} ${l.key} = ${l.value}`, focus: true, group: `acknowledged by ${acked}`, where: l.where };
+      return {
+        row: `${l.key} = ${short(l.value)} (p${String(l.process)} ${l.f})`,
+        process: String(l.process),
+        from: p ? p.invoke.time / NS : 0,
+        to: p?.complete ? p.complete.time / NS : end,
+        type: 'ok',
+        label: `${l.f} ${l.key} = ${l.value}`,
+        focus: true,
+        group: `acknowledged by ${acked}`,
+        where: l.where,
+      };
     });
     out.push({
       kind: 'lost',
       title: `${ev.lostAcked} acknowledged write(s) lost: absent from ${ev.finalLeader}'s final log`,
       text: `${ev.message}. Each lost write below: the client's operation, the node and epoch that acknowledged it, and where its record went.${lossFinalReadsNote(check)}`,
       ops: rows.slice(0, TIMELINE_ROWS),
-      table: { header: ['client op', 'key', 'value', 'acknowledged by', 'lsn', 'latency ms', 'where it went'], rows: ev.lost.map((l) => {
-        const p = pairByInvoke.get(l.invokeIndex);
-        const ms = p?.complete ? ((p.complete.time - p.invoke.time) / 1e6).toFixed(1) : '–';
-        return [`p${String(l.process)} ${l.f}`, l.key, l.value, `${l.node ?? '?'} at epoch ${l.epoch ?? '?'}`, String(l.lsn ?? '–'), ms, l.where];
-      }) },
+      table: {
+        header: ['client op', 'key', 'value', 'acknowledged by', 'lsn', 'latency ms', 'where it went'],
+        rows: ev.lost.map((l) => {
+          const p = pairByInvoke.get(l.invokeIndex);
+          const ms = p?.complete ? ((p.complete.time - p.invoke.time) / 1e6).toFixed(1) : '–';
+          return [`p${String(l.process)} ${l.f}`, l.key, l.value, `${l.node ?? '?'} at epoch ${l.epoch ?? '?'}`, String(l.lsn ?? '–'), ms, l.where];
+        }),
+      },
     });
   } else if (check.loss && !check.loss.crashed && check.loss.lostAcked > 0 && !ev) {
     const loss = check.loss;
-    out.push({ kind: 'lost', title: `${loss.lostAcked} acknowledged write(s) lost (final reads; no log evidence)`, text: `${loss.message} Examples: ${JSON.stringify(loss.lostSamples.slice(0, 10))}.`, ops: [] });
+    out.push({
+      kind: 'lost',
+      title: `${loss.lostAcked} acknowledged write(s) lost (final reads; no log evidence)`,
+      text: `${loss.message} Examples: ${JSON.stringify(loss.lostSamples.slice(0, 10))}.`,
+      ops: [],
+    });
   }
   const sb = check.splitBrain;
   if (sb && sb.splitBrainWrites > 0) {
@@ -252,14 +298,27 @@ function anomalies(history: Op[], check: Partial<CheckFile>): Anomaly[] {
       const lost = p ? lostByInvoke.get(p.invoke.index) : undefined;
       const where = !ev ? 'no log evidence' : lost ? lost.where : `kept: in ${ev.finalLeader}'s final log`;
       const value = p ? JSON.stringify(p.invoke.f === 'cas' && Array.isArray(p.invoke.value) ? p.invoke.value[1] : p.invoke.value) : '?';
-      return { row: `#${w.index} ${w.key ?? ''} = ${short(value)} (${w.node ?? '?'})`, process: String(p?.invoke.process ?? '?'), from: p ? p.invoke.time / NS : (t(w.index) ?? 0), to: t(w.index) ?? end, type: 'ok', label: `${p?.invoke.f ?? 'write'} ${w.key ?? ''} = ${value}`, focus: true, group: `acknowledged by ${w.node ?? '?'} @ epoch ${w.epoch}`, where };
+      return {
+        row: `#${w.index} ${w.key ?? ''} = ${short(value)} (${w.node ?? '?'})`,
+        process: String(p?.invoke.process ?? '?'),
+        from: p ? p.invoke.time / NS : (t(w.index) ?? 0),
+        to: t(w.index) ?? end,
+        type: 'ok',
+        label: `${p?.invoke.f ?? 'write'} ${w.key ?? ''} = ${value}`,
+        focus: true,
+        group: `acknowledged by ${w.node ?? '?'} @ epoch ${w.epoch}`,
+        where,
+      };
     });
     out.push({
       kind: 'split-brain',
       title: `${sb.splitBrainWrites} write(s) acknowledged by a superseded leader`,
       text: `Each was acknowledged at an older epoch after a write of a newer epoch had already been acknowledged: two leaders accepted writes at once. Below: the client's operation, the node and epoch that acknowledged it, and where its record went.`,
       ops: rows.slice(0, TIMELINE_ROWS),
-      table: { header: ['client op', 'acknowledged by', 'newer epoch already acknowledging', 'where it went'], rows: rows.map((r, i) => [r.label, `${writes[i]!.node ?? '?'} at epoch ${writes[i]!.epoch}`, String(writes[i]!.newerEpoch), r.where ?? '']) },
+      table: {
+        header: ['client op', 'acknowledged by', 'newer epoch already acknowledging', 'where it went'],
+        rows: rows.map((r, i) => [r.label, `${writes[i]!.node ?? '?'} at epoch ${writes[i]!.epoch}`, String(writes[i]!.newerEpoch), r.where ?? '']),
+      },
     });
   }
   return out;

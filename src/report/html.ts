@@ -3,8 +3,9 @@
  * readable top to bottom: verdict, the headline chart, the verdict table, then each run with its
  * charts, failovers, rewound writes and anomalies.
  */
-import type { ReportData } from './data.js';
+
 import { summarizeModes } from '../suite/summary.js';
+import type { ReportData } from './data.js';
 
 export function esc(s: unknown): string {
   return String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -52,7 +53,8 @@ export function renderHtml(data: ReportData, svgs: { headline: string; runs: str
   const verdict = `<span class="verdict ${r.passed ? 'pass' : 'fail'}">${r.passed ? 'PASSED' : 'FAILED'}</span>`;
   const modeRows = modes
     .map(
-      (m) => `<tr class="${m.passed ? '' : 'bad'}"><td class="l">${esc(m.mode)}${m.control ? ' <span class="muted">(negative control)</span>' : ''}</td><td class="l">${esc(settingsText(r.modes.find((x) => x.name === m.mode)))}</td><td>${num(m.throughput, 0)}</td><td>${num(m.p50WriteMs)}</td><td>${num(m.p99WriteMs)}</td><td>${num(m.p999WriteMs)}</td><td>${m.acked}</td><td>${m.lostAcked ?? '–'}${m.lossEvidence === 'final-reads' ? ' <span class="muted">(final reads)</span>' : ''}${m.lossUnknown ? ` <span class="muted">(+${m.lossUnknown} unknown)</span>` : ''}</td><td>${m.lostAckedFinalReads ?? '–'}</td><td>${m.infoResolved} / ${m.infoOpen}</td><td>${esc(m.linearizable ?? '–')}</td><td>${m.splitBrainWrites}</td><td>${num(m.outageMs, 0)}</td><td>${m.staleReads}</td><td>${m.passed ? 'pass' : 'FAIL'}</td></tr>`,
+      (m) =>
+        `<tr class="${m.passed ? '' : 'bad'}"><td class="l">${esc(m.mode)}${m.control ? ' <span class="muted">(negative control)</span>' : ''}</td><td class="l">${esc(settingsText(r.modes.find((x) => x.name === m.mode)))}</td><td>${num(m.throughput, 0)}</td><td>${num(m.p50WriteMs)}</td><td>${num(m.p99WriteMs)}</td><td>${num(m.p999WriteMs)}</td><td>${m.acked}</td><td>${m.lostAcked ?? '–'}${m.lossEvidence === 'final-reads' ? ' <span class="muted">(final reads)</span>' : ''}${m.lossUnknown ? ` <span class="muted">(+${m.lossUnknown} unknown)</span>` : ''}</td><td>${m.lostAckedFinalReads ?? '–'}</td><td>${m.infoResolved} / ${m.infoOpen}</td><td>${esc(m.linearizable ?? '–')}</td><td>${m.splitBrainWrites}</td><td>${num(m.outageMs, 0)}</td><td>${m.staleReads}</td><td>${m.passed ? 'pass' : 'FAIL'}</td></tr>`,
     )
     .join('\n');
   const runRows = r.runs
@@ -69,7 +71,12 @@ export function renderHtml(data: ReportData, svgs: { headline: string; runs: str
         : '<p class="muted">No failover in this run.</p>';
       const rewound = Object.entries(run.rewound);
       const anomalies = run.anomalies.length
-        ? run.anomalies.map((a, j) => `<div class="anomaly"><h4>${esc(a.title)}</h4><p>${esc(a.text)}</p>${svgs.anomalies[i]![j] ? `<figure class="chart" data-chart="anomaly">${svgs.anomalies[i]![j]}</figure>` : ''}${a.table ? anomalyTable(a.table, a.ops.length) : ''}</div>`).join('\n')
+        ? run.anomalies
+            .map(
+              (a, j) =>
+                `<div class="anomaly"><h4>${esc(a.title)}</h4><p>${esc(a.text)}</p>${svgs.anomalies[i]![j] ? `<figure class="chart" data-chart="anomaly">${svgs.anomalies[i]![j]}</figure>` : ''}${a.table ? anomalyTable(a.table, a.ops.length) : ''}</div>`,
+            )
+            .join('\n')
         : '<p class="muted">No anomaly found by the checker.</p>';
       const evidence = x.noLogEvidence?.length
         ? `<p class="anomaly">${x.noLogEvidence.map((n) => `No log evidence for ${esc(n)}.`).join(' ')} Loss is judged ${x.lossEvidence === 'logs' ? 'from the other logs' : 'from the final reads only'}; ${x.lossUnknown} acknowledged write(s) could not be classified.</p>`

@@ -9,13 +9,13 @@
  * unavailable. A request lost after it was sent is answered 502 `bad_gateway` (indefinite).
  */
 import http from 'node:http';
-import { closeHttp, listenHttp } from '../lib/http-server.js';
 import { ClusterClient } from '../client/client.js';
 import { NODE_HEADER, SERVED_BY_HEADER } from '../kv/protocol.js';
 import { MAX_VALUE_BYTES } from '../kv/record.js';
-import type { Logger } from '../lib/log.js';
-import { BodyError, readBody } from '../lib/http-body.js';
 import { EnvironmentError } from '../lib/errors.js';
+import { BodyError, readBody } from '../lib/http-body.js';
+import { closeHttp, listenHttp } from '../lib/http-server.js';
+import type { Logger } from '../lib/log.js';
 import { fetchMonitorView } from '../monitor/api-types.js';
 
 export interface RouterOptions {
@@ -32,7 +32,10 @@ export interface RouterOptions {
   aliases?: Record<string, string>;
 }
 
-type Forwarded = { kind: 'response'; status: number; headers: http.IncomingHttpHeaders; body: Buffer } | { kind: 'refused'; error: string } | { kind: 'lost'; error: string };
+type Forwarded =
+  | { kind: 'response'; status: number; headers: http.IncomingHttpHeaders; body: Buffer }
+  | { kind: 'refused'; error: string }
+  | { kind: 'lost'; error: string };
 
 const BODY_LIMIT = 2 * MAX_VALUE_BYTES + 4096;
 
@@ -113,7 +116,10 @@ export class Router {
         }
         if (out.kind === 'refused') return json(res, 503, { error: `no node accepted the request: ${out.error}`, code: 'unavailable', leader: null });
         this.counters.lost++;
-        return json(res, 502, { error: `request to ${this.nodeIds.get(address) ?? address} was sent but its answer was lost (${out.error}); it may have been applied`, code: 'bad_gateway' });
+        return json(res, 502, {
+          error: `request to ${this.nodeIds.get(address) ?? address} was sent but its answer was lost (${out.error}); it may have been applied`,
+          code: 'bad_gateway',
+        });
       }
     } catch (e: unknown) {
       if (e instanceof BodyError) return json(res, e.status, { error: e.message, code: e.status === 408 ? 'request_timeout' : 'bad_request' });
@@ -134,18 +140,23 @@ export class Router {
       const headers = { ...req.headers, 'content-length': String(body.length) };
       delete headers.connection;
       delete headers['transfer-encoding'];
-      const r = http.request({ host: address.slice(0, i), port: Number(address.slice(i + 1)), method: req.method, path: req.url, headers, agent: this.agent }, (up) => {
-        const chunks: Buffer[] = [];
-        up.on('data', (c: Buffer) => chunks.push(c));
-        up.on('end', () => done({ kind: 'response', status: up.statusCode ?? 502, headers: up.headers, body: Buffer.concat(chunks) }));
-        up.on('error', (e) => done({ kind: 'lost', error: e.message }));
-      });
+      const r = http.request(
+        { host: address.slice(0, i), port: Number(address.slice(i + 1)), method: req.method, path: req.url, headers, agent: this.agent },
+        (up) => {
+          const chunks: Buffer[] = [];
+          up.on('data', (c: Buffer) => chunks.push(c));
+          up.on('end', () => done({ kind: 'response', status: up.statusCode ?? 502, headers: up.headers, body: Buffer.concat(chunks) }));
+          up.on('error', (e) => done({ kind: 'lost', error: e.message }));
+        },
+      );
       r.on('socket', (s) => {
         if (!s.connecting) connected = true;
         else s.once('connect', () => (connected = true));
       });
       r.setTimeout(timeoutMs, () => r.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-      r.on('error', (e: NodeJS.ErrnoException) => done(connected ? { kind: 'lost', error: e.code ?? e.message } : { kind: 'refused', error: e.code ?? e.message }));
+      r.on('error', (e: NodeJS.ErrnoException) =>
+        done(connected ? { kind: 'lost', error: e.code ?? e.message } : { kind: 'refused', error: e.code ?? e.message }),
+      );
       r.end(body);
     });
   }

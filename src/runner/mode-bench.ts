@@ -3,13 +3,14 @@
  * mode, start the cluster fresh, warm it up for a second, drive the leader with autocannon, read
  * the leader's fsync counter before and after, and stop the cluster (also on failure).
  */
+
+import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { promises as fsp } from 'node:fs';
 import { ReplabCluster } from '../cluster/replab-cluster.js';
 import type { ClusterSpec } from '../cluster/spec.js';
 import type { ReplicationMode } from '../kv/config.js';
-import { runHttpBench, type HttpBenchResult } from '../workloads/http-bench.js';
+import { type HttpBenchResult, runHttpBench } from '../workloads/http-bench.js';
 
 export interface ModeBenchRow extends HttpBenchResult {
   mode: ReplicationMode;
@@ -57,7 +58,19 @@ export async function benchModes(o: ModeBenchOptions): Promise<ModeBenchRow[]> {
 
 export function formatModeTable(rows: ModeBenchRow[]): string {
   const header = ['mode', 'writes/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'fsyncs/s', 'writes/fsync', 'errors'];
-  const lines = [header, ...rows.map((r) => [r.mode, r.requestsPerSec.toFixed(0), r.latencyMs.p50.toFixed(2), r.latencyMs.p99.toFixed(2), r.latencyMs.p999.toFixed(2), r.fsyncsPerSec.toFixed(0), r.writesPerFsync.toFixed(1), String(r.errors + r.non2xx)])];
+  const lines = [
+    header,
+    ...rows.map((r) => [
+      r.mode,
+      r.requestsPerSec.toFixed(0),
+      r.latencyMs.p50.toFixed(2),
+      r.latencyMs.p99.toFixed(2),
+      r.latencyMs.p999.toFixed(2),
+      r.fsyncsPerSec.toFixed(0),
+      r.writesPerFsync.toFixed(1),
+      String(r.errors + r.non2xx),
+    ]),
+  ];
   const widths = header.map((_, i) => Math.max(...lines.map((l) => l[i]!.length)));
   return lines.map((l) => l.map((c, i) => c.padStart(widths[i]!)).join('  ')).join('\n');
 }

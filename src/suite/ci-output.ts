@@ -33,7 +33,11 @@ export function junitXml(results: SuiteResults, runDir: string): string {
           name: `seed ${r.seed}: ${inv}`,
           classname,
           seconds: r.durationSec / invariants.length,
-          ...(broken.length ? { failure: `${mode.name} seed ${r.seed}: ${inv} failed (observed ${broken.map((v) => JSON.stringify(v.observed)).join(', ')}); run folder ${folder}` } : {}),
+          ...(broken.length
+            ? {
+                failure: `${mode.name} seed ${r.seed}: ${inv} failed (observed ${broken.map((v) => JSON.stringify(v.observed)).join(', ')}); run folder ${folder}`,
+              }
+            : {}),
         });
       }
     }
@@ -42,12 +46,22 @@ export function junitXml(results: SuiteResults, runDir: string): string {
   const count = (cs: Case[]) => ({ tests: cs.length, failures: cs.filter((c) => c.failure).length, time: cs.reduce((a, c) => a + c.seconds, 0) });
   const all = suites.flatMap((s) => s.cases);
   const total = count(all);
-  const lines = ['<?xml version="1.0" encoding="UTF-8"?>', `<testsuites name="replab ${xml(results.suite)}" tests="${total.tests}" failures="${total.failures}" errors="0" time="${total.time.toFixed(3)}">`];
+  const lines = [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    `<testsuites name="replab ${xml(results.suite)}" tests="${total.tests}" failures="${total.failures}" errors="0" time="${total.time.toFixed(3)}">`,
+  ];
   suites.forEach((s, i) => {
     const c = count(s.cases);
-    lines.push(`  <testsuite name="${xml(s.name)}" id="${i}" tests="${c.tests}" failures="${c.failures}" errors="0" skipped="0" time="${c.time.toFixed(3)}" timestamp="${xml(results.startedAt.slice(0, 19))}">`);
+    lines.push(
+      `  <testsuite name="${xml(s.name)}" id="${i}" tests="${c.tests}" failures="${c.failures}" errors="0" skipped="0" time="${c.time.toFixed(3)}" timestamp="${xml(results.startedAt.slice(0, 19))}">`,
+    );
     for (const t of s.cases) {
-      if (t.failure) lines.push(`    <testcase name="${xml(t.name)}" classname="${xml(t.classname)}" time="${t.seconds.toFixed(3)}">`, `      <failure message="${xml(t.failure)}" type="invariant">${xml(t.failure)}</failure>`, '    </testcase>');
+      if (t.failure)
+        lines.push(
+          `    <testcase name="${xml(t.name)}" classname="${xml(t.classname)}" time="${t.seconds.toFixed(3)}">`,
+          `      <failure message="${xml(t.failure)}" type="invariant">${xml(t.failure)}</failure>`,
+          '    </testcase>',
+        );
       else lines.push(`    <testcase name="${xml(t.name)}" classname="${xml(t.classname)}" time="${t.seconds.toFixed(3)}"/>`);
     }
     lines.push('  </testsuite>');
@@ -62,16 +76,23 @@ export function markdownSummary(results: SuiteResults, runDir: string): string {
   const modes = summarizeModes(results);
   const out = [`## replab: ${results.suite} — ${results.passed ? 'PASSED' : 'FAILED'}`, ''];
   if (results.description) out.push(results.description, '');
-  out.push('| mode | ops/s | p50 ms | p99 ms | acked | lost | linearizable | split-brain | longest outage ms | gate |', '|---|---:|---:|---:|---:|---:|---|---:|---:|---|');
+  out.push(
+    '| mode | ops/s | p50 ms | p99 ms | acked | lost | linearizable | split-brain | longest outage ms | gate |',
+    '|---|---:|---:|---:|---:|---:|---|---:|---:|---|',
+  );
   for (const m of modes) {
-    out.push(`| ${m.mode}${m.control ? ' (negative control)' : ''} | ${m.throughput.toFixed(0)} | ${cell(m.p50WriteMs)} | ${cell(m.p99WriteMs)} | ${m.acked} | ${m.lostAcked ?? '–'} | ${String(m.linearizable ?? '–')} | ${m.splitBrainWrites} | ${m.outageMs.toFixed(0)} | ${m.passed ? 'pass' : '**FAIL**'} |`);
+    out.push(
+      `| ${m.mode}${m.control ? ' (negative control)' : ''} | ${m.throughput.toFixed(0)} | ${cell(m.p50WriteMs)} | ${cell(m.p99WriteMs)} | ${m.acked} | ${m.lostAcked ?? '–'} | ${String(m.linearizable ?? '–')} | ${m.splitBrainWrites} | ${m.outageMs.toFixed(0)} | ${m.passed ? 'pass' : '**FAIL**'} |`,
+    );
   }
   const failed = results.runs.filter((r) => !r.passed);
   out.push('');
   if (failed.length === 0) out.push(`All invariants hold (${results.runs.length} runs).`);
   else {
     out.push('Failed invariants:', '');
-    for (const r of failed) for (const v of r.violations) out.push(`- ${r.mode} seed ${r.seed}: ${v.invariant} (observed ${JSON.stringify(v.observed)}) — \`${path.join(runDir, r.dir)}\``);
+    for (const r of failed)
+      for (const v of r.violations)
+        out.push(`- ${r.mode} seed ${r.seed}: ${v.invariant} (observed ${JSON.stringify(v.observed)}) — \`${path.join(runDir, r.dir)}\``);
   }
   out.push('', `Report: \`${path.join(runDir, 'report.html')}\``, '');
   return out.join('\n');

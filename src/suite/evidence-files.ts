@@ -5,9 +5,9 @@
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
+import type { EvidenceRecord, NodeEvidence } from '../checker/evidence.js';
 import { nodeLogToJsonl, parseNodeLogJsonl, readNodeLog } from '../kv/log-dump.js';
 import { REWOUND_FILE } from '../kv/rewound.js';
-import type { EvidenceRecord, NodeEvidence } from '../checker/evidence.js';
 import { toError } from '../lib/errors.js';
 
 export const logFileName = (node: string) => `log-${node}.jsonl`;
@@ -45,7 +45,17 @@ export async function loadNodeEvidence(dir: string, nodes: readonly string[], wh
     }
     try {
       const log = parseNodeLogJsonl(text, file);
-      out.push({ node, rewound, log: { epochHistory: log.epochHistory, lastLsn: log.lastLsn, checkpointLsn: log.checkpointLsn, checkpointEntries: log.checkpointEntries, records: log.records } });
+      out.push({
+        node,
+        rewound,
+        log: {
+          epochHistory: log.epochHistory,
+          lastLsn: log.lastLsn,
+          checkpointLsn: log.checkpointLsn,
+          checkpointEntries: log.checkpointEntries,
+          records: log.records,
+        },
+      });
     } catch (e: unknown) {
       out.push({ node, rewound, unavailable: toError(e).message });
     }
@@ -60,7 +70,8 @@ async function readRewoundFile(file: string): Promise<EvidenceRecord[]> {
     if (!line.trim()) continue;
     try {
       const o = JSON.parse(line) as Record<string, unknown>;
-      if (typeof o.lsn === 'number' && typeof o.epoch === 'number' && typeof o.key === 'string') out.push({ lsn: o.lsn, epoch: o.epoch, key: o.key, value: typeof o.value === 'string' ? o.value : null });
+      if (typeof o.lsn === 'number' && typeof o.epoch === 'number' && typeof o.key === 'string')
+        out.push({ lsn: o.lsn, epoch: o.epoch, key: o.key, value: typeof o.value === 'string' ? o.value : null });
     } catch {
       // A torn last line (the node was killed while appending) carries nothing we can use.
     }

@@ -8,7 +8,21 @@
 import { ConfigError } from '../lib/errors.js';
 import type { RunResult } from './results.js';
 
-export const GATE_METRICS = ['lostAcked', 'recovered', 'linearizable', 'splitBrainWrites', 'maxStaleMs', 'staleReads', 'outageMs', 'p50WriteMs', 'p99WriteMs', 'p999WriteMs', 'acked', 'failedShare', 'indeterminateShare'] as const;
+export const GATE_METRICS = [
+  'lostAcked',
+  'recovered',
+  'linearizable',
+  'splitBrainWrites',
+  'maxStaleMs',
+  'staleReads',
+  'outageMs',
+  'p50WriteMs',
+  'p99WriteMs',
+  'p999WriteMs',
+  'acked',
+  'failedShare',
+  'indeterminateShare',
+] as const;
 export type GateMetric = (typeof GATE_METRICS)[number];
 type Op = '==' | '!=' | '<' | '<=' | '>' | '>=';
 

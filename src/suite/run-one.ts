@@ -8,22 +8,22 @@
  * rewound-<node>.jsonl, logs/*.log, run.json (timing), check.json (the checker's full result).
  */
 import { promises as fsp } from 'node:fs';
-import path from 'node:path';
 import os from 'node:os';
-import { startSystem } from '../systems/index.js';
-import { HistoryRecorder } from '../history/recorder.js';
-import { loadHistory } from '../history/reader.js';
-import { createWorkload, drive, recordFinalReads } from '../workloads/driver.js';
-import { closeKvClients } from '../client/kv-http.js';
-import type { DataClient } from '../workloads/data-client.js';
-import { runNemesis } from '../faults/nemesis/schedule.js';
-import { checkHistory, type CheckResult } from '../checker/checker.js';
+import path from 'node:path';
+import { type CheckResult, checkHistory } from '../checker/checker.js';
 import { checkSplitBrain } from '../checker/split-brain.js';
-import { evaluateGate, type GateMetrics } from './gate.js';
-import { loadNodeEvidence } from './evidence-files.js';
+import { closeKvClients } from '../client/kv-http.js';
+import { runNemesis } from '../faults/nemesis/schedule.js';
+import { loadHistory } from '../history/reader.js';
+import { HistoryRecorder } from '../history/recorder.js';
+import { startSystem } from '../systems/index.js';
+import type { DataClient } from '../workloads/data-client.js';
+import { createWorkload, drive, recordFinalReads } from '../workloads/driver.js';
 import type { Workload } from '../workloads/workload.js';
-import type { Suite, SuiteMode } from './spec.js';
+import { loadNodeEvidence } from './evidence-files.js';
+import { evaluateGate, type GateMetrics } from './gate.js';
 import type { RunResult } from './results.js';
+import type { Suite, SuiteMode } from './spec.js';
 
 export type { RunResult };
 
@@ -49,7 +49,10 @@ export async function runOne(o: RunOneOptions): Promise<RunResult> {
   await fsp.mkdir(process.env.REPLAB_RUN_STATE_ROOT ?? os.tmpdir(), { recursive: true });
   const stateRoot = await fsp.mkdtemp(path.join(process.env.REPLAB_RUN_STATE_ROOT ?? os.tmpdir(), 'replab-run-'));
   o.onProgress?.({ phase: 'starting' });
-  const cluster = await startSystem({ ...mode.cluster, name: `r${process.pid % 100000}-${seed}` }, { stateRoot, readyTimeoutMs: mode.cluster.system === 'postgres' ? 120_000 : 30_000 });
+  const cluster = await startSystem(
+    { ...mode.cluster, name: `r${process.pid % 100000}-${seed}` },
+    { stateRoot, readyTimeoutMs: mode.cluster.system === 'postgres' ? 120_000 : 30_000 },
+  );
   let converged = true;
   const startedAtMs = Date.now();
   const recorder = new HistoryRecorder(path.join(dir, 'history.jsonl'));
@@ -85,9 +88,11 @@ export async function runOne(o: RunOneOptions): Promise<RunResult> {
     })();
     const durationMs = suite.durationSec * 1000;
     await Promise.all([
-      drive({ spec: workloadSpec, workload: workload!, client, clientFor: (slot) => slotClients[slot]!, recorder, durationSec: suite.durationSec }).finally(() => {
-        for (const c of slotClients) c.close();
-      }),
+      drive({ spec: workloadSpec, workload: workload!, client, clientFor: (slot) => slotClients[slot]!, recorder, durationSec: suite.durationSec }).finally(
+        () => {
+          for (const c of slotClients) c.close();
+        },
+      ),
       runNemesis({
         cluster,
         steps: mode.nemesis,
@@ -123,13 +128,18 @@ export async function runOne(o: RunOneOptions): Promise<RunResult> {
     await fsp.rm(stateRoot, { recursive: true, force: true });
     closeKvClients();
   }
-  await fsp.writeFile(path.join(dir, 'run.json'), JSON.stringify({ mode: mode.name, seed, startedAtMs, durationSec: suite.durationSec, nemesis: mode.nemesisText, converged, finalLeader, logs }, null, 2));
+  await fsp.writeFile(
+    path.join(dir, 'run.json'),
+    JSON.stringify({ mode: mode.name, seed, startedAtMs, durationSec: suite.durationSec, nemesis: mode.nemesisText, converged, finalLeader, logs }, null, 2),
+  );
   o.onProgress?.({ phase: 'checking', ops: recorder.count });
   const history = await loadHistory(path.join(dir, 'history.jsonl'));
   const w = workload!;
   // A system whose logs replab cannot read at all (PostgreSQL) is judged by its final reads alone.
   const anyLog = Object.values(logs).some((why) => why === null);
-  const evidence = anyLog ? { nodes: await loadNodeEvidence(dir, Object.keys(logs), logs), finalLeader, effect: (inv: { f: string; key?: string; value: unknown }) => w.effect(inv) } : undefined;
+  const evidence = anyLog
+    ? { nodes: await loadNodeEvidence(dir, Object.keys(logs), logs), finalLeader, effect: (inv: { f: string; key?: string; value: unknown }) => w.effect(inv) }
+    : undefined;
   const check = checkHistory(history, { model: mode.workload.workload === 'set' ? 'set' : 'register', evidence });
   const splitBrain = checkSplitBrain(history);
   await fsp.writeFile(path.join(dir, 'check.json'), JSON.stringify({ ...check, splitBrain }, null, 2));
@@ -138,7 +148,15 @@ export async function runOne(o: RunOneOptions): Promise<RunResult> {
   return result;
 }
 
-function summarize(o: RunOneOptions, dir: string, ops: number, check: CheckResult, splitBrainWrites: number, converged: boolean, logs: Record<string, string | null>): RunResult {
+function summarize(
+  o: RunOneOptions,
+  dir: string,
+  ops: number,
+  check: CheckResult,
+  splitBrainWrites: number,
+  converged: boolean,
+  logs: Record<string, string | null>,
+): RunResult {
   const loss = check.loss && !check.loss.crashed ? check.loss : undefined;
   const ev = check.evidence && !check.evidence.crashed ? check.evidence : undefined;
   // The logs decide when the final leader's log could be read; otherwise the final reads do.
@@ -165,7 +183,12 @@ function summarize(o: RunOneOptions, dir: string, ops: number, check: CheckResul
     indeterminateShare: avail?.infoShare ?? 0,
   };
   const violations = evaluateGate(o.mode.gate, metrics);
-  if (!converged) violations.push({ invariant: 'the cluster converges after healing', metric: 'converged', observed: `did not converge within ${o.mode.cluster.system === 'postgres' ? 90 : 30} s` });
+  if (!converged)
+    violations.push({
+      invariant: 'the cluster converges after healing',
+      metric: 'converged',
+      observed: `did not converge within ${o.mode.cluster.system === 'postgres' ? 90 : 30} s`,
+    });
   return {
     mode: o.mode.name,
     seed: o.seed,
@@ -179,7 +202,11 @@ function summarize(o: RunOneOptions, dir: string, ops: number, check: CheckResul
     lostAckedFinalReads: loss ? loss.lostAcked : null,
     lossEvidence: fromLogs ? 'logs' : 'final-reads',
     lossUnknown: ev ? ev.unknown.length : 0,
-    noLogEvidence: ev ? ev.nodesWithoutEvidence.map((n) => `${n.node}: ${n.why}`) : Object.entries(logs).filter(([, why]) => why !== null).map(([n, why]) => `${n}: ${why}`),
+    noLogEvidence: ev
+      ? ev.nodesWithoutEvidence.map((n) => `${n.node}: ${n.why}`)
+      : Object.entries(logs)
+          .filter(([, why]) => why !== null)
+          .map(([n, why]) => `${n}: ${why}`),
     infoResolved: ev ? ev.infoResolved : 0,
     infoOpen: ev ? ev.infoOpen : 0,
     recovered: metrics.recovered,

@@ -10,22 +10,22 @@
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { runOne, type RunProgress, type RunResult } from './run-one.js';
-import type { Suite } from './spec.js';
 import { RESULTS_FILE, type SuiteResults } from './results.js';
-import { summarizeModes, type ModeSummary } from './summary.js';
-
-export { summarizeModes, type ModeSummary };
+import { type RunProgress, type RunResult, runOne } from './run-one.js';
+import type { Suite } from './spec.js';
+import { type ModeSummary, summarizeModes } from './summary.js';
 
 export type { SuiteResults };
-
-export { RESULTS_FILE };
+export { type ModeSummary, RESULTS_FILE, summarizeModes };
 
 export function runFolderName(suite: string, at = new Date()): string {
   return `${at.toISOString().replace(/[:.]/g, '-').replace('T', '_').slice(0, 19)}-${suite}`;
 }
 
-export async function runSuite(suite: Suite, options: { reportsRoot: string; onProgress?: (line: string, final: boolean) => void }): Promise<{ dir: string; results: SuiteResults }> {
+export async function runSuite(
+  suite: Suite,
+  options: { reportsRoot: string; onProgress?: (line: string, final: boolean) => void },
+): Promise<{ dir: string; results: SuiteResults }> {
   const started = new Date();
   const dir = path.resolve(options.reportsRoot, runFolderName(suite.name, started));
   await fsp.mkdir(dir, { recursive: true });
@@ -41,7 +41,17 @@ export async function runSuite(suite: Suite, options: { reportsRoot: string; onP
       finishedAt: finished ? new Date().toISOString() : '',
       durationSec: suite.durationSec,
       workload: `${suite.workload.workload}: ${suite.workload.concurrency} clients, ${suite.workload.keys} keys, reads from ${suite.workload.reads}`,
-      modes: suite.modes.map((m) => ({ name: m.name, system: m.cluster.system, replication: { ...m.cluster.replication }, fencing: m.cluster.fencing, workload: m.workload.workload, nemesis: m.nemesisText, gate: m.gate.map((g) => g.text), control: m.control, description: m.description })),
+      modes: suite.modes.map((m) => ({
+        name: m.name,
+        system: m.cluster.system,
+        replication: { ...m.cluster.replication },
+        fencing: m.cluster.fencing,
+        workload: m.workload.workload,
+        nemesis: m.nemesisText,
+        gate: m.gate.map((g) => g.text),
+        control: m.control,
+        description: m.description,
+      })),
       runs,
       passed: runs.length === total && runs.every((r) => r.passed),
     };
@@ -60,7 +70,10 @@ export async function runSuite(suite: Suite, options: { reportsRoot: string; onP
       };
       runs.push(await runOne({ suite, mode, seed, reportDir: dir, onProgress }));
       const r = runs[runs.length - 1]!;
-      options.onProgress?.(`${label} · ${r.passed ? 'passed' : `FAILED: ${r.violations.map((v) => `${v.invariant} (observed ${JSON.stringify(v.observed)})`).join('; ')}`}`, true);
+      options.onProgress?.(
+        `${label} · ${r.passed ? 'passed' : `FAILED: ${r.violations.map((v) => `${v.invariant} (observed ${JSON.stringify(v.observed)})`).join('; ')}`}`,
+        true,
+      );
       await save(false);
     }
   }
@@ -71,9 +84,22 @@ export async function runSuite(suite: Suite, options: { reportsRoot: string; onP
   return { dir, results };
 }
 
-
 export function formatSummaryTable(results: SuiteResults): string {
-  const header = ['mode', 'ops/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'acked', 'lost', 'info resolved/open', 'linearizable', 'split-brain', 'outage ms', 'stale reads', 'gate'];
+  const header = [
+    'mode',
+    'ops/s',
+    'p50 ms',
+    'p99 ms',
+    'p99.9 ms',
+    'acked',
+    'lost',
+    'info resolved/open',
+    'linearizable',
+    'split-brain',
+    'outage ms',
+    'stale reads',
+    'gate',
+  ];
   const fmt = (v: number | null, d = 1) => (v === null ? '-' : v.toFixed(d));
   const rows = summarizeModes(results).map((s) => [
     s.mode + (s.control ? ' (control)' : ''),

@@ -23,16 +23,16 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { projectRoot } from '../lib/paths.js';
-import { readConfigFile } from '../lib/config-file.js';
 import { z } from 'zod';
-import { parseWith } from '../lib/schema.js';
+import { type ClusterSpec, parseClusterSpec } from '../cluster/spec.js';
+import { type NemesisStep, parseNemesisSchedule } from '../faults/nemesis/schedule.js';
+import { readConfigFile } from '../lib/config-file.js';
 import { ConfigError } from '../lib/errors.js';
-import { parseClusterSpec, type ClusterSpec } from '../cluster/spec.js';
-import { parseWorkloadSpec, type WorkloadSpec } from '../workloads/spec.js';
-import { parseNemesisSchedule, type NemesisStep } from '../faults/nemesis/schedule.js';
-import { parseGateRule, type GateRule } from './gate.js';
+import { projectRoot } from '../lib/paths.js';
+import { parseWith } from '../lib/schema.js';
 import { isModulePath, loadSystemModule } from '../systems/external.js';
+import { parseWorkloadSpec, type WorkloadSpec } from '../workloads/spec.js';
+import { type GateRule, parseGateRule } from './gate.js';
 
 const ModeSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, 'must be 1-40 letters, digits, "_" or "-"'),
@@ -51,7 +51,10 @@ const ModeSchema = z.strictObject({
 });
 
 const SuiteSchema = z.strictObject({
-  name: z.string().regex(/^[A-Za-z0-9_-]{1,40}$/).optional(),
+  name: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,40}$/)
+    .optional(),
   description: z.string().optional(),
   cluster: z.union([z.string(), z.record(z.string(), z.unknown())]),
   clusterOverrides: z.record(z.string(), z.unknown()).default({}),
@@ -92,7 +95,8 @@ const readYaml = (file: string, what: string) => readConfigFile(file, what);
 
 /** Objects merge key by key; anything else replaces. */
 export function deepMerge(base: unknown, over: unknown): unknown {
-  if (typeof base !== 'object' || base === null || Array.isArray(base) || typeof over !== 'object' || over === null || Array.isArray(over)) return over === undefined ? base : over;
+  if (typeof base !== 'object' || base === null || Array.isArray(base) || typeof over !== 'object' || over === null || Array.isArray(over))
+    return over === undefined ? base : over;
   const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
   for (const [k, v] of Object.entries(over as Record<string, unknown>)) out[k] = deepMerge(out[k], v);
   return out;
@@ -103,7 +107,10 @@ export function describeNemesis(steps: NemesisStep[]): string {
   if (steps.length === 0) return 'none';
   return steps
     .map((s) => {
-      const what = 'target' in s ? `${s.fault}${s.fault === 'partition' && s.shape !== 'isolate' ? ` ${s.shape}` : ''} ${Array.isArray(s.target) ? s.target.join(',') : s.target}` : `${s.fault} ${Array.isArray(s.links) ? s.links.join(',') : s.links}`;
+      const what =
+        'target' in s
+          ? `${s.fault}${s.fault === 'partition' && s.shape !== 'isolate' ? ` ${s.shape}` : ''} ${Array.isArray(s.target) ? s.target.join(',') : s.target}`
+          : `${s.fault} ${Array.isArray(s.links) ? s.links.join(',') : s.links}`;
       const when = s.at !== undefined ? `@${s.at / 1000}s` : `every ${(s.every ?? 0) / 1000}s`;
       return `${what} ${when}${s.for ? ` for ${s.for / 1000}s` : ''}`;
     })
@@ -130,18 +137,27 @@ export async function loadSuite(file: string): Promise<Suite> {
   const workloadFile = typeof s.workload === 'string' ? shipped(dir, s.workload, 'workloads') : undefined;
   const workloadDoc = workloadFile ? await readYaml(workloadFile, 'workload') : s.workload;
   const name = s.name ?? path.basename(file).replace(/\.ya?ml$/, '');
-  const workload = parseWorkloadSpec(deepMerge(workloadDoc, { ...s.workloadOverrides, ...(s.durationSec ? { durationSec: s.durationSec } : {}) }), `${where}: workload`, 'workload');
+  const workload = parseWorkloadSpec(
+    deepMerge(workloadDoc, { ...s.workloadOverrides, ...(s.durationSec ? { durationSec: s.durationSec } : {}) }),
+    `${where}: workload`,
+    'workload',
+  );
   const seeds = Array.isArray(s.seeds) ? s.seeds : Array.from({ length: s.seeds }, (_, i) => i + 1);
   const names = new Set<string>();
   const common = (s.gate['*'] ?? []).map((g) => parseGateRule(g, `${where}: gate.*`));
-  for (const k of Object.keys(s.gate)) if (k !== '*' && !s.modes.some((m) => m.name === k)) throw new ConfigError(`${where}: gate.${k}: no mode is named "${k}" (modes: ${s.modes.map((m) => m.name).join(', ')})`);
+  for (const k of Object.keys(s.gate))
+    if (k !== '*' && !s.modes.some((m) => m.name === k))
+      throw new ConfigError(`${where}: gate.${k}: no mode is named "${k}" (modes: ${s.modes.map((m) => m.name).join(', ')})`);
   const modes: SuiteMode[] = [];
   for (const [i, m] of s.modes.entries()) {
     if (names.has(m.name)) throw new ConfigError(`${where}: modes.${i}.name: "${m.name}" appears twice`);
     names.add(m.name);
     const modeClusterFile = typeof m.cluster === 'string' ? shipped(dir, m.cluster, 'clusters') : undefined;
     const base = m.cluster === undefined ? clusterDoc : modeClusterFile ? await readYaml(modeClusterFile, 'cluster spec') : m.cluster;
-    const doc = deepMerge(deepMerge(deepMerge(base, s.clusterOverrides), m.clusterOverrides), { replication: m.replication, ...(m.fencing ? { fencing: m.fencing } : {}) });
+    const doc = deepMerge(deepMerge(deepMerge(base, s.clusterOverrides), m.clusterOverrides), {
+      replication: m.replication,
+      ...(m.fencing ? { fencing: m.fencing } : {}),
+    });
     const cluster = parseClusterSpec(doc, `${where}: modes.${i} (${m.name}) cluster`, `${name}-${m.name}`);
     if (isModulePath(cluster.system)) {
       // A system module of the user's: relative to the cluster file that names it, checked now.
@@ -152,13 +168,35 @@ export async function loadSuite(file: string): Promise<Suite> {
     const nemesis = parseNemesisSchedule(m.nemesis ?? s.nemesis, `${where}: ${m.nemesis ? `modes.${i}.nemesis` : 'nemesis'}`);
     // Only a run whose nemesis cuts power keeps unsynced bytes where a kill loses them.
     if (nemesis.some((step) => step.fault === 'power-loss')) cluster.storage = { ...cluster.storage, simulatePowerLoss: true };
-    const gate = [...common, ...(s.gate[m.name] ?? []).map((g) => parseGateRule(g, `${where}: gate.${m.name}`)), ...m.gate.map((g) => parseGateRule(g, `${where}: modes.${i}.gate`))];
+    const gate = [
+      ...common,
+      ...(s.gate[m.name] ?? []).map((g) => parseGateRule(g, `${where}: gate.${m.name}`)),
+      ...m.gate.map((g) => parseGateRule(g, `${where}: modes.${i}.gate`)),
+    ];
     let modeWorkload = workload;
     if (m.workload !== undefined || Object.keys(m.workloadOverrides).length > 0) {
-      const doc = m.workload === undefined ? workloadDoc : typeof m.workload === 'string' ? await readYaml(shipped(dir, m.workload, 'workloads'), 'workload') : m.workload;
-      modeWorkload = parseWorkloadSpec(deepMerge(doc, { ...s.workloadOverrides, ...m.workloadOverrides, durationSec: workload.durationSec }), `${where}: modes.${i}.workload`, 'workload');
+      const doc =
+        m.workload === undefined
+          ? workloadDoc
+          : typeof m.workload === 'string'
+            ? await readYaml(shipped(dir, m.workload, 'workloads'), 'workload')
+            : m.workload;
+      modeWorkload = parseWorkloadSpec(
+        deepMerge(doc, { ...s.workloadOverrides, ...m.workloadOverrides, durationSec: workload.durationSec }),
+        `${where}: modes.${i}.workload`,
+        'workload',
+      );
     }
-    modes.push({ name: m.name, cluster: { ...cluster, name: `${name}-${m.name}`.slice(0, 32) }, workload: modeWorkload, nemesis, nemesisText: describeNemesis(nemesis), gate, control: m.control, description: m.description });
+    modes.push({
+      name: m.name,
+      cluster: { ...cluster, name: `${name}-${m.name}`.slice(0, 32) },
+      workload: modeWorkload,
+      nemesis,
+      nemesisText: describeNemesis(nemesis),
+      gate,
+      control: m.control,
+      description: m.description,
+    });
   }
   return { name, file, description: s.description, workload, durationSec: workload.durationSec, seeds, modes, warmupSec: s.warmupSec };
 }

@@ -5,13 +5,28 @@
  * has no `up`, or returns an object missing methods is bad input (exit 2) naming what is missing.
  */
 import { pathToFileURL } from 'node:url';
-import type { ClusterSpec } from '../cluster/spec.js';
 import type { UpOptions } from '../cluster/replab-cluster.js';
+import type { ClusterSpec } from '../cluster/spec.js';
 import { ConfigError } from '../lib/errors.js';
 import type { SystemUnderTest } from './system.js';
 
 /** Every method a system object must have (the NemesisCluster ones included). */
-export const SYSTEM_METHODS = ['nodeIds', 'currentLeaderId', 'links', 'toxiproxy', 'kill', 'pause', 'resume', 'restart', 'simulatesPowerLoss', 'dataClient', 'lag', 'waitConverged', 'down', 'keepArtefacts'] as const;
+export const SYSTEM_METHODS = [
+  'nodeIds',
+  'currentLeaderId',
+  'links',
+  'toxiproxy',
+  'kill',
+  'pause',
+  'resume',
+  'restart',
+  'simulatesPowerLoss',
+  'dataClient',
+  'lag',
+  'waitConverged',
+  'down',
+  'keepArtefacts',
+] as const;
 
 export interface SystemModule {
   up(spec: ClusterSpec, options: UpOptions): Promise<SystemUnderTest>;
@@ -28,7 +43,9 @@ export async function loadSystemModule(file: string): Promise<SystemModule> {
     throw new ConfigError(`system module ${file} cannot be loaded: ${(e as Error).message.split('\n')[0]}`);
   }
   if (typeof mod.up !== 'function') {
-    throw new ConfigError(`system module ${file} must export a function up(spec, options) that starts the cluster and returns the system (see docs/systems.md); it exports: ${Object.keys(mod).join(', ') || 'nothing'}`);
+    throw new ConfigError(
+      `system module ${file} must export a function up(spec, options) that starts the cluster and returns the system (see docs/systems.md); it exports: ${Object.keys(mod).join(', ') || 'nothing'}`,
+    );
   }
   return mod as unknown as SystemModule;
 }

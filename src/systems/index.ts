@@ -3,8 +3,9 @@
  * own module, src/systems/external.ts). Each module is imported only when a cluster of it starts
  * (the PostgreSQL one needs node-postgres; replab's node processes need neither).
  */
-import type { ClusterSpec } from '../cluster/spec.js';
+
 import type { UpOptions } from '../cluster/replab-cluster.js';
+import type { ClusterSpec } from '../cluster/spec.js';
 import type { SystemUnderTest } from './system.js';
 
 export async function startSystem(spec: ClusterSpec, options: UpOptions): Promise<SystemUnderTest> {

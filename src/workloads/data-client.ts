@@ -4,8 +4,9 @@
  * HTTP, src/systems/postgres/sql-client.ts for SQL). A workload generates operations and reads the
  * final state through this, and never names a protocol.
  */
-import type { Rng } from '../lib/rng.js';
+
 import type { Outcome } from '../client/kv-http.js';
+import type { Rng } from '../lib/rng.js';
 
 export interface DataClient {
   /** Reads `key` on the leader, or on a follower the rng picks (stale reads become measurable). */

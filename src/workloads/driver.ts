@@ -6,15 +6,16 @@
  * flight) and continues as process id + concurrency. Each slot draws its ops from its own seeded
  * stream, so a seed replays the same per-process op sequence.
  */
-import { Rng } from '../lib/rng.js';
-import type { HistoryRecorder } from '../history/recorder.js';
-import type { Op } from '../history/op.js';
+
 import type { Outcome } from '../client/kv-http.js';
-import type { WorkloadSpec } from './spec.js';
-import type { Workload } from './workload.js';
+import type { Op } from '../history/op.js';
+import type { HistoryRecorder } from '../history/recorder.js';
+import { Rng } from '../lib/rng.js';
 import type { DataClient } from './data-client.js';
 import { registerWorkload } from './register.js';
 import { setWorkload } from './set.js';
+import type { WorkloadSpec } from './spec.js';
+import type { Workload } from './workload.js';
 
 /** The registry: workload name → constructor. */
 export const WORKLOADS: Record<WorkloadSpec['workload'], (spec: WorkloadSpec) => Workload> = {
@@ -102,7 +103,11 @@ export async function recordFinalReads(workload: Workload, client: DataClient, r
     const reads = await workload.finalRead(node, client, timeoutMs);
     for (const { key, outcome } of reads) {
       const invoke = recorder.invoke(`final-${node}`, 'final-read', { key });
-      recorder.complete(invoke, outcome.type, { node, value: outcome.type === 'ok' ? outcome.value : null, ...(outcome.type === 'ok' ? { lsn: outcome.lsn } : { error: outcome.error }) });
+      recorder.complete(invoke, outcome.type, {
+        node,
+        value: outcome.type === 'ok' ? outcome.value : null,
+        ...(outcome.type === 'ok' ? { lsn: outcome.lsn } : { error: outcome.error }),
+      });
     }
   }
 }

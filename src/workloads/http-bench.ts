@@ -36,7 +36,11 @@ export async function runHttpBench(o: HttpBenchOptions): Promise<HttpBenchResult
     url: `http://${o.address}`,
     connections: o.connections ?? 64,
     duration: o.durationSec ?? 10,
-    requests: [o.method === 'GET' ? { method: 'GET', setupRequest: (req) => ({ ...req, path: `/kv/bench-${i++ % keySpace}` }) } : { method: 'PUT', body: value, setupRequest: (req) => ({ ...req, path: `/kv/bench-${i++ % keySpace}` }) }],
+    requests: [
+      o.method === 'GET'
+        ? { method: 'GET', setupRequest: (req) => ({ ...req, path: `/kv/bench-${i++ % keySpace}` }) }
+        : { method: 'PUT', body: value, setupRequest: (req) => ({ ...req, path: `/kv/bench-${i++ % keySpace}` }) },
+    ],
   });
   return {
     requestsPerSec: result.requests.average,

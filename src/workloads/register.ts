@@ -4,8 +4,9 @@
  * final value names the write that won. cas expects the last value any client saw for the key,
  * which keeps its success rate useful without guessing.
  */
-import type { Rng } from '../lib/rng.js';
+
 import type { Outcome } from '../client/kv-http.js';
+import type { Rng } from '../lib/rng.js';
 import type { DataClient } from './data-client.js';
 import type { WorkloadSpec } from './spec.js';
 import type { Invocation, Workload } from './workload.js';

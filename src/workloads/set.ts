@@ -3,8 +3,9 @@
  * `<prefix><element>`; after the faults heal and the cluster converges, a final read of every node
  * lists what survived. Loss, not linearizability, is the question.
  */
-import type { Rng } from '../lib/rng.js';
+
 import type { Outcome } from '../client/kv-http.js';
+import type { Rng } from '../lib/rng.js';
 import type { DataClient } from './data-client.js';
 import type { WorkloadSpec } from './spec.js';
 import type { Invocation, Workload } from './workload.js';

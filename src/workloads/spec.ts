@@ -12,8 +12,8 @@
  *   seed: 1
  */
 import { z } from 'zod';
-import { ConfigError } from '../lib/errors.js';
 import { readConfigFile } from '../lib/config-file.js';
+import { ConfigError } from '../lib/errors.js';
 import { parseWith } from '../lib/schema.js';
 
 const WorkloadSpecSchema = z.strictObject({
@@ -36,7 +36,8 @@ export type WorkloadSpec = z.infer<typeof WorkloadSpecSchema> & { name: string; 
 
 export function parseWorkloadSpec(input: unknown, where: string, defaultName = 'workload'): WorkloadSpec {
   const s = parseWith(WorkloadSpecSchema, input, where);
-  if (s.workload === 'register' && s.mix.read + s.mix.write + s.mix.cas <= 0) throw new ConfigError(`${where}: mix: at least one of read, write, cas must be above 0`);
+  if (s.workload === 'register' && s.mix.read + s.mix.write + s.mix.cas <= 0)
+    throw new ConfigError(`${where}: mix: at least one of read, write, cas must be above 0`);
   const name = s.name ?? defaultName;
   return { ...s, name, keyPrefix: s.keyPrefix ?? `${s.workload === 'set' ? 's' : 'r'}/` };
 }

@@ -3,9 +3,10 @@
  * pick the next operation for a client process, how to perform it against the cluster, and how to
  * read the final state. The driver (driver.ts) supplies processes, timing and recording.
  */
-import type { Rng } from '../lib/rng.js';
-import type { KvRequest, Outcome } from '../client/kv-http.js';
+
 import type { CheckModel } from '../checker/checker.js';
+import type { KvRequest, Outcome } from '../client/kv-http.js';
+import type { Rng } from '../lib/rng.js';
 import type { DataClient } from './data-client.js';
 
 export interface Invocation {

@@ -7,9 +7,9 @@
 import { describe, expect, it } from 'vitest';
 import { checkLinearizable } from '../../src/checker/linearizable.js';
 import { kvModel } from '../../src/checker/models/kv.js';
+import type { Op } from '../../src/history/op.js';
 import { syntheticKvHistory } from '../../src/history/synthetic.js';
 import { Rng } from '../../src/lib/rng.js';
-import type { Op } from '../../src/history/op.js';
 
 /** The same model under another name, so the search runs instead of the decider. */
 const searchOnly = { ...kvModel, name: 'kv-search' };

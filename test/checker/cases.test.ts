@@ -5,10 +5,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadHistory } from '../../src/history/reader.js';
 import { checkLinearizable } from '../../src/checker/linearizable.js';
-import { registerModel } from '../../src/checker/models/register.js';
 import { kvModel } from '../../src/checker/models/kv.js';
+import { registerModel } from '../../src/checker/models/register.js';
+import { loadHistory } from '../../src/history/reader.js';
 import { projectRoot } from '../../src/lib/paths.js';
 
 // The cases live beside the project (../shared/cases), not in it. Outside CI a clone without them
@@ -17,7 +17,9 @@ const casesDir = process.env.REPLAB_CASES_DIR ?? path.join(projectRoot(), '..', 
 const manifestFile = path.join(casesDir, 'manifest.json');
 const present = existsSync(manifestFile) || !!process.env.CI;
 if (!present) console.warn(`checker: external cases skipped: ${manifestFile} not found (set REPLAB_CASES_DIR)`);
-const manifest = present ? (JSON.parse(readFileSync(manifestFile, 'utf8')) as Array<{ file: string; model: 'register' | 'kv'; expected: 'linearizable' | 'not-linearizable' }>) : [];
+const manifest = present
+  ? (JSON.parse(readFileSync(manifestFile, 'utf8')) as Array<{ file: string; model: 'register' | 'kv'; expected: 'linearizable' | 'not-linearizable' }>)
+  : [];
 
 describe.skipIf(!present)('checker: external cases', () => {
   it('the manifest lists cases', () => {

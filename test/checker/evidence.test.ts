@@ -4,11 +4,11 @@
  * order of the ops (small cases, so all permutations are affordable).
  */
 import { describe, expect, it } from 'vitest';
-import { applyResolutions, checkEvidence, type EvidenceInput, type EvidenceRecord, type NodeEvidence } from '../../src/checker/evidence.js';
 import { checkHistory } from '../../src/checker/checker.js';
+import { applyResolutions, checkEvidence, type EvidenceInput, type EvidenceRecord, type NodeEvidence } from '../../src/checker/evidence.js';
 import { checkLoss } from '../../src/checker/loss.js';
-import { Rng } from '../../src/lib/rng.js';
 import type { Op } from '../../src/history/op.js';
+import { Rng } from '../../src/lib/rng.js';
 
 const effect: EvidenceInput['effect'] = (inv) => {
   if (inv.key === undefined) return undefined;
@@ -24,9 +24,17 @@ function hist(...steps: Array<[Op['type'], number | string, string, string | und
 
 const rec = (lsn: number, epoch: number, key: string, value: string): EvidenceRecord => ({ lsn, epoch, key, value });
 
-function node(id: string, records: EvidenceRecord[], o: { rewound?: EvidenceRecord[]; history?: Array<{ epoch: number; startLsn: number }>; checkpointLsn?: number } = {}): NodeEvidence {
+function node(
+  id: string,
+  records: EvidenceRecord[],
+  o: { rewound?: EvidenceRecord[]; history?: Array<{ epoch: number; startLsn: number }>; checkpointLsn?: number } = {},
+): NodeEvidence {
   const lastLsn = records.length ? records[records.length - 1]!.lsn : (o.checkpointLsn ?? 0);
-  return { node: id, rewound: o.rewound ?? [], log: { epochHistory: o.history ?? [{ epoch: 1, startLsn: 1 }], lastLsn, checkpointLsn: o.checkpointLsn ?? 0, checkpointEntries: [], records } };
+  return {
+    node: id,
+    rewound: o.rewound ?? [],
+    log: { epochHistory: o.history ?? [{ epoch: 1, startLsn: 1 }], lastLsn, checkpointLsn: o.checkpointLsn ?? 0, checkpointEntries: [], records },
+  };
 }
 
 describe('log evidence: acknowledged writes', () => {
@@ -44,7 +52,10 @@ describe('log evidence: acknowledged writes', () => {
     ['invoke', 4, 'write', 'k', 'e'],
     ['info', 4, 'write', 'k', 'e', { error: 'timeout' }],
   );
-  const epochs = [{ epoch: 1, startLsn: 1 }, { epoch: 2, startLsn: 2 }];
+  const epochs = [
+    { epoch: 1, startLsn: 1 },
+    { epoch: 2, startLsn: 2 },
+  ];
   const nodes = [
     node('n1', [rec(1, 1, 'k', 'a'), rec(2, 2, 'k', 'c')], { history: epochs, rewound: [rec(2, 1, 'k', 'b')] }),
     node('n2', [rec(1, 1, 'k', 'a'), rec(2, 2, 'k', 'c'), rec(3, 2, 'k', 'd')], { history: epochs }),
@@ -74,7 +85,11 @@ describe('log evidence: acknowledged writes', () => {
 
   it('leaves an info write open when a read saw it, when a node has no log, or when it is only on a rewound node', () => {
     const seen = [...history, ...hist(['invoke', 9, 'read', 'k', null], ['ok', 9, 'read', 'k', 'e']).map((o, i) => ({ ...o, index: history.length + i }))];
-    expect(checkEvidence(seen, { nodes, finalLeader: 'n2', effect }).resolutions[1]).toMatchObject({ value: 'e', outcome: 'open', why: 'a read observed its value, yet it is in no log' });
+    expect(checkEvidence(seen, { nodes, finalLeader: 'n2', effect }).resolutions[1]).toMatchObject({
+      value: 'e',
+      outcome: 'open',
+      why: 'a read observed its value, yet it is in no log',
+    });
     const blind = [...nodes, { node: 'n3', rewound: [], unavailable: 'data dir gone' }];
     const r = checkEvidence(history, { nodes: blind, finalLeader: 'n2', effect });
     expect(r.resolutions[1]).toMatchObject({ outcome: 'open', why: 'in no log, but no log evidence for n3' });
@@ -89,12 +104,19 @@ describe('log evidence: acknowledged writes', () => {
     expect(r.lostAcked).toBe(0);
     expect(r.unknown).toHaveLength(3);
     expect(r.unknown[0]!.why).toBe('no log evidence for n2: volume removed');
-    const c = checkHistory(history, { model: 'register', evidence: { nodes: [nodes[0]!, { node: 'n2', rewound: [], unavailable: 'volume removed' }], finalLeader: 'n2', effect } });
+    const c = checkHistory(history, {
+      model: 'register',
+      evidence: { nodes: [nodes[0]!, { node: 'n2', rewound: [], unavailable: 'volume removed' }], finalLeader: 'n2', effect },
+    });
     expect(c.valid).toBe('unknown');
   });
 
   it('below a checkpoint, (epoch, lsn) decides: the epoch history names the record at that lsn', () => {
-    const compacted: NodeEvidence = { node: 'n2', rewound: [], log: { epochHistory: epochs, lastLsn: 3, checkpointLsn: 3, checkpointEntries: [['k', 'd']], records: [] } };
+    const compacted: NodeEvidence = {
+      node: 'n2',
+      rewound: [],
+      log: { epochHistory: epochs, lastLsn: 3, checkpointLsn: 3, checkpointEntries: [['k', 'd']], records: [] },
+    };
     const r = checkEvidence(history, { nodes: [nodes[0]!, compacted], finalLeader: 'n2', effect });
     expect(r.survived).toBe(2); // a (1, epoch 1) and c (2, epoch 2)
     expect(r.lost.map((l) => l.value)).toEqual(['b']); // lsn 2 belongs to epoch 2 there
@@ -233,11 +255,23 @@ describe('applyResolutions', () => {
       ['invoke', 2, 'read', 'k', null],
       ['ok', 2, 'read', 'k', 'a'],
     );
-    const out = applyResolutions(history, [
-      { invokeIndex: 0, completeIndex: 1, process: 0, f: 'write', key: 'k', value: 'a', outcome: 'happened', lsn: 1, why: '' },
-      { invokeIndex: 2, completeIndex: 3, process: 1, f: 'write', key: 'k', value: 'b', outcome: 'not-happened', why: '' },
-    ], [rec(1, 1, 'k', 'a')], effect);
-    expect(out.map((o) => `${o.type}:${o.process}:${String(o.value)}${o.logLsn ? `@${o.logLsn}` : ''}`)).toEqual(['invoke:0:a@1', 'invoke:1:b', 'fail:1:b', 'invoke:2:null', 'ok:2:a', 'ok:0:a']);
+    const out = applyResolutions(
+      history,
+      [
+        { invokeIndex: 0, completeIndex: 1, process: 0, f: 'write', key: 'k', value: 'a', outcome: 'happened', lsn: 1, why: '' },
+        { invokeIndex: 2, completeIndex: 3, process: 1, f: 'write', key: 'k', value: 'b', outcome: 'not-happened', why: '' },
+      ],
+      [rec(1, 1, 'k', 'a')],
+      effect,
+    );
+    expect(out.map((o) => `${o.type}:${o.process}:${String(o.value)}${o.logLsn ? `@${o.logLsn}` : ''}`)).toEqual([
+      'invoke:0:a@1',
+      'invoke:1:b',
+      'fail:1:b',
+      'invoke:2:null',
+      'ok:2:a',
+      'ok:0:a',
+    ]);
     expect(history[1]!.type).toBe('info'); // the input is untouched
   });
 });

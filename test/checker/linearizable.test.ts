@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkLinearizable } from '../../src/checker/linearizable.js';
-import { registerModel } from '../../src/checker/models/register.js';
 import { kvModel } from '../../src/checker/models/kv.js';
+import { registerModel } from '../../src/checker/models/register.js';
 import { h } from '../helpers/history.js';
 
 const check = (ops: ReturnType<typeof h>) => checkLinearizable(ops, registerModel);
@@ -19,15 +19,29 @@ describe('linearizable: register', () => {
     const r = check(h(['invoke', 0, 'write', 1], ['ok', 0, 'write', 1], ['invoke', 1, 'read', null], ['ok', 1, 'read', 2]));
     expect(r.valid).toBe(false);
     expect(r.failures[0]).toMatchObject({ key: 'x', op: { process: 1, f: 'read', value: 2 }, state: 1, prefixLength: 1, completedOps: 2 });
-    expect(r.failures[0]!.message).toBe(`key "x": after linearizing 1 of 2 completed ops the state is 1; process 1's read 2 (history index 2–3) cannot be placed, whatever order its 0 concurrent op(s) take effect in`);
+    expect(r.failures[0]!.message).toBe(
+      `key "x": after linearizing 1 of 2 completed ops the state is 1; process 1's read 2 (history index 2–3) cannot be placed, whatever order its 0 concurrent op(s) take effect in`,
+    );
   });
 
   it('a stale read after a completed write is not linearizable', () => {
-    expect(check(h(['invoke', 0, 'write', 1], ['ok', 0, 'write', 1], ['invoke', 0, 'write', 2], ['ok', 0, 'write', 2], ['invoke', 1, 'read', null], ['ok', 1, 'read', 1])).valid).toBe(false);
+    expect(
+      check(
+        h(
+          ['invoke', 0, 'write', 1],
+          ['ok', 0, 'write', 1],
+          ['invoke', 0, 'write', 2],
+          ['ok', 0, 'write', 2],
+          ['invoke', 1, 'read', null],
+          ['ok', 1, 'read', 1],
+        ),
+      ).valid,
+    ).toBe(false);
   });
 
   it('concurrent overlap: a read overlapping a write may see either value', () => {
-    const base = (v: unknown) => h(['invoke', 0, 'write', 1], ['ok', 0, 'write', 1], ['invoke', 0, 'write', 2], ['invoke', 1, 'read', null], ['ok', 1, 'read', v], ['ok', 0, 'write', 2]);
+    const base = (v: unknown) =>
+      h(['invoke', 0, 'write', 1], ['ok', 0, 'write', 1], ['invoke', 0, 'write', 2], ['invoke', 1, 'read', null], ['ok', 1, 'read', v], ['ok', 0, 'write', 2]);
     expect(check(base(1)).valid).toBe(true);
     expect(check(base(2)).valid).toBe(true);
     expect(check(base(3)).valid).toBe(false);
@@ -35,17 +49,27 @@ describe('linearizable: register', () => {
 
   it('two reads cannot see the new value then the old one (no going back)', () => {
     const ops = h(
-      ['invoke', 0, 'write', 1], ['ok', 0, 'write', 1],
+      ['invoke', 0, 'write', 1],
+      ['ok', 0, 'write', 1],
       ['invoke', 0, 'write', 2],
-      ['invoke', 1, 'read', null], ['ok', 1, 'read', 2],
-      ['invoke', 2, 'read', null], ['ok', 2, 'read', 1],
+      ['invoke', 1, 'read', null],
+      ['ok', 1, 'read', 2],
+      ['invoke', 2, 'read', null],
+      ['ok', 2, 'read', 1],
       ['ok', 0, 'write', 2],
     );
     expect(check(ops).valid).toBe(false);
   });
 
   it('info write: may take effect later or never', () => {
-    const later = h(['invoke', 0, 'write', 1], ['info', 0, 'write', 1], ['invoke', 1, 'read', null], ['ok', 1, 'read', null], ['invoke', 1, 'read', null], ['ok', 1, 'read', 1]);
+    const later = h(
+      ['invoke', 0, 'write', 1],
+      ['info', 0, 'write', 1],
+      ['invoke', 1, 'read', null],
+      ['ok', 1, 'read', null],
+      ['invoke', 1, 'read', null],
+      ['ok', 1, 'read', 1],
+    );
     expect(check(later).valid).toBe(true);
     const never = h(['invoke', 0, 'write', 1], ['info', 0, 'write', 1], ['invoke', 1, 'read', null], ['ok', 1, 'read', null]);
     expect(check(never).valid).toBe(true);
@@ -60,20 +84,53 @@ describe('linearizable: register', () => {
   });
 
   it('cas: success needs the expected value; a failed cas is dropped; an info cas may have happened', () => {
-    const okCas = h(['invoke', 0, 'write', 1], ['ok', 0, 'write', 1], ['invoke', 0, 'cas', [1, 2]], ['ok', 0, 'cas', [1, 2]], ['invoke', 1, 'read', null], ['ok', 1, 'read', 2]);
+    const okCas = h(
+      ['invoke', 0, 'write', 1],
+      ['ok', 0, 'write', 1],
+      ['invoke', 0, 'cas', [1, 2]],
+      ['ok', 0, 'cas', [1, 2]],
+      ['invoke', 1, 'read', null],
+      ['ok', 1, 'read', 2],
+    );
     expect(check(okCas).valid).toBe(true);
     const impossibleCas = h(['invoke', 0, 'write', 1], ['ok', 0, 'write', 1], ['invoke', 0, 'cas', [5, 2]], ['ok', 0, 'cas', [5, 2]]);
     expect(check(impossibleCas).valid).toBe(false);
-    const failedCas = h(['invoke', 0, 'write', 1], ['ok', 0, 'write', 1], ['invoke', 0, 'cas', [1, 2]], ['fail', 0, 'cas', [1, 2]], ['invoke', 1, 'read', null], ['ok', 1, 'read', 1]);
+    const failedCas = h(
+      ['invoke', 0, 'write', 1],
+      ['ok', 0, 'write', 1],
+      ['invoke', 0, 'cas', [1, 2]],
+      ['fail', 0, 'cas', [1, 2]],
+      ['invoke', 1, 'read', null],
+      ['ok', 1, 'read', 1],
+    );
     expect(check(failedCas).valid).toBe(true);
-    const failedButSeen = h(['invoke', 0, 'write', 1], ['ok', 0, 'write', 1], ['invoke', 0, 'cas', [1, 2]], ['fail', 0, 'cas', [1, 2]], ['invoke', 1, 'read', null], ['ok', 1, 'read', 2]);
+    const failedButSeen = h(
+      ['invoke', 0, 'write', 1],
+      ['ok', 0, 'write', 1],
+      ['invoke', 0, 'cas', [1, 2]],
+      ['fail', 0, 'cas', [1, 2]],
+      ['invoke', 1, 'read', null],
+      ['ok', 1, 'read', 2],
+    );
     expect(check(failedButSeen).valid).toBe(false);
-    const infoCas = h(['invoke', 0, 'write', 1], ['ok', 0, 'write', 1], ['invoke', 0, 'cas', [1, 2]], ['info', 0, 'cas', [1, 2]], ['invoke', 1, 'read', null], ['ok', 1, 'read', 2]);
+    const infoCas = h(
+      ['invoke', 0, 'write', 1],
+      ['ok', 0, 'write', 1],
+      ['invoke', 0, 'cas', [1, 2]],
+      ['info', 0, 'cas', [1, 2]],
+      ['invoke', 1, 'read', null],
+      ['ok', 1, 'read', 2],
+    );
     expect(check(infoCas).valid).toBe(true);
   });
 
   it('keys are independent (per-key partitioning)', () => {
-    const ops = h(['invoke', 0, 'write', 1, { key: 'a' }], ['ok', 0, 'write', 1, { key: 'a' }], ['invoke', 1, 'read', null, { key: 'b' }], ['ok', 1, 'read', null, { key: 'b' }]);
+    const ops = h(
+      ['invoke', 0, 'write', 1, { key: 'a' }],
+      ['ok', 0, 'write', 1, { key: 'a' }],
+      ['invoke', 1, 'read', null, { key: 'b' }],
+      ['ok', 1, 'read', null, { key: 'b' }],
+    );
     const r = check(ops);
     expect(r.valid).toBe(true);
     expect(r.keys).toBe(2);
@@ -88,7 +145,9 @@ describe('linearizable: register', () => {
     steps.push(['invoke', 99, 'read', null], ['ok', 99, 'read', 'never']);
     const r = checkLinearizable(h(...steps), registerModel, { budgetMsPerKey: 1 });
     expect(r.valid).toBe('unknown');
-    expect(r.unknown[0]!.reason).toMatch(/^search exceeded 1 ms after \d+ steps \(59 ops on this key\); the longest linearizable prefix found covers \d+ of \d+ completed ops$/);
+    expect(r.unknown[0]!.reason).toMatch(
+      /^search exceeded 1 ms after \d+ steps \(59 ops on this key\); the longest linearizable prefix found covers \d+ of \d+ completed ops$/,
+    );
   });
 
   it('an op the model does not know makes that key unknown', () => {
@@ -100,7 +159,16 @@ describe('linearizable: register', () => {
 
 describe('linearizable: kv with append', () => {
   it('append concatenates; null reads as empty', () => {
-    const ops = h(['invoke', 0, 'read', null], ['ok', 0, 'read', null], ['invoke', 0, 'append', 'a'], ['ok', 0, 'append', 'a'], ['invoke', 1, 'append', 'b'], ['ok', 1, 'append', 'b'], ['invoke', 0, 'read', null], ['ok', 0, 'read', 'ab']);
+    const ops = h(
+      ['invoke', 0, 'read', null],
+      ['ok', 0, 'read', null],
+      ['invoke', 0, 'append', 'a'],
+      ['ok', 0, 'append', 'a'],
+      ['invoke', 1, 'append', 'b'],
+      ['ok', 1, 'append', 'b'],
+      ['invoke', 0, 'read', null],
+      ['ok', 0, 'read', 'ab'],
+    );
     expect(checkLinearizable(ops, kvModel).valid).toBe(true);
     ops[7]!.value = 'ba';
     expect(checkLinearizable(ops, kvModel).valid).toBe(false);

@@ -10,10 +10,14 @@ const finalRead = (process: string, node: string, value: unknown, key = 'x'): St
 describe('loss: set', () => {
   it('acknowledged but absent is lost; unacknowledged but present is recovered; never written is unexpected', () => {
     const ops = h(
-      ['invoke', 0, 'add', 1], ['ok', 0, 'add', 1],
-      ['invoke', 0, 'add', 2], ['ok', 0, 'add', 2],
-      ['invoke', 1, 'add', 3], ['info', 1, 'add', 3],
-      ['invoke', 2, 'add', 4], ['fail', 2, 'add', 4],
+      ['invoke', 0, 'add', 1],
+      ['ok', 0, 'add', 1],
+      ['invoke', 0, 'add', 2],
+      ['ok', 0, 'add', 2],
+      ['invoke', 1, 'add', 3],
+      ['info', 1, 'add', 3],
+      ['invoke', 2, 'add', 4],
+      ['fail', 2, 'add', 4],
       ...finalRead('final-n1', 'n1', [1, 3, 99]),
       ...finalRead('final-n2', 'n2', [1, 2, 3]),
     );

@@ -4,11 +4,11 @@
  * read completed, makes them not linearizable. Seeds are printed on failure; SEED=<n> replays one.
  */
 import { describe, expect, it } from 'vitest';
-import { syntheticRegisterHistory } from '../../src/history/synthetic.js';
 import { checkLinearizable } from '../../src/checker/linearizable.js';
 import { registerModel } from '../../src/checker/models/register.js';
-import { Rng } from '../../src/lib/rng.js';
 import type { Op } from '../../src/history/op.js';
+import { syntheticRegisterHistory } from '../../src/history/synthetic.js';
+import { Rng } from '../../src/lib/rng.js';
 
 const seeds = process.env.SEED ? [Number(process.env.SEED)] : Array.from({ length: Number(process.env.PROPERTY_SEEDS ?? 40) }, (_, i) => 1000 + i);
 

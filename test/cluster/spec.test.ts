@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseClusterSpec, startOrder, upstreamsOf, commitSettings } from '../../src/cluster/spec.js';
+import { commitSettings, parseClusterSpec, startOrder, upstreamsOf } from '../../src/cluster/spec.js';
 
 const parse = (doc: unknown) => parseClusterSpec(doc, 'c.yaml', 'c');
 const err = (doc: unknown) => {
@@ -16,19 +16,26 @@ describe('cluster spec', () => {
     const s = parse({ nodes: [{ id: 'n1' }, { id: 'n2' }, { id: 'n3' }], topology: 'chain', replication: { mode: 'sync' } });
     expect(s.name).toBe('c');
     expect(s.leader).toBe('n1');
-    expect([...upstreamsOf(s)]).toEqual([['n2', 'n1'], ['n3', 'n2']]);
+    expect([...upstreamsOf(s)]).toEqual([
+      ['n2', 'n1'],
+      ['n3', 'n2'],
+    ]);
     expect(startOrder(s)).toEqual(['n1', 'n2', 'n3']);
     expect(commitSettings(s).syncStandbys).toEqual(['n2']);
   });
 
   it('names the field in one line for bad input', () => {
-    expect(err({ nodes: [{ id: 'n1' }], replication: { mode: 'fast' } })).toBe('c.yaml: replication.mode: Invalid option: expected one of "async"|"semi-sync"|"sync", got "fast"');
+    expect(err({ nodes: [{ id: 'n1' }], replication: { mode: 'fast' } })).toBe(
+      'c.yaml: replication.mode: Invalid option: expected one of "async"|"semi-sync"|"sync", got "fast"',
+    );
     expect(err({ nodes: [{ id: 'n1' }], replicaton: {} })).toBe('c.yaml: (top level): unknown field "replicaton"');
     expect(err({ nodes: [] })).toBe('c.yaml: nodes: needs at least one node, got []');
     expect(err({})).toMatch(/^c\.yaml: nodes: is required/);
     expect(err({ nodes: [{ id: 'n1' }, { id: 'n1' }] })).toBe('c.yaml: nodes: node id "n1" appears twice');
     expect(err({ nodes: [{ id: 'n1' }, { id: 'n2', upstream: 'n9' }] })).toBe('c.yaml: nodes.1.upstream: "n9" is not one of the nodes');
-    expect(err({ nodes: [{ id: 'n1' }, { id: 'n2' }], replication: { mode: 'semi-sync', k: 2 } })).toBe('c.yaml: replication.k: 2 exceeds the 1 direct follower(s) of n1');
+    expect(err({ nodes: [{ id: 'n1' }, { id: 'n2' }], replication: { mode: 'semi-sync', k: 2 } })).toBe(
+      'c.yaml: replication.k: 2 exceeds the 1 direct follower(s) of n1',
+    );
     expect(err({ nodes: [{ id: 'n1' }, { id: 'n2', upstream: 'n3' }, { id: 'n3', upstream: 'n2' }] })).toMatch(/cycle/);
   });
 });

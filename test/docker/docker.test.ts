@@ -5,18 +5,19 @@
  * after it is unpaused (fencing holds as with SIGSTOP); what an old leader rewinds inside its volume
  * reaches the host when the cluster stops.
  */
-import { PassThrough } from 'node:stream';
+
 import { existsSync } from 'node:fs';
 import net from 'node:net';
+import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
+import { call, closeKvClients } from '../../src/client/kv-http.js';
 import type { ReplabCluster } from '../../src/cluster/replab-cluster.js';
-import { waitFor } from '../../src/lib/wait.js';
 import { dockerClient } from '../../src/docker/engine.js';
 import { imageTag } from '../../src/docker/image.js';
 import { readRewound } from '../../src/kv/rewound.js';
 import { readVersion } from '../../src/lib/paths.js';
-import { call, closeKvClients } from '../../src/client/kv-http.js';
-import { dump, put, startCluster, OutcomeWriter } from '../helpers/cluster.js';
+import { waitFor } from '../../src/lib/wait.js';
+import { dump, OutcomeWriter, put, startCluster } from '../helpers/cluster.js';
 
 const spec = (name: string, mode: string) => ({
   name,
@@ -36,10 +37,14 @@ afterEach(async () => {
 
 async function waitForLeader(c: ReplabCluster, not: string): Promise<string> {
   let leader = not;
-  await waitFor(async () => {
-    leader = ((await c.monitorStatus())?.leader as string | undefined) ?? not;
-    return leader !== not;
-  }, 20_000, 20);
+  await waitFor(
+    async () => {
+      leader = ((await c.monitorStatus())?.leader as string | undefined) ?? not;
+      return leader !== not;
+    },
+    20_000,
+    20,
+  );
   expect(leader).not.toBe(not);
   return leader;
 }
@@ -49,7 +54,9 @@ describe('docker backend', () => {
     const out = new PassThrough();
     let text = '';
     out.on('data', (c: Buffer) => (text += c.toString()));
-    const [result] = (await dockerClient().run(imageTag(), ['--version'], out, { HostConfig: { AutoRemove: true, NetworkMode: 'host' } })) as [{ StatusCode: number }];
+    const [result] = (await dockerClient().run(imageTag(), ['--version'], out, { HostConfig: { AutoRemove: true, NetworkMode: 'host' } })) as [
+      { StatusCode: number },
+    ];
     expect(result.StatusCode).toBe(0);
     expect(text.trim()).toBe(readVersion());
   });
@@ -58,7 +65,9 @@ describe('docker backend', () => {
     cluster = await startCluster(spec('dk-fo', 'semi-sync'));
     const c = cluster;
     const client = c.client();
-    const writer = new OutcomeWriter((key, value) => client.request('leader', { method: 'PUT', path: `/kv/${key}`, body: value, timeoutMs: 3000 }), { concurrency: 3 });
+    const writer = new OutcomeWriter((key, value) => client.request('leader', { method: 'PUT', path: `/kv/${key}`, body: value, timeoutMs: 3000 }), {
+      concurrency: 3,
+    });
     await writer.waitForAcks(50);
     await c.kill('n1');
     const leader = await waitForLeader(c, 'n1');

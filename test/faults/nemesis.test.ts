@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { bridgeGrudge, cutFromMajority, halvesGrudge, isolateGrudge, majorityRingGrudge, type Grudge } from '../../src/faults/nemesis/grudge.js';
+import { replLinksBetween } from '../../src/faults/links.js';
+import { bridgeGrudge, cutFromMajority, type Grudge, halvesGrudge, isolateGrudge, majorityRingGrudge } from '../../src/faults/nemesis/grudge.js';
 import { parseDuration, parseNemesisSchedule, plan } from '../../src/faults/nemesis/schedule.js';
 import { Rng } from '../../src/lib/rng.js';
-import { replLinksBetween } from '../../src/faults/links.js';
 
 const five = ['n1', 'n2', 'n3', 'n4', 'n5'];
 const asObject = (g: Grudge) => Object.fromEntries([...g].map(([k, v]) => [k, [...v].sort()]));
@@ -23,7 +23,12 @@ describe('partition shapes', () => {
   it('majority ring: everyone sees a majority (itself included), no two the same majority', () => {
     const g = majorityRingGrudge(five, new Rng(7));
     expect(symmetric(g)).toBe(true);
-    const seen = [...g].map(([, s]) => five.filter((x) => !s.has(x)).sort().join(','));
+    const seen = [...g].map(([, s]) =>
+      five
+        .filter((x) => !s.has(x))
+        .sort()
+        .join(','),
+    );
     for (const v of seen) expect(v.split(',').length).toBe(3);
     expect(new Set(seen).size).toBe(5);
   });

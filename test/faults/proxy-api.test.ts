@@ -5,7 +5,7 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProxyApi } from '../../src/faults/proxy/api.js';
-import { toxiproxyClient, type Toxiproxy } from '../../src/faults/toxiproxy.js';
+import { type Toxiproxy, toxiproxyClient } from '../../src/faults/toxiproxy.js';
 import { echoServer, roundTrip } from '../helpers/tcp.js';
 
 let api: ProxyApi;

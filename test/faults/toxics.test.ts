@@ -5,7 +5,7 @@
 import type net from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ProxyApi } from '../../src/faults/proxy/api.js';
-import { toxiproxyClient, type Toxiproxy } from '../../src/faults/toxiproxy.js';
+import { type Toxiproxy, toxiproxyClient } from '../../src/faults/toxiproxy.js';
 import { waitFor } from '../../src/lib/wait.js';
 import { connect, echoOnce, echoServer, readAll, sendServer, type TestServer } from '../helpers/tcp.js';
 
@@ -138,7 +138,13 @@ describe('toxics on real TCP traffic', () => {
     const src = await sendServer(Buffer.alloc(1000, 2));
     servers.push(src);
     const p = await proxyTo(src.address);
-    await p.addToxic({ name: 'sl', type: 'slicer', stream: 'downstream', toxicity: 1, attributes: { average_size: 10, size_variation: 5, delay: 1000 } } as never);
+    await p.addToxic({
+      name: 'sl',
+      type: 'slicer',
+      stream: 'downstream',
+      toxicity: 1,
+      attributes: { average_size: 10, size_variation: 5, delay: 1000 },
+    } as never);
     const r = await readAll(await open(p.listen));
     expect(r.bytes.length).toBe(1000);
     expect(r.chunks).toBeGreaterThan(30);

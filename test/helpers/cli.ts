@@ -10,8 +10,13 @@ export interface CliRun {
 
 export function replab(args: string[], options: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<CliRun> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [cliEntry(), ...args], { env: { ...process.env, ...options.env }, timeout: options.timeoutMs ?? 60_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [cliEntry(), ...args],
+      { env: { ...process.env, ...options.env }, timeout: options.timeoutMs ?? 60_000 },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+      },
+    );
   });
 }

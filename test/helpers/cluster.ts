@@ -5,10 +5,10 @@
  */
 import os from 'node:os';
 import path from 'node:path';
+import type { Outcome } from '../../src/client/kv-http.js';
 import { ReplabCluster, type UpOptions } from '../../src/cluster/replab-cluster.js';
 import { parseClusterSpec } from '../../src/cluster/spec.js';
 import { waitFor } from '../../src/lib/wait.js';
-import type { Outcome } from '../../src/client/kv-http.js';
 
 export const stateRoot = () => process.env.REPLAB_TEST_STATE_ROOT ?? path.join(os.tmpdir(), 'replab-test-adhoc');
 
@@ -38,7 +38,8 @@ export async function request(address: string, method: string, urlPath: string, 
   return { status: res.status, body: parsed, headers: res.headers };
 }
 
-export const put = (address: string, key: string, value: string, timeoutMs?: number) => request(address, 'PUT', `/kv/${encodeURIComponent(key)}`, value, timeoutMs);
+export const put = (address: string, key: string, value: string, timeoutMs?: number) =>
+  request(address, 'PUT', `/kv/${encodeURIComponent(key)}`, value, timeoutMs);
 export const get = (address: string, key: string) => request(address, 'GET', `/kv/${encodeURIComponent(key)}`);
 export const status = async (address: string) => (await request(address, 'GET', '/status')).body;
 
@@ -143,7 +144,10 @@ export class OutcomeWriter {
   async waitForAcks(n: number, timeoutMs = 20_000, where: (w: AckedWrite) => boolean = () => true): Promise<void> {
     const target = this.acked.filter(where).length + n;
     const ok = await waitFor(() => this.acked.filter(where).length >= target, timeoutMs, 10);
-    if (!ok) throw new Error(`only ${this.acked.filter(where).length} of ${target} matching writes acknowledged within ${timeoutMs} ms (${this.failed} failed, ${this.indeterminate.length} indeterminate)`);
+    if (!ok)
+      throw new Error(
+        `only ${this.acked.filter(where).length} of ${target} matching writes acknowledged within ${timeoutMs} ms (${this.failed} failed, ${this.indeterminate.length} indeterminate)`,
+      );
   }
 
   /** The longest time between two consecutive acknowledgements (ms). */

@@ -24,7 +24,12 @@ export async function teardown(): Promise<void> {
       const p = path.join(dir, e.name);
       if (e.isDirectory()) await walk(p);
       else if (e.name === 'cluster.json') {
-        const c = JSON.parse(await fsp.readFile(p, 'utf8')) as { nodes: Array<{ pid: number }>; monitor?: { pid: number }; proxy?: { pid: number }; pids?: number[] };
+        const c = JSON.parse(await fsp.readFile(p, 'utf8')) as {
+          nodes: Array<{ pid: number }>;
+          monitor?: { pid: number };
+          proxy?: { pid: number };
+          pids?: number[];
+        };
         pids.push(...c.nodes.map((n) => n.pid));
         if (c.monitor) pids.push(c.monitor.pid);
         if (c.proxy?.pid) pids.push(c.proxy.pid);

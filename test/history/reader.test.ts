@@ -2,10 +2,10 @@ import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { checkHistory } from '../../src/checker/checker.js';
+import { importJepsenEdn, importJepsenLog } from '../../src/history/import.js';
 import { loadHistory, validateHistory } from '../../src/history/reader.js';
 import { HistoryRecorder } from '../../src/history/recorder.js';
-import { importJepsenEdn, importJepsenLog } from '../../src/history/import.js';
-import { checkHistory } from '../../src/checker/checker.js';
 
 async function withFile(text: string, run: (file: string) => Promise<void>): Promise<void> {
   const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'replab-hist-'));
@@ -20,19 +20,25 @@ async function withFile(text: string, run: (file: string) => Promise<void>): Pro
 
 describe('history reader', () => {
   it('streams and validates; unknown fields are kept', async () => {
-    await withFile('{"index":0,"time":1,"process":0,"type":"invoke","f":"write","key":"k","value":1,"extra":"kept"}\n\n{"index":1,"time":2,"process":0,"type":"ok","f":"write","key":"k","value":1,"lsn":4}\n', async (file) => {
-      const ops = await loadHistory(file);
-      expect(ops).toHaveLength(2);
-      expect(ops[0]!.extra).toBe('kept');
-      expect(ops[1]!.lsn).toBe(4);
-    });
+    await withFile(
+      '{"index":0,"time":1,"process":0,"type":"invoke","f":"write","key":"k","value":1,"extra":"kept"}\n\n{"index":1,"time":2,"process":0,"type":"ok","f":"write","key":"k","value":1,"lsn":4}\n',
+      async (file) => {
+        const ops = await loadHistory(file);
+        expect(ops).toHaveLength(2);
+        expect(ops[0]!.extra).toBe('kept');
+        expect(ops[1]!.lsn).toBe(4);
+      },
+    );
   });
 
   it.each([
     ['{"process":0,"type":"invoke","f":"read"}\nnot json\n', 'h.jsonl:2: not valid JSON: not json'],
     ['{"process":0,"type":"done","f":"read"}\n', 'h.jsonl:1: "type" must be one of invoke, ok, fail, info, got "done"'],
     ['{"process":3,"type":"ok","f":"read","value":1}\n', 'h.jsonl:1: "ok" for process 3 without a pending invoke'],
-    ['{"process":1,"type":"invoke","f":"read"}\n{"process":1,"type":"invoke","f":"write"}\n', 'h.jsonl:2: process 1 invokes write while its read (index 0) is still pending'],
+    [
+      '{"process":1,"type":"invoke","f":"read"}\n{"process":1,"type":"invoke","f":"write"}\n',
+      'h.jsonl:2: process 1 invokes write while its read (index 0) is still pending',
+    ],
     ['[1,2]\n', 'h.jsonl:1: an op must be a JSON object'],
     ['{"type":"invoke","f":"read"}\n', 'h.jsonl:1: "process" must be an integer or a string, got null'],
   ])('rejects %j with one line naming the line', async (text, message) => {
@@ -54,7 +60,11 @@ describe('history reader', () => {
     rec.record({ process: 'nemesis', type: 'info', f: 'start-kill', value: 'n1' });
     await rec.close();
     const ops = await loadHistory(file);
-    expect(ops.map((o) => [o.index, o.type, o.f])).toEqual([[0, 'invoke', 'write'], [1, 'ok', 'write'], [2, 'info', 'start-kill']]);
+    expect(ops.map((o) => [o.index, o.type, o.f])).toEqual([
+      [0, 'invoke', 'write'],
+      [1, 'ok', 'write'],
+      [2, 'info', 'start-kill'],
+    ]);
     expect(ops[1]).toMatchObject({ key: 'k', value: 'v', node: 'n1', lsn: 3, epoch: 1 });
     expect(ops[1]!.time).toBeGreaterThanOrEqual(ops[0]!.time);
     await fsp.rm(dir, { recursive: true, force: true });
@@ -63,7 +73,9 @@ describe('history reader', () => {
 
 describe('history import', () => {
   it('Jepsen history.edn', () => {
-    const ops = importJepsenEdn('{:type :invoke, :f :cas, :value [1 2], :process 0, :time 10, :index 0}\n{:type :fail, :f :cas, :value [1 2], :process 0, :time 20, :index 1}\n{:type :info, :f :start, :value nil, :process :nemesis, :time 30}\n');
+    const ops = importJepsenEdn(
+      '{:type :invoke, :f :cas, :value [1 2], :process 0, :time 10, :index 0}\n{:type :fail, :f :cas, :value [1 2], :process 0, :time 20, :index 1}\n{:type :info, :f :start, :value nil, :process :nemesis, :time 30}\n',
+    );
     expect(ops).toEqual([
       { index: 0, type: 'invoke', f: 'cas', value: [1, 2], process: 0, time: 10 },
       { index: 1, type: 'fail', f: 'cas', value: [1, 2], process: 0, time: 20 },
@@ -88,15 +100,33 @@ describe('history import', () => {
       '{:type :info, :f :start, :value nil, :process :nemesis, :time 11}',
     ].join('\n');
     const ops = importJepsenEdn(edn);
-    expect(ops.map((o) => [o.key, o.value])).toEqual([['1', 10], ['2', 20], ['1', 10], ['2', 20], ['1', null], ['1', 10], ['2', [20, 21]], ['2', [20, 21]], ['2', null], ['2', null], [undefined, null]]);
+    expect(ops.map((o) => [o.key, o.value])).toEqual([
+      ['1', 10],
+      ['2', 20],
+      ['1', 10],
+      ['2', 20],
+      ['1', null],
+      ['1', 10],
+      ['2', [20, 21]],
+      ['2', [20, 21]],
+      ['2', null],
+      ['2', null],
+      [undefined, null],
+    ]);
     expect(checkHistory(ops, { model: 'register' }).linearizable).toMatchObject({ valid: true, keys: 2 });
     const asOne = ops.map((o) => ({ ...o, key: o.key === undefined ? undefined : 'x' }));
     expect(checkHistory(asOne, { model: 'register' }).linearizable).toMatchObject({ valid: false });
   });
 
   it('Jepsen text log lines', () => {
-    const ops = importJepsenLog('2017-01-01 INFO  jepsen.util - 3\t:invoke\t:write\t1\nsome other line\nINFO jepsen.util - 3 :info :write 1 :timed-out\nINFO  jepsen.util - :nemesis\t:info\t:start\tnil\n');
-    expect(ops.map((o) => [o.process, o.type, o.f, o.value, o.error])).toEqual([[3, 'invoke', 'write', 1, undefined], [3, 'info', 'write', 1, 'timed-out'], ['nemesis', 'info', 'start', null, undefined]]);
+    const ops = importJepsenLog(
+      '2017-01-01 INFO  jepsen.util - 3\t:invoke\t:write\t1\nsome other line\nINFO jepsen.util - 3 :info :write 1 :timed-out\nINFO  jepsen.util - :nemesis\t:info\t:start\tnil\n',
+    );
+    expect(ops.map((o) => [o.process, o.type, o.f, o.value, o.error])).toEqual([
+      [3, 'invoke', 'write', 1, undefined],
+      [3, 'info', 'write', 1, 'timed-out'],
+      ['nemesis', 'info', 'start', null, undefined],
+    ]);
   });
 
   it('bad EDN is one line', () => {

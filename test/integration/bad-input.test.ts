@@ -6,8 +6,8 @@ import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReplabCluster } from '../../src/cluster/replab-cluster.js';
 import { encodeJsonFrame, FrameType } from '../../src/kv/frames.js';
-import { dump, put, request, startCluster, status } from '../helpers/cluster.js';
 import { AUTH_HEADER, signAdminRequest, signHello } from '../../src/lib/auth.js';
+import { dump, put, request, startCluster, status } from '../helpers/cluster.js';
 
 let cluster: ReplabCluster;
 let leader: string;
@@ -88,7 +88,12 @@ describe('node: bad input on the HTTP port', () => {
 
 describe('node: bad admin calls', () => {
   const admin = (action: string, body: string, token = cluster.token) =>
-    fetch(`http://${leader}/admin/${action}`, { method: 'POST', body, headers: { [AUTH_HEADER]: signAdminRequest(token, { method: 'POST', path: `/admin/${action}`, body, caller: 'test' }) }, signal: AbortSignal.timeout(5000) }).then(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, unknown> }));
+    fetch(`http://${leader}/admin/${action}`, {
+      method: 'POST',
+      body,
+      headers: { [AUTH_HEADER]: signAdminRequest(token, { method: 'POST', path: `/admin/${action}`, body, caller: 'test' }) },
+      signal: AbortSignal.timeout(5000),
+    }).then(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, unknown> }));
 
   it.each([
     ['lease', '{"epoch":1,"leaseMs":1000,"sentAtMs":0}', 'wrong-token', 401, /wrong cluster token/],
@@ -111,13 +116,21 @@ describe('node: bad admin calls', () => {
 describe('node: admin authentication', () => {
   it('an admin body nested 10,000 levels deep is a 400', async () => {
     const body = `{"epoch":1,"x":${'['.repeat(10_000)}`;
-    const r = await fetch(`http://${leader}/admin/lease`, { method: 'POST', body, headers: { [AUTH_HEADER]: signAdminRequest(cluster.token, { method: 'POST', path: '/admin/lease', body, caller: 'test' }) } });
+    const r = await fetch(`http://${leader}/admin/lease`, {
+      method: 'POST',
+      body,
+      headers: { [AUTH_HEADER]: signAdminRequest(cluster.token, { method: 'POST', path: '/admin/lease', body, caller: 'test' }) },
+    });
     expect(r.status).toBe(400);
     await expectUnchanged();
   });
 
   it('the token in the clear (the old bearer form) authorises nothing', async () => {
-    const r = await fetch(`http://${leader}/admin/lease`, { method: 'POST', body: '{"epoch":1,"leaseMs":1000,"sentAtMs":0}', headers: { authorization: `Bearer ${cluster.token}` } });
+    const r = await fetch(`http://${leader}/admin/lease`, {
+      method: 'POST',
+      body: '{"epoch":1,"leaseMs":1000,"sentAtMs":0}',
+      headers: { authorization: `Bearer ${cluster.token}` },
+    });
     expect(r.status).toBe(401);
     expect(String(((await r.json()) as { error: string }).error)).toMatch(/signed "x-replab-auth" header/);
   });

@@ -3,7 +3,7 @@
  * a log line, keeps its data unchanged, keeps serving reads, and reconnects — it never applies a
  * record it could not verify.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -11,8 +11,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeFrame, encodeJsonFrame, FrameDecoder, FrameType } from '../../src/kv/frames.js';
 import { encodeRecord } from '../../src/kv/record.js';
-import { waitFor } from '../../src/lib/wait.js';
 import { cliEntry } from '../../src/lib/paths.js';
+import { waitFor } from '../../src/lib/wait.js';
 import { request, status } from '../helpers/cluster.js';
 
 let dir: string;
@@ -34,9 +34,31 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => fake.listen(0, '127.0.0.1', () => r()));
   const port = (fake.address() as net.AddressInfo).port;
-  follower = spawn(process.execPath, [cliEntry(), 'node', '--id', 'n2', '--role', 'follower', '--upstream', `127.0.0.1:${port}`, '--data-dir', path.join(dir, 'n2'), '--token', 't', '--heartbeat-ms', '50'], { stdio: 'ignore' });
+  follower = spawn(
+    process.execPath,
+    [
+      cliEntry(),
+      'node',
+      '--id',
+      'n2',
+      '--role',
+      'follower',
+      '--upstream',
+      `127.0.0.1:${port}`,
+      '--data-dir',
+      path.join(dir, 'n2'),
+      '--token',
+      't',
+      '--heartbeat-ms',
+      '50',
+    ],
+    { stdio: 'ignore' },
+  );
   await waitFor(async () => {
-    http = await fsp.readFile(path.join(dir, 'n2', 'endpoint.json'), 'utf8').then((t) => (JSON.parse(t) as { http: string }).http, () => '');
+    http = await fsp.readFile(path.join(dir, 'n2', 'endpoint.json'), 'utf8').then(
+      (t) => (JSON.parse(t) as { http: string }).http,
+      () => '',
+    );
     return http !== '';
   }, 15_000);
 });

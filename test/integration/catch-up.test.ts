@@ -63,13 +63,22 @@ describe('cluster: catch-up', () => {
     await expectSameState(c, ['n2', 'n3']);
     // It started from a snapshot taken while writes went on, not by replaying from lsn 1.
     const log = await fsp.readFile(c.logFile('n3'), 'utf8');
-    const installed = log.split('\n').filter((l) => l.includes('installed snapshot from upstream')).map((l) => JSON.parse(l) as { lsn: number });
+    const installed = log
+      .split('\n')
+      .filter((l) => l.includes('installed snapshot from upstream'))
+      .map((l) => JSON.parse(l) as { lsn: number });
     expect(installed.length).toBe(1);
     expect(installed[0]!.lsn).toBeGreaterThan(0);
   });
 
   it('a chain of 3 relays converges (n1 -> n2 -> n3 -> n4, sync)', async () => {
-    cluster = await startCluster({ name: 'chain', topology: 'chain', nodes: [{ id: 'n1' }, { id: 'n2' }, { id: 'n3' }, { id: 'n4' }], replication: { mode: 'sync' }, heartbeatMs: 50 });
+    cluster = await startCluster({
+      name: 'chain',
+      topology: 'chain',
+      nodes: [{ id: 'n1' }, { id: 'n2' }, { id: 'n3' }, { id: 'n4' }],
+      replication: { mode: 'sync' },
+      heartbeatMs: 50,
+    });
     const c = cluster;
     const leader = await status(c.endpoint('n1').http);
     expect((leader.followers as unknown[]).length).toBe(1); // only n2 streams from n1

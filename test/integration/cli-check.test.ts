@@ -18,7 +18,11 @@ describe('cli: check', () => {
   it('a stale follower read → exit 1, and --json carries the failure', async () => {
     const r = await replab(['check', fixture('register-stale-bad.jsonl'), '--json']);
     expect(r.code).toBe(1);
-    const j = JSON.parse(r.stdout) as { valid: boolean; linearizable: { failures: Array<{ key: string }> }; staleReads: { stale: number; maxStaleLsn: number } };
+    const j = JSON.parse(r.stdout) as {
+      valid: boolean;
+      linearizable: { failures: Array<{ key: string }> };
+      staleReads: { stale: number; maxStaleLsn: number };
+    };
     expect(j.valid).toBe(false);
     expect(j.linearizable.failures[0]!.key).toBe('k1');
     expect(j.staleReads).toMatchObject({ stale: 1, maxStaleLsn: 1 });
@@ -36,7 +40,8 @@ describe('cli: check', () => {
     const lines: unknown[] = [];
     for (let p = 0; p < 18; p++) lines.push({ process: p, type: 'invoke', f: 'write', key: 'x', value: p });
     for (let p = 0; p < 18; p++) lines.push({ process: p, type: 'info', f: 'write', key: 'x', value: p });
-    for (let i = 0; i < 40; i++) lines.push({ process: 100 + i, type: 'invoke', f: 'read', key: 'x', value: null }, { process: 100 + i, type: 'ok', f: 'read', key: 'x', value: i % 18 });
+    for (let i = 0; i < 40; i++)
+      lines.push({ process: 100 + i, type: 'invoke', f: 'read', key: 'x', value: null }, { process: 100 + i, type: 'ok', f: 'read', key: 'x', value: i % 18 });
     lines.push({ process: 99, type: 'invoke', f: 'read', key: 'x', value: null }, { process: 99, type: 'ok', f: 'read', key: 'x', value: 'never' });
     await fsp.writeFile(file, lines.map((l) => JSON.stringify(l)).join('\n'));
     const r = await replab(['check', file, '--budget-ms', '1']);
@@ -83,7 +88,10 @@ describe('cli: check', () => {
     expect(lines[2]).toMatch(/register\s+INVALID/);
     expect(lines[3]).toBe('2 histories: 1 valid, 1 invalid, 0 unknown, 0 unreadable');
     const json = await replab(['check', ok, bad, '--json']);
-    const records = json.stdout.trim().split('\n').map((l) => JSON.parse(l) as { file: string; verdict: string; keysDecided: number });
+    const records = json.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { file: string; verdict: string; keysDecided: number });
     expect(records.map((x) => x.verdict)).toEqual(['valid', 'INVALID']);
     // A folder is every history in it; an unreadable one outranks INVALID (exit 2).
     const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'replab-check-many-'));

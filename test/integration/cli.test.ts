@@ -5,11 +5,11 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cliEntry } from '../../src/lib/paths.js';
-import { get, put, stateRoot } from '../helpers/cluster.js';
-import { replab } from '../helpers/cli.js';
 import { ReplabCluster } from '../../src/cluster/replab-cluster.js';
+import { cliEntry } from '../../src/lib/paths.js';
 import { isPidRunning } from '../../src/lib/pid.js';
+import { replab } from '../helpers/cli.js';
+import { get, put, stateRoot } from '../helpers/cluster.js';
 
 const dir = () => path.join(stateRoot(), `cli-${process.pid}`);
 const stateDir = () => ['--state-dir', dir()];
@@ -27,7 +27,10 @@ describe('cli: cluster', () => {
     expect(up.stderr).toBe('');
     expect(up.code).toBe(0);
     expect(up.stdout).toContain('cluster "cli-three" up (mode semi-sync)');
-    const file = JSON.parse(await fsp.readFile(path.join(dir(), 'cli-three', 'cluster.json'), 'utf8')) as { name: string; nodes: Array<Record<string, unknown>> };
+    const file = JSON.parse(await fsp.readFile(path.join(dir(), 'cli-three', 'cluster.json'), 'utf8')) as {
+      name: string;
+      nodes: Array<Record<string, unknown>>;
+    };
     expect(file.name).toBe('cli-three');
     expect(file.nodes.map((n) => Object.keys(n).sort())).toEqual(Array(3).fill(['dataDir', 'http', 'id', 'pid', 'repl']));
     const leader = file.nodes[0]!.http as string;
@@ -104,8 +107,14 @@ describe('cli: nemesis and proxy', () => {
       expect((await replab(['nemesis', 'cli-nem', 'heal', ...stateDir()])).stdout).toBe('healed: removed 4 nemesis toxic(s)\n');
       for (const [args, message] of [
         [['nemesis', 'cli-nem', 'explode'], 'error: unknown fault "explode" (partition, latency, bandwidth, kill, power-loss, pause, restart, heal)\n'],
-        [['nemesis', 'cli-nem', 'latency', '--links', 'repl:n9->n1'], 'error: no link named "repl:n9->n1" (links look like repl:n2->n1, monitor:n1, client:n1)\n'],
-        [['nemesis', 'cli-nem', 'kill', '--target', 'n7'], 'error: nemesis target "n7" is not a node or selector (leader, random-follower, random-node, followers, all, n1, n2)\n'],
+        [
+          ['nemesis', 'cli-nem', 'latency', '--links', 'repl:n9->n1'],
+          'error: no link named "repl:n9->n1" (links look like repl:n2->n1, monitor:n1, client:n1)\n',
+        ],
+        [
+          ['nemesis', 'cli-nem', 'kill', '--target', 'n7'],
+          'error: nemesis target "n7" is not a node or selector (leader, random-follower, random-node, followers, all, n1, n2)\n',
+        ],
         [['nemesis', 'cli-nem', 'pause', '--for', 'soon'], 'error: --for: "soon" is not a duration (e.g. 500ms, 5s, 2m, or a number of seconds)\n'],
       ] as const) {
         const bad = await replab([...args, ...stateDir()]);
@@ -137,12 +146,15 @@ describe('cli: node', () => {
     await fsp.writeFile(seg, buf);
     const r = await replab(['node', '--id', 'n1', '--data-dir', dataDir, ...token]);
     expect(r.code).toBe(4);
-    expect(r.stderr).toBe(`error: WAL corrupt: checksum mismatch in ${seg} at offset 0; committed records follow it; refusing to start. To recover, move the data dir aside and start the node empty as a follower: it bootstraps from the leader (or restore the dir from a backup).\n`);
+    expect(r.stderr).toBe(
+      `error: WAL corrupt: checksum mismatch in ${seg} at offset 0; committed records follow it; refusing to start. To recover, move the data dir aside and start the node empty as a follower: it bootstraps from the leader (or restore the dir from a backup).\n`,
+    );
   });
 });
 
 describe('cli: node refuses damaged data loudly', () => {
-  const ADVICE = 'To recover, move the data dir aside and start the node empty as a follower: it bootstraps from the leader (or restore the dir from a backup).';
+  const ADVICE =
+    'To recover, move the data dir aside and start the node empty as a follower: it bootstraps from the leader (or restore the dir from a backup).';
 
   it('an older WAL segment with one byte flipped: exit 4 naming segment and offset (it used to hang and exit 13 silently)', async () => {
     const dataDir = path.join(dir(), 'older-seg');
@@ -197,7 +209,10 @@ describe('cli: wal dump', () => {
     expect(text.stdout.split('\n').filter((l) => l.startsWith('lsn '))).toHaveLength(20);
     expect(text.stdout).toMatch(/^lsn 1 {2}epoch 1 {2}\d{4}-\d\d-\d\dT[\d:.]+Z {2}put "k0" = "v0"$/m);
     const json = await replab(['wal', 'dump', dataDir, '--json']);
-    const lines = json.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = json.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines[0]).toMatchObject({ type: 'log', epoch: 1, lastLsn: 20, checkpointLsn: 0, tornTail: null });
     expect(lines[20]).toMatchObject({ type: 'record', lsn: 20, epoch: 1, op: 'put', key: 'k19', value: 'v19' });
     // Cut the last record in half: the dump ends one record earlier and reports the torn bytes.
@@ -247,15 +262,19 @@ function lastRecordEnd(buf: Buffer): number {
 async function startAndWrite(dataDir: string, token: string[], extra: string[] = [], writes = 20): Promise<{ stop: () => Promise<void> }> {
   const { spawn } = await import('node:child_process');
   const child = spawn(process.execPath, [cliEntry(), 'node', '--id', 'n1', '--data-dir', dataDir, ...token, ...extra], { stdio: 'ignore' });
-  const stop = () => new Promise<void>((resolve) => {
-    if (child.exitCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-  });
+  const stop = () =>
+    new Promise<void>((resolve) => {
+      if (child.exitCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+    });
   try {
     let endpoint: { http: string } | undefined;
     for (let i = 0; i < 500 && !endpoint; i++) {
-      endpoint = await fsp.readFile(path.join(dataDir, 'endpoint.json'), 'utf8').then((t) => JSON.parse(t) as { http: string }, () => undefined);
+      endpoint = await fsp.readFile(path.join(dataDir, 'endpoint.json'), 'utf8').then(
+        (t) => JSON.parse(t) as { http: string },
+        () => undefined,
+      );
       if (!endpoint) await new Promise((r) => setTimeout(r, 20));
     }
     if (!endpoint) throw new Error('node did not start');

@@ -5,7 +5,7 @@
  * writes again once space returns, and after restarts — one on the still-full disk — hold every
  * acknowledged write. No temp file may be left behind.
  */
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -38,16 +38,25 @@ interface Node {
 
 async function startNode(dataDir: string): Promise<Node> {
   await fsp.rm(path.join(dataDir, 'endpoint.json'), { force: true });
-  const child = spawn(process.execPath, [cliEntry(), 'node', '--id', 'n1', '--data-dir', dataDir, '--token', 't', '--segment-bytes', String(1024 * 1024)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [cliEntry(), 'node', '--id', 'n1', '--data-dir', dataDir, '--token', 't', '--segment-bytes', String(1024 * 1024)], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
   const exit = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   let http: string | undefined;
-  const up = await waitFor(async () => {
-    if (child.exitCode !== null) return true;
-    http = await fsp.readFile(path.join(dataDir, 'endpoint.json'), 'utf8').then((t) => (JSON.parse(t) as { http: string }).http, () => undefined);
-    return http !== undefined;
-  }, 15_000, 20);
+  const up = await waitFor(
+    async () => {
+      if (child.exitCode !== null) return true;
+      http = await fsp.readFile(path.join(dataDir, 'endpoint.json'), 'utf8').then(
+        (t) => (JSON.parse(t) as { http: string }).http,
+        () => undefined,
+      );
+      return http !== undefined;
+    },
+    15_000,
+    20,
+  );
   if (!up || !http) {
     child.kill('SIGKILL');
     throw new Error(`node did not start (exit ${child.exitCode}): ${stderr}`);

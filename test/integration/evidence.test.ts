@@ -7,9 +7,9 @@
 import { existsSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { projectRoot } from '../../src/lib/paths.js';
 import { replab } from '../helpers/cli.js';
 import { stateRoot } from '../helpers/cluster.js';
-import { projectRoot } from '../../src/lib/paths.js';
 
 const dir = () => path.join(stateRoot(), `evidence-${process.pid}`);
 let runDir: string;
@@ -43,10 +43,14 @@ modes:
   results = JSON.parse(await fsp.readFile(path.join(runDir, 'results.json'), 'utf8')) as typeof results;
 }, 180_000);
 
-const readJsonl = async (file: string) => (await fsp.readFile(file, 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+const readJsonl = async (file: string) =>
+  (await fsp.readFile(file, 'utf8'))
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 
 describe('loss from log evidence', () => {
-  it('register: lostAcked equals the acknowledged writes absent from the final leader\'s dumped log', async () => {
+  it("register: lostAcked equals the acknowledged writes absent from the final leader's dumped log", async () => {
     const run = path.join(runDir, 'async-seed1');
     const meta = JSON.parse(await fsp.readFile(path.join(run, 'run.json'), 'utf8')) as { finalLeader: string };
     for (const n of ['n1', 'n2', 'n3']) expect(existsSync(path.join(run, `log-${n}.jsonl`))).toBe(true);
@@ -91,11 +95,18 @@ describe('loss from log evidence', () => {
     for (const r of results.runs) {
       const run = path.join(runDir, `${String(r.mode)}-seed1`);
       const meta = JSON.parse(await fsp.readFile(path.join(run, 'run.json'), 'utf8')) as { finalLeader: string };
-      const inLog = async (file: string) => new Set((existsSync(file) ? await readJsonl(file) : []).filter((l) => l.type === 'record' || l.lsn !== undefined).map((l) => `${String(l.key)}=${String(l.value)}`));
+      const inLog = async (file: string) =>
+        new Set(
+          (existsSync(file) ? await readJsonl(file) : [])
+            .filter((l) => l.type === 'record' || l.lsn !== undefined)
+            .map((l) => `${String(l.key)}=${String(l.value)}`),
+        );
       const leaderLog = await inLog(path.join(run, `log-${meta.finalLeader}.jsonl`));
       const anywhere = new Set<string>();
       for (const f of await fsp.readdir(run)) if (/^(log|rewound)-n\d\.jsonl$/.test(f)) for (const e of await inLog(path.join(run, f))) anywhere.add(e);
-      const check = JSON.parse(await fsp.readFile(path.join(run, 'check.json'), 'utf8')) as { evidence: { resolutions: Array<{ key: string; value: string; outcome: string }> } };
+      const check = JSON.parse(await fsp.readFile(path.join(run, 'check.json'), 'utf8')) as {
+        evidence: { resolutions: Array<{ key: string; value: string; outcome: string }> };
+      };
       const res = check.evidence.resolutions;
       expect((r.infoResolved as number) + (r.infoOpen as number)).toBe(res.length);
       for (const x of res) {

@@ -2,22 +2,22 @@
  * Failover, fencing and the returning old leader, on real processes: three nodes plus the monitor,
  * with short timings (monitor heartbeat 50 ms, failoverTimeoutMs 600, lease 300).
  */
-import path from 'node:path';
+
 import { promises as fsp } from 'node:fs';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { call, closeKvClients } from '../../src/client/kv-http.js';
 import type { ReplabCluster } from '../../src/cluster/replab-cluster.js';
-import { waitFor } from '../../src/lib/wait.js';
-import { Router } from '../../src/router/router.js';
-import { silentLogger } from '../../src/lib/log.js';
+import { startFault } from '../../src/faults/nemesis/faults.js';
 import { readRewound } from '../../src/kv/rewound.js';
-import { call } from '../../src/client/kv-http.js';
-import { closeKvClients } from '../../src/client/kv-http.js';
-import { dump, put, startCluster, status, OutcomeWriter } from '../helpers/cluster.js';
+import { silentLogger } from '../../src/lib/log.js';
+import { Rng } from '../../src/lib/rng.js';
+import { waitFor } from '../../src/lib/wait.js';
+import { loadMonitorConfig } from '../../src/monitor/config.js';
 import { Monitor } from '../../src/monitor/monitor.js';
 import { NodeApi } from '../../src/monitor/node-api.js';
-import { loadMonitorConfig } from '../../src/monitor/config.js';
-import { startFault } from '../../src/faults/nemesis/faults.js';
-import { Rng } from '../../src/lib/rng.js';
+import { Router } from '../../src/router/router.js';
+import { dump, OutcomeWriter, put, startCluster, status } from '../helpers/cluster.js';
 
 const FAST_FAILOVER = { heartbeatMs: 50, failoverTimeoutMs: 600, leaseMs: 300 };
 const threeNodes = (name: string, replication: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
@@ -41,11 +41,15 @@ afterEach(async () => {
 
 async function waitForLeader(c: ReplabCluster, not: string, timeoutMs = 15_000): Promise<string> {
   let leader = not;
-  const ok = await waitFor(async () => {
-    const st = await c.monitorStatus();
-    leader = (st?.leader as string | undefined) ?? not;
-    return leader !== not;
-  }, timeoutMs, 20);
+  const ok = await waitFor(
+    async () => {
+      const st = await c.monitorStatus();
+      leader = (st?.leader as string | undefined) ?? not;
+      return leader !== not;
+    },
+    timeoutMs,
+    20,
+  );
   if (!ok) throw new Error(`no node replaced ${not} as leader within ${timeoutMs} ms; monitor: ${JSON.stringify((await c.monitorStatus())?.failover)}`);
   return leader;
 }
@@ -59,7 +63,10 @@ describe('failover', () => {
     router = new Router({ monitor: c.monitorHttp, reads: 'leader', refreshMs: 50 }, silentLogger());
     const routerAddress = await router.listen('127.0.0.1', 0);
     const client = c.client();
-    const viaClient = new OutcomeWriter((key, value) => client.request('leader', { method: 'PUT', path: `/kv/${key}`, body: value, timeoutMs: 3000 }), { prefix: 'c', concurrency: 3 });
+    const viaClient = new OutcomeWriter((key, value) => client.request('leader', { method: 'PUT', path: `/kv/${key}`, body: value, timeoutMs: 3000 }), {
+      prefix: 'c',
+      concurrency: 3,
+    });
     const viaRouter = new OutcomeWriter(putVia(routerAddress), { prefix: 'r', concurrency: 3 });
     await viaClient.waitForAcks(50);
     await viaRouter.waitForAcks(50);
@@ -82,7 +89,7 @@ describe('failover', () => {
     expect(events).toEqual(expect.arrayContaining(['leader-unreachable', 'leader-declared-dead', 'promoted', 'repointed']));
   });
 
-  it('async with the followers behind: acknowledged writes the new leader lacks end up in the old leader\'s rewound.jsonl, and the cluster converges', async () => {
+  it("async with the followers behind: acknowledged writes the new leader lacks end up in the old leader's rewound.jsonl, and the cluster converges", async () => {
     cluster = await startCluster(threeNodes('fo-async', { mode: 'async' }));
     const c = cluster;
     for (let i = 0; i < 20; i++) expect((await put(c.endpoint('n1').http, `base${i}`, `b${i}`)).status).toBe(200);
@@ -117,7 +124,10 @@ describe('failover', () => {
     expect(dumps[0]!.after).toBe('x');
     expect(Object.keys(dumps[0]!).some((k) => k.startsWith('ahead'))).toBe(false);
     const histories = await Promise.all(['n1', 'n2', 'n3'].map(async (id) => (await c.status(id))!.epochHistory));
-    expect(histories[0]).toEqual([{ epoch: 1, startLsn: 1 }, { epoch: 2, startLsn: 21 }]);
+    expect(histories[0]).toEqual([
+      { epoch: 1, startLsn: 1 },
+      { epoch: 2, startLsn: 21 },
+    ]);
     expect(histories[1]).toEqual(histories[0]);
     expect(histories[2]).toEqual(histories[0]);
   });
@@ -134,13 +144,19 @@ describe('failover', () => {
     await c.resume('n1');
     // And a client that still believes n1 leads keeps writing to it until it has stepped down.
     const late: Array<ReturnType<typeof call>> = [];
-    await waitFor(async () => {
-      late.push(call({ address: n1, method: 'PUT', path: `/kv/late${late.length}`, body: `l${late.length}`, timeoutMs: 3000 }));
-      const st = await c.status('n1', 500);
-      return st?.role === 'follower' && st.epoch === 2;
-    }, 15_000, 5);
+    await waitFor(
+      async () => {
+        late.push(call({ address: n1, method: 'PUT', path: `/kv/late${late.length}`, body: `l${late.length}`, timeoutMs: 3000 }));
+        const st = await c.status('n1', 500);
+        return st?.role === 'follower' && st.epoch === 2;
+      },
+      15_000,
+      5,
+    );
     const outcomes = [...(await Promise.all(queued)), ...(await Promise.all(late))];
-    const oldLeaderAcks = outcomes.filter((o) => o.type === 'ok' && o.node === 'n1').map((o) => ({ epoch: (o as { epoch: number }).epoch, value: String((o as { value: unknown }).value) }));
+    const oldLeaderAcks = outcomes
+      .filter((o) => o.type === 'ok' && o.node === 'n1')
+      .map((o) => ({ epoch: (o as { epoch: number }).epoch, value: String((o as { value: unknown }).value) }));
     return { oldLeaderAcks, newLeaderAckedFirst: onNew.body.epoch === 2 };
   }
 
@@ -182,7 +198,11 @@ describe('failover', () => {
     await c.kill('n3');
     const leader = await waitForLeader(c, 'n3');
     expect((await c.status(leader))?.epoch).toBe(4);
-    const readEvents = async () => (await fsp.readFile(path.join(c.stateDir, 'monitor', 'events.jsonl'), 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as { event: string; epoch?: number });
+    const readEvents = async () =>
+      (await fsp.readFile(path.join(c.stateDir, 'monitor', 'events.jsonl'), 'utf8'))
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as { event: string; epoch?: number });
     // The monitor reports the new leader a moment before it appends the 'promoted' event.
     await waitFor(async () => (await readEvents()).some((e) => e.event === 'promoted'), 5000, 20);
     const events = await readEvents();
@@ -195,7 +215,9 @@ describe('failover', () => {
     cluster = await startCluster(threeNodes('fo-switch', { mode: 'semi-sync' }));
     const c = cluster;
     const client = c.client();
-    const writer = new OutcomeWriter((key, value) => client.request('leader', { method: 'PUT', path: `/kv/${key}`, body: value, timeoutMs: 3000 }), { concurrency: 4 });
+    const writer = new OutcomeWriter((key, value) => client.request('leader', { method: 'PUT', path: `/kv/${key}`, body: value, timeoutMs: 3000 }), {
+      concurrency: 4,
+    });
     await writer.waitForAcks(100);
     const result = await c.switchover('n2');
     expect(result).toMatchObject({ from: 'n1', to: 'n2', epoch: 2 });
@@ -220,10 +242,14 @@ describe('failover', () => {
     await c.kill('n1');
     // Only n2 answers; with k=1 of 2 direct followers an acknowledged write may be on n3 alone.
     let failover: { state?: string; why?: string } = {};
-    await waitFor(async () => {
-      failover = ((await c.monitorStatus())?.failover ?? {}) as typeof failover;
-      return failover.state === 'blocked';
-    }, 15_000, 20);
+    await waitFor(
+      async () => {
+        failover = ((await c.monitorStatus())?.failover ?? {}) as typeof failover;
+        return failover.state === 'blocked';
+      },
+      15_000,
+      20,
+    );
     expect(failover.why).toMatch(/semi-sync k=1: only 1 of 2 direct followers answer/);
     expect((await c.monitorStatus())?.leader).toBe('n1');
     expect((await c.status('n2'))?.role).toBe('follower');
@@ -241,7 +267,9 @@ describe('failover', () => {
     cluster = await startCluster(threeNodes('fo-stale', { mode: 'semi-sync', k: 1, onSyncTimeout: 'block' }));
     const c = cluster;
     const client = c.client();
-    const writer = new OutcomeWriter((key, value) => client.request('leader', { method: 'PUT', path: `/kv/${key}`, body: value, timeoutMs: 2000 }), { concurrency: 3 });
+    const writer = new OutcomeWriter((key, value) => client.request('leader', { method: 'PUT', path: `/kv/${key}`, body: value, timeoutMs: 2000 }), {
+      concurrency: 3,
+    });
     await writer.waitForAcks(30);
     await c.kill('n1');
     expect(await waitForLeader(c, 'n1')).toBe('n2');
@@ -307,10 +335,14 @@ describe('failover', () => {
     await waitFor(async () => ((await c.monitorStatus())?.failover as { state?: string } | undefined)?.state === 'blocked', 15_000, 20);
     await c.resume('n1');
     // Nobody was promoted, so the monitor must take the old leader back rather than wait forever.
-    const back = await waitFor(async () => {
-      const st = await c.monitorStatus();
-      return (st?.failover as { state?: string } | undefined)?.state === 'healthy' && st?.leader === 'n1' && st?.epoch === 1;
-    }, 10_000, 20);
+    const back = await waitFor(
+      async () => {
+        const st = await c.monitorStatus();
+        return (st?.failover as { state?: string } | undefined)?.state === 'healthy' && st?.leader === 'n1' && st?.epoch === 1;
+      },
+      10_000,
+      20,
+    );
     expect(back).toBe(true);
     const events = ((await c.monitorStatus())?.events ?? []) as Array<{ event: string }>;
     expect(events.map((e) => e.event)).toContain('leader-back');

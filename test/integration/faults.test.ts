@@ -3,22 +3,23 @@
  * exactly the links it names. Replication through a partition stops and resumes on heal; a
  * schedule records its events in the history and heals what it broke; regions add latency.
  */
+
+import { spawn } from 'node:child_process';
+import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { promises as fsp } from 'node:fs';
-import { spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
+import { call, closeKvClients } from '../../src/client/kv-http.js';
 import type { ReplabCluster } from '../../src/cluster/replab-cluster.js';
-import { loadClusterSpec } from '../../src/cluster/spec.js';
 import { ReplabCluster as Cluster } from '../../src/cluster/replab-cluster.js';
+import { loadClusterSpec } from '../../src/cluster/spec.js';
 import { healAll, startFault } from '../../src/faults/nemesis/faults.js';
 import { parseNemesisSchedule, runNemesis } from '../../src/faults/nemesis/schedule.js';
-import { HistoryRecorder } from '../../src/history/recorder.js';
 import { loadHistory } from '../../src/history/reader.js';
-import { Rng } from '../../src/lib/rng.js';
+import { HistoryRecorder } from '../../src/history/recorder.js';
 import { cliEntry, projectRoot } from '../../src/lib/paths.js';
+import { Rng } from '../../src/lib/rng.js';
 import { waitFor } from '../../src/lib/wait.js';
-import { call, closeKvClients } from '../../src/client/kv-http.js';
 import { put, startCluster, stateRoot } from '../helpers/cluster.js';
 
 let cluster: ReplabCluster | undefined;
@@ -30,7 +31,7 @@ afterEach(async () => {
 const applied = async (c: ReplabCluster, id: string) => (await c.status(id))!.appliedLsn as number;
 
 describe('faults on a real cluster', () => {
-  it.each(['blackhole', 'reset'] as const)('a %s partition of the leader\'s replication links stops replication; healing resumes it', async (mode) => {
+  it.each(['blackhole', 'reset'] as const)("a %s partition of the leader's replication links stops replication; healing resumes it", async (mode) => {
     cluster = await startCluster({ name: `part-${mode}`, nodes: [{ id: 'n1' }, { id: 'n2' }, { id: 'n3' }], replication: { mode: 'async' }, heartbeatMs: 50 });
     const c = cluster;
     for (let i = 0; i < 10; i++) expect((await put(c.endpoint('n1').http, `before${i}`, 'v')).status).toBe(200);
@@ -50,7 +51,9 @@ describe('faults on a real cluster', () => {
   it('replab router --cluster goes through the client links: cutting clients from the leader cuts the router too', async () => {
     cluster = await startCluster({ name: 'router-links', nodes: [{ id: 'n1' }, { id: 'n2' }, { id: 'n3' }], replication: { mode: 'async' }, heartbeatMs: 50 });
     const c = cluster;
-    const child = spawn(process.execPath, [cliEntry(), 'router', '--cluster', c.name, '--state-dir', stateRoot(), '--timeout-ms', '800'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [cliEntry(), 'router', '--cluster', c.name, '--state-dir', stateRoot(), '--timeout-ms', '800'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     try {
       let out = '';
       let err = '';
@@ -90,7 +93,16 @@ describe('faults on a real cluster', () => {
     );
     const events = await runNemesis({ cluster: c, steps, durationMs: 1600, seed: 42, recorder });
     await recorder.close();
-    expect(events.map((e) => e.f)).toEqual(['start-latency', 'start-partition', 'stop-latency', 'stop-partition', 'start-pause', 'stop-pause', 'start-partition', 'stop-partition']);
+    expect(events.map((e) => e.f)).toEqual([
+      'start-latency',
+      'start-partition',
+      'stop-latency',
+      'stop-partition',
+      'start-pause',
+      'stop-pause',
+      'start-partition',
+      'stop-partition',
+    ]);
     expect(events.every((e) => !('error' in e.value))).toBe(true);
     const history = await loadHistory(file);
     expect(history.filter((o) => o.process === 'nemesis').map((o) => `${o.type} ${o.f}`)).toEqual(events.map((e) => `info ${e.f}`));
@@ -103,7 +115,18 @@ describe('faults on a real cluster', () => {
 
   it('multi-region: links between regions carry their latency, so a semi-sync write waits for the nearest follower', async () => {
     const spec = await loadClusterSpec(path.join(projectRoot(), 'clusters', 'multi-region.yaml'));
-    cluster = await Cluster.up({ ...spec, name: `mr-${process.pid}`, nodes: [{ id: 'n1', region: 'us-east' }, { id: 'n3', region: 'eu-west' }], replication: { ...spec.replication, k: 1 } }, { stateRoot: stateRoot() });
+    cluster = await Cluster.up(
+      {
+        ...spec,
+        name: `mr-${process.pid}`,
+        nodes: [
+          { id: 'n1', region: 'us-east' },
+          { id: 'n3', region: 'eu-west' },
+        ],
+        replication: { ...spec.replication, k: 1 },
+      },
+      { stateRoot: stateRoot() },
+    );
     const c = cluster;
     const toxiproxy = c.toxiproxy();
     const cross = await toxiproxy.get('repl:n3->n1');

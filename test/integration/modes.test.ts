@@ -7,7 +7,12 @@ import type { ReplabCluster } from '../../src/cluster/replab-cluster.js';
 import { waitFor } from '../../src/lib/wait.js';
 import { get, put, startCluster, status } from '../helpers/cluster.js';
 
-const threeNodes = (replication: Record<string, unknown>) => ({ name: 'modes', nodes: [{ id: 'n1' }, { id: 'n2' }, { id: 'n3' }], replication, heartbeatMs: 50 });
+const threeNodes = (replication: Record<string, unknown>) => ({
+  name: 'modes',
+  nodes: [{ id: 'n1' }, { id: 'n2' }, { id: 'n3' }],
+  replication,
+  heartbeatMs: 50,
+});
 
 let cluster: ReplabCluster | undefined;
 afterEach(async () => {
@@ -18,10 +23,13 @@ afterEach(async () => {
 /** Starts a PUT and reports whether it settled; the caller decides how long "still pending" must last. */
 function track<T>(p: Promise<T>) {
   const t = { settled: false, value: undefined as T | undefined, promise: p };
-  p.then((v) => {
-    t.settled = true;
-    t.value = v;
-  }, () => (t.settled = true));
+  p.then(
+    (v) => {
+      t.settled = true;
+      t.value = v;
+    },
+    () => (t.settled = true),
+  );
   return t;
 }
 
@@ -89,10 +97,16 @@ describe('cluster: commit modes', () => {
     expect((await put(leader, 'b', '2', 2000)).status).toBe(200);
     await cluster.resume('n2');
     await cluster.resume('n3');
-    expect(await waitFor(async () => {
-      await put(leader, `tick${Date.now()}`, 'x', 2000);
-      return (await status(leader)).degraded === false;
-    }, 10_000, 50)).toBe(true);
+    expect(
+      await waitFor(
+        async () => {
+          await put(leader, `tick${Date.now()}`, 'x', 2000);
+          return (await status(leader)).degraded === false;
+        },
+        10_000,
+        50,
+      ),
+    ).toBe(true);
   });
 
   it('visibility early: the leader shows a write before followers confirm it (a phantom read)', async () => {
@@ -161,7 +175,7 @@ describe('cluster: commit modes', () => {
     expect(r.unsyncedAtAck).toBeGreaterThanOrEqual(r.writes);
   });
 
-  it('ack level flush: acknowledged only once every sync follower fdatasync\'d the record', async () => {
+  it("ack level flush: acknowledged only once every sync follower fdatasync'd the record", async () => {
     const r = await followersAtAck('flush');
     expect(r.unsyncedAtAck).toBe(0);
   });

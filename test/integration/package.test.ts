@@ -26,16 +26,33 @@ function npx(args: string[], timeoutMs = 120_000): Promise<{ code: number; stdou
 
 beforeAll(async () => {
   await fsp.mkdir(project(), { recursive: true });
-  const packed = execFileSync('npm', ['pack', '--ignore-scripts', '--pack-destination', dir(), '--silent'], { cwd: projectRoot(), encoding: 'utf8' }).trim().split('\n').pop()!;
+  const packed = execFileSync('npm', ['pack', '--ignore-scripts', '--pack-destination', dir(), '--silent'], { cwd: projectRoot(), encoding: 'utf8' })
+    .trim()
+    .split('\n')
+    .pop()!;
   const tarball = path.join(dir(), packed);
   await fsp.writeFile(path.join(project(), 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
-  execFileSync('npm', ['install', tarball, '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], { cwd: project(), timeout: 300_000, stdio: 'pipe' });
+  execFileSync('npm', ['install', tarball, '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], {
+    cwd: project(),
+    timeout: 300_000,
+    stdio: 'pipe',
+  });
 }, 400_000);
 
 describe('replab installed from its tarball', () => {
   it('ships the compiled CLI, suites, clusters, workloads and docs, and no tests', async () => {
     const pkg = path.join(project(), 'node_modules', 'replab');
-    for (const f of ['dist/src/cli/main.js', 'bin/replab.js', 'suites/quick.yaml', 'clusters/three-node.yaml', 'workloads/register.yaml', 'README.md', 'LICENSE', 'docs/systems.md']) expect(existsSync(path.join(pkg, f)), f).toBe(true);
+    for (const f of [
+      'dist/src/cli/main.js',
+      'bin/replab.js',
+      'suites/quick.yaml',
+      'clusters/three-node.yaml',
+      'workloads/register.yaml',
+      'README.md',
+      'LICENSE',
+      'docs/systems.md',
+    ])
+      expect(existsSync(path.join(pkg, f)), f).toBe(true);
     expect(existsSync(path.join(pkg, 'test'))).toBe(false);
     const help = await npx(['--help']);
     expect(help.code).toBe(0);
@@ -57,7 +74,10 @@ describe('replab installed from its tarball', () => {
 
   it('gates its own suite on its own system module, and hands JUnit XML and a markdown summary to CI', async () => {
     await fsp.copyFile(path.join(projectRoot(), 'docs', 'examples', 'my-system.mjs'), path.join(project(), 'my-system.mjs'));
-    await fsp.writeFile(path.join(project(), 'my-cluster.yaml'), 'name: mine\nsystem: ./my-system.mjs\nnodes: [{id: n1}, {id: n2}, {id: n3}]\nheartbeatMs: 50\nfailover: {heartbeatMs: 100, failoverTimeoutMs: 800, leaseMs: 400}\n');
+    await fsp.writeFile(
+      path.join(project(), 'my-cluster.yaml'),
+      'name: mine\nsystem: ./my-system.mjs\nnodes: [{id: n1}, {id: n2}, {id: n3}]\nheartbeatMs: 50\nfailover: {heartbeatMs: 100, failoverTimeoutMs: 800, leaseMs: 400}\n',
+    );
     // The quick suite's shape (async, semi-sync, sync; a leader kill, then a leader partition), shorter.
     await fsp.writeFile(
       path.join(project(), 'suite.yaml'),
@@ -98,7 +118,10 @@ describe('replab installed from its tarball', () => {
     } finally {
       expect((await npx(['cluster', 'down', 'three-node', '--state-dir', stateDir, '--clean'])).code).toBe(0);
     }
-    const proxy = spawn(process.execPath, [path.join(project(), 'node_modules', 'replab', 'bin', 'replab.js'), 'proxy', '--port', '0'], { cwd: project(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const proxy = spawn(process.execPath, [path.join(project(), 'node_modules', 'replab', 'bin', 'replab.js'), 'proxy', '--port', '0'], {
+      cwd: project(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     const listening = new Promise<void>((resolve) =>
       proxy.stdout.on('data', (c: Buffer) => {
@@ -118,10 +141,16 @@ describe('replab installed from its tarball', () => {
     await fsp.writeFile(path.join(project(), 'thin.mjs'), 'export async function up() { return { nodeIds: () => [], down: async () => {} }; }\n');
     for (const [module, message] of [
       ['./no-up.mjs', /must export a function up\(spec, options\).*it exports: start/],
-      ['./thin.mjs', /up\(\) returned an object without currentLeaderId, links, toxiproxy, kill, pause, resume, restart, simulatesPowerLoss, dataClient, lag, waitConverged, keepArtefacts/],
+      [
+        './thin.mjs',
+        /up\(\) returned an object without currentLeaderId, links, toxiproxy, kill, pause, resume, restart, simulatesPowerLoss, dataClient, lag, waitConverged, keepArtefacts/,
+      ],
     ] as const) {
       await fsp.writeFile(path.join(project(), 'bad-cluster.yaml'), `name: bad\nsystem: ${module}\nnodes: [{id: n1}, {id: n2}]\n`);
-      await fsp.writeFile(path.join(project(), 'bad-suite.yaml'), 'cluster: ./bad-cluster.yaml\nworkload: register\ndurationSec: 2\nmodes:\n  - {name: async, replication: {mode: async}}\n');
+      await fsp.writeFile(
+        path.join(project(), 'bad-suite.yaml'),
+        'cluster: ./bad-cluster.yaml\nworkload: register\ndurationSec: 2\nmodes:\n  - {name: async, replication: {mode: async}}\n',
+      );
       const r = await npx(['run', 'bad-suite.yaml', '--reports', 'reports-bad']);
       expect(r.code, r.stderr).toBe(2);
       expect(r.stderr).toMatch(message);

@@ -10,17 +10,17 @@
  */
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { checkHistory } from '../../src/checker/checker.js';
 import { parseClusterSpec } from '../../src/cluster/spec.js';
+import { loadHistory } from '../../src/history/reader.js';
+import { HistoryRecorder } from '../../src/history/recorder.js';
 import { waitFor } from '../../src/lib/wait.js';
 import { startSystem } from '../../src/systems/index.js';
+import { INSTALL_HINT, postgresAvailable } from '../../src/systems/postgres/packages.js';
 import type { SystemUnderTest } from '../../src/systems/system.js';
-import { postgresAvailable, INSTALL_HINT } from '../../src/systems/postgres/packages.js';
-import { parseWorkloadSpec } from '../../src/workloads/spec.js';
-import { createWorkload, drive, recordFinalReads } from '../../src/workloads/driver.js';
-import { HistoryRecorder } from '../../src/history/recorder.js';
-import { loadHistory } from '../../src/history/reader.js';
-import { checkHistory } from '../../src/checker/checker.js';
 import type { DataClient } from '../../src/workloads/data-client.js';
+import { createWorkload, drive, recordFinalReads } from '../../src/workloads/driver.js';
+import { parseWorkloadSpec } from '../../src/workloads/spec.js';
 import { stateRoot } from '../helpers/cluster.js';
 
 const available = await postgresAvailable();
@@ -41,10 +41,27 @@ describe('postgres: packages', () => {
 
 describe.skipIf(!available)('postgres: Patroni failover under a register workload', () => {
   it('kills the primary: a standby is promoted, the old primary follows, final reads agree, nothing acknowledged is lost', async () => {
-    const spec = parseClusterSpec({ name: `pgt${process.pid % 10000}`, system: 'postgres', nodes: [{ id: 'n1' }, { id: 'n2' }, { id: 'n3' }], replication: { mode: 'semi-sync', k: 1 } }, 'test', 'pgt');
+    const spec = parseClusterSpec(
+      { name: `pgt${process.pid % 10000}`, system: 'postgres', nodes: [{ id: 'n1' }, { id: 'n2' }, { id: 'n3' }], replication: { mode: 'semi-sync', k: 1 } },
+      'test',
+      'pgt',
+    );
     sys = await startSystem(spec, { stateRoot: stateRoot(), readyTimeoutMs: 120_000 });
     const s = sys;
-    expect(Object.keys(s.links()).sort()).toEqual(['client:n1', 'client:n2', 'client:n3', 'monitor:n1', 'monitor:n2', 'monitor:n3', 'repl:*->n1', 'repl:*->n1.api', 'repl:*->n2', 'repl:*->n2.api', 'repl:*->n3', 'repl:*->n3.api']);
+    expect(Object.keys(s.links()).sort()).toEqual([
+      'client:n1',
+      'client:n2',
+      'client:n3',
+      'monitor:n1',
+      'monitor:n2',
+      'monitor:n3',
+      'repl:*->n1',
+      'repl:*->n1.api',
+      'repl:*->n2',
+      'repl:*->n2.api',
+      'repl:*->n3',
+      'repl:*->n3.api',
+    ]);
     const oldLeader = await s.currentLeaderId();
     const workloadSpec = parseWorkloadSpec({ workload: 'register', keys: 4, concurrency: 4, rateOpsPerSec: 100, durationSec: 22, timeoutMs: 3000 }, 'test');
     const workload = createWorkload(workloadSpec);

@@ -7,9 +7,9 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ReplabCluster } from '../../src/cluster/replab-cluster.js';
-import { waitFor } from '../../src/lib/wait.js';
 import { startFault } from '../../src/faults/nemesis/faults.js';
 import { Rng } from '../../src/lib/rng.js';
+import { waitFor } from '../../src/lib/wait.js';
 import { BackgroundWriter, dump, startCluster } from '../helpers/cluster.js';
 
 let cluster: ReplabCluster | undefined;

@@ -7,13 +7,13 @@
 import { spawn } from 'node:child_process';
 import { existsSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
+import { type Browser, chromium } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser } from 'playwright-core';
+import { cliEntry, projectRoot } from '../../src/lib/paths.js';
+import { isPidRunning } from '../../src/lib/pid.js';
+import { waitFor } from '../../src/lib/wait.js';
 import { replab } from '../helpers/cli.js';
 import { stateRoot } from '../helpers/cluster.js';
-import { cliEntry, projectRoot } from '../../src/lib/paths.js';
-import { waitFor } from '../../src/lib/wait.js';
-import { isPidRunning } from '../../src/lib/pid.js';
 
 const CHROMIUM = process.env.REPLAB_CHROMIUM ?? ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
 const dir = () => path.join(stateRoot(), `run-${process.pid}`);
@@ -56,15 +56,32 @@ describe('replab run', () => {
   });
 
   it('writes results.json with the stable fields, histories and logs', async () => {
-    const results = JSON.parse(await fsp.readFile(path.join(runDir, 'results.json'), 'utf8')) as Record<string, unknown> & { runs: Array<Record<string, unknown>> };
+    const results = JSON.parse(await fsp.readFile(path.join(runDir, 'results.json'), 'utf8')) as Record<string, unknown> & {
+      runs: Array<Record<string, unknown>>;
+    };
     expect(results).toMatchObject({ suite: 'tiny', passed: false });
     expect(typeof results.startedAt).toBe('string');
-    for (const field of ['mode', 'seed', 'nemesis', 'acked', 'lostAcked', 'recovered', 'linearizable', 'splitBrainWrites', 'p50WriteMs', 'p99WriteMs', 'outageMs', 'passed', 'violations']) {
+    for (const field of [
+      'mode',
+      'seed',
+      'nemesis',
+      'acked',
+      'lostAcked',
+      'recovered',
+      'linearizable',
+      'splitBrainWrites',
+      'p50WriteMs',
+      'p99WriteMs',
+      'outageMs',
+      'passed',
+      'violations',
+    ]) {
       expect(results.runs[0]).toHaveProperty(field);
     }
     expect(results.runs[0]).toMatchObject({ mode: 'semi-sync', seed: 1, lostAcked: 0, linearizable: true, passed: true });
     expect(results.runs[0]!.acked as number).toBeGreaterThan(50);
-    for (const f of ['history.jsonl', 'lag.jsonl', 'events.jsonl', 'check.json', 'logs/n1.log', 'logs/monitor.log', 'logs/proxy.log']) expect(existsSync(path.join(runDir, 'semi-sync-seed1', f))).toBe(true);
+    for (const f of ['history.jsonl', 'lag.jsonl', 'events.jsonl', 'check.json', 'logs/n1.log', 'logs/monitor.log', 'logs/proxy.log'])
+      expect(existsSync(path.join(runDir, 'semi-sync-seed1', f))).toBe(true);
   });
 
   it('replab report rebuilds report.html from the files alone', async () => {
@@ -93,7 +110,13 @@ describe('replab run', () => {
         return route.abort();
       });
       await page.goto(`file://${path.join(runDir, 'report.html')}`);
-      const charts = await page.$$eval('figure.chart', (figs) => figs.map((f) => ({ kind: f.getAttribute('data-chart'), marks: f.querySelectorAll('svg path, svg line, svg rect, svg circle').length, width: f.querySelector('svg')?.getBoundingClientRect().width ?? 0 })));
+      const charts = await page.$$eval('figure.chart', (figs) =>
+        figs.map((f) => ({
+          kind: f.getAttribute('data-chart'),
+          marks: f.querySelectorAll('svg path, svg line, svg rect, svg circle').length,
+          width: f.querySelector('svg')?.getBoundingClientRect().width ?? 0,
+        })),
+      );
       expect(charts.filter((c) => c.kind === 'headline')).toHaveLength(1);
       expect(charts.filter((c) => c.kind === 'run')).toHaveLength(2);
       for (const c of charts) {
@@ -113,8 +136,14 @@ describe('replab run interrupted', () => {
   it('Ctrl-C stops every process the run started and exits 130', async () => {
     const stateDir = path.join(dir(), 'interrupted-state');
     const suite = path.join(dir(), 'long.yaml');
-    await fsp.writeFile(suite, `name: long\ncluster: ${path.join(projectRoot(), 'clusters', 'three-node.yaml')}\nworkload: ${path.join(projectRoot(), 'workloads', 'register.yaml')}\ndurationSec: 60\nmodes: [{name: async, replication: {mode: async}}]\n`);
-    const child = spawn(process.execPath, [cliEntry(), 'run', suite, '--reports', path.join(dir(), 'reports-int')], { env: { ...process.env, REPLAB_RUN_STATE_ROOT: stateDir }, stdio: ['ignore', 'ignore', 'pipe'] });
+    await fsp.writeFile(
+      suite,
+      `name: long\ncluster: ${path.join(projectRoot(), 'clusters', 'three-node.yaml')}\nworkload: ${path.join(projectRoot(), 'workloads', 'register.yaml')}\ndurationSec: 60\nmodes: [{name: async, replication: {mode: async}}]\n`,
+    );
+    const child = spawn(process.execPath, [cliEntry(), 'run', suite, '--reports', path.join(dir(), 'reports-int')], {
+      env: { ...process.env, REPLAB_RUN_STATE_ROOT: stateDir },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
     let stderr = '';
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
@@ -122,7 +151,11 @@ describe('replab run interrupted', () => {
       expect(await waitFor(() => stderr.includes('· running ·'), 60_000, 50)).toBe(true);
       const [runDir] = await fsp.readdir(stateDir);
       const [name] = await fsp.readdir(path.join(stateDir, runDir!));
-      const file = JSON.parse(await fsp.readFile(path.join(stateDir, runDir!, name!, 'cluster.json'), 'utf8')) as { nodes: Array<{ pid: number }>; monitor: { pid: number }; proxy: { pid: number } };
+      const file = JSON.parse(await fsp.readFile(path.join(stateDir, runDir!, name!, 'cluster.json'), 'utf8')) as {
+        nodes: Array<{ pid: number }>;
+        monitor: { pid: number };
+        proxy: { pid: number };
+      };
       const pids = [...file.nodes.map((n) => n.pid), file.monitor.pid, file.proxy.pid];
       expect(pids.every((p) => isPidRunning(p))).toBe(true);
       child.kill('SIGINT');

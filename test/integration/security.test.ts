@@ -7,19 +7,26 @@
  * - a flood of unauthenticated connections announcing 8 MiB frames on the replication port leaves
  *   the leader's memory where it was, and writes keep working.
  */
-import net from 'node:net';
+
 import { promises as fsp } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReplabCluster } from '../../src/cluster/replab-cluster.js';
-import { waitFor } from '../../src/lib/wait.js';
 import { encodeJsonFrame, FrameType } from '../../src/kv/frames.js';
-import { put, startCluster, status, stateRoot } from '../helpers/cluster.js';
+import { waitFor } from '../../src/lib/wait.js';
+import { put, startCluster, stateRoot, status } from '../helpers/cluster.js';
 
 let cluster: ReplabCluster;
 
 beforeAll(async () => {
-  cluster = await startCluster({ name: 'secure', nodes: [{ id: 'n1' }, { id: 'n2' }, { id: 'n3' }], replication: { mode: 'semi-sync' }, heartbeatMs: 50, failover: { heartbeatMs: 100, failoverTimeoutMs: 3000, leaseMs: 2000 } });
+  cluster = await startCluster({
+    name: 'secure',
+    nodes: [{ id: 'n1' }, { id: 'n2' }, { id: 'n3' }],
+    replication: { mode: 'semi-sync' },
+    heartbeatMs: 50,
+    failover: { heartbeatMs: 100, failoverTimeoutMs: 3000, leaseMs: 2000 },
+  });
 }, 60_000);
 afterAll(async () => {
   await cluster?.down();
@@ -94,7 +101,11 @@ describe('the cluster token', () => {
     const header = /x-replab-auth: (v1 [^\r\n]+)/i.exec(request)![1]!;
     const body = request.slice(request.indexOf('\r\n\r\n') + 4).split('POST ')[0]!;
     const http = cluster.endpoint(leader).http;
-    const send = (p: string, b: string) => fetch(`http://${http}${p}`, { method: 'POST', body: b, headers: { 'x-replab-auth': header, 'content-type': 'application/json' } }).then(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, unknown> }));
+    const send = (p: string, b: string) =>
+      fetch(`http://${http}${p}`, { method: 'POST', body: b, headers: { 'x-replab-auth': header, 'content-type': 'application/json' } }).then(async (r) => ({
+        status: r.status,
+        body: (await r.json()) as Record<string, unknown>,
+      }));
     // The same header on another action, or with another body, is refused.
     const promote = await send('/admin/promote', body);
     expect(promote.status).toBe(401);
@@ -153,14 +164,23 @@ describe('the replication port before authentication', () => {
     const payload = Buffer.alloc(8 * 1024 * 1024, 0x61);
     payload.writeUInt32BE(payload.length - 4, 0);
     let peak = baseline;
-    const sampler = setInterval(() => void rssMiB(ep.pid).then((r) => (peak = Math.max(peak, r)), () => {}), 50);
-    const flood = Array.from({ length: 500 }, () =>
-      new Promise<void>((resolve) => {
-        const s = net.connect({ host, port: Number(port) }, () => s.write(payload));
-        s.on('error', () => {});
-        s.on('close', () => resolve());
-        setTimeout(() => s.destroy(), 15_000).unref();
-      }),
+    const sampler = setInterval(
+      () =>
+        void rssMiB(ep.pid).then(
+          (r) => (peak = Math.max(peak, r)),
+          () => {},
+        ),
+      50,
+    );
+    const flood = Array.from(
+      { length: 500 },
+      () =>
+        new Promise<void>((resolve) => {
+          const s = net.connect({ host, port: Number(port) }, () => s.write(payload));
+          s.on('error', () => {});
+          s.on('close', () => resolve());
+          setTimeout(() => s.destroy(), 15_000).unref();
+        }),
     );
     // Writes during the flood still complete.
     let writes = 0;

@@ -7,14 +7,14 @@ import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { ReplabCluster } from '../../src/cluster/replab-cluster.js';
-import { parseWorkloadSpec } from '../../src/workloads/spec.js';
-import { createWorkload, drive, recordFinalReads } from '../../src/workloads/driver.js';
-import { KvDataClient } from '../../src/systems/replab/kv-data-client.js';
-import { HistoryRecorder } from '../../src/history/recorder.js';
-import { loadHistory } from '../../src/history/reader.js';
 import { checkHistory } from '../../src/checker/checker.js';
 import { call } from '../../src/client/kv-http.js';
+import type { ReplabCluster } from '../../src/cluster/replab-cluster.js';
+import { loadHistory } from '../../src/history/reader.js';
+import { HistoryRecorder } from '../../src/history/recorder.js';
+import { KvDataClient } from '../../src/systems/replab/kv-data-client.js';
+import { createWorkload, drive, recordFinalReads } from '../../src/workloads/driver.js';
+import { parseWorkloadSpec } from '../../src/workloads/spec.js';
 import { startCluster } from '../helpers/cluster.js';
 
 let dir: string;
@@ -46,7 +46,11 @@ async function runWorkload(c: ReplabCluster, doc: Record<string, unknown>, file:
 describe('workloads: end to end', () => {
   it('register on 3 nodes, sync, no faults → linearizable, 0 lost', async () => {
     cluster = await startCluster({ name: 'wl-reg', nodes: [{ id: 'n1' }, { id: 'n2' }, { id: 'n3' }], replication: { mode: 'sync' }, heartbeatMs: 50 });
-    const { stats, history, model } = await runWorkload(cluster, { workload: 'register', keys: 5, concurrency: 8, durationSec: 4, rateOpsPerSec: 400, seed: 7 }, 'register.jsonl');
+    const { stats, history, model } = await runWorkload(
+      cluster,
+      { workload: 'register', keys: 5, concurrency: 8, durationSec: 4, rateOpsPerSec: 400, seed: 7 },
+      'register.jsonl',
+    );
     expect(stats.ok).toBeGreaterThan(500);
     const r = checkHistory(history, { model });
     expect(r.linearizable).toMatchObject({ valid: true, keys: 5 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { commitLsn } from '../../src/kv/commit.js';
-import { DEFAULT_COMMIT, type CommitSettings } from '../../src/kv/config.js';
+import { type CommitSettings, DEFAULT_COMMIT } from '../../src/kv/config.js';
 
 const f = (id: string, flushedLsn: number, appliedLsn = flushedLsn, writtenLsn = flushedLsn) => ({ id, writtenLsn, flushedLsn, appliedLsn });
 const at = (settings: Partial<CommitSettings>, local: number, followers: ReturnType<typeof f>[], degraded = false) =>
@@ -20,7 +20,7 @@ describe('commit rule', () => {
     expect(at({ mode: 'sync', syncStandbys: ['n2', 'n3'] }, 10, [f('n2', 9), f('n3', 8)])).toBe(8);
     expect(at({ mode: 'sync', syncStandbys: ['n2', 'n3'] }, 10, [f('n2', 9)])).toBe(0);
   });
-  it('ack levels: write counts what followers wrote, flush what they fdatasync\'d, apply what they applied', () => {
+  it("ack levels: write counts what followers wrote, flush what they fdatasync'd, apply what they applied", () => {
     const n2 = f('n2', 6, 3, 9);
     expect(at({ mode: 'semi-sync', ackLevel: 'write' }, 10, [n2])).toBe(9);
     expect(at({ mode: 'semi-sync', ackLevel: 'flush' }, 10, [n2])).toBe(6);

@@ -29,7 +29,17 @@ describe('epoch history', () => {
     // A follower merely behind in the same history keeps its log.
     expect(divergencePoint(history, 50, 30, 2)).toBe(30);
     // A new leader that wrote nothing yet in its epoch still ends epoch 1 at its last lsn.
-    expect(divergencePoint([{ epoch: 1, startLsn: 1 }, { epoch: 2, startLsn: 21 }], 20, 50, 1)).toBe(20);
+    expect(
+      divergencePoint(
+        [
+          { epoch: 1, startLsn: 1 },
+          { epoch: 2, startLsn: 21 },
+        ],
+        20,
+        50,
+        1,
+      ),
+    ).toBe(20);
     // Nothing in common.
     expect(divergencePoint([{ epoch: 2, startLsn: 1 }], 10, 15, 1)).toBe(0);
   });

@@ -6,7 +6,15 @@ describe('encodeSnapshotYielding', () => {
   it('equals encodeSnapshot for empty, small and many-slice states, unicode and escapes included', async () => {
     const states: Snapshot[] = [
       { lsn: 0, epoch: 0, timeMs: 0, entries: [] },
-      { lsn: 2 ** 40 + 3, epoch: 7, timeMs: 1764441234567.25, entries: [['k', 'v'], ['ключ', 'значение "quoted" \\ \n\u0001 😀']] },
+      {
+        lsn: 2 ** 40 + 3,
+        epoch: 7,
+        timeMs: 1764441234567.25,
+        entries: [
+          ['k', 'v'],
+          ['ключ', 'значение "quoted" \\ \n\u0001 😀'],
+        ],
+      },
       { lsn: 5000, epoch: 2, timeMs: 1, entries: Array.from({ length: 5000 }, (_, i): [string, string] => [`key-${i}`, 'x'.repeat(i % 700)]) },
     ];
     for (const s of states) {

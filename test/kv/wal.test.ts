@@ -2,8 +2,8 @@ import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Wal, WalCorruptionError } from '../../src/kv/wal.js';
 import { encodeRecord, type WalRecord } from '../../src/kv/record.js';
+import { Wal, WalCorruptionError } from '../../src/kv/wal.js';
 import { silentLogger } from '../../src/lib/log.js';
 
 let dir: string;
@@ -14,7 +14,12 @@ afterEach(async () => {
   await fsp.rm(dir, { recursive: true, force: true });
 });
 
-const rec = (lsn: number, value = `value-${lsn}`): WalRecord => ({ lsn, epoch: 1, timeMs: 1_700_000_000_000 + lsn, op: { type: 'put', key: `k${lsn % 7}`, value } });
+const rec = (lsn: number, value = `value-${lsn}`): WalRecord => ({
+  lsn,
+  epoch: 1,
+  timeMs: 1_700_000_000_000 + lsn,
+  op: { type: 'put', key: `k${lsn % 7}`, value },
+});
 const open = () => new Wal({ dir, log: silentLogger(), segmentBytes: 4096 });
 /** Encoded size of records from..to (10 small records fit in one 4 KiB segment). */
 const validBytes = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => encodeRecord(rec(from + i)).length).reduce((a, b) => a + b, 0);
@@ -95,14 +100,16 @@ describe('wal', () => {
     const second = encodeRecord(rec(1)).length;
     buf.writeUInt8(buf.readUInt8(second + 30) ^ 0xff, second + 30); // inside record 2's payload; records 3..10 follow intact
     await fsp.writeFile(file, buf);
-    const err = await open().recover(0).catch((e: unknown) => e);
+    const err = await open()
+      .recover(0)
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WalCorruptionError);
     expect((err as Error).message).toBe(`WAL corrupt: checksum mismatch in ${file} at offset ${second}; committed records follow it`);
     // Nothing was cut: the damaged file keeps its full length for inspection.
     expect((await fsp.stat(file)).size).toBe(buf.length);
   });
 
-  it('damage in an earlier segment is refused even at that segment\'s end', async () => {
+  it("damage in an earlier segment is refused even at that segment's end", async () => {
     await writeRecords(200);
     const first = path.join(dir, (await segments())[0]!);
     const buf = await fsp.readFile(first);
@@ -160,7 +167,10 @@ describe('wal: a segment roll that fails', () => {
     const acked: number[] = [];
     for (let lsn = 1; lsn <= 400 && !wal.stalled && !events.includes('error'); lsn++) {
       // One record per turn of the event loop: writes land while an fdatasync is in flight.
-      wal.append(rec(lsn)).then(() => acked.push(lsn), () => {});
+      wal.append(rec(lsn)).then(
+        () => acked.push(lsn),
+        () => {},
+      );
       await new Promise((r) => setImmediate(r));
     }
     await new Promise((r) => setTimeout(r, 50));

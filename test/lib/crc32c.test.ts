@@ -25,7 +25,8 @@ describe('crc32c', () => {
 
   it('agrees with the bytewise definition on every length and offset', () => {
     const buf = randomBytes(300);
-    for (let start = 0; start < 9; start++) for (let end = start; end <= buf.length; end += 7) expect(crc32c(buf, start, end)).toBe(reference(buf.subarray(start, end)));
+    for (let start = 0; start < 9; start++)
+      for (let end = start; end <= buf.length; end += 7) expect(crc32c(buf, start, end)).toBe(reference(buf.subarray(start, end)));
   });
 
   it('continues a checksum across buffers', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chooseCandidate, type CandidateInput } from '../../src/monitor/candidate.js';
+import { type CandidateInput, chooseCandidate } from '../../src/monitor/candidate.js';
 import { repointedUpstreams } from '../../src/monitor/monitor.js';
 
 const base = (over: Partial<CandidateInput> = {}): CandidateInput => ({

@@ -1,18 +1,34 @@
+import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { promises as fsp } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { checkSplitBrain } from '../../src/checker/split-brain.js';
+import type { Op } from '../../src/history/op.js';
+import { projectRoot } from '../../src/lib/paths.js';
 import { evaluateGate, parseGateRule } from '../../src/suite/gate.js';
 import { deepMerge, loadSuite } from '../../src/suite/spec.js';
-import { checkSplitBrain } from '../../src/checker/split-brain.js';
-import { projectRoot } from '../../src/lib/paths.js';
-import type { Op } from '../../src/history/op.js';
 
-const metrics = { lostAcked: 0, recovered: 2, linearizable: true, splitBrainWrites: 0, maxStaleMs: 120, staleReads: 3, outageMs: 1400, p50WriteMs: 4, p99WriteMs: 40, p999WriteMs: 200, acked: 1000, failedShare: 0.01, indeterminateShare: 0.02 };
+const metrics = {
+  lostAcked: 0,
+  recovered: 2,
+  linearizable: true,
+  splitBrainWrites: 0,
+  maxStaleMs: 120,
+  staleReads: 3,
+  outageMs: 1400,
+  p50WriteMs: 4,
+  p99WriteMs: 40,
+  p999WriteMs: 200,
+  acked: 1000,
+  failedShare: 0.01,
+  indeterminateShare: 0.02,
+};
 
 describe('gate invariants', () => {
   it('evaluates each comparison and names the observed value', () => {
-    const rules = ['lostAcked == 0', 'linearizable', 'splitBrainWrites == 0', 'maxStaleMs < 100', 'outageMs <= 1400', 'p99WriteMs < 50', 'lostAcked > 0'].map((t) => parseGateRule(t, 'test'));
+    const rules = ['lostAcked == 0', 'linearizable', 'splitBrainWrites == 0', 'maxStaleMs < 100', 'outageMs <= 1400', 'p99WriteMs < 50', 'lostAcked > 0'].map(
+      (t) => parseGateRule(t, 'test'),
+    );
     expect(evaluateGate(rules, metrics)).toEqual([
       { invariant: 'maxStaleMs < 100', metric: 'maxStaleMs', observed: 120 },
       { invariant: 'lostAcked > 0', metric: 'lostAcked', observed: 0 },
@@ -64,7 +80,10 @@ describe('suites', () => {
     expect(ci.modes.find((m) => m.name === 'control-split-brain')!.cluster.fencing).toBe('none');
     // A power-loss nemesis turns the simulation on for that mode only.
     const rw = ci.modes.find((m) => m.name === 'control-remote-write-loss')!;
-    expect(rw).toMatchObject({ control: true, cluster: { replication: { mode: 'sync', ackLevel: 'write' }, storage: { syncDelayMs: 150, simulatePowerLoss: true } } });
+    expect(rw).toMatchObject({
+      control: true,
+      cluster: { replication: { mode: 'sync', ackLevel: 'write' }, storage: { syncDelayMs: 150, simulatePowerLoss: true } },
+    });
     expect(ci.modes.find((m) => m.name === 'sync')!.cluster.storage.simulatePowerLoss).toBe(false);
     const cmp = await loadSuite(path.join(projectRoot(), 'suites', 'compare-modes.yaml'));
     expect(cmp.modes.find((m) => m.name === 'sync-flush-power-loss')!.nemesis.map((n) => n.fault)).toEqual(['power-loss', 'kill']);
@@ -80,7 +99,10 @@ describe('suites', () => {
     ['modes: [{name: a}]\ncolour: red', /unknown field "colour"/],
   ])('a bad suite is one line: %s', async (tail, message) => {
     const file = path.join(os.tmpdir(), `replab-suite-${process.pid}.yaml`);
-    await fsp.writeFile(file, `cluster: ${path.join(projectRoot(), 'clusters', 'three-node.yaml')}\nworkload: ${path.join(projectRoot(), 'workloads', 'register.yaml')}\n${tail}\n`);
+    await fsp.writeFile(
+      file,
+      `cluster: ${path.join(projectRoot(), 'clusters', 'three-node.yaml')}\nworkload: ${path.join(projectRoot(), 'workloads', 'register.yaml')}\n${tail}\n`,
+    );
     await expect(loadSuite(file)).rejects.toThrow(message);
     await fsp.rm(file, { force: true });
   });

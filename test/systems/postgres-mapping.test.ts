@@ -4,14 +4,23 @@ import { parseClusterSpec } from '../../src/cluster/spec.js';
 import { patroniDcs, unsupported } from '../../src/systems/postgres/mapping.js';
 import { sqlOutcome } from '../../src/systems/postgres/sql-client.js';
 
-const spec = (over: Record<string, unknown> = {}) => parseClusterSpec({ name: 'pg', system: 'postgres', nodes: [{ id: 'n1' }, { id: 'n2' }, { id: 'n3' }], ...over }, 'test', 'pg');
+const spec = (over: Record<string, unknown> = {}) =>
+  parseClusterSpec({ name: 'pg', system: 'postgres', nodes: [{ id: 'n1' }, { id: 'n2' }, { id: 'n3' }], ...over }, 'test', 'pg');
 
 describe('postgres: mode mapping', () => {
   it('async, semi-sync k and sync map to Patroni synchronous mode settings', () => {
     expect(patroniDcs(spec({ replication: { mode: 'async' } }))).toMatchObject({ synchronous_mode: false, synchronous_mode_strict: false });
-    expect(patroniDcs(spec({ replication: { mode: 'semi-sync', k: 1 } }))).toMatchObject({ synchronous_mode: true, synchronous_mode_strict: false, synchronous_node_count: 1 });
+    expect(patroniDcs(spec({ replication: { mode: 'semi-sync', k: 1 } }))).toMatchObject({
+      synchronous_mode: true,
+      synchronous_mode_strict: false,
+      synchronous_node_count: 1,
+    });
     expect(patroniDcs(spec({ replication: { mode: 'semi-sync', k: 2 } })).synchronous_node_count).toBe(2);
-    expect(patroniDcs(spec({ replication: { mode: 'sync' } }))).toMatchObject({ synchronous_mode: true, synchronous_mode_strict: true, synchronous_node_count: 2 });
+    expect(patroniDcs(spec({ replication: { mode: 'sync' } }))).toMatchObject({
+      synchronous_mode: true,
+      synchronous_mode_strict: true,
+      synchronous_node_count: 2,
+    });
   });
 
   it('ack levels map to synchronous_commit', () => {
@@ -37,12 +46,18 @@ describe('postgres: mode mapping', () => {
 
 describe('postgres: SQL outcomes', () => {
   it('nothing sent → fail', () => {
-    expect(sqlOutcome(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }), false)).toMatchObject({ type: 'fail', error: 'connection refused' });
+    expect(sqlOutcome(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }), false)).toMatchObject({
+      type: 'fail',
+      error: 'connection refused',
+    });
     expect(sqlOutcome(new Error('timeout expired'), false).type).toBe('fail');
   });
 
   it('a read-only transaction or a rejected statement → fail: it did not commit', () => {
-    expect(sqlOutcome(Object.assign(new Error('cannot execute INSERT in a read-only transaction'), { code: '25006' }), true)).toMatchObject({ type: 'fail', error: 'read-only transaction (not the primary)' });
+    expect(sqlOutcome(Object.assign(new Error('cannot execute INSERT in a read-only transaction'), { code: '25006' }), true)).toMatchObject({
+      type: 'fail',
+      error: 'read-only transaction (not the primary)',
+    });
     expect(sqlOutcome(Object.assign(new Error('duplicate key'), { code: '23505' }), true).type).toBe('fail');
     expect(sqlOutcome(Object.assign(new Error('syntax'), { code: '42601' }), true).type).toBe('fail');
   });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { parseWorkloadSpec } from '../../src/workloads/spec.js';
-import { createWorkload } from '../../src/workloads/driver.js';
 import { Rng } from '../../src/lib/rng.js';
+import { createWorkload } from '../../src/workloads/driver.js';
+import { parseWorkloadSpec } from '../../src/workloads/spec.js';
 
 const spec = (doc: Record<string, unknown>) => parseWorkloadSpec({ workload: 'register', ...doc }, 'w.yaml');
 

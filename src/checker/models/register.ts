@@ -3,7 +3,7 @@
  * key, initially null (absent). cas takes [expected, new]; a `fail` cas is dropped before the
  * search (it definitely did not happen), an `info` cas either happened or not.
  */
-import { sameValue, type LinOp, type Model } from './model.js';
+import { type LinOp, type Model, sameValue } from './model.js';
 
 export const registerModel: Model<unknown> = {
   name: 'register',

@@ -1,11 +1,11 @@
 /** `replab bench CLUSTER`: writes/s and latency per replication mode with autocannon, no faults. */
 import type { Command } from 'commander';
 import { loadClusterSpec } from '../../cluster/spec.js';
-import { benchModes, formatModeTable } from '../../runner/mode-bench.js';
-import { UsageError } from '../../lib/errors.js';
-import { choiceFlag, intFlag, listFlag } from '../options.js';
 import type { ReplicationMode } from '../../kv/config.js';
+import { UsageError } from '../../lib/errors.js';
 import { REPLICATION_MODES } from '../../lib/modes.js';
+import { benchModes, formatModeTable } from '../../runner/mode-bench.js';
+import { choiceFlag, intFlag, listFlag } from '../options.js';
 
 const MODES = REPLICATION_MODES;
 
@@ -22,7 +22,14 @@ export function registerBenchCommand(program: Command): void {
       const modes = o.modes.map((m) => choiceFlag('--modes', MODES)(m)) as ReplicationMode[];
       if (modes.length === 0) throw new UsageError('--modes must name at least one mode');
       const spec = await loadClusterSpec(specFile);
-      const rows = await benchModes({ spec, modes, durationSec: o.duration, connections: o.connections, valueBytes: o.valueBytes, onProgress: (m) => process.stderr.write(`bench: ${m}\n`) });
+      const rows = await benchModes({
+        spec,
+        modes,
+        durationSec: o.duration,
+        connections: o.connections,
+        valueBytes: o.valueBytes,
+        onProgress: (m) => process.stderr.write(`bench: ${m}\n`),
+      });
       console.log(o.json ? JSON.stringify(rows, null, 2) : formatModeTable(rows));
     });
 }

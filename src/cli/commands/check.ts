@@ -1,13 +1,13 @@
 /** `replab check HISTORY`: judge a recorded history (JSON Lines, Jepsen EDN or Jepsen text log). */
 import { promises as fsp } from 'node:fs';
-import type { Command } from 'commander';
-import { describeCheck, CHECK_MODELS, type CheckModel } from '../../checker/checker.js';
-import { readAnyHistory, type HistoryFormat } from '../../history/any-format.js';
-import { BoundedChecker, DEFAULT_HEAP_MIB } from '../bounded-check.js';
-import { DEFAULT_MEMO_MIB } from '../../checker/linearizable.js';
-import { ConfigError, ExitCode, HarnessError } from '../../lib/errors.js';
-import type { CheckResult } from '../../checker/checker.js';
 import path from 'node:path';
+import type { Command } from 'commander';
+import type { CheckResult } from '../../checker/checker.js';
+import { CHECK_MODELS, type CheckModel, describeCheck } from '../../checker/checker.js';
+import { DEFAULT_MEMO_MIB } from '../../checker/linearizable.js';
+import { type HistoryFormat, readAnyHistory } from '../../history/any-format.js';
+import { ConfigError, ExitCode, HarnessError } from '../../lib/errors.js';
+import { BoundedChecker, DEFAULT_HEAP_MIB } from '../bounded-check.js';
 import { choiceFlag, intFlag } from '../options.js';
 
 type Format = HistoryFormat;
@@ -20,48 +20,97 @@ export function registerCheckCommand(program: Command): void {
     .option('--format <format>', 'jsonl | edn | jepsen-log (default: by file extension)', choiceFlag('--format', ['jsonl', 'edn', 'jepsen-log'] as const))
     .option('--budget-ms <ms>', 'linearizability search time per key before "unknown"', intFlag('--budget-ms', 1), 10_000)
     .option('--first-anomaly', 'stop at the first non-linearizable key (fastest red/green); by default every anomalous key is reported')
-    .option('--memory-mib <n>', "memory for one key's search memo; when full it is cleared and the search goes on", intFlag('--memory-mib', 1), DEFAULT_MEMO_MIB)
+    .option(
+      '--memory-mib <n>',
+      "memory for one key's search memo; when full it is cleared and the search goes on",
+      intFlag('--memory-mib', 1),
+      DEFAULT_MEMO_MIB,
+    )
     .option('--threads <n>', 'keys checked in parallel (default: the number of cores)', intFlag('--threads', 1))
-    .option('--heap-mib <n>', 'heap bound for checking a file; a file that needs more is checked again without one', intFlag('--heap-mib', 64), DEFAULT_HEAP_MIB)
+    .option(
+      '--heap-mib <n>',
+      'heap bound for checking a file; a file that needs more is checked again without one',
+      intFlag('--heap-mib', 64),
+      DEFAULT_HEAP_MIB,
+    )
     .option('--json', 'the full result as JSON (one line per file when there are several)')
-    .action(async (inputs: string[], o: { model?: CheckModel; format?: Format; budgetMs: number; firstAnomaly?: boolean; memoryMib: number; threads?: number; heapMib: number; json?: boolean }) => {
-      const files = await expandInputs(inputs);
-      const bounded = new BoundedChecker(o.heapMib);
-      const check = async (file: string) => {
-        const r = await bounded.check(file, { model: o.model, format: o.format, budgetMs: o.budgetMs, firstAnomaly: o.firstAnomaly, memoryMib: o.memoryMib, threads: o.threads });
-        if (!r.bounded) process.stderr.write(`${file}: needed more than --heap-mib ${o.heapMib}; checked again without a bound\n`);
-        return r.result;
-      };
-      try {
-        await runChecks();
-      } finally {
-        await bounded.close();
-      }
-      async function runChecks(): Promise<void> {
-      if (files.length === 1) {
-        const result = await check(files[0]!);
-        console.log(o.json ? JSON.stringify(result, null, 2) : describeCheck(result));
-        process.exitCode = exitFor(result.valid);
-        return;
-      }
-      // Several histories in one process: a summary row each, the worst verdict as the exit code.
-      const rows: SummaryRow[] = [];
-      for (const file of files) {
-        const t0 = performance.now();
+    .action(
+      async (
+        inputs: string[],
+        o: {
+          model?: CheckModel;
+          format?: Format;
+          budgetMs: number;
+          firstAnomaly?: boolean;
+          memoryMib: number;
+          threads?: number;
+          heapMib: number;
+          json?: boolean;
+        },
+      ) => {
+        const files = await expandInputs(inputs);
+        const bounded = new BoundedChecker(o.heapMib);
+        const check = async (file: string) => {
+          const r = await bounded.check(file, {
+            model: o.model,
+            format: o.format,
+            budgetMs: o.budgetMs,
+            firstAnomaly: o.firstAnomaly,
+            memoryMib: o.memoryMib,
+            threads: o.threads,
+          });
+          if (!r.bounded) process.stderr.write(`${file}: needed more than --heap-mib ${o.heapMib}; checked again without a bound\n`);
+          return r.result;
+        };
         try {
-          const r = await check(file);
-          const lin = r.linearizable && !r.linearizable.crashed ? r.linearizable : undefined;
-          rows.push({ file, model: r.model, verdict: r.valid, keys: lin?.keys ?? 0, decided: lin ? lin.keys - lin.unknown.length : 0, ms: performance.now() - t0, peakMiB: process.resourceUsage().maxRSS / 1024, result: r });
-        } catch (e: unknown) {
-          if (!(e instanceof HarnessError)) throw e;
-          rows.push({ file, model: '-', verdict: 'error', error: e.message, keys: 0, decided: 0, ms: performance.now() - t0, peakMiB: process.resourceUsage().maxRSS / 1024 });
+          await runChecks();
+        } finally {
+          await bounded.close();
         }
-        if (o.json) console.log(JSON.stringify(jsonRow(rows[rows.length - 1]!)));
-      }
-      if (!o.json) console.log(summaryTable(rows));
-      process.exitCode = worstExit(rows.map((r) => r.verdict));
-      }
-    });
+        async function runChecks(): Promise<void> {
+          if (files.length === 1) {
+            const result = await check(files[0]!);
+            console.log(o.json ? JSON.stringify(result, null, 2) : describeCheck(result));
+            process.exitCode = exitFor(result.valid);
+            return;
+          }
+          // Several histories in one process: a summary row each, the worst verdict as the exit code.
+          const rows: SummaryRow[] = [];
+          for (const file of files) {
+            const t0 = performance.now();
+            try {
+              const r = await check(file);
+              const lin = r.linearizable && !r.linearizable.crashed ? r.linearizable : undefined;
+              rows.push({
+                file,
+                model: r.model,
+                verdict: r.valid,
+                keys: lin?.keys ?? 0,
+                decided: lin ? lin.keys - lin.unknown.length : 0,
+                ms: performance.now() - t0,
+                peakMiB: process.resourceUsage().maxRSS / 1024,
+                result: r,
+              });
+            } catch (e: unknown) {
+              if (!(e instanceof HarnessError)) throw e;
+              rows.push({
+                file,
+                model: '-',
+                verdict: 'error',
+                error: e.message,
+                keys: 0,
+                decided: 0,
+                ms: performance.now() - t0,
+                peakMiB: process.resourceUsage().maxRSS / 1024,
+              });
+            }
+            if (o.json) console.log(JSON.stringify(jsonRow(rows[rows.length - 1]!)));
+          }
+          if (!o.json) console.log(summaryTable(rows));
+          process.exitCode = worstExit(rows.map((r) => r.verdict));
+        }
+      },
+    );
 
   program
     .command('import-history <input> <output>')
@@ -117,15 +166,36 @@ function worstExit(verdicts: Verdict[]): number {
 const verdictText = (v: Verdict) => (v === true ? 'valid' : v === false ? 'INVALID' : v === 'unknown' ? 'unknown' : 'error');
 
 function jsonRow(r: SummaryRow): Record<string, unknown> {
-  return { file: r.file, model: r.model, verdict: verdictText(r.verdict), keys: r.keys, keysDecided: r.decided, ms: Math.round(r.ms), peakRssMiB: Math.round(r.peakMiB), ...(r.error ? { error: r.error } : { result: r.result }) };
+  return {
+    file: r.file,
+    model: r.model,
+    verdict: verdictText(r.verdict),
+    keys: r.keys,
+    keysDecided: r.decided,
+    ms: Math.round(r.ms),
+    peakRssMiB: Math.round(r.peakMiB),
+    ...(r.error ? { error: r.error } : { result: r.result }),
+  };
 }
 
 function summaryTable(rows: SummaryRow[]): string {
   const header = ['file', 'model', 'verdict', 'keys decided', 'time ms', 'peak RSS MiB'];
-  const body = rows.map((r) => [r.file, r.model, r.verdict === 'error' ? `error: ${r.error}` : verdictText(r.verdict), r.verdict === 'error' ? '-' : `${r.decided}/${r.keys}`, r.ms.toFixed(0), r.peakMiB.toFixed(0)]);
+  const body = rows.map((r) => [
+    r.file,
+    r.model,
+    r.verdict === 'error' ? `error: ${r.error}` : verdictText(r.verdict),
+    r.verdict === 'error' ? '-' : `${r.decided}/${r.keys}`,
+    r.ms.toFixed(0),
+    r.peakMiB.toFixed(0),
+  ]);
   const all = [header, ...body];
   const widths = header.map((_, i) => Math.max(...all.map((row) => row[i]!.length)));
-  const lines = all.map((row) => row.map((c, i) => (i === 0 || i === 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd());
+  const lines = all.map((row) =>
+    row
+      .map((c, i) => (i === 0 || i === 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
+      .join('  ')
+      .trimEnd(),
+  );
   const count = (v: Verdict) => rows.filter((r) => r.verdict === v).length;
   lines.push(`${rows.length} histories: ${count(true)} valid, ${count(false)} invalid, ${count('unknown')} unknown, ${count('error')} unreadable`);
   return lines.join('\n');

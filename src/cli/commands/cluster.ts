@@ -3,8 +3,8 @@ import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { ReplabCluster } from '../../cluster/replab-cluster.js';
 import { loadClusterSpec } from '../../cluster/spec.js';
-import { choiceFlag } from '../options.js';
 import { REPLICATION_MODES } from '../../lib/modes.js';
+import { choiceFlag } from '../options.js';
 
 const STATE_ROOT_HELP = 'folder holding cluster state';
 
@@ -75,7 +75,7 @@ export function registerClusterCommand(program: Command): void {
     });
 
   root(cluster.command('status <cluster>').description('show each node: role, LSNs, state'))
-    .option('--json', 'print the nodes\' /status documents as JSON')
+    .option('--json', "print the nodes' /status documents as JSON")
     .action(async (name: string, o: { json?: boolean; stateDir: string }) => {
       const c = await ReplabCluster.attach(await clusterName(name), o.stateDir);
       if (o.json) {

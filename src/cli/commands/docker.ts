@@ -3,21 +3,22 @@
  * `replab docker up|down` starts or stops a private Docker engine when none runs.
  */
 import type { Command } from 'commander';
-import { dockerClient, ensureEngine, engineAnswers, stopPrivateEngine } from '../../docker/engine.js';
+import { dockerClient, engineAnswers, ensureEngine, stopPrivateEngine } from '../../docker/engine.js';
 import { buildImageFromDockerfile, buildImageOffline, imageTag } from '../../docker/image.js';
-import { choiceFlag } from '../options.js';
 import { EnvironmentError } from '../../lib/errors.js';
+import { choiceFlag } from '../options.js';
 
 export function registerDockerCommands(program: Command): void {
   const image = program.command('image').description('the replab container image');
   image
     .command('build')
-    .description('build replab:<version>: offline from this machine\'s node and the built app (default), or from the Dockerfile')
+    .description("build replab:<version>: offline from this machine's node and the built app (default), or from the Dockerfile")
     .option('--from <how>', 'rootfs | dockerfile', choiceFlag('--from', ['rootfs', 'dockerfile'] as const), 'rootfs')
     .option('--tag <tag>', 'image tag', imageTag())
     .action(async (o: { from: 'rootfs' | 'dockerfile'; tag: string }) => {
       const docker = dockerClient();
-      if (!(await engineAnswers(docker))) throw new EnvironmentError('no Docker engine answers (DOCKER_HOST or /var/run/docker.sock); "replab docker up" starts one');
+      if (!(await engineAnswers(docker)))
+        throw new EnvironmentError('no Docker engine answers (DOCKER_HOST or /var/run/docker.sock); "replab docker up" starts one');
       const tag = o.from === 'rootfs' ? await buildImageOffline(docker, o.tag) : await buildImageFromDockerfile(docker, o.tag);
       console.log(`built ${tag}`);
     });

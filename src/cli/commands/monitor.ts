@@ -1,10 +1,10 @@
 /** `replab monitor`: health checks, leases and failover for one cluster, in the foreground. */
 import type { Command } from 'commander';
+import { parseHostPort } from '../../lib/addr.js';
+import { UsageError } from '../../lib/errors.js';
+import { createLogger } from '../../lib/log.js';
 import { loadMonitorConfig } from '../../monitor/config.js';
 import { startMonitor } from '../../monitor/main.js';
-import { parseHostPort } from '../../lib/addr.js';
-import { createLogger } from '../../lib/log.js';
-import { UsageError } from '../../lib/errors.js';
 
 export function registerMonitorCommand(program: Command): void {
   program

@@ -9,11 +9,11 @@
  */
 import type { Command } from 'commander';
 import { ReplabCluster } from '../../cluster/replab-cluster.js';
-import { parseNemesisSchedule, parseDuration, faultSpec } from '../../faults/nemesis/schedule.js';
 import { healAll, startFault } from '../../faults/nemesis/faults.js';
+import { faultSpec, parseDuration, parseNemesisSchedule } from '../../faults/nemesis/schedule.js';
+import { UsageError } from '../../lib/errors.js';
 import { Rng } from '../../lib/rng.js';
 import { choiceFlag, intFlag, listFlag } from '../options.js';
-import { UsageError } from '../../lib/errors.js';
 
 const FAULTS = ['partition', 'latency', 'bandwidth', 'kill', 'power-loss', 'pause', 'restart', 'heal'] as const;
 
@@ -22,7 +22,12 @@ export function registerNemesisCommand(program: Command): void {
     .command('nemesis <cluster> <fault>')
     .description(`inject a fault into a running cluster: ${FAULTS.join(' | ')}`)
     .option('--target <who>', 'leader | random-follower | random-node | followers | all | node id(s), comma-separated', 'leader')
-    .option('--shape <shape>', 'partition: isolate | halves | majority-ring | bridge', choiceFlag('--shape', ['isolate', 'halves', 'majority-ring', 'bridge'] as const), 'isolate')
+    .option(
+      '--shape <shape>',
+      'partition: isolate | halves | majority-ring | bridge',
+      choiceFlag('--shape', ['isolate', 'halves', 'majority-ring', 'bridge'] as const),
+      'isolate',
+    )
     .option('--mode <mode>', 'partition: blackhole | reset', choiceFlag('--mode', ['blackhole', 'reset'] as const), 'blackhole')
     .option('--cut <kinds>', 'partition: link kinds to cut, comma-separated (repl, monitor, client)', listFlag, ['repl', 'monitor'])
     .option('--links <which>', 'latency/bandwidth: repl | leader-repl | monitor | client | all | link names, comma-separated', 'repl')
@@ -34,7 +39,13 @@ export function registerNemesisCommand(program: Command): void {
     .option('--state-dir <dir>', 'folder holding cluster state', '.replab')
     .action(async (name: string, fault: string, o: Record<string, unknown>) => {
       if (!(FAULTS as readonly string[]).includes(fault)) throw new UsageError(`unknown fault "${fault}" (${FAULTS.join(', ')})`);
-      const cluster = await ReplabCluster.attach(name.replace(/\.ya?ml$/, '').split('/').pop()!, o.stateDir as string);
+      const cluster = await ReplabCluster.attach(
+        name
+          .replace(/\.ya?ml$/, '')
+          .split('/')
+          .pop()!,
+        o.stateDir as string,
+      );
       if (fault === 'heal') {
         console.log(`healed: removed ${await healAll(cluster)} nemesis toxic(s)`);
         return;
@@ -46,7 +57,9 @@ export function registerNemesisCommand(program: Command): void {
         at: 0,
         for: forMs / 1000,
         ...(fault === 'partition' ? { target: targetText.includes(',') ? targetText.split(',') : targetText, shape: o.shape, mode: o.mode, cut: o.cut } : {}),
-        ...(fault === 'kill' || fault === 'power-loss' || fault === 'pause' || fault === 'restart' ? { target: targetText.includes(',') ? targetText.split(',') : targetText } : {}),
+        ...(fault === 'kill' || fault === 'power-loss' || fault === 'pause' || fault === 'restart'
+          ? { target: targetText.includes(',') ? targetText.split(',') : targetText }
+          : {}),
         ...(fault === 'latency' ? { links: linksOf(o.links as string), latencyMs: o.latencyMs, jitterMs: o.jitterMs } : {}),
         ...(fault === 'bandwidth' ? { links: linksOf(o.links as string), rateKBps: o.rate } : {}),
       };

@@ -1,12 +1,12 @@
 /** `replab node`: run one KV node in the foreground (the cluster backends start these). */
 import type { Command } from 'commander';
-import { runNodeProcess } from '../../kv/main.js';
 import { ACK_LEVELS, DEFAULT_COMMIT, type NodeConfig } from '../../kv/config.js';
+import { runNodeProcess } from '../../kv/main.js';
 import { parseHostPort } from '../../lib/addr.js';
-import { createLogger } from '../../lib/log.js';
 import { UsageError } from '../../lib/errors.js';
-import { choiceFlag, intFlag, listFlag } from '../options.js';
+import { createLogger } from '../../lib/log.js';
 import { REPLICATION_MODES } from '../../lib/modes.js';
+import { choiceFlag, intFlag, listFlag } from '../options.js';
 
 export function registerNodeCommand(program: Command): void {
   program
@@ -20,12 +20,27 @@ export function registerNodeCommand(program: Command): void {
     .option('--upstream <host:port>', 'replication address to follow (followers)')
     .option('--mode <mode>', 'async | semi-sync | sync', choiceFlag('--mode', REPLICATION_MODES), DEFAULT_COMMIT.mode)
     .option('--k <n>', 'direct followers that must confirm in semi-sync', intFlag('--k', 1), DEFAULT_COMMIT.k)
-    .option('--ack <level>', 'when a follower confirms: write (written, before fdatasync) | flush (after fdatasync) | apply (visible to reads there)', choiceFlag('--ack', ACK_LEVELS), DEFAULT_COMMIT.ackLevel)
-    .option('--apply-delay-ms <ms>', 'as a follower, apply (make visible) a record only this long after the leader wrote it (replay lag)', intFlag('--apply-delay-ms', 0), 0)
+    .option(
+      '--ack <level>',
+      'when a follower confirms: write (written, before fdatasync) | flush (after fdatasync) | apply (visible to reads there)',
+      choiceFlag('--ack', ACK_LEVELS),
+      DEFAULT_COMMIT.ackLevel,
+    )
+    .option(
+      '--apply-delay-ms <ms>',
+      'as a follower, apply (make visible) a record only this long after the leader wrote it (replay lag)',
+      intFlag('--apply-delay-ms', 0),
+      0,
+    )
     .option('--sync-delay-ms <ms>', 'wait this long before each fdatasync (a slow disk)', intFlag('--sync-delay-ms', 0), 0)
     .option('--simulate-power-loss', 'keep unsynced WAL bytes in memory until fdatasync, so kill -9 loses them as a power cut would (tests only)')
     .option('--sync-standbys <ids>', 'comma-separated follower ids that sync mode waits for', listFlag, [])
-    .option('--sync-timeout-ms <ms>', 'wait this long for followers before --on-sync-timeout applies', intFlag('--sync-timeout-ms', 1), DEFAULT_COMMIT.syncTimeoutMs)
+    .option(
+      '--sync-timeout-ms <ms>',
+      'wait this long for followers before --on-sync-timeout applies',
+      intFlag('--sync-timeout-ms', 1),
+      DEFAULT_COMMIT.syncTimeoutMs,
+    )
     .option('--on-sync-timeout <what>', 'block | degrade', choiceFlag('--on-sync-timeout', ['block', 'degrade'] as const), DEFAULT_COMMIT.onSyncTimeout)
     .option('--visibility <when>', 'after-commit | early', choiceFlag('--visibility', ['after-commit', 'early'] as const), DEFAULT_COMMIT.visibility)
     .option('--checkpoint-bytes <n>', 'checkpoint after this many WAL bytes', intFlag('--checkpoint-bytes', 1), 64 * 1024 * 1024)

@@ -1,10 +1,10 @@
 /** `replab proxy`: a Toxiproxy-compatible fault proxy (HTTP API on 127.0.0.1:8474 by default). */
 import type { Command } from 'commander';
 import { startProxyServer } from '../../faults/proxy/main.js';
+import { isLoopbackHost } from '../../lib/addr.js';
+import { EnvironmentError, UsageError } from '../../lib/errors.js';
 import { createLogger } from '../../lib/log.js';
 import { intFlag } from '../options.js';
-import { EnvironmentError, UsageError } from '../../lib/errors.js';
-import { isLoopbackHost } from '../../lib/addr.js';
 
 export function registerProxyCommand(program: Command): void {
   program
@@ -14,7 +14,10 @@ export function registerProxyCommand(program: Command): void {
     .option('--port <port>', 'API port (0 picks one)', intFlag('--port', 0), 8474)
     .option('--state-dir <dir>', 'write endpoint.json (pid, api address) here')
     .action(async (o: { host: string; port: number; stateDir?: string }) => {
-      if (!isLoopbackHost(o.host)) throw new UsageError(`--host must be a loopback address (127.0.0.1, ::1, localhost), got "${o.host}": the proxy API is unauthenticated, like Toxiproxy's`);
+      if (!isLoopbackHost(o.host))
+        throw new UsageError(
+          `--host must be a loopback address (127.0.0.1, ::1, localhost), got "${o.host}": the proxy API is unauthenticated, like Toxiproxy's`,
+        );
       const log = createLogger('proxy');
       const running = await startProxyServer(o.host, o.port, o.stateDir, log).catch((e: unknown) => {
         throw new EnvironmentError(`cannot serve the proxy API on ${o.host}:${o.port}: ${(e as Error).message}`);

@@ -1,17 +1,20 @@
 /** `replab router`: one HTTP port that sends writes to the current leader and reads where told. */
 import type { Command } from 'commander';
-import { Router } from '../../router/router.js';
 import { parseHostPort } from '../../lib/addr.js';
-import { createLogger } from '../../lib/log.js';
-import { choiceFlag, intFlag } from '../options.js';
 import { EnvironmentError, HarnessError, UsageError } from '../../lib/errors.js';
+import { createLogger } from '../../lib/log.js';
+import { Router } from '../../router/router.js';
+import { choiceFlag, intFlag } from '../options.js';
 
 export function registerRouterCommand(program: Command): void {
   program
     .command('router')
     .description('HTTP router in front of a cluster: writes to the leader the monitor names, reads to the leader or followers')
     .option('--monitor <host:port>', "the cluster monitor's API (cluster.json: monitor.http)")
-    .option('--cluster <name>', 'a cluster started by replab: its monitor, and its nodes through their client: proxy links (so client faults cut the router too)')
+    .option(
+      '--cluster <name>',
+      'a cluster started by replab: its monitor, and its nodes through their client: proxy links (so client faults cut the router too)',
+    )
     .option('--state-dir <dir>', 'where --cluster keeps its state', '.replab')
     .option('--http <host:port>', 'address to listen on', '127.0.0.1:0')
     .option('--reads <where>', 'leader | followers', choiceFlag('--reads', ['leader', 'followers'] as const), 'leader')
@@ -33,7 +36,8 @@ export function registerRouterCommand(program: Command): void {
       const address = await router.listen(listen.host, listen.port).catch((e: unknown) => {
         // A port that cannot be bound is the environment's; anything else keeps its own kind (a bug stays exit 5).
         const code = (e as NodeJS.ErrnoException).code;
-        if (!(e instanceof HarnessError) && typeof code === 'string' && code.startsWith('E')) throw new EnvironmentError(`cannot serve the router on ${o.http}: ${code}`);
+        if (!(e instanceof HarnessError) && typeof code === 'string' && code.startsWith('E'))
+          throw new EnvironmentError(`cannot serve the router on ${o.http}: ${code}`);
         throw e;
       });
       log.info({ http: address, reads: o.reads }, 'router listening');

@@ -7,19 +7,21 @@
 import { existsSync, promises as fsp, readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { loadSuite } from '../../suite/spec.js';
-import { formatSummaryTable, runSuite } from '../../suite/runner.js';
-import { buildReport } from '../../report/build.js';
 import { ConfigError, ExitCode } from '../../lib/errors.js';
-import { junitXml, markdownSummary } from '../../suite/ci-output.js';
 import { projectRoot } from '../../lib/paths.js';
+import { buildReport } from '../../report/build.js';
+import { junitXml, markdownSummary } from '../../suite/ci-output.js';
+import { formatSummaryTable, runSuite } from '../../suite/runner.js';
+import { loadSuite } from '../../suite/spec.js';
 
 /** A suite file, or the name of one shipped with replab (`replab run quick`). */
 function resolveSuite(arg: string): string {
   if (existsSync(arg) || !/^[\w-]+$/.test(arg)) return arg;
   const shipped = path.join(projectRoot(), 'suites', `${arg}.yaml`);
   if (existsSync(shipped)) return shipped;
-  const names = readdirSync(path.join(projectRoot(), 'suites')).filter((n) => n.endsWith('.yaml')).map((n) => n.slice(0, -5));
+  const names = readdirSync(path.join(projectRoot(), 'suites'))
+    .filter((n) => n.endsWith('.yaml'))
+    .map((n) => n.slice(0, -5));
   throw new ConfigError(`no suite file "${arg}" and no shipped suite of that name (shipped: ${names.join(', ')})`);
 }
 
@@ -66,7 +68,8 @@ export function registerRunCommand(program: Command): void {
         console.log(`gate: all invariants hold (${results.runs.length} runs)`);
         return;
       }
-      for (const r of failed) for (const v of r.violations) console.log(`gate: FAILED ${r.mode} seed ${r.seed}: ${v.invariant} (observed ${JSON.stringify(v.observed)})`);
+      for (const r of failed)
+        for (const v of r.violations) console.log(`gate: FAILED ${r.mode} seed ${r.seed}: ${v.invariant} (observed ${JSON.stringify(v.observed)})`);
       if (o.gate) process.exitCode = ExitCode.invalid;
     });
 

@@ -1,12 +1,12 @@
 /** `replab workload WORKLOAD CLUSTER`: run a workload against a running cluster and record its history. */
 import type { Command } from 'commander';
-import { ReplabCluster } from '../../cluster/replab-cluster.js';
-import { loadWorkloadSpec } from '../../workloads/spec.js';
-import { createWorkload, drive, recordFinalReads } from '../../workloads/driver.js';
-import { HistoryRecorder } from '../../history/recorder.js';
 import { closeKvClients } from '../../client/kv-http.js';
-import { intFlag } from '../options.js';
+import { ReplabCluster } from '../../cluster/replab-cluster.js';
+import { HistoryRecorder } from '../../history/recorder.js';
 import { KvDataClient } from '../../systems/replab/kv-data-client.js';
+import { createWorkload, drive, recordFinalReads } from '../../workloads/driver.js';
+import { loadWorkloadSpec } from '../../workloads/spec.js';
+import { intFlag } from '../options.js';
 
 export function registerWorkloadCommand(program: Command): void {
   program

@@ -16,11 +16,12 @@
  * Network faults only add toxics named `nemesis-…` and remove exactly those, so region latency
  * and other faults on the same link stay in place.
  */
-import type { Toxiproxy } from '../toxiproxy.js';
-import { shapeGrudge, cutFromMajority, type PartitionShape } from './grudge.js';
-import { replLinksBetween } from '../links.js';
-import type { Rng } from '../../lib/rng.js';
+
 import { UsageError } from '../../lib/errors.js';
+import type { Rng } from '../../lib/rng.js';
+import { replLinksBetween } from '../links.js';
+import type { Toxiproxy } from '../toxiproxy.js';
+import { cutFromMajority, type PartitionShape, shapeGrudge } from './grudge.js';
 
 /** What a nemesis needs from a cluster (ReplabCluster provides it). */
 export interface NemesisCluster {
@@ -78,7 +79,10 @@ export async function resolveTargets(cluster: NemesisCluster, selector: TargetSe
     case 'all':
       return ids;
     default:
-      if (!ids.includes(selector)) throw new UsageError(`nemesis target "${selector}" is not a node or selector (leader, random-follower, random-node, followers, all, ${ids.join(', ')})`);
+      if (!ids.includes(selector))
+        throw new UsageError(
+          `nemesis target "${selector}" is not a node or selector (leader, random-follower, random-node, followers, all, ${ids.join(', ')})`,
+        );
       return [selector];
   }
 }
@@ -101,7 +105,8 @@ async function addToxics(client: Toxiproxy, links: string[], prefix: string, tox
   await Promise.all(
     links.map(async (link) => {
       const proxy = await client.get(link);
-      for (const stream of ['upstream', 'downstream'] as const) await proxy.addToxic({ name: `${prefix}-${stream}`, type: toxic.type, stream, toxicity: 1, attributes: toxic.attributes } as never);
+      for (const stream of ['upstream', 'downstream'] as const)
+        await proxy.addToxic({ name: `${prefix}-${stream}`, type: toxic.type, stream, toxicity: 1, attributes: toxic.attributes } as never);
     }),
   );
 }
@@ -147,7 +152,12 @@ export async function startFault(cluster: NemesisCluster, spec: FaultSpec, rng: 
       if (spec.cut.includes('monitor')) links.push(...outside.map((n) => `monitor:${n}`));
       if (spec.cut.includes('client')) links.push(...outside.map((n) => `client:${n}`));
       const cutLinks = [...new Set(links)].filter((l) => l in existing);
-      await addToxics(client, cutLinks, prefix, spec.mode === 'blackhole' ? { type: 'timeout', attributes: { timeout: 0 } } : { type: 'reset_peer', attributes: { timeout: 0 } });
+      await addToxics(
+        client,
+        cutLinks,
+        prefix,
+        spec.mode === 'blackhole' ? { type: 'timeout', attributes: { timeout: 0 } } : { type: 'reset_peer', attributes: { timeout: 0 } },
+      );
       const components = Object.fromEntries([...grudge].map(([n, s]) => [n, [...s].sort()]));
       return {
         fault: 'partition',
@@ -161,7 +171,10 @@ export async function startFault(cluster: NemesisCluster, spec: FaultSpec, rng: 
     case 'latency':
     case 'bandwidth': {
       const links = await resolveLinks(cluster, spec.links);
-      const toxic: { type: string; attributes: Record<string, number> } = spec.fault === 'latency' ? { type: 'latency', attributes: { latency: spec.latencyMs, jitter: spec.jitterMs } } : { type: 'bandwidth', attributes: { rate: spec.rateKBps } };
+      const toxic: { type: string; attributes: Record<string, number> } =
+        spec.fault === 'latency'
+          ? { type: 'latency', attributes: { latency: spec.latencyMs, jitter: spec.jitterMs } }
+          : { type: 'bandwidth', attributes: { rate: spec.rateKBps } };
       await addToxics(client, links, prefix, toxic);
       return {
         fault: spec.fault,
@@ -177,7 +190,10 @@ export async function startFault(cluster: NemesisCluster, spec: FaultSpec, rng: 
     case 'pause':
     case 'restart': {
       // Without the simulation a kill -9 keeps what the OS page cache holds: that is no power cut.
-      if (spec.fault === 'power-loss' && !cluster.simulatesPowerLoss()) throw new UsageError('a power-loss fault needs nodes started with --simulate-power-loss (storage.simulatePowerLoss: true; replab run sets it when a nemesis has power-loss)');
+      if (spec.fault === 'power-loss' && !cluster.simulatesPowerLoss())
+        throw new UsageError(
+          'a power-loss fault needs nodes started with --simulate-power-loss (storage.simulatePowerLoss: true; replab run sets it when a nemesis has power-loss)',
+        );
       const targets = await resolveTargets(cluster, spec.target, rng);
       for (const id of targets) {
         if (spec.fault === 'kill' || spec.fault === 'power-loss') await cluster.kill(id);

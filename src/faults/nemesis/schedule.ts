@@ -21,12 +21,12 @@
  * fault still active, so the cluster is healed before final reads.
  */
 import { z } from 'zod';
-import { parseWith } from '../../lib/schema.js';
-import { ConfigError } from '../../lib/errors.js';
-import { Rng } from '../../lib/rng.js';
 import type { HistoryRecorder } from '../../history/recorder.js';
+import { ConfigError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
-import { startFault, type ActiveFault, type FaultSpec, type NemesisCluster } from './faults.js';
+import { Rng } from '../../lib/rng.js';
+import { parseWith } from '../../lib/schema.js';
+import { type ActiveFault, type FaultSpec, type NemesisCluster, startFault } from './faults.js';
 
 /** "500ms", "5s", "2m" or a number of seconds → milliseconds. */
 export function parseDuration(v: string | number, where = 'duration'): number {
@@ -37,14 +37,32 @@ export function parseDuration(v: string | number, where = 'duration'): number {
   return Math.round(m[2] === 'ms' ? n : m[2] === 's' ? n * 1000 : n * 60_000);
 }
 
-const duration = z.union([z.number().nonnegative(), z.string().regex(/^\d+(\.\d+)?(ms|s|m)$/, 'must be a duration like 500ms, 5s or 2m')]).transform((v) => parseDuration(v));
+const duration = z
+  .union([z.number().nonnegative(), z.string().regex(/^\d+(\.\d+)?(ms|s|m)$/, 'must be a duration like 500ms, 5s or 2m')])
+  .transform((v) => parseDuration(v));
 const target = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]);
 const links = z.union([z.enum(['repl', 'leader-repl', 'monitor', 'client', 'all']), z.array(z.string().min(1)).min(1)]);
 const timing = { at: duration.optional(), every: duration.optional(), from: duration.optional(), for: duration.default(0) };
 
 const StepSchema = z.discriminatedUnion('fault', [
-  z.strictObject({ fault: z.literal('partition'), target: target.default('leader'), shape: z.enum(['isolate', 'halves', 'majority-ring', 'bridge']).default('isolate'), mode: z.enum(['blackhole', 'reset']).default('blackhole'), cut: z.array(z.enum(['repl', 'monitor', 'client'])).min(1).default(['repl', 'monitor']), ...timing }),
-  z.strictObject({ fault: z.literal('latency'), links: links.default('repl'), latencyMs: z.number().nonnegative(), jitterMs: z.number().nonnegative().default(0), ...timing }),
+  z.strictObject({
+    fault: z.literal('partition'),
+    target: target.default('leader'),
+    shape: z.enum(['isolate', 'halves', 'majority-ring', 'bridge']).default('isolate'),
+    mode: z.enum(['blackhole', 'reset']).default('blackhole'),
+    cut: z
+      .array(z.enum(['repl', 'monitor', 'client']))
+      .min(1)
+      .default(['repl', 'monitor']),
+    ...timing,
+  }),
+  z.strictObject({
+    fault: z.literal('latency'),
+    links: links.default('repl'),
+    latencyMs: z.number().nonnegative(),
+    jitterMs: z.number().nonnegative().default(0),
+    ...timing,
+  }),
   z.strictObject({ fault: z.literal('bandwidth'), links: links.default('repl'), rateKBps: z.number().positive(), ...timing }),
   z.strictObject({ fault: z.enum(['kill', 'power-loss', 'pause', 'restart']), target: target.default('leader'), ...timing }),
 ]);

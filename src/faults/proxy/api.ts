@@ -16,11 +16,11 @@
  * 404 unknown proxy or toxic, 409 duplicates.
  */
 import http from 'node:http';
+import { BodyError, decodeSegment, parseJsonBounded, readBody } from '../../lib/http-body.js';
 import { closeHttp, listenHttp } from '../../lib/http-server.js';
+import { readVersion } from '../../lib/paths.js';
 import { splitHostPort, TcpProxy } from './proxy.js';
 import { ToxicError } from './toxics.js';
-import { readVersion } from '../../lib/paths.js';
-import { BodyError, decodeSegment, parseJsonBounded, readBody } from '../../lib/http-body.js';
 
 const BODY_LIMIT = 1024 * 1024;
 
@@ -42,7 +42,10 @@ export class ProxyApi {
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     try {
       const url = new URL(req.url ?? '/', 'http://proxy');
-      const parts = url.pathname.split('/').filter(Boolean).map((p) => decodeSegment(p, 'proxy or toxic name'));
+      const parts = url.pathname
+        .split('/')
+        .filter(Boolean)
+        .map((p) => decodeSegment(p, 'proxy or toxic name'));
       const method = req.method ?? 'GET';
       const body = method === 'GET' || method === 'DELETE' ? undefined : await readJson(req);
       const [root, name, sub, toxic] = parts;
@@ -101,7 +104,8 @@ export class ProxyApi {
     const listen = b.listen ?? proxy.listen;
     const upstream = b.upstream ?? proxy.upstream;
     const enabled = b.enabled ?? proxy.enabled;
-    if (typeof listen !== 'string' || typeof upstream !== 'string' || typeof enabled !== 'boolean') throw new ToxicError('bad request body: listen and upstream must be strings, enabled a boolean', 400);
+    if (typeof listen !== 'string' || typeof upstream !== 'string' || typeof enabled !== 'boolean')
+      throw new ToxicError('bad request body: listen and upstream must be strings, enabled a boolean', 400);
     // Validate before touching the running proxy: a refused update leaves it as it was.
     splitHostPort(listen);
     splitHostPort(upstream);

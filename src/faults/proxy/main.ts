@@ -1,9 +1,9 @@
 /** Running `replab proxy` as a process: serve the API, write endpoint.json (pid, api) into a state dir if given. */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { ProxyApi } from './api.js';
-import type { Logger } from '../../lib/log.js';
 import { writeFileAtomic } from '../../lib/durable-file.js';
+import type { Logger } from '../../lib/log.js';
+import { ProxyApi } from './api.js';
 
 export async function startProxyServer(host: string, port: number, stateDir: string | undefined, log: Logger): Promise<{ api: string; stop(): Promise<void> }> {
   const server = new ProxyApi();

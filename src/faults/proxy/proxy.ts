@@ -5,11 +5,12 @@
  * Disabling a proxy closes its listener and every open connection (new connections are refused);
  * enabling it listens again on the same address. Changing listen or upstream restarts it.
  */
-import { isLoopbackHost } from '../../lib/addr.js';
+
 import net from 'node:net';
+import { isLoopbackHost } from '../../lib/addr.js';
 import { Link, type LinkOwner } from './link.js';
 import type { Stream, Toxic } from './toxics.js';
-import { ToxicError, parseToxic } from './toxics.js';
+import { parseToxic, ToxicError } from './toxics.js';
 
 export interface ProxyJson {
   name: string;
@@ -50,7 +51,8 @@ export function splitHostPort(address: string): { host: string; port: number } {
   if (!m || Number(m[2]) > 65535) throw new ToxicError(`bad address "${address}": expected host:port`, 400);
   const host = m[1] === '' || m[1] === 'localhost' ? '127.0.0.1' : m[1]!;
   // Everything replab runs stays on loopback: a proxy neither listens on nor forwards to another address.
-  if (!isLoopbackHost(host)) throw new ToxicError(`address "${address}" is not on loopback: replab's proxies listen on and forward to 127.0.0.0/8 or ::1 only`, 400);
+  if (!isLoopbackHost(host))
+    throw new ToxicError(`address "${address}" is not on loopback: replab's proxies listen on and forward to 127.0.0.0/8 or ::1 only`, 400);
   return { host, port: Number(m[2]) };
 }
 
@@ -84,7 +86,13 @@ export class TcpProxy {
     splitHostPort(this.upstream);
     const server = net.createServer({ allowHalfOpen: true }, (client) => this.accept(client));
     await new Promise<void>((resolve, reject) => {
-      server.once('error', (e: NodeJS.ErrnoException) => reject(e.code === 'EADDRINUSE' ? new ToxicError(`listen address ${this.listen} is already in use`, 409) : new ToxicError(`cannot listen on ${this.listen}: ${e.message}`, 400)));
+      server.once('error', (e: NodeJS.ErrnoException) =>
+        reject(
+          e.code === 'EADDRINUSE'
+            ? new ToxicError(`listen address ${this.listen} is already in use`, 409)
+            : new ToxicError(`cannot listen on ${this.listen}: ${e.message}`, 400),
+        ),
+      );
       server.listen(port, host, () => resolve());
     });
     server.on('error', () => {});

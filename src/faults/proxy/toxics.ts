@@ -61,12 +61,14 @@ export function parseToxic(body: unknown, existing?: Toxic): Toxic {
   const b = body as Record<string, unknown>;
   const type = b.type ?? existing?.type;
   if (!isType(type)) throw new ToxicError(`invalid toxic type: ${JSON.stringify(type ?? null)} (one of ${Object.keys(TOXIC_ATTRIBUTES).join(', ')})`, 400);
-  if (existing && b.type !== undefined && b.type !== existing.type) throw new ToxicError(`bad request body: a toxic's type cannot change (${existing.type})`, 400);
+  if (existing && b.type !== undefined && b.type !== existing.type)
+    throw new ToxicError(`bad request body: a toxic's type cannot change (${existing.type})`, 400);
   const stream = b.stream ?? existing?.stream ?? 'downstream';
   if (stream !== 'upstream' && stream !== 'downstream') throw new ToxicError('stream was invalid, can be either upstream or downstream', 400);
   if (existing && stream !== existing.stream) throw new ToxicError(`bad request body: a toxic's stream cannot change (${existing.stream})`, 400);
   const toxicity = b.toxicity ?? existing?.toxicity ?? 1;
-  if (typeof toxicity !== 'number' || !(toxicity >= 0 && toxicity <= 1)) throw new ToxicError(`bad request body: toxicity must be a number from 0 to 1, got ${JSON.stringify(toxicity)}`, 400);
+  if (typeof toxicity !== 'number' || !(toxicity >= 0 && toxicity <= 1))
+    throw new ToxicError(`bad request body: toxicity must be a number from 0 to 1, got ${JSON.stringify(toxicity)}`, 400);
   const name = b.name ?? existing?.name ?? `${type}_${stream}`;
   if (typeof name !== 'string' || name.length === 0 || name.length > 200) throw new ToxicError('bad request body: name must be a non-empty string', 400);
   const attributes = { ...TOXIC_ATTRIBUTES[type], ...(existing?.attributes ?? {}) };
@@ -74,9 +76,11 @@ export function parseToxic(body: unknown, existing?: Toxic): Toxic {
   if (typeof given !== 'object' || given === null || Array.isArray(given)) throw new ToxicError('bad request body: attributes must be an object', 400);
   for (const [k, v] of Object.entries(given as Record<string, unknown>)) {
     if (!(k in TOXIC_ATTRIBUTES[type])) continue; // Toxiproxy ignores unknown attributes
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new ToxicError(`bad request body: attribute ${k} of ${type} must be a non-negative number, got ${JSON.stringify(v)}`, 400);
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
+      throw new ToxicError(`bad request body: attribute ${k} of ${type} must be a non-negative number, got ${JSON.stringify(v)}`, 400);
     // Durations become timers, which Node caps at 2^31-1 ms (a larger one fires after 1 ms).
-    if (TIME_ATTRIBUTES.has(k) && v > MAX_TIMER_MS) throw new ToxicError(`bad request body: attribute ${k} of ${type} must be at most ${MAX_TIMER_MS} (about 24.8 days), got ${v}`, 400);
+    if (TIME_ATTRIBUTES.has(k) && v > MAX_TIMER_MS)
+      throw new ToxicError(`bad request body: attribute ${k} of ${type} must be at most ${MAX_TIMER_MS} (about 24.8 days), got ${v}`, 400);
     attributes[k] = v;
   }
   return { name, type, stream, toxicity, attributes };

@@ -19,24 +19,24 @@
  * timeline). Loss is judged from the final reads: replab does not read PostgreSQL's WAL.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, promises as fsp } from 'node:fs';
+import { closeSync, existsSync, promises as fsp, openSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import YAML from 'yaml';
-import type { ClusterSpec } from '../../cluster/spec.js';
-import type { UpOptions } from '../../cluster/replab-cluster.js';
 import { ProcessLauncher } from '../../cluster/launcher-process.js';
 import { isRunning, killHard, pidsMentioning, signal, stopGracefully, tailFile } from '../../cluster/process-control.js';
-import { waitFor } from '../../lib/wait.js';
-import { toxiproxyClient, type Toxiproxy } from '../../faults/toxiproxy.js';
-import { clientLink, ensureLinks, monitorLink, replInto, patroniApiLink } from '../../faults/links.js';
-import { ConfigError, EnvironmentError, UsageError } from '../../lib/errors.js';
-import { writeFileAtomic } from '../../lib/durable-file.js';
+import type { UpOptions } from '../../cluster/replab-cluster.js';
+import type { ClusterSpec } from '../../cluster/spec.js';
+import { clientLink, ensureLinks, monitorLink, patroniApiLink, replInto } from '../../faults/links.js';
+import { type Toxiproxy, toxiproxyClient } from '../../faults/toxiproxy.js';
 import { freePort } from '../../lib/addr.js';
 import { onInterrupt } from '../../lib/cleanup.js';
+import { writeFileAtomic } from '../../lib/durable-file.js';
+import { ConfigError, EnvironmentError, UsageError } from '../../lib/errors.js';
+import { waitFor } from '../../lib/wait.js';
 import type { LagSample, SystemUnderTest } from '../system.js';
-import { findPostgresTools, type PostgresTools } from './packages.js';
 import { patroniDcs, unsupported } from './mapping.js';
+import { findPostgresTools, type PostgresTools } from './packages.js';
 import { SCHEMA_SQL, SqlDataClient, type SqlNode } from './sql-client.js';
 
 interface PgNode {
@@ -126,11 +126,24 @@ export class PostgresSystem implements SystemUnderTest {
 
   private async start(readyTimeoutMs: number): Promise<void> {
     const proxyDir = path.join(this.stateDir, 'proxy');
-    const ep = await this.launcher.start('proxy', ['proxy', '--port', '0', '--state-dir', proxyDir], { dir: proxyDir, logFile: path.join(this.stateDir, 'logs', 'proxy.log'), kind: 'proxy' });
+    const ep = await this.launcher.start('proxy', ['proxy', '--port', '0', '--state-dir', proxyDir], {
+      dir: proxyDir,
+      logFile: path.join(this.stateDir, 'logs', 'proxy.log'),
+      kind: 'proxy',
+    });
     this.proxy = { api: ep.http, pid: ep.pid };
     this.proxyClient = toxiproxyClient(ep.http);
     await this.startEtcd();
-    for (const n of this.spec.nodes) this.nodes.push({ id: n.id, pgPort: await freePort(), restPort: await freePort(), dataDir: path.join(this.stateDir, 'nodes', n.id, 'data'), config: path.join(this.stateDir, 'nodes', n.id, 'patroni.yml'), logFile: path.join(this.stateDir, 'logs', `${n.id}.log`), patroniPid: 0 });
+    for (const n of this.spec.nodes)
+      this.nodes.push({
+        id: n.id,
+        pgPort: await freePort(),
+        restPort: await freePort(),
+        dataDir: path.join(this.stateDir, 'nodes', n.id, 'data'),
+        config: path.join(this.stateDir, 'nodes', n.id, 'patroni.yml'),
+        logFile: path.join(this.stateDir, 'logs', `${n.id}.log`),
+        patroniPid: 0,
+      });
     const wanted: Record<string, string> = {};
     for (const n of this.nodes) {
       wanted[replInto(n.id)] = `127.0.0.1:${n.pgPort}`;
@@ -152,16 +165,32 @@ export class PostgresSystem implements SystemUnderTest {
     await this.spawnPatroni(this.nodes[0]!);
     await this.save();
     const first = await waitFor(async () => (await this.members())?.some((m) => m.role === 'leader' && m.state === 'running') === true, readyTimeoutMs, 250);
-    if (!first) throw new EnvironmentError(`PostgreSQL node ${this.nodes[0]!.id} did not become the Patroni leader within ${readyTimeoutMs / 1000} s`, { logPath: this.nodes[0]!.logFile, recentOutput: await tailFile(this.nodes[0]!.logFile) });
+    if (!first)
+      throw new EnvironmentError(`PostgreSQL node ${this.nodes[0]!.id} did not become the Patroni leader within ${readyTimeoutMs / 1000} s`, {
+        logPath: this.nodes[0]!.logFile,
+        recentOutput: await tailFile(this.nodes[0]!.logFile),
+      });
     for (const n of this.nodes.slice(1)) await this.spawnPatroni(n);
     await this.save();
-    const ready = await waitFor(async () => {
-      const ms = await this.members();
-      return !!ms && ms.length === this.nodes.length && ms.filter((m) => m.role === 'leader').length === 1 && ms.every((m) => (m.state === 'running' || m.state === 'streaming') && (m.role === 'leader' || typeof m.lag === 'number'));
-    }, readyTimeoutMs, 250);
+    const ready = await waitFor(
+      async () => {
+        const ms = await this.members();
+        return (
+          !!ms &&
+          ms.length === this.nodes.length &&
+          ms.filter((m) => m.role === 'leader').length === 1 &&
+          ms.every((m) => (m.state === 'running' || m.state === 'streaming') && (m.role === 'leader' || typeof m.lag === 'number'))
+        );
+      },
+      readyTimeoutMs,
+      250,
+    );
     if (!ready) {
       const bad = this.nodes[this.nodes.length - 1]!;
-      throw new EnvironmentError(`PostgreSQL standbys did not start streaming within ${readyTimeoutMs / 1000} s (members: ${JSON.stringify(await this.members())})`, { logPath: bad.logFile, recentOutput: await tailFile(bad.logFile) });
+      throw new EnvironmentError(
+        `PostgreSQL standbys did not start streaming within ${readyTimeoutMs / 1000} s (members: ${JSON.stringify(await this.members())})`,
+        { logPath: bad.logFile, recentOutput: await tailFile(bad.logFile) },
+      );
     }
     await this.withSql(await this.currentLeaderId(), (c) => c.query(SCHEMA_SQL));
     // Synchronous modes wait for a sync standby: make sure the schema reached every node.
@@ -174,11 +203,34 @@ export class PostgresSystem implements SystemUnderTest {
     const dataDir = path.join(this.stateDir, 'etcd');
     const logFile = path.join(this.stateDir, 'logs', 'etcd.log');
     const fd = openSync(logFile, 'a');
-    const child = spawn(this.tools.etcd, ['--name', 'etcd', '--data-dir', dataDir, '--listen-client-urls', `http://127.0.0.1:${this.etcdPort}`, '--advertise-client-urls', `http://127.0.0.1:${this.etcdPort}`, '--listen-peer-urls', `http://127.0.0.1:${peer}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${peer}`, '--initial-cluster', `etcd=http://127.0.0.1:${peer}`], { detached: true, stdio: ['ignore', fd, fd] });
+    const child = spawn(
+      this.tools.etcd,
+      [
+        '--name',
+        'etcd',
+        '--data-dir',
+        dataDir,
+        '--listen-client-urls',
+        `http://127.0.0.1:${this.etcdPort}`,
+        '--advertise-client-urls',
+        `http://127.0.0.1:${this.etcdPort}`,
+        '--listen-peer-urls',
+        `http://127.0.0.1:${peer}`,
+        '--initial-advertise-peer-urls',
+        `http://127.0.0.1:${peer}`,
+        '--initial-cluster',
+        `etcd=http://127.0.0.1:${peer}`,
+      ],
+      { detached: true, stdio: ['ignore', fd, fd] },
+    );
     closeSync(fd);
     child.unref();
     this.etcdPid = child.pid ?? 0;
-    const up = await waitFor(async () => (await getJson<{ health: string }>(`http://127.0.0.1:${this.etcdPort}/health`, 500))?.body.health === 'true', 20_000, 100);
+    const up = await waitFor(
+      async () => (await getJson<{ health: string }>(`http://127.0.0.1:${this.etcdPort}/health`, 500))?.body.health === 'true',
+      20_000,
+      100,
+    );
     if (!up) throw new EnvironmentError('etcd did not become healthy within 20 s', { logPath: logFile, recentOutput: await tailFile(logFile) });
   }
 
@@ -200,7 +252,11 @@ export class PostgresSystem implements SystemUnderTest {
         data_dir: n.dataDir,
         bin_dir: this.tools.binDir,
         pgpass: path.join(path.dirname(n.dataDir), 'pgpass'),
-        authentication: { replication: { username: 'replicator', password: 'replab' }, superuser: { username: 'postgres', password: 'replab' }, rewind: { username: 'postgres', password: 'replab' } },
+        authentication: {
+          replication: { username: 'replicator', password: 'replab' },
+          superuser: { username: 'postgres', password: 'replab' },
+          rewind: { username: 'postgres', password: 'replab' },
+        },
         parameters: { unix_socket_directories: sock },
       },
       watchdog: { mode: 'off' },
@@ -214,7 +270,13 @@ export class PostgresSystem implements SystemUnderTest {
 
   private async spawnPatroni(n: PgNode): Promise<void> {
     const fd = openSync(n.logFile, 'a');
-    const child = spawn(this.tools.patroni, [n.config], { detached: true, stdio: ['ignore', fd, fd], cwd: path.dirname(n.dataDir), env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: path.dirname(n.dataDir), LANG: 'C.UTF-8' }, ...(this.runAs ?? {}) });
+    const child = spawn(this.tools.patroni, [n.config], {
+      detached: true,
+      stdio: ['ignore', fd, fd],
+      cwd: path.dirname(n.dataDir),
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: path.dirname(n.dataDir), LANG: 'C.UTF-8' },
+      ...(this.runAs ?? {}),
+    });
     closeSync(fd);
     child.unref();
     n.patroniPid = child.pid ?? 0;
@@ -225,7 +287,13 @@ export class PostgresSystem implements SystemUnderTest {
     const file = {
       name: this.spec.name,
       system: 'postgres',
-      nodes: this.nodes.map((n) => ({ id: n.id, http: `127.0.0.1:${n.restPort}`, repl: this.linkMap[replInto(n.id)] ?? '', pid: n.patroniPid, dataDir: n.dataDir })),
+      nodes: this.nodes.map((n) => ({
+        id: n.id,
+        http: `127.0.0.1:${n.restPort}`,
+        repl: this.linkMap[replInto(n.id)] ?? '',
+        pid: n.patroniPid,
+        dataDir: n.dataDir,
+      })),
       proxy: this.proxy,
       pids: [this.etcdPid],
     };
@@ -325,39 +393,56 @@ export class PostgresSystem implements SystemUnderTest {
     const ms = await this.members();
     const leader = ms?.find((m) => m.role === 'leader');
     if (!ms || !leader) return undefined;
-    return ms.filter((m) => m !== leader).map((m) => ({ leader: leader.name, follower: m.name, lagRecords: typeof m.lag === 'number' ? m.lag : -1, lagMs: -1, connected: m.state === 'running' || m.state === 'streaming' }));
+    return ms
+      .filter((m) => m !== leader)
+      .map((m) => ({
+        leader: leader.name,
+        follower: m.name,
+        lagRecords: typeof m.lag === 'number' ? m.lag : -1,
+        lagMs: -1,
+        connected: m.state === 'running' || m.state === 'streaming',
+      }));
   }
 
   /** One leader, every member running, and every standby has replayed the primary's WAL. */
   async waitConverged(timeoutMs: number): Promise<number> {
-    const ok = await waitFor(async () => {
-      const ms = await this.members();
-      const leader = ms?.find((m) => m.role === 'leader');
-      if (!ms || !leader || ms.length !== this.nodes.length || !ms.every((m) => m.state === 'running' || m.state === 'streaming')) return false;
-      try {
-        const target = await this.withSql(leader.name, async (c) => (await c.query('SELECT pg_current_wal_lsn() AS lsn')).rows[0].lsn as string);
-        for (const m of ms) {
-          if (m === leader) continue;
-          const behind = await this.withSql(m.name, async (c) => (await c.query('SELECT pg_last_wal_replay_lsn() < $1::pg_lsn AS behind', [target])).rows[0].behind as boolean | null);
-          if (behind !== false) return false;
+    const ok = await waitFor(
+      async () => {
+        const ms = await this.members();
+        const leader = ms?.find((m) => m.role === 'leader');
+        if (!ms || !leader || ms.length !== this.nodes.length || !ms.every((m) => m.state === 'running' || m.state === 'streaming')) return false;
+        try {
+          const target = await this.withSql(leader.name, async (c) => (await c.query('SELECT pg_current_wal_lsn() AS lsn')).rows[0].lsn as string);
+          for (const m of ms) {
+            if (m === leader) continue;
+            const behind = await this.withSql(
+              m.name,
+              async (c) => (await c.query('SELECT pg_last_wal_replay_lsn() < $1::pg_lsn AS behind', [target])).rows[0].behind as boolean | null,
+            );
+            if (behind !== false) return false;
+          }
+          return true;
+        } catch {
+          return false;
         }
-        return true;
-      } catch {
-        return false;
-      }
-    }, timeoutMs, 250);
+      },
+      timeoutMs,
+      250,
+    );
     if (!ok) throw new EnvironmentError(`PostgreSQL cluster ${this.spec.name} did not converge within ${timeoutMs} ms`);
     return 0;
   }
 
   async down(options: { clean?: boolean } = {}): Promise<void> {
     // Patroni stops its PostgreSQL on SIGTERM (fast shutdown); anything left is killed.
-    await Promise.all(this.nodes.map(async (n) => {
-      if (n.patroniPid) {
-        for (const pid of await postgresPids(n.dataDir)) signal(pid, 'SIGCONT');
-        await stopGracefully(n.patroniPid, 10_000);
-      }
-    }));
+    await Promise.all(
+      this.nodes.map(async (n) => {
+        if (n.patroniPid) {
+          for (const pid of await postgresPids(n.dataDir)) signal(pid, 'SIGCONT');
+          await stopGracefully(n.patroniPid, 10_000);
+        }
+      }),
+    );
     for (const pid of await pidsMentioning(this.stateDir)) await killHard(pid);
     if (this.etcdPid) await stopGracefully(this.etcdPid, 3000);
     if (this.proxy) await stopGracefully(this.proxy.pid, 3000);

@@ -79,7 +79,8 @@ export function unsupported(spec: Pick<ClusterSpec, 'topology' | 'regions' | 'ba
   if (spec.backend !== 'process') out.push('backend: only the process backend runs PostgreSQL');
   if (spec.topology !== 'direct') out.push('topology: only direct (every standby streams from the primary)');
   if (Object.keys(spec.regions).length > 0) out.push('regions: not supported for PostgreSQL');
-  if (spec.replication.visibility !== 'after-commit') out.push('replication.visibility: PostgreSQL shows a commit once it is durable locally; "early" has no equivalent');
+  if (spec.replication.visibility !== 'after-commit')
+    out.push('replication.visibility: PostgreSQL shows a commit once it is durable locally; "early" has no equivalent');
   if (spec.replication.applyDelayMs > 0) out.push('replication.applyDelayMs: use recovery_min_apply_delay yourself; not mapped');
   if (spec.storage.simulatePowerLoss) out.push('power-loss faults: PostgreSQL writes through the OS page cache; replab cannot drop it');
   if (spec.nodes.length < 2) out.push('nodes: PostgreSQL replication needs at least 2 nodes');

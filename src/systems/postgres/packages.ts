@@ -3,8 +3,9 @@
  * etcd-server) and the OS user PostgreSQL runs as. A missing piece is an environment failure
  * (exit 4) that names the package to install.
  */
-import { existsSync, promises as fsp } from 'node:fs';
+
 import { execFileSync } from 'node:child_process';
+import { existsSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { EnvironmentError } from '../../lib/errors.js';
 
@@ -29,7 +30,9 @@ function onPath(cmd: string): string | undefined {
 
 async function postgresBinDir(): Promise<string | undefined> {
   const root = '/usr/lib/postgresql';
-  const versions = (await fsp.readdir(root).catch(() => [] as string[])).filter((v) => existsSync(path.join(root, v, 'bin', 'postgres'))).sort((a, b) => Number(b) - Number(a));
+  const versions = (await fsp.readdir(root).catch(() => [] as string[]))
+    .filter((v) => existsSync(path.join(root, v, 'bin', 'postgres')))
+    .sort((a, b) => Number(b) - Number(a));
   return versions[0] ? path.join(root, versions[0], 'bin') : undefined;
 }
 
@@ -48,7 +51,9 @@ export async function findPostgresTools(): Promise<PostgresTools> {
     try {
       runAs = { uid: Number(execFileSync('id', ['-u', 'postgres']).toString().trim()), gid: Number(execFileSync('id', ['-g', 'postgres']).toString().trim()) };
     } catch {
-      throw new EnvironmentError(`running as root, but there is no "postgres" OS user to run PostgreSQL as (the postgresql package creates it): ${INSTALL_HINT}`);
+      throw new EnvironmentError(
+        `running as root, but there is no "postgres" OS user to run PostgreSQL as (the postgresql package creates it): ${INSTALL_HINT}`,
+      );
     }
   }
   cached = { binDir: binDir!, patroni: patroni!, etcd: etcd!, runAs };

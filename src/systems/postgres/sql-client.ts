@@ -18,8 +18,8 @@
  */
 import pg from 'pg';
 import type { Outcome } from '../../client/kv-http.js';
-import type { DataClient } from '../../workloads/data-client.js';
 import type { Rng } from '../../lib/rng.js';
+import type { DataClient } from '../../workloads/data-client.js';
 
 export interface SqlNode {
   id: string;
@@ -111,7 +111,14 @@ export class SqlDataClient implements DataClient {
     if (existing && !existing.broken) return existing;
     const node = this.nodes.find((n) => n.id === nodeId)!;
     const [host, port] = [node.sql.slice(0, node.sql.lastIndexOf(':')), Number(node.sql.slice(node.sql.lastIndexOf(':') + 1))];
-    const client = new pg.Client({ host, port, user: 'postgres', database: 'postgres', connectionTimeoutMillis: Math.max(200, Math.min(timeoutMs, 2000)), keepAlive: true });
+    const client = new pg.Client({
+      host,
+      port,
+      user: 'postgres',
+      database: 'postgres',
+      connectionTimeoutMillis: Math.max(200, Math.min(timeoutMs, 2000)),
+      keepAlive: true,
+    });
     const c: Conn = { client, ready: client.connect().then(() => undefined), broken: false };
     client.on('error', () => (c.broken = true));
     c.ready.catch(() => (c.broken = true));
@@ -157,16 +164,26 @@ export class SqlDataClient implements DataClient {
   read(key: string, from: 'leader' | 'follower', rng: Rng, timeoutMs: number): Promise<Outcome> {
     const followers = this.nodes.map((n) => n.id).filter((id) => id !== this.primary);
     const node = from === 'follower' && followers.length > 0 ? rng.pick(followers) : this.primary;
-    return this.run(node, `SELECT v FROM ${REGISTER_TABLE} WHERE k = $1`, [key], timeoutMs, (r) => ({ type: 'ok', value: (r.rows[0]?.v as string | undefined) ?? null }));
+    return this.run(node, `SELECT v FROM ${REGISTER_TABLE} WHERE k = $1`, [key], timeoutMs, (r) => ({
+      type: 'ok',
+      value: (r.rows[0]?.v as string | undefined) ?? null,
+    }));
   }
 
   write(key: string, value: string, timeoutMs: number): Promise<Outcome> {
-    return this.run(this.primary, `INSERT INTO ${REGISTER_TABLE} (k, v) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v`, [key, value], timeoutMs, () => ({ type: 'ok', value }));
+    return this.run(
+      this.primary,
+      `INSERT INTO ${REGISTER_TABLE} (k, v) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v`,
+      [key, value],
+      timeoutMs,
+      () => ({ type: 'ok', value }),
+    );
   }
 
   cas(key: string, expected: string | null, value: string, timeoutMs: number): Promise<Outcome> {
     const changed = (r: pg.QueryResult): Outcome => (r.rowCount === 1 ? { type: 'ok', value } : { type: 'fail', error: 'cas_mismatch' });
-    if (expected === null) return this.run(this.primary, `INSERT INTO ${REGISTER_TABLE} (k, v) VALUES ($1, $2) ON CONFLICT (k) DO NOTHING`, [key, value], timeoutMs, changed);
+    if (expected === null)
+      return this.run(this.primary, `INSERT INTO ${REGISTER_TABLE} (k, v) VALUES ($1, $2) ON CONFLICT (k) DO NOTHING`, [key, value], timeoutMs, changed);
     return this.run(this.primary, `UPDATE ${REGISTER_TABLE} SET v = $2 WHERE k = $1 AND v = $3`, [key, value, expected], timeoutMs, changed);
   }
 
@@ -176,7 +193,13 @@ export class SqlDataClient implements DataClient {
 
   scan(nodeId: string, prefix: string, timeoutMs: number): Promise<Outcome> {
     const like = `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-    return this.run(nodeId, `SELECT k, v FROM ${REGISTER_TABLE} WHERE k LIKE $1 UNION ALL SELECT k, v FROM ${SET_TABLE} WHERE k LIKE $1`, [like], timeoutMs, (r) => ({ type: 'ok', value: r.rows.map((row) => ({ key: row.k as string, value: row.v as string })) }));
+    return this.run(
+      nodeId,
+      `SELECT k, v FROM ${REGISTER_TABLE} WHERE k LIKE $1 UNION ALL SELECT k, v FROM ${SET_TABLE} WHERE k LIKE $1`,
+      [like],
+      timeoutMs,
+      (r) => ({ type: 'ok', value: r.rows.map((row) => ({ key: row.k as string, value: row.v as string })) }),
+    );
   }
 }
 

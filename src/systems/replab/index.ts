@@ -8,9 +8,9 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { ReplabCluster, type UpOptions } from '../../cluster/replab-cluster.js';
 import type { ClusterSpec } from '../../cluster/spec.js';
+import { keepNodeLogs } from '../../suite/evidence-files.js';
 import type { LagSample, SystemUnderTest } from '../system.js';
 import { KvDataClient } from './kv-data-client.js';
-import { keepNodeLogs } from '../../suite/evidence-files.js';
 
 export class ReplabSystem implements SystemUnderTest {
   readonly system = 'replab' as const;

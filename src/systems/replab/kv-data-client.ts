@@ -5,8 +5,8 @@
  */
 import type { ClusterClient } from '../../client/client.js';
 import { call, type Outcome } from '../../client/kv-http.js';
-import type { DataClient } from '../../workloads/data-client.js';
 import type { Rng } from '../../lib/rng.js';
+import type { DataClient } from '../../workloads/data-client.js';
 
 const kvPath = (key: string) => `/kv/${encodeURIComponent(key)}`;
 
