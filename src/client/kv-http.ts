@@ -9,6 +9,7 @@
  */
 import http from 'node:http';
 import { APPLIED_LSN_HEADER, type KvErrorName, KvErrors } from '../kv/protocol.js';
+import { isRecord } from '../lib/schema.js';
 
 export type Outcome =
   | { type: 'ok'; value: unknown; node?: string; lsn?: number; epoch?: number; body?: Record<string, unknown> }
@@ -55,7 +56,8 @@ function send(req: KvRequest): Promise<RawResponse> {
         res.on('end', () => {
           let body: Record<string, unknown> | undefined;
           try {
-            body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
+            const json: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+            body = isRecord(json) ? json : undefined;
           } catch {
             body = undefined;
           }

@@ -5,19 +5,19 @@
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
+import { z } from 'zod';
 import { writeFileAtomic } from '../lib/durable-file.js';
 
-export interface EpochStart {
-  epoch: number;
-  startLsn: number;
-}
+const EpochStartSchema = z.object({ epoch: z.number().int().nonnegative(), startLsn: z.number().int().nonnegative() });
+export type EpochStart = z.infer<typeof EpochStartSchema>;
 
-export interface NodeMeta {
-  epoch: number;
-  epochHistory: EpochStart[];
+const NodeMetaSchema = z.object({
+  epoch: z.number().int().nonnegative(),
+  epochHistory: z.array(EpochStartSchema),
   /** The epoch this node leads, if it is the leader (absent once it stepped down). */
-  leaderOf?: number;
-}
+  leaderOf: z.number().int().nonnegative().optional(),
+});
+export type NodeMeta = z.infer<typeof NodeMetaSchema>;
 
 const FILE = 'meta.json';
 
@@ -35,16 +35,15 @@ export async function readMeta(dir: string): Promise<NodeMeta | undefined> {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new MetaError(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
-  let v: NodeMeta;
+  let json: unknown;
   try {
-    v = JSON.parse(text) as NodeMeta;
+    json = JSON.parse(text);
   } catch {
     throw new MetaError(`${file}: not valid JSON (damaged node metadata)`);
   }
-  const historyOk = Array.isArray(v?.epochHistory) && v.epochHistory.every((e) => Number.isSafeInteger(e?.epoch) && Number.isSafeInteger(e?.startLsn));
-  if (typeof v !== 'object' || v === null || !Number.isSafeInteger(v.epoch) || !historyOk)
-    throw new MetaError(`${file}: missing or malformed epoch or epochHistory (damaged node metadata)`);
-  return v;
+  const r = NodeMetaSchema.safeParse(json);
+  if (!r.success) throw new MetaError(`${file}: missing or malformed epoch or epochHistory (damaged node metadata)`);
+  return r.data;
 }
 
 export async function writeMeta(dir: string, meta: NodeMeta): Promise<void> {

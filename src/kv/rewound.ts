@@ -6,6 +6,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
+import { z } from 'zod';
 import type { WalRecord } from './record.js';
 
 export const REWOUND_FILE = 'rewound.jsonl';
@@ -26,13 +27,14 @@ export async function appendRewound(dataDir: string, records: readonly WalRecord
   }
 }
 
-export interface RewoundRecord {
-  epoch: number;
-  lsn: number;
-  key: string;
-  value: string | null;
-  op: 'put' | 'del';
-}
+const RewoundRecordSchema = z.looseObject({
+  epoch: z.number().int().nonnegative(),
+  lsn: z.number().int().nonnegative(),
+  key: z.string(),
+  value: z.string().nullable(),
+  op: z.enum(['put', 'del']),
+});
+export type RewoundRecord = z.infer<typeof RewoundRecordSchema>;
 
 export async function readRewound(dataDir: string): Promise<RewoundRecord[]> {
   let text: string;
@@ -42,8 +44,16 @@ export async function readRewound(dataDir: string): Promise<RewoundRecord[]> {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw e;
   }
-  return text
-    .split('\n')
-    .filter((l) => l.length > 0)
-    .map((l) => JSON.parse(l) as RewoundRecord);
+  // A torn last line (killed while appending) or a foreign line is skipped: the rest still counts.
+  const out: RewoundRecord[] = [];
+  for (const line of text.split('\n')) {
+    if (!line) continue;
+    try {
+      const r = RewoundRecordSchema.safeParse(JSON.parse(line));
+      if (r.success) out.push(r.data);
+    } catch {
+      // not JSON
+    }
+  }
+  return out;
 }

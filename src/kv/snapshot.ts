@@ -9,15 +9,17 @@
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
+import { z } from 'zod';
 import { crc32c } from '../lib/crc32c.js';
 import { writeFileAtomic } from '../lib/durable-file.js';
 
-export interface Snapshot {
-  lsn: number;
-  epoch: number;
-  timeMs: number;
-  entries: Array<[string, string]>;
-}
+const SnapshotSchema = z.object({
+  lsn: z.number().int().nonnegative(),
+  epoch: z.number().int().nonnegative(),
+  timeMs: z.number(),
+  entries: z.array(z.tuple([z.string(), z.string()])),
+});
+export type Snapshot = z.infer<typeof SnapshotSchema>;
 
 const SNAP_RE = /^snapshot-(\d{16})\.snap$/;
 export const snapshotName = (lsn: number) => `snapshot-${String(lsn).padStart(16, '0')}.snap`;
@@ -69,16 +71,15 @@ export class SnapshotError extends Error {
 export function decodeSnapshot(buf: Buffer, where: string): Snapshot {
   if (buf.length < 8 || buf.readUInt32BE(0) !== buf.length - 8) throw new SnapshotError(`snapshot ${where}: length does not match`);
   if (crc32c(buf, 8, buf.length) !== buf.readUInt32BE(4)) throw new SnapshotError(`snapshot ${where}: checksum mismatch`);
-  let s: Snapshot;
+  let json: unknown;
   try {
-    s = JSON.parse(buf.toString('utf8', 8)) as Snapshot;
+    json = JSON.parse(buf.toString('utf8', 8));
   } catch {
     throw new SnapshotError(`snapshot ${where}: payload is not valid JSON`);
   }
-  if (typeof s !== 'object' || s === null || typeof s.lsn !== 'number' || typeof s.epoch !== 'number' || !Array.isArray(s.entries)) {
-    throw new SnapshotError(`snapshot ${where}: missing lsn, epoch or entries`);
-  }
-  return s;
+  const r = SnapshotSchema.safeParse(json);
+  if (!r.success) throw new SnapshotError(`snapshot ${where}: missing or malformed lsn, epoch, timeMs or entries`);
+  return r.data;
 }
 
 /** Writes `bytes` (an encoded snapshot at `lsn`) atomically and deletes older checkpoints. */

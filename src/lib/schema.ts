@@ -35,3 +35,8 @@ function valueAt(input: unknown, path: PropertyKey[]): unknown {
 function truncate(s: string): string {
   return s.length > 60 ? `${s.slice(0, 57)}...` : s;
 }
+
+/** A JSON object (not an array, not null): the narrowing every hand-checked JSON body starts with. */
+export function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}

@@ -9,6 +9,7 @@ import type { CheckResult } from '../checker/checker.js';
 import type { SplitBrainResult } from '../checker/split-brain.js';
 import { isClientProcess, type Op, pairOps, WRITE_FS } from '../history/op.js';
 import { loadHistory } from '../history/reader.js';
+import { isRecord } from '../lib/schema.js';
 import type { SuiteResults } from '../suite/results.js';
 import { readResults } from '../suite/results.js';
 import type { RunResult } from '../suite/run-one.js';
@@ -75,12 +76,30 @@ const NS = 1e9;
 /** check.json: the checker's result plus the split-brain check. */
 export type CheckFile = CheckResult & { splitBrain: SplitBrainResult };
 
+/** A JSON object file, or {} when it is missing or not one (the report shows what there is). */
+async function readJsonObject(file: string): Promise<Record<string, unknown>> {
+  try {
+    const v: unknown = JSON.parse(await fsp.readFile(file, 'utf8'));
+    return isRecord(v) ? v : {};
+  } catch {
+    return {};
+  }
+}
+
+/** The JSON objects of a .jsonl file; a torn or foreign line is skipped (these files are for showing). */
 async function readJsonl(file: string): Promise<Array<Record<string, unknown>>> {
   const text = await fsp.readFile(file, 'utf8').catch(() => '');
-  return text
-    .split('\n')
-    .filter((l) => l.trim())
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
+  const out: Array<Record<string, unknown>> = [];
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      const v: unknown = JSON.parse(line);
+      if (isRecord(v)) out.push(v);
+    } catch {
+      // not JSON
+    }
+  }
+  return out;
 }
 
 function quantile(sorted: number[], q: number): number {
@@ -111,7 +130,8 @@ export async function loadReportData(runDir: string): Promise<ReportData> {
 
 async function loadRun(dir: string, result: RunResult): Promise<RunData> {
   const history = await loadHistory(path.join(dir, 'history.jsonl'));
-  const run = JSON.parse(await fsp.readFile(path.join(dir, 'run.json'), 'utf8').catch(() => '{}')) as { startedAtMs?: number };
+  const run = await readJsonObject(path.join(dir, 'run.json'));
+  const startedAtMs = typeof run.startedAtMs === 'number' ? run.startedAtMs : 0;
   const check = JSON.parse(await fsp.readFile(path.join(dir, 'check.json'), 'utf8').catch(() => '{}')) as Partial<CheckFile>;
   const { pairs } = pairOps(history);
   const bucketSec = Math.max(0.5, result.durationSec / 60);
@@ -152,7 +172,7 @@ async function loadRun(dir: string, result: RunResult): Promise<RunData> {
     }
   }
   for (const [fault, rest] of open) for (const s of rest) faults.push({ fault, from: s.t, to: end, detail: s.detail });
-  const startMs = run.startedAtMs ?? 0;
+  const startMs = startedAtMs;
   const monitorEvents = await readJsonl(path.join(dir, 'events.jsonl'));
   const events = monitorEvents
     .filter(

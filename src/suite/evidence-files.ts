@@ -9,6 +9,7 @@ import type { EvidenceRecord, NodeEvidence } from '../checker/evidence.js';
 import { nodeLogToJsonl, parseNodeLogJsonl, readNodeLog } from '../kv/log-dump.js';
 import { REWOUND_FILE } from '../kv/rewound.js';
 import { toError } from '../lib/errors.js';
+import { isRecord } from '../lib/schema.js';
 
 export const logFileName = (node: string) => `log-${node}.jsonl`;
 export const rewoundFileName = (node: string) => `rewound-${node}.jsonl`;
@@ -69,8 +70,8 @@ async function readRewoundFile(file: string): Promise<EvidenceRecord[]> {
   for (const line of text.split('\n')) {
     if (!line.trim()) continue;
     try {
-      const o = JSON.parse(line) as Record<string, unknown>;
-      if (typeof o.lsn === 'number' && typeof o.epoch === 'number' && typeof o.key === 'string')
+      const o: unknown = JSON.parse(line);
+      if (isRecord(o) && typeof o.lsn === 'number' && typeof o.epoch === 'number' && typeof o.key === 'string')
         out.push({ lsn: o.lsn, epoch: o.epoch, key: o.key, value: typeof o.value === 'string' ? o.value : null });
     } catch {
       // A torn last line (the node was killed while appending) carries nothing we can use.

@@ -19,6 +19,7 @@ import http from 'node:http';
 import { BodyError, decodeSegment, parseJsonBounded, readBody } from '../../lib/http-body.js';
 import { closeHttp, listenHttp } from '../../lib/http-server.js';
 import { readVersion } from '../../lib/paths.js';
+import { isRecord } from '../../lib/schema.js';
 import { splitHostPort, TcpProxy } from './proxy.js';
 import { ToxicError } from './toxics.js';
 
@@ -99,8 +100,8 @@ export class ProxyApi {
   }
 
   private async update(proxy: TcpProxy, body: unknown): Promise<TcpProxy> {
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new ToxicError('bad request body: expected a JSON object', 400);
-    const b = body as Record<string, unknown>;
+    if (!isRecord(body)) throw new ToxicError('bad request body: expected a JSON object', 400);
+    const b = body;
     const listen = b.listen ?? proxy.listen;
     const upstream = b.upstream ?? proxy.upstream;
     const enabled = b.enabled ?? proxy.enabled;
@@ -151,8 +152,8 @@ export class ProxyApi {
 }
 
 function proxyBody(body: unknown): { name: string; listen: string; upstream: string; enabled: boolean } {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new ToxicError('bad request body: expected a JSON object', 400);
-  const b = body as Record<string, unknown>;
+  if (!isRecord(body)) throw new ToxicError('bad request body: expected a JSON object', 400);
+  const b = body;
   if (typeof b.name !== 'string' || b.name.length === 0) throw new ToxicError('missing required field: name', 400);
   if (typeof b.upstream !== 'string' || b.upstream.length === 0) throw new ToxicError('missing required field: upstream', 400);
   const listen = b.listen ?? '127.0.0.1:0';

@@ -15,6 +15,7 @@
  * (the sender retransmits) rather than deleting them from the middle of the stream, and a
  * replication stream with bytes cut out of it would show framing errors no network produces.
  */
+import { isRecord } from '../../lib/schema.js';
 
 export type ToxicType = 'latency' | 'bandwidth' | 'slow_close' | 'timeout' | 'reset_peer' | 'slicer' | 'limit_data';
 export type Stream = 'upstream' | 'downstream';
@@ -57,8 +58,8 @@ function isType(t: unknown): t is ToxicType {
 
 /** Validates a toxic body from the API (create: `existing` undefined; update: merged onto it). */
 export function parseToxic(body: unknown, existing?: Toxic): Toxic {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new ToxicError('bad request body: expected a JSON object', 400);
-  const b = body as Record<string, unknown>;
+  if (!isRecord(body)) throw new ToxicError('bad request body: expected a JSON object', 400);
+  const b = body;
   const type = b.type ?? existing?.type;
   if (!isType(type)) throw new ToxicError(`invalid toxic type: ${JSON.stringify(type ?? null)} (one of ${Object.keys(TOXIC_ATTRIBUTES).join(', ')})`, 400);
   if (existing && b.type !== undefined && b.type !== existing.type)
