@@ -5,8 +5,9 @@
  * lock, signal handling, and exiting on a fatal WAL error.
  */
 import path from 'node:path';
+import { lockDataDir } from './data-dir.js';
 import { MetaError } from './meta.js';
-import { KvNode, lockDataDir } from './node.js';
+import { KvNode } from './node.js';
 import { HttpApi } from './server.js';
 import { SnapshotError } from './snapshot.js';
 import { WalCorruptionError } from './wal.js';

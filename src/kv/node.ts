@@ -21,65 +21,27 @@
 
 import { EventEmitter } from 'node:events';
 import { promises as fsp } from 'node:fs';
-import path from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { parseHostPort } from '../lib/addr.js';
 import type { Logger } from '../lib/log.js';
-import { isPidRunning } from '../lib/pid.js';
+import { type Checkpoint, Checkpointer } from './checkpointer.js';
 import { commitLsn, type FollowerProgress, followerQuorumLsn } from './commit.js';
+import { CommitWaiters } from './commit-waiters.js';
 import type { NodeConfig } from './config.js';
+import { removeCheckpoints } from './data-dir.js';
 import { type DownstreamHost, UpstreamLink } from './downstream.js';
 import { epochOf } from './epochs.js';
 import { FrameError } from './frames.js';
+import { Lease } from './lease.js';
 import { type EpochStart, type NodeMeta, readMeta, writeMeta } from './meta.js';
+import { OpQueue } from './op-queue.js';
 import { KvError } from './protocol.js';
 import { decodeRecord, encodeRecord, type Op, type WalRecord } from './record.js';
 import { appendRewound } from './rewound.js';
-import { decodeSnapshot, encodeSnapshotYielding, installSnapshotFile, readLatestSnapshot } from './snapshot.js';
+import { decodeSnapshot, installSnapshotFile, readLatestSnapshot } from './snapshot.js';
 import type { FollowerStatus, UpstreamState } from './status.js';
 import { KvState } from './store.js';
 import { type FollowerSession, ReplicationServer, type UpstreamHost } from './upstream.js';
 import { Wal } from './wal.js';
-
-interface Waiter {
-  lsn: number;
-  resolve: () => void;
-  reject: (e: Error) => void;
-}
-
-/** Pending ops kept between append and visibility, in LSN order (a queue with a moving head). */
-class OpQueue {
-  private items: Array<{ lsn: number; op: Op; timeMs: number }> = [];
-  private head = 0;
-  push(lsn: number, op: Op, timeMs = 0): void {
-    this.items.push({ lsn, op, timeMs });
-  }
-  /** The oldest queued op, if any. */
-  peek(): { lsn: number; op: Op; timeMs: number } | undefined {
-    return this.items[this.head];
-  }
-  /** Forgets every op after `lsn` (records the log could not write). */
-  dropAfter(lsn: number): void {
-    let end = this.items.length;
-    while (end > this.head && this.items[end - 1]!.lsn > lsn) end--;
-    this.items.length = end;
-  }
-  /** Removes and returns every op with lsn ≤ upto (and, if given, written at or before `writtenBy` ms). */
-  takeThrough(upto: number, writtenBy = Infinity): Array<{ lsn: number; op: Op; timeMs: number }> {
-    const start = this.head;
-    while (this.head < this.items.length && this.items[this.head]!.lsn <= upto && this.items[this.head]!.timeMs <= writtenBy) this.head++;
-    const out = this.items.slice(start, this.head);
-    if (this.head > 1024 && this.head * 2 > this.items.length) {
-      this.items = this.items.slice(this.head);
-      this.head = 0;
-    }
-    return out;
-  }
-  clear(): void {
-    this.items = [];
-    this.head = 0;
-  }
-}
 
 export class KvNode extends EventEmitter {
   readonly config: NodeConfig;
@@ -100,21 +62,18 @@ export class KvNode extends EventEmitter {
   readonly replication: ReplicationServer;
   private readonly progress = new Map<string, FollowerProgress & { session?: FollowerSession }>();
   private readonly pending = new OpQueue();
-  private waiters: Waiter[] = [];
+  private readonly waiters = new CommitWaiters();
   private upstreamInfo: { leaderHttp: string | null; upstreamId?: string; lastLsn?: number; commitLsn?: number; timeMs?: number } = { leaderHttp: null };
   private recoveryTargetLsn = 0;
   private blockedWarned = false;
-  private checkpointing: Promise<{ lsn: number; epoch: number; bytes: Buffer }> | undefined;
-  private lastCheckpointLsn = 0;
-  private lastCheckpointBytes = 0;
-  private bytesSinceCheckpoint = 0;
+  private readonly checkpoints: Checkpointer;
   private syncTimer: NodeJS.Timeout | undefined;
   private applyTimer: NodeJS.Timeout | undefined;
   /** Set while `head` is rebuilt after the log dropped records it could not write. */
   private rebuildingHead = false;
   private stopped = false;
-  /** performance.now() until which this leader's lease is valid (fencing: lease). */
-  private leaseUntil = 0;
+  /** This leader's lease (fencing: lease). */
+  private readonly lease: Lease;
   /** Set by a planned switchover: refuse new writes while the successor catches up. */
   private handingOver = false;
   private metaWrites: Promise<void> = Promise.resolve();
@@ -126,6 +85,7 @@ export class KvNode extends EventEmitter {
     this.config = config;
     this.log = log;
     this.role = config.role;
+    this.lease = new Lease(config.fencing);
     this.visible = config.role === 'leader' ? new KvState() : this.head;
     this.wal = new Wal({
       dir: config.dataDir,
@@ -135,6 +95,16 @@ export class KvNode extends EventEmitter {
       syncDelayMs: config.syncDelayMs,
     });
     this.replication = new ReplicationServer(this.upstreamHost(), config.heartbeatMs);
+    this.checkpoints = new Checkpointer({
+      dataDir: config.dataDir,
+      checkpointBytes: config.checkpointBytes,
+      log,
+      wal: this.wal,
+      head: this.head,
+      epoch: () => this.epoch,
+      isLeader: () => this.role === 'leader',
+      lowestNeededLsn: () => this.replication.lowestNeededLsn(),
+    });
   }
 
   // ---- lifecycle ---------------------------------------------------------------------------
@@ -160,7 +130,7 @@ export class KvNode extends EventEmitter {
     const snap = await readLatestSnapshot(this.config.dataDir);
     if (snap) {
       this.head.reset(snap.snapshot.lsn, snap.snapshot.entries);
-      this.lastCheckpointLsn = snap.snapshot.lsn;
+      this.checkpoints.startedFrom(snap.snapshot.lsn);
     }
     const records = await this.wal.recover(snap?.snapshot.lsn ?? 0);
     for (const r of records) this.head.apply(r.lsn, r.op);
@@ -195,16 +165,14 @@ export class KvNode extends EventEmitter {
     clearTimeout(this.applyTimer);
     this.upstreamLink?.stop();
     await this.replication.close();
-    for (const w of this.waiters) w.reject(new KvError('unavailable', 'node is shutting down'));
-    this.waiters = [];
+    this.waiters.rejectAll(() => new KvError('unavailable', 'node is shutting down'));
     await this.wal.close();
   }
 
   private fatal(message: string): void {
     this.log.fatal(message);
     // Writes waiting for commit may or may not be durable: their clients must see an indefinite error.
-    for (const w of this.waiters) w.reject(new KvError('internal', message));
-    this.waiters = [];
+    this.waiters.rejectAll(() => new KvError('internal', message));
     this.emit('fatal', new Error(message));
   }
 
@@ -233,11 +201,11 @@ export class KvNode extends EventEmitter {
   // ---- fencing and role changes ------------------------------------------------------------
 
   leaseValid(): boolean {
-    return this.config.fencing === 'none' || performance.now() < this.leaseUntil;
+    return this.lease.valid();
   }
 
   leaseRemainingMs(): number {
-    return Math.max(0, Math.round(this.leaseUntil - performance.now()));
+    return this.lease.remainingMs();
   }
 
   /** Admin calls carry the caller's epoch: older is refused, newer is adopted (stepping down). */
@@ -272,17 +240,15 @@ export class KvNode extends EventEmitter {
     return this.serialized(async () => {
       await this.checkEpoch(epoch, 'lease');
       if (this.role !== 'leader') throw new KvError('not_leader', `node ${this.config.id} is not the leader; no lease to renew`, { leader: this.leaderHttp() });
-      const remaining = Math.min(leaseMs, sentAtMs + leaseMs - Date.now());
-      if (remaining > 0) this.leaseUntil = Math.max(this.leaseUntil, performance.now() + remaining);
+      this.lease.extend(leaseMs, sentAtMs);
     });
   }
 
   /** Makes this follower the leader of `epoch`, which must be newer than any it has seen. */
   promote(epoch: number, leaseMs: number, sentAtMs: number, syncStandbys?: string[]): Promise<void> {
-    const leaseEnd = () => performance.now() + Math.max(0, Math.min(leaseMs, sentAtMs + leaseMs - Date.now()));
     return this.serialized(async () => {
       if (this.role === 'leader' && epoch === this.epoch) {
-        this.leaseUntil = Math.max(this.leaseUntil, leaseEnd());
+        this.lease.extend(leaseMs, sentAtMs);
         return;
       }
       if (epoch <= this.epoch)
@@ -305,7 +271,7 @@ export class KvNode extends EventEmitter {
       this.handingOver = false;
       this.upstreamInfo = { leaderHttp: null };
       for (const [id, p] of this.progress) if (!p.session || p.session.closed) this.progress.delete(id);
-      this.leaseUntil = leaseEnd();
+      this.lease.reset(leaseMs, sentAtMs);
       this.log.warn({ epoch, lastLsn: this.wal.lastLsn, syncStandbys: this.config.syncStandbys }, 'promoted to leader');
     });
   }
@@ -347,11 +313,9 @@ export class KvNode extends EventEmitter {
     // with `fencing: none` they are acknowledged, which is exactly the split brain that mode shows.
     await this.wal.sync();
     this.recomputeCommit();
-    this.leaseUntil = 0;
+    this.lease.revoke();
     this.upstreamInfo = { leaderHttp: null };
-    for (const w of this.waiters)
-      w.reject(new KvError('fenced', `node ${this.config.id} stepped down before the write was acknowledged; it may or may not survive`));
-    this.waiters = [];
+    this.waiters.rejectAll(() => new KvError('fenced', `node ${this.config.id} stepped down before the write was acknowledged; it may or may not survive`));
     this.pending.clear();
     this.visible = this.head;
     this.progress.clear();
@@ -383,7 +347,7 @@ export class KvNode extends EventEmitter {
         );
         await this.wal.resetTo(0, 0);
         await removeCheckpoints(this.config.dataDir);
-        this.lastCheckpointLsn = 0;
+        this.checkpoints.startedFrom(0);
       }
       await appendRewound(this.config.dataDir, dropped);
       this.meta = { ...this.meta, epochHistory: this.meta.epochHistory.filter((e) => e.startLsn <= Math.min(lsn, this.wal.lastLsn)) };
@@ -479,7 +443,7 @@ export class KvNode extends EventEmitter {
   /** Resolves when the node has committed `lsn` (and, for leader reads, made it visible). */
   waitCommitted(lsn: number): Promise<void> {
     if (this.commitLsn >= lsn) return Promise.resolve();
-    return new Promise((resolve, reject) => this.waiters.push({ lsn, resolve, reject }));
+    return this.waiters.add(lsn);
   }
 
   /**
@@ -491,13 +455,10 @@ export class KvNode extends EventEmitter {
     this.pending.dropAfter(keptLsn);
     if (this.role !== 'leader') return;
     const reason = this.wal.stalled?.reason ?? 'write failed';
-    const kept: Waiter[] = [];
-    for (const w of this.waiters) {
-      if (w.lsn > keptLsn)
-        w.reject(new KvError('insufficient_storage', `node ${this.config.id} could not write the record (${reason}); the write did not happen`));
-      else kept.push(w);
-    }
-    this.waiters = kept;
+    this.waiters.rejectAfter(
+      keptLsn,
+      () => new KvError('insufficient_storage', `node ${this.config.id} could not write the record (${reason}); the write did not happen`),
+    );
     this.rebuildingHead = true;
     void this.rebuildHead()
       .then(() => (this.rebuildingHead = false))
@@ -525,7 +486,7 @@ export class KvNode extends EventEmitter {
       this.upstreamLink?.sendAck();
     }
     this.replication.pumpAll();
-    this.maybeCheckpoint();
+    this.checkpoints.maybe();
   }
 
   private followerList(): FollowerProgress[] {
@@ -540,14 +501,10 @@ export class KvNode extends EventEmitter {
     if (this.config.visibility !== 'early') this.applyVisible(c);
     // The lease is checked again at the moment of acknowledging: a leader that was frozen past
     // its lease may commit locally, but must not tell a client so.
-    const fenced = !this.leaseValid();
-    let i = 0;
-    while (i < this.waiters.length && this.waiters[i]!.lsn <= c) {
-      const w = this.waiters[i++]!;
-      if (fenced) w.reject(new KvError('fenced', `node ${this.config.id}'s lease expired before the write could be acknowledged; it may or may not survive`));
-      else w.resolve();
-    }
-    if (i > 0) this.waiters.splice(0, i);
+    const fenced = this.leaseValid()
+      ? undefined
+      : () => new KvError('fenced', `node ${this.config.id}'s lease expired before the write could be acknowledged; it may or may not survive`);
+    this.waiters.settleThrough(c, fenced);
   }
 
   private applyVisible(upto: number): void {
@@ -634,7 +591,7 @@ export class KvNode extends EventEmitter {
       this.noteEpochStart(r.epoch, r.lsn);
       this.wal.appendEncoded(buf, r);
       this.pending.push(r.lsn, r.op, r.timeMs);
-      this.bytesSinceCheckpoint += buf.length;
+      this.checkpoints.noteAppended(buf.length);
     }
   }
 
@@ -656,67 +613,14 @@ export class KvNode extends EventEmitter {
     await installSnapshotFile(this.config.dataDir, snap.lsn, bytes);
     this.pending.clear();
     this.head.reset(snap.lsn, snap.entries);
-    this.lastCheckpointLsn = snap.lsn;
-    this.bytesSinceCheckpoint = 0;
+    this.checkpoints.startedFrom(snap.lsn);
     this.log.info({ lsn: snap.lsn, keys: snap.entries.length, bytes: bytes.length }, 'installed snapshot from upstream');
     this.emit('snapshot-installed', snap.lsn);
   }
 
-  // ---- checkpoints -------------------------------------------------------------------------
-
-  private maybeCheckpoint(): void {
-    if (this.role === 'leader') this.bytesSinceCheckpoint = this.retainedBytesEstimate();
-    // A checkpoint writes the whole state, so it waits for at least as much new log as the last
-    // one wrote: with a state larger than checkpointBytes, checkpointing every checkpointBytes
-    // would rewrite it again and again (each byte written to the log then costs at most one
-    // more in checkpoints, as PostgreSQL's max_wal_size paces its checkpoints).
-    if (this.checkpointing || this.bytesSinceCheckpoint < Math.max(this.config.checkpointBytes, this.lastCheckpointBytes)) return;
-    void this.checkpoint().catch((e: unknown) => this.log.error({ err: (e as Error).message }, 'checkpoint failed'));
-  }
-
-  private retainedBytesEstimate(): number {
-    // Average record size × records since the checkpoint: exact enough to pace checkpoints.
-    const n = this.wal.lastLsn - this.lastCheckpointLsn;
-    const sample = this.wal.recordAt(this.wal.lastLsn);
-    return n * (sample ? sample.buf.length : 0);
-  }
-
-  /**
-   * Writes a checkpoint of `head` at its LSN without stopping writes: the copy of the map is
-   * synchronous (one pass), encoding and the file write happen while writes continue. The file is
-   * only installed once the WAL has flushed through that LSN, so it never contains a write the WAL
-   * could lose.
-   */
-  checkpoint(): Promise<{ lsn: number; epoch: number; bytes: Buffer }> {
-    if (this.checkpointing) return this.checkpointing;
-    const run = async () => {
-      const lsn = this.head.lsn;
-      const epoch = this.wal.lastEpoch || this.epoch;
-      const entries = [...this.head.data];
-      const bytes = await encodeSnapshotYielding({ lsn, epoch, timeMs: Date.now(), entries });
-      while (this.wal.flushedLsn < lsn) await this.wal.sync();
-      await installSnapshotFile(this.config.dataDir, lsn, bytes);
-      this.lastCheckpointLsn = lsn;
-      this.lastCheckpointBytes = bytes.length;
-      this.bytesSinceCheckpoint = 0;
-      // Keep what connected followers still need, unless it grew far past the checkpoint size.
-      const needed = this.replication.lowestNeededLsn() - 1;
-      const retainedBytes = this.retainedBytesEstimate();
-      const through = retainedBytes > 4 * this.config.checkpointBytes ? lsn : Math.min(lsn, needed);
-      await this.wal.discardThrough(through);
-      this.log.info({ lsn, keys: entries.length, bytes: bytes.length, walDiscardedThrough: through }, 'checkpoint written');
-      return { lsn, epoch, bytes };
-    };
-    this.checkpointing = run().finally(() => (this.checkpointing = undefined));
-    return this.checkpointing;
-  }
-
-  private async latestCheckpoint(): Promise<{ lsn: number; epoch: number; bytes: Buffer }> {
-    const snap = await readLatestSnapshot(this.config.dataDir);
-    if (snap && snap.snapshot.lsn >= this.wal.baseLsn && snap.snapshot.lsn > 0) {
-      return { lsn: snap.snapshot.lsn, epoch: snap.snapshot.epoch, bytes: await fsp.readFile(snap.file) };
-    }
-    return this.checkpoint();
+  /** Takes a checkpoint now (or joins the one running). */
+  checkpoint(): Promise<Checkpoint> {
+    return this.checkpoints.take();
   }
 
   // ---- follower bookkeeping on the upstream side ------------------------------------------
@@ -776,7 +680,7 @@ export class KvNode extends EventEmitter {
       log: this.log,
       epoch: () => this.epoch,
       leaderHttp: () => this.leaderHttp(),
-      latestCheckpoint: () => this.latestCheckpoint(),
+      latestCheckpoint: () => this.checkpoints.latest(),
       epochHistory: () => this.meta.epochHistory,
       isLeader: () => this.role === 'leader',
       // A follower relays only while it streams from its own upstream: a node that just stepped
@@ -820,22 +724,4 @@ export class KvNode extends EventEmitter {
       },
     };
   }
-}
-
-/** Data dir lock: a second process on the same WAL would corrupt it. */
-export async function lockDataDir(dir: string): Promise<() => Promise<void>> {
-  await fsp.mkdir(dir, { recursive: true });
-  const file = path.join(dir, 'LOCK');
-  try {
-    const pid = Number(await fsp.readFile(file, 'utf8'));
-    if (pid && pid !== process.pid && isPidRunning(pid)) throw new Error(`data dir ${dir} is in use by pid ${pid}`);
-  } catch (e: unknown) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-  }
-  await fsp.writeFile(file, String(process.pid));
-  return () => fsp.rm(file, { force: true });
-}
-
-async function removeCheckpoints(dir: string): Promise<void> {
-  for (const f of await fsp.readdir(dir)) if (f.startsWith('snapshot-')) await fsp.rm(path.join(dir, f), { force: true });
 }

@@ -1,0 +1,23 @@
+/** A node's data dir as a whole: the lock that keeps a second process off it, and wiping its checkpoints. */
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { isPidRunning } from '../lib/pid.js';
+
+/** Data dir lock: a second process on the same WAL would corrupt it. */
+export async function lockDataDir(dir: string): Promise<() => Promise<void>> {
+  await fsp.mkdir(dir, { recursive: true });
+  const file = path.join(dir, 'LOCK');
+  try {
+    const pid = Number(await fsp.readFile(file, 'utf8'));
+    if (pid && pid !== process.pid && isPidRunning(pid)) throw new Error(`data dir ${dir} is in use by pid ${pid}`);
+  } catch (e: unknown) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+  await fsp.writeFile(file, String(process.pid));
+  return () => fsp.rm(file, { force: true });
+}
+
+/** Deletes every checkpoint (a rewind below the newest one makes them all wrong). */
+export async function removeCheckpoints(dir: string): Promise<void> {
+  for (const f of await fsp.readdir(dir)) if (f.startsWith('snapshot-')) await fsp.rm(path.join(dir, f), { force: true });
+}
