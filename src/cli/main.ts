@@ -32,6 +32,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   proxy: async () => (await import('./commands/proxy.js')).registerProxyCommand,
   nemesis: async () => (await import('./commands/nemesis.js')).registerNemesisCommand,
   run: async () => (await import('./commands/run.js')).registerRunCommand,
+  compare: async () => (await import('./commands/compare.js')).registerCompareCommand,
   report: async () => (await import('./commands/run.js')).registerRunCommand,
   image: async () => (await import('./commands/docker.js')).registerDockerCommands,
   docker: async () => (await import('./commands/docker.js')).registerDockerCommands,

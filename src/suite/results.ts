@@ -8,6 +8,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { EnvironmentError } from '../lib/errors.js';
 import { GATE_METRICS } from './gate.js';
+import { GitSchema, MachineSchema } from './provenance.js';
 
 export const RESULTS_FILE = 'results.json';
 
@@ -80,6 +81,10 @@ export const SuiteResultsSchema = z.object({
   modes: z.array(ModeSummarySchema),
   runs: z.array(RunResultSchema),
   passed: z.boolean(),
+  /** The machine the suite ran on (absent in results written before it was recorded). */
+  machine: MachineSchema.optional(),
+  /** The git commit of the directory it ran from, null when there was none. */
+  git: GitSchema.nullable().optional(),
 });
 export type SuiteResults = z.infer<typeof SuiteResultsSchema>;
 

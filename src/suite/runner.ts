@@ -10,6 +10,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
+import { gitInfo, machineFingerprint } from './provenance.js';
 import { RESULTS_FILE, type SuiteResults } from './results.js';
 import { type RunProgress, type RunResult, runOne } from './run-one.js';
 import type { Suite } from './spec.js';
@@ -32,6 +33,8 @@ export async function runSuite(
   const total = suite.modes.length * suite.seeds.length;
   const runs: RunResult[] = [];
   let n = 0;
+  const machine = machineFingerprint();
+  const git = gitInfo();
   const save = async (finished: boolean) => {
     const results: SuiteResults = {
       suite: suite.name,
@@ -54,6 +57,8 @@ export async function runSuite(
       })),
       runs,
       passed: runs.length === total && runs.every((r) => r.passed),
+      machine,
+      git,
     };
     await fsp.writeFile(path.join(dir, RESULTS_FILE), JSON.stringify(results, null, 2));
     return results;

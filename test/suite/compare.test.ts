@@ -1,0 +1,138 @@
+/**
+ * replab compare: per-mode changes of two results.json, and its exit code at the limits (a change
+ * exactly at a limit passes, one just past it fails), plus bad flags and paths (exit 2).
+ */
+import { spawnSync } from 'node:child_process';
+import { promises as fsp } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cliEntry } from '../../src/lib/paths.js';
+import { compareResults } from '../../src/suite/compare.js';
+import type { RunResult, SuiteResults } from '../../src/suite/results.js';
+
+function run(mode: string, seed: number, over: Partial<RunResult> = {}): RunResult {
+  return {
+    mode,
+    seed,
+    nemesis: 'kill leader',
+    control: false,
+    dir: `${mode}-seed-${seed}`,
+    durationSec: 10,
+    ops: 1000,
+    acked: 900,
+    lostAcked: 0,
+    lostAckedFinalReads: 0,
+    lossEvidence: 'logs',
+    lossUnknown: 0,
+    noLogEvidence: [],
+    infoResolved: 0,
+    infoOpen: 0,
+    recovered: 0,
+    linearizable: true,
+    splitBrainWrites: 0,
+    throughput: 1000,
+    p50WriteMs: 2,
+    p99WriteMs: 10,
+    p999WriteMs: 20,
+    outageMs: 1000,
+    maxStaleMs: 0,
+    staleReads: 0,
+    failedShare: 0,
+    indeterminateShare: 0,
+    converged: true,
+    gate: ['lostAcked == 0'],
+    passed: true,
+    violations: [],
+    ...over,
+  };
+}
+
+function results(runs: RunResult[], machine = { cores: 2, cpuModel: 'Test CPU', kernel: 'Linux 6.1', node: 'v20.0.0', memoryGiB: 8 }): SuiteResults {
+  const modes = [...new Set(runs.map((r) => r.mode))];
+  return {
+    suite: 'quick',
+    file: 'suites/quick.yaml',
+    startedAt: '2026-11-29T10:00:00.000Z',
+    finishedAt: '2026-11-29T10:05:00.000Z',
+    durationSec: 10,
+    workload: 'register',
+    modes: modes.map((name) => ({
+      name,
+      replication: { mode: name },
+      fencing: 'lease',
+      workload: 'register',
+      nemesis: 'kill leader',
+      gate: ['lostAcked == 0'],
+      control: false,
+    })),
+    runs,
+    passed: true,
+    machine,
+    git: { commit: 'a'.repeat(40), dirty: false },
+  };
+}
+
+let dir: string;
+const A = results([run('semi-sync', 1), run('semi-sync', 2), run('async', 1)]);
+// B: semi-sync p99 10 -> 12 ms (+20%), throughput 1000 -> 900 (-10%); async unchanged.
+const B = results([run('semi-sync', 1, { p99WriteMs: 12, throughput: 900 }), run('semi-sync', 2, { p99WriteMs: 12, throughput: 900 }), run('async', 1)]);
+
+beforeAll(async () => {
+  dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'replab-compare-'));
+  await fsp.mkdir(path.join(dir, 'a'));
+  await fsp.writeFile(path.join(dir, 'a', 'results.json'), JSON.stringify(A));
+  await fsp.writeFile(path.join(dir, 'b.json'), JSON.stringify(B));
+  await fsp.writeFile(path.join(dir, 'other-machine.json'), JSON.stringify({ ...B, machine: { ...B.machine, cores: 8, cpuModel: 'Big CPU' } }));
+});
+afterAll(async () => {
+  await fsp.rm(dir, { recursive: true, force: true });
+});
+
+const compare = (...args: string[]) => spawnSync(process.execPath, [cliEntry(), 'compare', ...args], { encoding: 'utf8', timeout: 30_000 });
+
+describe('replab compare', () => {
+  it("reports each mode's changes and crosses no limit it was not given", () => {
+    const c = compareResults(A, B);
+    const semi = c.modes.find((m) => m.mode === 'semi-sync')!;
+    expect(semi.runsA).toBe(2);
+    const p99 = semi.changes.find((x) => x.metric === 'p99WriteMs')!;
+    expect(p99).toMatchObject({ a: 10, b: 12, regression: null });
+    expect(p99.changePct).toBeCloseTo(20);
+    expect(semi.changes.find((x) => x.metric === 'throughput')!.changePct).toBeCloseTo(-10);
+    expect(c.regressions).toEqual([]);
+    expect(c.machineDifference).toBe('');
+  });
+
+  it('exits 0 at the limits and 1 just past them, naming mode, metric and limit', () => {
+    const atLimits = compare(path.join(dir, 'a'), path.join(dir, 'b.json'), '--max-p99-increase', '20%', '--max-throughput-drop', '10%');
+    expect(atLimits.stderr).toBe('');
+    expect(atLimits.status).toBe(0);
+    expect(atLimits.stdout).toContain('no regression beyond the limits');
+    const p99 = compare(path.join(dir, 'a'), path.join(dir, 'b.json'), '--max-p99-increase', '19%');
+    expect(p99.status).toBe(1);
+    expect(p99.stdout).toMatch(/semi-sync: p99 write latency 10 -> 12 ms \(\+20\.0%, limit \+19%\)/);
+    expect(p99.stdout).not.toMatch(/async: p99/);
+    const tput = compare(path.join(dir, 'a'), path.join(dir, 'b.json'), '--max-throughput-drop', '9.5');
+    expect(tput.status).toBe(1);
+    expect(tput.stdout).toMatch(/semi-sync: throughput 1000 -> 900 ops\/s \(-10\.0%, limit -9\.5%\)/);
+  });
+
+  it('says when the runs come from different machines', () => {
+    const r = compare(path.join(dir, 'a'), path.join(dir, 'other-machine.json'));
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/different machines \(cores 2 vs 8; CPU "Test CPU" vs "Big CPU"\)/);
+  });
+
+  it('bad input is exit 2 with one line', () => {
+    for (const args of [
+      [path.join(dir, 'a'), path.join(dir, 'b.json'), '--max-p99-increase', 'lots'],
+      [path.join(dir, 'a'), path.join(dir, 'missing')],
+      [dir, path.join(dir, 'b.json')],
+    ]) {
+      const r = compare(...args);
+      expect(r.status).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    }
+  });
+});
