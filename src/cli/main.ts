@@ -34,6 +34,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   run: async () => (await import('./commands/run.js')).registerRunCommand,
   compare: async () => (await import('./commands/compare.js')).registerCompareCommand,
   report: async () => (await import('./commands/run.js')).registerRunCommand,
+  merge: async () => (await import('./commands/run.js')).registerRunCommand,
   image: async () => (await import('./commands/docker.js')).registerDockerCommands,
   docker: async () => (await import('./commands/docker.js')).registerDockerCommands,
 };

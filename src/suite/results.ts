@@ -85,6 +85,12 @@ export const SuiteResultsSchema = z.object({
   machine: MachineSchema.optional(),
   /** The git commit of the directory it ran from, null when there was none. */
   git: GitSchema.nullable().optional(),
+  /** A digest of the parsed suite: shards of one suite version share it (replab merge checks). */
+  suiteDigest: z.string().optional(),
+  /** Set when this run is one shard of the suite's (mode × seed) matrix; `pairs` is the matrix size. */
+  shard: z.object({ index: z.number().int().positive(), count: z.number().int().positive(), pairs: z.number().int().nonnegative() }).optional(),
+  /** Set by replab merge: the shard folders this run was merged from. */
+  mergedFrom: z.array(z.string()).optional(),
 });
 export type SuiteResults = z.infer<typeof SuiteResultsSchema>;
 

@@ -13,6 +13,7 @@ import path from 'node:path';
 import { gitInfo, machineFingerprint } from './provenance.js';
 import { RESULTS_FILE, type SuiteResults } from './results.js';
 import { type RunProgress, type RunResult, runOne } from './run-one.js';
+import { type Shard, shardPairs, suiteDigest } from './shard.js';
 import type { Suite } from './spec.js';
 import { type ModeSummary, summarizeModes } from './summary.js';
 
@@ -25,12 +26,14 @@ export function runFolderName(suite: string, at = new Date()): string {
 
 export async function runSuite(
   suite: Suite,
-  options: { reportsRoot: string; onProgress?: (line: string, final: boolean) => void },
+  options: { reportsRoot: string; shard?: Shard; onProgress?: (line: string, final: boolean) => void },
 ): Promise<{ dir: string; results: SuiteResults }> {
   const started = new Date();
-  const dir = path.resolve(options.reportsRoot, runFolderName(suite.name, started));
+  const shard = options.shard;
+  const dir = path.resolve(options.reportsRoot, `${runFolderName(suite.name, started)}${shard ? `-shard-${shard.index}of${shard.count}` : ''}`);
   await fsp.mkdir(dir, { recursive: true });
-  const total = suite.modes.length * suite.seeds.length;
+  const pairs = shardPairs(suite, shard);
+  const total = pairs.length;
   const runs: RunResult[] = [];
   let n = 0;
   const machine = machineFingerprint();
@@ -59,28 +62,31 @@ export async function runSuite(
       passed: runs.length === total && runs.every((r) => r.passed),
       machine,
       git,
+      suiteDigest: suiteDigest(suite),
+      shard: shard ? { ...shard, pairs: suite.modes.length * suite.seeds.length } : undefined,
     };
     await fsp.writeFile(path.join(dir, RESULTS_FILE), JSON.stringify(results, null, 2));
     return results;
   };
-  for (const mode of suite.modes) {
-    for (const seed of suite.seeds) {
-      n++;
-      const t0 = Date.now();
-      const label = `[${n}/${total}] ${mode.name} seed ${seed}`;
-      const onProgress = (p: RunProgress) => {
-        const secs = ((Date.now() - t0) / 1000).toFixed(0);
-        const faults = p.faults?.length ? ` · faults: ${p.faults.join(', ')}` : '';
-        options.onProgress?.(`${label} · ${p.phase} · ${secs} s${p.ops !== undefined ? ` · ${p.ops} history lines` : ''}${faults}`, p.phase === 'done');
-      };
-      runs.push(await runOne({ suite, mode, seed, reportDir: dir, onProgress }));
-      const r = runs[runs.length - 1]!;
-      options.onProgress?.(
-        `${label} · ${r.passed ? 'passed' : `FAILED: ${r.violations.map((v) => `${v.invariant} (observed ${JSON.stringify(v.observed)})`).join('; ')}`}`,
-        true,
-      );
-      await save(false);
-    }
+  const suiteStart = Date.now();
+  for (const { mode, seed } of pairs) {
+    n++;
+    const t0 = Date.now();
+    // After the first run, the time left at the average run's pace (many seeds take a while).
+    const eta = n > 1 ? ` · ETA ${formatDuration(((Date.now() - suiteStart) / (n - 1)) * (total - n + 1))}` : '';
+    const label = `[${n}/${total}${eta}] ${mode.name} seed ${seed}`;
+    const onProgress = (p: RunProgress) => {
+      const secs = ((Date.now() - t0) / 1000).toFixed(0);
+      const faults = p.faults?.length ? ` · faults: ${p.faults.join(', ')}` : '';
+      options.onProgress?.(`${label} · ${p.phase} · ${secs} s${p.ops !== undefined ? ` · ${p.ops} history lines` : ''}${faults}`, p.phase === 'done');
+    };
+    runs.push(await runOne({ suite, mode, seed, reportDir: dir, onProgress }));
+    const r = runs[runs.length - 1]!;
+    options.onProgress?.(
+      `${label} · ${r.passed ? 'passed' : `FAILED: ${r.violations.map((v) => `${v.invariant} (observed ${JSON.stringify(v.observed)})`).join('; ')}`}`,
+      true,
+    );
+    await save(false);
   }
   const results = await save(true);
   const latest = path.join(path.resolve(options.reportsRoot), 'latest');
@@ -124,4 +130,9 @@ export function formatSummaryTable(results: SuiteResults): string {
   const all = [header, ...rows];
   const widths = header.map((_, i) => Math.max(...all.map((r) => r[i]!.length)));
   return all.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')).join('\n');
+}
+
+function formatDuration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  return s >= 3600 ? `${Math.floor(s / 3600)} h ${Math.round((s % 3600) / 60)} min` : s >= 60 ? `${Math.floor(s / 60)} min ${s % 60} s` : `${s} s`;
 }

@@ -11,7 +11,10 @@ import { ConfigError, ExitCode } from '../../lib/errors.js';
 import { projectRoot } from '../../lib/paths.js';
 import { buildReport } from '../../report/build.js';
 import { junitXml, markdownSummary } from '../../suite/ci-output.js';
+import { mergeShards } from '../../suite/merge.js';
+import type { SuiteResults } from '../../suite/results.js';
 import { formatSummaryTable, runSuite } from '../../suite/runner.js';
+import { parseShard, type Shard, shardPairs } from '../../suite/shard.js';
 import { loadSuite } from '../../suite/spec.js';
 
 /** A suite file, or the name of one shipped with replab (`replab run quick`). */
@@ -44,33 +47,63 @@ function progressPrinter(): (line: string, final: boolean) => void {
   };
 }
 
+interface OutputOptions {
+  gate?: boolean;
+  junit?: string;
+  summary?: string;
+}
+
+/** What `run` and `merge` print and write once a run folder has its results.json. */
+async function finish(dir: string, results: SuiteResults, o: OutputOptions): Promise<void> {
+  const report = await buildReport(dir);
+  console.log(formatSummaryTable(results));
+  console.log(`\nreport: ${path.relative(process.cwd(), report)}\nresults: ${path.relative(process.cwd(), path.join(dir, 'results.json'))}`);
+  if (o.junit) await fsp.writeFile(o.junit, junitXml(results, dir));
+  const summary = o.summary ?? process.env.GITHUB_STEP_SUMMARY;
+  // GitHub's step summary collects what each step appends.
+  if (summary) await fsp.appendFile(summary, markdownSummary(results, dir));
+  const failed = results.runs.filter((r) => !r.passed);
+  if (failed.length === 0) {
+    console.log(`gate: all invariants hold (${results.runs.length} runs)`);
+    return;
+  }
+  for (const r of failed)
+    for (const v of r.violations) console.log(`gate: FAILED ${r.mode} seed ${r.seed}: ${v.invariant} (observed ${JSON.stringify(v.observed)})`);
+  if (o.gate) process.exitCode = ExitCode.invalid;
+}
+
 export function registerRunCommand(program: Command): void {
   program
     .command('run <suite>')
     .description('run a suite (suites/*.yaml): every mode × seed under its nemesis, checked, with an HTML report')
     .option('--gate', 'exit 1 when any invariant of the suite fails')
     .option('--reports <dir>', 'where run folders go', 'reports')
+    .option('--shard <i/n>', "run only shard i of n of the (mode × seed) matrix (merge the shards' folders with replab merge)", parseShard)
     .option('--junit <file>', 'also write JUnit XML: a testsuite per mode, a testcase per run and invariant')
     .option('--summary <file>', 'also write a markdown summary (default: $GITHUB_STEP_SUMMARY when set)')
-    .action(async (file: string, o: { gate?: boolean; reports: string; junit?: string; summary?: string }) => {
+    .action(async (file: string, o: OutputOptions & { reports: string; shard?: Shard }) => {
       const suite = await loadSuite(resolveSuite(file));
-      process.stderr.write(`suite ${suite.name}: ${suite.modes.length} mode(s) × ${suite.seeds.length} seed(s), ${suite.durationSec} s each\n`);
-      const { dir, results } = await runSuite(suite, { reportsRoot: o.reports, onProgress: progressPrinter() });
-      const report = await buildReport(dir);
-      console.log(formatSummaryTable(results));
-      console.log(`\nreport: ${path.relative(process.cwd(), report)}\nresults: ${path.relative(process.cwd(), path.join(dir, 'results.json'))}`);
-      if (o.junit) await fsp.writeFile(o.junit, junitXml(results, dir));
-      const summary = o.summary ?? process.env.GITHUB_STEP_SUMMARY;
-      // GitHub's step summary collects what each step appends.
-      if (summary) await fsp.appendFile(summary, markdownSummary(results, dir));
-      const failed = results.runs.filter((r) => !r.passed);
-      if (failed.length === 0) {
-        console.log(`gate: all invariants hold (${results.runs.length} runs)`);
-        return;
-      }
-      for (const r of failed)
-        for (const v of r.violations) console.log(`gate: FAILED ${r.mode} seed ${r.seed}: ${v.invariant} (observed ${JSON.stringify(v.observed)})`);
-      if (o.gate) process.exitCode = ExitCode.invalid;
+      const share = o.shard ? shardPairs(suite, o.shard).length : suite.modes.length * suite.seeds.length;
+      process.stderr.write(
+        `suite ${suite.name}: ${suite.modes.length} mode(s) × ${suite.seeds.length} seed(s), ${suite.durationSec} s each${o.shard ? `; shard ${o.shard.index}/${o.shard.count}: ${share} run(s)` : ''}\n`,
+      );
+      const { dir, results } = await runSuite(suite, { reportsRoot: o.reports, shard: o.shard, onProgress: progressPrinter() });
+      await finish(dir, results, o);
+    });
+
+  program
+    .command('merge <shardDirs...>')
+    .description('merge the run folders of replab run --shard i/n (every shard of one suite) into one run folder and report')
+    .option('--gate', 'exit 1 when any invariant of the suite fails')
+    .option('--reports <dir>', 'where the merged run folder goes', 'reports')
+    .option('--junit <file>', 'also write JUnit XML')
+    .option('--summary <file>', 'also write a markdown summary (default: $GITHUB_STEP_SUMMARY when set)')
+    .action(async (dirs: string[], o: OutputOptions & { reports: string }) => {
+      const { dir, results } = await mergeShards(dirs, o.reports);
+      process.stderr.write(
+        `merged ${dirs.length} shard(s) of suite ${results.suite}: ${results.runs.length} run(s) into ${path.relative(process.cwd(), dir)}\n`,
+      );
+      await finish(dir, results, o);
     });
 
   program
