@@ -33,6 +33,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   nemesis: async () => (await import('./commands/nemesis.js')).registerNemesisCommand,
   run: async () => (await import('./commands/run.js')).registerRunCommand,
   compare: async () => (await import('./commands/compare.js')).registerCompareCommand,
+  serve: async () => (await import('./commands/serve.js')).registerServeCommand,
   report: async () => (await import('./commands/run.js')).registerRunCommand,
   merge: async () => (await import('./commands/run.js')).registerRunCommand,
   image: async () => (await import('./commands/docker.js')).registerDockerCommands,

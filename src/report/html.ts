@@ -13,7 +13,7 @@ export function esc(s: unknown): string {
 
 const num = (v: number | null | undefined, d = 1) => (v === null || v === undefined ? '–' : v.toFixed(d));
 
-const CSS = `
+export const REPORT_CSS = `
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1100px;color:#1d1d1f;padding:0 1rem}
 h1{margin-bottom:.2rem}h2{margin-top:2.2rem;border-bottom:1px solid #ddd;padding-bottom:.2rem}h3{margin-top:1.6rem}
 .verdict{display:inline-block;padding:.2rem .7rem;border-radius:4px;font-weight:600;color:#fff}
@@ -96,7 +96,7 @@ ${anomalies}
     })
     .join('\n');
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>replab · ${esc(r.suite)} · ${esc(r.startedAt)}</title><style>${CSS}</style></head>
+<html lang="en"><head><meta charset="utf-8"><title>replab · ${esc(r.suite)} · ${esc(r.startedAt)}</title><style>${REPORT_CSS}</style></head>
 <body>
 <h1>replab: ${esc(r.suite)} ${verdict}</h1>
 <p class="muted">${esc(r.description ?? '')}</p>
