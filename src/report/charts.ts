@@ -234,3 +234,31 @@ export function anomalyChart(a: Anomaly, run?: Pick<RunData, 'faults' | 'events'
     ],
   };
 }
+
+/**
+ * Many seeds: one point per seed, per mode, for acknowledged writes lost and the longest outage,
+ * so the spread across seeds shows (a rare failover that loses writes is one dot far above the rest).
+ */
+export function seedsChart(runs: RunResult[]): Spec {
+  const values = runs.map((r) => ({ mode: r.mode, seed: r.seed, lost: r.lostAcked ?? 0, outage: r.outageMs, passed: r.passed ? 'pass' : 'FAIL' }));
+  const panel = (field: 'lost' | 'outage', title: string) => ({
+    width: 420,
+    height: 220,
+    title,
+    mark: { type: 'point', filled: true, opacity: 0.7 },
+    encoding: {
+      x: { field: 'mode', type: 'nominal', title: null, axis: { labelAngle: 0 } },
+      xOffset: { field: 'jitter', type: 'quantitative' },
+      y: { field, type: 'quantitative', title },
+      color: { field: 'passed', type: 'nominal', scale: { domain: ['pass', 'FAIL'], range: ['#2a9d8f', '#c1121f'] }, title: 'gate' },
+      tooltip: [{ field: 'mode' }, { field: 'seed' }, { field }],
+    },
+  });
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    data: { values },
+    // A deterministic spread within each mode's band, so equal values do not hide each other.
+    transform: [{ calculate: '(datum.seed * 0.618034) % 1', as: 'jitter' }],
+    hconcat: [panel('lost', 'acknowledged writes lost, per seed'), panel('outage', 'longest write outage ms, per seed')],
+  };
+}

@@ -4,7 +4,7 @@
  * charts, failovers, rewound writes and anomalies.
  */
 
-import { summarizeModes } from '../suite/summary.js';
+import { anomalyCounts, summarizeModes } from '../suite/summary.js';
 import type { ReportData } from './data.js';
 
 export function esc(s: unknown): string {
@@ -47,7 +47,7 @@ function anomalyTable(t: { header: string[]; rows: string[][] }, shown: number):
   return `<details><summary>All ${t.rows.length} in a table${note}</summary><table><tr>${t.header.map((h) => `<th class="l">${esc(h)}</th>`).join('')}</tr>${t.rows.map((r) => `<tr>${r.map((c) => `<td class="l">${esc(c)}</td>`).join('')}</tr>`).join('')}</table></details>`;
 }
 
-export function renderHtml(data: ReportData, svgs: { headline: string; runs: string[]; anomalies: string[][] }): string {
+export function renderHtml(data: ReportData, svgs: { headline: string; runs: string[]; anomalies: string[][]; seeds?: string }): string {
   const r = data.results;
   const modes = summarizeModes(r);
   const verdict = `<span class="verdict ${r.passed ? 'pass' : 'fail'}">${r.passed ? 'PASSED' : 'FAILED'}</span>`;
@@ -108,12 +108,36 @@ ${anomalies}
 <table><tr><th class="l">mode</th><th class="l">settings</th><th>ops/s</th><th>p50 ms</th><th>p99 ms</th><th>p99.9 ms</th><th>acked</th><th>lost</th><th>lost (final reads)</th><th>info resolved / open</th><th>linearizable</th><th>split-brain writes</th><th>longest outage ms</th><th>stale reads</th><th>gate</th></tr>
 ${modeRows}</table>
 <p class="muted"><b>lost</b>: acknowledged writes whose record is absent from the final leader's log, read from the node's data dir after the run (<code>replab wal dump</code>); the gate uses it. Where no log can be read (PostgreSQL) it is the final-read count, marked so. <b>lost (final reads)</b>: a second, independent count from reading every node after healing; it cannot see a lost write that a later write to the same key overwrote. <b>info resolved / open</b>: writes that ended indeterminate (a timeout, a lost connection) and that the logs decide (in the final log: happened; in no log: did not) or leave open.</p>
+${svgs.seeds ? seedsSection(r, svgs.seeds, data.runs.length) : ''}
 <h2>Runs</h2>
 <table><tr><th class="l">mode</th><th>seed</th><th class="l">nemesis</th><th>ops/s</th><th>p50 ms</th><th>p99 ms</th><th>acked</th><th>lost</th><th>lost (final reads)</th><th>info resolved / open</th><th>recovered</th><th>linearizable</th><th>split-brain</th><th>outage ms</th><th>failed+info</th><th class="l">gate</th></tr>
 ${runRows}</table>
-<h2>Each run</h2>
-${runSections}
+<h2>${svgs.seeds ? 'Failed runs' : 'Each run'}</h2>
+${runSections || '<p class="muted">No run failed its gate.</p>'}
 <p class="muted">Rebuild this page from the run folder with <code>replab report ${esc('<run dir>')}</code>.</p>
 </body></html>
 `;
+}
+
+/** Many seeds: per mode, how the figures spread over seeds and how many seeds found each anomaly. */
+function seedsSection(r: ReportData['results'], svg: string, detailed: number): string {
+  const q = (xs: number[], p: number) => {
+    const s = [...xs].sort((a, b) => a - b);
+    return s.length ? s[Math.min(s.length - 1, Math.floor(p * s.length))]! : 0;
+  };
+  const rows = anomalyCounts(r)
+    .map((c) => {
+      const rs = r.runs.filter((x) => x.mode === c.mode);
+      const lost = rs.map((x) => x.lostAcked ?? 0);
+      const outage = rs.map((x) => x.outageMs);
+      const spread = (xs: number[]) => `${q(xs, 0)} / ${q(xs, 0.5)} / ${q(xs, 0.9)} / ${Math.max(0, ...xs)}`;
+      return `<tr class="${c.gateFailed ? 'bad' : ''}"><td class="l">${esc(c.mode)}</td><td>${c.seeds}</td><td>${spread(lost)}</td><td>${spread(outage)}</td><td>${c.lost}</td><td>${c.splitBrain}</td><td>${c.notLinearizable}${c.undecided ? ` (+${c.undecided} undecided)` : ''}</td><td>${c.staleReads}</td><td>${c.notConverged}</td><td>${c.gateFailed}</td></tr>`;
+    })
+    .join('\n');
+  const failed = r.runs.filter((x) => !x.passed).length;
+  return `<h2>Seeds per mode</h2>
+<p class="muted">${r.runs.length} runs: each mode's figures across its seeds (min / median / p90 / max), and how many seeds found each kind of anomaly. ${failed ? `The first ${detailed} of the ${failed} failed run(s) are detailed below; every run is in the table above.` : 'No run failed its gate.'}</p>
+<figure class="chart" data-chart="seeds">${svg}</figure>
+<table><tr><th class="l">mode</th><th>seeds</th><th>lost writes (min / med / p90 / max)</th><th>outage ms (min / med / p90 / max)</th><th>seeds with lost writes</th><th>with split brain</th><th>not linearizable</th><th>with stale reads</th><th>not converged</th><th>gate failed</th></tr>
+${rows}</table>`;
 }

@@ -66,3 +66,46 @@ export function summarizeModes(results: SuiteResults): ModeSummary[] {
     };
   });
 }
+
+/** How many seeds of each mode found each kind of anomaly (a suite with many seeds reads best this way). */
+export interface AnomalyCounts {
+  mode: string;
+  seeds: number;
+  /** Seeds with acknowledged writes lost. */
+  lost: number;
+  splitBrain: number;
+  notLinearizable: number;
+  /** Seeds whose linearizability the checker could not decide. */
+  undecided: number;
+  staleReads: number;
+  notConverged: number;
+  gateFailed: number;
+}
+
+export function anomalyCounts(results: SuiteResults): AnomalyCounts[] {
+  return results.modes.map((m) => {
+    const rs = results.runs.filter((r) => r.mode === m.name);
+    const count = (f: (r: (typeof rs)[number]) => boolean) => rs.filter(f).length;
+    return {
+      mode: m.name,
+      seeds: rs.length,
+      lost: count((r) => (r.lostAcked ?? 0) > 0),
+      splitBrain: count((r) => r.splitBrainWrites > 0),
+      notLinearizable: count((r) => r.linearizable === false),
+      undecided: count((r) => r.linearizable === 'unknown'),
+      staleReads: count((r) => r.staleReads > 0),
+      notConverged: count((r) => !r.converged),
+      gateFailed: count((r) => !r.passed),
+    };
+  });
+}
+
+/** The counts as a terminal table: "seeds with …" per mode. */
+export function formatAnomalyCounts(counts: AnomalyCounts[]): string {
+  const header = ['mode', 'seeds', 'lost writes', 'split brain', 'not linearizable', 'undecided', 'stale reads', 'not converged', 'gate failed'];
+  const rows = counts.map((c) =>
+    [c.mode, c.seeds, c.lost, c.splitBrain, c.notLinearizable, c.undecided, c.staleReads, c.notConverged, c.gateFailed].map(String),
+  );
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  return [header, ...rows].map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')).join('\n');
+}

@@ -16,6 +16,7 @@ import type { SuiteResults } from '../../suite/results.js';
 import { formatSummaryTable, runSuite } from '../../suite/runner.js';
 import { parseShard, type Shard, shardPairs } from '../../suite/shard.js';
 import { loadSuite } from '../../suite/spec.js';
+import { anomalyCounts, formatAnomalyCounts } from '../../suite/summary.js';
 
 /** A suite file, or the name of one shipped with replab (`replab run quick`). */
 function resolveSuite(arg: string): string {
@@ -57,6 +58,8 @@ interface OutputOptions {
 async function finish(dir: string, results: SuiteResults, o: OutputOptions): Promise<void> {
   const report = await buildReport(dir);
   console.log(formatSummaryTable(results));
+  // With several seeds per mode: how many of them found each kind of anomaly.
+  if (results.runs.length > results.modes.length) console.log(`\nseeds with each anomaly:\n${formatAnomalyCounts(anomalyCounts(results))}`);
   console.log(`\nreport: ${path.relative(process.cwd(), report)}\nresults: ${path.relative(process.cwd(), path.join(dir, 'results.json'))}`);
   if (o.junit) await fsp.writeFile(o.junit, junitXml(results, dir));
   const summary = o.summary ?? process.env.GITHUB_STEP_SUMMARY;
