@@ -5,8 +5,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import type { CheckResult } from '../checker/checker.js';
-import type { SplitBrainResult } from '../checker/split-brain.js';
+import { type CheckFile, readCheckFile } from '../checker/check-file.js';
 import { isClientProcess, type Op, pairOps, WRITE_FS } from '../history/op.js';
 import { loadHistory } from '../history/reader.js';
 import { isRecord } from '../lib/schema.js';
@@ -73,9 +72,6 @@ export interface ReportData {
 
 const NS = 1e9;
 
-/** check.json: the checker's result plus the split-brain check. */
-export type CheckFile = CheckResult & { splitBrain: SplitBrainResult };
-
 /** A JSON object file, or {} when it is missing or not one (the report shows what there is). */
 async function readJsonObject(file: string): Promise<Record<string, unknown>> {
   try {
@@ -132,7 +128,7 @@ async function loadRun(dir: string, result: RunResult): Promise<RunData> {
   const history = await loadHistory(path.join(dir, 'history.jsonl'));
   const run = await readJsonObject(path.join(dir, 'run.json'));
   const startedAtMs = typeof run.startedAtMs === 'number' ? run.startedAtMs : 0;
-  const check = JSON.parse(await fsp.readFile(path.join(dir, 'check.json'), 'utf8').catch(() => '{}')) as Partial<CheckFile>;
+  const check: Partial<CheckFile> = (await readCheckFile(path.join(dir, 'check.json'))) ?? {};
   const { pairs } = pairOps(history);
   const bucketSec = Math.max(0.5, result.durationSec / 60);
   const buckets = new Map<number, { lat: number[]; ok: number; fail: number; info: number }>();

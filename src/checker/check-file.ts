@@ -1,0 +1,130 @@
+/**
+ * check.json, as `replab run` writes it next to each run's history (the checker's CheckResult plus
+ * the split-brain check), parsed for its readers (the report): one schema, checked against the
+ * writer's type at compile time, so a field renamed on one side fails the build instead of making
+ * the report show nothing. Latency and stale reads, which no reader looks into, are kept
+ * unchecked; fields the schema does not name (resolutions, per-node figures) are dropped.
+ */
+import { promises as fsp } from 'node:fs';
+import { z } from 'zod';
+import type { CheckResult } from './checker.js';
+import type { SplitBrainResult } from './split-brain.js';
+
+const crashed = z.object({ crashed: z.literal(true), valid: z.literal('unknown'), error: z.string() });
+/** A checker's result or, when it crashed, why (checker.ts `safe`). */
+const safe = <T extends z.ZodRawShape>(shape: T) => z.union([crashed, z.object({ ...shape, crashed: z.literal(false).optional() })]);
+const validity = z.union([z.boolean(), z.literal('unknown')]);
+
+const OpSummarySchema = z.object({
+  process: z.union([z.number(), z.string()]),
+  f: z.string(),
+  key: z.string(),
+  value: z.unknown(),
+  type: z.string(),
+  invokeIndex: z.number().int(),
+  completeIndex: z.number().int().nullable(),
+});
+
+const LinearizabilitySchema = safe({
+  valid: validity,
+  model: z.string(),
+  keys: z.number(),
+  opsChecked: z.number(),
+  failures: z.array(
+    z.object({
+      key: z.string(),
+      op: OpSummarySchema,
+      prefixTail: z.array(OpSummarySchema),
+      concurrent: z.array(OpSummarySchema),
+      message: z.string(),
+    }),
+  ),
+  unknown: z.array(z.object({ key: z.string(), reason: z.string() })),
+});
+
+const EvidenceSchema = safe({
+  finalLeader: z.string().nullable(),
+  nodesWithLogs: z.array(z.string()),
+  nodesWithoutEvidence: z.array(z.object({ node: z.string(), why: z.string() })),
+  acked: z.number(),
+  lostAcked: z.number(),
+  lost: z.array(
+    z.object({
+      process: z.union([z.number(), z.string()]),
+      f: z.string(),
+      key: z.string(),
+      value: z.string(),
+      invokeIndex: z.number().int(),
+      completeIndex: z.number().int(),
+      node: z.string().nullable(),
+      epoch: z.number().nullable(),
+      lsn: z.number().nullable(),
+      where: z.string(),
+    }),
+  ),
+  infoResolved: z.number(),
+  infoOpen: z.number(),
+  message: z.string(),
+});
+
+const LossSchema = safe({
+  valid: validity,
+  acked: z.number(),
+  lostAcked: z.number(),
+  recovered: z.number(),
+  lostSamples: z.array(z.unknown()),
+  message: z.string(),
+});
+
+const AvailabilitySchema = safe({
+  ops: z.number(),
+  outageMs: z.number(),
+  outageWindow: z.object({ fromTime: z.number(), toTime: z.number() }).nullable(),
+});
+
+const SplitBrainWriteSchema = z.object({
+  index: z.number().int(),
+  epoch: z.number(),
+  node: z.string().optional(),
+  key: z.string().optional(),
+  newerEpoch: z.number(),
+});
+const SplitBrainSchema = z.object({
+  splitBrainWrites: z.number(),
+  samples: z.array(SplitBrainWriteSchema),
+  writes: z.array(SplitBrainWriteSchema),
+  epochs: z.array(z.number()),
+});
+
+export const CheckFileSchema = z.object({
+  valid: validity,
+  model: z.string(),
+  ops: z.number(),
+  linearizable: LinearizabilitySchema.optional(),
+  evidence: EvidenceSchema.optional(),
+  loss: LossSchema.optional(),
+  availability: AvailabilitySchema.optional(),
+  staleReads: z.unknown().optional(),
+  latency: z.unknown().optional(),
+  splitBrain: SplitBrainSchema.optional(),
+});
+export type CheckFile = z.infer<typeof CheckFileSchema>;
+
+/** What run-one writes: the checker's result plus the split-brain check. */
+export type CheckFileWritten = CheckResult & { splitBrain: SplitBrainResult };
+// Compile-time: everything the writer writes is something this schema accepts.
+const _writerMatchesSchema = (w: CheckFileWritten): z.input<typeof CheckFileSchema> => w;
+void _writerMatchesSchema;
+
+/**
+ * A run's check.json, or undefined when it is missing or not what the checker writes (a run that
+ * stopped before checking, or a damaged file): the report then shows the run without it.
+ */
+export async function readCheckFile(file: string): Promise<CheckFile | undefined> {
+  try {
+    const r = CheckFileSchema.safeParse(JSON.parse(await fsp.readFile(file, 'utf8')));
+    return r.success ? r.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
