@@ -5,8 +5,22 @@
  * final state through this, and never names a protocol.
  */
 
+import { z } from 'zod';
 import type { Outcome } from '../client/kv-http.js';
 import type { Rng } from '../lib/rng.js';
+
+/** What a final read's scan answers with: every key under the prefix and its value. */
+export const ScanItemsSchema = z.array(z.object({ key: z.string(), value: z.string() }));
+export type ScanItems = z.infer<typeof ScanItemsSchema>;
+
+/**
+ * The items of an ok scan, checked: a system module (or a node) answering something else is a
+ * failed final read naming what came, not a crash in the workload.
+ */
+export function scanItems(value: unknown): { ok: true; items: ScanItems } | { ok: false; error: string } {
+  const r = ScanItemsSchema.safeParse(value);
+  return r.success ? { ok: true, items: r.data } : { ok: false, error: `scan answered ${JSON.stringify(value)?.slice(0, 80)}, not [{key, value}]` };
+}
 
 export interface DataClient {
   /** Reads `key` on the leader, or on a follower the rng picks (stale reads become measurable). */

@@ -8,6 +8,7 @@
 import type { Outcome } from '../client/kv-http.js';
 import type { Rng } from '../lib/rng.js';
 import type { DataClient } from './data-client.js';
+import { scanItems } from './data-client.js';
 import type { WorkloadSpec } from './spec.js';
 import type { Invocation, Workload } from './workload.js';
 
@@ -54,7 +55,9 @@ export function registerWorkload(spec: WorkloadSpec): Workload {
     async finalRead(nodeId, client, timeoutMs) {
       const out = await client.scan(nodeId, spec.keyPrefix, timeoutMs);
       if (out.type !== 'ok') return keys.map((key) => ({ key, outcome: out }));
-      const items = new Map((out.value as Array<{ key: string; value: string }>).map((i) => [i.key, i.value]));
+      const scanned = scanItems(out.value);
+      if (!scanned.ok) return keys.map((key) => ({ key, outcome: { type: 'fail' as const, error: scanned.error } }));
+      const items = new Map(scanned.items.map((i) => [i.key, i.value]));
       return keys.map((key) => ({ key, outcome: { ...out, value: items.get(key) ?? null } }));
     },
   };

@@ -7,6 +7,7 @@
 import type { Outcome } from '../client/kv-http.js';
 import type { Rng } from '../lib/rng.js';
 import type { DataClient } from './data-client.js';
+import { scanItems } from './data-client.js';
 import type { WorkloadSpec } from './spec.js';
 import type { Invocation, Workload } from './workload.js';
 
@@ -31,7 +32,9 @@ export function setWorkload(spec: WorkloadSpec): Workload {
     async finalRead(nodeId, client, timeoutMs) {
       const out = await client.scan(nodeId, spec.keyPrefix, timeoutMs);
       if (out.type !== 'ok') return [{ key: SET_KEY, outcome: out }];
-      const elements = (out.value as Array<{ key: string }>).map((i) => Number(i.key.slice(spec.keyPrefix.length))).sort((a, b) => a - b);
+      const scanned = scanItems(out.value);
+      if (!scanned.ok) return [{ key: SET_KEY, outcome: { type: 'fail' as const, error: scanned.error } }];
+      const elements = scanned.items.map((i) => Number(i.key.slice(spec.keyPrefix.length))).sort((a, b) => a - b);
       return [{ key: SET_KEY, outcome: { ...out, value: elements } }];
     },
   };

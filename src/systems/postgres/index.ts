@@ -23,6 +23,7 @@ import { closeSync, existsSync, promises as fsp, openSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import YAML from 'yaml';
+import { z } from 'zod';
 import { ProcessLauncher } from '../../cluster/launcher-process.js';
 import { isRunning, killHard, pidsMentioning, signal, stopGracefully, tailFile } from '../../cluster/process-control.js';
 import type { UpOptions } from '../../cluster/replab-cluster.js';
@@ -49,20 +50,25 @@ interface PgNode {
   patroniPid: number;
 }
 
-interface Member {
-  name: string;
-  role: string;
-  state: string;
-  timeline?: number;
-  lag?: number | string;
-}
+const MemberSchema = z.object({
+  name: z.string(),
+  role: z.string(),
+  state: z.string(),
+  timeline: z.number().optional(),
+  lag: z.union([z.number(), z.string()]).optional(),
+});
+type Member = z.infer<typeof MemberSchema>;
+const ClusterAnswerSchema = z.object({ members: z.array(MemberSchema).optional() });
+const EtcdHealthSchema = z.object({ health: z.string() });
 
 const NO_EVIDENCE = "replab does not read PostgreSQL's WAL (loss is judged from the final reads)";
 
-async function getJson<T>(url: string, timeoutMs = 1000): Promise<{ status: number; body: T } | undefined> {
+/** A JSON answer parsed with `schema`; undefined when there is none in time or it is something else. */
+async function getJson<T>(url: string, schema: z.ZodType<T>, timeoutMs = 1000): Promise<{ status: number; body: T } | undefined> {
   try {
     const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
-    return { status: res.status, body: (await res.json()) as T };
+    const r = schema.safeParse(await res.json());
+    return r.success ? { status: res.status, body: r.data } : undefined;
   } catch {
     return undefined;
   }
@@ -227,7 +233,7 @@ export class PostgresSystem implements SystemUnderTest {
     child.unref();
     this.etcdPid = child.pid ?? 0;
     const up = await waitFor(
-      async () => (await getJson<{ health: string }>(`http://127.0.0.1:${this.etcdPort}/health`, 500))?.body.health === 'true',
+      async () => (await getJson(`http://127.0.0.1:${this.etcdPort}/health`, EtcdHealthSchema, 500))?.body.health === 'true',
       20_000,
       100,
     );
@@ -304,7 +310,7 @@ export class PostgresSystem implements SystemUnderTest {
   private async members(): Promise<Member[] | undefined> {
     for (const n of this.nodes) {
       if (!n.patroniPid) continue;
-      const r = await getJson<{ members?: Member[] }>(`http://127.0.0.1:${n.restPort}/cluster`, 700);
+      const r = await getJson(`http://127.0.0.1:${n.restPort}/cluster`, ClusterAnswerSchema, 700);
       if (r?.body.members) return r.body.members;
     }
     return undefined;

@@ -36,7 +36,8 @@ export class KvDataClient implements DataClient {
     if (!node) return { type: 'fail', error: `no node ${nodeId}` };
     const out = await call({ address: node.http, method: 'GET', path: `/kv?prefix=${encodeURIComponent(prefix)}`, timeoutMs });
     if (out.type !== 'ok') return out;
-    return { ...out, value: (out.body?.items ?? []) as Array<{ key: string; value: string }> };
+    // Parsed by the workload (scanItems), which turns anything but [{key, value}] into a failed read.
+    return { ...out, value: out.body?.items };
   }
 
   nodeIds(): string[] {
