@@ -7,6 +7,7 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { parseJsonLines } from '../lib/json-lines.js';
 import type { WalRecord } from './record.js';
 
 export const REWOUND_FILE = 'rewound.jsonl';
@@ -44,16 +45,5 @@ export async function readRewound(dataDir: string): Promise<RewoundRecord[]> {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw e;
   }
-  // A torn last line (killed while appending) or a foreign line is skipped: the rest still counts.
-  const out: RewoundRecord[] = [];
-  for (const line of text.split('\n')) {
-    if (!line) continue;
-    try {
-      const r = RewoundRecordSchema.safeParse(JSON.parse(line));
-      if (r.success) out.push(r.data);
-    } catch {
-      // not JSON
-    }
-  }
-  return out;
+  return parseJsonLines(text, RewoundRecordSchema);
 }

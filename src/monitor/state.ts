@@ -9,6 +9,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { writeFileAtomic } from '../lib/durable-file.js';
 import { EnvironmentError } from '../lib/errors.js';
+import { parseJsonLines } from '../lib/json-lines.js';
 
 export const MonitorStateSchema = z.object({
   /** The current leader's epoch: what leases and repoints carry. */
@@ -72,18 +73,7 @@ export async function appendEvent(dir: string, event: MonitorEvent): Promise<voi
 export async function readEvents(dir: string): Promise<MonitorEvent[]> {
   try {
     const text = await fsp.readFile(path.join(dir, EVENTS_FILE), 'utf8');
-    // A torn last line (a crash mid-append) or a foreign line is skipped: events are for reports.
-    const out: MonitorEvent[] = [];
-    for (const line of text.split('\n')) {
-      if (!line) continue;
-      try {
-        const r = MonitorEventSchema.safeParse(JSON.parse(line));
-        if (r.success) out.push(r.data);
-      } catch {
-        // not JSON
-      }
-    }
-    return out;
+    return parseJsonLines(text, MonitorEventSchema);
   } catch (e: unknown) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw e;

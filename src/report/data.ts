@@ -5,9 +5,11 @@
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
+import { z } from 'zod';
 import { type CheckFile, readCheckFile } from '../checker/check-file.js';
 import { isClientProcess, type Op, pairOps, WRITE_FS } from '../history/op.js';
 import { loadHistory } from '../history/reader.js';
+import { parseJsonLines } from '../lib/json-lines.js';
 import { isRecord } from '../lib/schema.js';
 import type { SuiteResults } from '../suite/results.js';
 import { readResults } from '../suite/results.js';
@@ -82,20 +84,9 @@ async function readJsonObject(file: string): Promise<Record<string, unknown>> {
   }
 }
 
-/** The JSON objects of a .jsonl file; a torn or foreign line is skipped (these files are for showing). */
+/** The JSON objects of a .jsonl file (torn or foreign lines skipped: these files are for showing). */
 async function readJsonl(file: string): Promise<Array<Record<string, unknown>>> {
-  const text = await fsp.readFile(file, 'utf8').catch(() => '');
-  const out: Array<Record<string, unknown>> = [];
-  for (const line of text.split('\n')) {
-    if (!line.trim()) continue;
-    try {
-      const v: unknown = JSON.parse(line);
-      if (isRecord(v)) out.push(v);
-    } catch {
-      // not JSON
-    }
-  }
-  return out;
+  return parseJsonLines(await fsp.readFile(file, 'utf8').catch(() => ''), z.record(z.string(), z.unknown()));
 }
 
 function quantile(sorted: number[], q: number): number {

@@ -7,7 +7,7 @@ export function fakeRun(mode: string, seed: number, over: Partial<RunResult> = {
     seed,
     nemesis: 'kill leader',
     control: false,
-    dir: `${mode}-seed-${seed}`,
+    dir: `${mode}-seed${seed}`,
     durationSec: 10,
     ops: 1000,
     acked: 900,

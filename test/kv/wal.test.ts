@@ -159,21 +159,28 @@ describe('wal: a segment roll that fails', () => {
   it('stalls the log (not a fatal error) even with records written during an fsync, and keeps every acknowledged record', async () => {
     const wal = new Wal({ dir, log: silentLogger(), segmentBytes: 4096 });
     await wal.recover(0);
-    // Directories squat every name the second segment could take, so the roll cannot create it.
-    for (let lsn = 2; lsn <= 400; lsn++) await fsp.mkdir(path.join(dir, `wal-${String(lsn).padStart(16, '0')}.seg`));
     const events: string[] = [];
     wal.on('error', () => events.push('error'));
     wal.on('stalled', () => events.push('stalled'));
     const acked: number[] = [];
-    for (let lsn = 1; lsn <= 400 && !wal.stalled && !events.includes('error'); lsn++) {
+    const appends: Array<Promise<unknown>> = [];
+    // A segment holds whole batches, so where the first roll falls depends on how many records
+    // one fdatasync lets pile up: before each record, a directory squats the name a segment
+    // starting at it would take, so whichever roll comes first cannot create its file.
+    for (let lsn = 1; lsn <= 50_000 && !wal.stalled && !events.includes('error'); lsn++) {
+      if (lsn > 1) await fsp.mkdir(path.join(dir, `wal-${String(lsn).padStart(16, '0')}.seg`));
+      if (wal.stalled) break; // it may have stalled while the directory was made
       // One record per turn of the event loop: writes land while an fdatasync is in flight.
-      wal.append(rec(lsn)).then(
-        () => acked.push(lsn),
-        () => {},
+      appends.push(
+        wal.append(rec(lsn)).then(
+          () => acked.push(lsn),
+          () => {},
+        ),
       );
       await new Promise((r) => setImmediate(r));
     }
-    await new Promise((r) => setTimeout(r, 50));
+    // Every append has been answered (acknowledged, or refused by the stall) and the log has said why.
+    await Promise.allSettled(appends);
     expect(events).toEqual(['stalled']);
     expect(acked.length).toBeGreaterThan(10);
     await wal.close();

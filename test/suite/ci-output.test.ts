@@ -3,64 +3,38 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { describe, expect, it } from 'vitest';
 import { junitXml, markdownSummary } from '../../src/suite/ci-output.js';
-import type { RunResult } from '../../src/suite/run-one.js';
-import type { SuiteResults } from '../../src/suite/runner.js';
+import type { RunResult, SuiteResults } from '../../src/suite/results.js';
+import { fakeResults, fakeRun } from '../helpers/results.js';
+
+const GATE = ['lostAcked == 0', 'linearizable'];
 
 function run(mode: string, seed: number, violations: RunResult['violations'] = []): RunResult {
-  return {
-    mode,
-    seed,
+  return fakeRun(mode, seed, {
     nemesis: 'kill leader @4s for 5s',
-    control: false,
-    dir: `${mode}-seed${seed}`,
-    durationSec: 10,
-    ops: 1000,
     acked: 400,
     lostAcked: violations.length ? 3 : 0,
-    lostAckedFinalReads: 0,
-    lossEvidence: 'logs',
-    lossUnknown: 0,
-    noLogEvidence: [],
     infoResolved: 2,
-    infoOpen: 0,
-    recovered: 0,
-    linearizable: true,
-    splitBrainWrites: 0,
     throughput: 100,
     p50WriteMs: 1,
     p99WriteMs: 5,
     p999WriteMs: 9,
     outageMs: 1200,
-    maxStaleMs: 0,
-    staleReads: 0,
     failedShare: 0.01,
     indeterminateShare: 0.01,
-    converged: true,
-    gate: ['lostAcked == 0', 'linearizable'],
+    gate: GATE,
     passed: violations.length === 0,
     violations,
-  };
+  });
 }
 
 function results(runs: RunResult[]): SuiteResults {
-  const modes = [...new Set(runs.map((r) => r.mode))];
+  const base = fakeResults(runs);
   return {
+    ...base,
     suite: 'ci<&>',
     file: 'suites/ci.yaml',
-    startedAt: '2026-11-29T10:00:00.000Z',
     finishedAt: '2026-11-29T10:01:00.000Z',
-    durationSec: 10,
-    workload: 'register',
-    modes: modes.map((name) => ({
-      name,
-      replication: { mode: name },
-      fencing: 'lease',
-      workload: 'register',
-      nemesis: 'kill',
-      gate: ['lostAcked == 0', 'linearizable'],
-      control: false,
-    })),
-    runs,
+    modes: base.modes.map((m) => ({ ...m, nemesis: 'kill', gate: GATE })),
     passed: runs.every((r) => r.passed),
   };
 }
