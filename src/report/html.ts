@@ -60,7 +60,7 @@ export function renderHtml(data: ReportData, svgs: { headline: string; runs: str
   const runRows = r.runs
     .map(
       (x) =>
-        `<tr class="${x.passed ? '' : 'bad'}"><td class="l"><a href="#run-${esc(x.mode)}-${x.seed}">${esc(x.mode)}</a></td><td>${x.seed}</td><td class="l">${esc(x.nemesis)}</td><td>${num(x.throughput, 0)}</td><td>${num(x.p50WriteMs)}</td><td>${num(x.p99WriteMs)}</td><td>${x.acked}</td><td>${x.lostAcked ?? '–'}${x.lossEvidence === 'final-reads' ? ' <span class="muted">(final reads)</span>' : ''}</td><td>${x.lostAckedFinalReads ?? '–'}</td><td>${x.infoResolved ?? 0} / ${x.infoOpen ?? 0}</td><td>${x.recovered ?? '–'}</td><td>${esc(x.linearizable ?? '–')}</td><td>${x.splitBrainWrites}</td><td>${num(x.outageMs, 0)}</td><td>${(100 * (x.failedShare + x.indeterminateShare)).toFixed(1)}%</td><td class="l">${x.passed ? 'pass' : x.violations.map((v) => `${esc(v.invariant)}: observed ${esc(JSON.stringify(v.observed))}`).join('<br>')}</td></tr>`,
+        `<tr class="${x.passed ? '' : 'bad'}"><td class="l"><a href="#run-${esc(x.mode)}-${x.seed}">${esc(x.mode)}</a></td><td>${x.seed}</td><td class="l">${esc(x.nemesis)}${x.nemesisErrors.length ? ` <b>(${x.nemesisErrors.length} did not start)</b>` : ''}</td><td>${num(x.throughput, 0)}</td><td>${num(x.p50WriteMs)}</td><td>${num(x.p99WriteMs)}</td><td>${x.acked}</td><td>${x.lostAcked ?? '–'}${x.lossEvidence === 'final-reads' ? ' <span class="muted">(final reads)</span>' : ''}</td><td>${x.lostAckedFinalReads ?? '–'}</td><td>${x.infoResolved ?? 0} / ${x.infoOpen ?? 0}</td><td>${x.recovered ?? '–'}</td><td>${esc(x.linearizable ?? '–')}</td><td>${x.splitBrainWrites}</td><td>${num(x.outageMs, 0)}</td><td>${(100 * (x.failedShare + x.indeterminateShare)).toFixed(1)}%</td><td class="l">${x.passed ? 'pass' : x.violations.map((v) => `${esc(v.invariant)}: observed ${esc(JSON.stringify(v.observed))}`).join('<br>')}</td></tr>`,
     )
     .join('\n');
   const runSections = data.runs
@@ -86,6 +86,7 @@ export function renderHtml(data: ReportData, svgs: { headline: string; runs: str
       return `<section id="run-${esc(x.mode)}-${x.seed}">
 <h3>${esc(x.mode)} · seed ${x.seed} ${x.passed ? '' : '<span class="verdict fail">FAILED</span>'}</h3>
 <p class="muted">Nemesis: ${esc(x.nemesis)} · ${x.ops} history lines · files in <code>${esc(x.dir)}/</code>${x.converged ? '' : ' · <b>did not converge after healing</b>'}</p>
+${x.nemesisErrors.length ? `<p class="anomaly">Faults that did not start (this run never saw them): ${x.nemesisErrors.map((e) => esc(e)).join('; ')}.</p>` : ''}
 <figure class="chart" data-chart="run">${svgs.runs[i]}</figure>
 <p class="muted">Shaded orange: faults. Shaded red: write outages (each failover's, and the longest of the run). Dashed lines: the monitor declaring a leader dead and promoting another.</p>
 ${failovers}

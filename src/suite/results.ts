@@ -52,6 +52,8 @@ export const RunResultSchema = z.object({
   failedShare: z.number(),
   indeterminateShare: z.number(),
   converged: z.boolean(),
+  /** Faults of the nemesis that could not be started ("kill at 4.0 s: no leader"): the run did not see them. */
+  nemesisErrors: z.array(z.string()).default([]),
   gate: z.array(z.string()),
   passed: z.boolean(),
   violations: z.array(ViolationSchema),

@@ -54,6 +54,8 @@ export async function runOne(o: RunOneOptions): Promise<RunResult> {
     { stateRoot, readyTimeoutMs: mode.cluster.system === 'postgres' ? 120_000 : 30_000 },
   );
   let converged = true;
+  /** Faults that could not be started: the history shows them as start events with an error. */
+  let nemesisErrors: string[] = [];
   const startedAtMs = Date.now();
   const recorder = new HistoryRecorder(path.join(dir, 'history.jsonl'));
   const lagLines: string[] = [];
@@ -87,7 +89,7 @@ export async function runOne(o: RunOneOptions): Promise<RunResult> {
       }
     })();
     const durationMs = suite.durationSec * 1000;
-    await Promise.all([
+    const [, nemesisEvents] = await Promise.all([
       drive({ spec: workloadSpec, workload: workload!, client, clientFor: (slot) => slotClients[slot]!, recorder, durationSec: suite.durationSec }).finally(
         () => {
           for (const c of slotClients) c.close();
@@ -106,6 +108,9 @@ export async function runOne(o: RunOneOptions): Promise<RunResult> {
         },
       }),
     ]);
+    nemesisErrors = nemesisEvents
+      .filter((e) => e.f.startsWith('start-') && typeof e.value.error === 'string')
+      .map((e) => `${e.f.slice('start-'.length)} at ${(e.atMs / 1000).toFixed(1)} s: ${String(e.value.error)}`);
     sampling = false;
     await sampler;
     o.onProgress?.({ phase: 'healing', ops: recorder.count });
@@ -143,7 +148,7 @@ export async function runOne(o: RunOneOptions): Promise<RunResult> {
   const check = checkHistory(history, { model: mode.workload.workload === 'set' ? 'set' : 'register', evidence });
   const splitBrain = checkSplitBrain(history);
   await fsp.writeFile(path.join(dir, 'check.json'), JSON.stringify({ ...check, splitBrain }, null, 2));
-  const result = summarize(o, dir, history.length, check, splitBrain.splitBrainWrites, converged, logs);
+  const result = summarize(o, dir, history.length, check, splitBrain.splitBrainWrites, { converged, nemesisErrors }, logs);
   o.onProgress?.({ phase: 'done', ops: history.length });
   return result;
 }
@@ -154,9 +159,10 @@ function summarize(
   ops: number,
   check: CheckResult,
   splitBrainWrites: number,
-  converged: boolean,
+  run: { converged: boolean; nemesisErrors: string[] },
   logs: Record<string, string | null>,
 ): RunResult {
+  const { converged, nemesisErrors } = run;
   const loss = check.loss && !check.loss.crashed ? check.loss : undefined;
   const ev = check.evidence && !check.evidence.crashed ? check.evidence : undefined;
   // The logs decide when the final leader's log could be read; otherwise the final reads do.
@@ -222,6 +228,7 @@ function summarize(
     failedShare: metrics.failedShare,
     indeterminateShare: metrics.indeterminateShare,
     converged,
+    nemesisErrors,
     gate: o.mode.gate.map((g) => g.text),
     passed: violations.length === 0,
     violations,

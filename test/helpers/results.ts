@@ -31,6 +31,7 @@ export function fakeRun(mode: string, seed: number, over: Partial<RunResult> = {
     failedShare: 0,
     indeterminateShare: 0,
     converged: true,
+    nemesisErrors: [],
     gate: ['lostAcked == 0'],
     passed: true,
     violations: [],

@@ -65,6 +65,8 @@ async function finish(dir: string, results: SuiteResults, o: OutputOptions): Pro
   const summary = o.summary ?? process.env.GITHUB_STEP_SUMMARY;
   // GitHub's step summary collects what each step appends.
   if (summary) await fsp.appendFile(summary, markdownSummary(results, dir));
+  // A fault that did not start leaves a run that never saw it: say so beside the verdict.
+  for (const r of results.runs) for (const e of r.nemesisErrors) console.log(`warning: ${r.mode} seed ${r.seed}: fault ${e} (did not start)`);
   const failed = results.runs.filter((r) => !r.passed);
   if (failed.length === 0) {
     console.log(`gate: all invariants hold (${results.runs.length} runs)`);

@@ -1,0 +1,46 @@
+/**
+ * runNemesis with a cluster whose process control fails: the fault that cannot start is an event
+ * with its error (what run-one turns into RunResult.nemesisErrors), the run goes on, and a fault
+ * that did start is stopped at its time.
+ */
+import { describe, expect, it } from 'vitest';
+import type { NemesisCluster } from '../../src/faults/nemesis/faults.js';
+import { parseNemesisSchedule, runNemesis } from '../../src/faults/nemesis/schedule.js';
+
+function cluster(killFails: boolean): NemesisCluster & { calls: string[] } {
+  const calls: string[] = [];
+  return {
+    calls,
+    nodeIds: () => ['n1', 'n2', 'n3'],
+    currentLeaderId: async () => 'n1',
+    links: () => ({}),
+    // Process faults never touch the proxy; an empty client is enough.
+    toxiproxy: () => ({}) as never,
+    kill: async (id) => {
+      calls.push(`kill ${id}`);
+      if (killFails) throw new Error(`cannot kill ${id}: no such process`);
+    },
+    pause: async (id) => void calls.push(`pause ${id}`),
+    resume: async (id) => void calls.push(`resume ${id}`),
+    restart: async (id) => void calls.push(`restart ${id}`),
+    simulatesPowerLoss: () => false,
+  };
+}
+
+describe('runNemesis', () => {
+  it('reports a fault that could not start, and carries on with the next', async () => {
+    const c = cluster(true);
+    const steps = parseNemesisSchedule(
+      [
+        { fault: 'kill', target: 'leader', at: '0.05s', for: '0.05s' },
+        { fault: 'pause', target: 'n2', at: '0.1s', for: '0.05s' },
+      ],
+      'test',
+    );
+    const events = await runNemesis({ cluster: c, steps, durationMs: 400, seed: 1 });
+    const kill = events.find((e) => e.f === 'start-kill')!;
+    expect(kill.value.error).toBe('cannot kill n1: no such process');
+    expect(events.map((e) => e.f)).toEqual(['start-kill', 'start-pause', 'stop-pause']);
+    expect(c.calls).toEqual(['kill n1', 'pause n2', 'resume n2']);
+  });
+});
