@@ -17,7 +17,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { type EpochStart, readMeta } from './meta.js';
 import { readLatestSnapshot, SnapshotError } from './snapshot.js';
-import { SEGMENT_RE, scanSegment, WalCorruptionError } from './wal.js';
+import { SEGMENT_RE, scanSegment, WalCorruptionError } from './wal-segment.js';
 
 export interface LogRecord {
   lsn: number;

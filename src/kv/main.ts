@@ -10,7 +10,7 @@ import { MetaError } from './meta.js';
 import { KvNode } from './node.js';
 import { HttpApi } from './server.js';
 import { SnapshotError } from './snapshot.js';
-import { WalCorruptionError } from './wal.js';
+import { WalCorruptionError } from './wal-segment.js';
 
 /** What to do when a node's data dir is damaged (printed with the refusal). */
 export const DAMAGED_DATA_ADVICE =

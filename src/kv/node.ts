@@ -30,6 +30,7 @@ import type { NodeConfig } from './config.js';
 import { removeCheckpoints } from './data-dir.js';
 import { type DownstreamHost, UpstreamLink } from './downstream.js';
 import { epochOf } from './epochs.js';
+import type { FollowerSession, UpstreamHost } from './follower-session.js';
 import { FrameError } from './frames.js';
 import { Lease } from './lease.js';
 import { type EpochStart, type NodeMeta, readMeta, writeMeta } from './meta.js';
@@ -40,7 +41,7 @@ import { appendRewound } from './rewound.js';
 import { decodeSnapshot, installSnapshotFile, readLatestSnapshot } from './snapshot.js';
 import type { FollowerStatus, UpstreamState } from './status.js';
 import { KvState } from './store.js';
-import { type FollowerSession, ReplicationServer, type UpstreamHost } from './upstream.js';
+import { ReplicationServer } from './upstream.js';
 import { Wal } from './wal.js';
 
 export class KvNode extends EventEmitter {

@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { encodeRecord, type WalRecord } from '../../src/kv/record.js';
-import { Wal, WalCorruptionError } from '../../src/kv/wal.js';
+import { Wal } from '../../src/kv/wal.js';
+import { WalCorruptionError } from '../../src/kv/wal-segment.js';
 import { silentLogger } from '../../src/lib/log.js';
 
 let dir: string;
