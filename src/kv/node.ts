@@ -22,6 +22,7 @@
 import { EventEmitter } from 'node:events';
 import { promises as fsp } from 'node:fs';
 import { parseHostPort } from '../lib/addr.js';
+import { assert } from '../lib/assert.js';
 import type { Logger } from '../lib/log.js';
 import { type Checkpoint, Checkpointer } from './checkpointer.js';
 import { commitLsn, type FollowerProgress, followerQuorumLsn } from './commit.js';
@@ -38,6 +39,7 @@ import { OpQueue } from './op-queue.js';
 import { KvError } from './protocol.js';
 import { decodeRecord, encodeRecord, type Op, type WalRecord } from './record.js';
 import { appendRewound } from './rewound.js';
+import { followerRole, leaderRole, type Role } from './role.js';
 import { decodeSnapshot, installSnapshotFile, readLatestSnapshot } from './snapshot.js';
 import type { FollowerStatus, UpstreamState } from './status.js';
 import { KvState } from './store.js';
@@ -45,26 +47,26 @@ import { ReplicationServer } from './upstream.js';
 import { Wal } from './wal.js';
 
 export class KvNode extends EventEmitter {
-  readonly config: NodeConfig;
+  /** The settings the node was started with; never changed (the role carries what changes). */
+  readonly config: Readonly<NodeConfig>;
   readonly log: Logger;
   readonly wal: Wal;
-  role: 'leader' | 'follower';
+  /** The role and what it owns (role.ts); changed only by promote, demote and follow. */
+  private state: Role;
   meta: NodeMeta = { epoch: 0, epochHistory: [] };
   /** Leader: every appended write (what cas decides on). Follower: the applied state. */
   readonly head = new KvState();
-  /** Leader: committed (or, early visibility, flushed) writes. Follower: same object as `head`. */
-  visible: KvState;
   commitLsn = 0;
   degraded = false;
   writesTotal = 0;
   httpAddress = '';
   replAddress = '';
-  upstreamLink: UpstreamLink | undefined;
   readonly replication: ReplicationServer;
   private readonly progress = new Map<string, FollowerProgress & { session?: FollowerSession }>();
   private readonly pending = new OpQueue();
   private readonly waiters = new CommitWaiters();
-  private upstreamInfo: { leaderHttp: string | null; upstreamId?: string; lastLsn?: number; commitLsn?: number; timeMs?: number } = { leaderHttp: null };
+  /** The sync standbys the next promotion uses when the monitor names none. */
+  private defaultSyncStandbys: string[];
   private recoveryTargetLsn = 0;
   private blockedWarned = false;
   private readonly checkpoints: Checkpointer;
@@ -75,8 +77,6 @@ export class KvNode extends EventEmitter {
   private stopped = false;
   /** This leader's lease (fencing: lease). */
   private readonly lease: Lease;
-  /** Set by a planned switchover: refuse new writes while the successor catches up. */
-  private handingOver = false;
   private metaWrites: Promise<void> = Promise.resolve();
   /** Serialises role changes (promote, follow, step down, rewind). */
   private roleChange: Promise<unknown> = Promise.resolve();
@@ -85,9 +85,9 @@ export class KvNode extends EventEmitter {
     super();
     this.config = config;
     this.log = log;
-    this.role = config.role;
+    this.defaultSyncStandbys = config.syncStandbys;
+    this.state = config.role === 'leader' ? leaderRole(this.head, config.syncStandbys) : followerRole(config.upstream);
     this.lease = new Lease(config.fencing);
-    this.visible = config.role === 'leader' ? new KvState() : this.head;
     this.wal = new Wal({
       dir: config.dataDir,
       log,
@@ -108,6 +108,35 @@ export class KvNode extends EventEmitter {
     });
   }
 
+  // ---- the role ----------------------------------------------------------------------------
+
+  get role(): 'leader' | 'follower' {
+    return this.state.kind === 'leader' ? 'leader' : 'follower';
+  }
+
+  /** What reads see: a leader's committed state (also while stepping down), a follower's applied one. */
+  get visible(): KvState {
+    return this.state.kind === 'follower' ? this.head : this.state.visible;
+  }
+
+  get upstreamLink(): UpstreamLink | undefined {
+    return this.state.kind === 'follower' ? this.state.link : undefined;
+  }
+
+  /** The replication address this node follows, or null (a leader, or a follower not yet told). */
+  get upstreamAddress(): string | null {
+    return this.state.kind === 'follower' ? (this.state.upstream ?? null) : null;
+  }
+
+  get syncStandbys(): string[] {
+    return this.state.kind === 'follower' ? this.defaultSyncStandbys : this.state.syncStandbys;
+  }
+
+  /** The commit rule's settings: the node's, with the sync standbys its role names. */
+  private commitSettings(): NodeConfig {
+    return this.state.kind === 'follower' ? this.config : { ...this.config, syncStandbys: this.state.syncStandbys };
+  }
+
   // ---- lifecycle ---------------------------------------------------------------------------
 
   /** Recovers from the data dir and opens the replication port. HTTP is started by server.ts. */
@@ -123,8 +152,7 @@ export class KvNode extends EventEmitter {
         { epoch: this.meta.epoch, leaderOf: stored.leaderOf ?? null },
         'not the leader of the newest epoch: starting as a follower without upstream until told whom to follow',
       );
-      this.role = 'follower';
-      this.visible = this.head;
+      this.state = followerRole(undefined);
     }
     // Only when it changed: a restart on a full disk must not need a new file to come up.
     if (JSON.stringify(stored) !== JSON.stringify(this.meta)) await this.persistMeta();
@@ -141,7 +169,7 @@ export class KvNode extends EventEmitter {
       const last = this.meta.epochHistory[this.meta.epochHistory.length - 1];
       if (!last || last.epoch < r.epoch) this.meta.epochHistory.push({ epoch: r.epoch, startLsn: r.lsn });
     }
-    if (this.visible !== this.head) this.visible.reset(this.head.lsn, this.head.data);
+    if (this.state.kind === 'leader') this.state.visible.reset(this.head.lsn, this.head.data);
     // A restarted node counts its whole local log as committed: it cannot know what its
     // followers confirmed before the crash (PostgreSQL behaves the same way).
     this.commitLsn = this.wal.lastLsn;
@@ -154,7 +182,7 @@ export class KvNode extends EventEmitter {
     this.wal.on('stalled', (_info: unknown, keptLsn: number) => this.onWalStalled(keptLsn));
     const port = await this.replication.listen(this.config.replHost, this.config.replPort);
     this.replAddress = `${this.config.replHost}:${port}`;
-    if (this.role === 'follower' && this.config.upstream && this.config.role === 'follower') this.startFollowing();
+    if (this.state.kind === 'follower' && this.state.upstream) this.startFollowing();
     this.syncTimer = setInterval(() => this.checkSyncTimeout(), Math.max(10, Math.min(100, this.config.syncTimeoutMs / 4)));
     this.syncTimer.unref();
   }
@@ -178,9 +206,10 @@ export class KvNode extends EventEmitter {
   }
 
   private startFollowing(): void {
-    if (!this.config.upstream) throw new Error('a follower needs --upstream');
-    this.upstreamLink = new UpstreamLink(this.downstreamHost(), parseHostPort(this.config.upstream, '--upstream'), this.config.heartbeatMs);
-    this.upstreamLink.start();
+    const s = this.state;
+    assert(s.kind === 'follower' && s.upstream !== undefined, `startFollowing as ${s.kind} without an upstream`);
+    s.link = new UpstreamLink(this.downstreamHost(), parseHostPort(s.upstream, '--upstream'), this.config.heartbeatMs);
+    s.link.start();
   }
 
   get epoch(): number {
@@ -254,26 +283,23 @@ export class KvNode extends EventEmitter {
       }
       if (epoch <= this.epoch)
         throw new KvError('stale_epoch', `promote to epoch ${epoch} refused: node ${this.config.id} has seen epoch ${this.epoch}`, { epoch: this.epoch });
-      this.upstreamLink?.stop();
-      this.upstreamLink = undefined;
+      const s = this.state;
+      assert(s.kind === 'follower', `promote of a node that is ${s.kind}`);
+      s.link?.stop();
+      s.link = undefined;
       await this.wal.sync();
       // A promoted standby replays everything first, whatever its apply delay (as PostgreSQL does).
       this.applyFollower(true);
       this.meta = { epoch, epochHistory: [...this.meta.epochHistory, { epoch, startLsn: this.wal.lastLsn + 1 }], leaderOf: epoch };
       await this.persistMeta();
-      this.role = 'leader';
-      this.config.upstream = undefined;
-      if (syncStandbys) this.config.syncStandbys = syncStandbys;
-      this.visible = new KvState();
-      this.visible.reset(this.head.lsn, this.head.data);
+      if (syncStandbys) this.defaultSyncStandbys = syncStandbys;
+      this.state = leaderRole(this.head, this.defaultSyncStandbys);
       // Like a restarted leader, a promoted one counts everything it holds as committed.
       this.commitLsn = this.wal.lastLsn;
       this.degraded = false;
-      this.handingOver = false;
-      this.upstreamInfo = { leaderHttp: null };
       for (const [id, p] of this.progress) if (!p.session || p.session.closed) this.progress.delete(id);
       this.lease.reset(leaseMs, sentAtMs);
-      this.log.warn({ epoch, lastLsn: this.wal.lastLsn, syncStandbys: this.config.syncStandbys }, 'promoted to leader');
+      this.log.warn({ epoch, lastLsn: this.wal.lastLsn, syncStandbys: this.defaultSyncStandbys }, 'promoted to leader');
     });
   }
 
@@ -281,11 +307,14 @@ export class KvNode extends EventEmitter {
   follow(epoch: number, upstream: string, leaderHttp: string | null): Promise<void> {
     return this.serialized(async () => {
       await this.checkEpoch(epoch, 'follow');
-      if (this.role === 'leader') await this.demote(`told to follow ${upstream}`);
-      if (leaderHttp !== null) this.upstreamInfo = { ...this.upstreamInfo, leaderHttp };
-      if (this.upstreamLink && this.config.upstream === upstream) return;
-      this.upstreamLink?.stop();
-      this.config.upstream = upstream;
+      if (this.state.kind === 'leader') await this.demote(`told to follow ${upstream}`);
+      const s = this.state;
+      assert(s.kind === 'follower', `follow as ${s.kind}`);
+      if (leaderHttp !== null) s.info = { ...s.info, leaderHttp };
+      if (s.link && s.upstream === upstream) return;
+      s.link?.stop();
+      s.link = undefined;
+      s.upstream = upstream;
       this.log.info({ upstream, epoch: this.epoch }, 'following a new upstream');
       this.startFollowing();
     });
@@ -296,17 +325,17 @@ export class KvNode extends EventEmitter {
     return this.serialized(async () => {
       await this.checkEpoch(epoch, 'fence');
       this.requireLeader();
-      this.handingOver = on;
+      if (this.state.kind === 'leader') this.state.handingOver = on;
       await this.wal.sync();
       return { lastLsn: this.wal.lastLsn, commitLsn: this.commitLsn };
     });
   }
 
   private async demote(reason: string): Promise<void> {
-    if (this.role !== 'leader') return;
-    // No new writes from here on.
-    this.role = 'follower';
-    this.handingOver = false;
+    const leading = this.state;
+    if (leading.kind !== 'leader') return;
+    // No new writes from here on; what is in flight is still answered as a leader answers it.
+    this.state = { kind: 'stepping-down', visible: leading.visible, syncStandbys: leading.syncStandbys };
     this.meta = { epoch: this.meta.epoch, epochHistory: this.meta.epochHistory };
     await this.persistMeta();
     // Writes already in the log are answered by the commit rule as it stands once they are
@@ -315,10 +344,9 @@ export class KvNode extends EventEmitter {
     await this.wal.sync();
     this.recomputeCommit();
     this.lease.revoke();
-    this.upstreamInfo = { leaderHttp: null };
     this.waiters.rejectAll(() => new KvError('fenced', `node ${this.config.id} stepped down before the write was acknowledged; it may or may not survive`));
     this.pending.clear();
-    this.visible = this.head;
+    this.state = followerRole(undefined);
     this.progress.clear();
     this.replication.closeAll('upstream stepped down');
     this.log.warn({ reason, epoch: this.epoch, lastLsn: this.wal.lastLsn }, 'stepped down to follower');
@@ -332,7 +360,7 @@ export class KvNode extends EventEmitter {
    */
   rewind(lsn: number): Promise<void> {
     return this.serialized(async () => {
-      if (this.role === 'leader') throw new Error('a leader does not rewind');
+      assert(this.state.kind === 'follower', `rewind of a node that is ${this.state.kind}`);
       await this.wal.sync();
       const from = Math.max(lsn, this.wal.baseLsn);
       const dropped = await this.wal.truncateAfter(from);
@@ -371,11 +399,10 @@ export class KvNode extends EventEmitter {
       const d = decodeRecord(r.buf);
       if (d.kind === 'ok') this.head.apply(d.record.lsn, d.record.op);
     }
-    this.visible = this.head;
   }
 
   leaderHttp(): string | null {
-    return this.role === 'leader' ? this.httpAddress : this.upstreamInfo.leaderHttp;
+    return this.state.kind === 'leader' ? this.httpAddress : this.state.kind === 'follower' ? this.state.info.leaderHttp : null;
   }
 
   // ---- leader write path -------------------------------------------------------------------
@@ -403,7 +430,7 @@ export class KvNode extends EventEmitter {
         'insufficient_storage',
         `node ${this.config.id} cannot write its log (${stalled.reason}) since ${new Date(stalled.since).toISOString()}; writes are refused until the disk has room, reads are still served`,
       );
-    if (this.handingOver)
+    if (this.state.kind === 'leader' && this.state.handingOver)
       throw new KvError('unavailable', `node ${this.config.id} is handing leadership over (switchover); retry on the new leader`, { leader: null });
   }
 
@@ -479,7 +506,9 @@ export class KvNode extends EventEmitter {
   }
 
   private onFlushed(): void {
-    if (this.role === 'leader') {
+    // A node stepping down still answers its writes in flight as a leader does: its head already
+    // holds them, so it must not apply them again as a follower would.
+    if (this.state.kind !== 'follower') {
       if (this.config.visibility === 'early') this.applyVisible(this.wal.flushedLsn);
       this.recomputeCommit();
     } else {
@@ -495,7 +524,7 @@ export class KvNode extends EventEmitter {
   }
 
   private recomputeCommit(): void {
-    const c = commitLsn({ settings: this.config, localFlushedLsn: this.wal.flushedLsn, followers: this.followerList(), degraded: this.degraded });
+    const c = commitLsn({ settings: this.commitSettings(), localFlushedLsn: this.wal.flushedLsn, followers: this.followerList(), degraded: this.degraded });
     if (c <= this.commitLsn) return;
     this.commitLsn = c;
     this.blockedWarned = false;
@@ -541,7 +570,7 @@ export class KvNode extends EventEmitter {
    */
   private maybeRecover(): void {
     if (!this.degraded) return;
-    const quorum = followerQuorumLsn(this.config, this.followerList());
+    const quorum = followerQuorumLsn(this.commitSettings(), this.followerList());
     if (quorum >= this.recoveryTargetLsn) {
       this.degraded = false;
       this.log.info({ quorumLsn: quorum }, 'followers caught up: leaving degraded mode');
@@ -566,7 +595,7 @@ export class KvNode extends EventEmitter {
       this.applyTimer = setTimeout(
         () => {
           this.applyTimer = undefined;
-          if (this.role === 'follower' && this.applyFollower()) this.upstreamLink?.sendAck();
+          if (this.state.kind === 'follower' && this.applyFollower()) this.upstreamLink?.sendAck();
         },
         Math.max(1, next.timeMs + delay - Date.now()),
       );
@@ -658,13 +687,14 @@ export class KvNode extends EventEmitter {
 
   /** The upstream's view, for a follower's /status. */
   upstreamStatus(): UpstreamState | null {
-    if (!this.upstreamLink) return null;
-    const u = this.upstreamInfo;
+    const s = this.state;
+    if (s.kind !== 'follower' || !s.link) return null;
+    const u = s.info;
     return {
-      address: this.config.upstream ?? null,
+      address: s.upstream ?? null,
       id: u.upstreamId ?? null,
-      connected: this.upstreamLink.connected,
-      streaming: this.upstreamLink.streaming,
+      connected: s.link.connected,
+      streaming: s.link.streaming,
       upstreamLastLsn: u.lastLsn ?? null,
       lagRecords: u.lastLsn === undefined ? null : Math.max(0, u.lastLsn - this.head.lsn),
     };
@@ -697,7 +727,7 @@ export class KvNode extends EventEmitter {
       onFollowerLeft: (s) => this.log.info({ follower: s.id }, 'follower left'),
       heartbeatBody: () => ({
         leaderHttp: this.leaderHttp(),
-        lastLsn: this.role === 'leader' ? this.wal.lastLsn : (this.upstreamInfo.lastLsn ?? this.wal.lastLsn),
+        lastLsn: this.state.kind === 'follower' ? (this.state.info.lastLsn ?? this.wal.lastLsn) : this.wal.lastLsn,
         commitLsn: this.commitLsn,
         timeMs: Date.now(),
       }),
@@ -720,7 +750,8 @@ export class KvNode extends EventEmitter {
       installSnapshot: (bytes, history) => this.installSnapshot(bytes, history),
       appendReplicated: (body) => this.appendReplicated(body),
       onUpstreamInfo: (info) => {
-        this.upstreamInfo = { ...this.upstreamInfo, ...Object.fromEntries(Object.entries(info).filter(([, v]) => v !== undefined)) };
+        const s = this.state;
+        if (s.kind === 'follower') s.info = { ...s.info, ...Object.fromEntries(Object.entries(info).filter(([, v]) => v !== undefined)) };
         if (info.commitLsn !== undefined) this.commitLsn = Math.min(info.commitLsn, this.wal.flushedLsn);
       },
     };

@@ -116,7 +116,7 @@ export function shortStatus(node: KvNode): ShortStatus {
     appliedLsn: node.visible.lsn,
     degraded: node.degraded,
     leaseValid: node.role === 'leader' && node.leaseValid(),
-    upstream: node.config.upstream ?? null,
+    upstream: node.upstreamAddress,
   };
 }
 
@@ -136,7 +136,7 @@ export function statusOf(node: KvNode): NodeStatus {
     applyDelayMs: c.applyDelayMs,
     syncDelayMs: c.syncDelayMs,
     simulatePowerLoss: c.simulatePowerLoss,
-    syncStandbys: c.syncStandbys,
+    syncStandbys: node.syncStandbys,
     onSyncTimeout: c.onSyncTimeout,
     syncTimeoutMs: c.syncTimeoutMs,
     visibility: c.visibility,
