@@ -1,0 +1,24 @@
+/**
+ * The WAL's two failure kinds: a write that could not be made (the log stalls and refuses writes
+ * until the disk has room) and an fdatasync that failed (the node must stop: after a failed
+ * fsync the page cache's state is unknown, as PostgreSQL learned in 2018).
+ */
+import type { promises as fsp } from 'node:fs';
+
+/** The log cannot write right now (disk full or a write error); the node refuses writes until it can. */
+export class WalStalledError extends Error {
+  override name = 'WalStalledError';
+}
+
+/** An fdatasync failed: the node must stop (see Wal.fail). */
+export class FsyncError extends Error {
+  override name = 'FsyncError';
+}
+
+export async function fsyncOrDie(fh: fsp.FileHandle): Promise<void> {
+  try {
+    await fh.datasync();
+  } catch (e: unknown) {
+    throw new FsyncError(`fdatasync failed (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+}
