@@ -7,6 +7,7 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { ConfigError } from '../lib/errors.js';
+import { isRecord } from '../lib/schema.js';
 import { isClientProcess, OP_TYPES, type Op, type OpType, type Process } from './op.js';
 
 export class HistoryError extends ConfigError {}
@@ -45,9 +46,9 @@ export class HistoryValidator {
 
   /** Validates one already-parsed op. */
   check(v: unknown, line: number): Op {
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) this.fail(line, 'an op must be a JSON object');
-    const o = v as Record<string, unknown>;
-    if (!OP_TYPES.includes(o.type as OpType)) this.fail(line, `"type" must be one of ${OP_TYPES.join(', ')}, got ${JSON.stringify(o.type ?? null)}`);
+    if (!isRecord(v)) this.fail(line, 'an op must be a JSON object');
+    const o = v;
+    if (!isOpType(o.type)) this.fail(line, `"type" must be one of ${OP_TYPES.join(', ')}, got ${JSON.stringify(o.type ?? null)}`);
     if (typeof o.process !== 'number' && typeof o.process !== 'string')
       this.fail(line, `"process" must be an integer or a string, got ${JSON.stringify(o.process ?? null)}`);
     if (typeof o.process === 'number' && !Number.isInteger(o.process)) this.fail(line, `"process" must be an integer or a string, got ${o.process}`);
@@ -67,6 +68,8 @@ export class HistoryValidator {
     o.f = this.intern(o.f as string);
     if (typeof o.key === 'string') o.key = this.intern(o.key);
     if (typeof o.node === 'string') o.node = this.intern(o.node);
+    // Every field was checked above; the object is completed in place, not copied (histories run
+    // to millions of ops), so this one assertion of the type is the parser's output, not a guess.
     const op = o as Op;
     this.count++;
     this.track(op, line);
@@ -155,4 +158,8 @@ export async function loadHistory(file: string): Promise<Op[]> {
 export function validateHistory(ops: unknown[], where = 'history'): Op[] {
   const v = new HistoryValidator(where);
   return ops.map((o, i) => v.check(o, i + 1));
+}
+
+function isOpType(v: unknown): v is OpType {
+  return typeof v === 'string' && (OP_TYPES as readonly string[]).includes(v);
 }

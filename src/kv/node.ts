@@ -16,6 +16,11 @@
  * of a newer epoch (admin call or peer) steps down; told to follow, it rewinds any log suffix the
  * new leader does not have into `rewound.jsonl` (see `rewind`).
  *
+ * This file holds the node's state, its lifecycle and the API the server calls; the role is one
+ * value (role.ts), and the code of each part lives beside it: node-leader.ts (write path, commit
+ * rule), node-follower.ts (apply path), node-roles.ts (role changes), node-replication.ts (what
+ * the replication modules see), checkpointer.ts, commit-waiters.ts, lease.ts, op-queue.ts.
+ *
  * Try it: `replab node --id n1 --role leader --data-dir /tmp/n1 --http 127.0.0.1:7001`.
  */
 
