@@ -9,7 +9,6 @@
 
 import { type NodeStatus, parseNodeStatus } from '../kv/status.js';
 import { fetchMonitorView } from '../monitor/api-types.js';
-import type { Targets } from '../workloads/workload.js';
 import { call, type KvRequest, type Outcome } from './kv-http.js';
 
 export interface ClusterClientOptions {
@@ -34,6 +33,21 @@ const RETRIABLE = new Set(['not_leader', 'unavailable', 'connection refused']);
 
 export function isRetriable(out: Outcome): boolean {
   return out.type === 'fail' && (RETRIABLE.has(out.error) || out.error.startsWith('could not connect'));
+}
+
+/** Where requests go; `leader()` follows 421 hints (ClusterClient below is the implementation). */
+export interface Targets {
+  /**
+   * Performs one operation on the leader (retrying definite failures on a new leader) or on a
+   * fixed address (no rerouting).
+   */
+  request(route: 'leader' | { address: string }, req: Omit<KvRequest, 'address'>, options?: { readOk404?: boolean }): Promise<Outcome>;
+  leader(): string;
+  /** HTTP addresses of the followers (reads with `reads: followers`). */
+  followers(): string[];
+  /** Every node, by id, for final reads. */
+  nodes(): Array<{ id: string; http: string }>;
+  noteLeaderHint(address: string): void;
 }
 
 export class ClusterClient implements Targets {

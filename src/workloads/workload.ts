@@ -5,7 +5,7 @@
  */
 
 import type { CheckModel } from '../checker/checker.js';
-import type { KvRequest, Outcome } from '../client/kv-http.js';
+import type { Outcome } from '../client/kv-http.js';
 import type { Rng } from '../lib/rng.js';
 import type { DataClient } from './data-client.js';
 
@@ -13,21 +13,6 @@ export interface Invocation {
   f: string;
   key: string;
   value: unknown;
-}
-
-/** Where requests go; `leader()` follows 421 hints (src/client/client.ts is the implementation). */
-export interface Targets {
-  /**
-   * Performs one operation on the leader (retrying definite failures on a new leader) or on a
-   * fixed address (no rerouting).
-   */
-  request(route: 'leader' | { address: string }, req: Omit<KvRequest, 'address'>, options?: { readOk404?: boolean }): Promise<Outcome>;
-  leader(): string;
-  /** HTTP addresses of the followers (reads with `reads: followers`). */
-  followers(): string[];
-  /** Every node, by id, for final reads. */
-  nodes(): Array<{ id: string; http: string }>;
-  noteLeaderHint(address: string): void;
 }
 
 export interface Workload {
