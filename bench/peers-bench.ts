@@ -65,7 +65,9 @@ for (const s of wanted) if (!['replab', 'redis', 'postgres'].includes(s)) usage(
 
 let peers: Array<{ key: string; peer: Peer }>;
 try {
-  peers = wanted.map((key) => ({ key, peer: key === 'replab' ? new ReplabPeer() : key === 'redis' ? new RedisPeer() : new PostgresPeer() }));
+  peers = await Promise.all(
+    wanted.map(async (key) => ({ key, peer: key === 'replab' ? new ReplabPeer() : key === 'redis' ? new RedisPeer() : await PostgresPeer.create() })),
+  );
 } catch (e: unknown) {
   if (!(e instanceof MissingPackage)) throw e;
   console.error(`bench:peers: missing ${e.message}; install with: ${INSTALL}`);

@@ -11,48 +11,43 @@
  * is stored uncompressed because neither Redis nor replab compresses.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { closeSync, existsSync, promises as fsp, openSync } from 'node:fs';
+import { closeSync, promises as fsp, openSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { stopGracefully } from '../../src/cluster/process-control.js';
 import { freePort } from '../../src/lib/addr.js';
+import { EnvironmentError } from '../../src/lib/errors.js';
 import { waitFor } from '../../src/lib/wait.js';
+import { postgresBinDir, postgresOsUser } from '../../src/systems/postgres/packages.js';
 import { MissingPackage, type Peer, type PeerConnection, type PeerMode, type PeerProcessRole } from './peer.js';
 
 const STANDBY_NAMES: Record<PeerMode, string> = { async: '', 'semi-sync': 'ANY 1 (s1, s2)', sync: 'ANY 2 (s1, s2)' };
 const UPSERT = 'INSERT INTO kv (k, v) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET v = excluded.v';
 
-function binDir(): string {
-  const root = '/usr/lib/postgresql';
-  const versions = existsSync(root)
-    ? execFileSync('ls', [root])
-        .toString()
-        .split('\n')
-        .filter((v) => existsSync(path.join(root, v, 'bin', 'postgres')))
-    : [];
-  const v = versions.sort((a, b) => Number(b) - Number(a))[0];
-  if (!v) throw new MissingPackage('PostgreSQL (Debian package postgresql)');
-  return path.join(root, v, 'bin');
-}
-
 export class PostgresPeer implements Peer {
   readonly name: string;
-  private readonly bin = binDir();
-  private readonly runAs: { uid: number; gid: number } | undefined;
   private dir = '';
   private ports: number[] = [];
   private procs: ChildProcess[] = [];
 
-  constructor() {
-    const v = /(\d+(\.\d+)?)/.exec(execFileSync(path.join(this.bin, 'postgres'), ['--version']).toString())?.[1] ?? '?';
+  private constructor(
+    private readonly bin: string,
+    private readonly runAs: { uid: number; gid: number } | undefined,
+  ) {
+    const v = /(\d+(\.\d+)?)/.exec(execFileSync(path.join(bin, 'postgres'), ['--version']).toString())?.[1] ?? '?';
     this.name = `PostgreSQL ${v}`;
-    if (process.getuid?.() === 0) {
-      try {
-        this.runAs = { uid: Number(execFileSync('id', ['-u', 'postgres']).toString()), gid: Number(execFileSync('id', ['-g', 'postgres']).toString()) };
-      } catch {
-        throw new MissingPackage('the "postgres" OS user (created by Debian package postgresql)');
-      }
+  }
+
+  /** The installed PostgreSQL (the postgres system's own lookup), or MissingPackage. */
+  static async create(): Promise<PostgresPeer> {
+    const bin = await postgresBinDir();
+    if (!bin) throw new MissingPackage('PostgreSQL (Debian package postgresql)');
+    try {
+      return new PostgresPeer(bin, postgresOsUser());
+    } catch (e: unknown) {
+      if (e instanceof EnvironmentError) throw new MissingPackage('the "postgres" OS user (created by Debian package postgresql)');
+      throw e;
     }
   }
 

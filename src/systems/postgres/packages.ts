@@ -28,7 +28,8 @@ function onPath(cmd: string): string | undefined {
   return undefined;
 }
 
-async function postgresBinDir(): Promise<string | undefined> {
+/** The newest installed PostgreSQL's bin folder (Debian's layout), or undefined. */
+export async function postgresBinDir(): Promise<string | undefined> {
   const root = '/usr/lib/postgresql';
   const versions = (await fsp.readdir(root).catch(() => [] as string[]))
     .filter((v) => existsSync(path.join(root, v, 'bin', 'postgres')))
@@ -45,22 +46,24 @@ export async function findPostgresTools(): Promise<PostgresTools> {
   const etcd = onPath('etcd');
   const missing = [...(binDir ? [] : ['postgresql']), ...(patroni ? [] : ['patroni']), ...(etcd ? [] : ['etcd-server'])];
   if (missing.length) throw new EnvironmentError(`the postgres system needs Debian's ${missing.join(', ')} (missing); install with: ${INSTALL_HINT}`);
-  let runAs: PostgresTools['runAs'];
-  if (process.getuid?.() === 0) {
-    // PostgreSQL refuses to run as root: run it as the `postgres` user the package creates.
-    try {
-      runAs = { uid: Number(execFileSync('id', ['-u', 'postgres']).toString().trim()), gid: Number(execFileSync('id', ['-g', 'postgres']).toString().trim()) };
-    } catch {
-      throw new EnvironmentError(
-        `running as root, but there is no "postgres" OS user to run PostgreSQL as (the postgresql package creates it): ${INSTALL_HINT}`,
-      );
-    }
-  }
-  cached = { binDir: binDir!, patroni: patroni!, etcd: etcd!, runAs };
+  cached = { binDir: binDir!, patroni: patroni!, etcd: etcd!, runAs: postgresOsUser() };
   return cached;
 }
 
 /** Whether the packages are installed (tests skip with one warning line when not, outside CI). */
 export async function postgresAvailable(): Promise<boolean> {
   return (await postgresBinDir()) !== undefined && onPath('patroni') !== undefined && onPath('etcd') !== undefined;
+}
+
+/**
+ * Who PostgreSQL runs as: it refuses root, so as root the `postgres` user the package creates
+ * (EnvironmentError when there is none); otherwise ourselves (undefined).
+ */
+export function postgresOsUser(): { uid: number; gid: number } | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  try {
+    return { uid: Number(execFileSync('id', ['-u', 'postgres']).toString().trim()), gid: Number(execFileSync('id', ['-g', 'postgres']).toString().trim()) };
+  } catch {
+    throw new EnvironmentError(`running as root, but there is no "postgres" OS user to run PostgreSQL as (the postgresql package creates it): ${INSTALL_HINT}`);
+  }
 }
