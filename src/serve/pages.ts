@@ -131,12 +131,21 @@ function direction(c: MetricChange): 'worse' | 'better' | '' {
 const fmt = (v: unknown) =>
   typeof v === 'number' ? (Number.isInteger(v) || Math.abs(v) >= 100 ? v.toFixed(0) : v.toFixed(2)) : v === null || v === undefined ? '–' : String(v);
 
-export async function comparePage(runs: Array<{ name: string; results: SuiteResults }>): Promise<string> {
+/** A page and the HTTP status it is served with. */
+export interface Page {
+  status: number;
+  html: string;
+}
+
+const failure = (status: number, message: string): Page => ({ status, html: errorPage(status, message) });
+const ok = (html: string): Page => ({ status: 200, html });
+
+export async function comparePage(runs: Array<{ name: string; results: SuiteResults }>): Promise<Page> {
   // The oldest run is the baseline: changes read forward in time.
   const [base, ...others] = [...runs].sort((a, b) => a.results.startedAt.localeCompare(b.results.startedAt));
-  if (!base || others.length === 0) return errorPage(400, 'pick two or more runs to compare');
+  if (!base || others.length === 0) return failure(400, 'pick two or more runs to compare');
   const suites = [...new Set(runs.map((r) => r.results.suite))];
-  if (suites.length > 1) return errorPage(400, `these runs are of different suites (${suites.join(', ')}); compare runs of one suite`);
+  if (suites.length > 1) return failure(400, `these runs are of different suites (${suites.join(', ')}); compare runs of one suite`);
   const comparisons = others.map((o) => compareResults(base.results, o.results));
   const notes = comparisons
     .filter((c) => c.machineDifference)
@@ -176,21 +185,23 @@ export async function comparePage(runs: Array<{ name: string; results: SuiteResu
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     hconcat: [bar('throughput', 'ops/s'), bar('p99', 'p99 write ms')],
   });
-  return page(
-    `replab: compare ${base.results.suite}`,
-    `<h1>Compare: ${esc(base.results.suite)}</h1>
+  return ok(
+    page(
+      `replab: compare ${base.results.suite}`,
+      `<h1>Compare: ${esc(base.results.suite)}</h1>
 <p class="muted">Baseline ${esc(base.name)}; each other run's figures with their change from it. Red: worse (slower, less throughput, more lost, longer outage, a verdict lost); green: better.</p>
 ${notes.map((n) => `<p class="incomplete">${n}</p>`).join('\n')}
 <figure class="chart" data-chart="compare">${svg}</figure>
 ${sections.join('\n')}`,
+    ),
   );
 }
 
-export async function trendPage(suite: string, entries: RunEntry[]): Promise<string> {
+export async function trendPage(suite: string, entries: RunEntry[]): Promise<Page> {
   const runs = entries
     .filter((e): e is Extract<RunEntry, { complete: true }> => e.complete && e.results.suite === suite)
     .sort((a, b) => a.results.startedAt.localeCompare(b.results.startedAt));
-  if (runs.length === 0) return errorPage(404, `no finished run of suite "${suite}"`);
+  if (runs.length === 0) return failure(404, `no finished run of suite "${suite}"`);
   const points = runs.flatMap((r) =>
     summarizeModes(r.results).map((m) => ({
       run: r.name,
@@ -228,12 +239,14 @@ export async function trendPage(suite: string, entries: RunEntry[]): Promise<str
         `<tr><td class="l"><a href="/runs/${encodeURIComponent(r.name)}/">${esc(r.name)}</a></td><td class="l">${esc(r.results.startedAt)}</td><td class="l">${r.results.passed ? 'passed' : 'FAILED'}</td></tr>`,
     )
     .join('\n');
-  return page(
-    `replab: trend of ${suite}`,
-    `<h1>Trend: ${esc(suite)}</h1>
+  return ok(
+    page(
+      `replab: trend of ${suite}`,
+      `<h1>Trend: ${esc(suite)}</h1>
 <p class="muted">${runs.length} finished run(s), oldest first; one line per mode (medians over each run's seeds; lost and outage: sum and longest).</p>
 <figure class="chart" data-chart="trend">${svg}</figure>
 <table><tr><th class="l">run</th><th class="l">started</th><th class="l">verdict</th></tr>
 ${rows}</table>`,
+    ),
   );
 }

@@ -77,13 +77,13 @@ export class ReportsServer {
         if (!e.complete) return this.send(res, 400, errorPage(400, `${name} is incomplete (${e.why}); compare finished runs`));
         runs.push({ name, results: e.results });
       }
-      const html = await comparePage(runs);
-      return this.send(res, runs.length < 2 || new Set(runs.map((r) => r.results.suite)).size > 1 ? 400 : 200, html);
+      const { status, html } = await comparePage(runs);
+      return this.send(res, status, html);
     }
     if (rawPath === '/trend') {
       const suite = query.get('suite') ?? '';
-      const html = await trendPage(suite, await listRuns(this.root));
-      return this.send(res, html.includes('<h1>404</h1>') ? 404 : 200, html);
+      const { status, html } = await trendPage(suite, await listRuns(this.root));
+      return this.send(res, status, html);
     }
     if (rawPath.startsWith('/runs/')) return this.file(res, rawPath.slice('/runs/'.length), req.method === 'HEAD');
     return this.send(res, 404, errorPage(404, `no page ${rawPath} (/, /runs/<run>/, /compare, /trend)`));
