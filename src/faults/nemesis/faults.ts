@@ -46,7 +46,7 @@ export type FaultSpec =
   | { fault: 'partition'; shape: PartitionShape; target: TargetSelector; mode: 'blackhole' | 'reset'; cut: LinkKind[] }
   | { fault: 'latency'; links: LinkSelector; latencyMs: number; jitterMs: number }
   | { fault: 'bandwidth'; links: LinkSelector; rateKBps: number }
-  | { fault: 'kill' | 'power-loss' | 'pause' | 'restart'; target: TargetSelector };
+  | { fault: 'kill' | 'power-loss' | 'pause' | 'restart' | 'disk-full'; target: TargetSelector };
 
 /** A started fault: how to undo it, and what the history says about it. */
 export interface ActiveFault {
@@ -185,6 +185,8 @@ export async function startFault(cluster: NemesisCluster, spec: FaultSpec, rng: 
         },
       };
     }
+    case 'disk-full':
+      throw new UsageError('disk-full: not implemented yet');
     case 'kill':
     case 'power-loss':
     case 'pause':
