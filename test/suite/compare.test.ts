@@ -1,6 +1,6 @@
 /**
  * replab compare: per-mode changes of two results.json, and its exit code at the limits (a change
- * exactly at a limit passes, one just past it fails), plus bad flags and paths (exit 2).
+ * exactly at a limit passes, one just past it fails), plus bad flags, paths and results files (exit 2).
  */
 import { spawnSync } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
@@ -71,6 +71,30 @@ describe('replab compare', () => {
       const r = compare(...args);
       expect(r.status).toBe(2);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    }
+  });
+
+  it('a results file that is not one is bad input (exit 2 naming it), not an environment failure', async () => {
+    const garbage = path.join(dir, 'garbage.json');
+    await fsp.writeFile(garbage, 'garbage{');
+    const wrongShape = path.join(dir, 'wrong-shape.json');
+    await fsp.writeFile(wrongShape, JSON.stringify({ ...A, runs: 'none' }));
+    const damagedFolder = path.join(dir, 'damaged');
+    await fsp.mkdir(path.join(damagedFolder, 'results.json'), { recursive: true });
+    for (const [bad, why] of [
+      [garbage, /garbage\.json: not valid JSON/],
+      [wrongShape, /wrong-shape\.json: runs: /],
+      [damagedFolder, /damaged: no readable results\.json/],
+    ] as const) {
+      for (const args of [
+        [bad, path.join(dir, 'b.json')],
+        [path.join(dir, 'a'), bad],
+      ]) {
+        const r = compare(...args);
+        expect(r.stderr).toMatch(why);
+        expect(r.stderr.trim().split('\n')).toHaveLength(1);
+        expect(r.status).toBe(2);
+      }
     }
   });
 });

@@ -2,9 +2,9 @@
 import { existsSync, promises as fsp, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { ExitCode, UsageError } from '../../lib/errors.js';
+import { EnvironmentError, ExitCode, UsageError } from '../../lib/errors.js';
 import { compareResults, formatComparison } from '../../suite/compare.js';
-import { parseResults, RESULTS_FILE, readResults } from '../../suite/results.js';
+import { parseResults, RESULTS_FILE, readResults, type SuiteResults } from '../../suite/results.js';
 
 /** "20%" or "20" → 20; anything else is a usage error naming the flag. */
 function percentFlag(flag: string) {
@@ -15,14 +15,26 @@ function percentFlag(flag: string) {
   };
 }
 
-/** A run folder (with results.json) or a results.json file. */
-async function load(arg: string) {
+/**
+ * A run folder (with results.json) or a results.json file. The results readers call a damaged
+ * file an environment failure (exit 4), which is right for a run folder replab wrote itself; here
+ * the file is what the user named on the command line, so anything wrong with it is bad input.
+ */
+async function load(arg: string): Promise<SuiteResults> {
   if (!existsSync(arg)) throw new UsageError(`${arg}: no such run folder or results file`);
-  if (statSync(arg).isDirectory()) {
-    if (!existsSync(path.join(arg, RESULTS_FILE))) throw new UsageError(`${arg}: not a run folder (no ${RESULTS_FILE})`);
-    return readResults(arg);
+  try {
+    if (statSync(arg).isDirectory()) {
+      if (!existsSync(path.join(arg, RESULTS_FILE))) throw new UsageError(`${arg}: not a run folder (no ${RESULTS_FILE})`);
+      return await readResults(arg);
+    }
+    return parseResults(await fsp.readFile(arg, 'utf8'), arg);
+  } catch (e: unknown) {
+    if (e instanceof UsageError) throw e;
+    if (e instanceof EnvironmentError) throw new UsageError(e.message);
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code) throw new UsageError(`${arg}: cannot read it (${code})`);
+    throw e;
   }
-  return parseResults(await fsp.readFile(arg, 'utf8'), arg);
 }
 
 export function registerCompareCommand(program: Command): void {
