@@ -33,6 +33,7 @@ import type { Launcher } from './launcher.js';
 import { DockerLauncher } from './launcher-docker.js';
 import { ProcessLauncher } from './launcher-process.js';
 import { type ClusterSpec, commitSettings, directFollowers, parseClusterSpec, startOrder, upstreamsOf } from './spec.js';
+import { fillVolume, freeVolume, isMountPoint, mountVolume, unmountVolumesUnder } from './volumes.js';
 
 const NodeStateSchema = z.object({
   id: z.string(),
@@ -134,6 +135,7 @@ export class ReplabCluster implements ClusterBackend {
       const existing = await ReplabCluster.attach(spec.name, options.stateRoot);
       if (await existing.anyRunning())
         throw new UsageError(`cluster "${spec.name}" is already running (state in ${dir}); run "replab cluster down ${spec.name}" first`);
+      await unmountVolumesUnder(dir);
       await fsp.rm(dir, { recursive: true, force: true });
     }
     // The cluster folder holds the token (state.json): its owner's alone.
@@ -241,6 +243,8 @@ export class ReplabCluster implements ClusterBackend {
   /** Starts a node process the first time, on port 0; its real ports are kept for restarts. */
   private async launch(n: { id: string; role: 'leader' | 'follower'; upstreamId: string | undefined }): Promise<void> {
     const dataDir = path.resolve(this.dir, 'nodes', n.id);
+    const volumeMiB = this.state.spec.storage.volumeMiB;
+    if (volumeMiB !== undefined) await mountVolume(dataDir, volumeMiB * 1024 * 1024);
     // A follower dials its upstream through the proxy for that directed link.
     const upstreamRepl = n.upstreamId ? await this.link(replLink(n.id, n.upstreamId), this.endpoint(n.upstreamId).repl) : undefined;
     const ns: NodeState = {
@@ -607,7 +611,29 @@ export class ReplabCluster implements ClusterBackend {
     await Promise.all(this.file.nodes.map((n) => this.launcher.stop(n.id, n.pid, { clean: options.clean, logFile: path.join(logs, `${n.id}.log`) })));
     if (this.file.proxy?.pid) await this.launcher.stop('proxy', this.file.proxy.pid, { clean: options.clean, logFile: path.join(logs, 'proxy.log') });
     else if (this.state.proxy && !this.state.proxy.pid) await this.removeExternalLinks();
-    if (options.clean) await fsp.rm(this.dir, { recursive: true, force: true });
+    if (options.clean) {
+      await unmountVolumesUnder(this.dir);
+      await fsp.rm(this.dir, { recursive: true, force: true });
+    }
+  }
+
+  /** Fills node `id`'s data volume (storage.volumeMiB) until no block is free; returns the bytes taken. */
+  async fillDisk(id: string): Promise<number> {
+    return fillVolume(await this.volumeOf(id));
+  }
+
+  /** Frees what `fillDisk` took; returns the bytes freed. */
+  async freeDisk(id: string): Promise<number> {
+    return freeVolume(await this.volumeOf(id));
+  }
+
+  private async volumeOf(id: string): Promise<string> {
+    const dir = this.nodeState(id).dataDir;
+    if (this.state.spec.storage.volumeMiB === undefined || !(await isMountPoint(dir)))
+      throw new UsageError(
+        `node ${id}'s data dir is not on a volume of its own, so its disk cannot be filled alone (the cluster spec needs storage.volumeMiB; replab run sets it for disk-full faults)`,
+      );
+    return dir;
   }
 }
 

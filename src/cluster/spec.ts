@@ -14,6 +14,7 @@
  *                               # applyDelayMs: followers apply this long after the write (recovery_min_apply_delay)
  *   storage: {checkpointBytes: 67108864, segmentBytes: 16777216, syncDelayMs: 0}
  *                               # syncDelayMs: a slow disk; simulatePowerLoss: set by `replab run` for power-loss faults
+ *                               # volumeMiB: each node's data dir on its own volume (root; set by `replab run` for disk-full)
  *   heartbeatMs: 100            # replication heartbeat
  *   fencing: lease              # lease | none (teaching mode: split brain becomes possible)
  *   failover: {heartbeatMs: 1000, failoverTimeoutMs: 10000, leaseMs: 5000, maxLagOnFailover: null}
@@ -77,6 +78,11 @@ const ClusterSpecSchema = z.strictObject({
         .default(16 * 1024 * 1024),
       syncDelayMs: z.number().int().nonnegative().default(0),
       simulatePowerLoss: z.boolean().default(false),
+      /**
+       * Each node's data dir on a volume of its own of this many MiB (src/cluster/volumes.ts), so a
+       * disk-full fault fills that node's disk alone. Set by `replab run` when a nemesis has disk-full.
+       */
+      volumeMiB: z.number().int().min(16).max(65536).optional(),
     })
     .default({ checkpointBytes: 64 * 1024 * 1024, segmentBytes: 16 * 1024 * 1024, syncDelayMs: 0, simulatePowerLoss: false }),
   heartbeatMs: z.number().int().positive().default(100),
@@ -117,6 +123,10 @@ export function parseClusterSpec(input: unknown, where: string, defaultName: str
     if (n.upstream !== undefined && !ids.includes(n.upstream)) throw new ConfigError(`${where}: nodes.${i}.upstream: "${n.upstream}" is not one of the nodes`);
     if (n.upstream === n.id) throw new ConfigError(`${where}: nodes.${i}.upstream: a node cannot follow itself`);
   }
+  if (spec.storage.volumeMiB !== undefined && (spec.backend !== 'process' || spec.system !== 'replab'))
+    throw new ConfigError(
+      `${where}: storage.volumeMiB: a data volume per node (and so the disk-full fault) is available for system replab on the process backend only`,
+    );
   const f = spec.failover;
   const leaseMs = f.leaseMs ?? Math.max(Math.round(f.failoverTimeoutMs / 2), 1);
   if (leaseMs >= f.failoverTimeoutMs)

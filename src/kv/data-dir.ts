@@ -1,4 +1,4 @@
-/** A node's data dir as a whole: the lock that keeps a second process off it, and wiping its checkpoints. */
+/** A node's data dir as a whole: the lock that keeps a second process off it. */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { isPidRunning } from '../lib/pid.js';
@@ -15,9 +15,4 @@ export async function lockDataDir(dir: string): Promise<() => Promise<void>> {
   }
   await fsp.writeFile(file, String(process.pid));
   return () => fsp.rm(file, { force: true });
-}
-
-/** Deletes every checkpoint (a rewind below the newest one makes them all wrong). */
-export async function removeCheckpoints(dir: string): Promise<void> {
-  for (const f of await fsp.readdir(dir)) if (f.startsWith('snapshot-')) await fsp.rm(path.join(dir, f), { force: true });
 }

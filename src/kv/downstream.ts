@@ -21,6 +21,8 @@ export interface DownstreamHost {
   lastEpoch(): number;
   writtenLsn(): number;
   flushedLsn(): number;
+  /** False while this node's log cannot take records (a full disk): connecting would only fail. */
+  canAppend(): boolean;
   appliedLsn(): number;
   /** A newer epoch arrived from upstream: persist it before acting on its frames. */
   adoptEpoch(epoch: number): Promise<void>;
@@ -83,8 +85,29 @@ export class UpstreamLink {
     this.socket.write(encodeFrame(FrameType.ack, this.host.epoch(), body));
   }
 
+  /**
+   * This node's log stopped taking records (a full disk, src/kv/wal-stall.ts): leave the upstream
+   * now rather than at the next frame, and stay away until `resume`. Records already streamed past
+   * what the log kept are forgotten with it; the next HELLO says where the log really ends.
+   */
+  suspend(reason: string): void {
+    if (this.socket && !this.socket.destroyed) this.drop(reason);
+  }
+
+  /** The log takes records again: reconnect at once. */
+  resume(): void {
+    if (this.stopped || this.connected) return;
+    clearTimeout(this.retryTimer);
+    this.backoffMs = BACKOFF_MIN_MS;
+    this.connect();
+  }
+
   private connect(): void {
     if (this.stopped) return;
+    if (!this.host.canAppend()) {
+      this.scheduleReconnect();
+      return;
+    }
     const socket = net.connect({ host: this.upstream.host, port: this.upstream.port });
     this.socket = socket;
     socket.setNoDelay(true);
@@ -110,7 +133,9 @@ export class UpstreamLink {
       }
       for (const f of frames) {
         chain = chain
-          .then(() => this.handle(f))
+          // Frames of a connection already dropped are not acted on: what they carry comes again,
+          // from where the next HELLO says this node's log ends.
+          .then(() => (this.socket === socket && !socket.destroyed ? this.handle(f) : undefined))
           .catch((e: unknown) => this.drop(e instanceof FrameError ? `bad frame from upstream: ${e.message}` : `replication error: ${(e as Error).message}`));
       }
     });
@@ -160,6 +185,9 @@ export class UpstreamLink {
         this.streaming = w.mode === 'stream';
         this.ackLevel = w.ackLevel === 'write' || w.ackLevel === 'apply' ? w.ackLevel : 'flush';
         this.backoffMs = BACKOFF_MIN_MS;
+        // The upstream counts nothing as confirmed by this node until it acks (HELLO's last LSN
+        // may not be flushed yet): say where it stands at once.
+        this.sendAck();
         this.host.log.info({ upstream: this.upstream, mode: w.mode, startLsn: w.startLsn }, 'replication: connected to upstream');
         return;
       }

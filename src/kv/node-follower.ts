@@ -5,8 +5,9 @@
 import { FrameError } from './frames.js';
 import type { EpochStart } from './meta.js';
 import type { KvNode } from './node.js';
-import { decodeRecord } from './record.js';
-import { decodeSnapshot, installSnapshotFile } from './snapshot.js';
+import { decodeRecord, type WalRecord } from './record.js';
+import { appendRewound } from './rewound.js';
+import { decodeSnapshot, readLatestSnapshot, removeCheckpoints, writeSnapshotFile } from './snapshot.js';
 
 /**
  * Applies flushed records, making them visible to reads here. With `applyDelayMs`, only those the
@@ -60,17 +61,79 @@ export function noteEpochStart(node: KvNode, epoch: number, lsn: number): void {
   }
 }
 
-export async function installSnapshot(node: KvNode, bytes: Buffer, upstreamHistory: EpochStart[]): Promise<void> {
+/**
+ * Replaces this follower's state with a checkpoint from upstream, so that no step can leave the
+ * node claiming an LSN whose records it does not hold:
+ *  1. what it holds past the checkpoint (log records, newer checkpoints) is not the upstream's
+ *     history, or the upstream would have streamed instead: it is cut first (into rewound.jsonl),
+ *     so that no later crash can recover it on top of the new checkpoint;
+ *  2. the checkpoint file is written and synced; a full disk fails here, with the node's state
+ *     as it was, and the link asks again later;
+ *  3. only then the log it replaces is emptied, and `head` is set from the checkpoint in the same
+ *     step, so the WAL's position and the state served never disagree. A failure past this point
+ *     (deleting files) stops the node: on restart, recovery reads the checkpoint and whatever is
+ *     left of the log, which step 1 made consistent.
+ * A crash between 2 and 3 restarts from the new checkpoint; old segments then hold only records
+ * the checkpoint covers, which recovery skips.
+ */
+export function installSnapshot(node: KvNode, bytes: Buffer, upstreamHistory: EpochStart[]): Promise<void> {
   const snap = decodeSnapshot(bytes, 'from upstream');
-  await node.wal.resetTo(snap.lsn, snap.epoch);
-  // The log before the snapshot is the upstream's: so is that part of the epoch history.
-  node.meta = { ...node.meta, epochHistory: upstreamHistory.filter((e) => e.startLsn <= snap.lsn) };
-  if (node.meta.epochHistory.length === 0 && snap.lsn > 0) node.meta.epochHistory = [{ epoch: snap.epoch, startLsn: 1 }];
-  await node.persistMeta();
-  await installSnapshotFile(node.config.dataDir, snap.lsn, bytes);
+  return node.serialized(async () => {
+    const dir = node.config.dataDir;
+    await cutPast(node, snap.lsn);
+    await writeSnapshotFile(dir, snap.lsn, bytes);
+    try {
+      await node.wal.resetTo(snap.lsn, snap.epoch);
+      node.pending.clear();
+      node.head.reset(snap.lsn, snap.entries);
+      node.checkpoints.startedFrom(snap.lsn);
+    } catch (e: unknown) {
+      node.fatal(`installing the checkpoint at lsn ${snap.lsn} failed half-way (${(e as Error).message}); restart the node to recover from its files`);
+      throw e;
+    }
+    // The log before the snapshot is the upstream's: so is that part of the epoch history.
+    node.meta = { ...node.meta, epochHistory: upstreamHistory.filter((e) => e.startLsn <= snap.lsn) };
+    if (node.meta.epochHistory.length === 0 && snap.lsn > 0) node.meta.epochHistory = [{ epoch: snap.epoch, startLsn: 1 }];
+    await node.persistMeta();
+    await removeCheckpoints(dir, (lsn) => lsn < snap.lsn);
+    node.log.info({ lsn: snap.lsn, keys: snap.entries.length, bytes: bytes.length }, 'installed snapshot from upstream');
+    node.emit('snapshot-installed', snap.lsn);
+  });
+}
+
+/** Step 1 of `installSnapshot`: removes every record and checkpoint past `lsn`, keeping the state consistent. */
+async function cutPast(node: KvNode, lsn: number): Promise<void> {
+  const dir = node.config.dataDir;
+  const newer = (await readLatestSnapshot(dir))?.snapshot.lsn ?? 0;
+  if (node.wal.lastLsn <= lsn && newer <= lsn) return;
+  await node.wal.sync();
+  let dropped: WalRecord[];
+  if (lsn >= node.wal.baseLsn) {
+    dropped = await node.wal.truncateAfter(lsn);
+    await removeCheckpoints(dir, (at) => at > lsn);
+  } else {
+    // The checkpoint this node's log starts from is itself past `lsn`: nothing of it can stay.
+    dropped = node.wal
+      .readFrom(node.wal.baseLsn + 1, node.wal.lastLsn, Number.MAX_SAFE_INTEGER)
+      .map((r) => decodeRecord(r.buf))
+      .flatMap((d) => (d.kind === 'ok' ? [d.record] : []));
+    await node.wal.resetTo(0, 0);
+    await removeCheckpoints(dir, () => true);
+    node.checkpoints.startedFrom(0);
+  }
+  await appendRewound(dir, dropped);
+  await rebuildState(node);
+  node.log.warn({ snapshotLsn: lsn, rewound: dropped.length }, 'cut the local log past the upstream checkpoint before installing it (see rewound.jsonl)');
+}
+
+/** `head` rebuilt from the newest checkpoint and the log after it (a follower after its log was cut). */
+export async function rebuildState(node: KvNode): Promise<void> {
   node.pending.clear();
-  node.head.reset(snap.lsn, snap.entries);
-  node.checkpoints.startedFrom(snap.lsn);
-  node.log.info({ lsn: snap.lsn, keys: snap.entries.length, bytes: bytes.length }, 'installed snapshot from upstream');
-  node.emit('snapshot-installed', snap.lsn);
+  const snap = await readLatestSnapshot(node.config.dataDir);
+  if (snap && snap.snapshot.lsn <= node.wal.lastLsn) node.head.reset(snap.snapshot.lsn, snap.snapshot.entries);
+  else node.head.reset(0, []);
+  for (const r of node.wal.readFrom(node.head.lsn + 1, node.wal.lastLsn, Number.MAX_SAFE_INTEGER)) {
+    const d = decodeRecord(r.buf);
+    if (d.kind === 'ok') node.head.apply(d.record.lsn, d.record.op);
+  }
 }

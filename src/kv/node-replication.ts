@@ -99,6 +99,7 @@ export function downstreamHost(node: KvNode): DownstreamHost {
     writtenLsn: () => node.wal.writtenLsn,
     flushedLsn: () => node.wal.flushedLsn,
     appliedLsn: () => node.head.lsn,
+    canAppend: () => !node.wal.stalled && !node.wal.failed,
     adoptEpoch: (epoch) => node.serialized(() => adoptEpoch(node, epoch, 'upstream frame')),
     rewind: (lsn) => rewind(node, lsn),
     installSnapshot: (bytes, history) => installSnapshot(node, bytes, history),

@@ -5,15 +5,14 @@
  * (role.ts); the admin API (server.ts) and the replication links call them.
  */
 import { assert } from '../lib/assert.js';
-import { removeCheckpoints } from './data-dir.js';
 import type { KvNode } from './node.js';
-import { applyFollower } from './node-follower.js';
+import { applyFollower, rebuildState } from './node-follower.js';
 import { recomputeCommit, requireLeader } from './node-leader.js';
 import { KvError } from './protocol.js';
 import { decodeRecord } from './record.js';
 import { appendRewound } from './rewound.js';
 import { followerRole, leaderRole } from './role.js';
-import { readLatestSnapshot } from './snapshot.js';
+import { removeCheckpoints } from './snapshot.js';
 
 /** Admin calls carry the caller's epoch: older is refused, newer is adopted (stepping down). */
 export async function checkEpoch(node: KvNode, epoch: number, what: string): Promise<void> {
@@ -146,7 +145,8 @@ export function rewind(node: KvNode, lsn: number): Promise<void> {
         'divergence lies before the checkpoint: dropping local state and bootstrapping from a snapshot',
       );
       await node.wal.resetTo(0, 0);
-      await removeCheckpoints(node.config.dataDir);
+      // A rewind below the newest checkpoint makes every checkpoint wrong.
+      await removeCheckpoints(node.config.dataDir, () => true);
       node.checkpoints.startedFrom(0);
     }
     await appendRewound(node.config.dataDir, dropped);
@@ -159,15 +159,4 @@ export function rewind(node: KvNode, lsn: number): Promise<void> {
       'rewound log suffix the new leader does not have (see rewound.jsonl)',
     );
   });
-}
-
-export async function rebuildState(node: KvNode): Promise<void> {
-  node.pending.clear();
-  const snap = await readLatestSnapshot(node.config.dataDir);
-  if (snap && snap.snapshot.lsn <= node.wal.lastLsn) node.head.reset(snap.snapshot.lsn, snap.snapshot.entries);
-  else node.head.reset(0, []);
-  for (const r of node.wal.readFrom(node.head.lsn + 1, node.wal.lastLsn, Number.MAX_SAFE_INTEGER)) {
-    const d = decodeRecord(r.buf);
-    if (d.kind === 'ok') node.head.apply(d.record.lsn, d.record.op);
-  }
 }

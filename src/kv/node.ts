@@ -185,7 +185,11 @@ export class KvNode extends EventEmitter {
       if (this.role === 'follower' && this.upstreamLink?.ackLevel === 'write') this.upstreamLink.sendAck();
     });
     this.wal.on('error', (e: Error) => this.fatal(`WAL write failed: ${e.message}`));
-    this.wal.on('stalled', (_info: unknown, keptLsn: number) => leader.onWalStalled(this, keptLsn));
+    this.wal.on('stalled', (_info: unknown, keptLsn: number) => {
+      leader.onWalStalled(this, keptLsn);
+      this.upstreamLink?.suspend(`this node's WAL cannot write (${this.wal.stalled?.reason ?? 'stalled'})`);
+    });
+    this.wal.on('resumed', () => this.upstreamLink?.resume());
     const port = await this.replication.listen(this.config.replHost, this.config.replPort);
     this.replAddress = `${this.config.replHost}:${port}`;
     if (this.state.kind === 'follower' && this.state.upstream) this.startFollowing();

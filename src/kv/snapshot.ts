@@ -11,7 +11,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { crc32c } from '../lib/crc32c.js';
-import { writeFileAtomic } from '../lib/durable-file.js';
+import { fsyncDir, writeFileAtomic } from '../lib/durable-file.js';
 
 const SnapshotSchema = z.object({
   lsn: z.number().int().nonnegative(),
@@ -84,16 +84,29 @@ export function decodeSnapshot(buf: Buffer, where: string): Snapshot {
 
 /** Writes `bytes` (an encoded snapshot at `lsn`) atomically and deletes older checkpoints. */
 export async function installSnapshotFile(dir: string, lsn: number, bytes: Buffer): Promise<string> {
+  const file = await writeSnapshotFile(dir, lsn, bytes);
+  await removeCheckpoints(dir, (at) => at < lsn);
+  return file;
+}
+
+/** Writes `bytes` (an encoded snapshot at `lsn`) atomically: complete and synced, or not there at all. */
+export async function writeSnapshotFile(dir: string, lsn: number, bytes: Buffer): Promise<string> {
   const file = path.join(dir, snapshotName(lsn));
   await writeFileAtomic(file, bytes);
+  return file;
+}
+
+/** Deletes the checkpoints whose LSN `which` selects, and temp files an interrupted write of one left. */
+export async function removeCheckpoints(dir: string, which: (lsn: number) => boolean): Promise<void> {
+  let removed = false;
   for (const name of await fsp.readdir(dir)) {
-    // Older checkpoints, and temp files an interrupted older write left behind.
     const m = SNAP_RE.exec(name.replace(/\.tmp$/, ''));
-    if (m && Number(m[1]) < lsn) {
+    if (m && which(Number(m[1]))) {
       await fsp.rm(path.join(dir, name), { force: true });
+      removed = true;
     }
   }
-  return file;
+  if (removed) await fsyncDir(dir);
 }
 
 /** The newest checkpoint in `dir`, or undefined. A damaged newest checkpoint is an error, not skipped. */

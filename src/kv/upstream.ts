@@ -217,9 +217,12 @@ export class ReplicationServer {
       this.host.log.info({ follower: nodeId, from: startLsn }, 'replication: follower streams');
     }
     session.nextLsn = startLsn;
-    session.writtenLsn = startLsn - 1;
-    session.flushedLsn = startLsn - 1;
-    session.appliedLsn = startLsn - 1;
+    // Nothing counts as confirmed before the follower's first ACK: HELLO's last LSN may be only
+    // appended there, not yet flushed, and a snapshot is not installed until the follower says so.
+    // (Counting them was an acknowledgement running ahead of the follower's disk.)
+    session.writtenLsn = 0;
+    session.flushedLsn = 0;
+    session.appliedLsn = 0;
     session.lastAckMs = Date.now();
     session.streaming = true;
     this.host.onFollowerJoined(session);

@@ -64,7 +64,7 @@ export class BackgroundWriter {
 
   constructor(
     private readonly address: () => string,
-    private readonly options: { concurrency?: number; prefix?: string; timeoutMs?: number } = {},
+    private readonly options: { concurrency?: number; prefix?: string; timeoutMs?: number; valueBytes?: number } = {},
   ) {
     for (let i = 0; i < (options.concurrency ?? 4); i++) this.loops.push(this.loop());
   }
@@ -72,7 +72,7 @@ export class BackgroundWriter {
   private async loop(): Promise<void> {
     while (this.running) {
       const key = `${this.options.prefix ?? 'w'}${this.seq++}`;
-      const value = `v${key}`;
+      const value = `v${key}`.padEnd(this.options.valueBytes ?? 0, '.');
       try {
         const r = await put(this.address(), key, value, this.options.timeoutMs ?? 3000);
         if (r.status === 200) this.acked.set(key, value);

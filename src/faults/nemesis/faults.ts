@@ -12,6 +12,8 @@
  *              stop restarts it, and it recovers only what it had fdatasync'd
  *   pause      SIGSTOP the target; stop sends SIGCONT
  *   restart    kill and start again at once
+ *   disk-full  fill the target's data volume until no block is free (its writes get ENOSPC);
+ *              stop deletes the filler (src/cluster/volumes.ts)
  *
  * Network faults only add toxics named `nemesis-…` and remove exactly those, so region latency
  * and other faults on the same link stay in place.
@@ -35,6 +37,12 @@ export interface NemesisCluster {
   restart(id: string): Promise<void>;
   /** Whether the nodes were started with --simulate-power-loss (a power-loss fault needs it). */
   simulatesPowerLoss(): boolean;
+  /**
+   * Fills node `id`'s data disk until no block is free, and gives the space back (disk-full).
+   * Optional: a system without a volume per node cannot fill one node's disk alone.
+   */
+  fillDisk?(id: string): Promise<number>;
+  freeDisk?(id: string): Promise<number>;
 }
 
 /** leader | random-follower | random-node | followers | all | a node id | a list of node ids */
@@ -185,8 +193,22 @@ export async function startFault(cluster: NemesisCluster, spec: FaultSpec, rng: 
         },
       };
     }
-    case 'disk-full':
-      throw new UsageError('disk-full: not implemented yet');
+    case 'disk-full': {
+      const fill = cluster.fillDisk?.bind(cluster);
+      const free = cluster.freeDisk?.bind(cluster);
+      if (!fill || !free) throw new UsageError("a disk-full fault needs a system that can fill one node's disk (replab on the process backend)");
+      const targets = await resolveTargets(cluster, spec.target, rng);
+      const taken: Record<string, number> = {};
+      for (const id of targets) taken[id] = await fill(id);
+      return {
+        fault: 'disk-full',
+        value: { nodes: targets, bytesTaken: taken },
+        stop: async () => {
+          for (const id of targets) await free(id);
+          return { nodes: targets };
+        },
+      };
+    }
     case 'kill':
     case 'power-loss':
     case 'pause':

@@ -61,6 +61,14 @@ export class ReplabSystem implements SystemUnderTest {
     return this.cluster.simulatesPowerLoss();
   }
 
+  fillDisk(id: string): Promise<number> {
+    return this.cluster.fillDisk(id);
+  }
+
+  freeDisk(id: string): Promise<number> {
+    return this.cluster.freeDisk(id);
+  }
+
   async dataClient(options: { refreshMs?: number } = {}): Promise<KvDataClient> {
     const c = new KvDataClient(this.cluster.client(options));
     await c.refresh();

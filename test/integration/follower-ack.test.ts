@@ -1,0 +1,52 @@
+/**
+ * A follower's position counts only once the follower confirms it. A HELLO says where the
+ * follower's log ends, but that end may be appended and not yet flushed there (or about to be
+ * replaced by a checkpoint): the upstream must not count it as confirmed before the first ACK.
+ * It used to, which let a commit rule count a follower for records it had not made durable.
+ */
+import net from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ReplabCluster } from '../../src/cluster/replab-cluster.js';
+import { encodeJsonFrame, type Frame, FrameDecoder, FrameType } from '../../src/kv/frames.js';
+import { signHello } from '../../src/lib/auth.js';
+import { waitFor } from '../../src/lib/wait.js';
+import { put, startCluster, status } from '../helpers/cluster.js';
+
+let cluster: ReplabCluster | undefined;
+afterEach(async () => {
+  await cluster?.down({ clean: true });
+  cluster = undefined;
+});
+
+describe('a follower that says HELLO but never acks', () => {
+  it('is counted as having confirmed nothing', async () => {
+    cluster = await startCluster({ name: 'ack', nodes: [{ id: 'n1' }], replication: { mode: 'async' } });
+    const leader = cluster.endpoint('n1');
+    for (let i = 0; i < 5; i++) expect((await put(leader.http, `k${i}`, 'v')).status).toBe(200);
+    const st = await status(leader.http);
+    const lastLsn = st.lastLsn as number;
+    const epoch = st.epoch as number;
+
+    const [host, port] = leader.repl.split(':');
+    const socket = net.connect({ host: host!, port: Number(port) });
+    const frames: Frame[] = [];
+    const decoder = new FrameDecoder();
+    socket.on('data', (c: Buffer) => frames.push(...decoder.push(c)));
+    socket.on('error', () => {});
+    try {
+      await new Promise<void>((r) => socket.once('connect', () => r()));
+      // A follower whose log ends where the leader's does, by its own word.
+      const hello = { nodeId: 'nx', lastLsn, lastEpoch: epoch };
+      socket.write(encodeJsonFrame(FrameType.hello, epoch, { ...hello, ...signHello(cluster.token, hello) }));
+      expect(await waitFor(() => frames.some((f) => f.type === FrameType.welcome), 5000, 10)).toBe(true);
+      const joined = await waitFor(async () => ((await status(leader.http)).followers as Array<{ id: string }>).some((f) => f.id === 'nx'), 5000, 20);
+      expect(joined).toBe(true);
+      const nx = ((await status(leader.http)).followers as Array<{ id: string; writtenLsn: number; flushedLsn: number; appliedLsn: number }>).find(
+        (f) => f.id === 'nx',
+      )!;
+      expect({ written: nx.writtenLsn, flushed: nx.flushedLsn, applied: nx.appliedLsn }).toEqual({ written: 0, flushed: 0, applied: 0 });
+    } finally {
+      socket.destroy();
+    }
+  });
+});
