@@ -3,8 +3,9 @@
  *
  * Many seeded failover scenarios per mode, each a short `replab run` of its own: a 3-node cluster
  * with fencing by lease, replication slowed (20 ± 10 ms on every replication link), a register
- * workload, and one failure of the leader chosen and timed by the seed — kill -9, SIGSTOP or a
- * partition from its followers and the monitor (clients still reach it). Every run is checked from
+ * workload, and one failure chosen and timed by the seed — kill -9 of the leader, SIGSTOP of it, a
+ * partition of it from its followers and the monitor (clients still reach it), or a follower's
+ * disk filled and freed, then a switchover to that follower (needs root: one volume per node). Every run is checked from
  * the nodes' logs. Semi-sync and sync must lose no acknowledged write and show no split-brain
  * write in any of them.
  *
@@ -47,34 +48,46 @@ for (const m of modes) if (!MODES[m]) throw new Error(`--modes: unknown mode "${
 const durationSec = Number(values.duration);
 const root = path.resolve(values.reports ?? path.join(projectRoot(), 'reports', `soak-${new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)}`));
 
-type Fault = 'kill' | 'pause' | 'partition';
+type Fault = 'kill' | 'pause' | 'partition' | 'disk-full';
 
-/** The seed's scenario: which failure of the leader, when, for how long. */
-function scenario(seed: number): { fault: Fault; atMs: number; forMs: number } {
+/** The seed's scenario: which failure, when, for how long (disk-full: of which follower). */
+function scenario(seed: number): { fault: Fault; atMs: number; forMs: number; follower: string } {
   const rng = new Rng(seed * 7919);
-  const fault = (['kill', 'pause', 'partition'] as const)[rng.int(3)]!;
-  return { fault, atMs: 1500 + rng.int(1000), forMs: 1500 + rng.int(1500) };
+  const fault = (['kill', 'pause', 'partition', 'disk-full'] as const)[rng.int(4)]!;
+  return { fault, atMs: 1500 + rng.int(1000), forMs: 1500 + rng.int(1500), follower: rng.int(2) === 0 ? 'n2' : 'n3' };
 }
 
 function suiteYaml(mode: string, seed: number): string {
   const s = scenario(seed);
-  const step =
+  // disk-full: a follower's disk fills up and is freed, then that follower is made leader (the
+  // leader is still n1 then: nothing else fails in the run). Small segments and checkpoints, so
+  // the follower's log stalls at its next segment and it comes back through a checkpoint.
+  // The disk is freed at least 1.5 s before the switchover's latest time, the end of the run less 1 s.
+  const diskForMs = Math.max(500, Math.min(s.forMs, durationSec * 1000 - 2500 - s.atMs));
+  const switchoverAtMs = Math.min(s.atMs + diskForMs + 1500, durationSec * 1000 - 1000);
+  const steps =
     s.fault === 'partition'
-      ? `{fault: partition, target: leader, cut: [repl, monitor], at: ${s.atMs}ms, for: ${s.forMs}ms}`
-      : `{fault: ${s.fault}, target: leader, at: ${s.atMs}ms, for: ${s.forMs}ms}`;
+      ? [`{fault: partition, target: leader, cut: [repl, monitor], at: ${s.atMs}ms, for: ${s.forMs}ms}`]
+      : s.fault === 'disk-full'
+        ? [
+            `{fault: disk-full, target: ${s.follower}, at: ${s.atMs}ms, for: ${diskForMs}ms}`,
+            `{fault: switchover, target: ${s.follower}, at: ${switchoverAtMs}ms}`,
+          ]
+        : [`{fault: ${s.fault}, target: leader, at: ${s.atMs}ms, for: ${s.forMs}ms}`];
+  const storage = s.fault === 'disk-full' ? '\n  storage: {segmentBytes: 8192, checkpointBytes: 4096, volumeMiB: 64}' : '';
   return `name: soak
 cluster: ${path.join(projectRoot(), 'clusters', 'three-node.yaml')}
 clusterOverrides:
   heartbeatMs: 50
   fencing: lease
-  failover: {heartbeatMs: 100, failoverTimeoutMs: 1000, leaseMs: 500}
+  failover: {heartbeatMs: 100, failoverTimeoutMs: 1000, leaseMs: 500}${storage}
 workload: ${path.join(projectRoot(), 'workloads', 'register.yaml')}
 workloadOverrides: {concurrency: 6, keys: 6, rateOpsPerSec: 300, timeoutMs: 1000}
 durationSec: ${durationSec}
 seeds: [${seed}]
 nemesis:
   - {fault: latency, links: repl, latencyMs: 20, jitterMs: 10, at: 0s}
-  - ${step}
+${steps.map((step) => `  - ${step}`).join('\n')}
 modes:
   - {name: ${mode}, replication: ${MODES[mode]}}
 `;

@@ -145,8 +145,13 @@ export class ReplabCluster implements ClusterBackend {
     const settings = { ...commitSettings(spec, options.mode), ...options.settings };
     const state: ClusterState = { name: spec.name, spec, settings, token: randomBytes(16).toString('hex'), nodes: [], links: {} };
     const cluster = new ReplabCluster(dir, state, { name: spec.name, nodes: [] });
-    // Interrupted before `down`: stop the processes this command started (the monitor first).
-    cluster.forgetInterrupt = onInterrupt(() => cluster.down());
+    // Interrupted before `down`: stop the processes this command started (the monitor first), and
+    // release the nodes' data volumes, which would otherwise stay mounted under a folder its
+    // owner is about to delete.
+    cluster.forgetInterrupt = onInterrupt(async () => {
+      await cluster.down();
+      await unmountVolumesUnder(dir);
+    });
     try {
       await cluster.launchProxy();
       const ups = upstreamsOf(spec);
@@ -159,6 +164,8 @@ export class ReplabCluster implements ClusterBackend {
       await cluster.waitReady(options.readyTimeoutMs ?? 20_000);
     } catch (e: unknown) {
       await cluster.down().catch(() => {});
+      // Nobody can attach to a cluster that never came up: its volumes go with it.
+      await unmountVolumesUnder(dir).catch(() => {});
       throw e;
     }
     return cluster;

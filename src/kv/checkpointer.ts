@@ -9,6 +9,8 @@ import { encodeSnapshotYielding, installSnapshotFile, readLatestSnapshot } from 
 import type { KvState } from './store.js';
 import type { Wal } from './wal.js';
 
+const CHECKPOINT_RETRY_MS = 1000;
+
 export interface Checkpoint {
   lsn: number;
   epoch: number;
@@ -36,6 +38,8 @@ export class Checkpointer {
   private lastBytes = 0;
   /** Followers count what they append; a leader estimates from the WAL (see `maybe`). */
   private bytesSince = 0;
+  /** After a failed checkpoint (a full disk), no new try before this time: one log line a second, not one per flush. */
+  private retryAtMs = 0;
 
   constructor(private readonly host: CheckpointHost) {}
 
@@ -57,8 +61,11 @@ export class Checkpointer {
     // one wrote: with a state larger than checkpointBytes, checkpointing every checkpointBytes
     // would rewrite it again and again (each byte written to the log then costs at most one
     // more in checkpoints, as PostgreSQL's max_wal_size paces its checkpoints).
-    if (this.running || this.bytesSince < Math.max(this.host.checkpointBytes, this.lastBytes)) return;
-    void this.take().catch((e: unknown) => this.host.log.error({ err: (e as Error).message }, 'checkpoint failed'));
+    if (this.running || this.bytesSince < Math.max(this.host.checkpointBytes, this.lastBytes) || Date.now() < this.retryAtMs) return;
+    void this.take().catch((e: unknown) => {
+      this.retryAtMs = Date.now() + CHECKPOINT_RETRY_MS;
+      this.host.log.error({ err: (e as Error).message, retryInMs: CHECKPOINT_RETRY_MS }, 'checkpoint failed');
+    });
   }
 
   /**

@@ -12,6 +12,7 @@
  *              stop restarts it, and it recovers only what it had fdatasync'd
  *   pause      SIGSTOP the target; stop sends SIGCONT
  *   restart    kill and start again at once
+ *   switchover a planned switchover to the target (one node) through the monitor; nothing to undo
  *   disk-full  fill the target's data volume until no block is free (its writes get ENOSPC);
  *              stop deletes the filler (src/cluster/volumes.ts)
  *
@@ -43,6 +44,8 @@ export interface NemesisCluster {
    */
   fillDisk?(id: string): Promise<number>;
   freeDisk?(id: string): Promise<number>;
+  /** A planned switchover to `id` through the system's own failover manager; resolves once `id` leads. */
+  switchover?(id: string): Promise<unknown>;
 }
 
 /** leader | random-follower | random-node | followers | all | a node id | a list of node ids */
@@ -54,7 +57,7 @@ export type FaultSpec =
   | { fault: 'partition'; shape: PartitionShape; target: TargetSelector; mode: 'blackhole' | 'reset'; cut: LinkKind[] }
   | { fault: 'latency'; links: LinkSelector; latencyMs: number; jitterMs: number }
   | { fault: 'bandwidth'; links: LinkSelector; rateKBps: number }
-  | { fault: 'kill' | 'power-loss' | 'pause' | 'restart' | 'disk-full'; target: TargetSelector };
+  | { fault: 'kill' | 'power-loss' | 'pause' | 'restart' | 'disk-full' | 'switchover'; target: TargetSelector };
 
 /** A started fault: how to undo it, and what the history says about it. */
 export interface ActiveFault {
@@ -208,6 +211,16 @@ export async function startFault(cluster: NemesisCluster, spec: FaultSpec, rng: 
           return { nodes: targets };
         },
       };
+    }
+    case 'switchover': {
+      const switchover = cluster.switchover?.bind(cluster);
+      if (!switchover) throw new UsageError('a switchover fault needs a system with planned switchover (replab)');
+      const targets = await resolveTargets(cluster, spec.target, rng);
+      if (targets.length !== 1) throw new UsageError(`a switchover goes to one node; target "${String(spec.target)}" names ${targets.length}`);
+      const to = targets[0]!;
+      const t0 = Date.now();
+      await switchover(to);
+      return { fault: 'switchover', value: { to, durationMs: Date.now() - t0 }, stop: async () => ({ to }) };
     }
     case 'kill':
     case 'power-loss':

@@ -2,7 +2,7 @@
  * Nemesis schedules (YAML, in a suite or on their own): a list of faults, each either once
  * (`at` + `for`) or repeated (`every` + `for`, first at `from`), with seeded target choice:
  *
- *   - fault: partition          # partition | latency | bandwidth | kill | power-loss | pause | restart | disk-full
+ *   - fault: partition          # partition | latency | bandwidth | kill | power-loss | pause | restart | disk-full | switchover
  *     target: leader            # leader | random-follower | random-node | followers | all | n2 | [n1, n2]
  *     shape: isolate            # partition: isolate | halves | majority-ring | bridge
  *     mode: blackhole           # partition: blackhole | reset
@@ -64,7 +64,7 @@ const StepSchema = z.discriminatedUnion('fault', [
     ...timing,
   }),
   z.strictObject({ fault: z.literal('bandwidth'), links: links.default('repl'), rateKBps: z.number().positive(), ...timing }),
-  z.strictObject({ fault: z.enum(['kill', 'power-loss', 'pause', 'restart', 'disk-full']), target: target.default('leader'), ...timing }),
+  z.strictObject({ fault: z.enum(['kill', 'power-loss', 'pause', 'restart', 'disk-full', 'switchover']), target: target.default('leader'), ...timing }),
 ]);
 
 export const NemesisScheduleSchema = z.array(StepSchema);

@@ -69,6 +69,10 @@ export class ReplabSystem implements SystemUnderTest {
     return this.cluster.freeDisk(id);
   }
 
+  switchover(id: string): Promise<unknown> {
+    return this.cluster.switchover(id);
+  }
+
   async dataClient(options: { refreshMs?: number } = {}): Promise<KvDataClient> {
     const c = new KvDataClient(this.cluster.client(options));
     await c.refresh();
