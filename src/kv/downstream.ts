@@ -219,11 +219,13 @@ export class UpstreamLink {
         return;
       case FrameType.heartbeat: {
         const h = parseJsonBody(frame);
+        if (h.leaderHttp !== undefined && h.leaderHttp !== null && typeof h.leaderHttp !== 'string')
+          throw new FrameError('HEARTBEAT: leaderHttp must be a string or null');
         this.host.onUpstreamInfo({
-          leaderHttp: h.leaderHttp as string | null,
-          lastLsn: h.lastLsn as number,
-          commitLsn: h.commitLsn as number,
-          timeMs: h.timeMs as number,
+          leaderHttp: h.leaderHttp ?? null,
+          lastLsn: heartbeatNumber(h.lastLsn, 'lastLsn'),
+          commitLsn: heartbeatNumber(h.commitLsn, 'commitLsn'),
+          timeMs: heartbeatNumber(h.timeMs, 'timeMs'),
         });
         return;
       }
@@ -245,4 +247,11 @@ function parseHistory(v: unknown): EpochStart[] {
     throw new FrameError('WELCOME: epochHistory must be a list of {epoch, startLsn}');
   }
   return v as EpochStart[];
+}
+
+/** A heartbeat's number field: absent, or a finite non-negative number (an LSN or a clock reading). */
+function heartbeatNumber(v: unknown, what: string): number | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new FrameError(`HEARTBEAT: ${what} must be a non-negative number`);
+  return v;
 }

@@ -18,6 +18,7 @@ export function applyFollower(node: KvNode, all = false): boolean {
   const delay = all ? 0 : node.config.applyDelayMs;
   const ready = node.pending.takeThrough(node.wal.flushedLsn, delay > 0 ? Date.now() - delay : Infinity);
   for (const { lsn, op } of ready) node.head.apply(lsn, op);
+  if (ready.length > 0) node.freshness.noteApplied(node.head.lsn);
   const next = node.pending.peek();
   if (delay > 0 && next && next.lsn <= node.wal.flushedLsn && !node.applyTimer) {
     node.applyTimer = setTimeout(

@@ -79,12 +79,14 @@ export function upstreamHost(node: KvNode): UpstreamHost {
       node.log.info({ follower: s.id, address: s.address }, 'follower joined');
     },
     onFollowerLeft: (s) => node.log.info({ follower: s.id }, 'follower left'),
-    heartbeatBody: () => ({
-      leaderHttp: node.leaderHttp(),
-      lastLsn: node.state.kind === 'follower' ? (node.state.info.lastLsn ?? node.wal.lastLsn) : node.wal.lastLsn,
-      commitLsn: node.commitLsn,
-      timeMs: Date.now(),
-    }),
+    heartbeatBody: () => {
+      const s = node.state;
+      // A relay forwards the leader's (clock, commit LSN) pair as it heard it, so followers down a
+      // chain measure their staleness against the leader, not against the relay (freshness.ts).
+      if (s.kind === 'follower')
+        return { leaderHttp: node.leaderHttp(), lastLsn: s.info.lastLsn ?? node.wal.lastLsn, commitLsn: s.info.commitLsn, timeMs: s.info.timeMs };
+      return { leaderHttp: node.leaderHttp(), lastLsn: node.wal.lastLsn, commitLsn: node.commitLsn, timeMs: Date.now() };
+    },
   };
 }
 
@@ -108,6 +110,7 @@ export function downstreamHost(node: KvNode): DownstreamHost {
       const s = node.state;
       if (s.kind === 'follower') s.info = { ...s.info, ...Object.fromEntries(Object.entries(info).filter(([, v]) => v !== undefined)) };
       if (info.commitLsn !== undefined) node.commitLsn = Math.min(info.commitLsn, node.wal.flushedLsn);
+      if (info.commitLsn !== undefined && info.timeMs !== undefined) node.freshness.noteLeader(info.timeMs, info.commitLsn, node.head.lsn);
     },
   };
 }

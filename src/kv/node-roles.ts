@@ -64,6 +64,7 @@ export function promote(node: KvNode, epoch: number, leaseMs: number, sentAtMs: 
     await node.persistMeta();
     if (syncStandbys) node.defaultSyncStandbys = syncStandbys;
     node.state = leaderRole(node.head, node.defaultSyncStandbys);
+    node.freshness.reset();
     // Like a restarted leader, a promoted one counts everything it holds as committed.
     node.commitLsn = node.wal.lastLsn;
     node.degraded = false;
@@ -85,6 +86,7 @@ export function follow(node: KvNode, epoch: number, upstream: string, leaderHttp
     s.link?.stop();
     s.link = undefined;
     s.upstream = upstream;
+    node.freshness.reset();
     node.log.info({ upstream, epoch: node.epoch }, 'following a new upstream');
     node.startFollowing();
   });

@@ -36,6 +36,7 @@ import type { NodeConfig } from './config.js';
 import { UpstreamLink } from './downstream.js';
 import { epochOf } from './epochs.js';
 import type { FollowerSession } from './follower-session.js';
+import { Freshness } from './freshness.js';
 import { Lease } from './lease.js';
 import { type NodeMeta, readMeta, writeMeta } from './meta.js';
 import * as follower from './node-follower.js';
@@ -71,6 +72,8 @@ export class KvNode extends EventEmitter {
   readonly progress = new Map<string, FollowerProgress & { session?: FollowerSession }>();
   readonly pending = new OpQueue();
   readonly waiters = new CommitWaiters();
+  /** A follower's known distance behind the leader (bounded-staleness reads, per-hop lag). */
+  readonly freshness = new Freshness();
   /** The sync standbys the next promotion uses when the monitor names none. */
   defaultSyncStandbys: string[];
   recoveryTargetLsn = 0;
@@ -295,6 +298,11 @@ export class KvNode extends EventEmitter {
 
   upstreamStatus(): UpstreamState | null {
     return replication.upstreamStatus(this);
+  }
+
+  /** How far behind the leader this node knows it is (ms): 0 on a leader, undefined when not known. */
+  stalenessMs(): number | undefined {
+    return this.state.kind === 'follower' ? this.freshness.stalenessMs() : 0;
   }
 
   leaderHttp(): string | null {

@@ -77,6 +77,10 @@ export const NodeStatusSchema = ShortStatusSchema.extend({
   fsyncs: z.number().int().nonnegative(),
   writes: z.number().int().nonnegative(),
   keys: z.number().int().nonnegative(),
+  /** How far behind the leader this node knows it is (ms; 0 on the leader; null before its first heartbeat). */
+  staleMs: z.number().nonnegative().nullable(),
+  /** The leader's commit LSN as this node last heard it (its own on the leader), or null. */
+  leaderCommitLsn: lsn.nullable(),
   followers: z.array(FollowerStatusSchema),
 });
 export type NodeStatus = z.infer<typeof NodeStatusSchema>;
@@ -146,6 +150,8 @@ export function statusOf(node: KvNode): NodeStatus {
     fsyncs: node.wal.fsyncCount,
     writes: node.writesTotal,
     keys: node.visible.data.size,
+    staleMs: node.stalenessMs() ?? null,
+    leaderCommitLsn: node.role === 'leader' ? node.commitLsn : (node.freshness.leaderCommitLsn() ?? null),
     followers: node.followerStatuses(),
   };
 }

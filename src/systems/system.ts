@@ -21,6 +21,8 @@ export interface LagSample {
   lagRecords: number;
   lagMs: number;
   connected: boolean;
+  /** The node it streams from when that is not the leader (a relay chain: lag adds up per hop). */
+  upstream?: string;
 }
 
 export interface SystemUnderTest extends NemesisCluster {

@@ -79,11 +79,36 @@ export class ReplabSystem implements SystemUnderTest {
     return c;
   }
 
+  /**
+   * Every follower's lag against the leader's commit LSN, asked of the follower itself, so a node
+   * behind a relay shows its whole distance from the leader (each hop adds its own), not only the
+   * first hop the leader sees. Milliseconds are what the follower knows of itself from the
+   * leader's heartbeats (src/kv/freshness.ts). A follower that does not answer is reported as the
+   * leader sees it, when it is a direct follower.
+   */
   async lag(): Promise<LagSample[] | undefined> {
     const leader = await this.cluster.currentLeaderId().catch(() => undefined);
     const st = leader ? await this.cluster.status(leader, 300) : undefined;
     if (!leader || !st) return undefined;
-    return st.followers.map((f) => ({ leader, follower: f.id, lagRecords: f.lagRecords, lagMs: f.lagMs, connected: f.connected }));
+    const others = this.cluster.nodeIds().filter((id) => id !== leader);
+    const statuses = await Promise.all(others.map((id) => this.cluster.status(id, 300)));
+    const out: LagSample[] = [];
+    others.forEach((id, i) => {
+      const f = statuses[i];
+      const direct = st.followers.find((d) => d.id === id);
+      if (f && f.role === 'follower') {
+        const upstream = f.upstream?.id ?? undefined;
+        out.push({
+          leader,
+          follower: id,
+          lagRecords: Math.max(0, st.commitLsn - f.appliedLsn),
+          lagMs: f.staleMs ?? -1,
+          connected: f.upstream?.streaming ?? false,
+          ...(upstream && upstream !== leader ? { upstream } : {}),
+        });
+      } else if (direct) out.push({ leader, follower: id, lagRecords: direct.lagRecords, lagMs: direct.lagMs, connected: direct.connected });
+    });
+    return out;
   }
 
   waitConverged(timeoutMs: number): Promise<number> {
