@@ -25,14 +25,23 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { type ClusterSpec, parseClusterSpec } from '../cluster/spec.js';
+import type { TargetSelector } from '../faults/nemesis/faults.js';
 import { type NemesisStep, parseNemesisSchedule } from '../faults/nemesis/schedule.js';
 import { readConfigFile } from '../lib/config-file.js';
 import { ConfigError } from '../lib/errors.js';
 import { projectRoot } from '../lib/paths.js';
 import { parseWith } from '../lib/schema.js';
 import { isModulePath, loadSystemModule } from '../systems/external.js';
+import { linkNames } from '../systems/index.js';
 import { parseWorkloadSpec, type WorkloadSpec } from '../workloads/spec.js';
-import { type GateRule, parseGateRule } from './gate.js';
+import { type GateMetric, type GateRule, parseGateRule } from './gate.js';
+
+/** The longest run, warm-up or suite duration accepted: a day. Timers overflow far above it, and no suite needs more. */
+export const MAX_DURATION_SEC = 24 * 3600;
+/** Seeds per mode: each is a full run of every mode. */
+export const MAX_SEEDS = 100;
+/** What a nemesis `target` may name besides node ids (src/faults/nemesis/faults.ts resolveTargets). */
+const TARGET_SELECTORS = ['leader', 'random-follower', 'random-node', 'followers', 'all'];
 
 const ModeSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, 'must be 1-40 letters, digits, "_" or "-"'),
@@ -61,7 +70,7 @@ const SuiteSchema = z.strictObject({
   workload: z.union([z.string(), z.record(z.string(), z.unknown())]),
   workloadOverrides: z.record(z.string(), z.unknown()).default({}),
   durationSec: z.number().positive().optional(),
-  seeds: z.union([z.number().int().min(1).max(100), z.array(z.number().int().min(0)).min(1)]).default(1),
+  seeds: z.union([z.number().int().min(1), z.array(z.number().int().min(0)).min(1)]).default(1),
   nemesis: z.array(z.unknown()).default([]),
   modes: z.array(ModeSchema).min(1),
   gate: z.record(z.string(), z.array(z.string())).default({}),
@@ -128,6 +137,83 @@ function shipped(dir: string, ref: string, folder: 'clusters' | 'workloads'): st
   return existsSync(builtIn) ? builtIn : local;
 }
 
+const secs = (ms: number) => `${ms / 1000} s`;
+
+/**
+ * A target the cluster cannot resolve (src/faults/nemesis/faults.ts resolveTargets) would only
+ * fail when the fault starts, as a warning beside a verdict that never saw the fault.
+ */
+function checkTarget(target: TargetSelector, cluster: ClusterSpec, field: string, whose: string): void {
+  const ids = cluster.nodes.map((n) => n.id);
+  if (Array.isArray(target)) {
+    for (const id of target) if (!ids.includes(id)) throw new ConfigError(`${field}: "${id}" is not a node of ${whose} (${ids.join(', ')})`);
+    return;
+  }
+  if (!TARGET_SELECTORS.includes(target) && !ids.includes(target))
+    throw new ConfigError(`${field}: "${target}" is not a node of ${whose} (${ids.join(', ')}) or a selector (${TARGET_SELECTORS.join(', ')})`);
+  if ((target === 'random-follower' || target === 'followers') && ids.length < 2)
+    throw new ConfigError(`${field}: "${target}": ${whose} has one node, so no follower`);
+}
+
+/**
+ * Refuses a schedule that could not do what it says against this mode's cluster: faults that
+ * start at or after the end of the run (plan() in schedule.ts silently drops them), targets and
+ * links the cluster does not have, and a disk-full fault where one node's disk cannot be filled.
+ * `field` is where the schedule sits in the suite, `whose` how messages name the cluster.
+ */
+function checkNemesis(steps: NemesisStep[], cluster: ClusterSpec, durationSec: number, field: string, whose: string): void {
+  const durationMs = durationSec * 1000;
+  const links = linkNames(cluster);
+  steps.forEach((step, i) => {
+    const at = `${field}.${i}`;
+    if (step.at !== undefined && step.at >= durationMs)
+      throw new ConfigError(`${at}.at: ${secs(step.at)} is not before the end of the run (durationSec ${durationSec}), so the fault would never start`);
+    if (step.every !== undefined) {
+      const first = step.from ?? step.every;
+      if (first >= durationMs)
+        throw new ConfigError(
+          `${at}.${step.from === undefined ? 'every' : 'from'}: the first start (${secs(first)}) is not before the end of the run (durationSec ${durationSec}), so the fault would never start`,
+        );
+    }
+    if ('target' in step) checkTarget(step.target, cluster, `${at}.target`, whose);
+    // A user's module names its links itself (links === undefined): nothing to check them against.
+    if ('links' in step && Array.isArray(step.links) && links)
+      for (const l of step.links) if (!links.includes(l)) throw new ConfigError(`${at}.links: "${l}" is not a link of ${whose} (${links.join(', ')})`);
+    if (step.fault === 'disk-full') {
+      if (cluster.system !== 'replab' || cluster.backend !== 'process')
+        throw new ConfigError(
+          `${at}.fault: disk-full needs system replab on the process backend (this cluster: system ${cluster.system}, backend ${cluster.backend}); no other system can fill one node's disk alone`,
+        );
+      if (cluster.storage.volumeMiB === undefined)
+        throw new ConfigError(
+          `${at}.fault: disk-full needs each node's data dir on a volume of its own: set storage.volumeMiB in the cluster spec (e.g. clusterOverrides: {storage: {volumeMiB: 64}})`,
+        );
+    }
+  });
+}
+
+/**
+ * Why a workload can never produce a gate metric (the gate would then fail every run with
+ * "observed null", or pass every run on a constant 0), or undefined when it can. The set workload
+ * only adds and reads everything at the end (checked for loss, not linearizability); stale reads
+ * need reads; write latency is taken from plain writes.
+ */
+function unmeasurable(metric: GateMetric, w: WorkloadSpec): string | undefined {
+  if (metric === 'linearizable' && w.workload === 'set') return 'it records unique adds and final reads, which are checked for loss, not linearizability';
+  if ((metric === 'staleReads' || metric === 'maxStaleMs') && (w.workload === 'set' || w.mix.read === 0)) return 'it makes no reads';
+  if ((metric === 'p50WriteMs' || metric === 'p99WriteMs' || metric === 'p999WriteMs') && w.workload === 'register' && w.mix.write === 0)
+    return 'write latency is taken from plain writes, and its mix.write is 0';
+  return undefined;
+}
+
+/** Refuses a duration no run should have (setTimeout overflows past 24.8 days; 1e12 s spun on warnings). */
+function checkDuration(sec: number, field: string): void {
+  if (sec > MAX_DURATION_SEC)
+    throw new ConfigError(
+      `${field}: ${sec} s is longer than 24 h (${MAX_DURATION_SEC} s), the longest run replab accepts; split it into shorter runs or more seeds`,
+    );
+}
+
 export async function loadSuite(file: string): Promise<Suite> {
   const where = file;
   const s = parseWith(SuiteSchema, await readYaml(file, 'suite'), where);
@@ -136,15 +222,26 @@ export async function loadSuite(file: string): Promise<Suite> {
   const clusterDoc = clusterFile ? await readYaml(clusterFile, 'cluster spec') : s.cluster;
   const workloadFile = typeof s.workload === 'string' ? shipped(dir, s.workload, 'workloads') : undefined;
   const workloadDoc = workloadFile ? await readYaml(workloadFile, 'workload') : s.workload;
+  if (s.durationSec !== undefined) checkDuration(s.durationSec, `${where}: durationSec`);
+  checkDuration(s.warmupSec, `${where}: warmupSec`);
   const name = s.name ?? path.basename(file).replace(/\.ya?ml$/, '');
   const workload = parseWorkloadSpec(
     deepMerge(workloadDoc, { ...s.workloadOverrides, ...(s.durationSec ? { durationSec: s.durationSec } : {}) }),
     `${where}: workload`,
     'workload',
   );
+  if (s.durationSec === undefined) checkDuration(workload.durationSec, `${where}: workload durationSec`);
   const seeds = Array.isArray(s.seeds) ? s.seeds : Array.from({ length: s.seeds }, (_, i) => i + 1);
+  if (seeds.length > MAX_SEEDS)
+    throw new ConfigError(`${where}: seeds: ${seeds.length} seeds is more than the cap of ${MAX_SEEDS} (each seed is a run of every mode)`);
+  // Two runs of one seed would share a run folder (<mode>-seed<n>) and repeat each other exactly.
+  seeds.forEach((seed, i) => {
+    if (seeds.indexOf(seed) !== i) throw new ConfigError(`${where}: seeds.${i}: seed ${seed} appears twice`);
+  });
   const names = new Set<string>();
-  const common = (s.gate['*'] ?? []).map((g) => parseGateRule(g, `${where}: gate.*`));
+  /** Each gate rule with the field it came from, to name when the mode's workload cannot measure it. */
+  const rules = (texts: string[], field: string) => texts.map((g) => ({ rule: parseGateRule(g, field), field }));
+  const common = rules(s.gate['*'] ?? [], `${where}: gate.*`);
   for (const k of Object.keys(s.gate))
     if (k !== '*' && !s.modes.some((m) => m.name === k))
       throw new ConfigError(`${where}: gate.${k}: no mode is named "${k}" (modes: ${s.modes.map((m) => m.name).join(', ')})`);
@@ -166,13 +263,12 @@ export async function loadSuite(file: string): Promise<Suite> {
       await loadSystemModule(cluster.system);
     }
     const nemesis = parseNemesisSchedule(m.nemesis ?? s.nemesis, `${where}: ${m.nemesis ? `modes.${i}.nemesis` : 'nemesis'}`);
+    // A mode's own schedule is named by the mode; the suite's is checked against every mode's cluster.
+    if (m.nemesis) checkNemesis(nemesis, cluster, workload.durationSec, `${where}: modes.${i} (${m.name}) nemesis`, 'the cluster');
+    else checkNemesis(nemesis, cluster, workload.durationSec, `${where}: nemesis`, `mode ${m.name}'s cluster`);
     // Only a run whose nemesis cuts power keeps unsynced bytes where a kill loses them.
     if (nemesis.some((step) => step.fault === 'power-loss')) cluster.storage = { ...cluster.storage, simulatePowerLoss: true };
-    const gate = [
-      ...common,
-      ...(s.gate[m.name] ?? []).map((g) => parseGateRule(g, `${where}: gate.${m.name}`)),
-      ...m.gate.map((g) => parseGateRule(g, `${where}: modes.${i}.gate`)),
-    ];
+    const gate = [...common, ...rules(s.gate[m.name] ?? [], `${where}: gate.${m.name}`), ...rules(m.gate, `${where}: modes.${i}.gate`)];
     let modeWorkload = workload;
     if (m.workload !== undefined || Object.keys(m.workloadOverrides).length > 0) {
       const doc =
@@ -187,13 +283,17 @@ export async function loadSuite(file: string): Promise<Suite> {
         'workload',
       );
     }
+    for (const { rule, field } of gate) {
+      const why = unmeasurable(rule.metric, modeWorkload);
+      if (why) throw new ConfigError(`${field}: "${rule.text}" cannot be measured on mode ${m.name}'s workload (${modeWorkload.workload}): ${why}`);
+    }
     modes.push({
       name: m.name,
       cluster: { ...cluster, name: `${name}-${m.name}`.slice(0, 32) },
       workload: modeWorkload,
       nemesis,
       nemesisText: describeNemesis(nemesis),
-      gate,
+      gate: gate.map((g) => g.rule),
       control: m.control,
       description: m.description,
     });
