@@ -153,8 +153,17 @@ export async function runOne(o: RunOneOptions): Promise<RunResult> {
   return result;
 }
 
-function summarize(
-  o: RunOneOptions,
+/** What summarize reads of a run's options: replab merge rebuilds this from a shard's results.json (reverify.ts). */
+export interface RunVerdictOptions {
+  suite: Pick<Suite, 'durationSec'>;
+  mode: Pick<SuiteMode, 'name' | 'nemesisText' | 'control' | 'gate'> & { cluster: Pick<SuiteMode['cluster'], 'system'> };
+  seed: number;
+  reportDir: string;
+}
+
+/** A run's RunResult from its checked history: the gate metrics, the gate, and the figures beside them. */
+export function summarize(
+  o: RunVerdictOptions,
   dir: string,
   ops: number,
   check: CheckResult,

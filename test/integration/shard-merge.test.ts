@@ -65,6 +65,9 @@ describe('sharded runs', () => {
     const identity = (r: { runs: Array<{ mode: string; seed: number; dir: string; passed: boolean }> }) =>
       r.runs.map((x) => ({ mode: x.mode, seed: x.seed, dir: x.dir, passed: x.passed }));
     expect(identity(merged)).toEqual(identity(whole));
+    // merge judged every run again from its files: an honest shard's results come out unchanged.
+    expect(m.stderr).not.toMatch(/warning/);
+    expect(merged.runs).toEqual((await Promise.all(shardDirs.map(readResults))).flatMap((r) => r.runs));
     expect(merged.passed).toBe(true);
     expect(merged.suiteDigest).toBe(whole.suiteDigest);
     expect(merged.mergedFrom).toHaveLength(3);

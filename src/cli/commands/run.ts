@@ -104,7 +104,8 @@ export function registerRunCommand(program: Command): void {
     .option('--junit <file>', 'also write JUnit XML')
     .option('--summary <file>', 'also write a markdown summary (default: $GITHUB_STEP_SUMMARY when set)')
     .action(async (dirs: string[], o: OutputOptions & { reports: string }) => {
-      const { dir, results } = await mergeShards(dirs, o.reports);
+      const { dir, results, warnings } = await mergeShards(dirs, o.reports);
+      for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
       process.stderr.write(
         `merged ${dirs.length} shard(s) of suite ${results.suite}: ${results.runs.length} run(s) into ${path.relative(process.cwd(), dir)}\n`,
       );
