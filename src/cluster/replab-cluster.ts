@@ -20,7 +20,7 @@ import { applyRegionLatency, clientLink, ensureLinks, monitorLink, regionLatency
 import { type Toxiproxy, toxiproxyClient } from '../faults/toxiproxy.js';
 import type { CommitSettings, ReplicationMode } from '../kv/config.js';
 import { type NodeStatus, parseNodeStatus } from '../kv/status.js';
-import { AUTH_HEADER, signAdminRequest } from '../lib/auth.js';
+import { AUTH_HEADER, MONITOR_TARGET, signAdminRequest } from '../lib/auth.js';
 import { onInterrupt } from '../lib/cleanup.js';
 import { writeFileAtomic } from '../lib/durable-file.js';
 import { EnvironmentError, UsageError } from '../lib/errors.js';
@@ -233,7 +233,7 @@ export class ReplabCluster implements ClusterBackend {
   ): string[] {
     const s = this.state.settings;
     const spec = this.state.spec;
-    const args = ['node', '--id', id, '--role', role, '--data-dir', dataDir];
+    const args = ['node', '--id', id, '--cluster', this.state.name, '--role', role, '--data-dir', dataDir];
     args.push('--http', ports?.http ?? '127.0.0.1:0', '--repl', ports?.repl ?? '127.0.0.1:0');
     if (upstreamRepl) args.push('--upstream', upstreamRepl);
     args.push('--mode', s.mode, '--k', String(s.k), '--ack', s.ackLevel, '--sync-timeout-ms', String(s.syncTimeoutMs));
@@ -446,7 +446,14 @@ export class ReplabCluster implements ClusterBackend {
       res = await fetch(`http://${monitor}/switchover`, {
         method: 'POST',
         headers: {
-          [AUTH_HEADER]: signAdminRequest(this.state.token, { method: 'POST', path: '/switchover', body: body0, caller: 'cli' }),
+          [AUTH_HEADER]: signAdminRequest(this.state.token, {
+            method: 'POST',
+            path: '/switchover',
+            body: body0,
+            caller: 'cli',
+            target: MONITOR_TARGET,
+            cluster: this.state.name,
+          }),
           'content-type': 'application/json',
         },
         body: body0,

@@ -34,6 +34,11 @@ export type Fencing = 'lease' | 'none';
 
 export interface NodeConfig extends CommitSettings {
   id: string;
+  /**
+   * The cluster's name: admin calls must be signed for it (and for `id`), so a call meant for
+   * another cluster that shares the token is refused. @default 'replab' for a bare `replab node`
+   */
+  cluster: string;
   dataDir: string;
   httpHost: string;
   httpPort: number;
@@ -42,7 +47,7 @@ export interface NodeConfig extends CommitSettings {
   role: 'leader' | 'follower';
   /** host:port of the upstream's replication port (followers only). */
   upstream: string | undefined;
-  /** Shared secret a peer presents in HELLO (and, later, admin calls). */
+  /** Shared secret: a peer proves it holds it in HELLO and in signed admin calls (src/lib/auth.ts). */
   token: string;
   /** Take a checkpoint once this many WAL bytes accumulated since the last one. @default 64 MiB */
   checkpointBytes: number;

@@ -18,6 +18,8 @@ export const KvErrors = {
   request_timeout: { status: 408, definite: true },
   not_leader: { status: 421, definite: true },
   unauthorized: { status: 401, definite: true },
+  /** A genuine admin call meant for another node or cluster. */
+  forbidden: { status: 403, definite: true },
   /** An admin call or peer from an older epoch: refused, nothing changed. */
   stale_epoch: { status: 409, definite: true },
   /** The leader lost its lease or was fenced before it could acknowledge; the write may persist. */

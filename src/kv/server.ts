@@ -9,9 +9,10 @@
  *   GET /status (JSON)   GET /metrics (Prometheus text)
  *
  * Admin calls (the monitor's), JSON bodies signed with the cluster token (`x-replab-auth`, an HMAC
- * of method, path, body, caller, time and nonce: src/lib/auth.ts; the token itself never crosses
- * the wire, and a captured call cannot be replayed), each with the caller's epoch (older is
- * refused with 409 stale_epoch, newer is adopted):
+ * of method, path, body, caller, target node, cluster, time and nonce: src/lib/auth.ts; the token
+ * itself never crosses the wire, a captured call cannot be replayed, and a call signed for another
+ * node or cluster is refused with 403), each with the caller's epoch (older is refused with 409
+ * stale_epoch, newer is adopted):
  *   POST /admin/lease    {"epoch", "leaseMs", "sentAtMs"}              renew the leader's lease
  *   POST /admin/promote  {"epoch", "leaseMs", "sentAtMs", "syncStandbys"?}  follower → leader
  *   POST /admin/follow   {"epoch", "upstream", "leaderHttp"?}          (leader → ) follower of upstream
@@ -40,7 +41,7 @@ export class HttpApi {
   private readonly verifier: Verifier;
 
   constructor(private readonly node: KvNode) {
-    this.verifier = new Verifier(node.config.token);
+    this.verifier = new Verifier(node.config.token, { self: { cluster: node.config.cluster, id: node.config.id } });
   }
 
   async listen(host: string, port: number): Promise<string> {
@@ -165,7 +166,7 @@ export class HttpApi {
     const node = this.node;
     const raw = await readBody(req, 64 * 1024);
     const auth = this.verifier.verifyAdmin(headerValue(req.headers[AUTH_HEADER]), { method: 'POST', path: `/admin/${action}`, body: raw });
-    if (!auth.ok) throw new KvError('unauthorized', `admin call refused: ${auth.why}`);
+    if (!auth.ok) throw new KvError(auth.status === 403 ? 'forbidden' : 'unauthorized', `admin call refused: ${auth.why}`);
     const body = parseAdminBody(decodeUtf8(raw));
     const epoch = intField(body, 'epoch');
     switch (action) {

@@ -58,6 +58,13 @@ export class Monitor {
     api?: NodeApi,
   ) {
     this.api = api ?? new NodeApi(token);
+    // Admin calls are signed for the node at the address they go to: its proxy link or its own.
+    const ids: Record<string, string> = {};
+    for (const n of config.nodes) {
+      ids[n.http] = n.id;
+      ids[this.httpOf(n.id)] = n.id;
+    }
+    this.api.useCluster(config.cluster, ids);
   }
 
   private stateWrites: Promise<void> = Promise.resolve();
@@ -94,6 +101,7 @@ export class Monitor {
     this.stopped = true;
     clearTimeout(this.timer);
     await this.ticking;
+    this.api.close();
   }
 
   private schedule(delayMs: number): void {

@@ -3,9 +3,11 @@
  *   GET  /status      leader, epoch, failover state, every node as last probed, recent events
  *   GET  /leader      {"leader", "http", "epoch"}: what clients and the router route by
  *   POST /switchover  {"to": "n2"} (cluster token required): planned switchover, answers when done
+ *
+ * The switchover is signed for "monitor" in this cluster (src/lib/auth.ts).
  */
 import http from 'node:http';
-import { AUTH_HEADER, Verifier } from '../lib/auth.js';
+import { AUTH_HEADER, MONITOR_TARGET, Verifier } from '../lib/auth.js';
 import { EnvironmentError, UsageError } from '../lib/errors.js';
 import { BodyError, parseJsonBounded, readBody } from '../lib/http-body.js';
 import { closeHttp, listenHttp } from '../lib/http-server.js';
@@ -20,7 +22,7 @@ export class MonitorApi {
     private readonly monitor: Monitor,
     token: string,
   ) {
-    this.verifier = new Verifier(token);
+    this.verifier = new Verifier(token, { self: { cluster: monitor.config.cluster, id: MONITOR_TARGET } });
   }
 
   async listen(host: string, port: number): Promise<string> {
@@ -55,7 +57,7 @@ export class MonitorApi {
         throw e;
       }
       const auth = this.verifier.verifyAdmin([req.headers[AUTH_HEADER]].flat()[0], { method: 'POST', path: '/switchover', body: text });
-      if (!auth.ok) return json(res, 401, { error: `switchover refused: ${auth.why}` });
+      if (!auth.ok) return json(res, auth.status, { error: `switchover refused: ${auth.why}` });
       let body: { to?: unknown };
       try {
         body = parseJsonBounded(text, 'switchover body') as { to?: unknown };

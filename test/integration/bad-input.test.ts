@@ -23,6 +23,11 @@ afterAll(async () => {
   await cluster?.down();
 });
 
+/** The x-replab-auth header of an admin call from "test" to `target` (a node id or "monitor") in this cluster. */
+function signedFor(target: string, urlPath: string, body: string, token = cluster.token, clusterName = cluster.name): Record<string, string> {
+  return { [AUTH_HEADER]: signAdminRequest(token, { method: 'POST', path: urlPath, body, caller: 'test', target, cluster: clusterName }) };
+}
+
 async function expectUnchanged(): Promise<void> {
   expect(await dump(leader)).toEqual(before.data);
   expect((await status(leader)).lastLsn).toBe(before.lsn);
@@ -91,7 +96,7 @@ describe('node: bad admin calls', () => {
     fetch(`http://${leader}/admin/${action}`, {
       method: 'POST',
       body,
-      headers: { [AUTH_HEADER]: signAdminRequest(token, { method: 'POST', path: `/admin/${action}`, body, caller: 'test' }) },
+      headers: { ...signedFor('n1', `/admin/${action}`, body, token), 'content-type': 'application/json' },
       signal: AbortSignal.timeout(5000),
     }).then(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, unknown> }));
 
@@ -119,7 +124,7 @@ describe('node: admin authentication', () => {
     const r = await fetch(`http://${leader}/admin/lease`, {
       method: 'POST',
       body,
-      headers: { [AUTH_HEADER]: signAdminRequest(cluster.token, { method: 'POST', path: '/admin/lease', body, caller: 'test' }) },
+      headers: { ...signedFor('n1', '/admin/lease', body), 'content-type': 'application/json' },
     });
     expect(r.status).toBe(400);
     await expectUnchanged();
@@ -129,7 +134,7 @@ describe('node: admin authentication', () => {
     const r = await fetch(`http://${leader}/admin/lease`, {
       method: 'POST',
       body: '{"epoch":1,"leaseMs":1000,"sentAtMs":0}',
-      headers: { authorization: `Bearer ${cluster.token}` },
+      headers: { authorization: `Bearer ${cluster.token}`, 'content-type': 'application/json' },
     });
     expect(r.status).toBe(401);
     expect(String(((await r.json()) as { error: string }).error)).toMatch(/signed "x-replab-auth" header/);
@@ -137,10 +142,35 @@ describe('node: admin authentication', () => {
 
   it('a signature older than the clock window is refused', async () => {
     const body = '{"epoch":1,"leaseMs":1000,"sentAtMs":0}';
-    const header = signAdminRequest(cluster.token, { method: 'POST', path: '/admin/lease', body, caller: 'test', nowMs: Date.now() - 120_000 });
-    const r = await fetch(`http://${leader}/admin/lease`, { method: 'POST', body, headers: { [AUTH_HEADER]: header } });
+    const header = signAdminRequest(cluster.token, {
+      method: 'POST',
+      path: '/admin/lease',
+      body,
+      caller: 'test',
+      target: 'n1',
+      cluster: cluster.name,
+      nowMs: Date.now() - 120_000,
+    });
+    const r = await fetch(`http://${leader}/admin/lease`, { method: 'POST', body, headers: { [AUTH_HEADER]: header, 'content-type': 'application/json' } });
     expect(r.status).toBe(401);
     expect(String(((await r.json()) as { error: string }).error)).toMatch(/away from this node's clock/);
+  });
+
+  it('a call signed for another node, or for the same node of another cluster sharing the token, is refused with 403', async () => {
+    const body = '{"epoch":1,"upstream":"127.0.0.1:1"}';
+    for (const [headers, why] of [
+      [signedFor('n2', '/admin/follow', body), /signed for n2, not for n1/],
+      [signedFor('n1', '/admin/follow', body, cluster.token, 'another-cluster'), /signed for cluster "another-cluster", not for this node's cluster/],
+    ] as const) {
+      const r = await fetch(`http://${leader}/admin/follow`, { method: 'POST', body, headers: { ...headers, 'content-type': 'application/json' } });
+      expect(r.status).toBe(403);
+      const answer = (await r.json()) as { error: string; code: string };
+      expect(answer.code).toBe('forbidden');
+      expect(answer.error).toMatch(why);
+      expect(answer.error).not.toContain('\n');
+      expect((await status(leader)).role).toBe('leader');
+    }
+    await expectUnchanged();
   });
 });
 

@@ -48,6 +48,7 @@ export function registerNodeCommand(program: Command): void {
     .option('--heartbeat-ms <ms>', 'replication heartbeat interval', intFlag('--heartbeat-ms', 1), 100)
     .option('--fencing <how>', 'lease (needs a monitor renewing the leader lease) | none', choiceFlag('--fencing', ['lease', 'none'] as const), 'none')
     .option('--token <token>', 'cluster token (default: $REPLAB_CLUSTER_TOKEN)')
+    .option('--cluster <name>', "the cluster's name: admin calls must be signed for it", 'replab')
     .action(async (o: Record<string, unknown>) => {
       const http = parseHostPort(o.http as string, '--http');
       const repl = parseHostPort(o.repl as string, '--repl');
@@ -56,8 +57,15 @@ export function registerNodeCommand(program: Command): void {
       if (o.role === 'follower' && !upstream) throw new UsageError('--upstream is required with --role follower');
       const token = (o.token as string | undefined) ?? process.env.REPLAB_CLUSTER_TOKEN;
       if (!token) throw new UsageError('a cluster token is required: --token or $REPLAB_CLUSTER_TOKEN');
+      const cluster = o.cluster as string;
+      if (!/^[A-Za-z0-9_.-]{1,128}$/.test(cluster))
+        throw new UsageError(`--cluster must be 1-128 letters, digits, ".", "_" or "-", got ${JSON.stringify(cluster)}`);
+      const id = o.id as string;
+      // The id is signed into every admin call meant for this node, in the same alphabet.
+      if (!/^[A-Za-z0-9_.-]{1,64}$/.test(id)) throw new UsageError(`--id must be 1-64 letters, digits, ".", "_" or "-", got ${JSON.stringify(id)}`);
       const config: NodeConfig = {
-        id: o.id as string,
+        id,
+        cluster,
         dataDir: o.dataDir as string,
         role: o.role as NodeConfig['role'],
         httpHost: http.host,
