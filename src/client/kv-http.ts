@@ -48,7 +48,7 @@ function send(req: KvRequest): Promise<RawResponse> {
         method: req.method,
         path: req.path,
         agent,
-        headers: req.body !== undefined ? { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(req.body) } : {},
+        headers: req.body !== undefined ? { 'content-type': contentType(req.method), 'content-length': Buffer.byteLength(req.body) } : {},
       },
       (res) => {
         const chunks: Buffer[] = [];
@@ -74,6 +74,11 @@ function send(req: KvRequest): Promise<RawResponse> {
     r.on('error', (e: NodeJS.ErrnoException & { sent?: boolean }) => reject(Object.assign(e, { sent: e.sent ?? connected })));
     r.end(req.body);
   });
+}
+
+/** A PUT's body is the raw value; the one POST, cas, takes JSON (and nodes refuse it otherwise, 415). */
+function contentType(method: KvRequest['method']): string {
+  return method === 'POST' ? 'application/json' : 'text/plain; charset=utf-8';
 }
 
 function splitAddress(address: string): [string, number] {

@@ -18,8 +18,10 @@ export const KvErrors = {
   request_timeout: { status: 408, definite: true },
   not_leader: { status: 421, definite: true },
   unauthorized: { status: 401, definite: true },
-  /** A genuine admin call meant for another node or cluster. */
+  /** A genuine admin call meant for another node or cluster, or a request from a web browser. */
   forbidden: { status: 403, definite: true },
+  /** A JSON endpoint (cas, admin calls) sent another Content-Type. */
+  unsupported_media_type: { status: 415, definite: true },
   /** An admin call or peer from an older epoch: refused, nothing changed. */
   stale_epoch: { status: 409, definite: true },
   /** The leader lost its lease or was fenced before it could acknowledge; the write may persist. */

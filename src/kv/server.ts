@@ -19,11 +19,16 @@
  *   POST /admin/fence    {"epoch", "fenced"}                           switchover: stop taking writes
  * Each answers with the node's short status.
  *
+ * A request from a web browser (src/lib/browser-guard.ts) is refused with 403 before anything is
+ * read, on every route; cas and admin calls take only `Content-Type: application/json` (415
+ * otherwise), while a PUT takes its raw value with any Content-Type.
+ *
  * Every error is one JSON line `{"error": "...", "code": "..."}` from the table in protocol.ts;
  * anything unexpected is a logged 500. No input can crash the process.
  */
 import http from 'node:http';
 import { AUTH_HEADER, Verifier } from '../lib/auth.js';
+import { browserMark, browserRefusal, isJsonContentType, jsonRequired } from '../lib/browser-guard.js';
 import { BodyError, parseJsonBounded, readBody as readBoundedBody } from '../lib/http-body.js';
 import { closeHttp, listenHttp } from '../lib/http-server.js';
 import { renderMetrics } from './metrics.js';
@@ -66,6 +71,10 @@ export class HttpApi {
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     res.setHeader(NODE_HEADER, this.node.config.id);
+    // A web page can make the operator's browser send this request (a cross-origin "simple" POST
+    // needs no preflight): refuse it before reading a byte of its body.
+    const mark = browserMark(req.headers);
+    if (mark) throw new KvError('forbidden', browserRefusal(mark));
     // The raw path, not a normalised one: `/kv/..` names the key "..", and `/kv/../status` must not
     // reach /status.
     const raw = req.url ?? '/';
@@ -143,6 +152,7 @@ export class HttpApi {
   }
 
   private async cas(req: http.IncomingMessage, res: http.ServerResponse, key: string): Promise<void> {
+    requireJson(req, 'cas');
     this.guardWrite();
     const body = parseCasBody(decodeUtf8(await readBody(req, CAS_BODY_LIMIT_BYTES)));
     const r = await this.node.cas(key, body.expected, body.value);
@@ -164,6 +174,7 @@ export class HttpApi {
 
   private async admin(req: http.IncomingMessage, res: http.ServerResponse, action: string): Promise<void> {
     const node = this.node;
+    requireJson(req, 'an admin call');
     const raw = await readBody(req, 64 * 1024);
     const auth = this.verifier.verifyAdmin(headerValue(req.headers[AUTH_HEADER]), { method: 'POST', path: `/admin/${action}`, body: raw });
     if (!auth.ok) throw new KvError(auth.status === 403 ? 'forbidden' : 'unauthorized', `admin call refused: ${auth.why}`);
@@ -212,7 +223,9 @@ export class HttpApi {
       return;
     }
     if (e instanceof KvError) {
-      if (e.code === 'value_too_large' || e.code === 'request_timeout') res.setHeader('connection', 'close');
+      // Refused before or while its body was read: the rest of the body is not worth waiting for,
+      // so the connection carries no further request.
+      if (['value_too_large', 'request_timeout', 'forbidden', 'unsupported_media_type'].includes(e.code)) res.setHeader('connection', 'close');
       this.json(res, e.status, { error: e.message, code: e.code, ...e.extra });
       return;
     }
@@ -253,6 +266,11 @@ async function readBody(req: http.IncomingMessage, limit: number): Promise<Buffe
 function toKvError(e: unknown): unknown {
   if (!(e instanceof BodyError)) return e;
   return new KvError(e.status === 413 ? 'value_too_large' : e.status === 408 ? 'request_timeout' : 'bad_request', e.message);
+}
+
+/** JSON endpoints refuse any other Content-Type (415) before reading the body. */
+function requireJson(req: http.IncomingMessage, what: string): void {
+  if (!isJsonContentType(req.headers)) throw new KvError('unsupported_media_type', jsonRequired(req.headers, what));
 }
 
 function headerValue(v: string | string[] | undefined): string | undefined {

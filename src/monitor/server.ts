@@ -4,10 +4,13 @@
  *   GET  /leader      {"leader", "http", "epoch"}: what clients and the router route by
  *   POST /switchover  {"to": "n2"} (cluster token required): planned switchover, answers when done
  *
- * The switchover is signed for "monitor" in this cluster (src/lib/auth.ts).
+ * The switchover is signed for "monitor" in this cluster (src/lib/auth.ts) and takes only
+ * `Content-Type: application/json` (415 otherwise). A request from a web browser
+ * (src/lib/browser-guard.ts) is refused with 403 before anything is read.
  */
 import http from 'node:http';
 import { AUTH_HEADER, MONITOR_TARGET, Verifier } from '../lib/auth.js';
+import { browserMark, browserRefusal, isJsonContentType, jsonRequired } from '../lib/browser-guard.js';
 import { EnvironmentError, UsageError } from '../lib/errors.js';
 import { BodyError, parseJsonBounded, readBody } from '../lib/http-body.js';
 import { closeHttp, listenHttp } from '../lib/http-server.js';
@@ -42,6 +45,8 @@ export class MonitorApi {
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const mark = browserMark(req.headers);
+    if (mark) return refuseUnread(res, 403, browserRefusal(mark));
     const path = new URL(req.url ?? '/', 'http://monitor').pathname;
     if (req.method === 'GET' && path === '/status') return json(res, 200, this.monitor.view());
     if (req.method === 'GET' && path === '/leader') {
@@ -49,6 +54,7 @@ export class MonitorApi {
       return json(res, 200, { leader: v.leader, http: v.leaderHttp, epoch: v.epoch });
     }
     if (req.method === 'POST' && path === '/switchover') {
+      if (!isJsonContentType(req.headers)) return refuseUnread(res, 415, jsonRequired(req.headers, 'switchover'));
       let text: string;
       try {
         text = await readAll(req);
@@ -78,6 +84,12 @@ function json(res: http.ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
   res.end(text);
+}
+
+/** A refusal sent before the body was read: the connection closes rather than wait for that body. */
+function refuseUnread(res: http.ServerResponse, status: number, error: string): void {
+  res.setHeader('connection', 'close');
+  json(res, status, { error });
 }
 
 function readAll(req: http.IncomingMessage): Promise<string> {

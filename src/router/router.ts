@@ -7,11 +7,16 @@
  * Like the client library it retries on another node only what certainly did not happen: a
  * connection refused before the request was sent, or a node answering 421 not-leader / 503
  * unavailable. A request lost after it was sent is answered 502 `bad_gateway` (indefinite).
+ *
+ * A request from a web browser (src/lib/browser-guard.ts) is refused with 403 before its body is
+ * read, and never forwarded. Content types are the nodes' to check: a cas sent as text/plain gets
+ * the node's 415.
  */
 import http from 'node:http';
 import { ClusterClient } from '../client/client.js';
 import { NODE_HEADER, SERVED_BY_HEADER } from '../kv/protocol.js';
 import { MAX_VALUE_BYTES } from '../kv/record.js';
+import { browserMark, browserRefusal } from '../lib/browser-guard.js';
 import { EnvironmentError } from '../lib/errors.js';
 import { BodyError, readBody } from '../lib/http-body.js';
 import { closeHttp, listenHttp } from '../lib/http-server.js';
@@ -85,6 +90,12 @@ export class Router {
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     try {
+      const mark = browserMark(req.headers);
+      if (mark) {
+        // Its body is never read: the connection closes rather than wait for it.
+        res.setHeader('connection', 'close');
+        return json(res, 403, { error: browserRefusal(mark), code: 'forbidden' });
+      }
       if (req.url === '/router/status') {
         return json(res, 200, { leader: this.client!.leader(), followers: this.client!.followers(), reads: this.options.reads, ...this.counters });
       }

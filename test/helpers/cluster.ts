@@ -27,7 +27,9 @@ export interface HttpResult {
 }
 
 export async function request(address: string, method: string, urlPath: string, body?: string, timeoutMs = 5000): Promise<HttpResult> {
-  const res = await fetch(`http://${address}${urlPath}`, { method, body, signal: AbortSignal.timeout(timeoutMs) });
+  // A POST (cas) is JSON, which nodes require of it; a PUT's body is the raw value.
+  const headers = method === 'POST' ? { 'content-type': 'application/json' } : undefined;
+  const res = await fetch(`http://${address}${urlPath}`, { method, body, headers, signal: AbortSignal.timeout(timeoutMs) });
   const text = await res.text();
   let parsed: Record<string, unknown>;
   try {

@@ -1,13 +1,18 @@
 /**
  * Garbage on either port gets a clear error, changes nothing and leaves the node serving: checked
- * against a real leader process by comparing its whole state and LSN before and after.
+ * against a real leader process by comparing its whole state and LSN before and after. Requests a
+ * web page could make a browser send are refused (403) by the node, the monitor and the router
+ * before their body is read, and JSON endpoints sent as text/plain are 415.
  */
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call } from '../../src/client/kv-http.js';
 import type { ReplabCluster } from '../../src/cluster/replab-cluster.js';
 import { encodeJsonFrame, FrameType } from '../../src/kv/frames.js';
 import { AUTH_HEADER, signAdminRequest, signHello } from '../../src/lib/auth.js';
-import { dump, put, request, startCluster, status } from '../helpers/cluster.js';
+import { silentLogger } from '../../src/lib/log.js';
+import { Router } from '../../src/router/router.js';
+import { dump, get, put, request, startCluster, status } from '../helpers/cluster.js';
 
 let cluster: ReplabCluster;
 let leader: string;
@@ -209,6 +214,178 @@ describe('node: more bad input', () => {
 function rawHttp(address: string, text: string, ms = 3000): Promise<string> {
   return raw(address, text, ms);
 }
+
+describe('requests from a web page, and JSON endpoints sent another Content-Type', () => {
+  const marks: Array<[string, Record<string, string>]> = [
+    ['an Origin header', { origin: 'http://evil.example' }],
+    ['Fetch Metadata headers', { 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'no-cors', 'sec-fetch-dest': 'empty' }],
+    ["a browser's user agent", { 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0' }],
+  ];
+  let router: Router;
+  let routerHttp: string;
+
+  beforeAll(async () => {
+    router = new Router({ monitor: cluster.monitorHttp, reads: 'leader', refreshMs: 50 }, silentLogger());
+    routerHttp = await router.listen('127.0.0.1', 0);
+  });
+  afterAll(async () => {
+    await router?.close();
+  });
+
+  /**
+   * Sends a request's head announcing a 100-byte body and only part of that body. A server that
+   * waits for the body answers 408 after its 10 s body timeout; one that refuses first answers at once.
+   */
+  async function headOnly(
+    address: string,
+    method: string,
+    urlPath: string,
+    headers: Record<string, string>,
+  ): Promise<{ status: number; body: Record<string, unknown>; ms: number }> {
+    const lines = Object.entries({ host: address, 'content-length': '100', ...headers }).map(([k, v]) => `${k}: ${v}\r\n`);
+    const t0 = Date.now();
+    const reply = await rawHttp(address, `${method} ${urlPath} HTTP/1.1\r\n${lines.join('')}\r\n{"partial": `, 3000);
+    const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(reply)?.[1] ?? 0);
+    const text = reply.slice(reply.indexOf('\r\n\r\n') + 4);
+    return { status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {}, ms: Date.now() - t0 };
+  }
+
+  const monitorLeader = async () => (await cluster.monitorStatus())?.leader;
+
+  it.each(marks)('with %s, the node refuses a PUT, a cas and an admin call with 403 before reading their body', async (_, mark) => {
+    for (const [method, urlPath, extra] of [
+      ['PUT', '/kv/from-page', { 'content-type': 'text/plain' }],
+      ['POST', '/kv/keep/cas', { 'content-type': 'application/json' }],
+      ['POST', '/admin/lease', { ...signedFor('n1', '/admin/lease', '{}'), 'content-type': 'application/json' }],
+    ] as const) {
+      const r = await headOnly(leader, method, urlPath, { ...mark, ...extra });
+      expect(r.status, `${method} ${urlPath}`).toBe(403);
+      expect(r.body.code).toBe('forbidden');
+      expect(String(r.body.error)).toMatch(/^requests from web browsers are refused \(.+\): this API is for replab and scripts on this machine$/);
+      expect(r.ms).toBeLessThan(2000);
+    }
+    // With the whole body sent, nothing happens either.
+    const put1 = await fetch(`http://${leader}/kv/from-page`, { method: 'PUT', body: 'page', headers: mark });
+    expect(put1.status).toBe(403);
+    const cas = await fetch(`http://${leader}/kv/keep/cas`, {
+      method: 'POST',
+      body: '{"expected":"me","value":"page"}',
+      headers: { ...mark, 'content-type': 'application/json' },
+    });
+    expect(cas.status).toBe(403);
+    expect((await get(leader, 'from-page')).status).toBe(404);
+    await expectUnchanged();
+  });
+
+  it.each(marks)('with %s, the monitor refuses a switchover with 403, even a signed one, and the leader stays', async (_, mark) => {
+    const r = await headOnly(cluster.monitorHttp, 'POST', '/switchover', { ...mark, 'content-type': 'application/json' });
+    expect(r.status).toBe(403);
+    expect(String(r.body.error)).toMatch(/^requests from web browsers are refused/);
+    expect(r.ms).toBeLessThan(2000);
+    const body = '{"to":"n2"}';
+    const signed = await fetch(`http://${cluster.monitorHttp}/switchover`, {
+      method: 'POST',
+      body,
+      headers: { ...mark, ...signedFor('monitor', '/switchover', body), 'content-type': 'application/json' },
+      signal: AbortSignal.timeout(10_000),
+    });
+    expect(signed.status).toBe(403);
+    expect(await monitorLeader()).toBe('n1');
+    expect((await status(leader)).role).toBe('leader');
+  });
+
+  it.each(marks)('with %s, the router refuses a PUT with 403 before reading its body, and forwards nothing', async (_, mark) => {
+    const r = await headOnly(routerHttp, 'PUT', '/kv/from-page', mark);
+    expect(r.status).toBe(403);
+    expect(r.body.code).toBe('forbidden');
+    expect(String(r.body.error)).toMatch(/^requests from web browsers are refused/);
+    expect(r.ms).toBeLessThan(2000);
+    const full = await fetch(`http://${routerHttp}/kv/from-page`, { method: 'PUT', body: 'page', headers: mark });
+    expect(full.status).toBe(403);
+    expect((await get(leader, 'from-page')).status).toBe(404);
+    await expectUnchanged();
+  });
+
+  it("replab's own clients are not taken for browsers: Node's fetch through the router, the cluster client and the CLI's switchover call", async () => {
+    // Node's fetch sends `sec-fetch-mode: cors` with every request; it must still get through.
+    const viaRouter = await fetch(`http://${routerHttp}/kv/from-script`, { method: 'PUT', body: 'script' });
+    expect(viaRouter.status).toBe(200);
+    const viaClient = await call({
+      address: leader,
+      method: 'POST',
+      path: '/kv/from-script/cas',
+      body: '{"expected":"script","value":"client"}',
+      timeoutMs: 5000,
+    });
+    expect(viaClient).toMatchObject({ type: 'ok', value: 'client' });
+    await expect(cluster.switchover('n1')).rejects.toThrow(/n1 is already the leader/);
+    expect((await request(leader, 'DELETE', '/kv/from-script')).status).toBe(200);
+    before = { data: await dump(leader), lsn: (await status(leader)).lastLsn };
+  });
+
+  it.each([
+    ['text/plain', 'text/plain;charset=UTF-8'],
+    ['no Content-Type', undefined],
+    ['a form', 'application/x-www-form-urlencoded'],
+  ])('a cas with %s is 415 on the node and through the router, and changes nothing', async (_, contentType) => {
+    const body = '{"expected":"me","value":"plain"}';
+    const headers: Record<string, string> = contentType ? { 'content-type': contentType } : {};
+    for (const address of [leader, routerHttp]) {
+      const r = await rawHttp(
+        address,
+        `POST /kv/keep/cas HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: ${body.length}\r\n${Object.entries(headers)
+          .map(([k, v]) => `${k}: ${v}\r\n`)
+          .join('')}\r\n${body}`,
+      );
+      expect(r).toMatch(/^HTTP\/1\.1 415/);
+      const answer = JSON.parse(r.slice(r.indexOf('\r\n\r\n') + 4)) as { error: string; code: string };
+      expect(answer.code).toBe('unsupported_media_type');
+      expect(answer.error).toMatch(/cas takes a JSON body: send Content-Type: application\/json/);
+    }
+    await expectUnchanged();
+  });
+
+  it('admin calls and the switchover with text/plain are 415, and do nothing', async () => {
+    const lease = '{"epoch":1,"leaseMs":1000,"sentAtMs":0}';
+    const r = await fetch(`http://${leader}/admin/lease`, {
+      method: 'POST',
+      body: lease,
+      headers: { ...signedFor('n1', '/admin/lease', lease), 'content-type': 'text/plain' },
+    });
+    expect(r.status).toBe(415);
+    expect(((await r.json()) as { code: string }).code).toBe('unsupported_media_type');
+    const body = '{"to":"n2"}';
+    const s = await fetch(`http://${cluster.monitorHttp}/switchover`, {
+      method: 'POST',
+      body,
+      headers: { ...signedFor('monitor', '/switchover', body), 'content-type': 'text/plain' },
+      signal: AbortSignal.timeout(10_000),
+    });
+    expect(s.status).toBe(415);
+    expect(String(((await s.json()) as { error: string }).error)).toMatch(/switchover takes a JSON body/);
+    expect(await monitorLeader()).toBe('n1');
+    await expectUnchanged();
+  });
+
+  it('a PUT keeps taking its raw value as text/plain, and every server keeps serving', async () => {
+    const viaRouter = await fetch(`http://${routerHttp}/kv/plain`, {
+      method: 'PUT',
+      body: 'raw value',
+      headers: { 'content-type': 'text/plain; charset=utf-8' },
+    });
+    expect(viaRouter.status).toBe(200);
+    expect((await get(leader, 'plain')).body.value).toBe('raw value');
+    const json = await fetch(`http://${leader}/kv/plain/cas`, {
+      method: 'POST',
+      body: '{"expected":"raw value","value":"cas"}',
+      headers: { 'content-type': 'application/json; charset=utf-8' },
+    });
+    expect(json.status).toBe(200);
+    expect((await request(leader, 'DELETE', '/kv/plain')).status).toBe(200);
+    expect(await monitorLeader()).toBe('n1');
+    before = { data: await dump(leader), lsn: (await status(leader)).lastLsn };
+  });
+});
 
 describe('node: bad input on the replication port', () => {
   it('garbage bytes are dropped with the connection', async () => {
