@@ -227,7 +227,7 @@ export class ReplabCluster implements ClusterBackend {
   private nodeArgs(
     id: string,
     role: 'leader' | 'follower',
-    upstreamRepl: string | undefined,
+    upstream: { repl: string; id: string } | undefined,
     dataDir: string,
     ports?: { http: string; repl: string },
   ): string[] {
@@ -235,7 +235,7 @@ export class ReplabCluster implements ClusterBackend {
     const spec = this.state.spec;
     const args = ['node', '--id', id, '--cluster', this.state.name, '--role', role, '--data-dir', dataDir];
     args.push('--http', ports?.http ?? '127.0.0.1:0', '--repl', ports?.repl ?? '127.0.0.1:0');
-    if (upstreamRepl) args.push('--upstream', upstreamRepl);
+    if (upstream) args.push('--upstream', upstream.repl, '--upstream-id', upstream.id);
     args.push('--mode', s.mode, '--k', String(s.k), '--ack', s.ackLevel, '--sync-timeout-ms', String(s.syncTimeoutMs));
     args.push('--on-sync-timeout', s.onSyncTimeout, '--visibility', s.visibility, '--heartbeat-ms', String(spec.heartbeatMs));
     args.push('--checkpoint-bytes', String(spec.storage.checkpointBytes), '--segment-bytes', String(spec.storage.segmentBytes));
@@ -253,19 +253,19 @@ export class ReplabCluster implements ClusterBackend {
     const volumeMiB = this.state.spec.storage.volumeMiB;
     if (volumeMiB !== undefined) await mountVolume(dataDir, volumeMiB * 1024 * 1024);
     // A follower dials its upstream through the proxy for that directed link.
-    const upstreamRepl = n.upstreamId ? await this.link(replLink(n.id, n.upstreamId), this.endpoint(n.upstreamId).repl) : undefined;
+    const upstream = n.upstreamId ? { repl: await this.link(replLink(n.id, n.upstreamId), this.endpoint(n.upstreamId).repl), id: n.upstreamId } : undefined;
     const ns: NodeState = {
       id: n.id,
       role: n.role,
       upstreamId: n.upstreamId,
-      args: this.nodeArgs(n.id, n.role, upstreamRepl, dataDir),
+      args: this.nodeArgs(n.id, n.role, upstream, dataDir),
       logFile: path.resolve(this.dir, 'logs', `${n.id}.log`),
       dataDir,
     };
     this.state.nodes.push(ns);
     const ep = await this.spawnNode(ns);
     // Pin the ports it got, so a restart comes back at the same address.
-    ns.args = this.nodeArgs(n.id, n.role, upstreamRepl, dataDir, { http: ep.http, repl: ep.repl });
+    ns.args = this.nodeArgs(n.id, n.role, upstream, dataDir, { http: ep.http, repl: ep.repl });
     this.file.nodes.push(ep);
     await this.save();
   }

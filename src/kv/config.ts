@@ -47,6 +47,8 @@ export interface NodeConfig extends CommitSettings {
   role: 'leader' | 'follower';
   /** host:port of the upstream's replication port (followers only). */
   upstream: string | undefined;
+  /** The upstream's node id: the follower's HELLO is signed for it, so it cannot be replayed to another node. */
+  upstreamId: string | undefined;
   /** Shared secret: a peer proves it holds it in HELLO and in signed admin calls (src/lib/auth.ts). */
   token: string;
   /** Take a checkpoint once this many WAL bytes accumulated since the last one. @default 64 MiB */

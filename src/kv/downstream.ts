@@ -14,6 +14,8 @@ import type { EpochStart } from './meta.js';
 
 export interface DownstreamHost {
   readonly id: string;
+  /** The cluster's name: the HELLO is signed for it and for the upstream's id. */
+  readonly cluster: string;
   readonly token: string;
   readonly log: Logger;
   epoch(): number;
@@ -56,6 +58,8 @@ export class UpstreamLink {
   constructor(
     private readonly host: DownstreamHost,
     readonly upstream: HostPort,
+    /** The upstream's node id: the HELLO is signed for it, so a captured HELLO is refused by any other node. */
+    readonly upstreamId: string,
     private readonly heartbeatMs: number,
   ) {}
 
@@ -118,7 +122,8 @@ export class UpstreamLink {
       this.lastFrameMs = Date.now();
       // A proof of the token, not the token: this connection crosses the cluster's fault proxy.
       const hello = { nodeId: this.host.id, lastLsn: this.host.lastLsn(), lastEpoch: this.host.lastEpoch() };
-      socket.write(encodeJsonFrame(FrameType.hello, this.host.epoch(), { ...hello, ...signHello(this.host.token, hello) }));
+      const proof = signHello(this.host.token, { ...hello, target: { cluster: this.host.cluster, upstream: this.upstreamId } });
+      socket.write(encodeJsonFrame(FrameType.hello, this.host.epoch(), { ...hello, ...proof }));
     });
     socket.on('data', (chunk: Buffer) => {
       // Liveness is judged by bytes arriving, not by how fast this node processes them (installing

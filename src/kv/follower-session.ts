@@ -12,6 +12,8 @@ import type { Wal } from './wal.js';
 
 export interface UpstreamHost {
   readonly id: string;
+  /** The cluster's name: a HELLO must be signed for it and for this node's id. */
+  readonly cluster: string;
   readonly token: string;
   /** When followers confirm records: after writing, fdatasync or applying them. */
   readonly ackLevel: AckLevel;

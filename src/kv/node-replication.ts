@@ -47,7 +47,7 @@ export function upstreamStatus(node: KvNode): UpstreamState | null {
   if (s.kind !== 'follower' || !s.link) return null;
   const u = s.info;
   return {
-    address: s.upstream ?? null,
+    address: s.upstream?.address ?? null,
     id: u.upstreamId ?? null,
     connected: s.link.connected,
     streaming: s.link.streaming,
@@ -59,6 +59,7 @@ export function upstreamStatus(node: KvNode): UpstreamState | null {
 export function upstreamHost(node: KvNode): UpstreamHost {
   return {
     id: node.config.id,
+    cluster: node.config.cluster,
     token: node.config.token,
     ackLevel: node.config.ackLevel,
     wal: node.wal,
@@ -93,6 +94,7 @@ export function upstreamHost(node: KvNode): UpstreamHost {
 export function downstreamHost(node: KvNode): DownstreamHost {
   return {
     id: node.config.id,
+    cluster: node.config.cluster,
     token: node.config.token,
     log: node.log,
     epoch: () => node.epoch,

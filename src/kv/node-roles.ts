@@ -11,7 +11,7 @@ import { recomputeCommit, requireLeader } from './node-leader.js';
 import { KvError } from './protocol.js';
 import { decodeRecord } from './record.js';
 import { appendRewound } from './rewound.js';
-import { followerRole, leaderRole } from './role.js';
+import { followerRole, leaderRole, type UpstreamRef } from './role.js';
 import { removeCheckpoints } from './snapshot.js';
 
 /** Admin calls carry the caller's epoch: older is refused, newer is adopted (stepping down). */
@@ -75,14 +75,14 @@ export function promote(node: KvNode, epoch: number, leaseMs: number, sentAtMs: 
 }
 
 /** Follows `upstream` (a replication address) from now on; a leader demotes itself first. */
-export function follow(node: KvNode, epoch: number, upstream: string, leaderHttp: string | null): Promise<void> {
+export function follow(node: KvNode, epoch: number, upstream: UpstreamRef, leaderHttp: string | null): Promise<void> {
   return node.serialized(async () => {
     await checkEpoch(node, epoch, 'follow');
-    if (node.state.kind === 'leader') await demote(node, `told to follow ${upstream}`);
+    if (node.state.kind === 'leader') await demote(node, `told to follow ${upstream.id} at ${upstream.address}`);
     const s = node.state;
     assert(s.kind === 'follower', `follow as ${s.kind}`);
     if (leaderHttp !== null) s.info = { ...s.info, leaderHttp };
-    if (s.link && s.upstream === upstream) return;
+    if (s.link && s.upstream?.address === upstream.address && s.upstream.id === upstream.id) return;
     s.link?.stop();
     s.link = undefined;
     s.upstream = upstream;

@@ -46,7 +46,7 @@ import * as roles from './node-roles.js';
 import { OpQueue } from './op-queue.js';
 import { KvError } from './protocol.js';
 import type { Op } from './record.js';
-import { followerRole, leaderRole, type Role } from './role.js';
+import { followerRole, leaderRole, type Role, type UpstreamRef } from './role.js';
 import { readLatestSnapshot } from './snapshot.js';
 import type { FollowerStatus, UpstreamState } from './status.js';
 import { KvState } from './store.js';
@@ -95,7 +95,10 @@ export class KvNode extends EventEmitter {
     this.config = config;
     this.log = log;
     this.defaultSyncStandbys = config.syncStandbys;
-    this.state = config.role === 'leader' ? leaderRole(this.head, config.syncStandbys) : followerRole(config.upstream);
+    this.state =
+      config.role === 'leader'
+        ? leaderRole(this.head, config.syncStandbys)
+        : followerRole(config.upstream && config.upstreamId ? { address: config.upstream, id: config.upstreamId } : undefined);
     this.lease = new Lease(config.fencing);
     this.wal = new Wal({
       dir: config.dataDir,
@@ -134,7 +137,7 @@ export class KvNode extends EventEmitter {
 
   /** The replication address this node follows, or null (a leader, or a follower not yet told). */
   get upstreamAddress(): string | null {
-    return this.state.kind === 'follower' ? (this.state.upstream ?? null) : null;
+    return this.state.kind === 'follower' ? (this.state.upstream?.address ?? null) : null;
   }
 
   get syncStandbys(): string[] {
@@ -221,7 +224,7 @@ export class KvNode extends EventEmitter {
   startFollowing(): void {
     const s = this.state;
     assert(s.kind === 'follower' && s.upstream !== undefined, `startFollowing as ${s.kind} without an upstream`);
-    s.link = new UpstreamLink(replication.downstreamHost(this), parseHostPort(s.upstream, '--upstream'), this.config.heartbeatMs);
+    s.link = new UpstreamLink(replication.downstreamHost(this), parseHostPort(s.upstream.address, '--upstream'), s.upstream.id, this.config.heartbeatMs);
     s.link.start();
   }
 
@@ -284,7 +287,7 @@ export class KvNode extends EventEmitter {
     return roles.promote(this, epoch, leaseMs, sentAtMs, syncStandbys);
   }
 
-  follow(epoch: number, upstream: string, leaderHttp: string | null): Promise<void> {
+  follow(epoch: number, upstream: UpstreamRef, leaderHttp: string | null): Promise<void> {
     return roles.follow(this, epoch, upstream, leaderHttp);
   }
 

@@ -12,6 +12,12 @@
 import type { UpstreamLink } from './downstream.js';
 import { KvState } from './store.js';
 
+/** The node a follower streams from: its replication address and its id (the HELLO is signed for that id). */
+export interface UpstreamRef {
+  address: string;
+  id: string;
+}
+
 /** What a follower last heard from its upstream (heartbeats), for hints and lag. */
 export interface UpstreamInfo {
   leaderHttp: string | null;
@@ -34,8 +40,8 @@ export type Role =
   | { kind: 'stepping-down'; visible: KvState; syncStandbys: string[] }
   | {
       kind: 'follower';
-      /** host:port of the upstream's replication port, when it has been told whom to follow. */
-      upstream: string | undefined;
+      /** The upstream, when it has been told whom to follow. */
+      upstream: UpstreamRef | undefined;
       link: UpstreamLink | undefined;
       info: UpstreamInfo;
     };
@@ -49,6 +55,6 @@ export function leaderRole(head: KvState, syncStandbys: string[]): Extract<Role,
   return { kind: 'leader', visible, syncStandbys, handingOver: false };
 }
 
-export function followerRole(upstream: string | undefined, leaderHttp: string | null = null): Extract<Role, { kind: 'follower' }> {
+export function followerRole(upstream: UpstreamRef | undefined, leaderHttp: string | null = null): Extract<Role, { kind: 'follower' }> {
   return { kind: 'follower', upstream, link: undefined, info: { leaderHttp } };
 }

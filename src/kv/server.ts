@@ -195,8 +195,11 @@ export class HttpApi {
         const upstream = body.upstream;
         if (typeof upstream !== 'string' || !/^[^:\s]+:\d{1,5}$/.test(upstream))
           throw new KvError('bad_request', `follow: "upstream" must be a host:port replication address, got ${JSON.stringify(upstream ?? null)}`);
+        const upstreamId = body.upstreamId;
+        if (typeof upstreamId !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(upstreamId))
+          throw new KvError('bad_request', `follow: "upstreamId" must be the upstream's node id, got ${JSON.stringify(upstreamId ?? null)}`);
         const leaderHttp = typeof body.leaderHttp === 'string' ? body.leaderHttp : null;
-        await node.follow(epoch, upstream, leaderHttp);
+        await node.follow(epoch, { address: upstream, id: upstreamId }, leaderHttp);
         break;
       }
       case 'fence': {

@@ -38,7 +38,9 @@ export class ReplicationServer {
     private readonly host: UpstreamHost,
     private readonly heartbeatMs: number,
   ) {
-    this.verifier = new Verifier(host.token);
+    // HELLOs must be signed for this node and cluster: one captured on its way to another upstream
+    // (the proxy's API can redirect any link) is refused here.
+    this.verifier = new Verifier(host.token, { self: { cluster: host.cluster, id: host.id } });
   }
 
   async listen(hostname: string, port: number): Promise<number> {
@@ -160,7 +162,16 @@ export class ReplicationServer {
     const { nodeId, lastLsn, lastEpoch } = hello;
     if (typeof nodeId !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(nodeId)) throw new FrameError('HELLO: nodeId must be a short identifier');
     if (!isLsn(lastLsn) || !isLsn(lastEpoch)) throw new FrameError('HELLO: lastLsn and lastEpoch must be non-negative integers');
-    const proof = this.verifier.verifyHello({ nodeId, lastLsn, lastEpoch, ts: hello.ts, nonce: hello.nonce, mac: hello.mac });
+    const proof = this.verifier.verifyHello({
+      nodeId,
+      lastLsn,
+      lastEpoch,
+      ts: hello.ts,
+      nonce: hello.nonce,
+      mac: hello.mac,
+      to: hello.to,
+      cluster: hello.cluster,
+    });
     if (!proof.ok) {
       session.close(`HELLO from ${nodeId} refused: ${proof.why}`);
       return;

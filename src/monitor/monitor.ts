@@ -228,7 +228,7 @@ export class Monitor {
           const r = await this.api.admin(
             this.httpOf(n.id),
             'follow',
-            { epoch: this.state.epoch, upstream: want, leaderHttp: this.node(leader).http },
+            { epoch: this.state.epoch, upstream: want, upstreamId: upId, leaderHttp: this.node(leader).http },
             this.probeTimeoutMs,
           );
           if (wrongPlace)

@@ -45,6 +45,8 @@ beforeAll(async () => {
       'follower',
       '--upstream',
       `127.0.0.1:${port}`,
+      '--upstream-id',
+      'n1',
       '--data-dir',
       path.join(dir, 'n2'),
       '--token',

@@ -37,7 +37,9 @@ describe('a follower that says HELLO but never acks', () => {
       await new Promise<void>((r) => socket.once('connect', () => r()));
       // A follower whose log ends where the leader's does, by its own word.
       const hello = { nodeId: 'nx', lastLsn, lastEpoch: epoch };
-      socket.write(encodeJsonFrame(FrameType.hello, epoch, { ...hello, ...signHello(cluster.token, hello) }));
+      socket.write(
+        encodeJsonFrame(FrameType.hello, epoch, { ...hello, ...signHello(cluster.token, { ...hello, target: { cluster: cluster.name, upstream: 'n1' } }) }),
+      );
       expect(await waitFor(() => frames.some((f) => f.type === FrameType.welcome), 5000, 10)).toBe(true);
       const joined = await waitFor(async () => ((await status(leader.http)).followers as Array<{ id: string }>).some((f) => f.id === 'nx'), 5000, 20);
       expect(joined).toBe(true);

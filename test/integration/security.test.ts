@@ -258,7 +258,7 @@ describe('the monitor and a leader that stepped down', () => {
     const http = cluster.endpoint(leader).http;
     const t0 = Date.now();
     // A genuine follow, signed for the leader, makes it step down while the monitor still renews its lease.
-    const body = JSON.stringify({ epoch: (await status(http)).epoch, upstream: cluster.endpoint(other).repl });
+    const body = JSON.stringify({ epoch: (await status(http)).epoch, upstream: cluster.endpoint(other).repl, upstreamId: other });
     const header = signAdminRequest(cluster.token, { method: 'POST', path: '/admin/follow', body, caller: 'test', target: leader, cluster: cluster.name });
     expect((await signedPost(http, '/admin/follow', header, body)).status).toBe(200);
     let unreachable: Record<string, unknown> | undefined;

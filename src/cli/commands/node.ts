@@ -18,6 +18,7 @@ export function registerNodeCommand(program: Command): void {
     .option('--http <host:port>', 'client API address', '127.0.0.1:0')
     .option('--repl <host:port>', 'replication address', '127.0.0.1:0')
     .option('--upstream <host:port>', 'replication address to follow (followers)')
+    .option('--upstream-id <id>', "the upstream's node id (its HELLO is signed for that node)")
     .option('--mode <mode>', 'async | semi-sync | sync', choiceFlag('--mode', REPLICATION_MODES), DEFAULT_COMMIT.mode)
     .option('--k <n>', 'direct followers that must confirm in semi-sync', intFlag('--k', 1), DEFAULT_COMMIT.k)
     .option(
@@ -55,6 +56,10 @@ export function registerNodeCommand(program: Command): void {
       const upstream = o.upstream as string | undefined;
       if (upstream) parseHostPort(upstream, '--upstream');
       if (o.role === 'follower' && !upstream) throw new UsageError('--upstream is required with --role follower');
+      const upstreamId = o.upstreamId as string | undefined;
+      if (upstream && !upstreamId) throw new UsageError("--upstream-id is required with --upstream: the follower's HELLO is signed for that node");
+      if (upstreamId !== undefined && !/^[A-Za-z0-9_.-]{1,64}$/.test(upstreamId))
+        throw new UsageError(`--upstream-id must be 1-64 letters, digits, ".", "_" or "-", got ${JSON.stringify(upstreamId)}`);
       const token = (o.token as string | undefined) ?? process.env.REPLAB_CLUSTER_TOKEN;
       if (!token) throw new UsageError('a cluster token is required: --token or $REPLAB_CLUSTER_TOKEN');
       const cluster = o.cluster as string;
@@ -73,6 +78,7 @@ export function registerNodeCommand(program: Command): void {
         replHost: repl.host,
         replPort: repl.port,
         upstream,
+        upstreamId,
         token,
         mode: o.mode as NodeConfig['mode'],
         k: o.k as number,

@@ -1,0 +1,60 @@
+/**
+ * A follower's HELLO is signed for the upstream it dials and for the cluster. The fault proxy's API
+ * can point any link anywhere, so a HELLO captured on its way to n1 could otherwise be replayed
+ * to n2 (it used to be answered WELCOME, and n2 streamed its log to whoever sent it).
+ */
+import net from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ReplabCluster } from '../../src/cluster/replab-cluster.js';
+import { encodeJsonFrame, type Frame, FrameDecoder, FrameType, parseJsonBody } from '../../src/kv/frames.js';
+import { signHello } from '../../src/lib/auth.js';
+import { waitFor } from '../../src/lib/wait.js';
+import { startCluster, status } from '../helpers/cluster.js';
+
+let cluster: ReplabCluster;
+beforeAll(async () => {
+  cluster = await startCluster({ name: 'hello', nodes: [{ id: 'n1' }, { id: 'n2' }], replication: { mode: 'async' } });
+});
+afterAll(async () => {
+  await cluster?.down({ clean: true });
+});
+
+/** Sends a HELLO to `repl` and returns the first frame the node answers with. */
+async function hello(repl: string, signedFor: { cluster: string; upstream: string } | undefined): Promise<Frame> {
+  const st = await status(cluster.endpoint('n1').http);
+  const body = { nodeId: 'nx', lastLsn: 0, lastEpoch: 0 };
+  const proof = signHello(cluster.token, { ...body, ...(signedFor ? { target: signedFor } : {}) });
+  const [host, port] = repl.split(':');
+  const socket = net.connect({ host: host!, port: Number(port) });
+  const frames: Frame[] = [];
+  const decoder = new FrameDecoder();
+  socket.on('data', (c: Buffer) => frames.push(...decoder.push(c)));
+  socket.on('error', () => {});
+  try {
+    await new Promise<void>((r) => socket.once('connect', () => r()));
+    socket.write(encodeJsonFrame(FrameType.hello, st.epoch as number, { ...body, ...proof }));
+    expect(await waitFor(() => frames.length > 0, 5000, 10)).toBe(true);
+    return frames[0]!;
+  } finally {
+    socket.destroy();
+  }
+}
+
+describe('a HELLO is bound to its upstream and cluster', () => {
+  it('is welcomed by the node it was signed for', async () => {
+    const f = await hello(cluster.endpoint('n2').repl, { cluster: cluster.name, upstream: 'n2' });
+    expect(f.type).toBe(FrameType.welcome);
+  });
+
+  it('is refused by another node, by the same node of another cluster, and unbound', async () => {
+    for (const [signedFor, why] of [
+      [{ cluster: cluster.name, upstream: 'n1' }, /signed for upstream n1, not for n2/],
+      [{ cluster: 'another', upstream: 'n2' }, /cluster "another"/],
+      [undefined, /not bound/],
+    ] as const) {
+      const f = await hello(cluster.endpoint('n2').repl, signedFor);
+      expect(f.type, JSON.stringify(signedFor)).toBe(FrameType.error);
+      expect(String(parseJsonBody(f).error)).toMatch(why);
+    }
+  });
+});
