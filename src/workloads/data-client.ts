@@ -7,6 +7,7 @@
 
 import { z } from 'zod';
 import type { Outcome } from '../client/kv-http.js';
+import type { ReadPolicy } from '../lib/read-consistency.js';
 import type { Rng } from '../lib/rng.js';
 
 /** What a final read's scan answers with: every key under the prefix and its value. */
@@ -22,10 +23,27 @@ export function scanItems(value: unknown): { ok: true; items: ScanItems } | { ok
   return r.success ? { ok: true, items: r.data } : { ok: false, error: `scan answered ${JSON.stringify(value)?.slice(0, 80)}, not [{key, value}]` };
 }
 
+/** One read, and where it may be served (src/lib/read-consistency.ts names the policies). */
+export interface ReadRequest {
+  key: string;
+  policy: ReadPolicy;
+  /**
+   * The session's token (policy `session`): the highest LSN this client wrote or read, or null
+   * before any. The read must reflect at least that LSN, wherever it is served.
+   */
+  token: number | null;
+  rng: Rng;
+  timeoutMs: number;
+}
+
 export interface DataClient {
-  /** Reads `key` on the leader, or on a follower the rng picks (stale reads become measurable). */
-  read(key: string, from: 'leader' | 'follower', rng: Rng, timeoutMs: number): Promise<Outcome>;
-  /** Sets `key` to `value` on the leader. */
+  /**
+   * Reads `key` where `policy` sends it. An ok outcome names the serving `node` and carries `lsn`,
+   * the log position the serving node had applied when it answered (what a session token is
+   * built from); a policy that cannot be met anywhere is a definite fail naming why.
+   */
+  read(req: ReadRequest): Promise<Outcome>;
+  /** Sets `key` to `value` on the leader; an ok outcome carries the write's `lsn` where the system has one. */
   write(key: string, value: string, timeoutMs: number): Promise<Outcome>;
   /** Sets `key` to `value` only if it holds `expected` (null: absent); a mismatch is a definite fail. */
   cas(key: string, expected: string | null, value: string, timeoutMs: number): Promise<Outcome>;

@@ -33,7 +33,13 @@ export function registerWorkload(spec: WorkloadSpec): Workload {
     perform(op: Invocation, client: DataClient, rng: Rng, timeoutMs: number): Promise<Outcome> {
       switch (op.f) {
         case 'read':
-          return client.read(op.key, spec.reads === 'followers' ? 'follower' : 'leader', rng, timeoutMs);
+          return client.read({
+            key: op.key,
+            policy: spec.reads === 'followers' ? { kind: 'round-robin' } : { kind: 'leader-only' },
+            token: null,
+            rng,
+            timeoutMs,
+          });
         case 'write':
           return client.write(op.key, String(op.value), timeoutMs);
         default: {

@@ -18,8 +18,7 @@
  */
 import pg from 'pg';
 import type { Outcome } from '../../client/kv-http.js';
-import type { Rng } from '../../lib/rng.js';
-import type { DataClient } from '../../workloads/data-client.js';
+import type { DataClient, ReadRequest } from '../../workloads/data-client.js';
 
 export interface SqlNode {
   id: string;
@@ -161,9 +160,9 @@ export class SqlDataClient implements DataClient {
     }
   }
 
-  read(key: string, from: 'leader' | 'follower', rng: Rng, timeoutMs: number): Promise<Outcome> {
+  read({ key, policy, rng, timeoutMs }: ReadRequest): Promise<Outcome> {
     const followers = this.nodes.map((n) => n.id).filter((id) => id !== this.primary);
-    const node = from === 'follower' && followers.length > 0 ? rng.pick(followers) : this.primary;
+    const node = policy.kind !== 'leader-only' && followers.length > 0 ? rng.pick(followers) : this.primary;
     return this.run(node, `SELECT v FROM ${REGISTER_TABLE} WHERE k = $1`, [key], timeoutMs, (r) => ({
       type: 'ok',
       value: (r.rows[0]?.v as string | undefined) ?? null,

@@ -5,17 +5,16 @@
  */
 import type { ClusterClient } from '../../client/client.js';
 import { call, type Outcome } from '../../client/kv-http.js';
-import type { Rng } from '../../lib/rng.js';
-import type { DataClient } from '../../workloads/data-client.js';
+import type { DataClient, ReadRequest } from '../../workloads/data-client.js';
 
 const kvPath = (key: string) => `/kv/${encodeURIComponent(key)}`;
 
 export class KvDataClient implements DataClient {
   constructor(readonly cluster: ClusterClient) {}
 
-  read(key: string, from: 'leader' | 'follower', rng: Rng, timeoutMs: number): Promise<Outcome> {
+  read({ key, policy, rng, timeoutMs }: ReadRequest): Promise<Outcome> {
     const followers = this.cluster.followers();
-    const route = from === 'follower' && followers.length > 0 ? { address: rng.pick(followers) } : 'leader';
+    const route = policy.kind !== 'leader-only' && followers.length > 0 ? { address: rng.pick(followers) } : 'leader';
     return this.cluster.request(route, { method: 'GET', path: kvPath(key), timeoutMs }, { readOk404: true });
   }
 
