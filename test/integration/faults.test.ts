@@ -130,15 +130,15 @@ describe('faults on a real cluster', () => {
     const c = cluster;
     const toxiproxy = c.toxiproxy();
     const cross = await toxiproxy.get('repl:n3->n1');
-    expect((await cross.getToxic('region-latency-downstream')).attributes).toEqual({ latency: 40, jitter: 0 });
-    expect((await cross.getToxic('region-latency-upstream')).attributes).toEqual({ latency: 40, jitter: 0 });
+    expect((await cross.getToxic('region-latency-downstream')).attributes).toEqual({ latency: 80, jitter: 0 });
+    expect((await cross.getToxic('region-latency-upstream')).attributes).toEqual({ latency: 80, jitter: 0 });
     const t0 = performance.now();
     for (let i = 0; i < 5; i++) expect((await put(c.endpoint('n1').http, `k${i}`, 'v')).status).toBe(200);
     const perWrite = (performance.now() - t0) / 5;
-    expect(perWrite).toBeGreaterThan(80); // one round trip to eu-west and back: 2 × 40 ms
+    expect(perWrite).toBeGreaterThan(160); // one round trip to eu-west and back: 2 × 80 ms
     // A partition heal must not take the region latency away.
     const f = await startFault(c, { fault: 'partition', shape: 'isolate', target: 'n3', mode: 'blackhole', cut: ['repl'] }, new Rng(1));
     await f.stop();
-    expect(((await cross.getToxic('region-latency-downstream')).attributes as { latency: number }).latency).toBe(40);
+    expect(((await cross.getToxic('region-latency-downstream')).attributes as { latency: number }).latency).toBe(80);
   });
 });
