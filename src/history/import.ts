@@ -9,7 +9,7 @@
 import { parseEDNString } from 'edn-data';
 import { ConfigError } from '../lib/errors.js';
 import type { Op } from './op.js';
-import { validateHistory } from './reader.js';
+import { MAX_VALUE_DEPTH, validateHistory } from './reader.js';
 
 const EDN_OPTIONS = { mapAs: 'object', keywordAs: 'string', listAs: 'array' } as const;
 
@@ -23,19 +23,51 @@ function parseEdn(text: string, where: string): unknown {
 
 export function importJepsenEdn(text: string, where = 'history.edn'): Op[] {
   const raw: unknown[] = [];
+  const lines: number[] = [];
   text.split('\n').forEach((line, i) => {
     if (line.trim() === '' || line.trim().startsWith(';')) return;
     const v = parseEdn(line, `${where}:${i + 1}`);
     if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new ConfigError(`${where}:${i + 1}: expected an op map, got ${line.slice(0, 60)}`);
     const o = { ...(v as Record<string, unknown>) };
     delete o.index;
+    numbersForBigints(o, `${where}:${i + 1}`);
     raw.push(o);
+    lines.push(i + 1);
   });
   return validateHistory(
     splitIndependentKeys(raw as Array<Record<string, unknown>>).map((o, index) => ({ ...o, index })),
     where,
+    lines,
   );
 }
+
+/**
+ * EDN integers written with an `N` suffix (`12N`) parse as bigints, which JSON cannot write and
+ * the checkers cannot compare (one in a value crashed the check into "unknown"). Those a double
+ * holds exactly become numbers; a larger one is refused, naming the line and field. The walk
+ * stops at the nesting bound: the reader refuses anything deeper, naming the line.
+ */
+function numbersForBigints(op: Record<string, unknown>, where: string): void {
+  for (const field of Object.keys(op)) {
+    op[field] = toNumbers(op[field], MAX_VALUE_DEPTH, (n) => {
+      throw new ConfigError(`${where}: ${JSON.stringify(field)} holds the integer ${n}N, beyond what a number holds exactly (2^53 - 1)`);
+    });
+  }
+}
+
+function toNumbers(v: unknown, levels: number, refuse: (n: bigint) => never): unknown {
+  if (typeof v === 'bigint') return v > MAX_EXACT || v < -MAX_EXACT ? refuse(v) : Number(v);
+  if (typeof v !== 'object' || v === null || levels === 0) return v;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) v[i] = toNumbers(v[i], levels - 1, refuse);
+  } else {
+    const o = v as Record<string, unknown>;
+    for (const k of Object.keys(o)) o[k] = toNumbers(o[k], levels - 1, refuse);
+  }
+  return v;
+}
+
+const MAX_EXACT = BigInt(Number.MAX_SAFE_INTEGER);
 
 /**
  * Jepsen's independent keys (`jepsen.independent`): every client op's value is a `[key value]`
@@ -66,18 +98,21 @@ const LOG_LINE = /jepsen\.util\s+-\s+(:?[\w-]+)\s+:(invoke|ok|fail|info)\s+:?([\
 
 export function importJepsenLog(text: string, where = 'jepsen.log'): Op[] {
   const raw: Array<Record<string, unknown>> = [];
-  for (const line of text.split('\n')) {
+  const lines: number[] = [];
+  text.split('\n').forEach((line, i) => {
     const m = LOG_LINE.exec(line);
-    if (!m) continue;
+    if (!m) return;
     const [, proc, type, f, rest] = m as unknown as [string, string, string, string, string];
     const process = /^\d+$/.test(proc) ? Number(proc) : proc.replace(/^:/, '');
-    const { value, error } = splitValue(rest.trim(), where);
+    const { value, error } = splitValue(rest.trim(), `${where}:${i + 1}`);
     const op: Record<string, unknown> = { process, type, f, value, time: raw.length, index: raw.length };
     if (error !== undefined) op.error = error;
+    numbersForBigints(op, `${where}:${i + 1}`);
     raw.push(op);
-  }
+    lines.push(i + 1);
+  });
   if (raw.length === 0) throw new ConfigError(`${where}: no Jepsen op lines found (expected lines like "INFO jepsen.util - 3 :invoke :write 1")`);
-  return validateHistory(raw, where);
+  return validateHistory(raw, where, lines);
 }
 
 /** The value is EDN; a trailing bare keyword after it (`1 :timed-out`) is the error. */

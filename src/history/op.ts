@@ -4,11 +4,13 @@
  *   {"index":0,"time":1200,"process":3,"type":"invoke","f":"write","key":"k1","value":17}
  *
  * - `type`: invoke | ok | fail (definitely did not happen) | info (may or may not have happened);
- * - `time`: monotonic nanoseconds since the run started; `index`: position in the history;
+ * - `time`: monotonic nanoseconds since the run started (whole, 0 to 2^53 - 1; a completion is
+ *   not before its invoke); `index`: position in the history;
  * - `process`: an integer per client, "nemesis" for faults (other strings are allowed for
  *   harness-level processes such as the final reads);
  * - `f`: read | write | cas (value [expected, new]) | add | append | final-read, or a nemesis event;
- * - optional `node`, `lsn`, `epoch`, `error`; unknown fields are kept and ignored.
+ * - optional `node`, `lsn`, `epoch`, `error`; unknown fields are kept and ignored;
+ * - no field's value nests more than 64 levels of arrays and objects (reader.ts checks all this).
  */
 
 export type OpType = 'invoke' | 'ok' | 'fail' | 'info';

@@ -3,10 +3,18 @@
  * problem stops the read with one line naming the file and line: a malformed line, an unknown
  * `type`, a completion (`ok`/`fail`/`info`) with no pending invoke of its process, or a second
  * invoke while one is pending.
+ *
+ * Bounds, so that one odd op cannot turn a verdict into a checker crash or a nonsense figure:
+ * a field's value nests at most 64 levels of arrays and objects (the bound HTTP bodies have; the
+ * checkers and JSON.stringify recurse into values, and JSON.parse does not stop a deeper one);
+ * `time` is whole nanoseconds from 0 to 2^53 - 1 (what a monotonic clock since the run's start
+ * gives; 1e308 and -1e308 made outages Infinity), and a completion is not before its invoke;
+ * `index`, `lsn` and `epoch` are whole numbers in the same range.
  */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { ConfigError } from '../lib/errors.js';
+import { MAX_JSON_DEPTH } from '../lib/http-body.js';
 import { isRecord } from '../lib/schema.js';
 import { isClientProcess, OP_TYPES, type Op, type OpType, type Process } from './op.js';
 
@@ -48,19 +56,27 @@ export class HistoryValidator {
   check(v: unknown, line: number): Op {
     if (!isRecord(v)) this.fail(line, 'an op must be a JSON object');
     const o = v;
-    if (!isOpType(o.type)) this.fail(line, `"type" must be one of ${OP_TYPES.join(', ')}, got ${JSON.stringify(o.type ?? null)}`);
+    // First, so that no message below stringifies a value too deep to stringify.
+    for (const f in o) {
+      const x = o[f];
+      // Most values are scalars: the walk starts only at an array or object.
+      if (typeof x === 'object' && x !== null && nestsDeeper(x, MAX_VALUE_DEPTH))
+        this.fail(line, `${JSON.stringify(f)} is nested deeper than ${MAX_VALUE_DEPTH} levels of arrays and objects`);
+    }
+    if (!isOpType(o.type)) this.fail(line, `"type" must be one of ${OP_TYPES.join(', ')}, got ${show(o.type ?? null)}`);
     if (typeof o.process !== 'number' && typeof o.process !== 'string')
-      this.fail(line, `"process" must be an integer or a string, got ${JSON.stringify(o.process ?? null)}`);
+      this.fail(line, `"process" must be an integer or a string, got ${show(o.process ?? null)}`);
     if (typeof o.process === 'number' && !Number.isInteger(o.process)) this.fail(line, `"process" must be an integer or a string, got ${o.process}`);
-    if (typeof o.f !== 'string' || o.f === '') this.fail(line, `"f" must be a non-empty string, got ${JSON.stringify(o.f ?? null)}`);
-    if (o.time !== undefined && (typeof o.time !== 'number' || !Number.isFinite(o.time)))
-      this.fail(line, `"time" must be a number, got ${JSON.stringify(o.time)}`);
-    if (o.key !== undefined && typeof o.key !== 'string' && typeof o.key !== 'number') this.fail(line, `"key" must be a string, got ${JSON.stringify(o.key)}`);
+    if (typeof o.f !== 'string' || o.f === '') this.fail(line, `"f" must be a non-empty string, got ${show(o.f ?? null)}`);
+    if (o.time !== undefined && !isCount(o.time)) this.fail(line, `"time" must be a whole number of nanoseconds from 0 to 2^53 - 1, got ${show(o.time)}`);
+    if (o.key !== undefined && typeof o.key !== 'string' && typeof o.key !== 'number') this.fail(line, `"key" must be a string, got ${show(o.key)}`);
+    if (o.index !== undefined && o.index !== null && !isCount(o.index))
+      this.fail(line, `"index" must be a whole number from 0 to 2^53 - 1, got ${show(o.index)}`);
     for (const f of ['lsn', 'epoch'] as const) {
-      if (o[f] !== undefined && o[f] !== null && typeof o[f] !== 'number') this.fail(line, `"${f}" must be a number, got ${JSON.stringify(o[f])}`);
+      if (o[f] !== undefined && o[f] !== null && !isCount(o[f])) this.fail(line, `"${f}" must be a whole number from 0 to 2^53 - 1, got ${show(o[f])}`);
     }
     // The parsed object is ours: complete it in place rather than copying every op.
-    if (typeof o.index !== 'number') o.index = this.count;
+    if (o.index === undefined || o.index === null) o.index = this.count;
     if (o.time === undefined) o.time = this.count;
     if (o.value === undefined) o.value = null;
     if (typeof o.key === 'number') o.key = String(o.key);
@@ -86,6 +102,8 @@ export class HistoryValidator {
     }
     if (open) {
       if (open.f !== op.f) this.fail(line, `process ${JSON.stringify(p)} completes ${op.f} but its pending invoke is ${open.f}`);
+      if (op.time < open.time)
+        this.fail(line, `process ${JSON.stringify(p)} completes ${op.f} at time ${op.time}, before its invoke (index ${open.index}) at time ${open.time}`);
       this.pending.delete(p);
       return;
     }
@@ -100,6 +118,36 @@ export class HistoryValidator {
 
 function truncate(s: string): string {
   return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+}
+
+/** Levels of arrays and objects a field's value may nest (`[[1]]` is two). */
+export const MAX_VALUE_DEPTH = MAX_JSON_DEPTH;
+
+/** A whole number that a double holds exactly and a difference of two cannot overflow. */
+function isCount(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+}
+
+/** A field's value for a message: JSON where it has one (an EDN bigint has none: `12N`). */
+function show(v: unknown): string {
+  return typeof v === 'bigint' ? `${v}N` : truncate(JSON.stringify(v) ?? String(v));
+}
+
+/**
+ * True when `v` (an array or object) nests more than `levels` levels. The recursion is as deep as
+ * the bound at most, since it stops there.
+ */
+function nestsDeeper(v: object, levels: number): boolean {
+  if (levels === 0) return true;
+  if (Array.isArray(v)) {
+    for (const x of v) if (typeof x === 'object' && x !== null && nestsDeeper(x, levels - 1)) return true;
+    return false;
+  }
+  for (const k in v) {
+    const x = (v as Record<string, unknown>)[k];
+    if (typeof x === 'object' && x !== null && nestsDeeper(x, levels - 1)) return true;
+  }
+  return false;
 }
 
 /**
@@ -154,10 +202,13 @@ export async function loadHistory(file: string): Promise<Op[]> {
   return ops;
 }
 
-/** Validates an in-memory history (tests, converted histories). */
-export function validateHistory(ops: unknown[], where = 'history'): Op[] {
+/**
+ * Validates an in-memory history (tests, converted histories). `lines` gives each op's line in the
+ * file it came from, for messages; by default an op's position (1-based) is its line.
+ */
+export function validateHistory(ops: unknown[], where = 'history', lines?: readonly number[]): Op[] {
   const v = new HistoryValidator(where);
-  return ops.map((o, i) => v.check(o, i + 1));
+  return ops.map((o, i) => v.check(o, lines?.[i] ?? i + 1));
 }
 
 function isOpType(v: unknown): v is OpType {

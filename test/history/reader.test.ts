@@ -47,6 +47,42 @@ describe('history reader', () => {
     });
   });
 
+  // Values nested past the bound and times no clock gives used to pass the reader: the first
+  // overflowed the checker's recursion and the second made latencies and outages Infinity.
+  const deep = (n: number) => `${'['.repeat(n)}${']'.repeat(n)}`;
+  it.each([
+    [
+      `{"process":0,"type":"invoke","f":"write","key":"a","value":1}\n{"process":0,"type":"ok","f":"write","key":"a","value":1}\n{"process":1,"type":"invoke","f":"write","key":"b","value":${deep(100_000)}}\n`,
+      'h.jsonl:3: "value" is nested deeper than 64 levels of arrays and objects',
+    ],
+    [`{"process":1,"type":"invoke","f":"read","meta":{"a":${deep(65)}}}\n`, 'h.jsonl:1: "meta" is nested deeper than 64 levels of arrays and objects'],
+    ['{"process":0,"type":"invoke","f":"read","time":1e308}\n', 'h.jsonl:1: "time" must be a whole number of nanoseconds from 0 to 2^53 - 1, got 1e+308'],
+    ['{"process":0,"type":"invoke","f":"read","time":-1}\n', 'h.jsonl:1: "time" must be a whole number of nanoseconds from 0 to 2^53 - 1, got -1'],
+    ['{"process":0,"type":"invoke","f":"read","time":2.5}\n', 'h.jsonl:1: "time" must be a whole number of nanoseconds from 0 to 2^53 - 1, got 2.5'],
+    [
+      '{"process":0,"type":"invoke","f":"read","time":10}\n{"process":0,"type":"ok","f":"read","time":4}\n',
+      'h.jsonl:2: process 0 completes read at time 4, before its invoke (index 0) at time 10',
+    ],
+    ['{"process":0,"type":"invoke","f":"read","index":-3}\n', 'h.jsonl:1: "index" must be a whole number from 0 to 2^53 - 1, got -3'],
+    [
+      '{"process":0,"type":"invoke","f":"read"}\n{"process":0,"type":"ok","f":"read","lsn":1.5}\n',
+      'h.jsonl:2: "lsn" must be a whole number from 0 to 2^53 - 1, got 1.5',
+    ],
+  ])('refuses what no recorder writes: %#', async (text, message) => {
+    await withFile(text, async (file) => {
+      await expect(loadHistory(file)).rejects.toThrow(`${file.replace(/h\.jsonl$/, '')}${message}`);
+    });
+  });
+
+  it('accepts a value nested exactly 64 levels, and a completion at the time of its invoke', async () => {
+    await withFile(
+      `{"process":0,"type":"invoke","f":"write","time":7,"value":${deep(64)}}\n{"process":0,"type":"ok","f":"write","time":7,"value":1}\n`,
+      async (file) => {
+        expect((await loadHistory(file)).map((o) => o.time)).toEqual([7, 7]);
+      },
+    );
+  });
+
   it('a nemesis info needs no invoke', () => {
     expect(validateHistory([{ process: 'nemesis', type: 'info', f: 'start-partition', value: { isolate: ['n1'] } }])).toHaveLength(1);
   });
@@ -127,6 +163,31 @@ describe('history import', () => {
       [3, 'info', 'write', 1, 'timed-out'],
       ['nemesis', 'info', 'start', null, undefined],
     ]);
+  });
+
+  it('EDN and text logs get the same bounds, naming the line of the file (comments and other lines counted)', () => {
+    const deep = (n: number) => `${'['.repeat(n)}${']'.repeat(n)}`;
+    expect(() => importJepsenEdn(`; a comment\n\n{:type :invoke, :f :write, :value ${deep(100_000)}, :process 0, :time 1}\n`, 'x.edn')).toThrow(
+      /^x\.edn:3: "value" is nested deeper than 64 levels of arrays and objects$/,
+    );
+    expect(() =>
+      importJepsenEdn('{:type :invoke, :f :read, :value nil, :process 0, :time 1e308}\n{:type :ok, :f :read, :value nil, :process 0, :time -1e308}\n', 'x.edn'),
+    ).toThrow(/^x\.edn:1: "time" must be a whole number of nanoseconds from 0 to 2\^53 - 1, got 1e\+308$/);
+    expect(() =>
+      importJepsenEdn('{:type :invoke, :f :read, :value nil, :process 0, :time 20}\n\n{:type :ok, :f :read, :value nil, :process 0, :time 10}\n', 'x.edn'),
+    ).toThrow(/^x\.edn:3: process 0 completes read at time 10, before its invoke \(index 0\) at time 20$/);
+    // EDN's bigints (`12N`): exact ones become numbers, larger ones are refused (one in a value
+    // crashed the check into "unknown": JSON cannot write a bigint).
+    expect(importJepsenEdn('{:type :invoke, :f :write, :value [12N {:a 3N}], :process 0, :time 12N}\n', 'x.edn')[0]).toMatchObject({
+      time: 12,
+      value: [12, { a: 3 }],
+    });
+    expect(() => importJepsenEdn('{:type :invoke, :f :write, :value [1 99999999999999999999N], :process 0, :time 1}\n', 'x.edn')).toThrow(
+      /^x\.edn:1: "value" holds the integer 99999999999999999999N, beyond what a number holds exactly \(2\^53 - 1\)$/,
+    );
+    expect(() => importJepsenLog(`noise\nINFO jepsen.util - 3 :invoke :write ${deep(200)}\n`, 'j.log')).toThrow(
+      /^j\.log:2: "value" is nested deeper than 64 levels of arrays and objects$/,
+    );
   });
 
   it('bad EDN is one line', () => {

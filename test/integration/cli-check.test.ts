@@ -77,6 +77,46 @@ describe('cli: check', () => {
     await fsp.rm(dir, { recursive: true, force: true });
   });
 
+  it('an op the reader cannot bound is bad input naming its line, not a verdict (it hid an INVALID key as "unknown")', async () => {
+    const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'replab-check-bounds-'));
+    // Key a reads a value nobody wrote (INVALID); one op on key b carries a value 100,000 levels deep.
+    const invalid = [
+      { index: 0, time: 1, process: 0, type: 'invoke', f: 'read', key: 'a', value: null },
+      { index: 1, time: 2, process: 0, type: 'ok', f: 'read', key: 'a', value: 'ghost' },
+    ].map((l) => JSON.stringify(l));
+    const deep = path.join(dir, 'deep.jsonl');
+    const nested = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
+    await fsp.writeFile(deep, `${invalid.join('\n')}\n{"index":2,"time":3,"process":1,"type":"invoke","f":"write","key":"b","value":${nested}}\n`);
+    const r = await replab(['check', deep]);
+    expect(r.stderr).toBe(`error: ${deep}:3: "value" is nested deeper than 64 levels of arrays and objects\n`);
+    expect(r.code).toBe(2);
+    // Times no clock gives: an outage of Infinity ms before.
+    const times = path.join(dir, 'times.jsonl');
+    await fsp.writeFile(
+      times,
+      `${JSON.stringify({ process: 0, type: 'invoke', f: 'write', key: 'a', value: 1, time: 1e308 })}\n${JSON.stringify({ process: 0, type: 'ok', f: 'write', key: 'a', value: 1, time: -1e308 })}\n`,
+    );
+    const t = await replab(['check', times]);
+    expect(t.stderr).toBe(`error: ${times}:1: "time" must be a whole number of nanoseconds from 0 to 2^53 - 1, got 1e+308\n`);
+    expect(t.code).toBe(2);
+    // A completion before its own invocation.
+    const backwards = path.join(dir, 'backwards.jsonl');
+    await fsp.writeFile(
+      backwards,
+      `${JSON.stringify({ process: 0, type: 'invoke', f: 'write', key: 'a', value: 1, time: 5000 })}\n${JSON.stringify({ process: 0, type: 'ok', f: 'write', key: 'a', value: 1, time: 10 })}\n`,
+    );
+    const b = await replab(['check', backwards]);
+    expect(b.stderr).toBe(`error: ${backwards}:2: process 0 completes write at time 10, before its invoke (index 0) at time 5000\n`);
+    expect(b.code).toBe(2);
+    // The same deep value in a Jepsen EDN history.
+    const edn = path.join(dir, 'deep.edn');
+    await fsp.writeFile(edn, `{:type :invoke, :f :read, :value nil, :process 0, :time 1}\n{:type :ok, :f :read, :value ${nested}, :process 0, :time 2}\n`);
+    const e = await replab(['check', edn]);
+    expect(e.stderr).toBe(`error: ${edn}:2: "value" is nested deeper than 64 levels of arrays and objects\n`);
+    expect(e.code).toBe(2);
+    await fsp.rm(dir, { recursive: true, force: true });
+  });
+
   it('several histories in one process: a summary table, one JSON line each, the worst verdict as exit code', async () => {
     const ok = fixture('register-etcd002-ok.jsonl');
     const bad = fixture('register-stale-bad.jsonl');
