@@ -31,8 +31,15 @@ export class HistoryRecorder {
     return full;
   }
 
-  invoke(process: Process, f: string, fields: { key?: string; value?: unknown } = {}): Op {
-    return this.record({ process, type: 'invoke', f, value: fields.value ?? null, ...(fields.key !== undefined ? { key: fields.key } : {}) });
+  invoke(process: Process, f: string, fields: { key?: string; value?: unknown; extra?: Record<string, unknown> } = {}): Op {
+    return this.record({
+      ...fields.extra,
+      process,
+      type: 'invoke',
+      f,
+      value: fields.value ?? null,
+      ...(fields.key !== undefined ? { key: fields.key } : {}),
+    });
   }
 
   complete(invoke: Op, type: Exclude<OpType, 'invoke'>, fields: Partial<Op> = {}): Op {

@@ -70,7 +70,7 @@ export async function drive(o: DriveOptions): Promise<DriveStats> {
         if (!running()) break;
       }
       const op = workload.next(rng, slot);
-      const invoke = recorder.invoke(process, op.f, { key: op.key, value: op.value });
+      const invoke = recorder.invoke(process, op.f, { key: op.key, value: op.value, ...(op.extra ? { extra: op.extra } : {}) });
       stats.invoked++;
       const outcome = await workload.perform(op, targets, rng, spec.timeoutMs);
       complete(recorder, invoke, op.f, outcome);

@@ -13,6 +13,8 @@ export interface Invocation {
   f: string;
   key: string;
   value: unknown;
+  /** More fields for the history's invoke line (a read's routing policy and session token). */
+  extra?: Record<string, unknown>;
 }
 
 export interface Workload {
