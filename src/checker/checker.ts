@@ -18,6 +18,7 @@ import { kvModel } from './models/kv.js';
 import type { Model } from './models/model.js';
 import { registerModel } from './models/register.js';
 import { checkLinearizableParallel } from './parallel.js';
+import { checkSessions, type SessionCheckResult } from './session.js';
 import { checkStaleReads, type StaleReadResult } from './stale.js';
 
 export type CheckModel = 'register' | 'kv' | 'set';
@@ -35,6 +36,12 @@ export interface CheckResult {
   evidence?: Safe<EvidenceResult>;
   loss?: Safe<LossResult>;
   staleReads?: Safe<StaleReadResult>;
+  /**
+   * Session guarantees (read-your-writes, monotonic reads and writes, writes-follow-reads) per
+   * client, and staleness per routing policy and serving node. No verdict of its own: follower
+   * reads under round-robin are expected to break them; suites gate on the counts per mode.
+   */
+  sessions?: Safe<SessionCheckResult>;
   availability?: Safe<AvailabilityResult>;
   latency?: Safe<LatencyResult>;
 }
@@ -137,6 +144,8 @@ function checkWith(history: Op[], options: CheckOptions, linearize: Linearize): 
     verdicts.push(result.loss.valid);
   }
   result.staleReads = safe(() => checkStaleReads(history));
+  // On the history with the log's resolutions applied: writes the logs placed get their position.
+  if (options.model !== 'set') result.sessions = safe(() => checkSessions(searched));
   result.availability = safe(() => checkAvailability(history));
   result.latency = safe(() => checkLatency(history));
   result.valid = mergeValidity(verdicts);
@@ -173,6 +182,13 @@ export function describeCheck(r: CheckResult): string {
   const st = r.staleReads;
   if (st && !st.crashed && st.judged > 0)
     lines.push(`  stale reads: ${st.stale} of ${st.judged} reads behind; max ${st.maxStaleMs.toFixed(1)} ms / ${st.maxStaleLsn} LSNs`);
+  const se = r.sessions;
+  if (se && !se.crashed && se.readsJudged > 0) {
+    const v = se.violations;
+    lines.push(
+      `  sessions: ${se.sessions} session(s), ${se.readsJudged} reads judged; violations: read-your-writes ${v['read-your-writes']}, monotonic reads ${v['monotonic-reads']}, monotonic writes ${v['monotonic-writes']}, writes-follow-reads ${v['writes-follow-reads']}`,
+    );
+  } else if (se?.crashed) lines.push(`  sessions: unknown — checker error: ${se.error}`);
   const av = r.availability;
   if (av && !av.crashed && av.ops > 0)
     lines.push(
