@@ -5,7 +5,14 @@
  * history and judges the gate.
  *
  * Files in `<report>/<mode>-seed<seed>/`: history.jsonl, lag.jsonl, events.jsonl (the monitor's),
- * rewound-<node>.jsonl, logs/*.log, run.json (timing), check.json (the checker's full result).
+ * rewound-<node>.jsonl, logs/*.log, run.json (timing; and when the run failed, what failed),
+ * check.json (the checker's full result).
+ *
+ * Stopping is not left to the run going well: every teardown step runs even when the run or an
+ * earlier step failed, each waits a bounded time (a user's module may never answer), and then any
+ * process the system left running is stopped (OwnedProcesses: marked by this run, or naming its
+ * state folder). SIGINT/SIGTERM do the same before the process exits. A failed run or teardown is
+ * an error once run.json has recorded it.
  */
 import { promises as fsp } from 'node:fs';
 import os from 'node:os';
@@ -16,7 +23,11 @@ import { closeKvClients } from '../client/kv-http.js';
 import { runNemesis } from '../faults/nemesis/schedule.js';
 import { loadHistory } from '../history/reader.js';
 import { HistoryRecorder } from '../history/recorder.js';
-import { startSystem } from '../systems/index.js';
+import { onInterrupt } from '../lib/cleanup.js';
+import { ConfigError, EnvironmentError, ExitCode, HarnessError, toError } from '../lib/errors.js';
+import { isModulePath } from '../systems/external.js';
+import { type OwnedProcess, OwnedProcesses, startSystem } from '../systems/index.js';
+import type { SystemUnderTest } from '../systems/system.js';
 import type { DataClient } from '../workloads/data-client.js';
 import { createWorkload, drive, recordFinalReads } from '../workloads/driver.js';
 import type { Workload } from '../workloads/workload.js';
@@ -41,105 +52,148 @@ export interface RunOneOptions {
   onProgress?: (p: RunProgress) => void;
 }
 
+/** How long the run waits on the system, in ms. */
+export interface RunLimits {
+  /** up() (and a data client) ready: the suite's readyTimeoutSec, else 30 s (PostgreSQL 120 s). */
+  readyMs: number;
+  /** down() and keepArtefacts(), each: the suite's stopTimeoutSec, else 60 s (PostgreSQL 120 s). */
+  stopMs: number;
+  /** Convergence after healing: a returning PostgreSQL primary may need pg_rewind (or a new base backup) first. */
+  convergeMs: number;
+}
+
+export function runLimits(suite: Pick<Suite, 'readyTimeoutSec' | 'stopTimeoutSec'>, mode: Pick<SuiteMode, 'cluster'>): RunLimits {
+  const pg = mode.cluster.system === 'postgres';
+  return {
+    readyMs: (suite.readyTimeoutSec ?? (pg ? 120 : 30)) * 1000,
+    stopMs: (suite.stopTimeoutSec ?? (pg ? 120 : 60)) * 1000,
+    convergeMs: pg ? 90_000 : 30_000,
+  };
+}
+
+/** An interrupted run has this long to stop its system before lib/cleanup.ts exits (it allows 15 s in all). */
+const INTERRUPT_STOP_MS = 8000;
+
+/**
+ * What `call` gives, or a rejection with `late()` once `ms` have passed; the timer goes when the
+ * call settles first. A call that throws at once (a user's module need not be async) rejects.
+ */
+function within<T>(call: () => Promise<T> | T, ms: number, late: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    new Promise<T>((resolve) => resolve(call())),
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(late()), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+/** What the run learns as it goes; run.json records it, and teardown closes what it opened. */
+interface RunState {
+  startedAtMs: number;
+  converged: boolean;
+  /** Faults that could not be started: the history shows them as start events with an error. */
+  nemesisErrors: string[];
+  finalLeader: string | null;
+  logs: Record<string, string | null>;
+  workload?: Workload;
+  recorder?: HistoryRecorder;
+  lagLines: string[];
+  /** Data clients not closed yet. */
+  clients: Set<DataClient>;
+  /** Errors from closing clients (a user's module may throw there). */
+  closeErrors: string[];
+}
+
+/** A teardown step that failed: which, and why. */
+interface TeardownFailure {
+  step: string;
+  error: Error;
+}
+
+function closeClients(run: RunState, which: Iterable<DataClient>): void {
+  for (const c of [...which]) {
+    run.clients.delete(c);
+    try {
+      c.close();
+    } catch (e: unknown) {
+      run.closeErrors.push(`a data client's close() failed: ${toError(e).message.split('\n')[0]}`);
+    }
+  }
+}
+
 export async function runOne(o: RunOneOptions): Promise<RunResult> {
   const { suite, mode, seed } = o;
   const dir = path.join(o.reportDir, `${mode.name}-seed${seed}`);
   await fsp.mkdir(path.join(dir, 'logs'), { recursive: true });
   // Cluster state (data dirs, WAL segments) stays out of the report folder; tests point it elsewhere.
-  await fsp.mkdir(process.env.REPLAB_RUN_STATE_ROOT ?? os.tmpdir(), { recursive: true });
-  const stateRoot = await fsp.mkdtemp(path.join(process.env.REPLAB_RUN_STATE_ROOT ?? os.tmpdir(), 'replab-run-'));
-  o.onProgress?.({ phase: 'starting' });
-  const cluster = await startSystem(
-    { ...mode.cluster, name: `r${process.pid % 100000}-${seed}` },
-    { stateRoot, readyTimeoutMs: mode.cluster.system === 'postgres' ? 120_000 : 30_000 },
-  );
-  let converged = true;
-  /** Faults that could not be started: the history shows them as start events with an error. */
-  let nemesisErrors: string[] = [];
-  const startedAtMs = Date.now();
-  const recorder = new HistoryRecorder(path.join(dir, 'history.jsonl'));
-  const lagLines: string[] = [];
-  let sampling = true;
-  let workload: Workload | undefined;
-  let finalLeader: string | null = null;
-  let logs: Record<string, string | null> = {};
-  const clients: DataClient[] = [];
+  const parent = process.env.REPLAB_RUN_STATE_ROOT ?? os.tmpdir();
+  await fsp.mkdir(parent, { recursive: true });
+  const stateRoot = await fsp.mkdtemp(path.join(parent, 'replab-run-'));
+  const limits = runLimits(suite, mode);
+  const who = isModulePath(mode.cluster.system) ? `system module ${mode.cluster.system}` : `system ${mode.cluster.system}`;
+  const owned = new OwnedProcesses(stateRoot);
+  let cluster: SystemUnderTest | undefined;
+  // Interrupted: stop the system and whatever else the run started, delete the state, then
+  // lib/cleanup.ts exits 130 / 143. Also while up() is still starting (cluster undefined then).
+  const forgetInterrupt = onInterrupt(async () => {
+    if (cluster)
+      await within(
+        () => cluster?.down({ clean: true }),
+        INTERRUPT_STOP_MS,
+        () => new Error('down timed out'),
+      ).catch(() => {});
+    await owned.stopAll().catch(() => {});
+    await removeState(stateRoot).catch(() => {});
+  });
+  owned.mark();
+  const run: RunState = {
+    startedAtMs: Date.now(),
+    converged: true,
+    nemesisErrors: [],
+    finalLeader: null,
+    logs: {},
+    lagLines: [],
+    clients: new Set(),
+    closeErrors: [],
+  };
+  let failure: Error | undefined;
   try {
-    if (suite.warmupSec > 0) await new Promise((r) => setTimeout(r, suite.warmupSec * 1000));
-    const client = await cluster.dataClient();
-    clients.push(client);
-    // Every client slot routes on its own, refreshing from the monitor once a second: during a
-    // failover some still write to the old leader while others have moved on (which fencing must
-    // make harmless).
-    const slotClients: DataClient[] = await Promise.all(Array.from({ length: mode.workload.concurrency }, () => cluster.dataClient({ refreshMs: 1000 })));
-    clients.push(...slotClients);
-    const workloadSpec = { ...mode.workload, seed: mode.workload.seed * 1000 + seed };
-    workload = createWorkload(workloadSpec);
-    const faults = new Set<string>();
-    const sampler = (async () => {
-      // Replication lag per follower, as the leader sees it, four times a second.
-      while (sampling) {
-        const samples = await cluster.lag().catch(() => undefined);
-        const t = recorder.now();
-        for (const f of samples ?? []) {
-          lagLines.push(JSON.stringify({ time: t, leader: f.leader, follower: f.follower, lagRecords: f.lagRecords, lagMs: f.lagMs, connected: f.connected }));
-        }
-        o.onProgress?.({ phase: 'running', ops: recorder.count, faults: [...faults] });
-        await new Promise((r) => setTimeout(r, 250));
-      }
-    })();
-    const durationMs = suite.durationSec * 1000;
-    const [, nemesisEvents] = await Promise.all([
-      drive({ spec: workloadSpec, workload: workload!, client, clientFor: (slot) => slotClients[slot]!, recorder, durationSec: suite.durationSec }).finally(
-        () => {
-          for (const c of slotClients) c.close();
-        },
-      ),
-      runNemesis({
-        cluster,
-        steps: mode.nemesis,
-        durationMs,
-        seed,
-        recorder,
-        onEvent: (e) => {
-          const name = e.f.replace(/^(start|stop)-/, '');
-          if (e.f.startsWith('start-')) faults.add(name);
-          else faults.delete(name);
-        },
-      }),
-    ]);
-    nemesisErrors = nemesisEvents
-      .filter((e) => e.f.startsWith('start-') && typeof e.value.error === 'string')
-      .map((e) => `${e.f.slice('start-'.length)} at ${(e.atMs / 1000).toFixed(1)} s: ${String(e.value.error)}`);
-    sampling = false;
-    await sampler;
-    o.onProgress?.({ phase: 'healing', ops: recorder.count });
-    // A returning PostgreSQL primary may need pg_rewind (or a new base backup) first.
-    const convergeMs = mode.cluster.system === 'postgres' ? 90_000 : 30_000;
-    await cluster.waitConverged(convergeMs).catch(() => (converged = false));
-    await recordFinalReads(workload!, client, recorder);
-    // The leader the logs are judged against: the one the cluster converged on.
-    finalLeader = (await cluster.currentLeaderId().catch(() => undefined)) ?? null;
-  } finally {
-    sampling = false;
-    await recorder.close();
-    await fsp.writeFile(path.join(dir, 'lag.jsonl'), lagLines.map((l) => `${l}\n`).join(''));
-    // Stop first (the docker backend copies container logs into the cluster's logs/ then), keep
-    // the artefacts, then delete the data.
-    for (const c of clients) c.close();
-    await cluster.down();
-    logs = await cluster.keepArtefacts(dir);
-    await cluster.down({ clean: true });
-    await fsp.rm(stateRoot, { recursive: true, force: true });
-    closeKvClients();
+    o.onProgress?.({ phase: 'starting' });
+    cluster = await startSystem({ ...mode.cluster, name: `r${process.pid % 100000}-${seed}` }, { stateRoot, readyTimeoutMs: limits.readyMs });
+    await exercise(o, cluster, run, limits, dir);
+  } catch (e: unknown) {
+    failure = toError(e);
   }
+  const { failures, leftRunning } = await tearDown(cluster, run, { dir, stateRoot, owned, limits, who });
+  owned.unmark();
+  forgetInterrupt();
+  const { startedAtMs, converged, finalLeader, logs, nemesisErrors } = run;
   await fsp.writeFile(
     path.join(dir, 'run.json'),
-    JSON.stringify({ mode: mode.name, seed, startedAtMs, durationSec: suite.durationSec, nemesis: mode.nemesisText, converged, finalLeader, logs }, null, 2),
+    JSON.stringify(
+      {
+        mode: mode.name,
+        seed,
+        startedAtMs,
+        durationSec: suite.durationSec,
+        nemesis: mode.nemesisText,
+        converged,
+        finalLeader,
+        logs,
+        ...(failure ? { error: failure.message } : {}),
+        ...(failures.length ? { teardown: failures.map((f) => ({ step: f.step, error: f.error.message })) } : {}),
+        ...(leftRunning.length ? { leftRunning } : {}),
+      },
+      null,
+      2,
+    ),
   );
-  o.onProgress?.({ phase: 'checking', ops: recorder.count });
+  if (failure) throw failure;
+  if (failures.length > 0 || leftRunning.length > 0) throw teardownError(failures, leftRunning, { who, module: isModulePath(mode.cluster.system) }, dir);
+  o.onProgress?.({ phase: 'checking', ops: run.recorder?.count });
   const history = await loadHistory(path.join(dir, 'history.jsonl'));
-  const w = workload!;
+  const w = run.workload!;
   // A system whose logs replab cannot read at all (PostgreSQL) is judged by its final reads alone.
   const anyLog = Object.values(logs).some((why) => why === null);
   const evidence = anyLog
@@ -151,6 +205,181 @@ export async function runOne(o: RunOneOptions): Promise<RunResult> {
   const result = summarize(o, dir, history.length, check, splitBrain.splitBrainWrites, { converged, nemesisErrors }, logs);
   o.onProgress?.({ phase: 'done', ops: history.length });
   return result;
+}
+
+/** The run proper, on a started system: workload, nemesis and lag sampling, healing, final reads. */
+async function exercise(o: RunOneOptions, cluster: SystemUnderTest, run: RunState, limits: RunLimits, dir: string): Promise<void> {
+  const { suite, mode, seed } = o;
+  const late = (what: string, ms: number) => () => new EnvironmentError(`${what} did not return within ${ms / 1000} s`);
+  const newClient = async (options?: { refreshMs?: number }) => {
+    const c = await within(() => cluster.dataClient(options), limits.readyMs, late('dataClient()', limits.readyMs));
+    run.clients.add(c);
+    return c;
+  };
+  const recorder = new HistoryRecorder(path.join(dir, 'history.jsonl'));
+  run.recorder = recorder;
+  if (suite.warmupSec > 0) await new Promise((r) => setTimeout(r, suite.warmupSec * 1000));
+  const client = await newClient();
+  // Every client slot routes on its own, refreshing from the monitor once a second: during a
+  // failover some still write to the old leader while others have moved on (which fencing must
+  // make harmless).
+  const slotClients: DataClient[] = await Promise.all(Array.from({ length: mode.workload.concurrency }, () => newClient({ refreshMs: 1000 })));
+  const workloadSpec = { ...mode.workload, seed: mode.workload.seed * 1000 + seed };
+  const workload = createWorkload(workloadSpec);
+  run.workload = workload;
+  const faults = new Set<string>();
+  let sampling = true;
+  const sampler = (async () => {
+    // Replication lag per follower, as the leader sees it, four times a second; a sample that
+    // does not come within 5 s is skipped, so a lag() that never answers cannot hold the run.
+    while (sampling) {
+      const samples = await within(() => cluster.lag(), 5000, late('lag()', 5000)).catch(() => undefined);
+      const t = recorder.now();
+      for (const f of samples ?? []) {
+        run.lagLines.push(
+          JSON.stringify({ time: t, leader: f.leader, follower: f.follower, lagRecords: f.lagRecords, lagMs: f.lagMs, connected: f.connected }),
+        );
+      }
+      o.onProgress?.({ phase: 'running', ops: recorder.count, faults: [...faults] });
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  })();
+  try {
+    const durationMs = suite.durationSec * 1000;
+    // Should either side fail, the other stops too: a nemesis left running would restart nodes
+    // the teardown has just stopped.
+    const stopDriving = new AbortController();
+    const stopNemesis = new AbortController();
+    const [drove, faulted] = await Promise.allSettled([
+      drive({
+        spec: workloadSpec,
+        workload,
+        client,
+        clientFor: (slot) => slotClients[slot]!,
+        recorder,
+        durationSec: suite.durationSec,
+        signal: stopDriving.signal,
+      })
+        .catch((e: unknown) => {
+          stopNemesis.abort();
+          throw e;
+        })
+        .finally(() => closeClients(run, slotClients)),
+      runNemesis({
+        cluster,
+        steps: mode.nemesis,
+        durationMs,
+        seed,
+        recorder,
+        signal: stopNemesis.signal,
+        onEvent: (e) => {
+          const name = e.f.replace(/^(start|stop)-/, '');
+          if (e.f.startsWith('start-')) faults.add(name);
+          else faults.delete(name);
+        },
+      }).catch((e: unknown) => {
+        stopDriving.abort();
+        throw e;
+      }),
+    ]);
+    if (drove.status === 'rejected') throw drove.reason;
+    if (faulted.status === 'rejected') throw faulted.reason;
+    const nemesisEvents = faulted.value;
+    run.nemesisErrors = nemesisEvents
+      .filter((e) => e.f.startsWith('start-') && typeof e.value.error === 'string')
+      .map((e) => `${e.f.slice('start-'.length)} at ${(e.atMs / 1000).toFixed(1)} s: ${String(e.value.error)}`);
+  } finally {
+    sampling = false;
+    await sampler;
+  }
+  o.onProgress?.({ phase: 'healing', ops: recorder.count });
+  // The system is given its own timeout, and a little more to honour it.
+  await within(() => cluster.waitConverged(limits.convergeMs), limits.convergeMs + 10_000, late('waitConverged()', limits.convergeMs + 10_000)).catch(
+    () => (run.converged = false),
+  );
+  // Each node's final read times out after 5 s; the whole lot gets that per node and a margin.
+  const finalMs = cluster.nodeIds().length * 5000 + 30_000;
+  await within(() => recordFinalReads(workload, client, recorder), finalMs, late('the final reads', finalMs));
+  // The leader the logs are judged against: the one the cluster converged on.
+  run.finalLeader = (await within(() => cluster.currentLeaderId(), 10_000, late('currentLeaderId()', 10_000)).catch(() => undefined)) ?? null;
+}
+
+/**
+ * Stops everything the run started, whatever happened before: each step bounded, each failure
+ * kept and the next step taken. Stop first (the docker backend copies container logs into the
+ * cluster's logs/ then), keep the artefacts, delete the data, then stop whatever processes the
+ * system left running and delete the run's state folder.
+ */
+async function tearDown(
+  cluster: SystemUnderTest | undefined,
+  run: RunState,
+  t: { dir: string; stateRoot: string; owned: OwnedProcesses; limits: RunLimits; who: string },
+): Promise<{ failures: TeardownFailure[]; leftRunning: OwnedProcess[] }> {
+  const failures: TeardownFailure[] = [];
+  const leftRunning: OwnedProcess[] = [];
+  const step = async <T>(name: string, ms: number, what: string, fn: () => Promise<T> | T): Promise<T | undefined> => {
+    try {
+      return await within(
+        fn,
+        ms,
+        () => new EnvironmentError(`${what} did not return within ${ms / 1000} s${ms === t.limits.stopMs ? ' (stopTimeoutSec)' : ''}`),
+      );
+    } catch (e: unknown) {
+      failures.push({ step: name, error: toError(e) });
+      return undefined;
+    }
+  };
+  await step('history', 30_000, 'closing history.jsonl', () => run.recorder?.close());
+  await step('lag', 30_000, 'writing lag.jsonl', () => fsp.writeFile(path.join(t.dir, 'lag.jsonl'), run.lagLines.map((l) => `${l}\n`).join('')));
+  closeClients(run, run.clients);
+  for (const e of run.closeErrors) failures.push({ step: 'clients', error: new ConfigError(`${t.who}: ${e}`) });
+  if (cluster) {
+    const failedBefore = failures.length;
+    await step('down', t.limits.stopMs, `${t.who}: down()`, () => cluster.down());
+    const stopped = failures.length === failedBefore;
+    // Artefacts are kept from a stopped system; one that did not stop is stopped for it first.
+    if (!stopped) leftRunning.push(...(await t.owned.stopAll()));
+    run.logs = (await step('keepArtefacts', t.limits.stopMs, `${t.who}: keepArtefacts()`, () => cluster.keepArtefacts(t.dir))) ?? {};
+    // A system that did not stop when asked is not asked again: its state goes with the run's folder.
+    if (stopped) await step('clean', t.limits.stopMs, `${t.who}: down({clean: true})`, () => cluster.down({ clean: true }));
+  }
+  leftRunning.push(...(await t.owned.stopAll()));
+  await step('state', 30_000, `deleting ${t.stateRoot}`, () => removeState(t.stateRoot));
+  closeKvClients();
+  return { failures, leftRunning };
+}
+
+/** Deletes a run's state folder; a volume still being unmounted (EBUSY) gets a few more tries. */
+async function removeState(stateRoot: string): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await fsp.rm(stateRoot, { recursive: true, force: true });
+      return;
+    } catch (e: unknown) {
+      if ((e as NodeJS.ErrnoException).code !== 'EBUSY' || attempt >= 20) throw e;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+/**
+ * The one-line error for a run whose teardown did not go cleanly. A user's module that failed its
+ * contract is bad input (exit 2) as its other failures are; a timeout or anything else is exit 4.
+ */
+function teardownError(failures: TeardownFailure[], leftRunning: OwnedProcess[], system: { who: string; module: boolean }, dir: string): HarnessError {
+  const { who } = system;
+  const first = failures[0];
+  const processes = (n: number) => `${n} process${n === 1 ? '' : 'es'}`;
+  const stoppedText = leftRunning.length ? `replab stopped the ${processes(leftRunning.length)} it left running` : '';
+  const text = first
+    ? `${first.error.message}${stoppedText ? `; ${stoppedText}` : ''}`
+    : `${who}: down() returned with ${processes(leftRunning.length)} still running (${leftRunning
+        .slice(0, 3)
+        .map((p) => `${p.pid} ${p.command.slice(0, 100)}`)
+        .join('; ')}${leftRunning.length > 3 ? '; …' : ''}); ${stoppedText}`;
+  const usage = first ? first.error instanceof HarnessError && first.error.exitCode === ExitCode.usage : system.module;
+  const message = `${text} (run folder: ${dir})`;
+  return usage ? new ConfigError(message) : new EnvironmentError(message);
 }
 
 /** What summarize reads of a run's options: replab merge rebuilds this from a shard's results.json (reverify.ts). */

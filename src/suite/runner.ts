@@ -80,7 +80,14 @@ export async function runSuite(
       const faults = p.faults?.length ? ` · faults: ${p.faults.join(', ')}` : '';
       options.onProgress?.(`${label} · ${p.phase} · ${secs} s${p.ops !== undefined ? ` · ${p.ops} history lines` : ''}${faults}`, p.phase === 'done');
     };
-    runs.push(await runOne({ suite, mode, seed, reportDir: dir, onProgress }));
+    try {
+      runs.push(await runOne({ suite, mode, seed, reportDir: dir, onProgress }));
+    } catch (e: unknown) {
+      // The folder still says what it holds: the runs so far, unfinished (the failed run's
+      // run.json says what failed).
+      await save(false).catch(() => {});
+      throw e;
+    }
     const r = runs[runs.length - 1]!;
     options.onProgress?.(
       `${label} · ${r.passed ? 'passed' : `FAILED: ${r.violations.map((v) => `${v.invariant} (observed ${JSON.stringify(v.observed)})`).join('; ')}`}`,

@@ -7,8 +7,10 @@
  *   clusterOverrides: {failover: {failoverTimeoutMs: 1000}}   # merged onto it
  *   workload: ../workloads/register.yaml        # a file or an inline workload
  *   workloadOverrides: {concurrency: 8}
- *   durationSec: 20                             # per run (overrides the workload's)
- *   seeds: 2                                    # a count (1..n) or a list [7, 11]
+ *   durationSec: 20                             # per run (overrides the workload's); at most 24 h
+ *   seeds: 2                                    # a count (1..n) or a list [7, 11]; at most 100
+ *   readyTimeoutSec: 30                         # optional: how long the system may take to start
+ *   stopTimeoutSec: 60                          # optional: how long its down() may take
  *   nemesis: [ {fault: kill, target: leader, at: 5s, for: 3s} ]   # src/faults/nemesis/schedule.ts
  *   modes:
  *     - {name: async, replication: {mode: async}}
@@ -20,6 +22,11 @@
  *
  * A mode may replace the suite's cluster, nemesis and workload, and add its own gate. `control: true` marks a negative
  * control: a run that must show an anomaly (its gate says which), proving the checker sees it.
+ *
+ * A suite that could not do what it says is refused here, naming the field, rather than run to a
+ * verdict that never saw it: a fault that would start after the run ends, a target or link the
+ * mode's cluster does not have, a fault the mode's system cannot inject, a gate invariant its
+ * workload cannot measure.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -76,6 +83,10 @@ const SuiteSchema = z.strictObject({
   gate: z.record(z.string(), z.array(z.string())).default({}),
   /** Time to let the cluster settle before the workload starts. */
   warmupSec: z.number().nonnegative().default(0),
+  /** How long the system may take to start (up(), a data client); default 30 s, PostgreSQL 120 s. */
+  readyTimeoutSec: z.number().positive().max(3600, 'at most 3600 (an hour)').optional(),
+  /** How long the system's down() and keepArtefacts() may each take; default 60 s, PostgreSQL 120 s. */
+  stopTimeoutSec: z.number().positive().max(3600, 'at most 3600 (an hour)').optional(),
 });
 
 export interface SuiteMode {
@@ -98,6 +109,8 @@ export interface Suite {
   seeds: number[];
   modes: SuiteMode[];
   warmupSec: number;
+  readyTimeoutSec?: number;
+  stopTimeoutSec?: number;
 }
 
 const readYaml = (file: string, what: string) => readConfigFile(file, what);
@@ -298,5 +311,16 @@ export async function loadSuite(file: string): Promise<Suite> {
       description: m.description,
     });
   }
-  return { name, file, description: s.description, workload, durationSec: workload.durationSec, seeds, modes, warmupSec: s.warmupSec };
+  return {
+    name,
+    file,
+    description: s.description,
+    workload,
+    durationSec: workload.durationSec,
+    seeds,
+    modes,
+    warmupSec: s.warmupSec,
+    readyTimeoutSec: s.readyTimeoutSec,
+    stopTimeoutSec: s.stopTimeoutSec,
+  };
 }

@@ -4,6 +4,9 @@
  * (the PostgreSQL one needs node-postgres; replab's node processes need neither).
  */
 
+import { randomBytes } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import { killHard } from '../cluster/process-control.js';
 import type { UpOptions } from '../cluster/replab-cluster.js';
 import type { ClusterSpec } from '../cluster/spec.js';
 import { clientLink, monitorLink, patroniApiLink, replInto, replLink } from '../faults/links.js';
@@ -38,5 +41,58 @@ export function linkNames(spec: Pick<ClusterSpec, 'system' | 'nodes'>): string[]
       return [...ids.flatMap((id) => [replInto(id), patroniApiLink(id)]), ...perNode];
     default:
       return undefined;
+  }
+}
+
+/** A process the run's system left running, as found in /proc. */
+export interface OwnedProcess {
+  pid: number;
+  command: string;
+}
+
+/**
+ * The processes a run's system started, found without the system's help, so that none outlives
+ * the run: not when up() throws after starting some, not when down() hangs or forgets one, not
+ * when the run is interrupted. A system module runs inside the harness, so what it spawns is
+ * spawned by this process: while the run is marked, every child inherits an environment variable
+ * unique to the run (`REPLAB_RUN_<hex>`), and so do their children, daemonized or not. A process
+ * started with an environment of its own is still found when its command line names the run's
+ * state folder (its data dir, its config), as replab's nodes and PostgreSQL's postmaster do.
+ * Runs are sequential: the mark is set for one run at a time.
+ */
+export class OwnedProcesses {
+  private readonly variable = `REPLAB_RUN_${randomBytes(6).toString('hex')}`;
+
+  constructor(readonly stateRoot: string) {}
+
+  /** From now on, processes this process starts (and theirs) carry the run's mark. */
+  mark(): void {
+    process.env[this.variable] = this.stateRoot;
+  }
+
+  unmark(): void {
+    delete process.env[this.variable];
+  }
+
+  /** Every live process carrying the mark or naming the state folder (this process aside). */
+  async find(): Promise<OwnedProcess[]> {
+    const out: OwnedProcess[] = [];
+    const marker = `${this.variable}=`;
+    for (const e of await fsp.readdir('/proc').catch(() => [] as string[])) {
+      if (!/^\d+$/.test(e) || Number(e) === process.pid) continue;
+      // Unreadable (gone, or another user's without the right to look): not ours to stop.
+      const cmdline = await fsp.readFile(`/proc/${e}/cmdline`, 'utf8').catch(() => '');
+      const environ = cmdline.includes(this.stateRoot) ? '' : await fsp.readFile(`/proc/${e}/environ`, 'utf8').catch(() => '');
+      if (cmdline.includes(this.stateRoot) || environ.split('\0').some((v) => v.startsWith(marker)))
+        out.push({ pid: Number(e), command: cmdline.split('\0').filter(Boolean).join(' ').slice(0, 200) });
+    }
+    return out;
+  }
+
+  /** SIGKILLs every process find() finds and waits for each to go; returns what it stopped. */
+  async stopAll(): Promise<OwnedProcess[]> {
+    const found = await this.find();
+    await Promise.all(found.map((p) => killHard(p.pid)));
+    return found;
   }
 }
