@@ -18,6 +18,7 @@ import { kvModel } from './models/kv.js';
 import type { Model } from './models/model.js';
 import { registerModel } from './models/register.js';
 import { checkLinearizableParallel } from './parallel.js';
+import { checkReadPlacement, type ReadPlacement } from './read-placement.js';
 import { checkSessions, type SessionCheckResult } from './session.js';
 import { checkStaleReads, type StaleReadResult } from './stale.js';
 
@@ -42,6 +43,8 @@ export interface CheckResult {
    * reads under round-robin are expected to break them; suites gate on the counts per mode.
    */
   sessions?: Safe<SessionCheckResult>;
+  /** How much of the read load the followers took. */
+  readPlacement?: Safe<ReadPlacement>;
   availability?: Safe<AvailabilityResult>;
   latency?: Safe<LatencyResult>;
 }
@@ -146,6 +149,7 @@ function checkWith(history: Op[], options: CheckOptions, linearize: Linearize): 
   result.staleReads = safe(() => checkStaleReads(history));
   // On the history with the log's resolutions applied: writes the logs placed get their position.
   if (options.model !== 'set') result.sessions = safe(() => checkSessions(searched));
+  result.readPlacement = safe(() => checkReadPlacement(history));
   result.availability = safe(() => checkAvailability(history));
   result.latency = safe(() => checkLatency(history));
   result.valid = mergeValidity(verdicts);

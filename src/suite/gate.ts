@@ -3,6 +3,8 @@
  * bare `linearizable`. Metrics are the fields of a run's result (results.json):
  *   lostAcked == 0 · linearizable · splitBrainWrites == 0 · maxStaleMs < 500 · outageMs < 5000
  *   p99WriteMs < 50 · lostAcked > 0 (a negative control: the anomaly must show up)
+ *   readYourWritesViolations == 0 · monotonicReadViolations == 0 · sessionViolations == 0 (the
+ *   four session guarantees) · followerReadShare > 0.5 · readP99Ms < 20 · maxStaleVersions == 0
  * `linearizable` is true, false or "unknown"; `linearizable` alone means `linearizable == true`.
  */
 import { ConfigError } from '../lib/errors.js';
@@ -15,6 +17,15 @@ export const GATE_METRICS = [
   'splitBrainWrites',
   'maxStaleMs',
   'staleReads',
+  'readYourWritesViolations',
+  'monotonicReadViolations',
+  'monotonicWriteViolations',
+  'writesFollowReadsViolations',
+  'sessionViolations',
+  'followerReadShare',
+  'readP99Ms',
+  'maxStaleVersions',
+  'p99StaleMs',
   'outageMs',
   'p50WriteMs',
   'p99WriteMs',

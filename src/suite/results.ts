@@ -49,6 +49,24 @@ export const RunResultSchema = z.object({
   outageMs: z.number(),
   maxStaleMs: z.number(),
   staleReads: z.number().int(),
+  /**
+   * Session guarantees broken by reads and writes of one client (src/checker/session.ts); null
+   * when not measured (a set workload, or a history without positions).
+   */
+  readYourWritesViolations: z.number().int().nullable().default(null),
+  monotonicReadViolations: z.number().int().nullable().default(null),
+  monotonicWriteViolations: z.number().int().nullable().default(null),
+  writesFollowReadsViolations: z.number().int().nullable().default(null),
+  /** The four above added up. */
+  sessionViolations: z.number().int().nullable().default(null),
+  /** Share of ok reads served by a node other than the leader of the moment (0-1), null without reads. */
+  followerReadShare: z.number().nullable().default(null),
+  /** Read latency (ms), null without ok reads. */
+  readP50Ms: z.number().nullable().default(null),
+  readP99Ms: z.number().nullable().default(null),
+  /** How many acknowledged versions of its key the stalest read missed, and its p99. */
+  maxStaleVersions: z.number().int().nullable().default(null),
+  p99StaleMs: z.number().nullable().default(null),
   failedShare: z.number(),
   indeterminateShare: z.number(),
   converged: z.boolean(),

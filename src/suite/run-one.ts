@@ -411,7 +411,7 @@ export function summarize(
   const stale = check.staleReads && !check.staleReads.crashed ? check.staleReads : undefined;
   const writes = lat?.byF.write ?? lat?.byF.add;
   const acked = (fromLogs ? ev.acked : loss?.acked) ?? writes?.count ?? 0;
-  const metrics: GateMetrics = {
+  const metrics: Omit<GateMetrics, keyof ReturnType<typeof readMetrics>> = {
     lostAcked: fromLogs ? ev.lostAcked : loss ? loss.lostAcked : null,
     recovered: loss ? loss.recovered : null,
     linearizable: lin ? lin.valid : null,
@@ -426,7 +426,8 @@ export function summarize(
     failedShare: avail?.failShare ?? 0,
     indeterminateShare: avail?.infoShare ?? 0,
   };
-  const violations = evaluateGate(o.mode.gate, metrics);
+  const reads = readMetrics(check);
+  const violations = evaluateGate(o.mode.gate, { ...metrics, ...reads });
   if (!converged)
     violations.push({
       invariant: 'the cluster converges after healing',
@@ -465,10 +466,44 @@ export function summarize(
     staleReads: metrics.staleReads,
     failedShare: metrics.failedShare,
     indeterminateShare: metrics.indeterminateShare,
+    ...reads,
     converged,
     nemesisErrors,
     gate: o.mode.gate.map((g) => g.text),
     passed: violations.length === 0,
     violations,
+  };
+}
+
+/** The read side's gate metrics: session guarantees, staleness in versions, read latency, follower share (null: not measured). */
+function readMetrics(
+  check: CheckResult,
+): Pick<
+  GateMetrics,
+  | 'readYourWritesViolations'
+  | 'monotonicReadViolations'
+  | 'monotonicWriteViolations'
+  | 'writesFollowReadsViolations'
+  | 'sessionViolations'
+  | 'followerReadShare'
+  | 'readP99Ms'
+  | 'maxStaleVersions'
+  | 'p99StaleMs'
+> & { readP50Ms: number | null } {
+  const se = check.sessions && !check.sessions.crashed && check.sessions.readsJudged + check.sessions.writesJudged > 0 ? check.sessions : undefined;
+  const v = se?.violations;
+  const reads = check.latency && !check.latency.crashed ? check.latency.byF.read : undefined;
+  const placement = check.readPlacement && !check.readPlacement.crashed ? check.readPlacement : undefined;
+  return {
+    readYourWritesViolations: v ? v['read-your-writes'] : null,
+    monotonicReadViolations: v ? v['monotonic-reads'] : null,
+    monotonicWriteViolations: v ? v['monotonic-writes'] : null,
+    writesFollowReadsViolations: v ? v['writes-follow-reads'] : null,
+    sessionViolations: v ? v['read-your-writes'] + v['monotonic-reads'] + v['monotonic-writes'] + v['writes-follow-reads'] : null,
+    followerReadShare: placement?.followerShare ?? null,
+    readP50Ms: reads?.p50Ms ?? null,
+    readP99Ms: reads?.p99Ms ?? null,
+    maxStaleVersions: se && se.staleness.judged > 0 ? se.staleness.versionsBehind.max : null,
+    p99StaleMs: se && se.staleness.judged > 0 ? se.staleness.msBehind.p99 : null,
   };
 }

@@ -205,6 +205,21 @@ function checkNemesis(steps: NemesisStep[], cluster: ClusterSpec, durationSec: n
   });
 }
 
+/** Gate metrics measured on reads: a workload without reads can never produce them. */
+const READ_METRICS = new Set<GateMetric>([
+  'staleReads',
+  'maxStaleMs',
+  'readYourWritesViolations',
+  'monotonicReadViolations',
+  'monotonicWriteViolations',
+  'writesFollowReadsViolations',
+  'sessionViolations',
+  'followerReadShare',
+  'readP99Ms',
+  'maxStaleVersions',
+  'p99StaleMs',
+]);
+
 /**
  * Why a workload can never produce a gate metric (the gate would then fail every run with
  * "observed null", or pass every run on a constant 0), or undefined when it can. The set workload
@@ -213,7 +228,7 @@ function checkNemesis(steps: NemesisStep[], cluster: ClusterSpec, durationSec: n
  */
 function unmeasurable(metric: GateMetric, w: WorkloadSpec): string | undefined {
   if (metric === 'linearizable' && w.workload === 'set') return 'it records unique adds and final reads, which are checked for loss, not linearizability';
-  if ((metric === 'staleReads' || metric === 'maxStaleMs') && (w.workload === 'set' || w.mix.read === 0)) return 'it makes no reads';
+  if (READ_METRICS.has(metric) && (w.workload === 'set' || w.mix.read === 0)) return 'it makes no reads';
   if ((metric === 'p50WriteMs' || metric === 'p99WriteMs' || metric === 'p999WriteMs') && w.workload === 'register' && w.mix.write === 0)
     return 'write latency is taken from plain writes, and its mix.write is 0';
   return undefined;

@@ -1,0 +1,35 @@
+/**
+ * Where reads were served: how many ok reads a node other than the leader of the moment answered.
+ * The leader of the moment is the node that acknowledged the latest ok write completed before
+ * the read was invoked (the history has no other record of who led when); reads before any
+ * acknowledged write count as the leader's. This is the share of read load the followers took.
+ */
+import { type Op, pairOps } from '../history/op.js';
+
+const WRITES = new Set(['write', 'cas', 'add', 'append', 'delete']);
+
+export interface ReadPlacement {
+  okReads: number;
+  followerReads: number;
+  /** followerReads / okReads, or null without ok reads. */
+  followerShare: number | null;
+}
+
+export function checkReadPlacement(history: Op[]): ReadPlacement {
+  const { pairs } = pairOps(history);
+  // Acknowledging nodes of ok writes, by completion position.
+  const acks: Array<{ pos: number; node: string }> = [];
+  for (const p of pairs) if (WRITES.has(p.invoke.f) && p.complete?.type === 'ok' && p.complete.node) acks.push({ pos: p.completePos!, node: p.complete.node });
+  acks.sort((a, b) => a.pos - b.pos);
+  const reads = pairs
+    .filter((p) => p.invoke.f === 'read' && p.complete?.type === 'ok' && typeof p.complete.node === 'string')
+    .sort((a, b) => a.invokePos - b.invokePos);
+  let i = 0;
+  let leader: string | undefined;
+  let followerReads = 0;
+  for (const r of reads) {
+    while (i < acks.length && acks[i]!.pos < r.invokePos) leader = acks[i++]!.node;
+    if (leader !== undefined && r.complete!.node !== leader) followerReads++;
+  }
+  return { okReads: reads.length, followerReads, followerShare: reads.length > 0 ? followerReads / reads.length : null };
+}
