@@ -645,7 +645,7 @@ export class ReplabCluster implements ClusterBackend {
     const dir = this.nodeState(id).dataDir;
     if (this.state.spec.storage.volumeMiB === undefined || !(await isMountPoint(dir)))
       throw new UsageError(
-        `node ${id}'s data dir is not on a volume of its own, so its disk cannot be filled alone (the cluster spec needs storage.volumeMiB; replab run sets it for disk-full faults)`,
+        `node ${id}'s data dir is not on a volume of its own, so its disk cannot be filled alone (set storage.volumeMiB in the cluster spec)`,
       );
     return dir;
   }

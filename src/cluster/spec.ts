@@ -14,7 +14,7 @@
  *                               # applyDelayMs: followers apply this long after the write (recovery_min_apply_delay)
  *   storage: {checkpointBytes: 67108864, segmentBytes: 16777216, syncDelayMs: 0}
  *                               # syncDelayMs: a slow disk; simulatePowerLoss: set by `replab run` for power-loss faults
- *                               # volumeMiB: each node's data dir on its own volume (root; set by `replab run` for disk-full)
+ *                               # volumeMiB: each node's data dir on its own volume (root; the disk-full fault needs it)
  *   heartbeatMs: 100            # replication heartbeat
  *   fencing: lease              # lease | none (teaching mode: split brain becomes possible)
  *   failover: {heartbeatMs: 1000, failoverTimeoutMs: 10000, leaseMs: 5000, maxLagOnFailover: null}
@@ -80,7 +80,7 @@ const ClusterSpecSchema = z.strictObject({
       simulatePowerLoss: z.boolean().default(false),
       /**
        * Each node's data dir on a volume of its own of this many MiB (src/cluster/volumes.ts), so a
-       * disk-full fault fills that node's disk alone. Set by `replab run` when a nemesis has disk-full.
+       * disk-full fault fills that node's disk alone. A suite with a disk-full fault must set it.
        */
       volumeMiB: z.number().int().min(16).max(65536).optional(),
     })

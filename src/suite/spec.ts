@@ -202,6 +202,12 @@ function checkNemesis(steps: NemesisStep[], cluster: ClusterSpec, durationSec: n
           `${at}.fault: disk-full needs each node's data dir on a volume of its own: set storage.volumeMiB in the cluster spec (e.g. clusterOverrides: {storage: {volumeMiB: 64}})`,
         );
     }
+    if (step.fault === 'switchover') {
+      if (cluster.system !== 'replab')
+        throw new ConfigError(`${at}.fault: a planned switchover goes through replab's monitor; system ${cluster.system} has none replab can drive`);
+      if (Array.isArray(step.target) ? step.target.length !== 1 : step.target !== 'random-follower' && !cluster.nodes.some((n) => n.id === step.target))
+        throw new ConfigError(`${at}.target: a switchover goes to one node: a node id or random-follower, got ${JSON.stringify(step.target)}`);
+    }
   });
 }
 

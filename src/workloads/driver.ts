@@ -41,6 +41,8 @@ export interface DriveOptions {
   durationSec?: number;
   /** Stops early when aborted. */
   signal?: AbortSignal;
+  /** How long past spec.timeoutMs an operation may take before it is recorded `info`. @default 5000 */
+  settleGraceMs?: number;
 }
 
 export interface DriveStats {
@@ -72,7 +74,7 @@ export async function drive(o: DriveOptions): Promise<DriveStats> {
       const op = workload.next(rng, slot);
       const invoke = recorder.invoke(process, op.f, { key: op.key, value: op.value, ...(op.extra ? { extra: op.extra } : {}) });
       stats.invoked++;
-      const outcome = await workload.perform(op, targets, rng, spec.timeoutMs);
+      const outcome = await settled(workload.perform(op, targets, rng, spec.timeoutMs), spec.timeoutMs + (o.settleGraceMs ?? SETTLE_GRACE_MS));
       complete(recorder, invoke, op.f, outcome);
       stats[outcome.type]++;
       workload.observe?.(op, outcome);
@@ -110,6 +112,21 @@ export async function recordFinalReads(workload: Workload, client: DataClient, r
       });
     }
   }
+}
+
+/**
+ * How long past its own timeout an operation may take before the driver stops waiting for it: a
+ * client (a user's system module) that never settles must not stop the workload. Such an op is
+ * `info`: it may still happen.
+ */
+const SETTLE_GRACE_MS = 5000;
+
+function settled(p: Promise<Outcome>, ms: number): Promise<Outcome> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<Outcome>((resolve) => {
+    timer = setTimeout(() => resolve({ type: 'info', error: `the client did not answer within ${ms} ms` }), ms);
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
 
 function sleep(ms: number): Promise<void> {

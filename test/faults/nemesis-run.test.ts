@@ -43,4 +43,15 @@ describe('runNemesis', () => {
     expect(events.map((e) => e.f)).toEqual(['start-kill', 'start-pause', 'stop-pause']);
     expect(c.calls).toEqual(['kill n1', 'pause n2', 'resume n2']);
   });
+
+  it('gives up on a fault whose start never returns, and still ends the run on time', async () => {
+    const c = cluster(false);
+    // A system whose kill never settles (a user module that hangs).
+    c.kill = () => new Promise<void>(() => {});
+    const steps = parseNemesisSchedule([{ fault: 'kill', target: 'n2', at: '0.05s', for: '0.05s' }], 'test');
+    const t0 = Date.now();
+    const events = await runNemesis({ cluster: c, steps, durationMs: 600, seed: 1, stepTimeoutMs: 200 });
+    expect(events.find((e) => e.f === 'start-kill')!.value.error).toMatch(/starting kill did not finish within 200 ms/);
+    expect(Date.now() - t0).toBeLessThan(5000);
+  });
 });

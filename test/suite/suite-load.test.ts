@@ -191,3 +191,21 @@ describe('disk-full', () => {
     await refused(body, message);
   });
 });
+
+describe('switchover', () => {
+  it('is accepted to one node or a random follower of a replab cluster', async () => {
+    const s = await load('modes: [{name: a, nemesis: [{fault: switchover, target: n2, at: 1s}, {fault: switchover, target: random-follower, at: 2s}]}]');
+    expect((await s.load()).modes[0]!.nemesis.map((n) => n.fault)).toEqual(['switchover', 'switchover']);
+  });
+
+  it.each([
+    ['modes: [{name: a, nemesis: [{fault: switchover, target: [n2, n3], at: 1s}]}]', /nemesis\.0\.target: a switchover goes to one node/],
+    ['modes: [{name: a, nemesis: [{fault: switchover, target: followers, at: 1s}]}]', /nemesis\.0\.target: a switchover goes to one node/],
+    [
+      `modes: [{name: a, cluster: ${path.join(projectRoot(), 'clusters', 'postgres.yaml')}, nemesis: [{fault: switchover, target: n2, at: 1s}]}]`,
+      /nemesis\.0\.fault: a planned switchover goes through replab's monitor; system postgres/,
+    ],
+  ])('%s is refused', async (body, message) => {
+    await refused(body, message);
+  });
+});

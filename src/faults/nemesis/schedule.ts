@@ -112,6 +112,8 @@ export interface NemesisRunOptions {
   recorder?: HistoryRecorder;
   log?: Logger;
   signal?: AbortSignal;
+  /** Longest a fault may take to start or stop. @default 90000 */
+  stepTimeoutMs?: number;
   /** Called on every start and stop (progress display). */
   onEvent?: (e: { f: string; value: Record<string, unknown> }) => void;
 }
@@ -131,7 +133,7 @@ export async function runNemesis(o: NemesisRunOptions): Promise<Array<{ f: strin
   const stop = async (a: { fault: ActiveFault; untilMs: number }) => {
     active.delete(a);
     try {
-      emit(`stop-${a.fault.fault}`, await a.fault.stop());
+      emit(`stop-${a.fault.fault}`, await bounded(a.fault.stop(), `stopping ${a.fault.fault}`, o.stepTimeoutMs));
     } catch (e: unknown) {
       emit(`stop-${a.fault.fault}`, { error: (e as Error).message });
     }
@@ -164,7 +166,7 @@ export async function runNemesis(o: NemesisRunOptions): Promise<Array<{ f: strin
       while (timeline[i] && timeline[i]!.atMs <= now) {
         const p = timeline[i++]!;
         try {
-          const fault = await startFault(o.cluster, faultSpec(p.step), rng);
+          const fault = await bounded(startFault(o.cluster, faultSpec(p.step), rng), `starting ${p.step.fault}`, o.stepTimeoutMs);
           emit(`start-${fault.fault}`, fault.value);
           active.add({ fault, untilMs: p.untilMs });
         } catch (e: unknown) {
@@ -176,4 +178,19 @@ export async function runNemesis(o: NemesisRunOptions): Promise<Array<{ f: strin
     for (const a of [...active].reverse()) await stop(a);
   }
   return events;
+}
+
+/**
+ * Longest a fault may take to start or stop (a kill and restart waits up to 15 s for the node, a
+ * switchover up to a minute): a system whose kill or restart never returns must not hold the run
+ * forever. Past it the step is recorded as failed; the operation itself may still finish.
+ */
+const FAULT_STEP_TIMEOUT_MS = 90_000;
+
+function bounded<T>(p: Promise<T>, what: string, ms = FAULT_STEP_TIMEOUT_MS): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
