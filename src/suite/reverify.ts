@@ -14,21 +14,19 @@
 import { existsSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { type CheckResult, checkHistory } from '../checker/checker.js';
-import { checkSplitBrain, type SplitBrainResult } from '../checker/split-brain.js';
+import type { CheckResult } from '../checker/checker.js';
+import type { SplitBrainResult } from '../checker/split-brain.js';
 import type { Op } from '../history/op.js';
-import { loadHistory } from '../history/reader.js';
 import { ConfigError } from '../lib/errors.js';
 import { isRecord, parseWith } from '../lib/schema.js';
-import { createWorkload } from '../workloads/driver.js';
+import { createWorkload, WORKLOADS } from '../workloads/driver.js';
 import { parseWorkloadSpec } from '../workloads/spec.js';
-import { loadNodeEvidence } from './evidence-files.js';
+import { checkRunFolder, HISTORY_FILE } from './check-run.js';
 import { parseGateRule } from './gate.js';
 import type { RunResult, SuiteResults } from './results.js';
 import { summarize } from './run-one.js';
 
 export const RUN_FILE = 'run.json';
-export const HISTORY_FILE = 'history.jsonl';
 
 /** The folder run-one.ts gives a run: merge accepts no other name for it. */
 export const runDirName = (mode: string, seed: number) => `${mode}-seed${seed}`;
@@ -44,6 +42,8 @@ const RunFileSchema = z.object({
   converged: z.boolean(),
   finalLeader: z.string().nullable(),
   logs: z.record(z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'node ids are 1-32 letters, digits, "_" or "-"'), z.string().nullable()),
+  /** What a write's record in the logs depends on (written since runs record it; older runs use the defaults). */
+  workload: z.object({ workload: z.string(), keyPrefix: z.string() }).optional(),
 });
 
 export interface Reverified {
@@ -74,22 +74,17 @@ export async function reverifyRun(o: {
     throw new ConfigError(`${runFile}: the folder of ${run.mode} seed ${run.seed}, not of ${mode.name} seed ${seed}`);
   const historyFile = path.join(dir, HISTORY_FILE);
   if (!existsSync(historyFile)) throw new ConfigError(`${historyFile}: missing (the run's history is what its verdict is judged from)`);
-  const history = await loadHistory(historyFile);
-
-  if (mode.workload !== 'register' && mode.workload !== 'set')
-    throw new ConfigError(`${o.resultsFile}: mode ${mode.name}: workload "${mode.workload}" is neither register nor set`);
-  // The record a write leaves in a node's log. results.json does not keep the workload's spec;
-  // every shipped suite uses the default key prefix, which is what the effect depends on.
-  const workload = createWorkload(parseWorkloadSpec({ workload: mode.workload }, `${o.resultsFile}: mode ${mode.name}`));
+  // The record a write leaves in a node's log depends on the workload and its key prefix: run.json
+  // names both; a run folder from before it did used the defaults.
+  const kind = run.workload?.workload ?? mode.workload;
+  if (!(kind in WORKLOADS))
+    throw new ConfigError(`${o.resultsFile}: mode ${mode.name}: workload "${kind}" is not one replab knows (${Object.keys(WORKLOADS).join(', ')})`);
+  const workload = createWorkload(
+    parseWorkloadSpec({ workload: kind, ...(run.workload ? { keyPrefix: run.workload.keyPrefix } : {}) }, `${runFile}: workload`),
+  );
   const gate = mode.gate.map((text, i) => parseGateRule(text, `${o.resultsFile}: modes (${mode.name}).gate.${i}`));
-
-  // As in run-one.ts: a system whose logs could not be read at all is judged by its final reads.
-  const anyLog = Object.values(run.logs).some((why) => why === null);
-  const evidence = anyLog
-    ? { nodes: await loadNodeEvidence(dir, Object.keys(run.logs), run.logs), finalLeader: run.finalLeader, effect: (inv: Op) => workload.effect(inv) }
-    : undefined;
-  const check = checkHistory(history, { model: mode.workload, evidence });
-  const splitBrain = checkSplitBrain(history);
+  const { history, check } = await checkRunFolder(dir, { workload, logs: run.logs, finalLeader: run.finalLeader });
+  const { splitBrain } = check;
   const result = summarize(
     {
       suite: { durationSec: o.durationSec },
@@ -104,7 +99,7 @@ export async function reverifyRun(o: {
     { converged: run.converged, nemesisErrors: nemesisErrorsFrom(history, o.claimed.nemesisErrors) },
     run.logs,
   );
-  return { result, check: { ...check, splitBrain } };
+  return { result, check };
 }
 
 /**

@@ -17,11 +17,9 @@
 import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { type CheckResult, checkHistory } from '../checker/checker.js';
-import { checkSplitBrain } from '../checker/split-brain.js';
+import type { CheckResult } from '../checker/checker.js';
 import { closeKvClients } from '../client/kv-http.js';
 import { runNemesis } from '../faults/nemesis/schedule.js';
-import { loadHistory } from '../history/reader.js';
 import { HistoryRecorder } from '../history/recorder.js';
 import { onInterrupt } from '../lib/cleanup.js';
 import { ConfigError, EnvironmentError, ExitCode, HarnessError, toError } from '../lib/errors.js';
@@ -31,7 +29,7 @@ import type { SystemUnderTest } from '../systems/system.js';
 import type { DataClient } from '../workloads/data-client.js';
 import { createWorkload, drive, recordFinalReads } from '../workloads/driver.js';
 import type { Workload } from '../workloads/workload.js';
-import { loadNodeEvidence } from './evidence-files.js';
+import { checkRunFolder } from './check-run.js';
 import { evaluateGate, type GateMetrics } from './gate.js';
 import type { RunResult } from './results.js';
 import type { Suite, SuiteMode } from './spec.js';
@@ -181,6 +179,7 @@ export async function runOne(o: RunOneOptions): Promise<RunResult> {
         converged,
         finalLeader,
         logs,
+        workload: { workload: mode.workload.workload, keyPrefix: mode.workload.keyPrefix },
         ...(failure ? { error: failure.message } : {}),
         ...(failures.length ? { teardown: failures.map((f) => ({ step: f.step, error: f.error.message })) } : {}),
         ...(leftRunning.length ? { leftRunning } : {}),
@@ -192,17 +191,9 @@ export async function runOne(o: RunOneOptions): Promise<RunResult> {
   if (failure) throw failure;
   if (failures.length > 0 || leftRunning.length > 0) throw teardownError(failures, leftRunning, { who, module: isModulePath(mode.cluster.system) }, dir);
   o.onProgress?.({ phase: 'checking', ops: run.recorder?.count });
-  const history = await loadHistory(path.join(dir, 'history.jsonl'));
-  const w = run.workload!;
-  // A system whose logs replab cannot read at all (PostgreSQL) is judged by its final reads alone.
-  const anyLog = Object.values(logs).some((why) => why === null);
-  const evidence = anyLog
-    ? { nodes: await loadNodeEvidence(dir, Object.keys(logs), logs), finalLeader, effect: (inv: { f: string; key?: string; value: unknown }) => w.effect(inv) }
-    : undefined;
-  const check = checkHistory(history, { model: mode.workload.workload === 'set' ? 'set' : 'register', evidence });
-  const splitBrain = checkSplitBrain(history);
-  await fsp.writeFile(path.join(dir, 'check.json'), JSON.stringify({ ...check, splitBrain }, null, 2));
-  const result = summarize(o, dir, history.length, check, splitBrain.splitBrainWrites, { converged, nemesisErrors }, logs);
+  const { history, check } = await checkRunFolder(dir, { workload: run.workload!, logs, finalLeader });
+  await fsp.writeFile(path.join(dir, 'check.json'), JSON.stringify(check, null, 2));
+  const result = summarize(o, dir, history.length, check, check.splitBrain.splitBrainWrites, { converged, nemesisErrors }, logs);
   o.onProgress?.({ phase: 'done', ops: history.length });
   return result;
 }
