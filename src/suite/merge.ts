@@ -177,6 +177,19 @@ function checkMatrix(runs: Array<{ run: RunResult; shard: Shard }>, shards: Shar
   // A suite has at least one seed: shards with no run at all are not a merged suite, whatever size they state.
   if (runs.length === 0) throw new UsageError(`suite "${first.suite}": none of the shards holds a run (${shards.map((s) => s.file).join(', ')})`);
   const seeds = [...new Set(runs.map((r) => r.run.seed))].sort((a, b) => a - b);
+  // Shards that name the suite's seeds must all name the same ones, and hold exactly those.
+  const named = first.shard!.seeds;
+  if (named) {
+    for (const s of shards)
+      if (JSON.stringify(s.results.shard!.seeds ?? null) !== JSON.stringify(named))
+        throw new UsageError(`${s.file}: seeds ${JSON.stringify(s.results.shard!.seeds ?? null)}, but ${shards[0]!.file} names ${JSON.stringify(named)}`);
+    const extra = seeds.filter((s) => !named.includes(s));
+    const missing = named.filter((s) => !seeds.includes(s));
+    if (extra.length || missing.length)
+      throw new UsageError(
+        `suite "${first.suite}": the shards hold seeds ${seeds.join(', ')}, but the suite's are ${named.join(', ')}${missing.length ? ` (no run of seed ${missing.join(', ')})` : ''}`,
+      );
+  }
   const absent = first.modes.flatMap((m) => seeds.filter((s) => !where.has(`${m.name}\0${s}`)).map((s) => `${m.name} seed ${s}`));
   if (absent.length) throw new UsageError(`suite "${first.suite}": no run of ${absent.join(', ')} in any shard; merge needs every mode × seed`);
   const pairs = first.shard!.pairs;

@@ -108,7 +108,15 @@ export const SuiteResultsSchema = z.object({
   /** A digest of the parsed suite: shards of one suite version share it (replab merge checks). */
   suiteDigest: z.string().optional(),
   /** Set when this run is one shard of the suite's (mode × seed) matrix; `pairs` is the matrix size. */
-  shard: z.object({ index: z.number().int().positive(), count: z.number().int().positive(), pairs: z.number().int().nonnegative() }).optional(),
+  shard: z
+    .object({
+      index: z.number().int().positive(),
+      count: z.number().int().positive(),
+      pairs: z.number().int().nonnegative(),
+      /** The suite's seeds (absent in shards written before they were recorded). */
+      seeds: z.array(z.number().int()).optional(),
+    })
+    .optional(),
   /** Set by replab merge: the shard folders this run was merged from. */
   mergedFrom: z.array(z.string()).optional(),
 });

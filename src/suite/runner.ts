@@ -63,7 +63,7 @@ export async function runSuite(
       machine,
       git,
       suiteDigest: suiteDigest(suite),
-      shard: shard ? { ...shard, pairs: suite.modes.length * suite.seeds.length } : undefined,
+      shard: shard ? { ...shard, pairs: suite.modes.length * suite.seeds.length, seeds: suite.seeds } : undefined,
     };
     await fsp.writeFile(path.join(dir, RESULTS_FILE), JSON.stringify(results, null, 2));
     return results;

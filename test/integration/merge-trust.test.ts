@@ -197,6 +197,14 @@ describe('replab merge recomputes, and refuses what does not hold', () => {
     });
     const reports3 = path.join(root, `reports${copies}`);
     await expectRefused(await merge([e, f], reports3), reports3, /shard2\/results\.json: a matrix of 1 run\(s\), but .*shard1\/results\.json says 2/);
+
+    // Shards name the suite's seeds: one that names others is refused.
+    const [g, h] = await copyShards();
+    await editResults(h, (r) => {
+      r.shard!.seeds = [1, 2];
+    });
+    const reports4 = path.join(root, `reports${copies}`);
+    await expectRefused(await merge([g, h], reports4), reports4, /shard2\/results\.json: seeds \[1,2\], but .*shard1\/results\.json names \[1\]/);
   });
 
   it('a run given twice is refused naming both places, not an internal error', async () => {
