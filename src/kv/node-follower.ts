@@ -18,7 +18,10 @@ export function applyFollower(node: KvNode, all = false): boolean {
   const delay = all ? 0 : node.config.applyDelayMs;
   const ready = node.pending.takeThrough(node.wal.flushedLsn, delay > 0 ? Date.now() - delay : Infinity);
   for (const { lsn, op } of ready) node.head.apply(lsn, op);
-  if (ready.length > 0) node.freshness.noteApplied(node.head.lsn);
+  if (ready.length > 0) {
+    node.freshness.noteApplied(node.head.lsn);
+    node.readWaiters.notify(node.head.lsn);
+  }
   const next = node.pending.peek();
   if (delay > 0 && next && next.lsn <= node.wal.flushedLsn && !node.applyTimer) {
     node.applyTimer = setTimeout(
@@ -88,6 +91,7 @@ export function installSnapshot(node: KvNode, bytes: Buffer, upstreamHistory: Ep
       node.pending.clear();
       node.head.reset(snap.lsn, snap.entries);
       node.checkpoints.startedFrom(snap.lsn);
+      node.readWaiters.notify(snap.lsn);
     } catch (e: unknown) {
       node.fatal(`installing the checkpoint at lsn ${snap.lsn} failed half-way (${(e as Error).message}); restart the node to recover from its files`);
       throw e;
@@ -137,4 +141,5 @@ export async function rebuildState(node: KvNode): Promise<void> {
     const d = decodeRecord(r.buf);
     if (d.kind === 'ok') node.head.apply(d.record.lsn, d.record.op);
   }
+  node.readWaiters.notify(node.head.lsn);
 }

@@ -126,8 +126,11 @@ export function recomputeCommit(node: KvNode): void {
   node.waiters.settleThrough(c, fenced);
 }
 
+/** Makes writes through `upto` visible to reads here, and answers the reads that waited for them. */
 export function applyVisible(node: KvNode, upto: number): void {
-  for (const { lsn, op } of node.pending.takeThrough(upto)) node.visible.apply(lsn, op);
+  const ready = node.pending.takeThrough(upto);
+  for (const { lsn, op } of ready) node.visible.apply(lsn, op);
+  if (ready.length > 0) node.readWaiters.notify(node.visible.lsn);
 }
 
 /** Degrade (or warn, in block mode) when the oldest uncommitted write waited past syncTimeoutMs. */

@@ -29,6 +29,7 @@ import { promises as fsp } from 'node:fs';
 import { parseHostPort } from '../lib/addr.js';
 import { assert } from '../lib/assert.js';
 import type { Logger } from '../lib/log.js';
+import { AppliedWaiters } from './applied-waiters.js';
 import { type Checkpoint, Checkpointer } from './checkpointer.js';
 import type { FollowerProgress } from './commit.js';
 import { CommitWaiters } from './commit-waiters.js';
@@ -58,8 +59,9 @@ export class KvNode extends EventEmitter {
   readonly config: Readonly<NodeConfig>;
   readonly log: Logger;
   readonly wal: Wal;
-  /** The role and what it owns (role.ts); changed only by promote, demote and follow. */
-  state: Role;
+  /** Reads waiting for this node to apply an LSN (`after:<lsn>`); refused when the role changes or the node closes. */
+  readonly readWaiters = new AppliedWaiters();
+  private current!: Role;
   meta: NodeMeta = { epoch: 0, epochHistory: [] };
   /** Leader: every appended write (what cas decides on). Follower: the applied state. */
   readonly head = new KvState();
@@ -121,6 +123,25 @@ export class KvNode extends EventEmitter {
   }
 
   // ---- the role ----------------------------------------------------------------------------
+
+  /** The role and what it owns (role.ts); changed only by promote, demote and follow. */
+  get state(): Role {
+    return this.current;
+  }
+
+  /**
+   * A new role also ends every read waiting for an LSN: it waited on the old role's state (a
+   * follower's applied log, a leader's committed one), and a deposed leader must not answer it.
+   * Those reads are refused definitely, so their clients may try elsewhere.
+   */
+  set state(next: Role) {
+    const before = this.current?.kind;
+    this.current = next;
+    if (before !== undefined && before !== next.kind)
+      this.readWaiters.rejectAll(
+        () => new KvError('unavailable', `node ${this.config.id} changed role (${before} → ${next.kind}) while the read waited; retry it`, { leader: null }),
+      );
+  }
 
   get role(): 'leader' | 'follower' {
     return this.state.kind === 'leader' ? 'leader' : 'follower';
@@ -211,6 +232,7 @@ export class KvNode extends EventEmitter {
     this.upstreamLink?.stop();
     await this.replication.close();
     this.waiters.rejectAll(() => new KvError('unavailable', 'node is shutting down'));
+    this.readWaiters.rejectAll(() => new KvError('unavailable', `node ${this.config.id} is shutting down`, { leader: null }));
     await this.wal.close();
   }
 
@@ -303,9 +325,36 @@ export class KvNode extends EventEmitter {
     return replication.upstreamStatus(this);
   }
 
-  /** How far behind the leader this node knows it is (ms): 0 on a leader, undefined when not known. */
+  /**
+   * How far behind the leader this node knows it is (ms): 0 on a leader, undefined when not known
+   * (a follower before its first heartbeat, or a leader stepping down: it no longer leads and has
+   * heard from no one who does).
+   */
   stalenessMs(): number | undefined {
-    return this.state.kind === 'follower' ? this.freshness.stalenessMs() : 0;
+    if (this.state.kind === 'leader') return 0;
+    return this.state.kind === 'follower' ? this.freshness.stalenessMs() : undefined;
+  }
+
+  /**
+   * Waits until reads here see `lsn` (an `after:<lsn>` read), at most `waitMs`, and refuses the
+   * read definitely when they do not: `not_caught_up` past the wait, `unavailable` when too many
+   * reads wait already (or the node closes or changes role meanwhile).
+   */
+  async waitVisible(lsn: number, waitMs: number, signal?: AbortSignal): Promise<void> {
+    if (this.visible.lsn >= lsn) return;
+    const startedMs = Date.now();
+    const end = await this.readWaiters.wait(lsn, waitMs, signal);
+    if (end === 'applied' && this.visible.lsn >= lsn) return;
+    if (end === 'full')
+      throw new KvError('unavailable', `node ${this.config.id} has too many reads waiting to catch up already; retry later or on another node`, {
+        leader: null,
+      });
+    const waitedMs = Date.now() - startedMs;
+    throw new KvError('not_caught_up', `node ${this.config.id} had applied lsn ${this.visible.lsn}, not ${lsn}, after waiting ${waitedMs} ms`, {
+      appliedLsn: this.visible.lsn,
+      wantedLsn: lsn,
+      waitedMs,
+    });
   }
 
   leaderHttp(): string | null {

@@ -17,6 +17,17 @@ export const KvErrors = {
   /** The request body did not arrive in time; nothing was done. */
   request_timeout: { status: 408, definite: true },
   not_leader: { status: 421, definite: true },
+  /**
+   * A `bounded:<ms>` read on a follower that does not know itself to be within the bound: nothing
+   * was read; another follower, or the leader, may serve it. Body: `staleMs` (null when unknown),
+   * `boundMs`, `appliedLsn`.
+   */
+  too_stale: { status: 412, definite: true },
+  /**
+   * An `after:<lsn>` read on a node that had not applied `lsn` when its wait ran out: nothing was
+   * read. Body: `appliedLsn`, `wantedLsn`, `waitedMs`.
+   */
+  not_caught_up: { status: 412, definite: true },
   unauthorized: { status: 401, definite: true },
   /** A genuine admin call meant for another node or cluster, or a request from a web browser. */
   forbidden: { status: 403, definite: true },
@@ -47,8 +58,15 @@ export class KvError extends Error {
   }
 }
 
-/** Response header carrying the LSN a follower had applied when it answered a read. */
+/** Response header on every read and scan: the LSN the answering node's state reflects (its `lsn`). */
 export const APPLIED_LSN_HEADER = 'x-replab-applied-lsn';
+/** Response header on reads and scans: how many ms behind the leader the node knows it is (0 on the leader), when it knows. */
+export const STALE_MS_HEADER = 'x-replab-stale-ms';
+/**
+ * The router's session token, both ways: a client sends the highest LSN it has written or read,
+ * and every answer carries the token advanced by that answer's LSN (src/router/router.ts).
+ */
+export const SESSION_HEADER = 'x-replab-session';
 /** Response header naming the node that served a request. */
 export const NODE_HEADER = 'x-replab-node';
 /** Response header the router adds: the node that served the request. */

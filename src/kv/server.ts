@@ -2,11 +2,23 @@
  * The HTTP/1.1 client API of a node (DESIGN.md "Interfaces of a node"):
  *
  *   PUT /kv/{key}        body = value (UTF-8, ≤ 1 MiB)      → {"key","value","lsn","epoch"}
- *   GET /kv/{key}        [?consistency=leader]             → {"key","value","lsn","epoch"} | 404 value null
+ *   GET /kv/{key}        [?consistency=…][&waitMs=N]       → {"key","value","lsn","epoch"} | 404 value null
  *   DELETE /kv/{key}                                       → {"key","value":null,"lsn","epoch","existed"}
  *   POST /kv/{key}/cas   {"expected": v|null, "value": v}   → 200 | 409 with the current value
- *   GET /kv?prefix=p                                       → {"items":[{key,value}],"lsn","epoch"}
+ *   GET /kv?prefix=p     [&consistency=…][&waitMs=N]       → {"items":[{key,value}],"lsn","epoch"}
  *   GET /status (JSON)   GET /metrics (Prometheus text)
+ *
+ * Reads and scans take a consistency (src/lib/read-consistency.ts parses it; absent is `any`):
+ *   leader        only the leader serves (a follower: 421 not_leader with the leader's address)
+ *   any           the node's visible state: a follower's applied log, a leader's committed one
+ *   bounded:<ms>  a follower serves only while it knows it is at most <ms> behind the leader,
+ *                 else 412 too_stale {staleMs, boundMs, appliedLsn}; a leader always qualifies
+ *   after:<lsn>   the node first waits until it has applied <lsn>, at most waitMs (default 1000,
+ *                 at most 30000), else 412 not_caught_up {appliedLsn, wantedLsn, waitedMs}
+ * A leader serves any of them only while its lease holds. Every answer to a read or scan (200 and
+ * 404) carries the LSN its state reflects, as `lsn` and `x-replab-applied-lsn`, and
+ * `x-replab-stale-ms` when the node knows how far behind the leader it is (0 on the leader). A
+ * malformed consistency or waitMs is 400 naming it.
  *
  * Admin calls (the monitor's), JSON bodies signed with the cluster token (`x-replab-auth`, an HMAC
  * of method, path, body, caller, target node, cluster, time and nonce: src/lib/auth.ts; the token
@@ -31,9 +43,10 @@ import { AUTH_HEADER, Verifier } from '../lib/auth.js';
 import { browserMark, browserRefusal, isJsonContentType, jsonRequired } from '../lib/browser-guard.js';
 import { BodyError, parseJsonBounded, readBody as readBoundedBody } from '../lib/http-body.js';
 import { closeHttp, listenHttp } from '../lib/http-server.js';
+import { parseAfterWait, parseConsistency, type ReadConsistency } from '../lib/read-consistency.js';
 import { renderMetrics } from './metrics.js';
 import type { KvNode } from './node.js';
-import { APPLIED_LSN_HEADER, KvError, KvErrors, NODE_HEADER } from './protocol.js';
+import { APPLIED_LSN_HEADER, KvError, KvErrors, NODE_HEADER, STALE_MS_HEADER } from './protocol.js';
 import { MAX_KEY_BYTES, MAX_VALUE_BYTES } from './record.js';
 import { shortStatus, statusOf } from './status.js';
 
@@ -44,6 +57,10 @@ export class HttpApi {
   private server: http.Server | undefined;
 
   private readonly verifier: Verifier;
+  /** Set once `close` began: reads that would wait are refused instead. */
+  private closing = false;
+  /** Answers of reads that waited for an LSN, still being written: `close` lets them finish. */
+  private readonly waitedAnswers = new Set<Promise<void>>();
 
   constructor(private readonly node: KvNode) {
     this.verifier = new Verifier(node.config.token, { self: { cluster: node.config.cluster, id: node.config.id } });
@@ -65,7 +82,19 @@ export class HttpApi {
     return listenHttp(this.server, host, port, { onClientError: false });
   }
 
+  /**
+   * Refuses the reads still waiting for an LSN (503, definite, so their clients can go elsewhere)
+   * and gives those answers a moment to leave before every connection is closed; without this a
+   * waiting client would only see its connection cut.
+   */
   async close(): Promise<void> {
+    this.closing = true;
+    this.node.readWaiters.rejectAll(() => new KvError('unavailable', `node ${this.node.config.id} is shutting down`, { leader: null }));
+    if (this.waitedAnswers.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.all(this.waitedAnswers), new Promise<void>((r) => (timer = setTimeout(r, 1000)))]);
+      clearTimeout(timer);
+    }
     await closeHttp(this.server);
   }
 
@@ -111,30 +140,65 @@ export class HttpApi {
     }
   }
 
-  private only(method: string, allowed: string[], run: () => void): void {
+  private only(method: string, allowed: string[], run: () => void | Promise<void>): void | Promise<void> {
     if (!allowed.includes(method)) throw new KvError('method_not_allowed', `${method} is not allowed here (use ${allowed.join(', ')})`);
-    run();
+    return run();
   }
 
-  private read(res: http.ServerResponse, key: string, url: URL): void {
+  private async read(res: http.ServerResponse, key: string, url: URL): Promise<void> {
+    await this.meetConsistency(res, url);
     const node = this.node;
-    const consistency = url.searchParams.get('consistency');
-    if (consistency !== null && consistency !== 'leader' && consistency !== 'any')
-      throw new KvError('bad_request', `consistency must be "leader" or "any", got "${consistency}"`);
-    if (consistency === 'leader' && node.role !== 'leader')
-      throw new KvError('not_leader', `node ${node.config.id} is a follower; leader reads go to the leader`, { leader: node.leaderHttp() });
-    node.requireLeaderLease();
     const value = node.visible.get(key) ?? null;
-    res.setHeader(APPLIED_LSN_HEADER, String(node.visible.lsn));
     this.json(res, value === null ? 404 : 200, { key, value, lsn: node.visible.lsn, epoch: node.epoch });
   }
 
-  private scan(res: http.ServerResponse, url: URL): void {
+  private async scan(res: http.ServerResponse, url: URL): Promise<void> {
+    await this.meetConsistency(res, url);
     const node = this.node;
     const prefix = url.searchParams.get('prefix') ?? '';
-    node.requireLeaderLease();
-    res.setHeader(APPLIED_LSN_HEADER, String(node.visible.lsn));
     this.json(res, 200, { items: node.visible.scan(prefix), lsn: node.visible.lsn, epoch: node.epoch });
+  }
+
+  /**
+   * Returns once this node may serve the read's consistency (after waiting, for `after:`), with
+   * the position headers set; throws the definite refusal otherwise. Everything after it is
+   * synchronous, so the state served is the one these checks saw.
+   */
+  private async meetConsistency(res: http.ServerResponse, url: URL): Promise<void> {
+    const node = this.node;
+    const c = readConsistencyOf(url);
+    if (c.consistency.kind === 'leader' && node.role !== 'leader')
+      throw new KvError('not_leader', `node ${node.config.id} is a follower; leader reads go to the leader`, { leader: node.leaderHttp() });
+    if (c.consistency.kind === 'after' && node.visible.lsn < c.consistency.lsn) {
+      if (this.closing) throw new KvError('unavailable', `node ${node.config.id} is shutting down`, { leader: null });
+      await this.waitVisible(res, c.consistency.lsn, c.waitMs);
+    }
+    node.requireLeaderLease();
+    const staleMs = node.stalenessMs();
+    res.setHeader(APPLIED_LSN_HEADER, String(node.visible.lsn));
+    if (staleMs !== undefined) res.setHeader(STALE_MS_HEADER, String(staleMs));
+    if (c.consistency.kind === 'bounded' && (staleMs === undefined || staleMs > c.consistency.ms)) {
+      const known = staleMs === undefined ? 'does not know how far behind the leader it is yet' : `is ${staleMs} ms behind the leader`;
+      throw new KvError('too_stale', `node ${node.config.id} ${known}; the read allows ${c.consistency.ms} ms`, {
+        staleMs: staleMs ?? null,
+        boundMs: c.consistency.ms,
+        appliedLsn: node.visible.lsn,
+      });
+    }
+  }
+
+  /** `after:` — waits for the node to apply `lsn`; a client that hangs up stops the wait. */
+  private async waitVisible(res: http.ServerResponse, lsn: number, waitMs: number): Promise<void> {
+    const gone = new AbortController();
+    const answered = new Promise<void>((resolve) =>
+      res.once('close', () => {
+        gone.abort();
+        resolve();
+      }),
+    );
+    this.waitedAnswers.add(answered);
+    void answered.then(() => this.waitedAnswers.delete(answered));
+    await this.node.waitVisible(lsn, waitMs, gone.signal);
   }
 
   private async put(req: http.IncomingMessage, res: http.ServerResponse, key: string): Promise<void> {
@@ -235,6 +299,15 @@ export class HttpApi {
     this.node.log.error({ err: e instanceof Error ? e.stack : String(e) }, 'internal error serving a request');
     this.json(res, KvErrors.internal.status, { error: `internal error: ${e instanceof Error ? e.message : String(e)}`, code: 'internal' });
   }
+}
+
+/** A read's `consistency` and `waitMs` parameters, or a 400 naming the one that is wrong. */
+function readConsistencyOf(url: URL): { consistency: ReadConsistency; waitMs: number } {
+  const c = parseConsistency(url.searchParams.get('consistency'));
+  if (!c.ok) throw new KvError('bad_request', c.error);
+  const w = parseAfterWait(url.searchParams.get('waitMs'));
+  if (!w.ok) throw new KvError('bad_request', w.error);
+  return { consistency: c.value, waitMs: w.value };
 }
 
 function parseKey(encoded: string): string {
