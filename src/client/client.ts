@@ -24,6 +24,11 @@ export interface ClusterClientOptions {
   aliases?: Record<string, string>;
   /** Also ask the monitor who leads every this many ms (not only after a failure). */
   refreshMs?: number;
+  /**
+   * Also poll each follower's /status for its lag (`staleMs`) at every refresh, for least-lag
+   * reads (src/client/read-routing.ts); `trackLag()` turns it on later. @default false
+   */
+  pollLag?: boolean;
 }
 
 export type Route = 'leader' | { address: string };
@@ -43,7 +48,7 @@ export interface Targets {
    */
   request(route: 'leader' | { address: string }, req: Omit<KvRequest, 'address'>, options?: { readOk404?: boolean }): Promise<Outcome>;
   leader(): string;
-  /** HTTP addresses of the followers (reads with `reads: followers`). */
+  /** HTTP addresses of the followers (where follower reads go: src/client/read-routing.ts). */
   followers(): string[];
   /** Every node, by id, for final reads. */
   nodes(): Array<{ id: string; http: string }>;
@@ -55,9 +60,13 @@ export class ClusterClient implements Targets {
   private followerAddresses: string[] | undefined;
   private refreshing: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private pollLag: boolean;
+  /** Follower address → its lag (ms) as its /status last said; only while polling lag. */
+  private lags = new Map<string, number>();
 
   constructor(private readonly options: ClusterClientOptions) {
     if (options.nodes.length === 0) throw new Error('a cluster client needs at least one node');
+    this.pollLag = options.pollLag ?? false;
     this.leaderAddress = options.nodes.find((n) => n.id === options.leaderId)?.http ?? options.nodes[0]!.http;
     if (options.refreshMs) {
       // Each client on its own phase, as independent application servers would be.
@@ -90,6 +99,18 @@ export class ClusterClient implements Targets {
     this.leaderAddress = this.alias(address);
   }
 
+  /** A follower's lag (ms) as its /status said at the last refresh, when lag is polled and it answered. */
+  lagMs(address: string): number | undefined {
+    return this.lags.get(address);
+  }
+
+  /** Polls follower lag from now on; the first call polls at once, so the first least-lag read has figures. */
+  async trackLag(): Promise<void> {
+    if (this.pollLag) return;
+    this.pollLag = true;
+    await this.refresh();
+  }
+
   private alias(address: string): string {
     return this.options.aliases?.[address] ?? address;
   }
@@ -101,6 +122,11 @@ export class ClusterClient implements Targets {
   }
 
   private async lookup(): Promise<void> {
+    await this.lookupLeader();
+    if (this.pollLag) await this.lookupLag();
+  }
+
+  private async lookupLeader(): Promise<void> {
     if (this.options.monitor) {
       const st = await fetchMonitorView(this.options.monitor, 500);
       if (st) {
@@ -116,6 +142,18 @@ export class ClusterClient implements Targets {
       if (s?.role === 'leader' && s.leaseValid && (!best || s.epoch > best.epoch)) best = { http: s.http, epoch: s.epoch };
     }
     if (best) this.leaderAddress = this.alias(best.http);
+  }
+
+  /** Each follower's own figure of how far behind the leader it is; a follower that does not say is forgotten. */
+  private async lookupLag(): Promise<void> {
+    const followers = this.followers();
+    const statuses = await Promise.all(followers.map((a) => nodeStatus(a, 300)));
+    const lags = new Map<string, number>();
+    followers.forEach((a, i) => {
+      const stale = statuses[i]?.staleMs;
+      if (typeof stale === 'number') lags.set(a, stale);
+    });
+    this.lags = lags;
   }
 
   /**

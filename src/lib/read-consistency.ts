@@ -19,6 +19,10 @@
  *   session                   read-your-writes and monotonic reads: the client keeps the highest
  *                             LSN it wrote or read (its token) and reads on a follower with
  *                             `after:<token>`; refused → the leader
+ * Where a setting names a policy (the router's `--reads`, a workload's `reads:`), the older names
+ * `leader` and `followers` stay accepted for leader-only and round-robin.
+ *
+ * A session token on the wire (the router's `x-replab-session` header) is that LSN as a decimal.
  */
 
 /** Longest staleness bound or wait accepted (a day): anything longer is surely a unit mistake. */
@@ -84,4 +88,26 @@ export function parseReadPolicy(text: string): Parsed<ReadPolicy> {
 
 export function formatReadPolicy(p: ReadPolicy): string {
   return p.kind === 'bounded-staleness' ? `bounded-staleness:${p.ms}` : p.kind;
+}
+
+/**
+ * Parses a `reads` setting (the router's `--reads`, a workload spec's `reads:`): a policy name, or
+ * `leader` / `followers`, the names these settings had before the policies, for leader-only and
+ * round-robin.
+ */
+export function parseReadsSetting(text: string): Parsed<ReadPolicy> {
+  if (text === 'leader') return { ok: true, value: { kind: 'leader-only' } };
+  if (text === 'followers') return { ok: true, value: { kind: 'round-robin' } };
+  if (text.startsWith('bounded-staleness:')) {
+    const n = integer(text.slice(18), 'bounded-staleness:<ms>', MAX_BOUND_MS);
+    return n.ok ? { ok: true, value: { kind: 'bounded-staleness', ms: n.value } } : n;
+  }
+  const p = parseReadPolicy(text);
+  if (p.ok) return p;
+  return { ok: false, error: `must be leader, followers or a read policy (${POLICY_NAMES.join(', ')}), got "${text.slice(0, 40)}"` };
+}
+
+/** Parses a session token as sent on the wire (a decimal LSN). */
+export function parseSessionToken(text: string, what: string): Parsed<number> {
+  return integer(text, what, Number.MAX_SAFE_INTEGER);
 }
