@@ -1,15 +1,23 @@
-/** `replab router`: one HTTP port that sends writes to the current leader and reads where told. */
-import type { Command } from 'commander';
+/** `replab router`: one HTTP port that sends writes to the current leader and reads where its read policy says. */
+import { type Command, Option } from 'commander';
 import { parseHostPort } from '../../lib/addr.js';
 import { EnvironmentError, HarnessError, UsageError } from '../../lib/errors.js';
 import { createLogger } from '../../lib/log.js';
+import { formatReadPolicy, POLICY_NAMES, parseReadsSetting, type ReadPolicy } from '../../lib/read-consistency.js';
 import { Router } from '../../router/router.js';
-import { choiceFlag, intFlag } from '../options.js';
+import { intFlag } from '../options.js';
+
+/** `--reads`: a read policy, or `leader` / `followers` (leader-only / round-robin). */
+function readsFlag(value: string): ReadPolicy {
+  const p = parseReadsSetting(value);
+  if (!p.ok) throw new UsageError(`--reads ${p.error}`);
+  return p.value;
+}
 
 export function registerRouterCommand(program: Command): void {
   program
     .command('router')
-    .description('HTTP router in front of a cluster: writes to the leader the monitor names, reads to the leader or followers')
+    .description('HTTP router in front of a cluster: writes to the leader the monitor names, reads where the read policy sends them')
     .option('--monitor <host:port>', "the cluster monitor's API (cluster.json: monitor.http)")
     .option(
       '--cluster <name>',
@@ -17,9 +25,16 @@ export function registerRouterCommand(program: Command): void {
     )
     .option('--state-dir <dir>', 'where --cluster keeps its state', '.replab')
     .option('--http <host:port>', 'address to listen on', '127.0.0.1:0')
-    .option('--reads <where>', 'leader | followers', choiceFlag('--reads', ['leader', 'followers'] as const), 'leader')
+    .addOption(
+      new Option(
+        '--reads <policy>',
+        `where reads go: ${POLICY_NAMES.join(' | ')} (leader and followers: leader-only and round-robin); with session, clients carry their token in x-replab-session`,
+      )
+        .argParser(readsFlag)
+        .default({ kind: 'leader-only' } satisfies ReadPolicy, 'leader-only'),
+    )
     .option('--timeout-ms <ms>', 'how long one request may spend being retried on a new leader', intFlag('--timeout-ms', 1), 10_000)
-    .action(async (o: { monitor?: string; cluster?: string; stateDir: string; http: string; reads: 'leader' | 'followers'; timeoutMs: number }) => {
+    .action(async (o: { monitor?: string; cluster?: string; stateDir: string; http: string; reads: ReadPolicy; timeoutMs: number }) => {
       if ((o.monitor === undefined) === (o.cluster === undefined)) throw new UsageError('give exactly one of --monitor <host:port> or --cluster <name>');
       let monitor = o.monitor;
       let aliases: Record<string, string> | undefined;
@@ -40,7 +55,7 @@ export function registerRouterCommand(program: Command): void {
           throw new EnvironmentError(`cannot serve the router on ${o.http}: ${code}`);
         throw e;
       });
-      log.info({ http: address, reads: o.reads }, 'router listening');
+      log.info({ http: address, reads: formatReadPolicy(o.reads) }, 'router listening');
       console.log(`router listening on ${address}`);
       const shutdown = async () => {
         await router.close();
