@@ -1,8 +1,10 @@
 /**
  * Where reads were served: how many ok reads a node other than the leader of the moment answered.
- * The leader of the moment is the node that acknowledged the latest ok write completed before
- * the read was invoked (the history has no other record of who led when); reads before any
- * acknowledged write count as the leader's. This is the share of read load the followers took.
+ * The history has no other record of who led when than the writes' acknowledgements: a read
+ * counts as the leader's when it was served by the node that acknowledged the latest write before
+ * it was invoked, or the first write after it completed (across a failover, the new leader serves
+ * reads before its first acknowledgement), or when no write was acknowledged before it. This is
+ * the share of read load the followers took.
  */
 import { type Op, pairOps } from '../history/op.js';
 
@@ -29,7 +31,11 @@ export function checkReadPlacement(history: Op[]): ReadPlacement {
   let followerReads = 0;
   for (const r of reads) {
     while (i < acks.length && acks[i]!.pos < r.invokePos) leader = acks[i++]!.node;
-    if (leader !== undefined && r.complete!.node !== leader) followerReads++;
+    let j = i;
+    while (j < acks.length && acks[j]!.pos < r.completePos!) j++;
+    const next = acks[j]?.node;
+    const node = r.complete!.node;
+    if (leader !== undefined && node !== leader && node !== next) followerReads++;
   }
   return { okReads: reads.length, followerReads, followerShare: reads.length > 0 ? followerReads / reads.length : null };
 }

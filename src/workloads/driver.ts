@@ -13,6 +13,7 @@ import type { HistoryRecorder } from '../history/recorder.js';
 import { Rng } from '../lib/rng.js';
 import type { DataClient } from './data-client.js';
 import { registerWorkload } from './register.js';
+import { sessionWorkload } from './session.js';
 import { setWorkload } from './set.js';
 import type { WorkloadSpec } from './spec.js';
 import type { Workload } from './workload.js';
@@ -21,6 +22,7 @@ import type { Workload } from './workload.js';
 export const WORKLOADS: Record<WorkloadSpec['workload'], (spec: WorkloadSpec) => Workload> = {
   register: registerWorkload,
   set: setWorkload,
+  session: sessionWorkload,
 };
 
 export function createWorkload(spec: WorkloadSpec): Workload {

@@ -14,19 +14,16 @@
  */
 
 import type { Outcome } from '../client/kv-http.js';
-import { formatReadPolicy, parseReadPolicy, type ReadPolicy } from '../lib/read-consistency.js';
+import { formatReadPolicy, parseReadsSetting, type ReadPolicy } from '../lib/read-consistency.js';
 import type { Rng } from '../lib/rng.js';
 import type { DataClient } from './data-client.js';
 import { scanItems } from './data-client.js';
 import type { WorkloadSpec } from './spec.js';
 import type { Invocation, Workload } from './workload.js';
 
-/** A workload spec's `reads:` as a routing policy (`leader` and `followers` are the older names). */
+/** A workload spec's `reads:` as a routing policy (the spec parser has checked it already). */
 export function readPolicyOf(reads: string): ReadPolicy {
-  if (reads === 'leader') return { kind: 'leader-only' };
-  if (reads === 'followers') return { kind: 'round-robin' };
-  const p = parseReadPolicy(reads);
-  // The spec parser has checked it already; a bad name here is a bug.
+  const p = parseReadsSetting(reads);
   if (!p.ok) throw new Error(`workload reads: ${p.error}`);
   return p.value;
 }

@@ -20,7 +20,7 @@ import { parseWith } from '../lib/schema.js';
 
 const WorkloadSpecSchema = z.strictObject({
   name: z.string().min(1).optional(),
-  workload: z.enum(['register', 'set']),
+  workload: z.enum(['register', 'set', 'session']),
   keys: z.number().int().min(1).max(100_000).default(10),
   keyPrefix: z.string().max(64).optional(),
   mix: z
@@ -45,7 +45,7 @@ export type WorkloadSpec = z.infer<typeof WorkloadSpecSchema> & { name: string; 
 
 export function parseWorkloadSpec(input: unknown, where: string, defaultName = 'workload'): WorkloadSpec {
   const s = parseWith(WorkloadSpecSchema, input, where);
-  if (s.workload === 'register' && s.mix.read + s.mix.write + s.mix.cas <= 0)
+  if (s.workload !== 'set' && s.mix.read + s.mix.write + s.mix.cas <= 0)
     throw new ConfigError(`${where}: mix: at least one of read, write, cas must be above 0`);
   const name = s.name ?? defaultName;
   return { ...s, name, keyPrefix: s.keyPrefix ?? `${s.workload === 'set' ? 's' : 'r'}/` };

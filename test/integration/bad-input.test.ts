@@ -396,7 +396,10 @@ describe('node: bad input on the replication port', () => {
 
   it('a HELLO signed with the wrong token is refused with an error frame', async () => {
     const hello = { nodeId: 'evil', lastLsn: 0, lastEpoch: 0 };
-    const reply = await raw(cluster.endpoint('n1').repl, encodeJsonFrame(FrameType.hello, 1, { ...hello, ...signHello('wrong', hello) }));
+    const reply = await raw(
+      cluster.endpoint('n1').repl,
+      encodeJsonFrame(FrameType.hello, 1, { ...hello, ...signHello('wrong', { ...hello, target: { cluster: cluster.name, upstream: 'n1' } }) }),
+    );
     expect(reply).toContain('wrong cluster token');
     await expectUnchanged();
     const st = await status(leader);
