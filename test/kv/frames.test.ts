@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { encodeFrame, encodeFrameParts, encodeJsonFrame, FrameDecoder, FrameType } from '../../src/kv/frames.js';
-import { decodeRecord, encodeRecord } from '../../src/kv/record.js';
+import { decodeRecord, encodeRecord, RECORD_HEADER_BYTES } from '../../src/kv/record.js';
 
 describe('replication frames', () => {
   it('decodes frames split at every byte boundary', () => {
@@ -32,6 +32,23 @@ describe('replication frames', () => {
     expect(decodeRecord(r)).toMatchObject({ kind: 'ok', record: { lsn: 9, op: { value: 'é' } } });
     r.writeUInt8(r.readUInt8(r.length - 1) ^ 1, r.length - 1);
     expect(decodeRecord(r)).toEqual({ kind: 'bad', reason: 'checksum mismatch' });
+  });
+
+  it('a record header has its own checksum: a damaged length is refused after eight bytes, before any body', () => {
+    const r = encodeRecord({ lsn: 3, epoch: 1, timeMs: 5, op: { type: 'put', key: 'k', value: 'v' } });
+    // The length counts what follows the header, so a reader can step from record to record.
+    expect(RECORD_HEADER_BYTES + r.readUInt32BE(0)).toBe(r.length);
+    const longer = Buffer.concat([r, Buffer.alloc(1)]);
+    longer.writeUInt32BE(r.readUInt32BE(0) + 1, 0);
+    expect(decodeRecord(longer)).toEqual({ kind: 'bad', reason: 'header checksum mismatch' });
+    // Eight bytes whose checksum does not match are no record however long they claim it is...
+    expect(decodeRecord(Buffer.from([0, 0, 0, 40, 1, 2, 3, 4]))).toEqual({ kind: 'bad', reason: 'header checksum mismatch' });
+    // ...while a header that verifies and a body still missing is a record cut short.
+    expect(decodeRecord(r.subarray(0, RECORD_HEADER_BYTES + 3))).toEqual({ kind: 'short' });
+    // The payload keeps its own checksum.
+    const flipped = Buffer.from(r);
+    flipped.writeUInt8(flipped.readUInt8(RECORD_HEADER_BYTES + 6) ^ 1, RECORD_HEADER_BYTES + 6);
+    expect(decodeRecord(flipped)).toEqual({ kind: 'bad', reason: 'checksum mismatch' });
   });
 });
 

@@ -2,7 +2,7 @@ import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { encodeRecord, type WalRecord } from '../../src/kv/record.js';
+import { encodeRecord, MAX_VALUE_BYTES, RECORD_HEADER_BYTES, type WalRecord } from '../../src/kv/record.js';
 import { Wal } from '../../src/kv/wal.js';
 import { WalCorruptionError } from '../../src/kv/wal-segment.js';
 import { silentLogger } from '../../src/lib/log.js';
@@ -153,6 +153,71 @@ describe('wal', () => {
     await wal.recover(0);
     expect(() => wal.append(rec(2))).toThrow(/out of order/);
     await wal.close();
+  });
+});
+
+describe('wal: the scan after a damaged record is bounded', () => {
+  // A legal 1 MiB value of 0x00 and 0x0f bytes. Read at odd offsets it looks like record lengths of
+  // ~1 MiB everywhere, and the scan for a valid record after damage used to checksum up to 1 MiB at
+  // each of them: minutes for one torn record (the node did not start within 120 s).
+  const zeroRich = '\u0000\u000f'.repeat(MAX_VALUE_BYTES / 2);
+  const big = (lsn: number): WalRecord => ({ lsn, epoch: 1, timeMs: 1_700_000_000_000 + lsn, op: { type: 'put', key: 'big', value: zeroRich } });
+  // Segments of the default size (16 MiB), preallocated with zeros as in production.
+  const openDefault = () => new Wal({ dir, log: silentLogger() });
+
+  /** Appends `records` one by one, closes, and returns each one's offset in the (only) segment. */
+  async function writeLog(records: WalRecord[]): Promise<{ file: string; offsets: number[] }> {
+    const wal = openDefault();
+    await wal.recover(0);
+    for (const r of records) await wal.append(r);
+    await wal.close();
+    const names = await segments();
+    expect(names).toHaveLength(1);
+    const offsets: number[] = [];
+    let o = 0;
+    for (const r of records) {
+      offsets.push(o);
+      o += encodeRecord(r).length;
+    }
+    return { file: path.join(dir, names[0]!), offsets };
+  }
+
+  async function damage(file: string, edit: (buf: Buffer) => void): Promise<void> {
+    const buf = await fsp.readFile(file);
+    edit(buf);
+    await fsp.writeFile(file, buf);
+  }
+
+  it('a 1 MiB last record with its second half zeroed (a torn write) is cut on recovery, and the log stays appendable', async () => {
+    const { file, offsets } = await writeLog([rec(1), rec(2), rec(3), big(4)]);
+    const bytes = encodeRecord(big(4)).length;
+    await damage(file, (buf) => buf.fill(0, offsets[3]! + bytes / 2, offsets[3]! + bytes));
+    const wal = openDefault();
+    expect((await wal.recover(0)).map((r) => r.lsn)).toEqual([1, 2, 3]);
+    expect((await fsp.stat(file)).size).toBe(offsets[3]);
+    await wal.append(rec(4));
+    await wal.close();
+    expect((await openDefault().recover(0)).map((r) => r.lsn)).toEqual([1, 2, 3, 4]);
+  });
+
+  it('the same damage with a record after it is corruption, refused naming file and offset', async () => {
+    const { file, offsets } = await writeLog([rec(1), big(2), rec(3)]);
+    const bytes = encodeRecord(big(2)).length;
+    await damage(file, (buf) => buf.fill(0, offsets[1]! + bytes / 2, offsets[1]! + bytes));
+    await expect(openDefault().recover(0)).rejects.toThrow(`WAL corrupt: checksum mismatch in ${file} at offset ${offsets[1]}; committed records follow it`);
+  });
+
+  it("a damaged header (the length's checksum) is corruption when records follow it, a torn tail when none do", async () => {
+    const { file, offsets } = await writeLog([rec(1), rec(2), rec(3)]);
+    // The second record's length claims more bytes: its header no longer verifies.
+    await damage(file, (buf) => buf.writeUInt8(buf.readUInt8(offsets[1]! + 2) ^ 0x01, offsets[1]! + 2));
+    await expect(openDefault().recover(0)).rejects.toThrow(
+      `WAL corrupt: header checksum mismatch in ${file} at offset ${offsets[1]}; committed records follow it`,
+    );
+    // The same damage to the last record: the end of the log.
+    await damage(file, (buf) => buf.writeUInt8(buf.readUInt8(offsets[1]! + 2) ^ 0x01, offsets[1]! + 2));
+    await damage(file, (buf) => buf.writeUInt8(buf.readUInt8(offsets[2]! + RECORD_HEADER_BYTES - 1) ^ 0x80, offsets[2]! + RECORD_HEADER_BYTES - 1));
+    expect((await openDefault().recover(0)).map((r) => r.lsn)).toEqual([1, 2]);
   });
 });
 
