@@ -5,7 +5,8 @@
  *
  * The rules are recovery's own (`scanSegment`): zeros after the last record are unused
  * preallocation; a damaged record that ends the last segment is a torn tail, reported and not an
- * error; damage anywhere else is corruption, refused with the segment and byte offset.
+ * error; damage anywhere else is corruption, refused with the segment and byte offset. A folder
+ * with no WAL segment, checkpoint or meta.json is no data dir, and refused as such.
  *
  * The JSON Lines form (`log-<node>.jsonl` in a run folder, `wal dump --json`) is one header line,
  * then the checkpoint's entries, then the records:
@@ -17,7 +18,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { type EpochStart, readMeta } from './meta.js';
 import { readLatestSnapshot, SnapshotError } from './snapshot.js';
-import { SEGMENT_RE, scanSegment, WalCorruptionError } from './wal-segment.js';
+import { isZero, SEGMENT_RE, scanSegment, WalCorruptionError } from './wal-segment.js';
 
 export interface LogRecord {
   lsn: number;
@@ -61,6 +62,9 @@ export async function readNodeLog(dataDir: string): Promise<NodeLog> {
   });
   const checkpointLsn = snap?.snapshot.lsn ?? 0;
   const segments = names.filter((n) => SEGMENT_RE.test(n)).sort();
+  // A node writes meta.json as it starts: a folder with none of the three is some other folder
+  // (`wal dump /etc`), and reading it as an empty log would claim a node that holds nothing.
+  if (!meta && !snap && segments.length === 0) throw new LogDumpError(`${dataDir}: not a node's data dir (no WAL segment, checkpoint or meta.json in it)`);
   const records: LogRecord[] = [];
   let lastLsn = checkpointLsn;
   let tornTail: NodeLog['tornTail'] = null;
@@ -78,8 +82,7 @@ export async function readNodeLog(dataDir: string): Promise<NodeLog> {
       records.push({ lsn: r.lsn, epoch: r.epoch, timeMs: r.timeMs, op: r.op.type, key: r.op.key, value: r.op.type === 'put' ? r.op.value : null });
     }
     lastLsn = scan.lastLsn;
-    const rest = buf.subarray(scan.validBytes);
-    if (rest.some((b) => b !== 0)) tornTail = { file, offset: scan.validBytes, bytes: buf.length - scan.validBytes };
+    if (!isZero(buf, scan.validBytes)) tornTail = { file, offset: scan.validBytes, bytes: buf.length - scan.validBytes };
   }
   return {
     epoch: meta?.epoch ?? 0,

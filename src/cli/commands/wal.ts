@@ -1,7 +1,7 @@
 /** `replab wal dump DATA_DIR [--json]`: a node's checkpoint and WAL records, read offline. */
 import type { Command } from 'commander';
 import { describeNodeLog, LogDumpError, nodeLogToJsonl, readNodeLog } from '../../kv/log-dump.js';
-import { ConfigError } from '../../lib/errors.js';
+import { ConfigError, EnvironmentError } from '../../lib/errors.js';
 
 export function registerWalCommand(program: Command): void {
   const wal = program.command('wal').description("read a node's write-ahead log offline");
@@ -15,6 +15,24 @@ export function registerWalCommand(program: Command): void {
         if (e instanceof LogDumpError) throw new ConfigError(e.message);
         throw e;
       });
-      process.stdout.write(o.json ? nodeLogToJsonl(log) : `${describeNodeLog(log, dataDir)}\n`);
+      await writeStdout(o.json ? nodeLogToJsonl(log) : `${describeNodeLog(log, dataDir)}\n`);
     });
+}
+
+/**
+ * Writes the dump. A reader that stops early (`wal dump --json | head`) closes the pipe: that ends
+ * the command quietly with exit 0, as it ends cat or grep, rather than in an unhandled EPIPE and
+ * its stack trace. Any other write error (a full disk behind a redirect) is the environment's.
+ */
+function writeStdout(text: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    // The stream emits the error it also hands the callback; unheard, that event is an uncaught
+    // exception whatever the callback does.
+    process.stdout.on('error', () => {});
+    process.stdout.write(text, (e) => {
+      const code = (e as NodeJS.ErrnoException | null | undefined)?.code;
+      if (!e || code === 'EPIPE') resolve();
+      else reject(new EnvironmentError(`cannot write the dump to stdout (${code ?? e.message})`));
+    });
+  });
 }
