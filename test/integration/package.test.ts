@@ -129,11 +129,14 @@ describe('replab installed from its tarball', () => {
         if (/proxy API listening on /.test(out)) resolve();
       }),
     );
-    const exited = new Promise<number | null>((resolve) => proxy.once('exit', (code) => resolve(code)));
+    let stderr = '';
+    proxy.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    // "exit 0", or the signal that killed it (a SIGTERM that beat its handler was a flake here).
+    const exited = new Promise<string>((resolve) => proxy.once('exit', (code, signal) => resolve(signal ? `signal ${signal}` : `exit ${code}`)));
     await listening;
     expect(out).toMatch(/proxy API listening on 127\.0\.0\.1:\d+/);
     proxy.kill('SIGTERM');
-    expect(await exited).toBe(0);
+    expect(await exited, stderr).toBe('exit 0');
   }, 60_000);
 
   it('a system module without up, or whose up returns too little, is bad input naming what is missing', async () => {

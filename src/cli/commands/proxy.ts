@@ -19,15 +19,26 @@ export function registerProxyCommand(program: Command): void {
           `--host must be a loopback address (127.0.0.1, ::1, localhost), got "${o.host}": the proxy API is unauthenticated, like Toxiproxy's`,
         );
       const log = createLogger('proxy');
-      const running = await startProxyServer(o.host, o.port, o.stateDir, log).catch((e: unknown) => {
+      // The signal handlers exist before anything that tells a caller the proxy is up (the API
+      // answering, endpoint.json, the "listening" line): a SIGTERM sent the moment it looks ready
+      // used to arrive before them, and the default action killed the process by the signal
+      // instead of letting it exit 0. A signal during start-up waits for the start, then stops;
+      // a second signal while stopping changes nothing.
+      let stopping: Promise<void> | undefined;
+      let starting: Promise<{ api: string; stop(): Promise<void> }> | undefined;
+      const shutdown = () => {
+        stopping ??= (async () => {
+          const running = await starting?.catch(() => undefined);
+          await running?.stop();
+          process.exit(0);
+        })();
+      };
+      process.on('SIGTERM', shutdown);
+      process.on('SIGINT', shutdown);
+      starting = startProxyServer(o.host, o.port, o.stateDir, log);
+      const running = await starting.catch((e: unknown) => {
         throw new EnvironmentError(`cannot serve the proxy API on ${o.host}:${o.port}: ${(e as Error).message}`);
       });
-      console.log(`proxy API listening on ${running.api}`);
-      const shutdown = async () => {
-        await running.stop();
-        process.exit(0);
-      };
-      process.on('SIGTERM', () => void shutdown());
-      process.on('SIGINT', () => void shutdown());
+      if (!stopping) console.log(`proxy API listening on ${running.api}`);
     });
 }
