@@ -25,7 +25,8 @@ afterAll(async () => {
 });
 
 const raw = async (method: string, path: string, body?: string) => {
-  const res = await fetch(`http://${address}${path}`, { method, body });
+  const headers = body === undefined ? undefined : { 'content-type': 'application/json' };
+  const res = await fetch(`http://${address}${path}`, { method, body, headers });
   const text = await res.text();
   return { status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : undefined };
 };
@@ -115,6 +116,20 @@ describe('proxy API error codes (raw HTTP)', () => {
     ['POST', '/proxies/echo1/toxics', '{"type": "latency", "attributes": {"latency": 1e308}}', 400, 'must be at most 2147483647'],
     ['POST', '/proxies/echo1/toxics', '{"type": "latency", "attributes": {"latency": 2147483648}}', 400, 'must be at most 2147483647'],
     ['POST', '/proxies/echo1/toxics', '{"type": "timeout", "attributes": {"timeout": 1e12}}', 400, 'must be at most 2147483647'],
+    [
+      'POST',
+      '/proxies/echo1/toxics',
+      '{"type": "bandwidth", "attributes": {"rate": 1e-300}}',
+      400,
+      'attribute rate of bandwidth must be 0 (no limit) or at least 1 KB/s',
+    ],
+    [
+      'POST',
+      '/proxies/echo1/toxics',
+      '{"type": "bandwidth", "attributes": {"rate": 0.5}}',
+      400,
+      'attribute rate of bandwidth must be 0 (no limit) or at least 1 KB/s',
+    ],
     ['POST', '/proxies', '{"name": "open", "listen": "0.0.0.0:0", "upstream": "127.0.0.1:1"}', 400, 'not on loopback'],
     ['POST', '/proxies', '{"name": "away", "listen": "127.0.0.1:0", "upstream": "10.0.0.1:80"}', 400, 'not on loopback'],
     ['POST', '/proxies/echo1', '{"listen": "0.0.0.0:0", "upstream": "127.0.0.1:1", "enabled": true}', 400, 'not on loopback'],

@@ -75,6 +75,31 @@ describe('toxics on real TCP traffic', () => {
     expect(Math.max(...all) - Math.min(...all)).toBeGreaterThan(5); // it does vary
   });
 
+  it('latency and jitter at the timer limit hold the data, never collapse to 1 ms, and print no TimeoutOverflowWarning', async () => {
+    // latency + jitter can reach twice Node's timer limit; a timer above it fires after 1 ms.
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(`${w.name}: ${w.message}`);
+    process.on('warning', onWarning);
+    try {
+      const p = await proxyTo(echo.address);
+      const max = 2 ** 31 - 1;
+      await p.addToxic({ name: 'huge', type: 'latency', stream: 'downstream', toxicity: 1, attributes: { latency: max, jitter: max } } as never);
+      // Each connection draws its own delays, and half the draws exceed the limit: ten
+      // connections make a collapsed delay all but certain to show if it can happen. A delay
+      // drawn below 0.5 s, the only honest way to see data back, has a chance of about 1 in 10^7.
+      let got = '';
+      for (let i = 0; i < 10; i++) {
+        const s = await open(p.listen);
+        s.on('data', (c: Buffer) => (got += c.toString()));
+        s.write('x');
+      }
+      expect(await waitFor(() => got !== '', 500, 5)).toBe(false);
+      expect(warnings).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   it('bandwidth holds the rate within 15%', async () => {
     const bytes = Buffer.alloc(1_000_000, 7);
     const src = await sendServer(bytes);

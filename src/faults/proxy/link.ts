@@ -9,7 +9,7 @@
  * pushes back on the sender the way a congested TCP path would.
  */
 import type net from 'node:net';
-import type { Stream, Toxic } from './toxics.js';
+import { MAX_TIMER_MS, type Stream, type Toxic } from './toxics.js';
 
 const HIGH_WATER_BYTES = 1024 * 1024;
 
@@ -109,13 +109,17 @@ export class Link {
     return out;
   }
 
+  /** Waits `ms`, at most the timer limit (about 24.8 days): a longer wait would fire after 1 ms. */
   private sleep(ms: number): Promise<void> {
     if (ms <= 0) return Promise.resolve();
     return new Promise((resolve) => {
-      const t = setTimeout(() => {
-        this.wake = undefined;
-        resolve();
-      }, ms);
+      const t = setTimeout(
+        () => {
+          this.wake = undefined;
+          resolve();
+        },
+        Math.min(ms, MAX_TIMER_MS),
+      );
       // Toxic changes do not cut a delay short; only closing does.
       this.wake = () => {
         if (this.closed) {
@@ -159,7 +163,9 @@ export class Link {
     for (const { toxic } of toxics) {
       if (toxic.type !== 'latency') continue;
       const { latency = 0, jitter = 0 } = toxic.attributes;
-      const delay = latency + (jitter > 0 ? (Math.random() * 2 - 1) * jitter : 0);
+      // Each attribute is at most the timer limit, but their sum is not: clamp after adding the
+      // jitter, so a long delay stays long instead of collapsing to Node's 1 ms.
+      const delay = Math.min(MAX_TIMER_MS, Math.max(0, latency + (jitter > 0 ? (Math.random() * 2 - 1) * jitter : 0)));
       // Every chunk is delayed from when it arrived, never overtaking the one before it.
       this.latencyReleaseAt = Math.max(this.latencyReleaseAt, arrivedAt + delay);
       await this.sleep(this.latencyReleaseAt - performance.now());

@@ -50,7 +50,14 @@ export class ToxicError extends Error {
 
 /** Attributes that are durations (ms, or µs for slicer's delay) and end up in a timer. */
 const TIME_ATTRIBUTES = new Set(['latency', 'jitter', 'delay', 'timeout']);
-const MAX_TIMER_MS = 2 ** 31 - 1;
+/** Node's longest timer: a longer one fires after 1 ms, with a TimeoutOverflowWarning. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+/**
+ * The slowest bandwidth (KB/s) other than 0, which means no limit. Toxiproxy's rate is a whole
+ * number of KB/s, so 1 is the slowest it can express; far slower rates only produce waits too
+ * long for any run to see the data, and near 0 they are a typing mistake.
+ */
+const MIN_RATE_KBPS = 1;
 
 function isType(t: unknown): t is ToxicType {
   return typeof t === 'string' && t in TOXIC_ATTRIBUTES;
@@ -84,5 +91,8 @@ export function parseToxic(body: unknown, existing?: Toxic): Toxic {
       throw new ToxicError(`bad request body: attribute ${k} of ${type} must be at most ${MAX_TIMER_MS} (about 24.8 days), got ${v}`, 400);
     attributes[k] = v;
   }
+  const rate = attributes.rate;
+  if (type === 'bandwidth' && rate !== undefined && rate > 0 && rate < MIN_RATE_KBPS)
+    throw new ToxicError(`bad request body: attribute rate of bandwidth must be 0 (no limit) or at least ${MIN_RATE_KBPS} KB/s, got ${rate}`, 400);
   return { name, type, stream, toxicity, attributes };
 }
