@@ -96,6 +96,45 @@ const SplitBrainSchema = z.object({
   epochs: z.array(z.number()),
 });
 
+const QuantilesSchema = z.object({ p50: z.number(), p90: z.number(), p99: z.number(), max: z.number() });
+const StalenessSchema = z.object({ judged: z.number(), behind: z.number(), versionsBehind: QuantilesSchema, msBehind: QuantilesSchema });
+const VersionRefSchema = z.object({ key: z.string(), value: z.unknown(), lsn: z.number().nullable(), index: z.number().int().nullable() });
+const GuaranteeSchema = z.enum(['read-your-writes', 'monotonic-reads', 'monotonic-writes', 'writes-follow-reads']);
+
+/** The session-guarantee checker (session.ts): what the report's reads table, chart and timelines show. */
+const SessionsSchema = safe({
+  sessions: z.number(),
+  okReads: z.number(),
+  readsJudged: z.number(),
+  readsUnordered: z.number(),
+  writes: z.number(),
+  writesJudged: z.number(),
+  violations: z.record(GuaranteeSchema, z.number()),
+  violationList: z.array(
+    z.object({
+      kind: GuaranteeSchema,
+      session: z.number(),
+      f: z.enum(['read', 'write']),
+      key: z.string(),
+      index: z.number().int(),
+      time: z.number(),
+      node: z.string().nullable(),
+      policy: z.string().nullable(),
+      token: z.number().nullable(),
+      servedLsn: z.number().nullable(),
+      expected: VersionRefSchema,
+      requiredBy: z.number().int(),
+      got: VersionRefSchema,
+    }),
+  ),
+  anomalies: z.object({ unknownValue: z.number(), failedWriteValue: z.number(), duplicateValue: z.number() }),
+  staleness: StalenessSchema,
+  perPolicy: z.record(z.string(), StalenessSchema.extend({ okReads: z.number(), violations: z.number() })),
+  perNode: z.record(z.string(), StalenessSchema.extend({ okReads: z.number(), share: z.number() })),
+});
+
+const ReadPlacementSchema = safe({ okReads: z.number(), followerReads: z.number(), followerShare: z.number().nullable() });
+
 export const CheckFileSchema = z.object({
   valid: validity,
   model: z.string(),
@@ -107,6 +146,8 @@ export const CheckFileSchema = z.object({
   staleReads: z.unknown().optional(),
   latency: z.unknown().optional(),
   splitBrain: SplitBrainSchema.optional(),
+  sessions: SessionsSchema.optional(),
+  readPlacement: ReadPlacementSchema.optional(),
 });
 export type CheckFile = z.infer<typeof CheckFileSchema>;
 

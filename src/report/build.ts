@@ -1,7 +1,7 @@
 /** Builds report.html for a run folder from its files (`replab report RUN_DIR`, and at the end of `replab run`). */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { anomalyChart, headlineChart, runChart, seedsChart } from './charts.js';
+import { anomalyChart, headlineChart, readChart, runChart, seedsChart } from './charts.js';
 import { loadReportData } from './data.js';
 import { renderHtml } from './html.js';
 import { renderSvg } from './render.js';
@@ -16,6 +16,9 @@ const DETAILED_FAILURES = 10;
 export async function buildReport(runDir: string): Promise<string> {
   const data = await loadReportData(runDir);
   const headline = await renderSvg(headlineChart(data.results.runs));
+  // Only when some run has reads whose staleness was measured: no empty chart for a write-only suite.
+  const measured = data.reads.filter((m) => m.stale.judged > 0);
+  const reads = measured.length ? await renderSvg(readChart(measured)) : undefined;
   const grouped = data.runs.length > GROUP_SEEDS_ABOVE;
   if (grouped) data.runs = data.runs.filter((r) => !r.result.passed).slice(0, DETAILED_FAILURES);
   const seeds = grouped ? await renderSvg(seedsChart(data.results.runs)) : undefined;
@@ -28,6 +31,6 @@ export async function buildReport(runDir: string): Promise<string> {
     anomalies.push(a);
   }
   const file = path.join(runDir, REPORT_FILE);
-  await fsp.writeFile(file, renderHtml(data, { headline, runs, anomalies, seeds }));
+  await fsp.writeFile(file, renderHtml(data, { headline, reads, runs, anomalies, seeds }));
   return file;
 }

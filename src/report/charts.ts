@@ -3,7 +3,7 @@
  */
 
 import type { RunResult } from '../suite/run-one.js';
-import type { Anomaly, RunData } from './data.js';
+import type { Anomaly, ModeReads, RunData } from './data.js';
 
 type Spec = Record<string, unknown>;
 
@@ -25,6 +25,7 @@ export function headlineChart(runs: RunResult[]): Spec {
   // Round to sensible digits and keep the axis from collapsing to [0, 0] when nothing was lost
   // (vega would then print ticks like 0.000000).
   const top = Math.max(1, ...values.map((v) => v.lostPer1000));
+  const controls = values.some((v) => v.control === 'negative control');
   const panel = (q: 'p50' | 'p99') => ({
     width: 300,
     height: 240,
@@ -41,12 +42,20 @@ export function headlineChart(runs: RunResult[]): Spec {
         field: 'lostPer1000',
         type: 'quantitative',
         title: 'acknowledged writes lost per 1,000',
-        scale: { domain: [0, top * 1.1], nice: true },
+        // A little room below zero: a run that lost nothing is drawn whole, not cut by the axis.
+        scale: { domain: [-top * 0.05, top * 1.1], nice: false, zero: false },
         axis: { format: '~r', tickCount: 6 },
       },
       color: { field: 'mode', type: 'nominal', title: 'mode' },
-      size: { field: 'unavailable', type: 'quantitative', title: 'failed + indeterminate (%)', scale: { range: [60, 600] } },
-      shape: { field: 'control', type: 'nominal', title: '' },
+      size: {
+        field: 'unavailable',
+        type: 'quantitative',
+        title: 'failed + info (%)',
+        scale: { range: [60, 600] },
+        legend: { format: '~r', titleLimit: 240 },
+      },
+      // Only a suite with negative controls needs telling them apart.
+      shape: { field: 'control', type: 'nominal', title: 'run', legend: controls ? {} : null },
       tooltip: [
         { field: 'mode' },
         { field: 'seed' },
@@ -199,22 +208,67 @@ export function anomalyChart(a: Anomaly, run?: Pick<RunData, 'faults' | 'events'
       encoding: { x: { field: 't', type: 'quantitative', scale: { domain } }, tooltip: [{ field: 'event' }, { field: 'detail' }] },
     });
   const byGroup = a.kind !== 'non-linearizable';
+  const rows = new Set(values.map((v) => v.row)).size;
+  const dense = rows > 40;
+  const titles = a.tooltipTitles ?? { group: 'acknowledged', where: 'where it went' };
+  // Legend entries in the order the ops come (for a session violation: what it required, then the op that fell short).
+  const groups = [...new Set(values.map((v) => v.group))];
+  const colors = a.groupColors;
+  const groupScale = colors && groups.every((g) => colors[g]) ? { domain: groups, range: groups.map((g) => colors[g]) } : { domain: groups };
+  const groupColor = { field: 'group', type: 'nominal', title: null, scale: groupScale, legend: { orient: 'top', labelLimit: 300 } };
+  const marks: Spec[] = [];
+  if (a.kind === 'session') {
+    // One row per violation: a thin line from the op that set the bar to the op that fell short.
+    const spans = new Map<string, { row: string; from: number; to: number }>();
+    for (const v of values) {
+      const s = spans.get(v.row);
+      spans.set(v.row, s ? { row: v.row, from: Math.min(s.from, v.from), to: Math.max(s.to, v.to) } : { row: v.row, from: v.from, to: v.to });
+    }
+    marks.push({
+      data: { values: [...spans.values()] },
+      mark: { type: 'rule', color: '#999', strokeWidth: 1, clip: true },
+      encoding: { x: { field: 'from', type: 'quantitative' }, x2: { field: 'to' }, y: { field: 'row', type: 'nominal', sort: null } },
+    });
+  }
+  const notes = values.filter((v) => v.note);
+  if (notes.length) {
+    // Beside the op, on the side with room, and clipped at the plot's edge like everything else.
+    const mid = (domain[0]! + domain[1]!) / 2;
+    const side = (align: 'left' | 'right') => ({
+      data: { values: notes.filter((v) => (align === 'left') === v.to < mid) },
+      mark: { type: 'text', align, baseline: 'middle', dx: align === 'left' ? 8 : -8, fontSize: dense ? 9 : 10, color: '#333', clip: true },
+      encoding: {
+        x: { field: align === 'left' ? 'to' : 'from', type: 'quantitative' },
+        y: { field: 'row', type: 'nominal', sort: null },
+        text: { field: 'note' },
+      },
+    });
+    marks.push(side('left'), side('right'));
+  }
+  if (byGroup)
+    // Ops last milliseconds on a timeline of seconds: a dot at each keeps it visible however thin its bar.
+    marks.push({
+      data: { values: values.map((v) => ({ ...v, mid: (v.from + v.to) / 2 })) },
+      mark: { type: 'point', filled: true, size: dense ? 30 : 50, opacity: 0.9, clip: true },
+      encoding: { x: { field: 'mid', type: 'quantitative' }, y: { field: 'row', type: 'nominal', sort: null }, color: groupColor },
+    });
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: a.title,
     width: 620,
-    height: { step: values.length > 40 ? 12 : 20 },
+    height: { step: dense ? 12 : 20 },
     layer: [
       ...background,
+      ...marks,
       {
         data: { values },
         mark: { type: 'bar', cornerRadius: 2, clip: true },
         encoding: {
           x,
           x2: { field: 'to' },
-          y: { field: 'row', type: 'nominal', title: null, sort: null, axis: { labelLimit: 260, labelFontSize: values.length > 40 ? 9 : 11 } },
+          y: { field: 'row', type: 'nominal', title: null, sort: null, axis: { labelLimit: 300, labelFontSize: dense ? 9 : 11 } },
           color: byGroup
-            ? { field: 'group', type: 'nominal', title: null, legend: { orient: 'top', labelLimit: 300 } }
+            ? groupColor
             : { field: 'type', type: 'nominal', title: 'outcome', scale: { domain: ['ok', 'fail', 'info'], range: ['#2a9d8f', '#e9c46a', '#e76f51'] } },
           stroke: { condition: { test: 'datum.focus', value: '#000' }, value: null },
           strokeWidth: { value: byGroup ? 0 : 2 },
@@ -224,8 +278,8 @@ export function anomalyChart(a: Anomaly, run?: Pick<RunData, 'faults' | 'events'
             { field: 'process' },
             ...(byGroup
               ? [
-                  { field: 'group', title: 'acknowledged' },
-                  { field: 'where', title: 'where it went' },
+                  { field: 'group', title: titles.group },
+                  { field: 'where', title: titles.where },
                 ]
               : []),
           ],
@@ -260,5 +314,213 @@ export function seedsChart(runs: RunResult[]): Spec {
     // A deterministic spread within each mode's band, so equal values do not hide each other.
     transform: [{ calculate: '(datum.seed * 0.618034) % 1', as: 'jitter' }],
     hconcat: [panel('lost', 'acknowledged writes lost, per seed'), panel('outage', 'longest write outage ms, per seed')],
+  };
+}
+
+/** An axis the report sets up itself: vega's own ticks on a log or symlog scale are unreadable. */
+interface Axis {
+  type: 'linear' | 'log' | 'symlog';
+  domain: [number, number];
+  ticks: number[];
+  /** Data value → pixels from the axis' origin (the same maths as vega's scale). */
+  px: (v: number, size: number) => number;
+}
+
+/** The smallest step of 1, 2 or 5 times a power of ten that cuts [0, top] into at most n + 1 intervals. */
+function niceStep(top: number, n: number, integer: boolean): number {
+  const p = 10 ** Math.floor(Math.log10(top / n));
+  const step = [1, 2, 5, 10, 20].map((m) => m * p).find((x) => top / x <= n + 1) ?? 20 * p;
+  return integer ? Math.max(1, Math.round(step)) : step;
+}
+
+/** Ticks at 1, 2 and 5 times powers of ten (only powers of ten across more than three decades), inside [lo, hi]. */
+function decadeTicks(lo: number, hi: number): number[] {
+  const from = Math.floor(Math.log10(Math.max(lo, 1e-9)));
+  const to = Math.ceil(Math.log10(hi));
+  const mults = to - from > 3 ? [1] : [1, 2, 5];
+  const out: number[] = [];
+  for (let e = from; e <= to; e++) for (const m of mults) out.push(Number((m * 10 ** e).toPrecision(6)));
+  return out.filter((t) => t >= lo && t <= hi);
+}
+
+/**
+ * A scale for values that may include zero: linear from zero unless the positive values span a
+ * decade or more, then log (no zero among them) or symlog (zero kept at the origin).
+ */
+function axisFor(values: number[], integer: boolean): Axis {
+  const pos = values.filter((v) => v > 0);
+  const max = Math.max(0, ...values);
+  const lin = (domain: [number, number]) => (v: number, size: number) => ((v - domain[0]) / (domain[1] - domain[0])) * size;
+  if (pos.length >= 2 && max / Math.min(...pos) >= 10) {
+    if (pos.length === values.length) {
+      const domain: [number, number] = [Math.min(...pos) / 1.6, max * 1.6];
+      const l = (v: number) => Math.log10(v);
+      return { type: 'log', domain, ticks: decadeTicks(...domain), px: (v, size) => ((l(v) - l(domain[0])) / (l(domain[1]) - l(domain[0]))) * size };
+    }
+    // vega's symlog with its default constant 1: sign(v) · log(1 + |v|).
+    const f = (v: number) => Math.sign(v) * Math.log1p(Math.abs(v));
+    const hi = f(max) * 1.15;
+    // A little room below zero, so a point at zero is drawn whole inside the plot.
+    const domain: [number, number] = [-Math.expm1(hi * 0.04), Math.expm1(hi)];
+    return {
+      type: 'symlog',
+      domain,
+      ticks: [0, ...decadeTicks(1, domain[1])],
+      px: (v, size) => ((f(v) - f(domain[0])) / (f(domain[1]) - f(domain[0]))) * size,
+    };
+  }
+  const step = niceStep(Math.max(max * 1.12, integer ? 1 : 1e-9), 5, integer);
+  const top = Math.max(step, Math.ceil((max * 1.12) / step) * step);
+  const domain: [number, number] = [-top * 0.04, top];
+  const ticks: number[] = [];
+  for (let t = 0; t <= top + step / 2; t += step) ticks.push(Number(t.toPrecision(6)));
+  // The axis line then starts just below zero; the ticks say where zero is.
+  return { type: 'linear', domain, ticks, px: lin(domain) };
+}
+
+interface LabelBox {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
+
+const overlap = (a: LabelBox, b: LabelBox) =>
+  Math.max(0, Math.min(a.x + a.w, b.x + b.w) - Math.max(a.x, b.x)) * Math.max(0, Math.min(a.y + a.h, b.y + b.h) - Math.max(a.y, b.y));
+
+/**
+ * Places each point's label beside it (right, left, above, below or a corner), in the position
+ * that overlaps the other points and the labels already placed least and stays inside the plot,
+ * so no label is drawn over another or cut at the plot's edge. Returns pixel positions and the
+ * text alignment for each label.
+ */
+function placeLabels(points: Array<{ x: number; y: number; lines: string[] }>, width: number, height: number) {
+  const fontPx = 11;
+  const lineH = 13;
+  const gap = 9;
+  // Each point with a margin: a label may come close to a dot but not touch it.
+  const placed: LabelBox[] = points.map((p) => ({ x: p.x - 9, y: p.y - 9, w: 18, h: 18 }));
+  return points.map((p) => {
+    const w = Math.max(...p.lines.map((l) => l.length)) * fontPx * 0.56;
+    const h = p.lines.length * lineH;
+    const candidates = [
+      { align: 'left', x: p.x + gap, y: p.y - h / 2 },
+      { align: 'right', x: p.x - gap - w, y: p.y - h / 2 },
+      { align: 'center', x: p.x - w / 2, y: p.y - gap - h },
+      { align: 'center', x: p.x - w / 2, y: p.y + gap },
+      { align: 'left', x: p.x + gap - 4, y: p.y - gap - h + 4 },
+      { align: 'left', x: p.x + gap - 4, y: p.y + gap - 4 },
+      { align: 'right', x: p.x - gap - w + 4, y: p.y - gap - h + 4 },
+      { align: 'right', x: p.x - gap - w + 4, y: p.y + gap - 4 },
+    ] as const;
+    let best: (typeof candidates)[number] = candidates[0];
+    let bestScore = Number.POSITIVE_INFINITY;
+    for (const c of candidates) {
+      const box = { x: c.x, y: c.y, w, h };
+      const outside = w * h - overlap(box, { x: 0, y: 0, w: width, h: height });
+      const score = outside * 100 + placed.reduce((a, b) => a + overlap(box, b), 0);
+      if (score < bestScore) {
+        bestScore = score;
+        best = c;
+      }
+    }
+    placed.push({ x: best.x, y: best.y, w, h });
+    const anchorX = best.align === 'left' ? best.x : best.align === 'right' ? best.x + w : best.x + w / 2;
+    return { align: best.align, px: anchorX, py: best.y + h / 2 };
+  });
+}
+
+/** "99.8% from followers": whole percents only when exact, so 99.8% never reads as all of them. */
+const pct = (share: number | null) => {
+  if (share === null) return 'follower share unknown';
+  const p = share * 100;
+  return `${Number.isInteger(p) ? p : p.toFixed(1)}% from followers`;
+};
+
+/**
+ * The read side in one picture: one point per mode, read latency (p99) against how stale its
+ * reads were (p99), each labelled with the mode and the share of reads followers served. The
+ * staleness axis is in ms behind the newest acknowledged write, or in versions behind when those
+ * separate the modes better (more distinct values); the axis title says which.
+ */
+export function readChart(reads: ModeReads[]): Spec {
+  const width = 460;
+  const height = 300;
+  const distinct = (xs: number[]) => new Set(xs.map((x) => x.toPrecision(2))).size;
+  const ms = reads.map((r) => r.stale.ms.p99);
+  const versions = reads.map((r) => r.stale.versions.p99);
+  const useVersions = distinct(versions) > distinct(ms);
+  const xAxis = axisFor(
+    reads.map((r) => r.readP99Ms ?? 0),
+    false,
+  );
+  const yAxis = axisFor(useVersions ? versions : ms, useVersions);
+  const base = reads.map((r) => ({
+    mode: r.mode,
+    policies: r.policies.join(', '),
+    readP50: r.readP50Ms ?? 0,
+    readP99: r.readP99Ms ?? 0,
+    stale: useVersions ? r.stale.versions.p99 : r.stale.ms.p99,
+    staleMs: `${r.stale.ms.p50.toFixed(1)} / ${r.stale.ms.p99.toFixed(1)} / ${r.stale.ms.max.toFixed(1)}`,
+    staleVersions: `${r.stale.versions.p50} / ${r.stale.versions.p99} / ${r.stale.versions.max}`,
+    followers: pct(r.followerShare),
+    violations: Object.values(r.violations).reduce((a, n) => a + n, 0),
+    lines: [r.mode, pct(r.followerShare)],
+  }));
+  const spots = placeLabels(
+    base.map((b) => ({ x: xAxis.px(b.readP99, width), y: height - yAxis.px(b.stale, height), lines: b.lines })),
+    width,
+    height,
+  );
+  const values = base.map((b, i) => ({ ...b, label: b.lines.join('\n'), ...spots[i]! }));
+  // The domains are set above (the label placement computed with them); vega must not widen them.
+  const scale = (a: Axis) => ({ type: a.type, domain: a.domain, nice: false, ...(a.type === 'log' ? {} : { zero: false }) });
+  const axis = (a: Axis) => ({ values: a.ticks, format: '~r', grid: true });
+  const labelLayer = (align: 'left' | 'right' | 'center') => ({
+    transform: [{ filter: `datum.align === '${align}'` }],
+    mark: { type: 'text', align, baseline: 'middle', lineBreak: '\n', fontSize: 11 },
+    encoding: {
+      x: { field: 'px', type: 'quantitative', scale: null },
+      y: { field: 'py', type: 'quantitative', scale: null },
+      text: { field: 'label' },
+      // In the point's own colour (dark enough to read as text), so a label between two points is read with its own.
+      color: { field: 'mode', type: 'nominal', legend: null, scale: { scheme: 'dark2' } },
+    },
+  });
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: { text: 'Reads: latency against staleness', subtitle: 'one point per mode; label: share of reads the followers served' },
+    width,
+    height,
+    data: { values },
+    layer: [
+      {
+        mark: { type: 'point', filled: true, size: 110, opacity: 0.9, clip: true },
+        encoding: {
+          x: { field: 'readP99', type: 'quantitative', title: 'read latency p99 (ms)', scale: scale(xAxis), axis: axis(xAxis) },
+          y: {
+            field: 'stale',
+            type: 'quantitative',
+            title: useVersions ? 'staleness p99 (versions behind)' : 'staleness p99 (ms behind the newest write)',
+            scale: scale(yAxis),
+            axis: axis(yAxis),
+          },
+          color: { field: 'mode', type: 'nominal', legend: null, scale: { scheme: 'dark2' } },
+          tooltip: [
+            { field: 'mode' },
+            { field: 'policies', title: 'policy' },
+            { field: 'readP50', title: 'read p50 ms', format: '.2f' },
+            { field: 'readP99', title: 'read p99 ms', format: '.2f' },
+            { field: 'staleMs', title: 'ms behind p50 / p99 / max' },
+            { field: 'staleVersions', title: 'versions behind p50 / p99 / max' },
+            { field: 'followers', title: 'served by followers' },
+            { field: 'violations', title: 'session violations' },
+          ],
+        },
+      },
+      labelLayer('left'),
+      labelLayer('right'),
+      labelLayer('center'),
+    ],
   };
 }

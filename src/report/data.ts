@@ -7,6 +7,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { type CheckFile, readCheckFile } from '../checker/check-file.js';
+import { SESSION_GUARANTEES, type SessionGuarantee } from '../checker/session.js';
 import { isClientProcess, type Op, pairOps, WRITE_FS } from '../history/op.js';
 import { loadHistory } from '../history/reader.js';
 import { parseJsonLines } from '../lib/json-lines.js';
@@ -14,6 +15,7 @@ import { isRecord } from '../lib/schema.js';
 import type { SuiteResults } from '../suite/results.js';
 import { readResults } from '../suite/results.js';
 import type { RunResult } from '../suite/run-one.js';
+import { medianOf } from '../suite/summary.js';
 
 export interface TimePoint {
   t: number;
@@ -28,7 +30,11 @@ export interface Window {
 }
 
 export interface TimelineOp {
-  /** The op's own row on the timeline (unique within an anomaly), so labels never overlap. */
+  /**
+   * The op's row on the timeline: its own (unique within an anomaly) so labels never overlap, or
+   * one shared on purpose (a session violation puts the op that set the bar and the op that fell
+   * below it on one row).
+   */
   row: string;
   process: string;
   from: number;
@@ -38,18 +44,62 @@ export interface TimelineOp {
   focus: boolean;
   /** Colour group (e.g. which node and epoch acknowledged it). */
   group?: string;
-  /** Where its record went, for lost and split-brain writes. */
+  /** Where its record went, for lost and split-brain writes; the serving node and its lag, for session violations. */
   where?: string;
+  /** A few words written beside the op on the timeline (the serving node and its lag). */
+  note?: string;
 }
 
 export interface Anomaly {
-  kind: 'non-linearizable' | 'lost' | 'split-brain';
+  kind: 'non-linearizable' | 'lost' | 'split-brain' | 'session';
   title: string;
   text: string;
   /** Ops on a timeline (seconds since start), one row each. */
   ops: TimelineOp[];
   /** The same ops as a table (every one, also those the timeline leaves out). */
   table?: { header: string[]; rows: string[][] };
+  /** The table's footnote when it does not hold every case (the checker lists only the first ones). */
+  tableNote?: string;
+  /** Tooltip titles of an op's group and where, when they mean something else than for lost writes. */
+  tooltipTitles?: { group: string; where: string };
+  /** Fixed colours per group, where the groups are roles rather than nodes. */
+  groupColors?: Record<string, string>;
+}
+
+/** Staleness of reads: versions of its key a read missed, and for how long (ms) it had been overwritten. */
+export interface StaleFigures {
+  /** Reads whose version could be placed (session.ts `judged`). */
+  judged: number;
+  versions: { p50: number; p99: number; max: number };
+  ms: { p50: number; p99: number; max: number };
+}
+
+/** One node's share of a mode's ok reads. */
+export interface ReadNode {
+  node: string;
+  okReads: number;
+  share: number;
+  stale: StaleFigures;
+}
+
+/**
+ * The read side of one mode, over its seeds: counts are sums, max is the max, and p50/p99 are the
+ * median over seeds of each seed's quantile (quantiles of different runs cannot be merged).
+ */
+export interface ModeReads {
+  mode: string;
+  /** Runs of the mode with session results, out of `seeds`. */
+  runs: number;
+  seeds: number;
+  /** Routing policies the reads named ("unspecified" when the workload records none). */
+  policies: string[];
+  okReads: number;
+  followerShare: number | null;
+  readP50Ms: number | null;
+  readP99Ms: number | null;
+  violations: Record<SessionGuarantee, number>;
+  stale: StaleFigures;
+  nodes: ReadNode[];
 }
 
 export interface RunData {
@@ -65,11 +115,19 @@ export interface RunData {
   anomalies: Anomaly[];
   rewound: Record<string, number>;
   failovers: Array<{ node: string; epoch: number; detectionMs: number; promotionMs: number; outageMs: number | null }>;
+  /** The session checker's and read placement's results, when the run was checked for them. */
+  sessions?: SessionsCheck;
+  readPlacement?: PlacementCheck;
 }
+
+type SessionsCheck = Exclude<NonNullable<CheckFile['sessions']>, { crashed: true }>;
+type PlacementCheck = Exclude<NonNullable<CheckFile['readPlacement']>, { crashed: true }>;
 
 export interface ReportData {
   results: SuiteResults;
   runs: RunData[];
+  /** Per mode whose runs made ok reads (as the session checker counts them); empty when none did (no read section then). */
+  reads: ModeReads[];
 }
 
 const NS = 1e9;
@@ -112,7 +170,8 @@ export async function loadReportData(runDir: string): Promise<ReportData> {
   const results = await readResults(runDir);
   const runs: RunData[] = [];
   for (const r of results.runs) runs.push(await loadRun(path.join(runDir, r.dir), r));
-  return { results, runs };
+  // Before the report drops passing runs of a many-seed suite: the read side covers every run.
+  return { results, runs, reads: modeReads(results, runs) };
 }
 
 async function loadRun(dir: string, result: RunResult): Promise<RunData> {
@@ -145,7 +204,8 @@ async function loadRun(dir: string, result: RunResult): Promise<RunData> {
         latency.push({ t, quantile: name, ms: quantile(s, q) });
     for (const type of ['ok', 'fail', 'info'] as const) throughput.push({ t, type, opsPerSec: e[type] / bucketSec });
   }
-  const lag = lagPoints(await readJsonl(path.join(dir, 'lag.jsonl')));
+  const lagLines = await readJsonl(path.join(dir, 'lag.jsonl'));
+  const lag = lagPoints(lagLines);
   const faults: Window[] = [];
   const open = new Map<string, { t: number; detail: string }[]>();
   const end = history.length ? history[history.length - 1]!.time / NS : result.durationSec;
@@ -194,6 +254,9 @@ async function loadRun(dir: string, result: RunResult): Promise<RunData> {
   const ow = check.availability && !check.availability.crashed ? check.availability.outageWindow : null;
   const rewound: Record<string, number> = {};
   for (const f of await fsp.readdir(dir)) if (f.startsWith('rewound-')) rewound[f.slice(8, -6)] = (await readJsonl(path.join(dir, f))).length;
+  const sessions = check.sessions && !check.sessions.crashed ? check.sessions : undefined;
+  const readPlacement = check.readPlacement && !check.readPlacement.crashed ? check.readPlacement : undefined;
+  const lagAt = lagLookup(lagLines);
   return {
     result,
     latency,
@@ -203,9 +266,11 @@ async function loadRun(dir: string, result: RunResult): Promise<RunData> {
     events,
     outage: ow ? { from: ow.fromTime / NS, to: ow.toTime / NS } : null,
     outages,
-    anomalies: anomalies(history, check),
+    anomalies: [...anomalies(history, check), ...sessionAnomalies(history, sessions, lagAt), ...sessionCrash(check)],
     rewound,
     failovers,
+    sessions,
+    readPlacement,
   };
 }
 
@@ -341,4 +406,269 @@ function lossFinalReadsNote(check: Partial<CheckFile>): string {
 function short(v: unknown): string {
   const s = typeof v === 'string' ? v : JSON.stringify(v);
   return s.length > 24 ? `${s.slice(0, 23)}…` : s;
+}
+
+/** A follower's replication lag at some moment, from the run's lag.jsonl (sampled four times a second). */
+export interface LagAt {
+  /** The node was the leader in the nearest sample: it has no lag of its own. */
+  leader: boolean;
+  records: number | null;
+  /** null: the node did not know (it reports -1 before its first heartbeat from the leader). */
+  ms: number | null;
+  /** How far the sample was taken from the moment asked about (ms; negative: before it). */
+  offsetMs: number;
+}
+
+/**
+ * Nearest lag sample for a node at a time (ns since start). Who led comes from the nearest sample
+ * of any follower (the lag is what the leader of the moment answered for); a node that was not the
+ * leader then gets its own nearest sample, however far, with the distance given so a reader can
+ * judge it.
+ */
+export function lagLookup(lines: Array<Record<string, unknown>>): (node: string | null, timeNs: number) => LagAt | undefined {
+  const samples = lines
+    .filter((l) => typeof l.time === 'number' && typeof l.follower === 'string')
+    .map((l) => ({
+      time: l.time as number,
+      leader: typeof l.leader === 'string' ? l.leader : undefined,
+      follower: l.follower as string,
+      records: typeof l.lagRecords === 'number' ? l.lagRecords : null,
+      ms: typeof l.lagMs === 'number' && l.lagMs >= 0 ? l.lagMs : null,
+    }))
+    .sort((a, b) => a.time - b.time);
+  const byFollower = new Map<string, typeof samples>();
+  for (const x of samples) byFollower.set(x.follower, [...(byFollower.get(x.follower) ?? []), x]);
+  const nearest = <T extends { time: number }>(xs: T[], t: number): T | undefined => {
+    let lo = 0;
+    let hi = xs.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (xs[mid]!.time < t) lo = mid + 1;
+      else hi = mid;
+    }
+    const after = xs[lo];
+    const before = xs[lo - 1];
+    if (!before) return after;
+    if (!after) return before;
+    return t - before.time <= after.time - t ? before : after;
+  };
+  return (node, timeNs) => {
+    if (node === null) return undefined;
+    const any = nearest(samples, timeNs);
+    if (any && any.leader === node) return { leader: true, records: 0, ms: 0, offsetMs: (any.time - timeNs) / 1e6 };
+    const own = nearest(byFollower.get(node) ?? [], timeNs);
+    return own ? { leader: false, records: own.records, ms: own.ms, offsetMs: (own.time - timeNs) / 1e6 } : undefined;
+  };
+}
+
+/** "n2: 34 records, 120 ms behind (sampled 40 ms later)", "n1, the leader", "n2: no lag sample". */
+export function describeLag(node: string | null, lag: LagAt | undefined): string {
+  if (node === null) return 'serving node not recorded';
+  if (!lag) return `${node}: no lag sample`;
+  const when = Math.abs(lag.offsetMs) < 0.5 ? 'sampled then' : `sampled ${Math.abs(lag.offsetMs).toFixed(0)} ms ${lag.offsetMs > 0 ? 'later' : 'earlier'}`;
+  if (lag.leader) return `${node}, the leader (${when})`;
+  return `${node}: ${records(lag.records)}, ${lag.ms === null ? '? ms' : `${lag.ms.toFixed(0)} ms`} behind (${when})`;
+}
+
+const records = (n: number | null) => (n === null ? '? records' : `${n} record${n === 1 ? '' : 's'}`);
+
+const GUARANTEE_TEXT: Record<SessionGuarantee, string> = {
+  'read-your-writes': 'read-your-writes',
+  'monotonic-reads': 'monotonic reads',
+  'monotonic-writes': 'monotonic writes',
+  'writes-follow-reads': 'writes-follow-reads',
+};
+
+/** Short names for timeline rows (the chart's caption spells them out). */
+export const GUARANTEE_ABBR: Record<SessionGuarantee, string> = {
+  'read-your-writes': 'RYW',
+  'monotonic-reads': 'MR',
+  'monotonic-writes': 'MW',
+  'writes-follow-reads': 'WFR',
+};
+
+/** What the violating op fell short of, as the legend says it. */
+const REQUIRED_ROLE: Record<SessionGuarantee, string> = {
+  'read-your-writes': "the session's own write",
+  'monotonic-reads': "the session's earlier read",
+  'monotonic-writes': "the session's earlier write",
+  'writes-follow-reads': "the session's earlier read",
+};
+const FELL_SHORT = { read: 'the read that fell behind it', write: 'the write ordered before it' };
+/** Blues for what the session had been promised, reds for the op that broke it (and clear of the orange fault shading). */
+const SESSION_ROLE_COLORS: Record<string, string> = {
+  "the session's own write": '#1d6fa5',
+  "the session's earlier read": '#5e9ccf',
+  "the session's earlier write": '#264653',
+  [FELL_SHORT.read]: '#c1121f',
+  [FELL_SHORT.write]: '#7b2cbf',
+};
+
+/** A version as a cell: `"3-41" (lsn 310)`, or the key's initial state. */
+function versionText(v: { value: unknown; lsn: number | null }): string {
+  if (v.value === null && v.lsn === null) return 'initial (absent)';
+  return `${JSON.stringify(v.value)}${v.lsn === null ? '' : ` (lsn ${v.lsn})`}`;
+}
+
+/**
+ * Session-guarantee violations on the run's timeline: one row per violation holding the op that
+ * set the bar (the session's own write, or its earlier read) and the op that fell below it, named
+ * with the node that served it and that node's replication lag at the moment; and every listed
+ * violation in a table (the checker lists the first 50; the title gives the whole count).
+ */
+function sessionAnomalies(history: Op[], sessions: SessionsCheck | undefined, lagAt: ReturnType<typeof lagLookup>): Anomaly[] {
+  if (!sessions) return [];
+  const counts = SESSION_GUARANTEES.map((g) => [g, sessions.violations[g] ?? 0] as const);
+  const total = counts.reduce((a, [, n]) => a + n, 0);
+  if (total === 0) return [];
+  const end = history.length ? history[history.length - 1]!.time / NS : 0;
+  const pairByInvoke = new Map(pairOps(history).pairs.map((p) => [p.invoke.index, p]));
+  const span = (index: number) => {
+    const p = pairByInvoke.get(index);
+    return { from: p ? p.invoke.time / NS : 0, to: p?.complete ? p.complete.time / NS : end, p };
+  };
+  const listed = sessions.violationList;
+  const ops: TimelineOp[] = [];
+  const rows: string[][] = [];
+  listed.forEach((v, i) => {
+    const before = span(v.requiredBy);
+    const after = span(v.index);
+    const done = after.p?.complete;
+    const lagTime = done ? done.time : v.time;
+    const lagged = lagAt(v.node, lagTime);
+    const lag = describeLag(v.node, lagged);
+    const earlierOp = before.p?.invoke;
+    const earlierText = earlierOp
+      ? earlierOp.f === 'read'
+        ? `read ${earlierOp.key ?? ''} → ${versionText(v.expected)}`
+        : `write ${earlierOp.key ?? ''} = ${versionText(v.expected)}`
+      : `#${v.requiredBy}`;
+    const laterText = v.f === 'read' ? `read ${v.key} → ${versionText(v.got)}` : `write ${v.key} = ${versionText(v.got)}`;
+    const lagShort = !lagged
+      ? 'no lag sample'
+      : lagged.leader
+        ? 'the leader'
+        : `${records(lagged.records)}, ${lagged.ms === null ? '?' : lagged.ms.toFixed(0)} ms behind`;
+    // Short enough for the axis; the node and its lag are written beside the read itself.
+    const row = `${i + 1}. ${GUARANTEE_ABBR[v.kind]} s${v.session} ${v.key}`;
+    ops.push({
+      row,
+      process: String(v.session),
+      from: before.from,
+      to: before.to,
+      type: 'ok',
+      label: `#${v.requiredBy} ${earlierText}`,
+      focus: false,
+      group: REQUIRED_ROLE[v.kind],
+      where: before.p?.complete?.node ? `${earlierOp?.f === 'read' ? 'served' : 'acknowledged'} by ${before.p.complete.node}` : '',
+    });
+    ops.push({
+      row,
+      process: String(v.session),
+      from: after.from,
+      to: after.to,
+      type: done?.type ?? 'info',
+      label: `#${v.index} ${laterText}`,
+      focus: true,
+      group: FELL_SHORT[v.f],
+      where: lag,
+      note: `${v.node ?? '?'}: ${lagShort}`,
+    });
+    rows.push([
+      GUARANTEE_TEXT[v.kind],
+      `s${v.session}`,
+      v.key,
+      `#${v.requiredBy} ${earlierText}`,
+      `#${v.index} ${laterText}`,
+      (after.from - before.to >= 0 ? (after.from - before.to) * 1000 : 0).toFixed(1),
+      v.policy ?? '–',
+      v.token === null ? '–' : String(v.token),
+      v.servedLsn === null ? '–' : String(v.servedLsn),
+      lag,
+    ]);
+  });
+  const byKind = counts
+    .filter(([, n]) => n > 0)
+    .map(([g, n]) => `${GUARANTEE_TEXT[g]} ${n}`)
+    .join(', ');
+  const more = total > listed.length ? ` The checker lists the first ${listed.length} of the ${total}; they are all below.` : '';
+  return [
+    {
+      kind: 'session',
+      title: `${total} session-guarantee violation(s): ${byKind}`,
+      text: `A client session saw less than it had already seen or written. Each row is one violation: the session's earlier op that set the bar (its own acknowledged write, or a version it read), then the op that fell below it, with the node that served it and that node's replication lag at the moment (the nearest sample of lag.jsonl). In the table, "ms after" is how long after the earlier op completed the later one was sent.${more}`,
+      ops: ops.slice(0, 2 * Math.floor(TIMELINE_ROWS / 2)),
+      table: {
+        header: ['guarantee', 'session', 'key', 'required by', 'violating op', 'ms after', 'policy', 'token', 'served lsn', 'serving node and its lag'],
+        rows,
+      },
+      tableNote: total > listed.length ? `the first ${listed.length} of ${total}, as the checker lists them` : undefined,
+      tooltipTitles: { group: 'role', where: 'node (and its lag)' },
+      groupColors: SESSION_ROLE_COLORS,
+    },
+  ];
+}
+
+/** A session check that crashed is said so in its run, not shown as a run without violations. */
+function sessionCrash(check: Partial<CheckFile>): Anomaly[] {
+  const se = check.sessions;
+  if (!se?.crashed) return [];
+  return [{ kind: 'session', title: 'Session guarantees not judged: the checker failed', text: se.error, ops: [] }];
+}
+
+const EMPTY_STALE: StaleFigures = { judged: 0, versions: { p50: 0, p99: 0, max: 0 }, ms: { p50: 0, p99: 0, max: 0 } };
+
+/** Staleness figures over several runs: medians of their quantiles, the max of their maxima. */
+function mergeStale(
+  xs: Array<{ judged: number; versionsBehind: { p50: number; p99: number; max: number }; msBehind: { p50: number; p99: number; max: number } }>,
+): StaleFigures {
+  const judged = xs.filter((x) => x.judged > 0);
+  if (!judged.length) return { ...EMPTY_STALE, judged: 0 };
+  const med = (f: (x: (typeof judged)[number]) => number) => medianOf(judged.map(f)) ?? 0;
+  return {
+    judged: judged.reduce((a, x) => a + x.judged, 0),
+    versions: { p50: med((x) => x.versionsBehind.p50), p99: med((x) => x.versionsBehind.p99), max: Math.max(...judged.map((x) => x.versionsBehind.max)) },
+    ms: { p50: med((x) => x.msBehind.p50), p99: med((x) => x.msBehind.p99), max: Math.max(...judged.map((x) => x.msBehind.max)) },
+  };
+}
+
+/** The read side per mode, for modes with ok reads the session checker looked at. */
+function modeReads(results: SuiteResults, runs: RunData[]): ModeReads[] {
+  const out: ModeReads[] = [];
+  for (const m of results.modes) {
+    const all = runs.filter((r) => r.result.mode === m.name);
+    const rs = all.filter((r) => r.sessions && r.sessions.okReads > 0);
+    if (!rs.length) continue;
+    const se = rs.map((r) => r.sessions!);
+    const okReads = se.reduce((a, s) => a + s.okReads, 0);
+    // Follower share over all the mode's reads: the checker's counts where it has them, else each run's share.
+    const placed = rs.map((r) => r.readPlacement).filter((p): p is PlacementCheck => !!p && p.okReads > 0);
+    const followerShare = placed.length
+      ? placed.reduce((a, p) => a + p.followerReads, 0) / placed.reduce((a, p) => a + p.okReads, 0)
+      : medianOf(rs.map((r) => r.result.followerReadShare));
+    const violations = Object.fromEntries(SESSION_GUARANTEES.map((g) => [g, se.reduce((a, s) => a + (s.violations[g] ?? 0), 0)])) as Record<
+      SessionGuarantee,
+      number
+    >;
+    const nodeNames = [...new Set(se.flatMap((s) => Object.keys(s.perNode)))].sort();
+    const nodes = nodeNames.map((node): ReadNode => {
+      const per = se.map((s) => s.perNode[node]).filter((x) => x !== undefined);
+      const reads = per.reduce((a, x) => a + x.okReads, 0);
+      return { node, okReads: reads, share: okReads > 0 ? reads / okReads : 0, stale: mergeStale(per) };
+    });
+    out.push({
+      mode: m.name,
+      runs: rs.length,
+      seeds: all.length,
+      policies: [...new Set(se.flatMap((s) => Object.keys(s.perPolicy)))].sort(),
+      okReads,
+      followerShare,
+      readP50Ms: medianOf(rs.map((r) => r.result.readP50Ms)),
+      readP99Ms: medianOf(rs.map((r) => r.result.readP99Ms)),
+      violations,
+      stale: mergeStale(se.map((s) => s.staleness)),
+      nodes,
+    });
+  }
+  return out;
 }

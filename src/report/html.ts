@@ -1,11 +1,11 @@
 /**
  * The report page: one self-contained HTML file (inline CSS, charts as inline SVG, no scripts),
- * readable top to bottom: verdict, the headline chart, the verdict table, then each run with its
- * charts, failovers, rewound writes and anomalies.
+ * readable top to bottom: verdict, the headline chart, the read side (when the runs made reads),
+ * the verdict table, then each run with its charts, failovers, rewound writes and anomalies.
  */
 
 import { anomalyCounts, summarizeModes } from '../suite/summary.js';
-import type { ReportData } from './data.js';
+import { GUARANTEE_ABBR, type ModeReads, type ReportData } from './data.js';
 
 export function esc(s: unknown): string {
   return String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -23,6 +23,7 @@ th{background:#f5f5f7}td.l,th.l{text-align:left}tr.bad td{background:#fdecea}
 figure.chart{margin:1rem 0;overflow-x:auto}figure.chart svg{max-width:100%;height:auto}
 .muted{color:#666}.anomaly{border-left:4px solid #c1121f;padding:.2rem .8rem;margin:1rem 0;background:#fff8f8}
 code{background:#f5f5f7;padding:0 .2rem;border-radius:3px}
+td.hot{background:#fdecea;font-weight:600}
 `;
 
 /** A mode's replication settings in a few words: "semi-sync k=1, ack flush (on), block; fencing lease". */
@@ -42,12 +43,13 @@ export function settingsText(m: { system?: string; replication: Record<string, u
 }
 
 /** Every op of an anomaly, in a collapsed table under its timeline. */
-function anomalyTable(t: { header: string[]; rows: string[][] }, shown: number): string {
+function anomalyTable(t: { header: string[]; rows: string[][] }, shown: number, tableNote?: string): string {
   const note = t.rows.length > shown ? ` (the timeline shows the first ${shown})` : '';
-  return `<details><summary>All ${t.rows.length} in a table${note}</summary><table><tr>${t.header.map((h) => `<th class="l">${esc(h)}</th>`).join('')}</tr>${t.rows.map((r) => `<tr>${r.map((c) => `<td class="l">${esc(c)}</td>`).join('')}</tr>`).join('')}</table></details>`;
+  const summary = tableNote ? `${t.rows.length} in a table: ${tableNote}` : `All ${t.rows.length} in a table${note}`;
+  return `<details><summary>${esc(summary)}</summary><table><tr>${t.header.map((h) => `<th class="l">${esc(h)}</th>`).join('')}</tr>${t.rows.map((r) => `<tr>${r.map((c) => `<td class="l">${esc(c)}</td>`).join('')}</tr>`).join('')}</table></details>`;
 }
 
-export function renderHtml(data: ReportData, svgs: { headline: string; runs: string[]; anomalies: string[][]; seeds?: string }): string {
+export function renderHtml(data: ReportData, svgs: { headline: string; reads?: string; runs: string[]; anomalies: string[][]; seeds?: string }): string {
   const r = data.results;
   const modes = summarizeModes(r);
   const verdict = `<span class="verdict ${r.passed ? 'pass' : 'fail'}">${r.passed ? 'PASSED' : 'FAILED'}</span>`;
@@ -74,7 +76,7 @@ export function renderHtml(data: ReportData, svgs: { headline: string; runs: str
         ? run.anomalies
             .map(
               (a, j) =>
-                `<div class="anomaly"><h4>${esc(a.title)}</h4><p>${esc(a.text)}</p>${svgs.anomalies[i]![j] ? `<figure class="chart" data-chart="anomaly">${svgs.anomalies[i]![j]}</figure>` : ''}${a.table ? anomalyTable(a.table, a.ops.length) : ''}</div>`,
+                `<div class="anomaly"><h4>${esc(a.title)}</h4><p>${esc(a.text)}</p>${svgs.anomalies[i]![j] ? `<figure class="chart" data-chart="anomaly">${svgs.anomalies[i]![j]}</figure>` : ''}${a.table ? anomalyTable(a.table, new Set(a.ops.map((o) => o.row)).size, a.tableNote) : ''}</div>`,
             )
             .join('\n')
         : '<p class="muted">No anomaly found by the checker.</p>';
@@ -105,6 +107,7 @@ ${anomalies}
 <h2>Latency against durability</h2>
 <figure class="chart" data-chart="headline">${svgs.headline}</figure>
 <p class="muted">Each point is one run (mode × seed). Further right: slower acknowledged writes. Higher: more acknowledged writes lost. Bigger: more operations failed or ended indeterminate.</p>
+${data.reads.length ? readsSection(data.reads, svgs.reads) : ''}
 <h2>Modes</h2>
 <table><tr><th class="l">mode</th><th class="l">settings</th><th>ops/s</th><th>p50 ms</th><th>p99 ms</th><th>p99.9 ms</th><th>acked</th><th>lost</th><th>lost (final reads)</th><th>info resolved / open</th><th>linearizable</th><th>split-brain writes</th><th>longest outage ms</th><th>stale reads</th><th>gate</th></tr>
 ${modeRows}</table>
@@ -141,4 +144,41 @@ function seedsSection(r: ReportData['results'], svg: string, detailed: number): 
 <figure class="chart" data-chart="seeds">${svg}</figure>
 <table><tr><th class="l">mode</th><th>seeds</th><th>lost writes (min / med / p90 / max)</th><th>outage ms (min / med / p90 / max)</th><th>seeds with lost writes</th><th>with split brain</th><th>not linearizable</th><th>with stale reads</th><th>not converged</th><th>gate failed</th></tr>
 ${rows}</table>`;
+}
+
+const POLICY_TEXT = (p: string) => (p === 'unspecified' ? '–' : p);
+
+/**
+ * The read side per mode: the chart of read latency against staleness, then a table of reads,
+ * follower share, the four session guarantees and staleness, and one of reads per serving node.
+ */
+function readsSection(reads: ModeReads[], svg: string | undefined): string {
+  const pctText = (x: number | null) => (x === null ? '–' : `${(100 * x).toFixed(1)}%`);
+  const count = (n: number) => `<td${n > 0 ? ' class="hot"' : ''}>${n}</td>`;
+  const trio = (q: { p50: number; p99: number; max: number }, d: number) => `<td>${num(q.p50, d)}</td><td>${num(q.p99, d)}</td><td>${num(q.max, d)}</td>`;
+  const rows = reads
+    .map(
+      (m) =>
+        `<tr data-mode="${esc(m.mode)}"><td class="l">${esc(m.mode)}</td><td class="l">${m.policies.map((p) => esc(POLICY_TEXT(p))).join(', ')}</td><td>${m.okReads}</td><td>${pctText(m.followerShare)}</td><td>${num(m.readP50Ms)}</td><td>${num(m.readP99Ms)}</td>${count(m.violations['read-your-writes'])}${count(m.violations['monotonic-reads'])}${count(m.violations['monotonic-writes'])}${count(m.violations['writes-follow-reads'])}${trio(m.stale.versions, 0)}${trio(m.stale.ms, 1)}</tr>`,
+    )
+    .join('\n');
+  const nodeRows = reads
+    .flatMap((m) =>
+      m.nodes.map(
+        (n, i) =>
+          `<tr data-mode="${esc(m.mode)}" data-node="${esc(n.node)}">${i === 0 ? `<td class="l" rowspan="${m.nodes.length}">${esc(m.mode)}</td>` : ''}<td class="l">${esc(n.node === '?' ? 'not recorded' : n.node)}</td><td>${n.okReads}</td><td>${pctText(n.share)}</td><td>${num(n.stale.versions.p99, 0)}</td><td>${num(n.stale.ms.p99, 1)}</td><td>${num(n.stale.ms.max, 1)}</td></tr>`,
+      ),
+    )
+    .join('\n');
+  const manySeeds = reads.some((m) => m.runs > 1);
+  const partial = reads.filter((m) => m.runs < m.seeds);
+  return `<h2>Reads</h2>
+${svg ? `<figure class="chart" data-chart="reads">${svg}</figure>\n<p class="muted">Each point is one mode. Further right: slower reads. Higher: staler reads (how long the version read had already been overwritten by an acknowledged write, or how many such writes it missed). The label gives the share of ok reads that a node other than the leader of the moment served.</p>` : '<p class="muted">No read was judged for staleness, so there is no chart.</p>'}
+<table id="reads"><tr><th class="l" rowspan="2">mode</th><th class="l" rowspan="2">policy</th><th rowspan="2">ok reads</th><th rowspan="2">from followers</th><th rowspan="2">read p50 ms</th><th rowspan="2">read p99 ms</th><th colspan="4">session-guarantee violations</th><th colspan="3">versions behind</th><th colspan="3">ms behind</th></tr>
+<tr><th title="read-your-writes">RYW</th><th title="monotonic reads">MR</th><th title="monotonic writes">MW</th><th title="writes-follow-reads">WFR</th><th>p50</th><th>p99</th><th>max</th><th>p50</th><th>p99</th><th>max</th></tr>
+${rows}</table>
+<p class="muted"><b>${GUARANTEE_ABBR['read-your-writes']}</b> read-your-writes: a read older than the session's own acknowledged write. <b>${GUARANTEE_ABBR['monotonic-reads']}</b> monotonic reads: older than a version the session had read. <b>${GUARANTEE_ABBR['monotonic-writes']}</b> monotonic writes and <b>${GUARANTEE_ABBR['writes-follow-reads']}</b> writes-follow-reads: a write ordered before the session's earlier write, or before a version it had read. Each client is one session. <b>Behind</b>: acknowledged writes to the key, acknowledged before the read was sent, that the version read lacked, and how long the oldest of them had been acknowledged. <b>policy</b>: the routing policy the reads named (–: the workload does not record one in the history).${manySeeds ? ' Counts are sums over seeds; p50 and p99 are the median of the seeds’ own quantiles, max the largest.' : ''}${partial.length ? ` Runs without session results are left out: ${partial.map((m) => `${esc(m.mode)} ${m.runs} of ${m.seeds}`).join(', ')}.` : ''}</p>
+<h3>Reads per serving node</h3>
+<table id="reads-per-node"><tr><th class="l">mode</th><th class="l">node</th><th>ok reads</th><th>share</th><th>versions behind p99</th><th>ms behind p99</th><th>ms behind max</th></tr>
+${nodeRows}</table>`;
 }
