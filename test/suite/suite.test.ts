@@ -22,6 +22,15 @@ const metrics = {
   acked: 1000,
   failedShare: 0.01,
   indeterminateShare: 0.02,
+  readYourWritesViolations: 0,
+  monotonicReadViolations: 0,
+  monotonicWriteViolations: 0,
+  writesFollowReadsViolations: 0,
+  sessionViolations: 0,
+  followerReadShare: 0.6,
+  readP99Ms: 12,
+  maxStaleVersions: 2,
+  p99StaleMs: 30,
 };
 
 describe('gate invariants', () => {
@@ -43,6 +52,12 @@ describe('gate invariants', () => {
 
   it('a metric that could not be measured (null) fails a numeric invariant', () => {
     expect(evaluateGate([parseGateRule('lostAcked == 0', 't')], { ...metrics, lostAcked: null })).toHaveLength(1);
+    expect(evaluateGate([parseGateRule('readYourWritesViolations == 0', 't')], { ...metrics, readYourWritesViolations: null })).toHaveLength(1);
+  });
+
+  it('judges the read side: session violations, the followers\' share, staleness in versions', () => {
+    const rules = ['sessionViolations == 0', 'followerReadShare > 0.5', 'maxStaleVersions == 0', 'readP99Ms < 20'].map((t) => parseGateRule(t, 't'));
+    expect(evaluateGate(rules, metrics)).toEqual([{ invariant: 'maxStaleVersions == 0', metric: 'maxStaleVersions', observed: 2 }]);
   });
 
   it.each([
