@@ -84,6 +84,8 @@ export const ModeSummarySchema = z.object({
   replication: z.record(z.string(), z.unknown()),
   fencing: z.string(),
   workload: z.string(),
+  /** The mode's read routing (the workload's `reads:`), absent in results written before it was recorded. */
+  reads: z.string().optional(),
   nemesis: z.string(),
   gate: z.array(z.string()),
   control: z.boolean(),

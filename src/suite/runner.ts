@@ -46,13 +46,14 @@ export async function runSuite(
       startedAt: started.toISOString(),
       finishedAt: finished ? new Date().toISOString() : '',
       durationSec: suite.durationSec,
-      workload: `${suite.workload.workload}: ${suite.workload.concurrency} clients, ${suite.workload.keys} keys, reads from ${suite.workload.reads}`,
+      workload: `${suite.workload.workload}: ${suite.workload.concurrency} clients, ${suite.workload.keys} keys, ${readsText(suite)}`,
       modes: suite.modes.map((m) => ({
         name: m.name,
         system: m.cluster.system,
         replication: { ...m.cluster.replication },
         fencing: m.cluster.fencing,
         workload: m.workload.workload,
+        reads: m.workload.reads,
         nemesis: m.nemesisText,
         gate: m.gate.map((g) => g.text),
         control: m.control,
@@ -135,7 +136,49 @@ export function formatSummaryTable(results: SuiteResults): string {
     s.passed ? 'pass' : 'FAIL',
   ]);
   const all = [header, ...rows];
-  const widths = header.map((_, i) => Math.max(...all.map((r) => r[i]!.length)));
+  return alignTable(all);
+}
+
+/**
+ * The read side per mode, when some run measured it (a session workload, or reads on followers):
+ * the policy, the followers' share of reads, read p99, staleness p99, and the session guarantees
+ * broken. Counts add up over seeds; shares and quantiles are the median of the seeds'.
+ */
+export function formatReadTable(results: SuiteResults): string | undefined {
+  const measured = results.runs.filter((r) => r.sessionViolations !== null || r.followerReadShare !== null);
+  if (!measured.some((r) => (r.followerReadShare ?? 0) > 0 || (r.sessionViolations ?? 0) > 0 || r.readYourWritesViolations !== null)) return undefined;
+  const header = ['mode', 'reads', 'from followers', 'read p99 ms', 'stale p99 ms', 'read-your-writes', 'monotonic reads', 'other session'];
+  const mid = (xs: Array<number | null>) => {
+    const v = xs.filter((x): x is number => x !== null).sort((a, b) => a - b);
+    return v.length ? v[Math.floor(v.length / 2)]! : null;
+  };
+  const sum = (xs: Array<number | null>) => (xs.every((x) => x === null) ? null : xs.reduce<number>((a, x) => a + (x ?? 0), 0));
+  const fmt = (v: number | null, d = 0, suffix = '') => (v === null ? '-' : `${v.toFixed(d)}${suffix}`);
+  const rows = results.modes.map((m) => {
+    const runs = measured.filter((r) => r.mode === m.name);
+    const share = mid(runs.map((r) => r.followerReadShare));
+    return [
+      m.name + (m.control ? ' (control)' : ''),
+      m.reads ?? '-',
+      share === null ? '-' : `${(share * 100).toFixed(0)}%`,
+      fmt(mid(runs.map((r) => r.readP99Ms)), 1),
+      fmt(mid(runs.map((r) => r.p99StaleMs)), 0),
+      fmt(sum(runs.map((r) => r.readYourWritesViolations))),
+      fmt(sum(runs.map((r) => r.monotonicReadViolations))),
+      fmt(sum(runs.map((r) => (r.monotonicWriteViolations === null ? null : r.monotonicWriteViolations + (r.writesFollowReadsViolations ?? 0))))),
+    ];
+  });
+  return alignTable([header, ...rows]);
+}
+
+/** "reads: session", or "reads per mode" when the modes route reads differently. */
+function readsText(suite: Suite): string {
+  const policies = new Set(suite.modes.map((m) => m.workload.reads));
+  return policies.size === 1 ? `reads: ${[...policies][0]}` : `reads per mode (${[...policies].join(', ')})`;
+}
+
+function alignTable(all: string[][]): string {
+  const widths = all[0]!.map((_, i) => Math.max(...all.map((r) => r[i]!.length)));
   return all.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')).join('\n');
 }
 

@@ -13,7 +13,7 @@ import { buildReport } from '../../report/build.js';
 import { junitXml, markdownSummary } from '../../suite/ci-output.js';
 import { mergeShards } from '../../suite/merge.js';
 import type { SuiteResults } from '../../suite/results.js';
-import { formatSummaryTable, runSuite } from '../../suite/runner.js';
+import { formatReadTable, formatSummaryTable, runSuite } from '../../suite/runner.js';
 import { parseShard, type Shard, shardPairs } from '../../suite/shard.js';
 import { loadSuite } from '../../suite/spec.js';
 import { anomalyCounts, formatAnomalyCounts } from '../../suite/summary.js';
@@ -58,6 +58,8 @@ interface OutputOptions {
 async function finish(dir: string, results: SuiteResults, o: OutputOptions): Promise<void> {
   const report = await buildReport(dir);
   console.log(formatSummaryTable(results));
+  const reads = formatReadTable(results);
+  if (reads) console.log(`\nreads\n${reads}`);
   // With several seeds per mode: how many of them found each kind of anomaly.
   if (results.runs.length > results.modes.length) console.log(`\nseeds with each anomaly:\n${formatAnomalyCounts(anomalyCounts(results))}`);
   console.log(`\nreport: ${path.relative(process.cwd(), report)}\nresults: ${path.relative(process.cwd(), path.join(dir, 'results.json'))}`);
