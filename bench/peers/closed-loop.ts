@@ -1,8 +1,13 @@
 /**
- * The one load generator every system in bench:peers is driven by: N clients in a closed loop
- * (each sends its next write only when the previous one was answered), the same value size and
- * the same uniform key spread, per-operation latency in an HdrHistogram (microseconds, 3 digits).
- * Only what changes per system is the `write` function a client is given.
+ * The closed-loop load generator the benchmarks share: N clients, each sending its next operation
+ * only when the previous one was answered, keys drawn from the same fixed-seed uniform spread,
+ * per-operation latency in an HdrHistogram (microseconds, 3 digits).
+ *
+ * `runOpLoop` takes any operation: an operation may say what kind it was (a read, a write) and
+ * tag it (e.g. the node that served it), and each kind gets its own histogram and tag counts, so
+ * a client mixing reads and writes is measured as two streams (bench:reads). `runClosedLoop` is
+ * the write-only form bench:peers drives every system with: only the `write` function a client is
+ * given changes per system.
  */
 
 import { performance } from 'node:perf_hooks';
@@ -11,16 +16,57 @@ import * as hdr from 'hdr-histogram-js';
 /** One client's write of `value` to `key`; rejects when the system refused or failed. */
 export type WriteFn = (key: string, value: string) => Promise<void>;
 
-export interface ClosedLoopOptions {
+/** What a completed operation reports: its kind (default "op") and an optional tag to count. */
+export interface OpDone {
+  kind?: string;
+  tag?: string;
+}
+
+/** One client's operation on `key`; rejects when the system refused or failed. */
+export type OpFn = (key: string) => Promise<OpDone | undefined>;
+
+interface LoopCommon {
   clients: number;
   durationSec: number;
-  valueBytes: number;
-  /** Keys drawn uniformly from this many names. @default 10000 */
+  /** Keys drawn uniformly from this many names (`k0` … `k<n-1>`). @default 10000 */
   keySpace?: number;
   /** Unmeasured seconds first (JIT, connections, the servers' first allocations). @default 1 */
   warmupSec?: number;
-  /** Called as measuring starts and as it ends (after the last write), e.g. to read CPU counters. */
+  /** Called as measuring starts and as it ends (after the last operation), e.g. to read CPU counters. */
   onMeasure?: (phase: 'start' | 'end') => void;
+}
+
+export interface OpLoopOptions extends LoopCommon {
+  /** Makes client `i`'s operation (its own connection, its own session state). */
+  connect: (i: number) => Promise<{ op: OpFn; close: () => Promise<void> | void }>;
+}
+
+export interface LatencyMs {
+  p50: number;
+  p99: number;
+  p999: number;
+  max: number;
+}
+
+export interface KindResult {
+  total: number;
+  perSec: number;
+  latencyMs: LatencyMs;
+  /** Completed operations of this kind by tag (untagged ones are not counted here). */
+  tags: Record<string, number>;
+}
+
+export interface OpLoopResult {
+  clients: number;
+  elapsedSec: number;
+  /** Operations that rejected while measuring, of any kind. */
+  errors: number;
+  firstError: string | undefined;
+  byKind: Record<string, KindResult>;
+}
+
+export interface ClosedLoopOptions extends LoopCommon {
+  valueBytes: number;
   /** Makes client `i`'s write function (its own connection). */
   connect: (i: number) => Promise<{ write: WriteFn; close: () => Promise<void> | void }>;
 }
@@ -33,7 +79,7 @@ export interface ClosedLoopResult {
   elapsedSec: number;
   errors: number;
   firstError: string | undefined;
-  latencyMs: { p50: number; p99: number; p999: number; max: number };
+  latencyMs: LatencyMs;
 }
 
 /** A small fixed-seed generator so every system sees the same key sequence per client. */
@@ -49,26 +95,44 @@ function keyStream(seed: number, keySpace: number): () => string {
   };
 }
 
-export async function runClosedLoop(o: ClosedLoopOptions): Promise<ClosedLoopResult> {
+interface KindState {
+  histogram: hdr.Histogram;
+  total: number;
+  tags: Map<string, number>;
+}
+
+export async function runOpLoop(o: OpLoopOptions): Promise<OpLoopResult> {
   const keySpace = o.keySpace ?? 10_000;
-  const value = 'v'.repeat(o.valueBytes);
   const conns = await Promise.all(Array.from({ length: o.clients }, (_, i) => o.connect(i)));
-  const histogram = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
-  let total = 0;
+  const kinds = new Map<string, KindState>();
+  const kindState = (kind: string) => {
+    let k = kinds.get(kind);
+    if (!k) {
+      k = {
+        histogram: hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 }),
+        total: 0,
+        tags: new Map(),
+      };
+      kinds.set(kind, k);
+    }
+    return k;
+  };
   let errors = 0;
   let firstError: string | undefined;
   let measuring = false;
   let stopAt = Infinity;
   const loop = async (i: number) => {
     const nextKey = keyStream(i + 1, keySpace);
-    const { write } = conns[i]!;
+    const { op } = conns[i]!;
     while (performance.now() < stopAt) {
       const t0 = performance.now();
       try {
-        await write(nextKey(), value);
+        const done = await op(nextKey());
         if (measuring) {
-          histogram.recordValue(Math.max(1, Math.round((performance.now() - t0) * 1000)));
-          total++;
+          const k = kindState(done?.kind ?? 'op');
+          k.histogram.recordValue(Math.max(1, Math.round((performance.now() - t0) * 1000)));
+          k.total++;
+          if (done?.tag !== undefined) k.tags.set(done.tag, (k.tags.get(done.tag) ?? 0) + 1);
         }
       } catch (e: unknown) {
         if (measuring) errors++;
@@ -88,19 +152,48 @@ export async function runClosedLoop(o: ClosedLoopOptions): Promise<ClosedLoopRes
     await Promise.all(loops);
     const elapsedSec = (performance.now() - t0) / 1000;
     o.onMeasure?.('end');
-    const q = (p: number) => histogram.getValueAtPercentile(p) / 1000;
-    return {
-      clients: o.clients,
-      valueBytes: o.valueBytes,
-      writesPerSec: total / elapsedSec,
-      total,
-      elapsedSec,
-      errors,
-      firstError,
-      latencyMs: { p50: q(50), p99: q(99), p999: q(99.9), max: histogram.maxValue / 1000 },
-    };
+    const byKind: Record<string, KindResult> = {};
+    for (const [kind, k] of kinds) {
+      const q = (p: number) => k.histogram.getValueAtPercentile(p) / 1000;
+      byKind[kind] = {
+        total: k.total,
+        perSec: k.total / elapsedSec,
+        latencyMs: { p50: q(50), p99: q(99), p999: q(99.9), max: k.histogram.maxValue / 1000 },
+        tags: Object.fromEntries(k.tags),
+      };
+    }
+    return { clients: o.clients, elapsedSec, errors, firstError, byKind };
   } finally {
-    histogram.destroy();
+    for (const k of kinds.values()) k.histogram.destroy();
     await Promise.all(conns.map((c) => c.close()));
   }
+}
+
+/** Writes only: every client writes `valueBytes` to its next key (bench:peers). */
+export async function runClosedLoop(o: ClosedLoopOptions): Promise<ClosedLoopResult> {
+  const value = 'v'.repeat(o.valueBytes);
+  const r = await runOpLoop({
+    ...o,
+    connect: async (i) => {
+      const c = await o.connect(i);
+      return {
+        op: async (key) => {
+          await c.write(key, value);
+          return undefined;
+        },
+        close: () => c.close(),
+      };
+    },
+  });
+  const w = r.byKind.op;
+  return {
+    clients: r.clients,
+    valueBytes: o.valueBytes,
+    writesPerSec: w?.perSec ?? 0,
+    total: w?.total ?? 0,
+    elapsedSec: r.elapsedSec,
+    errors: r.errors,
+    firstError: r.firstError,
+    latencyMs: w?.latencyMs ?? { p50: 0, p99: 0, p999: 0, max: 0 },
+  };
 }
