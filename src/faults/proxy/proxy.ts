@@ -3,7 +3,9 @@
  * (upstream = client → server, downstream = server → client) that carry the proxy's toxics.
  *
  * Disabling a proxy closes its listener and every open connection (new connections are refused);
- * enabling it listens again on the same address. Changing listen or upstream restarts it.
+ * enabling it listens again on the same address. A change is all or nothing (`reconfigure`): a
+ * new listen address is bound before the old listener closes, so an address in use leaves the
+ * proxy where it was; a new upstream drops the open connections, which lead to the old one.
  */
 
 import net from 'node:net';
@@ -53,7 +55,29 @@ export function splitHostPort(address: string): { host: string; port: number } {
   // Everything replab runs stays on loopback: a proxy neither listens on nor forwards to another address.
   if (!isLoopbackHost(host))
     throw new ToxicError(`address "${address}" is not on loopback: replab's proxies listen on and forward to 127.0.0.0/8 or ::1 only`, 400);
+  // One spelling per address, so two addresses compare equal exactly when they are the same: the
+  // resolver reads 127.0.0.010 as octal (127.0.0.8), and an octet above 255 is no address at all.
+  if (host.split('.').some((octet) => /^0\d/.test(octet) || Number(octet) > 255))
+    throw new ToxicError(`bad address "${address}": write each number of the IPv4 address in decimal, 0 to 255, without leading zeros`, 400);
   return { host, port: Number(m[2]) };
+}
+
+/** An address as one comparable string: localhost and an empty host are 127.0.0.1, IPv6 bracketed. */
+export function addressKey(address: string): string {
+  const { host, port } = splitHostPort(address);
+  return `${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+/** Whether two addresses name the same bound socket (never for port 0, which is "any port"). */
+export function sameAddress(a: string, b: string): boolean {
+  const key = addressKey(a);
+  return key === addressKey(b) && !key.endsWith(':0');
+}
+
+export interface ProxyConfig {
+  listen: string;
+  upstream: string;
+  enabled: boolean;
 }
 
 export class TcpProxy {
@@ -79,27 +103,45 @@ export class TcpProxy {
     return this.connections.size;
   }
 
-  /** Starts listening; resolves the port 0 in `listen` to the real port. 409 when the address is taken. */
-  async start(): Promise<void> {
-    if (this.server) return;
-    const { host, port } = splitHostPort(this.listen);
-    splitHostPort(this.upstream);
-    const server = net.createServer({ allowHalfOpen: true }, (client) => this.accept(client));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (e: NodeJS.ErrnoException) =>
-        reject(
-          e.code === 'EADDRINUSE'
-            ? new ToxicError(`listen address ${this.listen} is already in use`, 409)
-            : new ToxicError(`cannot listen on ${this.listen}: ${e.message}`, 400),
-        ),
-      );
-      server.listen(port, host, () => resolve());
-    });
-    server.on('error', () => {});
+  /**
+   * Takes `next` whole, or fails and leaves the proxy exactly as it was. `vet` may refuse the
+   * listen address by throwing: it sees the address as given before anything changes and, once a
+   * new listener is bound, again as bound (port 0 resolved); a refusal then closes that listener
+   * and changes nothing. Binding fails with 409 when the address is in use.
+   */
+  async reconfigure(next: ProxyConfig, vet: (listen: string) => void): Promise<void> {
+    splitHostPort(next.listen);
+    splitHostPort(next.upstream);
+    const listen = sameAddress(next.listen, this.listen) ? this.listen : next.listen;
+    vet(listen);
+    if (!next.enabled) {
+      await this.stop();
+      this.listen = listen;
+      this.upstream = next.upstream;
+      return;
+    }
+    const rebind = !this.server || listen !== this.listen;
+    let server = this.server;
+    let bound = this.listen;
+    if (rebind) {
+      ({ server, listen: bound } = await bind(listen, (client) => this.accept(client)));
+      try {
+        vet(bound);
+      } catch (e: unknown) {
+        await closeServer(server);
+        throw e;
+      }
+    }
+    // Nothing below can fail: commit. Nothing was awaited since the bind, so the new listener has
+    // accepted no connection yet; every one it accepts sees the new upstream.
+    const old = rebind ? this.server : undefined;
+    const newUpstream = !sameAddress(next.upstream, this.upstream);
     this.server = server;
-    const addr = server.address() as net.AddressInfo;
-    this.listen = `${addr.address.includes(':') ? `[${addr.address}]` : addr.address}:${addr.port}`;
+    this.listen = bound;
+    this.upstream = next.upstream;
     this.enabled = true;
+    if (old || newUpstream) for (const c of [...this.connections]) c.close('end');
+    if (old) await closeServer(old);
   }
 
   /** Stops listening and drops every connection. */
@@ -108,7 +150,7 @@ export class TcpProxy {
     const server = this.server;
     this.server = undefined;
     for (const c of [...this.connections]) c.close('end');
-    if (server) await new Promise<void>((r) => server.close(() => r()));
+    if (server) await closeServer(server);
   }
 
   forget(c: Connection): void {
@@ -178,4 +220,27 @@ export class TcpProxy {
     this.downstreamToxics = this.toxicList.filter((t) => t.stream === 'downstream');
     for (const c of this.connections) for (const l of c.links) l.toxicsChanged();
   }
+}
+
+/** A listener on `listen`, not yet serving anyone's proxy; 409 when the address is in use. */
+async function bind(listen: string, onConnection: (client: net.Socket) => void): Promise<{ server: net.Server; listen: string }> {
+  const { host, port } = splitHostPort(listen);
+  const server = net.createServer({ allowHalfOpen: true }, onConnection);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (e: NodeJS.ErrnoException) =>
+      reject(
+        e.code === 'EADDRINUSE'
+          ? new ToxicError(`listen address ${listen} is already in use`, 409)
+          : new ToxicError(`cannot listen on ${listen}: ${e.message}`, 400),
+      ),
+    );
+    server.listen(port, host, () => resolve());
+  });
+  server.on('error', () => {});
+  const addr = server.address() as net.AddressInfo;
+  return { server, listen: `${addr.address.includes(':') ? `[${addr.address}]` : addr.address}:${addr.port}` };
+}
+
+function closeServer(server: net.Server): Promise<void> {
+  return new Promise((resolve) => server.close(() => resolve()));
 }
