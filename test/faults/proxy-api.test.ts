@@ -132,6 +132,7 @@ describe('proxy API error codes (raw HTTP)', () => {
     ],
     ['POST', '/proxies', '{"name": "open", "listen": "0.0.0.0:0", "upstream": "127.0.0.1:1"}', 400, 'not on loopback'],
     ['POST', '/proxies', '{"name": "away", "listen": "127.0.0.1:0", "upstream": "10.0.0.1:80"}', 400, 'not on loopback'],
+    ['POST', '/proxies', '{"name": "octal", "listen": "127.0.0.010:0", "upstream": "127.0.0.1:1"}', 400, 'without leading zeros'],
     ['POST', '/proxies/echo1', '{"listen": "0.0.0.0:0", "upstream": "127.0.0.1:1", "enabled": true}', 400, 'not on loopback'],
     ['POST', '/proxies', `{"name": "deep", "upstream": ${'['.repeat(5000)}`, 400, 'nested deeper than 64 levels'],
   ])('%s %s → %i', async (method, path, body, status, message) => {
