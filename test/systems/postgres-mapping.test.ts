@@ -1,7 +1,7 @@
 /** The PostgreSQL adapter's pure parts: spec → Patroni settings, and SQL errors → outcomes. */
 import { describe, expect, it } from 'vitest';
 import { parseClusterSpec } from '../../src/cluster/spec.js';
-import { patroniDcs, unsupported } from '../../src/systems/postgres/mapping.js';
+import { patroniDcs, patroniRecoveryConf, unsupported } from '../../src/systems/postgres/mapping.js';
 import { sqlOutcome } from '../../src/systems/postgres/sql-client.js';
 
 const spec = (over: Record<string, unknown> = {}) =>
@@ -34,6 +34,12 @@ describe('postgres: mode mapping', () => {
     const long = patroniDcs(spec({ failover: { heartbeatMs: 1000, failoverTimeoutMs: 30_000, leaseMs: 5000 } }));
     expect(long.ttl).toBe(30);
     expect(long.loop_wait + 2 * long.retry_timeout).toBeLessThanOrEqual(long.ttl);
+  });
+
+  it('applyDelayMs becomes recovery_min_apply_delay on the standbys; none without it', () => {
+    expect(patroniRecoveryConf(spec({ replication: { mode: 'async', applyDelayMs: 150 } }))).toEqual({ recovery_min_apply_delay: '150ms' });
+    expect(patroniRecoveryConf(spec())).toEqual({});
+    expect(unsupported(spec({ replication: { mode: 'async', applyDelayMs: 150 } }))).toEqual([]);
   });
 
   it('refuses what PostgreSQL under Patroni does not have here, one reason each', () => {

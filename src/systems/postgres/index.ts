@@ -36,7 +36,7 @@ import { writeFileAtomic } from '../../lib/durable-file.js';
 import { ConfigError, EnvironmentError, UsageError } from '../../lib/errors.js';
 import { waitFor } from '../../lib/wait.js';
 import type { LagSample, SystemUnderTest } from '../system.js';
-import { patroniDcs, unsupported } from './mapping.js';
+import { patroniDcs, patroniRecoveryConf, unsupported } from './mapping.js';
 import { findPostgresTools, type PostgresTools } from './packages.js';
 import { SCHEMA_SQL, SqlDataClient, type SqlNode } from './sql-client.js';
 
@@ -264,6 +264,7 @@ export class PostgresSystem implements SystemUnderTest {
           rewind: { username: 'postgres', password: 'replab' },
         },
         parameters: { unix_socket_directories: sock },
+        recovery_conf: patroniRecoveryConf(this.spec),
       },
       watchdog: { mode: 'off' },
       tags: { nofailover: false, noloadbalance: false, clonefrom: false, nosync: false },

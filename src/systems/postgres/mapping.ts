@@ -16,6 +16,14 @@
  *                               ttl demotes itself; there is no lease checked at commit time, so
  *                               a primary cut from etcd still acknowledges async commits until it
  *                               demotes
+ *   applyDelayMs                recovery_min_apply_delay on every standby (Patroni's local
+ *                               `postgresql.recovery_conf`, which it writes only where PostgreSQL
+ *                               follows): a standby replays each commit no sooner than that long
+ *                               after the primary's commit time. Only commit records wait, so a
+ *                               write's effect is what is held back. With ackLevel apply
+ *                               (remote_apply) every commit waits for it on the synchronous
+ *                               standby; a promoted standby stops waiting and replays the rest,
+ *                               like replab's own followers
  */
 import type { ClusterSpec } from '../../cluster/spec.js';
 
@@ -73,6 +81,12 @@ export function patroniDcs(spec: Pick<ClusterSpec, 'replication' | 'failover' | 
   };
 }
 
+/** Patroni's local `postgresql.recovery_conf` for this spec: the standbys' apply delay, when set. */
+export function patroniRecoveryConf(spec: Pick<ClusterSpec, 'replication'>): Record<string, string> {
+  const ms = spec.replication.applyDelayMs;
+  return ms > 0 ? { recovery_min_apply_delay: `${ms}ms` } : {};
+}
+
 /** Spec features PostgreSQL under Patroni does not have here: one line each, for a ConfigError. */
 export function unsupported(spec: Pick<ClusterSpec, 'topology' | 'regions' | 'backend' | 'replication' | 'storage' | 'nodes'>): string[] {
   const out: string[] = [];
@@ -81,7 +95,6 @@ export function unsupported(spec: Pick<ClusterSpec, 'topology' | 'regions' | 'ba
   if (Object.keys(spec.regions).length > 0) out.push('regions: not supported for PostgreSQL');
   if (spec.replication.visibility !== 'after-commit')
     out.push('replication.visibility: PostgreSQL shows a commit once it is durable locally; "early" has no equivalent');
-  if (spec.replication.applyDelayMs > 0) out.push('replication.applyDelayMs: use recovery_min_apply_delay yourself; not mapped');
   if (spec.storage.simulatePowerLoss) out.push('power-loss faults: PostgreSQL writes through the OS page cache; replab cannot drop it');
   if (spec.nodes.length < 2) out.push('nodes: PostgreSQL replication needs at least 2 nodes');
   return out;
