@@ -38,6 +38,7 @@ import { waitFor } from '../../lib/wait.js';
 import type { LagSample, SystemUnderTest } from '../system.js';
 import { patroniDcs, patroniRecoveryConf, unsupported } from './mapping.js';
 import { findPostgresTools, type PostgresTools } from './packages.js';
+import { WALINSPECT_SQL } from './read-routing.js';
 import { SCHEMA_SQL, SqlDataClient, type SqlNode } from './sql-client.js';
 
 interface PgNode {
@@ -198,7 +199,12 @@ export class PostgresSystem implements SystemUnderTest {
         { logPath: bad.logFile, recentOutput: await tailFile(bad.logFile) },
       );
     }
-    await this.withSql(await this.currentLeaderId(), (c) => c.query(SCHEMA_SQL));
+    await this.withSql(await this.currentLeaderId(), async (c) => {
+      await c.query(SCHEMA_SQL);
+      // Writes' exact commit positions (sql-client.ts); without the extension (a PostgreSQL before
+      // 15, or no contrib) the client falls back to an upper bound by itself.
+      await c.query(WALINSPECT_SQL).catch(() => {});
+    });
     // Synchronous modes wait for a sync standby: make sure the schema reached every node.
     await this.waitConverged(30_000);
   }
