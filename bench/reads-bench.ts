@@ -125,6 +125,8 @@ try {
       // Reversed every other round, so a machine that slows down during a round hits each run alike.
       const order = r % 2 === 0 ? plans : [...plans].reverse();
       for (const plan of order) {
+        // Each run starts with every follower holding the previous run's writes, not still applying them.
+        await cluster.waitConverged(30_000);
         const result = await plan.run(cluster);
         measured.push({ plan, result });
         const rd = result.reads.byKind.read;
@@ -158,6 +160,11 @@ interface Summary {
   followerShare: number;
   errors: number;
   firstError: string | undefined;
+  /** Reads/s of the slowest and fastest round. */
+  readsPerSecRange: [number, number];
+  /** Policy runs: read requests sent per read served (1: never refused first), and the refusals seen. */
+  requestsPerRead: number | undefined;
+  refusals: string;
   /** Reads per CPU-second spent by all these processes together: what sharing the machine does not change. */
   readsPerCpuSec: number;
   /** CPU µs per read by process. */
@@ -186,6 +193,11 @@ const summaries: Summary[] = plans.map((plan) => {
     }),
     errors: rs.reduce((a, x) => a + x.reads.errors + (x.writers?.errors ?? 0), 0),
     firstError: rs.map((x) => x.reads.firstError ?? x.writers?.firstError).find((e) => e !== undefined),
+    readsPerSecRange: [Math.min(...rs.map((x) => read(x)?.perSec ?? 0)), Math.max(...rs.map((x) => read(x)?.perSec ?? 0))],
+    requestsPerRead: rs.some((x) => x.tries) ? med((x) => (x.tries?.requests ?? 0) / Math.max(1, read(x)?.total ?? 0)) : undefined,
+    refusals: [...new Set(rs.flatMap((x) => Object.keys(x.tries?.refused ?? {})))]
+      .map((e) => `${e} ${rs.reduce((a, x) => a + (x.tries?.refused[e] ?? 0), 0)}`)
+      .join(', '),
     readsPerCpuSec: med((x) => {
       const spent = Object.values(x.cpu?.seconds ?? {}).reduce((a, b) => a + b, 0);
       return spent > 0 ? (read(x)?.total ?? 0) / spent : 0;
@@ -199,6 +211,7 @@ const summaries: Summary[] = plans.map((plan) => {
 const get = (key: string) => summaries.find((s) => s.plan.key === key)!;
 const ratio = (a: number, b: number) => (b > 0 ? `${(a / b).toFixed(2)}×` : 'n/a');
 const cores = os.cpus().length;
+const range = (s: Summary) => `${fmt(s.readsPerSecRange[0])} – ${fmt(s.readsPerSecRange[1])}`;
 const writeCell = (s: Summary) => (s.writesPerSec === undefined ? '—' : fmt(s.writesPerSec));
 const writeP99Cell = (s: Summary) => (s.writeP99 === undefined ? '—' : fmt(s.writeP99, 2));
 
@@ -206,11 +219,11 @@ const placementRows = summaries.filter((s) => s.plan.section === 'placement');
 const policyRows = summaries.filter((s) => s.plan.section === 'policy');
 
 const placementTable = [
-  '| reads go to | concurrent writers | reads/s | reads per CPU-second | read p50 ms | read p99 ms | read p99.9 ms | writes/s | write p99 ms | errors |',
-  '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  '| reads go to | concurrent writers | reads/s | slowest – fastest round | reads per CPU-second | read p50 ms | read p99 ms | read p99.9 ms | writes/s | write p99 ms | errors |',
+  '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ...placementRows.map(
     (s) =>
-      `| ${s.plan.label} | ${s.plan.writers || 'none'} | ${fmt(s.readsPerSec)} | ${fmt(s.readsPerCpuSec)} | ${fmt(s.p50, 2)} | ${fmt(s.p99, 2)} | ${fmt(s.p999, 2)} | ${writeCell(s)} | ${writeP99Cell(s)} | ${s.errors} |`,
+      `| ${s.plan.label} | ${s.plan.writers || 'none'} | ${fmt(s.readsPerSec)} | ${range(s)} | ${fmt(s.readsPerCpuSec)} | ${fmt(s.p50, 2)} | ${fmt(s.p99, 2)} | ${fmt(s.p999, 2)} | ${writeCell(s)} | ${writeP99Cell(s)} | ${s.errors} |`,
   ),
 ].join('\n');
 
@@ -225,13 +238,17 @@ const placementCpuTable = [
 ].join('\n');
 
 const policyTable = [
-  '| policy | reads/s | reads per CPU-second | read p50 ms | read p99 ms | read p99.9 ms | served by followers | writes/s | write p99 ms | errors |',
-  '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  '| policy | reads/s | slowest – fastest round | reads per CPU-second | read p50 ms | read p99 ms | read p99.9 ms | served by followers | requests per read | writes/s | write p99 ms | errors |',
+  '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ...policyRows.map(
     (s) =>
-      `| ${s.plan.label} | ${fmt(s.readsPerSec)} | ${fmt(s.readsPerCpuSec)} | ${fmt(s.p50, 2)} | ${fmt(s.p99, 2)} | ${fmt(s.p999, 2)} | ${fmt(s.followerShare * 100)}% | ${writeCell(s)} | ${writeP99Cell(s)} | ${s.errors} |`,
+      `| ${s.plan.label} | ${fmt(s.readsPerSec)} | ${range(s)} | ${fmt(s.readsPerCpuSec)} | ${fmt(s.p50, 2)} | ${fmt(s.p99, 2)} | ${fmt(s.p999, 2)} | ${fmt(s.followerShare * 100)}% | ${s.requestsPerRead === undefined ? '—' : fmt(s.requestsPerRead, 3)} | ${writeCell(s)} | ${writeP99Cell(s)} | ${s.errors} |`,
   ),
 ].join('\n');
+const refusalLines = policyRows
+  .filter((s) => s.refusals)
+  .map((s) => `- ${s.plan.label}: ${s.refusals}`)
+  .join('\n');
 const policyCpuTable = [
   `| policy ${cpuHeader}`,
   `| --- | ${processes.map(() => '---:').join(' | ')} | ---: | ---: |`,
@@ -272,20 +289,26 @@ const ratioTable = ['| ratio | measured |', '| --- | ---: |', ...ratioRows.map((
 
 console.log(`Where reads go (${clients} closed-loop readers, consistency any)\n\n${placementTable}\n\nCPU per read\n\n${placementCpuTable}\n`);
 console.log(
-  `Per policy (routing client, ${clients} clients, 1 op in ${WRITE_EVERY} a write, token per client)\n\n${policyTable}\n\nCPU per read\n\n${policyCpuTable}\n`,
+  `Per policy (routing client, ${clients} clients, 1 op in ${WRITE_EVERY} a write, token per client)\n\n${policyTable}\n\n${refusalLines ? `${refusalLines}\n\n` : ''}CPU per read\n\n${policyCpuTable}\n`,
 );
 console.log(ratioTable);
 const errorRow = summaries.find((s) => s.errors > 0);
 if (errorRow) console.error(`errors, first: ${errorRow.firstError}`);
 
+// What else ran meanwhile, from /proc/stat: on a shared machine reads/s follows the share of the cores these processes got.
+const othersBusy = median(measured.map((m) => (m.result.cpu?.othersShare ?? 0) * cores));
+const sharing =
+  othersBusy >= 0.1
+    ? `Other work on the machine kept a median ${fmt(othersBusy, 2)} of its ${cores} cores busy during the measured windows (from /proc/stat): read the ratios and CPU per read, not the absolute reads/s.`
+    : 'Nothing else kept the machine busy during the measured windows (from /proc/stat).';
 const command = `npm run bench:reads -- --duration ${durationSec} --rounds ${rounds} --clients ${clients} --writers ${writers}`;
 if (!args['no-write']) {
   const file = await writeBenchSection(
     'reads',
     `### Reads: where they go, under writes, per routing policy (\`${command}\`)
 
-Measured ${new Date().toISOString().slice(0, 10)} on ${cores} cores (${os.cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}, while the machine was
-shared with other work (tests, a soak run): read the ratios, not the absolute figures. clusters/three-node.yaml
+Measured ${new Date().toISOString().slice(0, 10)} on ${cores} cores (${os.cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}. ${sharing}
+clusters/three-node.yaml
 (semi-sync, k=1, flush acks; the leader ${leaderId}, followers ${f1} and ${f2}), every process on the same ${cores} cores and one disk,
 ${KEY_SPACE.toLocaleString('en-US')} keys of ${VALUE_BYTES} bytes preloaded so every read finds its key. Closed loops
 (bench/peers/closed-loop.ts): ${durationSec} s per run after a 1 s warm-up, latency per operation in an HdrHistogram, a fresh
@@ -309,11 +332,13 @@ ${placementCpuTable}
 ${clients} clients, as in one application process; Node's http client, monitor refresh every second): every client
 writes one operation in ${WRITE_EVERY} on the leader and keeps its own session token (the highest LSN it wrote or read),
 so the session policy's reads after its own writes wait on a follower until it has applied them, or go to the leader.
-"Served by followers" is the share of reads whose answer named a follower.
+"Served by followers" is the share of reads whose answer named a follower; "requests per read" counts the read
+requests the client sent per read served (above 1: some reads were refused first, too stale or not caught up, and
+tried elsewhere).
 
 ${policyTable}
 
-${policyCpuTable}
+${refusalLines ? `Refusals before a read was served (all rounds, measured windows):\n${refusalLines}\n\n` : ''}${policyCpuTable}
 
 ${ratioTable}
 `,

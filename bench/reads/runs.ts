@@ -13,8 +13,8 @@
  * the followers have applied and its reads must wait or go to the leader. Every policy gets the
  * same mix, so their figures compare.
  */
-import { ClusterClient } from '../../src/client/client.js';
-import { closeKvClients } from '../../src/client/kv-http.js';
+import { ClusterClient, type Route } from '../../src/client/client.js';
+import { closeKvClients, type KvRequest, type Outcome } from '../../src/client/kv-http.js';
 import type { ReplabCluster } from '../../src/cluster/replab-cluster.js';
 import type { ReadPolicy } from '../../src/lib/read-consistency.js';
 import { Rng } from '../../src/lib/rng.js';
@@ -34,6 +34,27 @@ export interface RunResult {
   /** The concurrent writers' loop (placement runs with writers); policy runs' writes are in `reads`. */
   writers: OpLoopResult | undefined;
   cpu: CpuSplit | undefined;
+  /** Policy runs: read requests sent while measuring (a refused one is followed by another), and the refusals by error. */
+  tries?: { requests: number; refused: Record<string, number> };
+}
+
+/**
+ * The routing client, counting the read requests it sends: a policy's plan tries the next place
+ * only after a refusal, so requests per read says how often a read was refused before it was
+ * served (the outcome of the read names only the node that finally served it).
+ */
+class CountingClient extends ClusterClient {
+  requests = 0;
+  readonly refused = new Map<string, number>();
+
+  override async request(route: Route, req: Omit<KvRequest, 'address'>, options?: { readOk404?: boolean }): Promise<Outcome> {
+    const out = await super.request(route, req, options);
+    if (req.method === 'GET') {
+      this.requests++;
+      if (out.type !== 'ok') this.refused.set(out.error, (this.refused.get(out.error) ?? 0) + 1);
+    }
+    return out;
+  }
 }
 
 const value = 'v'.repeat(VALUE_BYTES);
@@ -114,7 +135,7 @@ export async function measurePlacement(
 export async function measurePolicy(cluster: ReplabCluster, o: { policy: ReadPolicy; clients: number; durationSec: number }): Promise<RunResult> {
   // Straight to the nodes, as the placement runs are, not through the proxy's client: links: a
   // proxy hop would add its own CPU to every read and blur the comparison between the sections.
-  const client = new ClusterClient({
+  const client = new CountingClient({
     nodes: cluster.endpoints().map((n) => ({ id: n.id, http: n.http })),
     monitor: cluster.monitorHttp,
     leaderId: cluster.leaderId(),
@@ -123,13 +144,24 @@ export async function measurePolicy(cluster: ReplabCluster, o: { policy: ReadPol
   });
   const data = new KvDataClient(client);
   const cpu = cpuMeter(() => cluster.processes());
+  let start: { requests: number; refused: Map<string, number> } | undefined;
+  let tries: RunResult['tries'];
+  const onMeasure = (phase: 'start' | 'end') => {
+    cpu.onMeasure(phase);
+    if (phase === 'start') start = { requests: client.requests, refused: new Map(client.refused) };
+    else if (start) {
+      const refused: Record<string, number> = {};
+      for (const [error, n] of client.refused) if (n > (start.refused.get(error) ?? 0)) refused[error] = n - (start.refused.get(error) ?? 0);
+      tries = { requests: client.requests - start.requests, refused };
+    }
+  };
   try {
     await client.refresh();
     const reads = await runOpLoop({
       clients: o.clients,
       durationSec: o.durationSec,
       keySpace: KEY_SPACE,
-      onMeasure: cpu.onMeasure,
+      onMeasure,
       connect: async (i) => {
         let token: number | null = null;
         // Staggered so the clients' writes do not all land in the same round of operations.
@@ -156,7 +188,7 @@ export async function measurePolicy(cluster: ReplabCluster, o: { policy: ReadPol
         };
       },
     });
-    return { reads, writers: undefined, cpu: cpu.split() };
+    return { reads, writers: undefined, cpu: cpu.split(), tries };
   } finally {
     data.close();
     closeKvClients();
