@@ -19,6 +19,7 @@ export const DAMAGED_DATA_ADVICE =
 import { writeFileAtomic } from '../lib/durable-file.js';
 import { EnvironmentError, ExitCode } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
+import { stopOnSignals } from '../lib/signals.js';
 import type { NodeConfig } from './config.js';
 
 export interface RunningNode {
@@ -71,21 +72,26 @@ function diskError(e: unknown, dataDir: string): unknown {
 }
 
 export async function runNodeProcess(config: NodeConfig, log: Logger): Promise<void> {
-  const unlock = await lockDataDir(config.dataDir).catch((e: unknown) => {
-    const d = diskError(e, config.dataDir);
-    throw d instanceof EnvironmentError ? d : new EnvironmentError((e as Error).message);
-  });
-  const running = await startNode(config, log).catch((e: unknown) => {
-    throw diskError(e, config.dataDir);
-  });
-  const shutdown = async (signal: string) => {
-    log.info({ signal }, 'shutting down');
-    await running.stop();
-    await unlock();
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.on('SIGINT', () => void shutdown('SIGINT'));
+  const running = await stopOnSignals(
+    async () => {
+      const unlock = await lockDataDir(config.dataDir).catch((e: unknown) => {
+        const d = diskError(e, config.dataDir);
+        throw d instanceof EnvironmentError ? d : new EnvironmentError((e as Error).message);
+      });
+      const started = await startNode(config, log).catch(async (e: unknown) => {
+        await unlock();
+        throw diskError(e, config.dataDir);
+      });
+      return {
+        ...started,
+        stop: async () => {
+          await started.stop();
+          await unlock();
+        },
+      };
+    },
+    (signal) => log.info({ signal }, 'shutting down'),
+  );
   running.node.on('fatal', (e: Error) => {
     // A WAL that failed to fsync cannot be trusted again in this process: stop, let a restart recover.
     process.stderr.write(`error: ${e.message}\n`);

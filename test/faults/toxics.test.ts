@@ -53,25 +53,26 @@ async function medianRtt(s: net.Socket, samples = 9): Promise<{ median: number; 
 }
 
 describe('toxics on real TCP traffic', () => {
-  it('latency adds its delay (±3 ms), also on a connection opened before the toxic', async () => {
+  // Timers never fire early, but on a loaded machine they fire late: lower bounds are exact, upper
+  // bounds leave room for that lateness (they still catch a delay applied twice).
+  it('latency adds its delay, also on a connection opened before the toxic', async () => {
     const p = await proxyTo(echo.address);
     const s = await open(p.listen);
     const base = (await medianRtt(s)).median;
     await p.addToxic({ name: 'lat', type: 'latency', stream: 'downstream', toxicity: 1, attributes: { latency: 50, jitter: 0 } } as never);
     const slow = (await medianRtt(s)).median;
     expect(slow - base).toBeGreaterThan(47);
-    expect(slow - base).toBeLessThan(53);
+    expect(slow - base).toBeLessThan(90);
   });
 
   it('jitter keeps every delay within latency ± jitter', async () => {
     const p = await proxyTo(echo.address);
     await p.addToxic({ name: 'jit', type: 'latency', stream: 'upstream', toxicity: 1, attributes: { latency: 40, jitter: 15 } } as never);
     const s = await open(p.listen);
-    const { all } = await medianRtt(s, 15);
-    for (const rtt of all) {
-      expect(rtt).toBeGreaterThan(25 - 3);
-      expect(rtt).toBeLessThan(55 + 3 + 5);
-    }
+    const { all, median } = await medianRtt(s, 15);
+    for (const rtt of all) expect(rtt).toBeGreaterThan(25 - 3);
+    expect(median).toBeLessThan(55 + 3 + 5);
+    for (const rtt of all) expect(rtt).toBeLessThan(55 + 100);
     expect(Math.max(...all) - Math.min(...all)).toBeGreaterThan(5); // it does vary
   });
 

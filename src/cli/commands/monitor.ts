@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { parseHostPort } from '../../lib/addr.js';
 import { UsageError } from '../../lib/errors.js';
 import { createLogger } from '../../lib/log.js';
+import { stopOnSignals } from '../../lib/signals.js';
 import { loadMonitorConfig } from '../../monitor/config.js';
 import { startMonitor } from '../../monitor/main.js';
 
@@ -20,13 +21,9 @@ export function registerMonitorCommand(program: Command): void {
       if (!token) throw new UsageError('a cluster token is required: --token or $REPLAB_CLUSTER_TOKEN');
       const config = await loadMonitorConfig(o.config);
       const log = createLogger('monitor');
-      const running = await startMonitor(config, o.stateDir, token, listen, log);
-      const shutdown = async (signal: string) => {
-        log.info({ signal }, 'monitor shutting down');
-        await running.stop();
-        process.exit(0);
-      };
-      process.on('SIGTERM', () => void shutdown('SIGTERM'));
-      process.on('SIGINT', () => void shutdown('SIGINT'));
+      await stopOnSignals(
+        () => startMonitor(config, o.stateDir, token, listen, log),
+        (signal) => log.info({ signal }, 'monitor shutting down'),
+      );
     });
 }

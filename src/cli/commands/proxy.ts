@@ -4,6 +4,7 @@ import { startProxyServer } from '../../faults/proxy/main.js';
 import { isLoopbackHost } from '../../lib/addr.js';
 import { EnvironmentError, UsageError } from '../../lib/errors.js';
 import { createLogger } from '../../lib/log.js';
+import { stopOnSignals } from '../../lib/signals.js';
 import { intFlag } from '../options.js';
 
 export function registerProxyCommand(program: Command): void {
@@ -19,26 +20,15 @@ export function registerProxyCommand(program: Command): void {
           `--host must be a loopback address (127.0.0.1, ::1, localhost), got "${o.host}": the proxy API is unauthenticated, like Toxiproxy's`,
         );
       const log = createLogger('proxy');
-      // The signal handlers exist before anything that tells a caller the proxy is up (the API
-      // answering, endpoint.json, the "listening" line): a SIGTERM sent the moment it looks ready
-      // used to arrive before them, and the default action killed the process by the signal
-      // instead of letting it exit 0. A signal during start-up waits for the start, then stops;
-      // a second signal while stopping changes nothing.
-      let stopping: Promise<void> | undefined;
-      let starting: Promise<{ api: string; stop(): Promise<void> }> | undefined;
-      const shutdown = () => {
-        stopping ??= (async () => {
-          const running = await starting?.catch(() => undefined);
-          await running?.stop();
-          process.exit(0);
-        })();
-      };
-      process.on('SIGTERM', shutdown);
-      process.on('SIGINT', shutdown);
-      starting = startProxyServer(o.host, o.port, o.stateDir, log);
-      const running = await starting.catch((e: unknown) => {
+      // Signal handlers first (src/lib/signals.ts): a SIGTERM the moment the proxy looks ready
+      // used to kill it by the signal instead of letting it exit 0.
+      let signalled = false;
+      const running = await stopOnSignals(
+        () => startProxyServer(o.host, o.port, o.stateDir, log),
+        () => (signalled = true),
+      ).catch((e: unknown) => {
         throw new EnvironmentError(`cannot serve the proxy API on ${o.host}:${o.port}: ${(e as Error).message}`);
       });
-      if (!stopping) console.log(`proxy API listening on ${running.api}`);
+      if (!signalled) console.log(`proxy API listening on ${running.api}`);
     });
 }

@@ -4,6 +4,7 @@ import { parseHostPort } from '../../lib/addr.js';
 import { EnvironmentError, HarnessError, UsageError } from '../../lib/errors.js';
 import { createLogger } from '../../lib/log.js';
 import { formatReadPolicy, POLICY_NAMES, parseReadsSetting, type ReadPolicy } from '../../lib/read-consistency.js';
+import { stopOnSignals } from '../../lib/signals.js';
 import { Router } from '../../router/router.js';
 import { intFlag } from '../options.js';
 
@@ -48,20 +49,17 @@ export function registerRouterCommand(program: Command): void {
       const listen = parseHostPort(o.http, '--http');
       const log = createLogger('router');
       const router = new Router({ monitor: monitor!, aliases, reads: o.reads, timeoutMs: o.timeoutMs }, log);
-      const address = await router.listen(listen.host, listen.port).catch((e: unknown) => {
-        // A port that cannot be bound is the environment's; anything else keeps its own kind (a bug stays exit 5).
-        const code = (e as NodeJS.ErrnoException).code;
-        if (!(e instanceof HarnessError) && typeof code === 'string' && code.startsWith('E'))
-          throw new EnvironmentError(`cannot serve the router on ${o.http}: ${code}`);
-        throw e;
+      const { address } = await stopOnSignals(async () => {
+        const at = await router.listen(listen.host, listen.port).catch((e: unknown) => {
+          // A port that cannot be bound is the environment's; anything else keeps its own kind (a bug stays exit 5).
+          const code = (e as NodeJS.ErrnoException).code;
+          if (!(e instanceof HarnessError) && typeof code === 'string' && code.startsWith('E'))
+            throw new EnvironmentError(`cannot serve the router on ${o.http}: ${code}`);
+          throw e;
+        });
+        return { address: at, stop: () => router.close() };
       });
       log.info({ http: address, reads: formatReadPolicy(o.reads) }, 'router listening');
       console.log(`router listening on ${address}`);
-      const shutdown = async () => {
-        await router.close();
-        process.exit(0);
-      };
-      process.on('SIGTERM', () => void shutdown());
-      process.on('SIGINT', () => void shutdown());
     });
 }
