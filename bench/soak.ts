@@ -167,9 +167,9 @@ async function main(): Promise<number> {
   const lines = [
     `### Soak (\`npm run soak -- --seeds ${seeds.length} --modes ${modes.join(',')}\`)`,
     '',
-    `Run ${new Date().toISOString().slice(0, 10)}, ${minutes.toFixed(0)} min on ${os.cpus().length} cores: seeds ${seeds[0]}–${seeds[seeds.length - 1]}, ${durationSec} s each, replication slowed 20 ± 10 ms, one leader failure per run (kind and timing from the seed), fencing by lease.`,
+    `Run ${new Date().toISOString().slice(0, 10)}, ${minutes.toFixed(0)} min on ${os.cpus().length} cores: seeds ${seeds[0]}–${seeds[seeds.length - 1]}, ${durationSec} s each, replication slowed 20 ± 10 ms, one failure per run (kind and timing from the seed): the leader killed, paused or partitioned, or a follower's disk filled and freed and that follower then made leader; fencing by lease.`,
     '',
-    '| mode | runs | kill / pause / partition | failed | lost acknowledged | split-brain writes | not linearizable | write outage p50 / p90 / max ms | info writes left open |',
+    '| mode | runs | kill / pause / partition / disk-full | failed | lost acknowledged | split-brain writes | not linearizable | write outage p50 / p90 / max ms | info writes left open |',
     '|---|---:|---|---:|---:|---:|---:|---|---:|',
   ];
   for (const mode of modes) {
@@ -177,7 +177,7 @@ async function main(): Promise<number> {
     const by = (f: Fault) => rs.filter((r) => r.fault === f).length;
     const out = rs.map((r) => r.outageMs);
     lines.push(
-      `| ${mode} | ${rs.length} | ${by('kill')} / ${by('pause')} / ${by('partition')} | ${rs.filter((r) => r.failed.length).length} | ${rs.reduce((a, r) => a + (r.lostAcked ?? 0), 0)} | ${rs.reduce((a, r) => a + r.splitBrainWrites, 0)} | ${rs.filter((r) => r.linearizable !== true).length} | ${q(out, 0.5).toFixed(0)} / ${q(out, 0.9).toFixed(0)} / ${Math.max(0, ...out).toFixed(0)} | ${rs.reduce((a, r) => a + r.infoOpen, 0)} |`,
+      `| ${mode} | ${rs.length} | ${by('kill')} / ${by('pause')} / ${by('partition')} / ${by('disk-full')} | ${rs.filter((r) => r.failed.length).length} | ${rs.reduce((a, r) => a + (r.lostAcked ?? 0), 0)} | ${rs.reduce((a, r) => a + r.splitBrainWrites, 0)} | ${rs.filter((r) => r.linearizable !== true).length} | ${q(out, 0.5).toFixed(0)} / ${q(out, 0.9).toFixed(0)} / ${Math.max(0, ...out).toFixed(0)} | ${rs.reduce((a, r) => a + r.infoOpen, 0)} |`,
     );
   }
   const bad = runs.filter((r) => r.failed.length);
