@@ -1,5 +1,6 @@
 /** Small real TCP servers and clients on 127.0.0.1 for proxy tests. */
 import net from 'node:net';
+import { encodeJsonFrame, type Frame, FrameDecoder, FrameType } from '../../src/kv/frames.js';
 
 export interface TestServer {
   address: string;
@@ -87,4 +88,20 @@ export function readAll(s: net.Socket): Promise<{ bytes: Buffer; chunks: number;
     s.on('error', (e: NodeJS.ErrnoException) => (error = e.code ?? e.message));
     s.on('close', () => resolve({ bytes: Buffer.concat(chunks), chunks: chunks.length, error, endedAtMs: performance.now() }));
   });
+}
+
+/**
+ * Opens a raw connection to a node's replication port as a follower would, sends one HELLO (its
+ * body and proof as given) and collects the frames that come back. Close it with `socket.destroy()`.
+ */
+export async function replicationHello(repl: string, epoch: number, hello: Record<string, unknown>): Promise<{ socket: net.Socket; frames: Frame[] }> {
+  const [host, port] = repl.split(':');
+  const socket = net.connect({ host: host!, port: Number(port) });
+  const frames: Frame[] = [];
+  const decoder = new FrameDecoder();
+  socket.on('data', (c: Buffer) => frames.push(...decoder.push(c)));
+  socket.on('error', () => {});
+  await new Promise<void>((r) => socket.once('connect', () => r()));
+  socket.write(encodeJsonFrame(FrameType.hello, epoch, hello));
+  return { socket, frames };
 }

@@ -4,13 +4,13 @@
  * replaced by a checkpoint): the upstream must not count it as confirmed before the first ACK.
  * It used to, which let a commit rule count a follower for records it had not made durable.
  */
-import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ReplabCluster } from '../../src/cluster/replab-cluster.js';
-import { encodeJsonFrame, type Frame, FrameDecoder, FrameType } from '../../src/kv/frames.js';
+import { FrameType } from '../../src/kv/frames.js';
 import { signHello } from '../../src/lib/auth.js';
 import { waitFor } from '../../src/lib/wait.js';
 import { put, startCluster, status } from '../helpers/cluster.js';
+import { replicationHello } from '../helpers/tcp.js';
 
 let cluster: ReplabCluster | undefined;
 afterEach(async () => {
@@ -27,19 +27,11 @@ describe('a follower that says HELLO but never acks', () => {
     const lastLsn = st.lastLsn as number;
     const epoch = st.epoch as number;
 
-    const [host, port] = leader.repl.split(':');
-    const socket = net.connect({ host: host!, port: Number(port) });
-    const frames: Frame[] = [];
-    const decoder = new FrameDecoder();
-    socket.on('data', (c: Buffer) => frames.push(...decoder.push(c)));
-    socket.on('error', () => {});
+    // A follower whose log ends where the leader's does, by its own word.
+    const hello = { nodeId: 'nx', lastLsn, lastEpoch: epoch };
+    const proof = signHello(cluster.token, { ...hello, target: { cluster: cluster.name, upstream: 'n1' } });
+    const { socket, frames } = await replicationHello(leader.repl, epoch, { ...hello, ...proof });
     try {
-      await new Promise<void>((r) => socket.once('connect', () => r()));
-      // A follower whose log ends where the leader's does, by its own word.
-      const hello = { nodeId: 'nx', lastLsn, lastEpoch: epoch };
-      socket.write(
-        encodeJsonFrame(FrameType.hello, epoch, { ...hello, ...signHello(cluster.token, { ...hello, target: { cluster: cluster.name, upstream: 'n1' } }) }),
-      );
       expect(await waitFor(() => frames.some((f) => f.type === FrameType.welcome), 5000, 10)).toBe(true);
       const joined = await waitFor(async () => ((await status(leader.http)).followers as Array<{ id: string }>).some((f) => f.id === 'nx'), 5000, 20);
       expect(joined).toBe(true);

@@ -3,13 +3,13 @@
  * can point any link anywhere, so a HELLO captured on its way to n1 could otherwise be replayed
  * to n2 (it used to be answered WELCOME, and n2 streamed its log to whoever sent it).
  */
-import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReplabCluster } from '../../src/cluster/replab-cluster.js';
-import { encodeJsonFrame, type Frame, FrameDecoder, FrameType, parseJsonBody } from '../../src/kv/frames.js';
+import { type Frame, FrameType, parseJsonBody } from '../../src/kv/frames.js';
 import { signHello } from '../../src/lib/auth.js';
 import { waitFor } from '../../src/lib/wait.js';
 import { startCluster, status } from '../helpers/cluster.js';
+import { replicationHello } from '../helpers/tcp.js';
 
 let cluster: ReplabCluster;
 beforeAll(async () => {
@@ -24,15 +24,8 @@ async function hello(repl: string, signedFor: { cluster: string; upstream: strin
   const st = await status(cluster.endpoint('n1').http);
   const body = { nodeId: 'nx', lastLsn: 0, lastEpoch: 0 };
   const proof = signHello(cluster.token, { ...body, ...(signedFor ? { target: signedFor } : {}) });
-  const [host, port] = repl.split(':');
-  const socket = net.connect({ host: host!, port: Number(port) });
-  const frames: Frame[] = [];
-  const decoder = new FrameDecoder();
-  socket.on('data', (c: Buffer) => frames.push(...decoder.push(c)));
-  socket.on('error', () => {});
+  const { socket, frames } = await replicationHello(repl, st.epoch as number, { ...body, ...proof });
   try {
-    await new Promise<void>((r) => socket.once('connect', () => r()));
-    socket.write(encodeJsonFrame(FrameType.hello, st.epoch as number, { ...body, ...proof }));
     expect(await waitFor(() => frames.length > 0, 5000, 10)).toBe(true);
     return frames[0]!;
   } finally {
