@@ -11,7 +11,7 @@ import path from 'node:path';
 import { ReplabCluster } from '../../src/cluster/replab-cluster.js';
 import { loadClusterSpec } from '../../src/cluster/spec.js';
 import { projectRoot } from '../../src/lib/paths.js';
-import { HttpPutClient } from './http-put-client.js';
+import { RawHttpClient } from '../lib/raw-http.js';
 import type { Peer, PeerConnection, PeerMode, PeerProcessRole } from './peer.js';
 
 export class ReplabPeer implements Peer {
@@ -37,8 +37,14 @@ export class ReplabPeer implements Peer {
   }
 
   async connect(): Promise<PeerConnection> {
-    const c = await HttpPutClient.connect(this.leader);
-    return { write: (key, value) => c.put(`/kv/${key}`, value), close: () => c.close() };
+    const c = await RawHttpClient.connect(this.leader);
+    return {
+      write: async (key, value) => {
+        const a = await c.put(`/kv/${key}`, value);
+        if (a.status < 200 || a.status >= 300) throw new Error(`HTTP ${a.status}: ${a.body.slice(0, 200)}`);
+      },
+      close: () => c.close(),
+    };
   }
 
   processes(): Array<{ name: PeerProcessRole; pid: number }> {

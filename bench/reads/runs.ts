@@ -3,7 +3,7 @@
  *
  * Placement: N closed-loop readers sent straight to fixed nodes (all on the leader, all on one
  * follower, or half on each of two followers) with `consistency=any`, optionally while W writers
- * run a closed loop of PUTs on the leader at the same time. Raw keep-alive HTTP (raw-http.ts), so
+ * run a closed loop of PUTs on the leader at the same time. Raw keep-alive HTTP (bench/lib/raw-http.ts), so
  * what is measured is the nodes, not Node's http client.
  *
  * Policy: the same N clients through the routing client a workload uses (ClusterClient +
@@ -19,9 +19,9 @@ import type { ReplabCluster } from '../../src/cluster/replab-cluster.js';
 import type { ReadPolicy } from '../../src/lib/read-consistency.js';
 import { Rng } from '../../src/lib/rng.js';
 import { KvDataClient } from '../../src/systems/replab/kv-data-client.js';
+import { RawHttpClient } from '../lib/raw-http.js';
 import { type OpLoopResult, runOpLoop } from '../peers/closed-loop.js';
 import { type CpuSplit, cpuMeter } from './cpu.js';
-import { RawHttpClient } from './raw-http.js';
 
 export const VALUE_BYTES = 100;
 export const KEY_SPACE = 10_000;

@@ -1,9 +1,9 @@
 /**
  * A keep-alive HTTP/1.1 connection to one KV node that sends one GET or PUT at a time and reads
- * back the status, the serving node (`x-replab-node`) and the Content-Length body. bench:reads
- * drives the nodes directly with it for the same reason bench:peers has its PUT client: Node's
- * http client costs more CPU per request than the node's own read path, and on two shared cores
- * whatever the load generator spends is taken from the nodes it measures.
+ * back the status, the serving node (`x-replab-node`) and the Content-Length body. bench:reads and
+ * bench:peers drive the nodes directly with it: Node's http client costs more CPU per request than
+ * the node's own read path (and more than ioredis or pg per command), and on two shared cores
+ * whatever the load generator spends is taken from the servers it measures.
  */
 import net from 'node:net';
 import { parseHostPort } from '../../src/lib/addr.js';
