@@ -228,7 +228,15 @@ async function exercise(o: RunOneOptions, cluster: SystemUnderTest, run: RunStat
       const t = recorder.now();
       for (const f of samples ?? []) {
         run.lagLines.push(
-          JSON.stringify({ time: t, leader: f.leader, follower: f.follower, lagRecords: f.lagRecords, lagMs: f.lagMs, connected: f.connected }),
+          JSON.stringify({
+            time: t,
+            leader: f.leader,
+            follower: f.follower,
+            lagRecords: f.lagRecords,
+            lagMs: f.lagMs,
+            connected: f.connected,
+            ...(f.upstream ? { upstream: f.upstream } : {}),
+          }),
         );
       }
       o.onProgress?.({ phase: 'running', ops: recorder.count, faults: [...faults] });
