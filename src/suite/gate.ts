@@ -102,3 +102,202 @@ function holds(r: GateRule, v: unknown): boolean {
       return v >= r.value;
   }
 }
+
+/** What each gate metric is called where a person reads it (terminal, JUnit, summaries, the report). */
+export const METRIC_LABELS: Record<GateMetric, string> = {
+  lostAcked: 'lost acknowledged writes',
+  recovered: 'unacknowledged writes that took effect',
+  linearizable: 'linearizable',
+  splitBrainWrites: 'split-brain writes',
+  maxStaleMs: 'max stale read ms',
+  staleReads: 'stale reads',
+  readYourWritesViolations: 'read-your-writes violations',
+  monotonicReadViolations: 'monotonic-read violations',
+  monotonicWriteViolations: 'monotonic-write violations',
+  writesFollowReadsViolations: 'writes-follow-reads violations',
+  sessionViolations: 'session-guarantee violations',
+  followerReadShare: 'follower read share',
+  readP99Ms: 'read p99 ms',
+  maxStaleVersions: 'max versions behind',
+  p99StaleMs: 'p99 staleness ms',
+  outageMs: 'longest outage ms',
+  p50WriteMs: 'write p50 ms',
+  p99WriteMs: 'write p99 ms',
+  p999WriteMs: 'write p99.9 ms',
+  acked: 'acknowledged writes',
+  failedShare: 'failed share',
+  indeterminateShare: 'indeterminate share',
+};
+
+/** Short names for narrow places (the terminal table's gate column). */
+export const METRIC_SHORT: Record<GateMetric, string> = {
+  lostAcked: 'lost',
+  recovered: 'recovered',
+  linearizable: 'lin',
+  splitBrainWrites: 'split-brain',
+  maxStaleMs: 'stale ms',
+  staleReads: 'stale reads',
+  readYourWritesViolations: 'RYW',
+  monotonicReadViolations: 'mono-read',
+  monotonicWriteViolations: 'mono-write',
+  writesFollowReadsViolations: 'WFR',
+  sessionViolations: 'session',
+  followerReadShare: 'follower share',
+  readP99Ms: 'read p99',
+  maxStaleVersions: 'versions behind',
+  p99StaleMs: 'p99 stale ms',
+  outageMs: 'outage',
+  p50WriteMs: 'p50',
+  p99WriteMs: 'p99',
+  p999WriteMs: 'p99.9',
+  acked: 'acked',
+  failedShare: 'failed',
+  indeterminateShare: 'indeterminate',
+};
+
+/**
+ * The figures a reader takes as the run's safety verdict. When the gate judges none of them the
+ * explanation still names them, so a pass cannot be read as "nothing was lost".
+ */
+const HEADLINE: ReadonlyArray<{ metric: GateMetric; name: string; alsoGatedBy?: readonly GateMetric[] }> = [
+  { metric: 'lostAcked', name: 'lost writes' },
+  { metric: 'splitBrainWrites', name: 'split-brain writes' },
+  { metric: 'linearizable', name: 'linearizable' },
+  {
+    metric: 'sessionViolations',
+    name: 'session violations',
+    alsoGatedBy: ['readYourWritesViolations', 'monotonicReadViolations', 'monotonicWriteViolations', 'writesFollowReadsViolations'],
+  },
+];
+
+/** The nouns a negative control must find ("must find lost writes"). */
+const CONTROL_NOUN: Partial<Record<GateMetric, string>> = {
+  lostAcked: 'lost writes',
+  splitBrainWrites: 'split-brain writes',
+  linearizable: 'a linearizability violation',
+  staleReads: 'stale reads',
+  sessionViolations: 'session-guarantee violations',
+  readYourWritesViolations: 'read-your-writes violations',
+  monotonicReadViolations: 'monotonic-read violations',
+  monotonicWriteViolations: 'monotonic-write violations',
+  writesFollowReadsViolations: 'writes-follow-reads violations',
+};
+
+export interface VerdictCheck {
+  /** The rule as written in the suite ("splitBrainWrites == 0"), or "converged". */
+  rule: string;
+  /** The rule in words ("split-brain writes == 0"). */
+  label: string;
+  /** The rule's short form for narrow places ("split-brain == 0"). */
+  short: string;
+  ok: boolean;
+  /** What the run measured ("0", "106", "unknown", "not measured"). */
+  observed: string;
+}
+
+export interface VerdictExplanation {
+  passed: boolean;
+  control: boolean;
+  /** Every rule the run was judged by, in the suite's order, then convergence (always judged). */
+  checks: VerdictCheck[];
+  /** Headline figures the run measured that no rule judged, with their value ("lost writes: 106 (not gated)"). */
+  notGated: string[];
+  /** Short forms of notGated's figures for narrow places ("lost"). */
+  notGatedShort: string[];
+  /** One sentence: what was checked, how it came out, and what was not judged. */
+  line: string;
+}
+
+/** The fields of a run's result that explainVerdict reads. */
+export type ExplainableRun = Pick<RunResult, 'gate' | 'violations' | 'converged' | 'passed' | 'control' | GateMetric>;
+
+/** A metric's value as a short figure. */
+export function formatObserved(v: unknown): string {
+  if (v === null || v === undefined) return 'not measured';
+  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : String(Math.round(v * 100) / 100);
+  return String(v);
+}
+
+function ruleWords(rule: GateRule, names: Record<GateMetric, string>): string {
+  if (rule.metric === 'linearizable') {
+    if (rule.op === '==' && rule.value === true) return 'linearizable';
+    if (rule.op === '!=' && rule.value === true) return names === METRIC_SHORT ? 'not lin' : 'not linearizable';
+  }
+  return `${names[rule.metric]} ${rule.op} ${String(rule.value)}`;
+}
+
+/**
+ * Why a run passed or failed, in words: each gate rule with what was observed, convergence, and
+ * the headline figures (lost writes, split brain, linearizability, session guarantees) that no
+ * rule judged. `control` (the mode's flag, normally run.control) turns the sentence around: a
+ * negative control passes by finding its anomaly. The recorded `violations` decide which rules
+ * broke, so the explanation never disagrees with the recorded verdict.
+ */
+export function explainVerdict(run: ExplainableRun, control: boolean = run.control): VerdictExplanation {
+  const broken = new Set(run.violations.map((v) => v.invariant));
+  const gated = new Set<GateMetric>();
+  const checks: VerdictCheck[] = [];
+  const rules: GateRule[] = [];
+  for (const text of run.gate) {
+    let rule: GateRule | undefined;
+    try {
+      rule = parseGateRule(text, 'gate');
+    } catch {
+      // A rule this version cannot parse (results written by another version): show it as written.
+    }
+    const violation = run.violations.find((v) => v.invariant === text);
+    if (!rule) {
+      checks.push({ rule: text, label: text, short: text, ok: !broken.has(text), observed: violation ? formatObserved(violation.observed) : 'unknown' });
+      continue;
+    }
+    rules.push(rule);
+    gated.add(rule.metric);
+    checks.push({
+      rule: text,
+      label: ruleWords(rule, METRIC_LABELS),
+      short: ruleWords(rule, METRIC_SHORT),
+      ok: !broken.has(text),
+      observed: formatObserved(violation ? violation.observed : run[rule.metric]),
+    });
+  }
+  const convergence: VerdictCheck = {
+    rule: 'converged',
+    label: 'the cluster converges after healing',
+    short: 'converged',
+    ok: run.converged,
+    observed: formatObserved(run.violations.find((v) => v.metric === 'converged')?.observed ?? run.converged),
+  };
+  checks.push(convergence);
+
+  const notGated: string[] = [];
+  const notGatedShort: string[] = [];
+  const notGatedWords: string[] = [];
+  for (const h of HEADLINE) {
+    if (gated.has(h.metric) || h.alsoGatedBy?.some((m) => gated.has(m))) continue;
+    const v = run[h.metric];
+    if (v === null || v === undefined) continue; // not measured: nothing to leave unjudged
+    notGated.push(`${h.name}: ${formatObserved(v)} (not gated)`);
+    notGatedShort.push(METRIC_SHORT[h.metric]);
+    notGatedWords.push(`${h.name} ${formatObserved(v)}`);
+  }
+
+  const mark = (c: VerdictCheck) => (c.ok ? `${c.label} ✓` : `${c.label} ✗ (${c.observed})`);
+  const ruleChecks = checks.slice(0, -1);
+  let line: string;
+  if (control) {
+    const parts = ruleChecks.map((c) => {
+      const r = rules.find((x) => x.text === c.rule);
+      const noun = r ? CONTROL_NOUN[r.metric] : undefined;
+      const what = noun ? `must find ${noun} (${c.label})` : `must show ${c.label}`;
+      return `${what} ${c.ok ? '✓' : '✗'} found ${c.observed}`;
+    });
+    line = `control: ${parts.length > 0 ? parts.join('; ') : 'no rule to find an anomaly'}`;
+    if (!run.passed && ruleChecks.some((c) => !c.ok)) line += ' — the checker did not see the anomaly';
+  } else {
+    line = `gate${run.passed ? '' : ' FAILED'}: ${ruleChecks.length > 0 ? ruleChecks.map(mark).join(' · ') : 'no rules'}`;
+  }
+  // Convergence is judged on every run; it is named only when it broke, to keep the line short.
+  if (!convergence.ok) line += ` · ${mark(convergence)}`;
+  if (notGatedWords.length > 0) line += ` — not gated: ${notGatedWords.join(', ')}`;
+  return { passed: run.passed, control, checks, notGated, notGatedShort, line };
+}
