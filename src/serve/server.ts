@@ -6,18 +6,19 @@
  *   GET /runs/<run>/<file>...     any file of the run folder (histories, logs, results.json)
  *   GET /compare?run=A&run=B...   runs of one suite side by side, changes from the first marked
  *   GET /trend?suite=<name>       one suite's runs over time, per mode
+ *   GET /favicon.ico              the icon (reports declare none, and a 404 is a console error)
  *
  * Safe to point at any folder: only GET and HEAD; a path that leaves the reports directory (`..`,
- * encoded or not, or a symlink to elsewhere) is 403, a missing one 404; damaged run folders show
- * as incomplete on the index.
+ * encoded or not, or a symlink to elsewhere, whether or not its target exists) is 403 with one
+ * fixed message, a missing one inside 404; damaged run folders show as incomplete on the index.
  */
 import { createReadStream, promises as fsp } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { closeHttp, listenHttp } from '../lib/http-server.js';
 import type { SuiteResults } from '../suite/results.js';
-import { comparePage, errorPage, indexPage, isSortKey, trendPage } from './pages.js';
-import { insideRoot, listRuns, readEntry, refusal } from './store.js';
+import { comparePage, errorPage, ICON_SVG, indexPage, isSortKey, trendPage } from './pages.js';
+import { listRuns, locate, readEntry } from './store.js';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -38,6 +39,12 @@ const SECURITY_HEADERS = {
   'referrer-policy': 'no-referrer',
 };
 
+/**
+ * The one answer for every path that leaves the reports directory. Fixed text, so it cannot echo
+ * where a link points, and the same whether or not anything is there.
+ */
+const OUTSIDE = errorPage(403, 'that path leads outside the reports directory');
+
 export class ReportsServer {
   private server: http.Server | undefined;
 
@@ -45,7 +52,12 @@ export class ReportsServer {
 
   async listen(port: number): Promise<string> {
     this.server = http.createServer((req, res) => {
-      this.handle(req, res).catch((e: unknown) => this.send(res, 500, errorPage(500, `internal error: ${(e as Error).message}`)));
+      this.handle(req, res).catch((e: unknown) => {
+        // File system errors name real paths; the page says nothing, the terminal says what.
+        console.error(`replab serve: ${req.method} ${req.url}: ${(e as Error).message}`);
+        if (res.headersSent) res.destroy();
+        else this.send(res, 500, errorPage(500, 'internal error (the terminal running replab serve says which)'));
+      });
     });
     return listenHttp(this.server, '127.0.0.1', port);
   }
@@ -72,7 +84,9 @@ export class ReportsServer {
       const names = query.getAll('run');
       const runs: Array<{ name: string; results: SuiteResults }> = [];
       for (const name of names) {
-        if (!(await insideRoot(this.root, [name]))) return this.send(res, 404, errorPage(404, `no run folder "${name}"`));
+        const at = await locate(this.root, [name]);
+        if (at.where === 'outside') return this.send(res, 403, OUTSIDE);
+        if (at.where === 'missing') return this.send(res, 404, errorPage(404, `no run folder "${name}"`));
         const e = await readEntry(this.root, name);
         if (!e.complete) return this.send(res, 400, errorPage(400, `${name} is incomplete (${e.why}); compare finished runs`));
         runs.push({ name, results: e.results });
@@ -84,6 +98,16 @@ export class ReportsServer {
       const suite = query.get('suite') ?? '';
       const { status, html } = await trendPage(suite, await listRuns(this.root));
       return this.send(res, status, html);
+    }
+    if (rawPath === '/favicon.ico') {
+      res.writeHead(200, {
+        'content-type': 'image/svg+xml',
+        'content-length': Buffer.byteLength(ICON_SVG),
+        'cache-control': 'max-age=86400',
+        ...SECURITY_HEADERS,
+      });
+      res.end(req.method === 'HEAD' ? undefined : ICON_SVG);
+      return;
     }
     if (rawPath.startsWith('/runs/')) return this.file(res, rawPath.slice('/runs/'.length), req.method === 'HEAD');
     return this.send(res, 404, errorPage(404, `no page ${rawPath} (/, /runs/<run>/, /compare, /trend)`));
@@ -99,11 +123,11 @@ export class ReportsServer {
       return this.send(res, 400, errorPage(400, 'malformed URL encoding'));
     }
     if (segments[segments.length - 1] === '') segments[segments.length - 1] = 'report.html';
-    const file = await insideRoot(this.root, segments);
-    if (!file) {
-      const status = await refusal(this.root, segments);
-      return this.send(res, status, errorPage(status, status === 403 ? 'that path leaves the reports directory' : `no file ${segments.join('/')}`));
-    }
+    const at = await locate(this.root, segments);
+    if (at.where === 'outside') return this.send(res, 403, OUTSIDE);
+    // The path as asked for, never as resolved: it names nothing the visitor did not type.
+    if (at.where === 'missing') return this.send(res, 404, errorPage(404, `no file ${segments.join('/')}`));
+    const file = at.path;
     const st = await fsp.stat(file);
     if (st.isDirectory()) {
       res.writeHead(302, { location: `/runs/${segments.map(encodeURIComponent).join('/')}/`, ...SECURITY_HEADERS });

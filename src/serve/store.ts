@@ -35,23 +35,73 @@ export async function readEntry(root: string, name: string): Promise<RunEntry> {
   return { name, results, complete: true };
 }
 
+/** Where a URL's path leads: an existing file or folder inside the root, nothing, or out of the root. */
+export type Location = { where: 'inside'; path: string } | { where: 'missing' } | { where: 'outside' };
+
+/** More links than this in one path is a loop (Linux's own limit is 40). */
+const MAX_LINKS = 40;
+
 /**
- * The real path of `segments` under `root`, or undefined when it does not exist or leaves the
- * root (a `..`, an absolute segment, or a symlink to somewhere else).
+ * Where `segments` under `root` lead, following every symlink on the way. A link is judged by
+ * where it points even when nothing is there, so a link out of the root is 'outside' whether or
+ * not its target exists: answering 404 for a missing target and 403 for an existing one would
+ * tell a visitor what exists elsewhere on the machine. Segments that could climb or split (`..`,
+ * `/`, empty) are 'outside' too; they are never looked up.
  */
-export async function insideRoot(root: string, segments: string[]): Promise<string | undefined> {
-  if (segments.some((s) => s === '' || s === '.' || s === '..' || s.includes('/') || s.includes('\\') || s.includes('\0'))) return undefined;
+export async function locate(root: string, segments: string[]): Promise<Location> {
+  if (segments.some((s) => s === '' || s === '.' || s === '..' || s.includes('/') || s.includes('\\') || s.includes('\0'))) return { where: 'outside' };
   const realRoot = await fsp.realpath(root).catch(() => undefined);
-  if (!realRoot) return undefined;
-  const real = await fsp.realpath(path.join(realRoot, ...segments)).catch(() => undefined);
-  if (!real || (real !== realRoot && !real.startsWith(realRoot + path.sep))) return undefined;
-  return real;
+  if (!realRoot) return { where: 'missing' };
+  const walk = { links: 0 };
+  let resolved: { path: string; exists: boolean };
+  try {
+    resolved = await follow(realRoot, segments, walk);
+  } catch (e: unknown) {
+    // A loop of links may pass outside on its way round: refused like any other way out.
+    if ((e as NodeJS.ErrnoException).code === 'ELOOP') return { where: 'outside' };
+    throw e;
+  }
+  const prefix = realRoot.endsWith(path.sep) ? realRoot : realRoot + path.sep; // a root of "/" ends in one already
+  if (resolved.path !== realRoot && !resolved.path.startsWith(prefix)) return { where: 'outside' };
+  return resolved.exists ? { where: 'inside', path: resolved.path } : { where: 'missing' };
 }
 
-/** Why a path is refused: 403 when it names something outside the root, 404 when there is nothing. */
-export async function refusal(root: string, segments: string[]): Promise<403 | 404> {
-  if (segments.some((s) => s === '.' || s === '..' || s.includes('/') || s.includes('\\') || s.includes('\0'))) return 403;
-  const realRoot = await fsp.realpath(root).catch(() => root);
-  const target = await fsp.realpath(path.join(realRoot, ...segments)).catch(() => undefined);
-  return target ? 403 : 404;
+/**
+ * `names` resolved one at a time from `dir` (a real path, free of links), the way the kernel
+ * does: a link's text is resolved from the folder holding it, and `..` in it climbs from where
+ * the walk really is, not from the text. Once a name is missing, the rest is joined as text: it
+ * cannot hold links, and the path says where it would have been.
+ */
+async function follow(dir: string, names: string[], walk: { links: number }): Promise<{ path: string; exists: boolean }> {
+  let cur = dir;
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i]!;
+    if (name === '' || name === '.') continue;
+    if (name === '..') {
+      cur = path.dirname(cur);
+      continue;
+    }
+    const next = path.join(cur, name);
+    const st = await fsp.lstat(next).catch((e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT' || e.code === 'ENOTDIR') return undefined;
+      throw e;
+    });
+    if (!st) return { path: path.join(next, ...names.slice(i + 1)), exists: false };
+    if (st.isSymbolicLink()) {
+      if (++walk.links > MAX_LINKS) throw Object.assign(new Error('too many links'), { code: 'ELOOP' });
+      const text = await fsp.readlink(next);
+      const target = await follow(path.isAbsolute(text) ? path.parse(text).root : cur, text.split(path.sep), walk);
+      if (!target.exists) return { path: path.join(target.path, ...names.slice(i + 1)), exists: false };
+      cur = target.path;
+    } else {
+      cur = next;
+    }
+  }
+  return { path: cur, exists: true };
+}
+
+/** The real path of `segments` under `root`, or undefined when it does not exist or leaves the root. */
+export async function insideRoot(root: string, segments: string[]): Promise<string | undefined> {
+  const at = await locate(root, segments);
+  return at.where === 'inside' ? at.path : undefined;
 }
