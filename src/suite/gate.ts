@@ -291,13 +291,15 @@ export function explainVerdict(run: ExplainableRun, control: boolean = run.contr
       const what = noun ? `must find ${noun} (${c.label})` : `must show ${c.label}`;
       return `${what} ${c.ok ? '✓' : '✗'} found ${c.observed}`;
     });
-    line = `control: ${parts.length > 0 ? parts.join('; ') : 'no rule to find an anomaly'}`;
+    line = `control${run.passed ? '' : ' FAILED'}: ${parts.length > 0 ? parts.join('; ') : 'no rule to find an anomaly'}`;
     if (!run.passed && ruleChecks.some((c) => !c.ok)) line += ' — the checker did not see the anomaly';
   } else {
     line = `gate${run.passed ? '' : ' FAILED'}: ${ruleChecks.length > 0 ? ruleChecks.map(mark).join(' · ') : 'no rules'}`;
   }
   // Convergence is judged on every run; it is named only when it broke, to keep the line short.
   if (!convergence.ok) line += ` · ${mark(convergence)}`;
-  if (notGatedWords.length > 0) line += ` — not gated: ${notGatedWords.join(', ')}`;
+  // A negative control exists to show the checker sees one anomaly; what else it did is beside the
+  // point there, so its sentence leaves the unjudged figures out (notGated still lists them).
+  if (!control && notGatedWords.length > 0) line += ` — not gated: ${notGatedWords.join(', ')}`;
   return { passed: run.passed, control, checks, notGated, notGatedShort, line };
 }

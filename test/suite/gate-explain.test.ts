@@ -62,10 +62,11 @@ describe('explainVerdict', () => {
 
   it('a negative control says what it had to find and what it found', () => {
     const e = explainVerdict(run(['lostAcked > 0'], { control: true, lostAcked: 106 }));
-    expect(e.line).toBe('control: must find lost writes (lost acknowledged writes > 0) ✓ found 106 — not gated: split-brain writes 0, linearizable true');
+    expect(e.line).toBe('control: must find lost writes (lost acknowledged writes > 0) ✓ found 106');
+    expect(e.notGated).toEqual(['split-brain writes: 0 (not gated)', 'linearizable: true (not gated)']);
     const missed = explainVerdict(run(['lostAcked > 0'], { control: true, lostAcked: 0 }));
     expect(missed.passed).toBe(false);
-    expect(missed.line).toMatch(/^control: must find lost writes \(lost acknowledged writes > 0\) ✗ found 0 — the checker did not see the anomaly/);
+    expect(missed.line).toMatch(/^control FAILED: must find lost writes \(lost acknowledged writes > 0\) ✗ found 0 — the checker did not see the anomaly/);
   });
 
   it('the control flag passed in decides the wording, not only the run field', () => {
