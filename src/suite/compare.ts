@@ -1,18 +1,25 @@
 /**
  * Two suite runs side by side, mode by mode: throughput, write latency, loss, outage and the gate,
- * each with its change, and which changes cross the limits a CI job set (p99 may grow at most
- * X%, throughput may drop at most Y%). Pure: results.json contents in, a comparison out.
+ * each with its change, and which changes cross the limits (p99 may grow at most X%, throughput
+ * may drop at most Y%; by default 20% and 10%, each changeable or off). Pure: results.json
+ * contents in, a comparison out.
  */
 import { machineDifference } from './provenance.js';
 import type { SuiteResults } from './results.js';
 import { type ModeSummary, summarizeModes } from './summary.js';
 
 export interface CompareLimits {
-  /** Largest allowed p99 write latency increase, in percent. */
+  /** Largest allowed p99 write latency increase, in percent; absent: no limit. */
   maxP99IncreasePct?: number;
-  /** Largest allowed throughput drop, in percent. */
+  /** Largest allowed throughput drop, in percent; absent: no limit. */
   maxThroughputDropPct?: number;
 }
+
+/**
+ * The limits `replab compare` applies unless told otherwise: without any, a 653% p50 rise read
+ * as "no regression". p99 +20% and throughput -10% leave room for run-to-run noise on one machine.
+ */
+export const DEFAULT_COMPARE_LIMITS: Readonly<Required<CompareLimits>> = { maxP99IncreasePct: 20, maxThroughputDropPct: 10 };
 
 export interface MetricChange {
   metric: 'throughput' | 'p50WriteMs' | 'p99WriteMs' | 'p999WriteMs' | 'lostAcked' | 'splitBrainWrites' | 'outageMs' | 'linearizable' | 'passed';
@@ -41,6 +48,8 @@ export interface Comparison {
   onlyB: string[];
   /** How the two machines differ ('' when they do not, or neither says). */
   machineDifference: string;
+  /** The limits the comparison was judged by. */
+  limits: CompareLimits;
   regressions: string[];
 }
 
@@ -56,7 +65,7 @@ const METRICS: MetricChange['metric'][] = [
   'passed',
 ];
 
-export function compareResults(a: SuiteResults, b: SuiteResults, limits: CompareLimits = {}): Comparison {
+export function compareResults(a: SuiteResults, b: SuiteResults, limits: CompareLimits = DEFAULT_COMPARE_LIMITS): Comparison {
   const sa = summarizeModes(a);
   const sb = summarizeModes(b);
   const modes: ModeComparison[] = [];
@@ -75,6 +84,7 @@ export function compareResults(a: SuiteResults, b: SuiteResults, limits: Compare
     onlyA: sa.filter((m) => !sb.some((x) => x.mode === m.mode)).map((m) => m.mode),
     onlyB: sb.filter((m) => !sa.some((x) => x.mode === m.mode)).map((m) => m.mode),
     machineDifference: a.machine || b.machine ? machineDifference(a.machine, b.machine) : '',
+    limits: { ...limits },
     regressions,
   };
 }
@@ -101,7 +111,7 @@ function fmt(v: unknown): string {
 
 /** The comparison as a terminal table, with the notes a reader needs to trust it. */
 export function formatComparison(c: Comparison, labels: { a: string; b: string }): string {
-  const lines: string[] = [`A: ${labels.a}`, `B: ${labels.b}`];
+  const lines: string[] = [`A: ${labels.a}`, `B: ${labels.b}`, `limits: ${limitsText(c.limits)}`];
   if (c.suiteA !== c.suiteB) lines.push(`note: different suites (${c.suiteA} vs ${c.suiteB}); modes are matched by name`);
   if (c.machineDifference)
     lines.push(`note: the runs are from different machines (${c.machineDifference}); throughput and latency differences may be the machines'`);
@@ -130,7 +140,22 @@ export function formatComparison(c: Comparison, labels: { a: string; b: string }
   if (c.onlyB.length) lines.push(`only in B: ${c.onlyB.join(', ')}`);
   lines.push(
     '',
-    c.regressions.length ? `${c.regressions.length} regression(s):\n${c.regressions.map((r) => `  ${r}`).join('\n')}` : 'no regression beyond the limits',
+    c.regressions.length
+      ? `${c.regressions.length} regression(s):\n${c.regressions.map((r) => `  ${r}`).join('\n')}`
+      : c.limits.maxP99IncreasePct === undefined && c.limits.maxThroughputDropPct === undefined
+        ? 'no limits applied (both off): the changes above are not judged'
+        : 'no regression beyond the limits above',
   );
   return lines.join('\n');
+}
+
+/**
+ * The limits in words, and what they leave out, so "no regression" is never read as "nothing got
+ * worse": "p99 write latency may grow at most 20%, throughput may fall at most 10%; p50, p99.9,
+ * loss and outage are shown, not limited".
+ */
+export function limitsText(l: CompareLimits): string {
+  const p99 = l.maxP99IncreasePct !== undefined ? `p99 write latency may grow at most ${l.maxP99IncreasePct}%` : 'p99 write latency: no limit (off)';
+  const tput = l.maxThroughputDropPct !== undefined ? `throughput may fall at most ${l.maxThroughputDropPct}%` : 'throughput: no limit (off)';
+  return `${p99}, ${tput}; p50, p99.9, loss and outage are shown, not limited`;
 }
