@@ -133,7 +133,7 @@ export const METRIC_LABELS: Record<GateMetric, string> = {
 export const METRIC_SHORT: Record<GateMetric, string> = {
   lostAcked: 'lost',
   recovered: 'recovered',
-  linearizable: 'lin',
+  linearizable: 'linearizable',
   splitBrainWrites: 'split-brain',
   maxStaleMs: 'stale ms',
   staleReads: 'stale reads',
@@ -221,7 +221,7 @@ export function formatObserved(v: unknown): string {
 function ruleWords(rule: GateRule, names: Record<GateMetric, string>): string {
   if (rule.metric === 'linearizable') {
     if (rule.op === '==' && rule.value === true) return 'linearizable';
-    if (rule.op === '!=' && rule.value === true) return names === METRIC_SHORT ? 'not lin' : 'not linearizable';
+    if (rule.op === '!=' && rule.value === true) return 'not linearizable';
   }
   return `${names[rule.metric]} ${rule.op} ${String(rule.value)}`;
 }

@@ -10,12 +10,13 @@
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
+import { explainVerdict } from './gate.js';
 import { gitInfo, machineFingerprint } from './provenance.js';
 import { RESULTS_FILE, type SuiteResults } from './results.js';
 import { type RunProgress, type RunResult, runOne } from './run-one.js';
 import { type Shard, shardPairs, suiteDigest } from './shard.js';
 import type { Suite } from './spec.js';
-import { type ModeSummary, summarizeModes } from './summary.js';
+import { explainMode, type ModeSummary, summarizeModes, verdictCell } from './summary.js';
 
 export type { SuiteResults };
 export { type ModeSummary, RESULTS_FILE, summarizeModes };
@@ -26,7 +27,12 @@ export function runFolderName(suite: string, at = new Date()): string {
 
 export async function runSuite(
   suite: Suite,
-  options: { reportsRoot: string; shard?: Shard; onProgress?: (line: string, final: boolean) => void },
+  options: {
+    reportsRoot: string;
+    shard?: Shard;
+    /** `step` names the run and phase the line is about: it changes when the line says something new, not when only the clock moved. */
+    onProgress?: (line: string, final: boolean, step: string) => void;
+  },
 ): Promise<{ dir: string; results: SuiteResults }> {
   const started = new Date();
   const shard = options.shard;
@@ -73,27 +79,50 @@ export async function runSuite(
   for (const { mode, seed } of pairs) {
     n++;
     const t0 = Date.now();
-    // After the first run, the time left at the average run's pace (many seeds take a while).
-    const eta = n > 1 ? ` · ETA ${formatDuration(((Date.now() - suiteStart) / (n - 1)) * (total - n + 1))}` : '';
-    const label = `[${n}/${total}${eta}] ${mode.name} seed ${seed}`;
-    const onProgress = (p: RunProgress) => {
+    let runningAt: number | undefined;
+    let last: RunProgress = { phase: 'starting' };
+    const finished = n - 1;
+    const label = () => {
+      const eta = estimateRemainingMs({
+        now: Date.now(),
+        suiteStartMs: suiteStart,
+        runStartMs: t0,
+        runningAtMs: runningAt,
+        finished,
+        total,
+        durationSec: suite.durationSec,
+      });
+      return `[${n}/${total} · ETA ${formatDuration(eta)}] ${mode.name} seed ${seed}`;
+    };
+    const emit = (p: RunProgress) => {
+      last = p;
+      if (p.phase !== 'starting' && runningAt === undefined) runningAt = Date.now();
       const secs = ((Date.now() - t0) / 1000).toFixed(0);
       const faults = p.faults?.length ? ` · faults: ${p.faults.join(', ')}` : '';
-      options.onProgress?.(`${label} · ${p.phase} · ${secs} s${p.ops !== undefined ? ` · ${p.ops} history lines` : ''}${faults}`, p.phase === 'done');
+      options.onProgress?.(
+        `${label()} · ${p.phase} · ${secs} s${p.ops !== undefined ? ` · ${p.ops} history lines` : ''}${faults}`,
+        p.phase === 'done',
+        `${n} ${p.phase}${faults}`,
+      );
     };
+    // Phases like starting and checking report nothing for seconds: the line is redrawn every
+    // second anyway so the elapsed time and the ETA move with the clock.
+    const tick = setInterval(() => {
+      if (last.phase !== 'done') emit(last);
+    }, 1000);
+    tick.unref();
     try {
-      runs.push(await runOne({ suite, mode, seed, reportDir: dir, onProgress }));
+      runs.push(await runOne({ suite, mode, seed, reportDir: dir, onProgress: emit }));
     } catch (e: unknown) {
       // The folder still says what it holds: the runs so far, unfinished (the failed run's
       // run.json says what failed).
       await save(false).catch(() => {});
       throw e;
+    } finally {
+      clearInterval(tick);
     }
     const r = runs[runs.length - 1]!;
-    options.onProgress?.(
-      `${label} · ${r.passed ? 'passed' : `FAILED: ${r.violations.map((v) => `${v.invariant} (observed ${JSON.stringify(v.observed)})`).join('; ')}`}`,
-      true,
-    );
+    options.onProgress?.(`[${n}/${total}] ${mode.name} seed ${seed} · ${runVerdictLine(r)}`, true, `${n} verdict`);
     await save(false);
   }
   const results = await save(true);
@@ -101,6 +130,45 @@ export async function runSuite(
   await fsp.rm(latest, { force: true });
   await fsp.symlink(path.basename(dir), latest).catch(() => {});
   return { dir, results };
+}
+
+/**
+ * The line printed when a run finishes: its verdict with what the gate checked and what it left
+ * unjudged ("gate: split-brain writes == 0 ✓ — not gated: lost writes 106, linearizable false").
+ */
+export function runVerdictLine(r: RunResult): string {
+  return explainVerdict(r).line;
+}
+
+/**
+ * Milliseconds left in the suite, from what is known at `now`. Once a run has finished, every run
+ * is taken to last as long as the finished ones did on average; before that, as long as the
+ * suite's durationSec plus the current run's start-up (until its workload began, or until now
+ * while it is still starting) taken twice, for the start before and the heal, final reads and
+ * check after. The current run's share shrinks with the clock and never goes below zero, so the
+ * figure counts down during a run instead of waiting for it to finish.
+ */
+export function estimateRemainingMs(o: {
+  now: number;
+  suiteStartMs: number;
+  /** When the current run started. */
+  runStartMs: number;
+  /** When the current run's workload began, if it has. */
+  runningAtMs?: number;
+  /** Runs finished before the current one. */
+  finished: number;
+  total: number;
+  durationSec: number;
+}): number {
+  const elapsed = Math.max(0, o.now - o.runStartMs);
+  let perRun: number;
+  if (o.finished > 0) perRun = (o.runStartMs - o.suiteStartMs) / o.finished;
+  else {
+    const startup = o.runningAtMs !== undefined ? o.runningAtMs - o.runStartMs : elapsed;
+    perRun = o.durationSec * 1000 + 2 * startup;
+  }
+  const after = Math.max(0, o.total - o.finished - 1);
+  return Math.max(0, perRun - elapsed) + perRun * after;
 }
 
 export function formatSummaryTable(results: SuiteResults): string {
@@ -117,26 +185,45 @@ export function formatSummaryTable(results: SuiteResults): string {
     'split-brain',
     'outage ms',
     'stale reads',
+    'max stale ms',
     'gate',
   ];
   const fmt = (v: number | null, d = 1) => (v === null ? '-' : v.toFixed(d));
-  const rows = summarizeModes(results).map((s) => [
-    s.mode + (s.control ? ' (control)' : ''),
-    s.throughput.toFixed(0),
-    fmt(s.p50WriteMs),
-    fmt(s.p99WriteMs),
-    fmt(s.p999WriteMs),
-    String(s.acked),
-    (s.lostAcked === null ? '-' : String(s.lostAcked)) + (s.lossUnknown ? ` (+${s.lossUnknown}?)` : ''),
-    `${s.infoResolved}/${s.infoOpen}`,
-    String(s.linearizable ?? '-'),
-    String(s.splitBrainWrites),
-    s.outageMs.toFixed(0),
-    s.staleReads ? `${s.staleReads} (max ${s.maxStaleMs.toFixed(0)} ms)` : '0',
-    s.passed ? 'pass' : 'FAIL',
-  ]);
-  const all = [header, ...rows];
-  return alignTable(all);
+  const rows = summarizeModes(results).map((s) => {
+    const e = explainMode(results, s.mode);
+    return [
+      s.mode + (s.control ? ' (control)' : ''),
+      s.throughput.toFixed(0),
+      fmt(s.p50WriteMs),
+      fmt(s.p99WriteMs),
+      fmt(s.p999WriteMs),
+      String(s.acked),
+      (s.lostAcked === null ? '-' : String(s.lostAcked)) + (s.lossUnknown ? ` (+${s.lossUnknown}?)` : ''),
+      `${s.infoResolved}/${s.infoOpen}`,
+      String(s.linearizable ?? '-'),
+      String(s.splitBrainWrites),
+      s.outageMs.toFixed(0),
+      String(s.staleReads),
+      s.staleReads ? s.maxStaleMs.toFixed(0) : '-',
+      e ? verdictCell(e) : 'no runs',
+    ];
+  });
+  // The gate cell is text, not a figure: it reads better ragged-right.
+  return alignTable([header, ...rows], new Set([header.length - 1]));
+}
+
+/**
+ * One line per mode under the table: the mode's verdict sentence, so "all invariants hold" is
+ * never read without the invariants it means ("  async  gate: split-brain writes == 0 ✓ — not
+ * gated: lost writes 106, linearizable false").
+ */
+export function formatGateLines(results: SuiteResults): string {
+  const rows = results.modes.flatMap((m) => {
+    const e = explainMode(results, m.name);
+    return e ? [[m.name, e.line]] : [];
+  });
+  const width = Math.max(0, ...rows.map((r) => r[0]!.length));
+  return rows.map(([name, line]) => `  ${name!.padEnd(width)}  ${line}`).join('\n');
 }
 
 /**
@@ -177,12 +264,20 @@ function readsText(suite: Suite): string {
   return policies.size === 1 ? `reads: ${[...policies][0]}` : `reads per mode (${[...policies].join(', ')})`;
 }
 
-function alignTable(all: string[][]): string {
+/** Columns right-aligned (figures) except the first and those in `left`; trailing spaces dropped. */
+function alignTable(all: string[][], left: ReadonlySet<number> = new Set()): string {
   const widths = all[0]!.map((_, i) => Math.max(...all.map((r) => r[i]!.length)));
-  return all.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')).join('\n');
+  return all
+    .map((r) =>
+      r
+        .map((c, i) => (i === 0 || left.has(i) ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
-function formatDuration(ms: number): string {
+export function formatDuration(ms: number): string {
   const s = Math.round(ms / 1000);
   return s >= 3600 ? `${Math.floor(s / 3600)} h ${Math.round((s % 3600) / 60)} min` : s >= 60 ? `${Math.floor(s / 60)} min ${s % 60} s` : `${s} s`;
 }

@@ -2,7 +2,8 @@
  * Per-mode aggregation of a suite's results over seeds: the terminal table, the CI summary and the
  * report all show these figures. Pure: it reads results.json's contents, nothing else.
  */
-import type { SuiteResults } from './results.js';
+import { type ExplainableRun, explainVerdict, GATE_METRICS, type GateMetric, type VerdictExplanation } from './gate.js';
+import type { RunResult, SuiteResults } from './results.js';
 
 /** Per-mode aggregation over seeds, for the terminal table and the report. */
 export interface ModeSummary {
@@ -108,4 +109,72 @@ export function formatAnomalyCounts(counts: AnomalyCounts[]): string {
   );
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   return [header, ...rows].map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')).join('\n');
+}
+
+/** Gate metrics that count events: over seeds they add up; the others (latencies, shares) take the worst seed's. */
+const COUNTED = new Set<GateMetric>([
+  'lostAcked',
+  'recovered',
+  'splitBrainWrites',
+  'staleReads',
+  'readYourWritesViolations',
+  'monotonicReadViolations',
+  'monotonicWriteViolations',
+  'writesFollowReadsViolations',
+  'sessionViolations',
+  'acked',
+]);
+
+/**
+ * What a mode's gate checked over all its seeds, as explainVerdict says it for one run: counts
+ * added over seeds, a rule some seeds broke observed as "2 of 5 seeds". Undefined for a mode
+ * without runs (an unfinished shard).
+ */
+export function explainMode(results: SuiteResults, mode: string): VerdictExplanation | undefined {
+  const m = results.modes.find((x) => x.name === mode);
+  const rs = results.runs.filter((r) => r.mode === mode);
+  if (rs.length === 0) return undefined;
+  const control = m?.control ?? rs[0]!.control;
+  if (rs.length === 1) return explainVerdict(rs[0]!, control);
+  const n = rs.length;
+  const broken = new Map<string, { metric: RunResult['violations'][number]['metric']; seeds: number }>();
+  for (const r of rs)
+    for (const v of r.violations) {
+      const b = broken.get(v.invariant) ?? { metric: v.metric, seeds: 0 };
+      b.seeds++;
+      broken.set(v.invariant, b);
+    }
+  const metrics = {} as Record<GateMetric, unknown>;
+  for (const k of GATE_METRICS) {
+    const xs = rs.map((r) => r[k]);
+    if (k === 'linearizable') {
+      const lin = xs as Array<RunResult['linearizable']>;
+      metrics[k] = lin.includes(false) ? false : lin.includes('unknown') ? 'unknown' : lin.includes(null) ? null : true;
+    } else {
+      const nums = xs.filter((x): x is number => typeof x === 'number');
+      metrics[k] = nums.length === 0 ? null : COUNTED.has(k) ? nums.reduce((a, x) => a + x, 0) : Math.max(...nums);
+    }
+  }
+  const run = {
+    ...(metrics as Pick<ExplainableRun, GateMetric>),
+    gate: m?.gate ?? rs[0]!.gate,
+    violations: [...broken].map(([invariant, b]) => ({ invariant, metric: b.metric, observed: `${b.seeds} of ${n} seeds` })),
+    converged: rs.every((r) => r.converged),
+    passed: rs.every((r) => r.passed),
+    control,
+  };
+  return explainVerdict(run, control);
+}
+
+/**
+ * A verdict in one table cell: "pass: split-brain == 0 (lost, lin not gated)", "FAIL: lost == 0 ✗,
+ * lin, split-brain == 0", "pass: must find lost > 0". Convergence, judged on every run, is named
+ * only when it broke.
+ */
+export function verdictCell(e: VerdictExplanation): string {
+  const rules = e.checks.filter((c) => c.rule !== 'converged' || !c.ok).map((c) => (e.passed || c.ok ? c.short : `${c.short} ✗`));
+  const head = e.passed ? 'pass' : 'FAIL';
+  const checked = rules.length === 0 ? 'converged only' : `${e.control ? 'must find ' : ''}${rules.join(', ')}`;
+  // As in explainVerdict's sentence, a control's unjudged figures are left out.
+  return `${head}: ${checked}${!e.control && e.notGatedShort.length > 0 ? ` (${e.notGatedShort.join(', ')} not gated)` : ''}`;
 }

@@ -54,7 +54,51 @@ function checkJunit(text: string) {
   return root;
 }
 
+/** The quick suite's async mode: its gate checks split brain only, and it lost 106 acknowledged writes. */
+function asyncLoss(): SuiteResults {
+  const gate = ['splitBrainWrites == 0'];
+  const r = results([{ ...run('async', 1), gate, lostAcked: 106, linearizable: false }]);
+  return { ...r, modes: r.modes.map((m) => ({ ...m, gate })) };
+}
+
 describe('CI outputs', () => {
+  it('a pass beside lost writes says what was checked and that the loss was not gated', () => {
+    const r = asyncLoss();
+    const root = checkJunit(junitXml(r, '/runs/x'));
+    const suite = root.testsuite[0]! as { properties: { property: Array<{ name: string; value: string }> }; testcase: Array<Record<string, unknown>> };
+    expect(suite.properties.property).toEqual([
+      { name: 'gate', value: 'splitBrainWrites == 0' },
+      { name: 'not-gated', value: 'lost writes: 106 (not gated)' },
+      { name: 'not-gated', value: 'linearizable: false (not gated)' },
+    ]);
+    expect(suite.testcase.map((c) => c.name)).toEqual(['seed 1: splitBrainWrites == 0', 'seed 1: the cluster converges after healing']);
+    expect(suite.testcase[0]!['system-out']).toBe(
+      'checked: split-brain writes == 0 (observed 0)\nrun: gate: split-brain writes == 0 ✓ — not gated: lost writes 106, linearizable false\nlost writes: 106 (not gated); linearizable: false (not gated)',
+    );
+    expect(suite.testcase[1]!['system-out']).toMatch(/^checked: the cluster converges after healing \(observed true\)\n/);
+    const md = markdownSummary(r, '/runs/x');
+    expect(md).toContain('| async | 100 | 1.0 | 5.0 | 400 | 106 | false | 0 | 1200 | pass: split-brain == 0 (lost, linearizable not gated) |');
+    expect(md).toContain('- **async**: gate: split-brain writes == 0 ✓ — not gated: lost writes 106, linearizable false');
+  });
+
+  it('a negative control says what it had to find', () => {
+    const gate = ['lostAcked > 0'];
+    const base = results([{ ...run('control-loss', 1), control: true, gate, lostAcked: 57 }]);
+    const r = { ...base, modes: base.modes.map((m) => ({ ...m, gate, control: true })) };
+    const md = markdownSummary(r, '/runs/x');
+    expect(md).toContain('| control-loss (negative control) |');
+    expect(md).toContain('| pass: must find lost > 0 |');
+    expect(md).toContain('- **control-loss**: control: must find lost writes (lost acknowledged writes > 0) ✓ found 57');
+    const root = checkJunit(junitXml(r, '/runs/x'));
+    expect(root.testsuite[0]!.testcase[0]!['system-out']).toContain('run: control: must find lost writes');
+  });
+
+  it('a pipe in a mode name or rule does not break the markdown table', () => {
+    const base = results([run('a|b', 1)]);
+    expect(markdownSummary(base, '/runs/x')).toContain('| a\\|b | 100 |');
+    expect(markdownSummary(base, '/runs/x')).toContain('- **a\\|b**: gate:');
+  });
+
   it('a passing gate: one testsuite per mode, a testcase per run and invariant, no failure', () => {
     const r = results([run('semi-sync', 1), run('sync', 1)]);
     const root = checkJunit(junitXml(r, '/runs/x'));
@@ -63,8 +107,9 @@ describe('CI outputs', () => {
     expect(root.failures).toBe('0');
     const md = markdownSummary(r, '/runs/x');
     expect(md).toMatch(/^## replab: ci<&> — PASSED/);
-    expect(md).toContain('| semi-sync | 100 | 1.0 | 5.0 | 400 | 0 | true | 0 | 1200 | pass |');
-    expect(md).toContain('All invariants hold (2 runs).');
+    expect(md).toContain('| semi-sync | 100 | 1.0 | 5.0 | 400 | 0 | true | 0 | 1200 | pass: lost == 0, linearizable (split-brain not gated) |');
+    expect(md).toContain('- **semi-sync**: gate: lost acknowledged writes == 0 ✓ · linearizable ✓ — not gated: split-brain writes 0');
+    expect(md).toContain('All invariants hold (2 runs) — only the ones listed above.');
   });
 
   it('a failing gate: the failure names mode, seed, invariant, observed value and run folder', () => {
@@ -75,8 +120,11 @@ describe('CI outputs', () => {
     const failed = root.testsuite[0]!.testcase.find((c) => c.failure)!;
     expect(failed.name).toBe('seed 2: lostAcked == 0');
     expect((failed.failure as { message: string }).message).toBe('semi-sync seed 2: lostAcked == 0 failed (observed 3); run folder /runs/x/semi-sync-seed2');
+    expect(failed['system-out']).toContain('checked: lost acknowledged writes == 0 (observed 3)');
     const md = markdownSummary(r, '/runs/x');
     expect(md).toMatch(/— FAILED/);
+    expect(md).toContain('| **FAIL**: lost == 0 ✗, linearizable (split-brain not gated) |');
+    expect(md).toContain('- **semi-sync**: gate FAILED: lost acknowledged writes == 0 ✗ (1 of 2 seeds) · linearizable ✓');
     expect(md).toContain('- semi-sync seed 2: lostAcked == 0 (observed 3) — `/runs/x/semi-sync-seed2`');
   });
 });

@@ -56,7 +56,7 @@ describe('explainVerdict', () => {
     expect(e.checks[0]).toEqual({ rule: 'splitBrainWrites == 0', label: 'split-brain writes == 0', short: 'split-brain == 0', ok: true, observed: '0' });
     expect(e.checks[1]).toMatchObject({ rule: 'converged', ok: true });
     expect(e.notGated).toEqual(['lost writes: 106 (not gated)', 'linearizable: false (not gated)']);
-    expect(e.notGatedShort).toEqual(['lost', 'lin']);
+    expect(e.notGatedShort).toEqual(['lost', 'linearizable']);
     expect(e.line).toBe('gate: split-brain writes == 0 ✓ — not gated: lost writes 106, linearizable false');
   });
 

@@ -13,7 +13,7 @@ import { buildReport } from '../../report/build.js';
 import { junitXml, markdownSummary } from '../../suite/ci-output.js';
 import { mergeShards } from '../../suite/merge.js';
 import type { SuiteResults } from '../../suite/results.js';
-import { formatReadTable, formatSummaryTable, runSuite } from '../../suite/runner.js';
+import { formatGateLines, formatReadTable, formatSummaryTable, runSuite } from '../../suite/runner.js';
 import { parseShard, type Shard, shardPairs } from '../../suite/shard.js';
 import { loadSuite } from '../../suite/spec.js';
 import { anomalyCounts, formatAnomalyCounts } from '../../suite/summary.js';
@@ -29,21 +29,27 @@ function resolveSuite(arg: string): string {
   throw new ConfigError(`no suite file "${arg}" and no shipped suite of that name (shipped: ${names.join(', ')})`);
 }
 
-/** Progress on stderr: one rewritten line on a terminal, a line per change (at most every 5 s) otherwise. */
-function progressPrinter(): (line: string, final: boolean) => void {
-  const tty = process.stderr.isTTY;
+/**
+ * Progress on stderr: one rewritten line on a terminal, a line per step (run and phase) or at
+ * most every 5 s otherwise. The step comes from the runner, not from the line's text, because the
+ * line's ETA and elapsed seconds change every second.
+ */
+export function progressPrinter(
+  out: { isTTY?: boolean; write(s: string): unknown } = process.stderr,
+  now: () => number = Date.now,
+): (line: string, final: boolean, step: string) => void {
+  const tty = out.isTTY;
   let last = 0;
-  let lastPhase = '';
-  return (line, final) => {
+  let lastStep = '';
+  return (line, final, step) => {
     if (tty) {
-      process.stderr.write(`\r\x1b[2K${line}${final ? '\n' : ''}`);
+      out.write(`\r\x1b[2K${line}${final ? '\n' : ''}`);
       return;
     }
-    const phase = line.split(' · ').slice(0, 2).join(' · ') + line.split(' · ')[2]?.split(' ')[0];
-    if (final || phase !== lastPhase || Date.now() - last > 5000) {
-      process.stderr.write(`${line}\n`);
-      last = Date.now();
-      lastPhase = phase;
+    if (final || step !== lastStep || now() - last > 5000) {
+      out.write(`${line}\n`);
+      last = now();
+      lastStep = step;
     }
   };
 }
@@ -70,13 +76,12 @@ async function finish(dir: string, results: SuiteResults, o: OutputOptions): Pro
   // A fault that did not start leaves a run that never saw it: say so beside the verdict.
   for (const r of results.runs) for (const e of r.nemesisErrors) console.log(`warning: ${r.mode} seed ${r.seed}: fault ${e} (did not start)`);
   const failed = results.runs.filter((r) => !r.passed);
-  if (failed.length === 0) {
-    console.log(`gate: all invariants hold (${results.runs.length} runs)`);
-    return;
-  }
+  if (failed.length === 0) console.log(`gate: all invariants hold (${results.runs.length} runs) ; only these were checked:`);
+  else console.log(`gate: ${failed.length} of ${results.runs.length} runs failed; what each mode's gate checked:`);
+  console.log(formatGateLines(results));
   for (const r of failed)
     for (const v of r.violations) console.log(`gate: FAILED ${r.mode} seed ${r.seed}: ${v.invariant} (observed ${JSON.stringify(v.observed)})`);
-  if (o.gate) process.exitCode = ExitCode.invalid;
+  if (failed.length > 0 && o.gate) process.exitCode = ExitCode.invalid;
 }
 
 export function registerRunCommand(program: Command): void {
