@@ -202,9 +202,9 @@ export interface VerdictExplanation {
   checks: VerdictCheck[];
   /** Headline figures the run measured that no rule judged, with their value ("lost writes: 106 (not gated)"). */
   notGated: string[];
-  /** Short forms of notGated's figures for narrow places ("lost"). */
+  /** Short names of the unjudged figures that show something (not 0, not linearizable), for narrow places ("lost"). */
   notGatedShort: string[];
-  /** One sentence: what was checked, how it came out, and what was not judged. */
+  /** One sentence: what was checked, how it came out, and the unjudged figures that show something. */
   line: string;
 }
 
@@ -277,6 +277,10 @@ export function explainVerdict(run: ExplainableRun, control: boolean = run.contr
     const v = run[h.metric];
     if (v === null || v === undefined) continue; // not measured: nothing to leave unjudged
     notGated.push(`${h.name}: ${formatObserved(v)} (not gated)`);
+    // The sentence and the table cell name an unjudged figure only when it shows something (a
+    // count above 0, not linearizable or undecided): "session violations 0 not gated" on every
+    // line would bury "lost writes 106 not gated". notGated keeps them all.
+    if (v === 0 || v === true) continue;
     notGatedShort.push(METRIC_SHORT[h.metric]);
     notGatedWords.push(`${h.name} ${formatObserved(v)}`);
   }

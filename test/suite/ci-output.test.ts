@@ -107,8 +107,8 @@ describe('CI outputs', () => {
     expect(root.failures).toBe('0');
     const md = markdownSummary(r, '/runs/x');
     expect(md).toMatch(/^## replab: ci<&> — PASSED/);
-    expect(md).toContain('| semi-sync | 100 | 1.0 | 5.0 | 400 | 0 | true | 0 | 1200 | pass: lost == 0, linearizable (split-brain not gated) |');
-    expect(md).toContain('- **semi-sync**: gate: lost acknowledged writes == 0 ✓ · linearizable ✓ — not gated: split-brain writes 0');
+    expect(md).toContain('| semi-sync | 100 | 1.0 | 5.0 | 400 | 0 | true | 0 | 1200 | pass: lost == 0, linearizable |');
+    expect(md).toContain('- **semi-sync**: gate: lost acknowledged writes == 0 ✓ · linearizable ✓\n');
     expect(md).toContain('All invariants hold (2 runs) — only the ones listed above.');
   });
 
@@ -123,7 +123,7 @@ describe('CI outputs', () => {
     expect(failed['system-out']).toContain('checked: lost acknowledged writes == 0 (observed 3)');
     const md = markdownSummary(r, '/runs/x');
     expect(md).toMatch(/— FAILED/);
-    expect(md).toContain('| **FAIL**: lost == 0 ✗, linearizable (split-brain not gated) |');
+    expect(md).toContain('| **FAIL**: lost == 0 ✗, linearizable |');
     expect(md).toContain('- **semi-sync**: gate FAILED: lost acknowledged writes == 0 ✗ (1 of 2 seeds) · linearizable ✓');
     expect(md).toContain('- semi-sync seed 2: lostAcked == 0 (observed 3) — `/runs/x/semi-sync-seed2`');
   });

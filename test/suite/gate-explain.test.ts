@@ -109,7 +109,17 @@ describe('explainVerdict', () => {
 
   it('a run without rules still says nothing but convergence was checked', () => {
     const e = explainVerdict(run([], { lostAcked: 5 }));
-    expect(e.line).toBe('gate: no rules — not gated: lost writes 5, split-brain writes 0, linearizable true');
+    expect(e.line).toBe('gate: no rules — not gated: lost writes 5');
+    expect(e.notGated).toEqual(['lost writes: 5 (not gated)', 'split-brain writes: 0 (not gated)', 'linearizable: true (not gated)']);
+  });
+
+  it('lists clean unjudged figures but names in the sentence only those that show something', () => {
+    const clean = explainVerdict(run(['splitBrainWrites == 0'], { sessionViolations: 0, readYourWritesViolations: 0 }));
+    expect(clean.notGated).toEqual(['lost writes: 0 (not gated)', 'linearizable: true (not gated)', 'session violations: 0 (not gated)']);
+    expect(clean.notGatedShort).toEqual([]);
+    expect(clean.line).toBe('gate: split-brain writes == 0 ✓');
+    const undecided = explainVerdict(run(['splitBrainWrites == 0'], { linearizable: 'unknown' }));
+    expect(undecided.line).toBe('gate: split-brain writes == 0 ✓ — not gated: linearizable unknown');
   });
 
   it('does not name figures that were not measured', () => {

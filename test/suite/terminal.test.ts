@@ -95,7 +95,7 @@ describe('a mode over several seeds', () => {
     const async = fakeResults([fakeRun('async', 1, { gate: [], lostAcked: 50 }), fakeRun('async', 2, { gate: [], lostAcked: 56 })]);
     async.modes[0]!.gate = [];
     expect(explainMode(async, 'async')!.notGated[0]).toBe('lost writes: 106 (not gated)');
-    expect(verdictCell(explainMode(async, 'async')!)).toBe('pass: converged only (lost, split-brain, linearizable not gated)');
+    expect(verdictCell(explainMode(async, 'async')!)).toBe('pass: converged only (lost not gated)');
     expect(explainMode(async, 'missing')).toBeUndefined();
   });
 });

@@ -76,7 +76,7 @@ async function finish(dir: string, results: SuiteResults, o: OutputOptions): Pro
   // A fault that did not start leaves a run that never saw it: say so beside the verdict.
   for (const r of results.runs) for (const e of r.nemesisErrors) console.log(`warning: ${r.mode} seed ${r.seed}: fault ${e} (did not start)`);
   const failed = results.runs.filter((r) => !r.passed);
-  if (failed.length === 0) console.log(`gate: all invariants hold (${results.runs.length} runs) ; only these were checked:`);
+  if (failed.length === 0) console.log(`gate: all invariants hold (${results.runs.length} runs); only these were checked:`);
   else console.log(`gate: ${failed.length} of ${results.runs.length} runs failed; what each mode's gate checked:`);
   console.log(formatGateLines(results));
   for (const r of failed)
