@@ -85,7 +85,11 @@ export function installSnapshot(node: KvNode, bytes: Buffer, upstreamHistory: Ep
   return node.serialized(async () => {
     const dir = node.config.dataDir;
     await cutPast(node, snap.lsn);
-    await writeSnapshotFile(dir, snap.lsn, bytes);
+    await writeSnapshotFile(dir, snap.lsn, bytes).catch((e: unknown) => {
+      // Nothing changed yet: the node keeps what it holds and asks again when it reconnects.
+      node.log.warn({ lsn: snap.lsn, bytes: bytes.length, err: (e as Error).message }, 'cannot write the checkpoint from upstream; keeping the current state');
+      throw e;
+    });
     try {
       await node.wal.resetTo(snap.lsn, snap.epoch);
       node.pending.clear();
