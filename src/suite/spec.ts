@@ -41,7 +41,7 @@ import { parseWith } from '../lib/schema.js';
 import { isModulePath, loadSystemModule } from '../systems/external.js';
 import { linkNames } from '../systems/index.js';
 import { parseWorkloadSpec, type WorkloadSpec } from '../workloads/spec.js';
-import { type GateMetric, type GateRule, parseGateRule } from './gate.js';
+import { type GateMetric, type GateRule, parseGateRule, READ_GATE_METRICS } from './gate.js';
 
 /** The longest run, warm-up or suite duration accepted: a day. Timers overflow far above it, and no suite needs more. */
 export const MAX_DURATION_SEC = 24 * 3600;
@@ -211,20 +211,7 @@ function checkNemesis(steps: NemesisStep[], cluster: ClusterSpec, durationSec: n
   });
 }
 
-/** Gate metrics measured on reads: a workload without reads can never produce them. */
-const READ_METRICS = new Set<GateMetric>([
-  'staleReads',
-  'maxStaleMs',
-  'readYourWritesViolations',
-  'monotonicReadViolations',
-  'monotonicWriteViolations',
-  'writesFollowReadsViolations',
-  'sessionViolations',
-  'followerReadShare',
-  'readP99Ms',
-  'maxStaleVersions',
-  'p99StaleMs',
-]);
+const READ_METRICS = new Set<GateMetric>(READ_GATE_METRICS);
 
 /**
  * Why a workload can never produce a gate metric (the gate would then fail every run with
