@@ -8,6 +8,22 @@ import type { Anomaly, ModeReads, RunData } from './data.js';
 type Spec = Record<string, unknown>;
 
 const FAULT_COLOR = '#f4a261';
+/** The narrowest an op's bar is drawn on an anomaly timeline (px). */
+const MIN_BAR_PX = 4;
+
+/**
+ * A linear axis from zero for points of up to `radiusPx`: ticks at a 1-2-5 step up to the largest
+ * value, and the domain widened by the radius at both ends (in data units), so a point at zero or
+ * at the maximum is drawn whole inside the plot, clear of the axis labels.
+ */
+export function paddedAxis(max: number, sizePx: number, radiusPx: number): { domain: [number, number]; ticks: number[] } {
+  const step = niceStep(Math.max(max, 1e-9), 5, false);
+  const top = Math.max(step, Math.ceil(max / step - 1e-9) * step);
+  const ticks: number[] = [];
+  for (let i = 0; i * step <= top + step / 2; i++) ticks.push(Number((i * step).toPrecision(6)));
+  const perPx = top / Math.max(1, sizePx - 2 * radiusPx);
+  return { domain: [-radiusPx * perPx, top + radiusPx * perPx], ticks };
+}
 
 /** Latency against durability: one point per run, p50 and p99 side by side. */
 export function headlineChart(runs: RunResult[]): Spec {
@@ -20,109 +36,203 @@ export function headlineChart(runs: RunResult[]): Spec {
     lost: r.lostAcked ?? 0,
     acked: r.acked,
     unavailable: Math.round((r.failedShare + r.indeterminateShare) * 1000) / 10,
-    control: r.control ? 'negative control' : 'mode',
+    control: r.control,
   }));
-  // Round to sensible digits and keep the axis from collapsing to [0, 0] when nothing was lost
-  // (vega would then print ticks like 0.000000).
-  const top = Math.max(1, ...values.map((v) => v.lostPer1000));
-  const controls = values.some((v) => v.control === 'negative control');
-  const panel = (q: 'p50' | 'p99') => ({
-    width: 300,
-    height: 240,
-    mark: { type: 'point', filled: true, opacity: 0.85 },
-    encoding: {
-      x: {
-        field: q,
-        type: 'quantitative',
-        title: `${q} acknowledged-write latency (ms)`,
-        scale: { zero: true, nice: true },
-        axis: { format: '~r', tickCount: 6 },
+  const width = 300;
+  const height = 240;
+  const sizes = [40, 500];
+  // The largest point's radius, plus its outline.
+  const radius = Math.sqrt(sizes[1]! / Math.PI) + 2;
+  const y = paddedAxis(Math.max(1, ...values.map((v) => v.lostPer1000)), height, radius);
+  const controls = [...new Set(values.filter((v) => v.control).map((v) => v.mode))];
+  const modeLabel = controls.length
+    ? `indexof(${JSON.stringify(controls)}, datum.label) >= 0 ? datum.label + ' (negative control)' : datum.label`
+    : 'datum.label';
+  const panel = (q: 'p50' | 'p99') => {
+    const x = paddedAxis(Math.max(1, ...values.map((v) => v[q])), width, radius);
+    return {
+      width,
+      height,
+      mark: { type: 'point', filled: true, opacity: 0.85 },
+      encoding: {
+        x: {
+          field: q,
+          type: 'quantitative',
+          title: `${q} acknowledged-write latency (ms)`,
+          scale: { domain: x.domain, nice: false, zero: false },
+          axis: { values: x.ticks, format: '~r' },
+        },
+        y: {
+          field: 'lostPer1000',
+          type: 'quantitative',
+          title: 'acknowledged writes lost per 1,000',
+          scale: { domain: y.domain, nice: false, zero: false },
+          axis: { values: y.ticks, format: '~r' },
+        },
+        color: { field: 'mode', type: 'nominal', title: 'mode', legend: { labelExpr: modeLabel, labelLimit: 260 } },
+        size: {
+          field: 'unavailable',
+          type: 'quantitative',
+          title: 'ops failed or indeterminate',
+          scale: { domain: [0, Math.max(1, ...values.map((v) => v.unavailable))], range: sizes, zero: true },
+          legend: { format: '~r', labelExpr: "datum.label + '%'", titleLimit: 300, symbolFillColor: '#888', symbolStrokeColor: '#888' },
+        },
+        // Negative controls as diamonds; the colour legend names them, so no legend of its own.
+        shape: { field: 'control', type: 'nominal', scale: { domain: [false, true], range: ['circle', 'diamond'] }, legend: null },
+        tooltip: [
+          { field: 'mode' },
+          { field: 'seed' },
+          { field: 'p50', format: '.2f' },
+          { field: 'p99', format: '.2f' },
+          { field: 'lost', title: 'lost' },
+          { field: 'acked', title: 'acknowledged' },
+          { field: 'lostPer1000', title: 'lost per 1,000' },
+          { field: 'unavailable', title: 'ops failed or indeterminate (%)' },
+        ],
       },
-      y: {
-        field: 'lostPer1000',
-        type: 'quantitative',
-        title: 'acknowledged writes lost per 1,000',
-        // A little room below zero: a run that lost nothing is drawn whole, not cut by the axis.
-        scale: { domain: [-top * 0.05, top * 1.1], nice: false, zero: false },
-        axis: { format: '~r', tickCount: 6 },
-      },
-      color: { field: 'mode', type: 'nominal', title: 'mode' },
-      size: {
-        field: 'unavailable',
-        type: 'quantitative',
-        title: 'failed + info (%)',
-        scale: { range: [60, 600] },
-        legend: { format: '~r', titleLimit: 240 },
-      },
-      // Only a suite with negative controls needs telling them apart.
-      shape: { field: 'control', type: 'nominal', title: 'run', legend: controls ? {} : null },
-      tooltip: [
-        { field: 'mode' },
-        { field: 'seed' },
-        { field: 'p50', format: '.2f' },
-        { field: 'p99', format: '.2f' },
-        { field: 'lost', title: 'lost' },
-        { field: 'acked', title: 'acknowledged' },
-        { field: 'lostPer1000', title: 'lost per 1,000' },
-        { field: 'unavailable', title: 'failed + info (%)' },
-      ],
-    },
-  });
+    };
+  };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: 'Latency against durability (one point per run; size = unavailability)',
+    title: {
+      text: 'Latency against durability',
+      subtitle: `one point per run${controls.length ? ' (diamond: a negative control)' : ''}; point size: the share of ops that failed or ended indeterminate`,
+    },
     data: { values },
     hconcat: [panel('p50'), panel('p99')],
+    resolve: { scale: { x: 'independent' } },
   };
 }
 
-function faultLayer(run: RunData): Spec[] {
+/** A run's faults and write outages shaded and its failover events as dashed lines, clamped to the chart's time domain (seconds). */
+function faultLayer(run: Pick<RunData, 'faults' | 'outage' | 'outages' | 'events'>, domain: [number, number]): Spec[] {
   const layers: Spec[] = [];
-  if (run.faults.length) {
+  const x = (field: string) => ({ field, type: 'quantitative', scale: { domain, nice: false, zero: false } });
+  const clamp = <T extends { from: number; to: number }>(xs: T[]) =>
+    xs.filter((w) => w.to >= domain[0] && w.from <= domain[1]).map((w) => ({ ...w, from: Math.max(w.from, domain[0]), to: Math.min(w.to, domain[1]) }));
+  const faults = clamp(run.faults);
+  if (faults.length) {
     layers.push({
-      data: { values: run.faults.map((f) => ({ ...f, label: `${f.fault} ${f.detail}` })) },
+      data: { values: faults.map((f) => ({ ...f, label: `${f.fault} ${f.detail}` })) },
       mark: { type: 'rect', color: FAULT_COLOR, opacity: 0.25 },
-      encoding: { x: { field: 'from', type: 'quantitative' }, x2: { field: 'to' }, tooltip: [{ field: 'label', title: 'fault' }] },
+      encoding: { x: x('from'), x2: { field: 'to' }, tooltip: [{ field: 'label', title: 'fault' }] },
     });
   }
-  const outages = [...(run.outage ? [{ ...run.outage, node: 'longest outage' }] : []), ...run.outages.map((o) => ({ ...o, node: `failover to ${o.node}` }))];
+  const outages = clamp([
+    ...(run.outage ? [{ ...run.outage, node: 'longest outage' }] : []),
+    ...run.outages.map((o) => ({ ...o, node: `failover to ${o.node}` })),
+  ]);
   if (outages.length) {
     layers.push({
       data: { values: outages },
       mark: { type: 'rect', color: '#e63946', opacity: 0.15 },
-      encoding: { x: { field: 'from', type: 'quantitative' }, x2: { field: 'to' }, tooltip: [{ field: 'node', title: 'write outage' }] },
+      encoding: { x: x('from'), x2: { field: 'to' }, tooltip: [{ field: 'node', title: 'write outage' }] },
     });
   }
-  if (run.events.length) {
+  const events = run.events.filter((e) => e.event !== 'repointed' && e.t >= domain[0] && e.t <= domain[1]);
+  if (events.length) {
     layers.push({
-      data: { values: run.events.filter((e) => e.event !== 'repointed') },
+      data: { values: events },
       mark: { type: 'rule', color: '#6a040f', strokeDash: [4, 3] },
-      encoding: { x: { field: 't', type: 'quantitative' }, tooltip: [{ field: 'event' }, { field: 'detail' }] },
+      encoding: { x: x('t'), tooltip: [{ field: 'event' }, { field: 'detail' }] },
     });
   }
   return layers;
 }
 
-/** Per run: write latency quantiles, throughput and replication lag over time, faults shaded. */
+/** Tick mantissas on a log axis, sparse to dense: the denser ones only where the sparse leave too few. */
+const LOG_STEPS = [
+  [1, 2, 5],
+  [1, 1.5, 2, 3, 5, 7],
+  [1, 1.5, 2, 2.5, 3, 4, 5, 6, 7, 8],
+] as const;
+
+/** The values of `mantissas` × powers of ten within [lo, hi]. */
+function logTicks(lo: number, hi: number, mantissas: readonly number[]): number[] {
+  const out: number[] = [];
+  for (let e = Math.floor(Math.log10(lo)) - 1; e <= Math.ceil(Math.log10(hi)); e++)
+    for (const m of mantissas) {
+      const v = Number((m * 10 ** e).toPrecision(6));
+      if (v >= lo * (1 - 1e-9) && v <= hi * (1 + 1e-9)) out.push(v);
+    }
+  return out;
+}
+
+/**
+ * A log axis for latencies (ms), and the chart height that keeps its labels apart. The domain runs
+ * from the 1-2-5 value at or below the smallest value to the one at or above the largest, with
+ * ticks at 1, 2, 5, 10, 20, 50 …. Between `focus` (the run's p50 and p99, where a reader looks)
+ * denser ticks (1, 1.5, 2, 3, 5, 7 …, then 1, 1.5, 2, 2.5, 3, 4 …) are added when the plain ones
+ * leave fewer than three there; the height then grows (from `minHeight`, up to `maxHeight`) until
+ * neighbouring labels are `gapPx` apart, so vega drops none of them as overlapping.
+ */
+export function latencyAxis(
+  values: number[],
+  focus: [number, number] | null,
+  { minHeight = 180, maxHeight = 400, gapPx = 13 } = {},
+): { domain: [number, number]; ticks: number[]; height: number } {
+  const pos = values.filter((v) => v > 0);
+  const lo0 = Math.max(0.01, Math.min(...pos, focus?.[0] ?? Number.POSITIVE_INFINITY));
+  const hi0 = Math.max(lo0 * 2, ...pos, focus?.[1] ?? 0);
+  const steps = logTicks(lo0 / 10, hi0 * 10, LOG_STEPS[0]);
+  const domain: [number, number] = [steps.filter((v) => v <= lo0).at(-1) ?? lo0, steps.find((v) => v >= hi0) ?? hi0];
+  let ticks = logTicks(domain[0], domain[1], LOG_STEPS[0]);
+  if (focus) {
+    const inFocus = (v: number) => v >= focus[0] && v <= focus[1];
+    for (const level of LOG_STEPS.slice(1)) {
+      if (ticks.filter(inFocus).length >= 3) break;
+      ticks = [...new Set([...ticks, ...logTicks(domain[0], domain[1], level).filter(inFocus)])].sort((a, b) => a - b);
+    }
+  }
+  const decades = Math.log10(domain[1] / domain[0]);
+  const closest = Math.min(1, ...ticks.slice(1).map((v, i) => Math.log10(v / ticks[i]!)));
+  const height = Math.round(Math.min(maxHeight, Math.max(minHeight, (gapPx / closest) * decades)));
+  return { domain, ticks, height };
+}
+
+/** Per run: write latency quantiles, throughput and replication lag over time, faults shaded, on one time axis. */
 export function runChart(run: RunData): Spec {
-  const x = { field: 't', type: 'quantitative', title: 'seconds since start' };
+  const domain = run.timeDomain;
+  const x = { field: 't', type: 'quantitative', title: 'seconds since start', scale: { domain, nice: false, zero: false } };
   const width = 640;
+  const r = run.result;
+  const focus: [number, number] | null = r.p50WriteMs !== null && r.p99WriteMs !== null ? [r.p50WriteMs, r.p99WriteMs] : null;
+  const lat = latencyAxis(
+    run.latency.map((p) => p.ms as number),
+    focus,
+  );
+  const background = faultLayer(run, domain);
+  // Legends in one column at the right, each beside its own chart.
+  const legend = { orient: 'right', titleLimit: 200 };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: `${run.result.mode}, seed ${run.result.seed}: ${run.result.nemesis}`,
+    title: `${r.mode}, seed ${r.seed}: ${r.nemesis}`,
     vconcat: [
       {
         width,
-        height: 160,
+        height: lat.height,
         layer: [
-          ...faultLayer(run),
+          ...background,
           {
             data: { values: run.latency },
-            mark: { type: 'line', point: false },
+            mark: { type: 'line', point: false, clip: true },
             encoding: {
               x,
-              y: { field: 'ms', type: 'quantitative', title: 'write latency (ms)', scale: { type: 'symlog' } },
-              color: { field: 'quantile', type: 'nominal', title: 'quantile' },
+              y: {
+                field: 'ms',
+                type: 'quantitative',
+                title: 'write latency, ms (log scale)',
+                scale: { type: 'log', domain: lat.domain, nice: false },
+                // Every tick labelled: the height keeps them apart, and a reader needs the ones between p50 and p99.
+                axis: { values: lat.ticks, format: '~r', grid: true, labelOverlap: false },
+              },
+              color: {
+                field: 'quantile',
+                type: 'nominal',
+                title: `quantile per ${Number(run.bucketSec.toFixed(2))} s`,
+                scale: { domain: ['p50', 'p99'], range: ['#4c78a8', '#f58518'] },
+                legend,
+              },
             },
           },
         ],
@@ -131,14 +241,20 @@ export function runChart(run: RunData): Spec {
         width,
         height: 110,
         layer: [
-          ...faultLayer(run),
+          ...background,
           {
             data: { values: run.throughput },
-            mark: { type: 'area', opacity: 0.8 },
+            mark: { type: 'area', opacity: 0.8, clip: true },
             encoding: {
               x,
               y: { field: 'opsPerSec', type: 'quantitative', title: 'ops/s', stack: true },
-              color: { field: 'type', type: 'nominal', title: 'outcome', scale: { domain: ['ok', 'fail', 'info'], range: ['#2a9d8f', '#e9c46a', '#e76f51'] } },
+              color: {
+                field: 'type',
+                type: 'nominal',
+                title: 'outcome',
+                scale: { domain: ['ok', 'fail', 'info'], range: ['#2a9d8f', '#e9c46a', '#e76f51'] },
+                legend,
+              },
             },
           },
         ],
@@ -147,14 +263,14 @@ export function runChart(run: RunData): Spec {
         width,
         height: 110,
         layer: [
-          ...faultLayer(run),
+          ...background,
           {
             data: { values: run.lag.length ? run.lag : [{ t: 0, follower: 'none', leader: '', period: 0, records: 0 }] },
-            mark: { type: 'line' },
+            mark: { type: 'line', clip: true },
             encoding: {
               x,
-              y: { field: 'records', type: 'quantitative', title: 'replication lag (records)' },
-              color: { field: 'follower', type: 'nominal', title: 'follower' },
+              y: { field: 'records', type: 'quantitative', title: 'lag (records)' },
+              color: { field: 'follower', type: 'nominal', title: 'follower', legend },
               // One line per follower per leader period: a failover breaks the line.
               detail: { field: 'period', type: 'nominal' },
               tooltip: [{ field: 'follower' }, { field: 'leader', title: 'as seen by leader' }, { field: 'records', title: 'lag (records)' }],
@@ -163,7 +279,7 @@ export function runChart(run: RunData): Spec {
         ],
       },
     ],
-    resolve: { scale: { color: 'independent' } },
+    resolve: { scale: { color: 'independent' }, legend: { color: 'independent' } },
   };
 }
 
@@ -174,17 +290,18 @@ export function runChart(run: RunData): Spec {
  * are shaded and failovers drawn as dashed lines when the run is given.
  */
 export function anomalyChart(a: Anomaly, run?: Pick<RunData, 'faults' | 'events'>): Spec {
-  const values = a.ops.map((o) => ({
-    ...o,
-    from: o.from * 1000,
-    to: Math.max(o.to * 1000, o.from * 1000 + 0.5),
-    group: o.group ?? o.type,
-    where: o.where ?? '',
-  }));
-  const lo = Math.min(...values.map((v) => v.from));
-  const hi = Math.max(...values.map((v) => v.to));
+  const width = 620;
+  const lo = Math.min(...a.ops.map((o) => o.from * 1000));
+  const hi = Math.max(...a.ops.map((o) => o.to * 1000));
   const pad = Math.max(5, (hi - lo) * 0.05);
   const domain = [lo - pad, hi + pad];
+  // Ops of a millisecond on a timeline of seconds would be slivers: each bar is at least this wide.
+  const minMs = (MIN_BAR_PX * (domain[1]! - domain[0]!)) / width;
+  const values = a.ops.map((o) => {
+    const from = o.from * 1000;
+    const to = Math.max(o.to * 1000, from + minMs);
+    return { ...o, from, to, group: o.group ?? o.type, where: o.where ?? '' };
+  });
   const x = { field: 'from', type: 'quantitative', title: 'ms since start', scale: { domain, zero: false, nice: false } };
   const inView = (from: number, to: number) => to >= domain[0]! && from <= domain[1]!;
   const background: Spec[] = [];
@@ -207,15 +324,25 @@ export function anomalyChart(a: Anomaly, run?: Pick<RunData, 'faults' | 'events'
       mark: { type: 'rule', color: '#6a040f', strokeDash: [4, 3] },
       encoding: { x: { field: 't', type: 'quantitative', scale: { domain } }, tooltip: [{ field: 'event' }, { field: 'detail' }] },
     });
+  // A non-linearizable timeline colours by outcome (its groups are outcomes and two roles); the others by who acknowledged.
   const byGroup = a.kind !== 'non-linearizable';
   const rows = new Set(values.map((v) => v.row)).size;
   const dense = rows > 40;
   const titles = a.tooltipTitles ?? { group: 'acknowledged', where: 'where it went' };
   // Legend entries in the order the ops come (for a session violation: what it required, then the op that fell short).
-  const groups = [...new Set(values.map((v) => v.group))];
   const colors = a.groupColors;
+  const present = [...new Set(values.map((v) => v.group))];
+  // With fixed colours, legend entries in the colours' order (outcomes, then the roles); otherwise as the ops come.
+  const groups = colors && present.every((g) => colors[g]) ? Object.keys(colors).filter((g) => present.includes(g)) : present;
   const groupScale = colors && groups.every((g) => colors[g]) ? { domain: groups, range: groups.map((g) => colors[g]) } : { domain: groups };
-  const groupColor = { field: 'group', type: 'nominal', title: null, scale: groupScale, legend: { orient: 'top', labelLimit: 300 } };
+  // Above the plot, wrapped after three entries so a long legend does not widen the chart (and so shrink it on the page).
+  const groupColor = {
+    field: 'group',
+    type: 'nominal',
+    title: null,
+    scale: groupScale,
+    legend: { orient: 'top', labelLimit: 300, columns: Math.min(3, groups.length) },
+  };
   const marks: Spec[] = [];
   if (a.kind === 'session') {
     // One row per violation: a thin line from the op that set the bar to the op that fell short.
@@ -255,7 +382,7 @@ export function anomalyChart(a: Anomaly, run?: Pick<RunData, 'faults' | 'events'
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: a.title,
-    width: 620,
+    width,
     height: { step: dense ? 12 : 20 },
     layer: [
       ...background,
@@ -267,11 +394,7 @@ export function anomalyChart(a: Anomaly, run?: Pick<RunData, 'faults' | 'events'
           x,
           x2: { field: 'to' },
           y: { field: 'row', type: 'nominal', title: null, sort: null, axis: { labelLimit: 300, labelFontSize: dense ? 9 : 11 } },
-          color: byGroup
-            ? groupColor
-            : { field: 'type', type: 'nominal', title: 'outcome', scale: { domain: ['ok', 'fail', 'info'], range: ['#2a9d8f', '#e9c46a', '#e76f51'] } },
-          stroke: { condition: { test: 'datum.focus', value: '#000' }, value: null },
-          strokeWidth: { value: byGroup ? 0 : 2 },
+          color: groupColor,
           tooltip: [
             { field: 'label', title: 'op' },
             { field: 'type' },

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { type CheckFile, readCheckFile } from '../checker/check-file.js';
 import { SESSION_GUARANTEES, type SessionGuarantee } from '../checker/session.js';
-import { isClientProcess, type Op, pairOps, WRITE_FS } from '../history/op.js';
+import { isClientProcess, type Op, type OpPair, pairOps, WRITE_FS } from '../history/op.js';
 import { loadHistory } from '../history/reader.js';
 import { parseJsonLines } from '../lib/json-lines.js';
 import { isRecord } from '../lib/schema.js';
@@ -16,6 +16,7 @@ import type { SuiteResults } from '../suite/results.js';
 import { readResults } from '../suite/results.js';
 import type { RunResult } from '../suite/run-one.js';
 import { medianOf } from '../suite/summary.js';
+import { type ModeStory, whatHappened } from './story.js';
 
 export interface TimePoint {
   t: number;
@@ -27,6 +28,8 @@ export interface Window {
   from: number;
   to: number;
   detail: string;
+  /** The nodes it hit (killed, paused, cut off), when the nemesis recorded them. */
+  nodes: string[];
 }
 
 export interface TimelineOp {
@@ -104,6 +107,14 @@ export interface ModeReads {
 
 export interface RunData {
   result: RunResult;
+  /** Seconds since the run's start that every chart of the run spans, so fault shading lines up across them. */
+  timeDomain: [number, number];
+  /** When the run started on the clock (run.json), null when not recorded. */
+  startedAtMs: number | null;
+  /** The length of the latency and throughput buckets (seconds). */
+  bucketSec: number;
+  /** When the clients ran (seconds), null without client ops. */
+  load: { from: number; to: number } | null;
   latency: TimePoint[];
   throughput: TimePoint[];
   lag: TimePoint[];
@@ -115,6 +126,8 @@ export interface RunData {
   anomalies: Anomaly[];
   rewound: Record<string, number>;
   failovers: Array<{ node: string; epoch: number; detectionMs: number; promotionMs: number; outageMs: number | null }>;
+  /** Each acknowledged write the logs show lost: when it was acknowledged (seconds), by whom, and where its record went. */
+  lostWrites: Array<{ at: number; node: string | null; epoch: number | null; where: string }>;
   /** The session checker's and read placement's results, when the run was checked for them. */
   sessions?: SessionsCheck;
   readPlacement?: PlacementCheck;
@@ -128,6 +141,10 @@ export interface ReportData {
   runs: RunData[];
   /** Per mode whose runs made ok reads (as the session checker counts them); empty when none did (no read section then). */
   reads: ModeReads[];
+  /** "What happened", one sentence per mode, over every run. */
+  story: ModeStory[];
+  /** The median wall time of a run (ms), from each run's start to the next one's (the last: to the suite's end); null when unknown. */
+  runWallMs: number | null;
 }
 
 const NS = 1e9;
@@ -151,6 +168,63 @@ function quantile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 }
 
+/** The seconds the clients ran: their first invocation to their last completion (final reads are not the workload). */
+export function loadSpan(pairs: readonly OpPair[]): { from: number; to: number } | null {
+  let from = Number.POSITIVE_INFINITY;
+  let to = Number.NEGATIVE_INFINITY;
+  for (const p of pairs) {
+    if (!isClientProcess(p.invoke.process) || p.invoke.f === 'final-read') continue;
+    from = Math.min(from, p.invoke.time / NS);
+    to = Math.max(to, (p.complete ?? p.invoke).time / NS);
+  }
+  return from <= to ? { from, to } : null;
+}
+
+/**
+ * Write latency quantiles and ops/s per time bucket, each op counted in the bucket of its
+ * completion. A bucket counts only the part of its length the clients were running, so the first
+ * and last ones, which the load covers only partly, are not drawn as a drop in throughput; one
+ * covered for less than half its length is left out (a rate or a p99 from a few ops is noise). Each
+ * point sits in the middle of the part covered.
+ */
+export function timeBuckets(
+  pairs: readonly OpPair[],
+  bucketSec: number,
+  load: { from: number; to: number } | null,
+): { latency: TimePoint[]; throughput: TimePoint[] } {
+  const latency: TimePoint[] = [];
+  const throughput: TimePoint[] = [];
+  if (!load) return { latency, throughput };
+  const buckets = new Map<number, { lat: number[]; ok: number; fail: number; info: number }>();
+  for (const p of pairs) {
+    if (!isClientProcess(p.invoke.process) || p.invoke.f === 'final-read' || !p.complete) continue;
+    const b = Math.floor(p.complete.time / NS / bucketSec);
+    const e = buckets.get(b) ?? { lat: [], ok: 0, fail: 0, info: 0 };
+    e[p.complete.type as 'ok' | 'fail' | 'info']++;
+    if (p.complete.type === 'ok' && WRITE_FS.has(p.invoke.f)) e.lat.push((p.complete.time - p.invoke.time) / 1e6);
+    buckets.set(b, e);
+  }
+  // Every bucket the load spans, empty ones too: an outage with no completion is drawn as zero, not bridged.
+  for (let b = Math.floor(load.from / bucketSec); b * bucketSec < load.to; b++) {
+    const e = buckets.get(b) ?? { lat: [], ok: 0, fail: 0, info: 0 };
+    const from = Math.max(b * bucketSec, load.from);
+    const to = Math.min((b + 1) * bucketSec, load.to);
+    const covered = to - from;
+    if (covered < bucketSec / 2) continue;
+    const t = (from + to) / 2;
+    const s = e.lat.sort((x, y) => x - y);
+    // Per bucket only p50 and p99: a bucket holds tens of writes, too few for a meaningful p99.9.
+    if (s.length)
+      for (const [q, name] of [
+        [0.5, 'p50'],
+        [0.99, 'p99'],
+      ] as const)
+        latency.push({ t, quantile: name, ms: quantile(s, q) });
+    for (const type of ['ok', 'fail', 'info'] as const) throughput.push({ t, type, opsPerSec: e[type] / covered });
+  }
+  return { latency, throughput };
+}
+
 /**
  * Lag samples (lag.jsonl lines, in time order) as chart points. Lag is what the leader of the
  * moment reports, so each point carries a leader-period number: a line never joins one leader's
@@ -170,8 +244,25 @@ export async function loadReportData(runDir: string): Promise<ReportData> {
   const results = await readResults(runDir);
   const runs: RunData[] = [];
   for (const r of results.runs) runs.push(await loadRun(path.join(runDir, r.dir), r));
-  // Before the report drops passing runs of a many-seed suite: the read side covers every run.
-  return { results, runs, reads: modeReads(results, runs) };
+  // Before the report drops passing runs of a many-seed suite: the read side and the story cover every run.
+  return { results, runs, reads: modeReads(results, runs), story: whatHappened(results.modes, results.runs, runs), runWallMs: runWallMs(results, runs) };
+}
+
+/**
+ * How long one run took on the clock, start to checked (cluster start, load, healing, convergence,
+ * checks), as the median over runs: each run lasts until the next one starts, the last until the
+ * suite finished. Shards merged from several machines overlap in time, so a merged suite has none.
+ */
+export function runWallMs(results: SuiteResults, runs: Array<Pick<RunData, 'startedAtMs'>>): number | null {
+  const end = Date.parse(results.finishedAt);
+  if (results.mergedFrom?.length || !Number.isFinite(end)) return null;
+  const starts = runs
+    .map((r) => r.startedAtMs)
+    .filter((t): t is number => t !== null)
+    .sort((a, b) => a - b);
+  if (!starts.length) return null;
+  const walls = starts.map((t, i) => (starts[i + 1] ?? end) - t);
+  return walls.every((w) => w > 0) ? medianOf(walls) : null;
 }
 
 async function loadRun(dir: string, result: RunResult): Promise<RunData> {
@@ -180,47 +271,29 @@ async function loadRun(dir: string, result: RunResult): Promise<RunData> {
   const startedAtMs = typeof run.startedAtMs === 'number' ? run.startedAtMs : 0;
   const check: Partial<CheckFile> = (await readCheckFile(path.join(dir, 'check.json'))) ?? {};
   const { pairs } = pairOps(history);
+  const load = loadSpan(pairs);
   const bucketSec = Math.max(0.5, result.durationSec / 60);
-  const buckets = new Map<number, { lat: number[]; ok: number; fail: number; info: number }>();
-  for (const p of pairs) {
-    if (!isClientProcess(p.invoke.process) || p.invoke.f === 'final-read' || !p.complete) continue;
-    const b = Math.floor(p.complete.time / NS / bucketSec);
-    const e = buckets.get(b) ?? { lat: [], ok: 0, fail: 0, info: 0 };
-    e[p.complete.type as 'ok' | 'fail' | 'info']++;
-    if (p.complete.type === 'ok' && WRITE_FS.has(p.invoke.f)) e.lat.push((p.complete.time - p.invoke.time) / 1e6);
-    buckets.set(b, e);
-  }
-  const latency: TimePoint[] = [];
-  const throughput: TimePoint[] = [];
-  for (const [b, e] of [...buckets].sort((x, y) => x[0] - y[0])) {
-    const t = b * bucketSec;
-    const s = e.lat.sort((x, y) => x - y);
-    // Per bucket only p50 and p99: a bucket holds tens of writes, too few for a meaningful p99.9.
-    if (s.length)
-      for (const [q, name] of [
-        [0.5, 'p50'],
-        [0.99, 'p99'],
-      ] as const)
-        latency.push({ t, quantile: name, ms: quantile(s, q) });
-    for (const type of ['ok', 'fail', 'info'] as const) throughput.push({ t, type, opsPerSec: e[type] / bucketSec });
-  }
+  const { latency, throughput } = timeBuckets(pairs, bucketSec, load);
   const lagLines = await readJsonl(path.join(dir, 'lag.jsonl'));
   const lag = lagPoints(lagLines);
   const faults: Window[] = [];
-  const open = new Map<string, { t: number; detail: string }[]>();
-  const end = history.length ? history[history.length - 1]!.time / NS : result.durationSec;
+  const open = new Map<string, Array<{ t: number; detail: string; nodes: string[] }>>();
+  // One time axis for every chart of the run: from the start to its last recorded moment, history or lag sample.
+  const end = Math.max(history.length ? history[history.length - 1]!.time / NS : result.durationSec, ...lag.map((l) => l.t));
   for (const op of history) {
     if (op.process !== 'nemesis') continue;
     const fault = op.f.replace(/^(start|stop)-/, '');
-    if (op.f.startsWith('start-')) open.set(fault, [...(open.get(fault) ?? []), { t: op.time / NS, detail: describeValue(op.value) }]);
+    if (op.f.startsWith('start-'))
+      open.set(fault, [...(open.get(fault) ?? []), { t: op.time / NS, detail: describeValue(op.value), nodes: faultNodes(op.value) }]);
     else {
       const started = open.get(fault)?.shift();
-      if (started) faults.push({ fault, from: started.t, to: op.time / NS, detail: started.detail });
+      if (started) faults.push({ fault, from: started.t, to: op.time / NS, detail: started.detail, nodes: started.nodes });
     }
   }
-  for (const [fault, rest] of open) for (const s of rest) faults.push({ fault, from: s.t, to: end, detail: s.detail });
-  const startMs = startedAtMs;
+  for (const [fault, rest] of open) for (const s of rest) faults.push({ fault, from: s.t, to: end, detail: s.detail, nodes: s.nodes });
+  faults.sort((a, b) => a.from - b.from);
   const monitorEvents = await readJsonl(path.join(dir, 'events.jsonl'));
+  const startMs = historyStart(run, monitorEvents) ?? startedAtMs;
   const events = monitorEvents
     .filter(
       (e) =>
@@ -257,21 +330,55 @@ async function loadRun(dir: string, result: RunResult): Promise<RunData> {
   const sessions = check.sessions && !check.sessions.crashed ? check.sessions : undefined;
   const readPlacement = check.readPlacement && !check.readPlacement.crashed ? check.readPlacement : undefined;
   const lagAt = lagLookup(lagLines);
+  const ev = check.evidence && !check.evidence.crashed ? check.evidence : undefined;
+  const byIndex = new Map(history.map((op) => [op.index, op]));
+  const lostWrites = (ev?.lost ?? []).map((l) => ({
+    at: (byIndex.get(l.completeIndex)?.time ?? 0) / NS,
+    node: l.node,
+    epoch: l.epoch,
+    where: l.where,
+  }));
   return {
     result,
+    timeDomain: [0, end],
+    startedAtMs: startedAtMs || null,
+    bucketSec,
+    load,
     latency,
     throughput,
     lag,
     faults,
-    events,
+    // Events after the last recorded moment (the monitor repointing nodes during teardown) are off the run's axis.
+    events: events.filter((e) => e.t <= end),
     outage: ow ? { from: ow.fromTime / NS, to: ow.toTime / NS } : null,
     outages,
-    anomalies: [...anomalies(history, check), ...sessionAnomalies(history, sessions, lagAt), ...sessionCrash(check)],
+    anomalies: bySeverity([...anomalies(history, check), ...sessionAnomalies(history, sessions, lagAt), ...sessionCrash(check)]),
     rewound,
     failovers,
+    lostWrites,
     sessions,
     readPlacement,
   };
+}
+
+/** The nodes a nemesis event names (`nodes` for kill and pause, `isolate` for a partition). */
+function faultNodes(v: unknown): string[] {
+  if (!isRecord(v)) return [];
+  const list = (x: unknown) => (Array.isArray(x) ? x.map(String) : typeof x === 'string' ? [x] : []);
+  return [...new Set([...list(v.nodes), ...list(v.isolate)])];
+}
+
+/**
+ * The wall-clock moment (ms) of the history's time zero, to place the monitor's events (wall
+ * clock) on the history's axis. run.json's startedAtMs is taken before the system starts, seconds
+ * earlier than the history's zero on a loaded machine (7 s here), which drew failovers seconds late.
+ * A run.json that records `historyStartMs` says it; otherwise the monitor's start stands in for it:
+ * the history begins as soon as the started system answers, a few hundred ms after the monitor.
+ */
+export function historyStart(run: Record<string, unknown>, events: Array<Record<string, unknown>>): number | undefined {
+  if (typeof run.historyStartMs === 'number') return run.historyStartMs;
+  const started = events.find((e) => e.event === 'monitor-started' && typeof e.timeMs === 'number');
+  return started ? (started.timeMs as number) : undefined;
 }
 
 function describeValue(v: unknown): string {
@@ -288,6 +395,21 @@ function describeValue(v: unknown): string {
   return parts.join(', ');
 }
 
+/**
+ * The order anomalies are told in, worst first: acknowledged writes lost, then two leaders
+ * acknowledging at once (which is how they get lost), then reads no order of the writes explains
+ * (often the lost writes seen before they vanished), then what a client session saw go backwards.
+ */
+export const SEVERITY: readonly Anomaly['kind'][] = ['lost', 'split-brain', 'non-linearizable', 'session'];
+
+/** Anomalies worst first (stable within a kind). */
+export function bySeverity(xs: Anomaly[]): Anomaly[] {
+  return xs
+    .map((a, i) => ({ a, i }))
+    .sort((x, y) => SEVERITY.indexOf(x.a.kind) - SEVERITY.indexOf(y.a.kind) || x.i - y.i)
+    .map((x) => x.a);
+}
+
 /** A timeline shows at most this many rows; the table beside it lists every op. */
 export const TIMELINE_ROWS = 150;
 
@@ -297,25 +419,35 @@ function anomalies(history: Op[], check: Partial<CheckFile>): Anomaly[] {
   const t = (i: number | null | undefined) => (i === null || i === undefined ? undefined : byIndex.get(i)!.time / NS);
   const end = history.length ? history[history.length - 1]!.time / NS : 0;
   const lin = check.linearizable && !check.linearizable.crashed ? check.linearizable : undefined;
+  const lostInvokes = new Set((check.evidence && !check.evidence.crashed ? check.evidence.lost : []).map((l) => l.invokeIndex));
   for (const f of (lin?.failures ?? []).slice(0, 5)) {
     const ops = [...f.prefixTail, ...f.concurrent, f.op];
     const seen = new Set<number>();
     out.push({
       kind: 'non-linearizable',
       title: `key ${f.key}: not linearizable`,
-      text: f.message,
+      text: `${linearizabilityText(f.message, f.concurrent.length)} The rows are the last operations the search could order before it and those overlapping it in time, each with the node that answered.`,
       ops: ops
         .filter((o) => !seen.has(o.invokeIndex) && seen.add(o.invokeIndex))
         .sort((a, b) => a.invokeIndex - b.invokeIndex)
-        .map((o) => ({
-          row: `#${o.invokeIndex} p${String(o.process)} ${o.f} ${short(o.value)}`,
-          process: String(o.process),
-          from: t(o.invokeIndex)!,
-          to: t(o.completeIndex) ?? end,
-          type: o.type,
-          label: `${o.f} ${JSON.stringify(o.value)}`,
-          focus: o.invokeIndex === f.op.invokeIndex,
-        })),
+        .map((o) => {
+          const node = o.completeIndex === null ? undefined : byIndex.get(o.completeIndex)?.node;
+          const focus = o.invokeIndex === f.op.invokeIndex;
+          const lost = lostInvokes.has(o.invokeIndex);
+          return {
+            row: `#${o.invokeIndex} p${String(o.process)} ${o.f} ${short(valueText(o.value))}${node ? ` @${node}` : ''}`,
+            process: String(o.process),
+            from: t(o.invokeIndex)!,
+            to: t(o.completeIndex) ?? end,
+            type: o.type,
+            label: `${o.f} ${JSON.stringify(o.value)}`,
+            focus,
+            group: focus ? NONLIN_GROUPS.focus : lost ? NONLIN_GROUPS.lost : o.type,
+            where: node ? `answered by ${node}` : '',
+          };
+        }),
+      tooltipTitles: { group: 'outcome', where: 'node' },
+      groupColors: NONLIN_COLORS,
     });
   }
   const ev = check.evidence && !check.evidence.crashed ? check.evidence : undefined;
@@ -402,10 +534,43 @@ function lossFinalReadsNote(check: Partial<CheckFile>): string {
   return ` The final reads, a second and independent count, see ${loss.lostAcked} lost (they cannot see a lost write that a later write overwrote).`;
 }
 
+/** What a non-linearizable timeline's colours mean (the legend's words). */
+const NONLIN_GROUPS = { focus: 'the op that cannot be placed', lost: 'acknowledged, later lost' } as const;
+const NONLIN_COLORS: Record<string, string> = {
+  ok: '#2a9d8f',
+  fail: '#e9c46a',
+  info: '#e76f51',
+  [NONLIN_GROUPS.lost]: '#4c78a8',
+  [NONLIN_GROUPS.focus]: '#c1121f',
+};
+
+/**
+ * The checker's sentence on an op that cannot be linearized, with its ending said for the count of
+ * overlapping ops: "its 0 concurrent op(s)" read as if there were some whose order mattered.
+ */
+export function linearizabilityText(message: string, concurrent: number): string {
+  const ending = /,? whatever order its \d+ concurrent op\(s\) take effect in\.?$/;
+  if (!ending.test(message)) return message;
+  const tail =
+    concurrent === 0
+      ? ': no other operation overlaps it in time, so nothing can take effect between the ones before it and it.'
+      : concurrent === 1
+        ? ', whichever of it and the one operation overlapping it takes effect first.'
+        : `, whatever order it and the ${concurrent} operations overlapping it take effect in.`;
+  return message.replace(ending, tail);
+}
+
+/** A register value for a row label: strings bare, a cas's [expected, new] as "expected → new". */
+function valueText(v: unknown): string {
+  if (typeof v === 'string') return v;
+  if (Array.isArray(v) && v.length === 2) return `${valueText(v[0])} → ${valueText(v[1])}`;
+  return JSON.stringify(v);
+}
+
 /** A value shortened for a timeline row label. */
 function short(v: unknown): string {
   const s = typeof v === 'string' ? v : JSON.stringify(v);
-  return s.length > 24 ? `${s.slice(0, 23)}…` : s;
+  return s.length > 32 ? `${s.slice(0, 31)}…` : s;
 }
 
 /** A follower's replication lag at some moment, from the run's lag.jsonl (sampled four times a second). */
