@@ -536,12 +536,25 @@ function placeLabels(points: Array<{ x: number; y: number; lines: string[] }>, w
       { align: 'right', x: p.x - gap - w + 4, y: p.y - gap - h + 4 },
       { align: 'right', x: p.x - gap - w + 4, y: p.y + gap - 4 },
     ] as const;
-    let best: (typeof candidates)[number] = candidates[0];
+    // Failing those, further up or down, one label height at a time: two points close together at
+    // the plot's edge (say both at zero staleness) then stack their labels instead of writing one over the other.
+    const further = [1, 2, 3].flatMap((k) =>
+      [-1, 1].flatMap((dir) => {
+        const y = dir < 0 ? p.y - gap - h - k * h : p.y + gap + k * h;
+        return [
+          { align: 'left' as const, x: p.x + gap - 4, y },
+          { align: 'right' as const, x: p.x - gap - w + 4, y },
+        ];
+      }),
+    );
+    let best: (typeof candidates)[number] | (typeof further)[number] = candidates[0];
     let bestScore = Number.POSITIVE_INFINITY;
-    for (const c of candidates) {
+    for (const [i, c] of [...candidates, ...further].entries()) {
       const box = { x: c.x, y: c.y, w, h };
       const outside = w * h - overlap(box, { x: 0, y: 0, w: width, h: height });
-      const score = outside * 100 + placed.reduce((a, b) => a + overlap(box, b), 0);
+      // A label further away reads less clearly as its point's: it wins only by avoiding an overlap.
+      const distance = i < candidates.length ? 0 : 20 * (1 + Math.floor((i - candidates.length) / 4));
+      const score = outside * 100 + placed.reduce((a, b) => a + overlap(box, b), 0) + distance;
       if (score < bestScore) {
         bestScore = score;
         best = c;

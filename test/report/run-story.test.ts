@@ -10,8 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildReport } from '../../src/report/build.js';
-import { anomalyChart, headlineChart, latencyAxis, runChart } from '../../src/report/charts.js';
-import { loadReportData, type ReportData } from '../../src/report/data.js';
+import { anomalyChart, headlineChart, latencyAxis, readChart, runChart } from '../../src/report/charts.js';
+import { loadReportData, type ModeReads, type ReportData } from '../../src/report/data.js';
 import { settingsText } from '../../src/report/html.js';
 import { fakeResults, fakeRun } from '../helpers/results.js';
 import { LOAD, PARTITION, runFolder } from './run-folder.js';
@@ -216,5 +216,41 @@ describe('headline chart', () => {
     expect(spec.title.subtitle).toContain('ops that failed or ended indeterminate');
     expect(JSON.stringify(enc.size!.legend)).toContain("'%'");
     expect(enc.shape!.legend).toBeNull();
+  });
+});
+
+describe('read chart', () => {
+  it('labels of two modes side by side at zero staleness are stacked, not written over each other', () => {
+    // The quick suite's reads: sync and semi-sync at 0 ms behind, 22 ms apart in p99; async far off.
+    const mode = (name: string, p99: number, ms: number): ModeReads => ({
+      mode: name,
+      runs: 1,
+      seeds: 1,
+      policies: ['leader-only'],
+      okReads: 1000,
+      followerShare: 0,
+      readP50Ms: 1,
+      readP99Ms: p99,
+      violations: { 'read-your-writes': 0, 'monotonic-reads': 0, 'monotonic-writes': 0, 'writes-follow-reads': 0 },
+      stale: { judged: 1000, versions: { p50: 0, p99: 0, max: 0 }, ms: { p50: 0, p99: ms, max: ms } },
+      nodes: [],
+    });
+    const spec = readChart([mode('async', 223.4, 1148.6), mode('semi-sync', 53, 0), mode('sync', 30.8, 0)]) as {
+      data: { values: Array<{ align: string; px: number; py: number; lines: string[] }> };
+    };
+    // The label boxes as the chart places them (11 px text, 13 px lines).
+    const boxes = spec.data.values.map((v) => {
+      const w = Math.max(...v.lines.map((l) => l.length)) * 11 * 0.56;
+      const h = v.lines.length * 13;
+      const x = v.align === 'left' ? v.px : v.align === 'right' ? v.px - w : v.px - w / 2;
+      return { x, y: v.py - h / 2, w, h };
+    });
+    for (let i = 0; i < boxes.length; i++)
+      for (let j = i + 1; j < boxes.length; j++) {
+        const a = boxes[i]!;
+        const b = boxes[j]!;
+        const overlap = Math.max(0, Math.min(a.x + a.w, b.x + b.w) - Math.max(a.x, b.x)) * Math.max(0, Math.min(a.y + a.h, b.y + b.h) - Math.max(a.y, b.y));
+        expect(overlap, `${spec.data.values[i]!.lines[0]} and ${spec.data.values[j]!.lines[0]}`).toBe(0);
+      }
   });
 });
