@@ -1,15 +1,15 @@
 /**
  * `npm run screenshots`: the README's pictures, made from a real run. A short copy of the quick
- * suite (async, semi-sync and sync under a leader kill and a leader partition, 12 s of load each,
- * about 1.5 minutes), then its report and `replab serve`'s index rendered in headless Chromium at
- * 1400 px and cut to the top 1400×900, written to docs/img/report.png and docs/img/serve-index.png.
+ * suite (async, semi-sync and sync under a leader kill and a leader partition, 12 s of load each;
+ * 70 s on a loaded 2-core machine), then its report and `replab serve`'s index rendered in
+ * headless Chromium at 1400 px and cut to the top 1400×900 (less when the page is shorter),
+ * written to docs/img/report.png and docs/img/serve-index.png.
  *
  * Needs Debian's chromium (or REPLAB_CHROMIUM naming a Chromium binary); exits 4 without it.
- * `--reports DIR` keeps the run folder there (by default a temporary folder, removed at the end).
+ * The run goes to reports/screenshots/runs, removed at the end; `--reports DIR` puts it in DIR and keeps it.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, promises as fsp } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { cliEntry, projectRoot } from '../src/lib/paths.js';
@@ -41,18 +41,18 @@ gate:
 `;
 }
 
-/** Runs the CLI with its output passed through; resolves with its exit code. */
-function run(args: string[]): Promise<number> {
+/** Runs the CLI in `cwd` with its output passed through; resolves with its exit code. */
+function run(args: string[], cwd: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cliEntry(), ...args], { stdio: ['ignore', 'inherit', 'inherit'] });
+    const child = spawn(process.execPath, [cliEntry(), ...args], { cwd, stdio: ['ignore', 'inherit', 'inherit'] });
     child.once('error', reject);
     child.once('exit', (code) => resolve(code ?? 1));
   });
 }
 
-/** `replab serve --port 0` on the folder, and the address it printed. */
-async function serve(reports: string): Promise<{ url: string; stop: () => void }> {
-  const child = spawn(process.execPath, [cliEntry(), 'serve', '--reports', reports, '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+/** `replab serve --port 0` on the folder (from `cwd`), and the address it printed. */
+async function serve(reports: string, cwd: string): Promise<{ url: string; stop: () => void }> {
+  const child = spawn(process.execPath, [cliEntry(), 'serve', '--reports', reports, '--port', '0'], { cwd, stdio: ['ignore', 'pipe', 'inherit'] });
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => reject(new Error(`replab serve printed no address within 30 s: ${out}`)), 30_000);
@@ -78,27 +78,32 @@ async function main(): Promise<void> {
   const root = projectRoot();
   const at = process.argv.indexOf('--reports');
   const kept = at >= 0 ? process.argv[at + 1] : undefined;
-  const work = await fsp.mkdtemp(path.join(os.tmpdir(), 'replab-screenshots-'));
-  const reports = kept ? path.resolve(kept) : path.join(work, 'reports');
+  // Inside the checkout (reports/ is not committed), and run from its root: the pages then show
+  // short paths and results.json the commit the pictures were made from.
+  const work = path.join(root, 'reports', 'screenshots');
+  await fsp.rm(work, { recursive: true, force: true });
+  await fsp.mkdir(work, { recursive: true });
+  const reports = kept ? path.resolve(kept) : path.join('reports', 'screenshots', 'runs');
   const out = path.join(root, 'docs', 'img');
   await fsp.mkdir(out, { recursive: true });
   try {
-    const suite = path.join(work, 'quick.yaml');
-    await fsp.writeFile(suite, suiteText(root));
+    await fsp.writeFile(path.join(work, 'quick-12s.yaml'), suiteText(root));
     // Exit 1 is a gate that failed: still a report worth a picture.
-    const code = await run(['run', suite, '--reports', reports]);
+    const code = await run(['run', path.join('reports', 'screenshots', 'quick-12s.yaml'), '--reports', reports], root);
     if (code !== 0 && code !== 1) throw new Error(`replab run exited ${code}`);
     const browser = await chromium.launch({ executablePath, args: ['--no-sandbox'] });
-    const server = await serve(reports);
+    const server = await serve(reports, root);
     try {
       const page = await browser.newPage({ viewport: { width: WIDTH, height: HEIGHT } });
       const shots: Array<[string, string]> = [
-        [`file://${path.join(reports, 'latest', 'report.html')}`, 'report.png'],
+        [`file://${path.resolve(root, reports, 'latest', 'report.html')}`, 'report.png'],
         [server.url, 'serve-index.png'],
       ];
       for (const [url, file] of shots) {
         await page.goto(url);
-        await page.screenshot({ path: path.join(out, file), clip: { x: 0, y: 0, width: WIDTH, height: HEIGHT } });
+        // The top of the page, or all of it when it is shorter (serve's index of one run is).
+        const height = Math.min(HEIGHT, Number(await page.evaluate('Math.ceil(document.body.getBoundingClientRect().bottom) + 32')));
+        await page.screenshot({ path: path.join(out, file), clip: { x: 0, y: 0, width: WIDTH, height } });
         console.log(`wrote ${path.relative(root, path.join(out, file))}`);
       }
     } finally {
