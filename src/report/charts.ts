@@ -193,7 +193,7 @@ export function latencyAxis(
 /** Per run: write latency quantiles, throughput and replication lag over time, faults shaded, on one time axis. */
 export function runChart(run: RunData): Spec {
   const domain = run.timeDomain;
-  const x = { field: 't', type: 'quantitative', title: 'seconds since start', scale: { domain, nice: false, zero: false } };
+  const x = { field: 't', type: 'quantitative', title: 'seconds since start', scale: { domain, nice: false, zero: false }, axis: { format: '~r' } };
   const width = 640;
   const r = run.result;
   const focus: [number, number] | null = r.p50WriteMs !== null && r.p99WriteMs !== null ? [r.p50WriteMs, r.p99WriteMs] : null;

@@ -28,7 +28,7 @@ code{background:#f5f5f7;padding:0 .2rem;border-radius:3px;overflow-wrap:anywhere
 td.hot{background:#fdecea;font-weight:600}
 .scroll{overflow-x:auto;max-width:100%}.nw{white-space:nowrap}
 .summary li{margin:.3rem 0}.summary .tag{font-weight:600}
-.held{color:#1b7a6e}.broken{color:#c1121f;font-weight:600}p.gate{margin:.3rem 0}p.gate.broken{color:inherit}
+.held{color:#1b7a6e}.broken{color:#c1121f;font-weight:600}.broken .muted{font-weight:400}p.gate{margin:.3rem 0}p.gate.broken{color:inherit}
 figcaption{color:#666;font-size:13px;margin-top:.3rem}
 `;
 
@@ -160,7 +160,8 @@ function storySection(data: ReportData): string {
         r.runs.filter((x) => x.mode === s.mode),
         r.modes.find((m) => m.name === s.mode),
       );
-      return `<li data-mode="${esc(s.mode)}"${s.passed ? '' : ' class="broken"'}>${text}<br><span class="muted">${gate}</span></li>`;
+      // A broken gate in red; the sentence itself stays plain, whatever the verdict.
+      return `<li data-mode="${esc(s.mode)}">${text}<br><span class="${s.passed ? 'muted' : 'broken'}">${gate}</span></li>`;
     })
     .join('\n');
   return `<section id="summary" class="summary"><h2>What happened</h2>
@@ -247,7 +248,7 @@ ${runGate(
 )}
 ${x.nemesisErrors.length ? `<p class="anomaly">Faults that did not start (this run never saw them): ${x.nemesisErrors.map((e) => esc(e)).join('; ')}.</p>` : ''}
 <figure class="chart" data-chart="run">${svgs.runs[i]}</figure>
-<p class="muted">Shaded orange: faults. Shaded red: write outages (each failover's, and the longest of the run). Dashed lines: the monitor declaring a leader dead and promoting another. Latency and ops/s are per ${Number(run.bucketSec.toFixed(2))} s of load; the lag goes on while the cluster heals and converges after the clients stop.</p>
+<p class="muted">Shaded orange: faults. Shaded red: write outages (each failover's, and the longest of the run). Dashed lines: the monitor declaring a leader dead and promoting another. Latency and ops/s are per ${Number(run.bucketSec.toFixed(2))} s of load. The three charts share one time axis, from the run's start to its last history line or lag sample.</p>
 ${failovers}
 ${evidence}
 ${rewound.length ? `<p>Rewound on rejoin (acknowledged or not, discarded by a returning node): ${rewound.map(([n, c]) => `${esc(n)} ${c}`).join(', ')}.</p>` : ''}
