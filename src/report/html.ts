@@ -24,7 +24,7 @@ table{border-collapse:collapse;margin:.6rem 0;font-size:13px}th,td{border:1px so
 th{background:#f5f5f7}td.l,th.l{text-align:left}tr.bad td{background:#fdecea}
 figure.chart{margin:1rem 0;overflow-x:auto}figure.chart svg{max-width:100%;height:auto}
 .muted{color:#666}.anomaly{border-left:4px solid #c1121f;padding:.2rem .8rem;margin:1rem 0;background:#fff8f8}
-code{background:#f5f5f7;padding:0 .2rem;border-radius:3px;overflow-wrap:anywhere}
+code{background:#f5f5f7;padding:0 .2rem;border-radius:3px}p code{overflow-wrap:anywhere}
 td.hot{background:#fdecea;font-weight:600}
 .scroll{overflow-x:auto;max-width:100%}.nw{white-space:nowrap}
 .summary li{margin:.3rem 0}.summary .tag{font-weight:600}
