@@ -20,6 +20,23 @@ export function isLoopbackHost(host: string): boolean {
   return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
 }
 
+/**
+ * A free 127.0.0.1 port held open until `release()`: while it is held no one else on the machine
+ * (the cluster's own fault proxy binding port 0, above all) can be given it. A program that must be
+ * told its port before it starts (PostgreSQL, Patroni's REST API) gets one this way, and the port
+ * is released just before that program binds it.
+ */
+export function reservePort(): Promise<{ port: number; release: () => Promise<void> }> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      resolve({ port, release: () => new Promise<void>((r) => s.close(() => r())) });
+    });
+  });
+}
+
 /** A free 127.0.0.1 port (bound and released: the same race any "port 0 then reuse" has). */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

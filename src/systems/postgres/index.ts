@@ -30,7 +30,7 @@ import type { UpOptions } from '../../cluster/replab-cluster.js';
 import type { ClusterSpec } from '../../cluster/spec.js';
 import { clientLink, ensureLinks, monitorLink, patroniApiLink, replInto } from '../../faults/links.js';
 import { type Toxiproxy, toxiproxyClient } from '../../faults/toxiproxy.js';
-import { freePort } from '../../lib/addr.js';
+import { freePort, reservePort } from '../../lib/addr.js';
 import { onInterrupt } from '../../lib/cleanup.js';
 import { writeFileAtomic } from '../../lib/durable-file.js';
 import { ConfigError, EnvironmentError, UsageError } from '../../lib/errors.js';
@@ -141,11 +141,19 @@ export class PostgresSystem implements SystemUnderTest {
     this.proxy = { api: ep.http, pid: ep.pid };
     this.proxyClient = toxiproxyClient(ep.http);
     await this.startEtcd();
+    // The nodes' ports are held until the links exist: a proxy binding port 0 could otherwise be
+    // given a node's port (freed but not yet taken by PostgreSQL) and end up its own upstream.
+    const held: Array<{ port: number; release: () => Promise<void> }> = [];
+    const hold = async () => {
+      const r = await reservePort();
+      held.push(r);
+      return r.port;
+    };
     for (const n of this.spec.nodes)
       this.nodes.push({
         id: n.id,
-        pgPort: await freePort(),
-        restPort: await freePort(),
+        pgPort: await hold(),
+        restPort: await hold(),
         dataDir: path.join(this.stateDir, 'nodes', n.id, 'data'),
         config: path.join(this.stateDir, 'nodes', n.id, 'patroni.yml'),
         logFile: path.join(this.stateDir, 'logs', `${n.id}.log`),
@@ -158,7 +166,11 @@ export class PostgresSystem implements SystemUnderTest {
       wanted[monitorLink(n.id)] = `127.0.0.1:${this.etcdPort}`;
       wanted[clientLink(n.id)] = `127.0.0.1:${n.pgPort}`;
     }
-    this.linkMap = await ensureLinks(this.proxyClient, wanted);
+    try {
+      this.linkMap = await ensureLinks(this.proxyClient, wanted);
+    } finally {
+      for (const r of held) await r.release();
+    }
     const sock = path.join(this.stateDir, 'sock');
     await fsp.mkdir(sock, { recursive: true });
     await this.chownToPostgres(sock);
