@@ -592,7 +592,9 @@ function describeFailure(p: Partition, best: { done: number; order: number[]; bl
   const message =
     `key ${shown(p.key)}: after linearizing ${Math.max(best.done, 0)} of ${p.finite} completed ops the state is ${shown(best.state)}; ` +
     `process ${shown(op.process)}'s ${what} (history index ${op.invokeIndex}–${op.completeIndex ?? '?'}) cannot be placed, ` +
-    `whatever order its ${concurrent.length} concurrent op(s) take effect in`;
+    (concurrent.length === 0
+      ? 'and no other op overlaps it'
+      : `whatever order the ${concurrent.length} op${concurrent.length === 1 ? '' : 's'} overlapping it take effect in`);
   return {
     key: p.key,
     op,

@@ -546,7 +546,8 @@ const NONLIN_COLORS: Record<string, string> = {
 
 /**
  * The checker's sentence on an op that cannot be linearized, with its ending said for the count of
- * overlapping ops: "its 0 concurrent op(s)" read as if there were some whose order mattered.
+ * overlapping ops: "its 0 concurrent op(s)" read as if there were some whose order mattered
+ * (check.json files written before the checker said it itself).
  */
 export function linearizabilityText(message: string, concurrent: number): string {
   const ending = /,? whatever order its \d+ concurrent op\(s\) take effect in\.?$/;

@@ -89,6 +89,8 @@ function within<T>(call: () => Promise<T> | T, ms: number, late: () => Error): P
 /** What the run learns as it goes; run.json records it, and teardown closes what it opened. */
 interface RunState {
   startedAtMs: number;
+  /** Wall-clock ms when the history's clock started (its time 0). */
+  historyStartMs?: number;
   converged: boolean;
   /** Faults that could not be started: the history shows them as start events with an error. */
   nemesisErrors: string[];
@@ -174,6 +176,7 @@ export async function runOne(o: RunOneOptions): Promise<RunResult> {
         mode: mode.name,
         seed,
         startedAtMs,
+        ...(run.historyStartMs !== undefined ? { historyStartMs: run.historyStartMs } : {}),
         durationSec: suite.durationSec,
         nemesis: mode.nemesisText,
         converged,
@@ -208,6 +211,8 @@ async function exercise(o: RunOneOptions, cluster: SystemUnderTest, run: RunStat
     return c;
   };
   const recorder = new HistoryRecorder(path.join(dir, 'history.jsonl'));
+  // The wall clock at the history's zero: the report places the monitor's events on the history's clock with it.
+  run.historyStartMs = Date.now();
   run.recorder = recorder;
   if (suite.warmupSec > 0) await new Promise((r) => setTimeout(r, suite.warmupSec * 1000));
   const client = await newClient();

@@ -20,7 +20,7 @@ describe('linearizable: register', () => {
     expect(r.valid).toBe(false);
     expect(r.failures[0]).toMatchObject({ key: 'x', op: { process: 1, f: 'read', value: 2 }, state: 1, prefixLength: 1, completedOps: 2 });
     expect(r.failures[0]!.message).toBe(
-      `key "x": after linearizing 1 of 2 completed ops the state is 1; process 1's read 2 (history index 2–3) cannot be placed, whatever order its 0 concurrent op(s) take effect in`,
+      `key "x": after linearizing 1 of 2 completed ops the state is 1; process 1's read 2 (history index 2–3) cannot be placed, and no other op overlaps it`,
     );
   });
 
