@@ -41,7 +41,10 @@ export function sessionWorkload(spec: WorkloadSpec): Workload {
   const sessions = new Map<number, SessionState>();
   const state = (slot: number): SessionState => {
     let s = sessions.get(slot);
-    if (!s) sessions.set(slot, (s = { token: null, written: [], counter: 0 }));
+    if (!s) {
+      s = { token: null, written: [], counter: 0 };
+      sessions.set(slot, s);
+    }
     return s;
   };
   // Which slot an invocation belongs to: `observe` gets the op back, not the slot.

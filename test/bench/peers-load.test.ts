@@ -6,8 +6,8 @@
 import http from 'node:http';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { RawHttpClient } from '../../bench/lib/raw-http.js';
 import { runClosedLoop } from '../../bench/peers/closed-loop.js';
-import { HttpPutClient } from '../../bench/peers/http-put-client.js';
 
 describe('closed-loop load generator', () => {
   it('keeps one write in flight per client and measures its latency', async () => {
@@ -65,7 +65,7 @@ describe('closed-loop load generator', () => {
   });
 });
 
-describe('HttpPutClient', () => {
+describe('RawHttpClient', () => {
   let server: http.Server | net.Server | undefined;
   afterEach(async () => {
     await new Promise((r) => server?.close(r) ?? r(undefined));
@@ -77,7 +77,7 @@ describe('HttpPutClient', () => {
     return `127.0.0.1:${(s.address() as net.AddressInfo).port}`;
   };
 
-  it('resolves on 2xx, rejects with the status and body otherwise, on one keep-alive connection', async () => {
+  it('answers status, serving node and body, on one keep-alive connection', async () => {
     const sockets = new Set<net.Socket>();
     const seen: string[] = [];
     const address = await listen(
@@ -89,16 +89,18 @@ describe('HttpPutClient', () => {
           seen.push(`${req.method} ${req.url} ${body}`);
           const status = req.url === '/kv/bad' ? 409 : 200;
           const text = status === 200 ? '{"ok":true}' : '{"error":"no","code":"cas_mismatch"}';
-          res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+          res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'x-replab-node': 'n1' });
           res.end(text);
         });
       }),
     );
-    const c = await HttpPutClient.connect(address);
+    const c = await RawHttpClient.connect(address);
     try {
-      await c.put('/kv/a', 'héllo');
-      await expect(c.put('/kv/bad', 'x')).rejects.toThrow(/HTTP 409: .*cas_mismatch/);
-      await c.put('/kv/b', '');
+      expect(await c.put('/kv/a', 'héllo')).toEqual({ status: 200, node: 'n1', body: '{"ok":true}' });
+      const bad = await c.put('/kv/bad', 'x');
+      expect(bad.status).toBe(409);
+      expect(bad.body).toMatch(/cas_mismatch/);
+      expect((await c.put('/kv/b', '')).status).toBe(200);
       expect(seen).toEqual(['PUT /kv/a héllo', 'PUT /kv/bad x', 'PUT /kv/b ']);
       expect(sockets.size).toBe(1);
     } finally {
@@ -119,9 +121,9 @@ describe('HttpPutClient', () => {
         });
       }),
     );
-    const c = await HttpPutClient.connect(address);
+    const c = await RawHttpClient.connect(address);
     try {
-      await c.put('/kv/a', 'v');
+      expect((await c.put('/kv/a', 'v')).body).toBe('hello');
       await expect(c.put('/kv/b', 'v')).rejects.toThrow(/closed|ECONNRESET/);
     } finally {
       c.close();

@@ -55,7 +55,7 @@ describe('gate invariants', () => {
     expect(evaluateGate([parseGateRule('readYourWritesViolations == 0', 't')], { ...metrics, readYourWritesViolations: null })).toHaveLength(1);
   });
 
-  it('judges the read side: session violations, the followers\' share, staleness in versions', () => {
+  it("judges the read side: session violations, the followers' share, staleness in versions", () => {
     const rules = ['sessionViolations == 0', 'followerReadShare > 0.5', 'maxStaleVersions == 0', 'readP99Ms < 20'].map((t) => parseGateRule(t, 't'));
     expect(evaluateGate(rules, metrics)).toEqual([{ invariant: 'maxStaleVersions == 0', metric: 'maxStaleVersions', observed: 2 }]);
   });

@@ -41,7 +41,9 @@ describe('workloads: set', () => {
 
 describe('workloads: spec', () => {
   it('bad specs are one line naming the field', () => {
-    expect(() => parseWorkloadSpec({ workload: 'bank' }, 'w.yaml')).toThrow('w.yaml: workload: Invalid option: expected one of "register"|"set"|"session", got "bank"');
+    expect(() => parseWorkloadSpec({ workload: 'bank' }, 'w.yaml')).toThrow(
+      'w.yaml: workload: Invalid option: expected one of "register"|"set"|"session", got "bank"',
+    );
     expect(() => spec({ concurrency: 0 })).toThrow(/^w\.yaml: concurrency: Too small/);
     expect(() => spec({ mix: { read: 0 } })).toThrow('w.yaml: mix: at least one of read, write, cas must be above 0');
     expect(() => spec({ reads: 'nearest' })).toThrow(/^w\.yaml: reads: /);
