@@ -299,13 +299,7 @@ export async function comparePage(runs: Array<{ name: string; results: SuiteResu
         axis: { labelAngle: 0, labelLimit: 400, ticks: false },
       },
       xOffset: { field: 'run', type: 'nominal', sort: key.map((r) => r.label), scale: { paddingInner: 0.08 } },
-      y: {
-        field,
-        type: 'quantitative',
-        title: null,
-        scale: { domain: [0, headroom(Math.max(0, ...points.map((p) => p[field] ?? 0)))], nice: false },
-        axis: integer ? { tickMinStep: 1, format: 'd' } : {},
-      },
+      y: valueAxis(field, points, integer),
       color: {
         field: 'run',
         type: 'nominal',
@@ -434,13 +428,7 @@ export async function trendPage(suite: string, entries: RunEntry[]): Promise<Pag
             scale: { type: 'utc', padding: 16 },
             axis: { values: times, labelExpr: `utcFormat(datum.value, '${format}')`, labelAngle: 0, labelOverlap: 'greedy' },
           },
-          y: {
-            field,
-            type: 'quantitative',
-            title: null,
-            scale: { domain: [0, headroom(Math.max(0, ...points.map((p) => p[field] ?? 0)))], nice: false },
-            axis: integer ? { tickMinStep: 1, format: 'd' } : {},
-          },
+          y: valueAxis(field, points, integer),
           color: {
             field: 'mode',
             type: 'nominal',
@@ -478,4 +466,16 @@ export async function trendPage(suite: string, entries: RunEntry[]): Promise<Pag
 ${rows}</table></div>`,
     ),
   );
+}
+
+/** The y encoding both charts share: from 0 to a little above the largest value, whole numbers for counts. */
+function valueAxis(field: string, points: Array<Record<string, unknown>>, integer: boolean): Record<string, unknown> {
+  const max = Math.max(0, ...points.map((p) => (typeof p[field] === 'number' ? (p[field] as number) : 0)));
+  return {
+    field,
+    type: 'quantitative',
+    title: null,
+    scale: { domain: [0, headroom(max)], nice: false },
+    axis: integer ? { tickMinStep: 1, format: 'd' } : {},
+  };
 }
