@@ -1,6 +1,6 @@
 import { defineConfig } from 'vitest/config';
 
-// Two projects (STYLE.md §5): `unit` runs in-process and on loopback only; `integration` spawns
+// Two projects: `unit` runs in-process and on loopback only; `integration` spawns
 // real node processes. `npm test` runs both. Integration files run one at a time: each starts a
 // cluster of fsyncing processes, and on a 2-core machine parallel clusters only add noise.
 // VITEST_JSON=<file> adds a JSON report, from which .ci/run prints its "N passed, N failed" line.

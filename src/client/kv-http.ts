@@ -1,6 +1,6 @@
 /**
  * The workload's view of a node: one HTTP call per operation, and every outcome mapped to a
- * history completion (STYLE.md §4, Maelstrom's definite errors):
+ * history completion (as Maelstrom's definite errors are):
  *   ok    the server answered success (a read of a missing key is ok with null);
  *   fail  it certainly did not happen: a definite error from the server (421, 409 cas mismatch,
  *         4xx, a 503 marked definite) or a connection refused before anything was sent;

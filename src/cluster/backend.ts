@@ -5,7 +5,7 @@
 
 import { z } from 'zod';
 
-/** One node as `.replab/<name>/cluster.json` lists it (DESIGN.md, CLI). */
+/** One node as `.replab/<name>/cluster.json` lists it (the CLI reads it). */
 export const NodeEndpointSchema = z.object({
   id: z.string(),
   http: z.string(),

@@ -3,7 +3,7 @@
  * detached `replab node` child processes on 127.0.0.1; launcher-docker.ts: one container each)
  * starts the nodes, each with its own data dir and log under `.replab/<cluster>/`. The processes
  * outlive the command that started them (`replab cluster up`); later commands attach through
- * `cluster.json` (DESIGN.md's format) plus `state.json` (how to restart each node).
+ * `cluster.json` plus `state.json` (how to restart each node).
  *
  * kill = SIGKILL; pause/resume = SIGSTOP/SIGCONT (docker pause); restart = start again with the
  * same data dir and ports. Every cluster also runs its monitor (`replab monitor`, state in

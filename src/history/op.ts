@@ -1,5 +1,5 @@
 /**
- * One line of a history (DESIGN.md "History format"), Jepsen's vocabulary:
+ * One line of a history, Jepsen's vocabulary:
  *
  *   {"index":0,"time":1200,"process":3,"type":"invoke","f":"write","key":"k1","value":17}
  *

@@ -1,5 +1,5 @@
 /**
- * The HTTP/1.1 client API of a node (DESIGN.md "Interfaces of a node"):
+ * The HTTP/1.1 client API of a node:
  *
  *   PUT /kv/{key}        body = value (UTF-8, ≤ 1 MiB)      → {"key","value","lsn","epoch"}
  *   GET /kv/{key}        [?consistency=…][&waitMs=N]       → {"key","value","lsn","epoch"} | 404 value null

@@ -1,5 +1,5 @@
 /**
- * The three kinds of failure replab distinguishes (see STYLE.md §4):
+ * The three kinds of failure replab distinguishes:
  * - bad input → `UsageError` / `ConfigError` (exit 2), message names where, what is accepted, what came;
  * - environment → `EnvironmentError` (exit 4), carrying log path and recent output when there is one;
  * - bugs → `assert` in lib/assert.ts, never caught.

@@ -1,5 +1,5 @@
 /**
- * Gate invariants (DESIGN.md "Invariants"): one expression per line, `metric op value`, or a
+ * Gate invariants: one expression per line, `metric op value`, or a
  * bare `linearizable`. Metrics are the fields of a run's result (results.json):
  *   lostAcked == 0 · linearizable · splitBrainWrites == 0 · maxStaleMs < 500 · outageMs < 5000
  *   p99WriteMs < 50 · lostAcked > 0 (a negative control: the anomaly must show up)
