@@ -307,7 +307,7 @@ export class PostgresSystem implements SystemUnderTest {
     n.patroniPid = child.pid ?? 0;
   }
 
-  /** cluster.json in DESIGN's shape (nodes with pids), so stop-everything backstops find them. */
+  /** cluster.json in the replab cluster's shape (nodes with pids), so stop-everything backstops find them. */
   private async save(): Promise<void> {
     const file = {
       name: this.spec.name,
