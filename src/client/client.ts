@@ -7,7 +7,7 @@
  * retried: retrying could turn one indeterminate write into two writes.
  */
 
-import { type NodeStatus, parseNodeStatus } from '../kv/status.js';
+import { type NodeStatus, parseNodeStatus } from '../kv/node/status.js';
 import { fetchMonitorView } from '../monitor/api-types.js';
 import { call, type KvRequest, type Outcome } from './kv-http.js';
 

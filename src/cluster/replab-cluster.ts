@@ -19,7 +19,7 @@ import { ClusterClient } from '../client/client.js';
 import { applyRegionLatency, clientLink, ensureLinks, monitorLink, regionLatencyMs, replLink } from '../faults/links.js';
 import { type Toxiproxy, toxiproxyClient } from '../faults/toxiproxy.js';
 import type { CommitSettings, ReplicationMode } from '../kv/config.js';
-import { type NodeStatus, parseNodeStatus } from '../kv/status.js';
+import { type NodeStatus, parseNodeStatus } from '../kv/node/status.js';
 import { AUTH_HEADER, MONITOR_TARGET, signAdminRequest } from '../lib/auth.js';
 import { onInterrupt } from '../lib/cleanup.js';
 import { writeFileAtomic } from '../lib/durable-file.js';

@@ -4,8 +4,8 @@ import type { ReplicationMode } from '../lib/modes.js';
 
 export type { ReplicationMode };
 /** PostgreSQL's synchronous_commit levels: remote_write, on, remote_apply. */
-export type AckLevel = 'write' | 'flush' | 'apply';
-export const ACK_LEVELS: readonly AckLevel[] = ['write', 'flush', 'apply'];
+export const ACK_LEVELS = ['write', 'flush', 'apply'] as const;
+export type AckLevel = (typeof ACK_LEVELS)[number];
 export type OnSyncTimeout = 'block' | 'degrade';
 export type Visibility = 'after-commit' | 'early';
 

@@ -16,9 +16,10 @@
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { type EpochStart, readMeta } from './meta.js';
-import { readLatestSnapshot, SnapshotError } from './snapshot.js';
-import { isZero, SEGMENT_RE, scanSegment, WalCorruptionError } from './wal-segment.js';
+import { hostDisk } from '../lib/io/disk.js';
+import { type EpochStart, readMeta } from './state/meta.js';
+import { CheckpointFiles, SnapshotError } from './state/snapshot.js';
+import { isZero, SEGMENT_RE, scanSegment, WalCorruptionError } from './wal/segment-format.js';
 
 export interface LogRecord {
   lsn: number;
@@ -54,10 +55,10 @@ export async function readNodeLog(dataDir: string): Promise<NodeLog> {
   const names = await fsp.readdir(dataDir).catch((e: NodeJS.ErrnoException) => {
     throw new LogDumpError(`${dataDir}: cannot read the data dir (${e.code === 'ENOTDIR' ? 'not a directory' : (e.code ?? e.message)})`);
   });
-  const meta = await readMeta(dataDir).catch((e: unknown) => {
+  const meta = await readMeta(hostDisk, dataDir).catch((e: unknown) => {
     throw new LogDumpError(`${path.join(dataDir, 'meta.json')}: unreadable (${(e as Error).message})`);
   });
-  const snap = await readLatestSnapshot(dataDir).catch((e: unknown) => {
+  const snap = await new CheckpointFiles(hostDisk, dataDir).latest().catch((e: unknown) => {
     throw new LogDumpError(e instanceof SnapshotError ? e.message : `${dataDir}: cannot read the checkpoint (${(e as Error).message})`);
   });
   const checkpointLsn = snap?.snapshot.lsn ?? 0;

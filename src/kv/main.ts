@@ -5,19 +5,19 @@
  * lock, signal handling, and exiting on a fatal WAL error.
  */
 import path from 'node:path';
+import { HttpApi } from './api/server.js';
 import { lockDataDir } from './data-dir.js';
-import { MetaError } from './meta.js';
-import { KvNode } from './node.js';
-import { HttpApi } from './server.js';
-import { SnapshotError } from './snapshot.js';
-import { WalCorruptionError } from './wal-segment.js';
+import { KvNode } from './node/node.js';
+import { MetaError } from './state/meta.js';
+import { SnapshotError } from './state/snapshot.js';
+import { WalCorruptionError } from './wal/segment-format.js';
 
 /** What to do when a node's data dir is damaged (printed with the refusal). */
 export const DAMAGED_DATA_ADVICE =
   'To recover, move the data dir aside and start the node empty as a follower: it bootstraps from the leader (or restore the dir from a backup).';
 
 import { writeFileAtomic } from '../lib/durable-file.js';
-import { EnvironmentError, ExitCode } from '../lib/errors.js';
+import { EnvironmentError, ExitCode, toError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 import { stopOnSignals } from '../lib/signals.js';
 import type { NodeConfig } from './config.js';
@@ -51,7 +51,7 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
     await node.close();
     throw e;
   });
-  log.info({ ...endpoint, role: node.role, mode: config.mode, upstream: config.upstream }, 'node listening');
+  log.info({ ...endpoint, role: node.roleName, mode: config.mode, upstream: config.upstream }, 'node listening');
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
@@ -67,7 +67,7 @@ const DISK_ERRORS = new Set(['ENOSPC', 'EDQUOT', 'EIO', 'EROFS']);
 function diskError(e: unknown, dataDir: string): unknown {
   const code = (e as NodeJS.ErrnoException).code;
   if (code && DISK_ERRORS.has(code))
-    return new EnvironmentError(`cannot start on data dir ${dataDir}: ${code} (${(e as Error).message}); free space or fix the disk, then start again`);
+    return new EnvironmentError(`cannot start on data dir ${dataDir}: ${code} (${toError(e).message}); free space or fix the disk, then start again`);
   return e;
 }
 
@@ -76,7 +76,7 @@ export async function runNodeProcess(config: NodeConfig, log: Logger): Promise<v
     async () => {
       const unlock = await lockDataDir(config.dataDir).catch((e: unknown) => {
         const d = diskError(e, config.dataDir);
-        throw d instanceof EnvironmentError ? d : new EnvironmentError((e as Error).message);
+        throw d instanceof EnvironmentError ? d : new EnvironmentError(toError(e).message);
       });
       const started = await startNode(config, log).catch(async (e: unknown) => {
         await unlock();

@@ -117,13 +117,16 @@ export class Verifier {
   private readonly nonces = new Map<string, number>();
   private readonly windowMs: number;
   private readonly self: Identity | undefined;
+  /** The verifier's wall clock (a node's clock seam; the process's by default). */
+  private readonly now: () => number;
 
   constructor(
     private readonly token: string,
-    options: { self?: Identity; windowMs?: number } = {},
+    options: { self?: Identity; windowMs?: number; now?: () => number } = {},
   ) {
     this.windowMs = options.windowMs ?? DEFAULT_WINDOW_MS;
     this.self = options.self;
+    this.now = options.now ?? Date.now;
   }
 
   verifyAdmin(header: string | undefined, r: { method: string; path: string; body: Buffer | string }): Verdict {
@@ -144,7 +147,7 @@ export class Verifier {
     return this.fresh(Number(ts), `${caller}>${target} ${nonce}`, caller);
   }
 
-  verifyHello(h: { nodeId: string; lastLsn: number; lastEpoch: number; ts: unknown; nonce: unknown; mac: unknown; to?: unknown; cluster?: unknown }): Verdict {
+  verifyHello(h: { nodeId: string; lastLsn: number; lastEpoch: number; ts?: unknown; nonce?: unknown; mac?: unknown; to?: unknown; cluster?: unknown }): Verdict {
     if (
       typeof h.ts !== 'number' ||
       typeof h.nonce !== 'string' ||
@@ -185,7 +188,7 @@ export class Verifier {
 
   /** The clock and replay checks; `key` names the sender and target with the nonce. */
   private fresh(ts: number, key: string, caller: string): Verdict {
-    const now = Date.now();
+    const now = this.now();
     if (Math.abs(now - ts) > this.windowMs)
       return {
         ok: false,

@@ -14,7 +14,7 @@
  * A planned switchover fences the leader, waits for the target to hold everything, then promotes.
  */
 
-import { shortOf } from '../kv/status.js';
+import { shortOf } from '../kv/node/status.js';
 import { EnvironmentError, UsageError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 import { waitFor } from '../lib/wait.js';

@@ -12,7 +12,7 @@
  */
 import http from 'node:http';
 import type { z } from 'zod';
-import { type NodeStatus, NodeStatusSchema, type ShortStatus, ShortStatusSchema } from '../kv/status.js';
+import { type NodeStatus, NodeStatusSchema, type ShortStatus, ShortStatusSchema } from '../kv/node/status.js';
 import { AUTH_HEADER, signAdminRequest } from '../lib/auth.js';
 
 export type { NodeStatus, ShortStatus };

@@ -29,7 +29,7 @@ import http from 'node:http';
 import { ClusterClient } from '../client/client.js';
 import { afterWaitMs, ReadRouting, readAlong, withConsistency } from '../client/read-routing.js';
 import { APPLIED_LSN_HEADER, NODE_HEADER, SERVED_BY_HEADER, SESSION_HEADER } from '../kv/protocol.js';
-import { MAX_VALUE_BYTES } from '../kv/record.js';
+import { MAX_VALUE_BYTES } from '../kv/wal/record.js';
 import { browserMark, browserRefusal } from '../lib/browser-guard.js';
 import { EnvironmentError } from '../lib/errors.js';
 import { BodyError, readBody } from '../lib/http-body.js';

@@ -7,7 +7,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { EvidenceRecord, NodeEvidence } from '../checker/evidence.js';
 import { nodeLogToJsonl, parseNodeLogJsonl, readNodeLog } from '../kv/log-dump.js';
-import { REWOUND_FILE } from '../kv/rewound.js';
+import { REWOUND_FILE } from '../kv/state/rewound.js';
 import { toError } from '../lib/errors.js';
 import { isRecord } from '../lib/schema.js';
 

@@ -14,7 +14,7 @@ import { call, closeKvClients } from '../../src/client/kv-http.js';
 import type { ReplabCluster } from '../../src/cluster/replab-cluster.js';
 import { dockerClient } from '../../src/docker/engine.js';
 import { imageTag } from '../../src/docker/image.js';
-import { readRewound } from '../../src/kv/rewound.js';
+import { readRewound } from '../../src/kv/state/rewound.js';
 import { readVersion } from '../../src/lib/paths.js';
 import { waitFor } from '../../src/lib/wait.js';
 import { dump, OutcomeWriter, put, startCluster } from '../helpers/cluster.js';

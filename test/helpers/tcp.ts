@@ -1,6 +1,6 @@
 /** Small real TCP servers and clients on 127.0.0.1 for proxy tests. */
 import net from 'node:net';
-import { encodeJsonFrame, type Frame, FrameDecoder, FrameType } from '../../src/kv/frames.js';
+import { encodeJsonFrame, type Frame, FrameDecoder, FrameType } from '../../src/kv/replication/frames.js';
 
 export interface TestServer {
   address: string;

@@ -8,7 +8,7 @@ import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../../src/client/kv-http.js';
 import type { ReplabCluster } from '../../src/cluster/replab-cluster.js';
-import { encodeJsonFrame, FrameType } from '../../src/kv/frames.js';
+import { encodeJsonFrame, FrameType } from '../../src/kv/replication/frames.js';
 import { AUTH_HEADER, signAdminRequest, signHello } from '../../src/lib/auth.js';
 import { silentLogger } from '../../src/lib/log.js';
 import { Router } from '../../src/router/router.js';

@@ -9,8 +9,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeFrame, encodeJsonFrame, FrameDecoder, FrameType } from '../../src/kv/frames.js';
-import { encodeRecord } from '../../src/kv/record.js';
+import { encodeFrame, encodeJsonFrame, FrameDecoder, FrameType } from '../../src/kv/replication/frames.js';
+import { encodeRecord } from '../../src/kv/wal/record.js';
 import { cliEntry } from '../../src/lib/paths.js';
 import { waitFor } from '../../src/lib/wait.js';
 import { request, status } from '../helpers/cluster.js';
@@ -71,7 +71,8 @@ afterAll(async () => {
   await fsp.rm(dir, { recursive: true, force: true });
 });
 
-const welcome = (epoch = 1) => encodeJsonFrame(FrameType.welcome, epoch, { mode: 'stream', startLsn: 1, leaderHttp: null, upstreamId: 'fake' });
+const welcome = (epoch = 1) =>
+  encodeJsonFrame(FrameType.welcome, epoch, { mode: 'stream', startLsn: 1, leaderHttp: null, upstreamId: 'fake', epochHistory: [], ackLevel: 'flush' });
 const record = (lsn: number, value: string) => encodeRecord({ lsn, epoch: 1, timeMs: Date.now(), op: { type: 'put', key: 'k', value } });
 
 async function expectDroppedAndUnchanged(): Promise<void> {

@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { call, closeKvClients } from '../../src/client/kv-http.js';
 import type { ReplabCluster } from '../../src/cluster/replab-cluster.js';
 import { startFault } from '../../src/faults/nemesis/faults.js';
-import { readRewound } from '../../src/kv/rewound.js';
+import { readRewound } from '../../src/kv/state/rewound.js';
 import { silentLogger } from '../../src/lib/log.js';
 import { Rng } from '../../src/lib/rng.js';
 import { waitFor } from '../../src/lib/wait.js';

@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ReplabCluster } from '../../src/cluster/replab-cluster.js';
-import { FrameType } from '../../src/kv/frames.js';
+import { FrameType } from '../../src/kv/replication/frames.js';
 import { signHello } from '../../src/lib/auth.js';
 import { waitFor } from '../../src/lib/wait.js';
 import { put, startCluster, status } from '../helpers/cluster.js';

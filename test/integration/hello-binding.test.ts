@@ -5,7 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReplabCluster } from '../../src/cluster/replab-cluster.js';
-import { type Frame, FrameType, parseJsonBody } from '../../src/kv/frames.js';
+import { ErrorBodySchema, parseBody } from '../../src/kv/replication/bodies.js';
+import { type Frame, FrameType } from '../../src/kv/replication/frames.js';
 import { signHello } from '../../src/lib/auth.js';
 import { waitFor } from '../../src/lib/wait.js';
 import { startCluster, status } from '../helpers/cluster.js';
@@ -47,7 +48,7 @@ describe('a HELLO is bound to its upstream and cluster', () => {
     ] as const) {
       const f = await hello(cluster.endpoint('n2').repl, signedFor);
       expect(f.type, JSON.stringify(signedFor)).toBe(FrameType.error);
-      expect(String(parseJsonBody(f).error)).toMatch(why);
+      expect(parseBody(f, ErrorBodySchema).error).toMatch(why);
     }
   });
 });

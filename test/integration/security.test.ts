@@ -16,7 +16,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReplabCluster } from '../../src/cluster/replab-cluster.js';
-import { encodeJsonFrame, FrameType } from '../../src/kv/frames.js';
+import { encodeJsonFrame, FrameType } from '../../src/kv/replication/frames.js';
 import { signAdminRequest } from '../../src/lib/auth.js';
 import { waitFor } from '../../src/lib/wait.js';
 import { put, startCluster, stateRoot, status } from '../helpers/cluster.js';

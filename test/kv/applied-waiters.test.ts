@@ -3,8 +3,10 @@
  * out otherwise, refused all at once on close or a role change, bounded in number, and never
  * leaving a timer behind however they end.
  */
+
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { AppliedWaiters } from '../../src/kv/applied-waiters.js';
+import { AppliedWaiters } from '../../src/kv/node/applied-waiters.js';
+import { systemClock } from '../../src/lib/io/clock.js';
 
 beforeEach(() => {
   vi.useFakeTimers();
@@ -59,7 +61,7 @@ describe('AppliedWaiters', () => {
   });
 
   it('is bounded: past the cap a wait ends at once with "full", without a timer', async () => {
-    const w = new AppliedWaiters(2);
+    const w = new AppliedWaiters(systemClock, 2);
     const kept = [w.wait(5, 1000), w.wait(6, 1000)];
     expect(await w.wait(7, 1000)).toBe('full');
     expect(w.size).toBe(2);
@@ -75,7 +77,7 @@ describe('AppliedWaiters', () => {
   });
 
   it('a client that goes away cancels its wait and frees its place', async () => {
-    const w = new AppliedWaiters(1);
+    const w = new AppliedWaiters(systemClock, 1);
     const gone = new AbortController();
     const end = w.wait(5, 1000, gone.signal);
     gone.abort();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { commitLsn } from '../../src/kv/commit.js';
 import { type CommitSettings, DEFAULT_COMMIT } from '../../src/kv/config.js';
+import { commitLsn } from '../../src/kv/node/commit.js';
 
 const f = (id: string, flushedLsn: number, appliedLsn = flushedLsn, writtenLsn = flushedLsn) => ({ id, writtenLsn, flushedLsn, appliedLsn });
 const at = (settings: Partial<CommitSettings>, local: number, followers: ReturnType<typeof f>[], degraded = false) =>

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { divergencePoint, endOfEpoch, epochOf } from '../../src/kv/epochs.js';
+import { divergencePoint, endOfEpoch, epochOf } from '../../src/kv/state/epochs.js';
 
 const history = [
   { epoch: 1, startLsn: 1 },

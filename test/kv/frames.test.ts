@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { encodeFrame, encodeFrameParts, encodeJsonFrame, FrameDecoder, FrameType } from '../../src/kv/frames.js';
-import { decodeRecord, encodeRecord, RECORD_HEADER_BYTES } from '../../src/kv/record.js';
+import { encodeFrame, encodeFrameParts, encodeJsonFrame, FrameDecoder, FrameType } from '../../src/kv/replication/frames.js';
+import { decodeRecord, encodeRecord, RECORD_HEADER_BYTES } from '../../src/kv/wal/record.js';
 
 describe('replication frames', () => {
   it('decodes frames split at every byte boundary', () => {

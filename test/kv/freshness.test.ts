@@ -1,6 +1,6 @@
 /** A follower's staleness from the leader's heartbeats (src/kv/freshness.ts), on made-up clocks. */
 import { describe, expect, it } from 'vitest';
-import { Freshness } from '../../src/kv/freshness.js';
+import { Freshness } from '../../src/kv/node/freshness.js';
 
 describe('Freshness', () => {
   it('is unknown until the node has applied what a heartbeat said was committed', () => {

@@ -2,9 +2,9 @@ import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { encodeRecord, MAX_VALUE_BYTES, RECORD_HEADER_BYTES, type WalRecord } from '../../src/kv/record.js';
-import { Wal } from '../../src/kv/wal.js';
-import { WalCorruptionError } from '../../src/kv/wal-segment.js';
+import { encodeRecord, MAX_VALUE_BYTES, RECORD_HEADER_BYTES, type WalRecord } from '../../src/kv/wal/record.js';
+import { WalCorruptionError } from '../../src/kv/wal/segment-format.js';
+import { Wal } from '../../src/kv/wal/wal.js';
 import { silentLogger } from '../../src/lib/log.js';
 
 let dir: string;
@@ -127,7 +127,8 @@ describe('wal', () => {
     await wal.discardThrough(150);
     const after = await segments();
     expect(after.length).toBeLessThan(before.length);
-    expect(wal.retained[0]!.lsn).toBe(151);
+    expect(wal.baseLsn).toBe(150);
+    expect(wal.readFrom(151, 151, 1)[0]!.lsn).toBe(151);
     await wal.close();
     const reopened = open();
     const records = await reopened.recover(150);
