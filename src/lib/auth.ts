@@ -147,7 +147,16 @@ export class Verifier {
     return this.fresh(Number(ts), `${caller}>${target} ${nonce}`, caller);
   }
 
-  verifyHello(h: { nodeId: string; lastLsn: number; lastEpoch: number; ts?: unknown; nonce?: unknown; mac?: unknown; to?: unknown; cluster?: unknown }): Verdict {
+  verifyHello(h: {
+    nodeId: string;
+    lastLsn: number;
+    lastEpoch: number;
+    ts?: unknown;
+    nonce?: unknown;
+    mac?: unknown;
+    to?: unknown;
+    cluster?: unknown;
+  }): Verdict {
     if (
       typeof h.ts !== 'number' ||
       typeof h.nonce !== 'string' ||
