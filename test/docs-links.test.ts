@@ -1,10 +1,12 @@
 /**
  * Every relative link in README.md and docs/*.md leads somewhere: the file exists and, when the
  * link names a heading (`guide.md#faults`), the target has that heading. Docs are moved and split
- * often; a link that silently 404s on GitHub is how a reader gets lost.
+ * often; a link that silently 404s on GitHub is how a reader gets lost. And every command the
+ * README shows is one the CLI has, with flags it takes, and every `npm run` script exists.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { projectRoot } from '../src/lib/paths.js';
 
@@ -88,5 +90,79 @@ describe('docs: relative links resolve', () => {
     expect(brokenLink('docs/guide.md', 'guide.md#no-such-heading')).toMatch(/no heading/);
     expect(brokenLink('docs/guide.md', 'nowhere.md')).toMatch(/no such file/);
     expect(brokenLink('README.md', 'https://example.com/x')).toBeUndefined();
+  });
+});
+
+/** The CLI as `replab` builds it: every command module's register functions on one program. */
+async function cliProgram(): Promise<Command> {
+  const program = new Command('replab');
+  const dir = path.join(root, 'src', 'cli', 'commands');
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.ts'))) {
+    const mod = (await import(path.join(dir, file))) as Record<string, unknown>;
+    for (const [name, fn] of Object.entries(mod)) if (name.startsWith('register') && typeof fn === 'function') (fn as (p: Command) => void)(program);
+  }
+  return program;
+}
+
+/** `replab …` command lines a document shows: lines of its shell blocks, and inline code spans. */
+function commandLines(markdown: string): string[] {
+  const blocks = markdown.split(/^```.*$/m).filter((_, i) => i % 2 === 1);
+  const fromBlocks = blocks.flatMap((b) => b.split('\n')).map((l) => l.replace(/#.*$/, '').trim());
+  const spans = [...markdown.matchAll(/`([^`\n]+)`/g)].map((m) => m[1]!.trim());
+  return [...fromBlocks, ...spans].map((l) => l.replace(/^npx\s+/, '')).filter((l) => /^replab\s+[a-z]/.test(l));
+}
+
+/** What is wrong with one command line, or undefined. `a\|b` alternatives (in table cells) are each checked. */
+function badCommand(program: Command, line: string): string | undefined {
+  const words = line.split(/\s+/).slice(1);
+  // Commander's own `help [command]`.
+  if (words[0] === 'help') return undefined;
+  const top = program.commands.find((c) => c.name() === words[0]);
+  if (!top) return `${line}: no command "${words[0]}"`;
+  let cmd = top;
+  if (top.commands.length > 0 && words[1] && !words[1].startsWith('-')) {
+    const subs = words[1].replace(/\\\|/g, '|').split('|');
+    for (const sub of subs) if (!top.commands.some((c) => c.name() === sub)) return `${line}: "${top.name()}" has no subcommand "${sub}"`;
+    cmd = top.commands.find((c) => c.name() === subs[0])!;
+  }
+  const longs = new Set([...cmd.options.map((o) => o.long), '--help']);
+  for (const w of words) {
+    const flag = /^(--[a-z][a-z0-9-]*)/.exec(w)?.[1];
+    if (flag && !longs.has(flag)) return `${line}: "${cmd.name()}" has no flag ${flag}`;
+  }
+  return undefined;
+}
+
+describe('docs: the commands they show exist', () => {
+  const read = (doc: string) => readFileSync(path.join(root, doc), 'utf8');
+  const scripts = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts;
+  const programOnce = cliProgram();
+
+  it('the README starts with the two commands a new user types, both real scripts', () => {
+    const first = read('README.md')
+      .split(/^```.*$/m)[1]!
+      .trim()
+      .split('\n');
+    expect(first[0]).toMatch(/^npm install && npm start\s/);
+    expect(first[1]).toMatch(/^npm test\s/);
+    expect(scripts.start).toContain('run suites/quick.yaml');
+    expect(scripts.test).toContain('vitest run');
+  });
+
+  it.each(['README.md', 'docs/guide.md', 'docs/ci.md'])('%s: only commands, subcommands, flags and npm scripts that exist', async (doc) => {
+    const program = await programOnce;
+    const lines = commandLines(read(doc));
+    expect(lines.length).toBeGreaterThan(3);
+    expect(lines.map((l) => badCommand(program, l)).filter((b) => b !== undefined)).toEqual([]);
+    const missing = [...read(doc).matchAll(/npm run ([a-z:]+)/g)].map((m) => m[1]!).filter((name) => !(name in scripts));
+    expect(missing).toEqual([]);
+  });
+
+  it('tells a wrong command from a right one', async () => {
+    const program = await programOnce;
+    expect(badCommand(program, 'replab cluster up clusters/three-node.yaml --mode sync')).toBeUndefined();
+    expect(badCommand(program, 'replab frobnicate')).toMatch(/no command/);
+    expect(badCommand(program, 'replab cluster up\\|explode')).toMatch(/no subcommand "explode"/);
+    expect(badCommand(program, 'replab run ci --gait')).toMatch(/no flag --gait/);
   });
 });
