@@ -166,3 +166,42 @@ describe('docs: the commands they show exist', () => {
     expect(badCommand(program, 'replab run ci --gait')).toMatch(/no flag --gait/);
   });
 });
+
+/** The folders under src/ that each file under src/`folder` imports (relative imports, types included). */
+function folderImports(folder: string): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  const walk = (dir: string): string[] =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+      e.isDirectory() ? walk(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : [],
+    );
+  for (const file of walk(path.join(root, 'src', folder))) {
+    const text = readFileSync(file, 'utf8');
+    for (const m of text.matchAll(/(?:from\s+|import\(\s*)'(\.{1,2}\/[^']+)'/g)) {
+      const target = path.relative(path.join(root, 'src'), path.resolve(path.dirname(file), m[1]!)).split(path.sep)[0]!;
+      if (target === folder) continue;
+      out.set(target, [...(out.get(target) ?? []), path.relative(root, file)]);
+    }
+  }
+  return out;
+}
+
+describe('docs: the layer rules ARCHITECTURE.md states hold', () => {
+  it('sees the imports it judges', () => {
+    expect(folderImports('suite').get('systems')).toContain('src/suite/run-one.ts');
+    expect(folderImports('report').get('checker')).toContain('src/report/data.ts');
+  });
+  it('lib imports nothing of ours', () => {
+    expect([...folderImports('lib').keys()]).toEqual([]);
+  });
+  it('the checker imports only history and lib', () => {
+    expect([...folderImports('checker').keys()].filter((f) => f !== 'history' && f !== 'lib')).toEqual([]);
+  });
+  it('nothing in src imports cli', () => {
+    const folders = readdirSync(path.join(root, 'src')).filter((f) => f !== 'cli');
+    expect(folders.filter((f) => folderImports(f).has('cli'))).toEqual([]);
+  });
+  it('report and serve read files: they start no system, cluster or node', () => {
+    for (const f of ['report', 'serve'])
+      expect([...folderImports(f).keys()].filter((t) => ['systems', 'cluster', 'kv', 'monitor', 'faults'].includes(t))).toEqual([]);
+  });
+});
