@@ -12,6 +12,7 @@
  */
 import http from 'node:http';
 import type { z } from 'zod';
+import type { AdminAction, AdminBody } from '../kv/api/bodies.js';
 import { type NodeStatus, NodeStatusSchema, type ShortStatus, ShortStatusSchema } from '../kv/node/status.js';
 import { AUTH_HEADER, signAdminRequest } from '../lib/auth.js';
 
@@ -48,12 +49,8 @@ export class NodeApi {
     return this.call(address, 'GET', '/status', undefined, timeoutMs, NodeStatusSchema);
   }
 
-  async admin(
-    address: string,
-    action: 'lease' | 'promote' | 'follow' | 'fence',
-    body: Record<string, unknown>,
-    timeoutMs: number,
-  ): Promise<CallResult<ShortStatus>> {
+  /** An admin call; its body has the type the node parses it with (kv/api/bodies.ts). */
+  async admin<A extends AdminAction>(address: string, action: A, body: AdminBody<A>, timeoutMs: number): Promise<CallResult<ShortStatus>> {
     return this.call(address, 'POST', `/admin/${action}`, body, timeoutMs, ShortStatusSchema);
   }
 

@@ -62,6 +62,12 @@ export class FollowerRole {
   /** The leader's commit LSN as last heard, capped at what this node flushed. */
   private commit: number;
   private stopped = false;
+  private readonly listeners = {
+    flushed: () => this.onFlushed(),
+    written: () => this.onWritten(),
+    stalled: (_info: unknown, keptLsn: number) => this.onWalStalled(keptLsn),
+    resumed: () => this.link?.resume(),
+  };
 
   constructor(
     private readonly core: NodeCore,
@@ -120,9 +126,22 @@ export class FollowerRole {
     return { leaderHttp: u.leaderHttp, lastLsn: u.lastLsn ?? this.core.wal.lastLsn, commitLsn: u.commitLsn, timeMs: u.timeMs };
   }
 
-  /** Starts the link to its upstream, if it has one. */
-  start(): void {
+  /** Becomes the node's role: hears the log's events, and starts the link to its upstream if it has one. */
+  enter(): void {
+    const wal = this.core.wal;
+    for (const [event, listener] of Object.entries(this.listeners)) wal.on(event, listener);
     if (this.upstream && !this.link) this.connect(this.upstream);
+  }
+
+  /** Is no longer the node's role: the link and the apply timer stop, and queued work on the log is skipped. */
+  leave(): void {
+    const wal = this.core.wal;
+    for (const [event, listener] of Object.entries(this.listeners)) wal.off(event, listener);
+    this.stopped = true;
+    this.link?.stop();
+    this.link = undefined;
+    this.applyTimer?.cancel();
+    this.applyTimer = undefined;
   }
 
   /**
@@ -141,39 +160,26 @@ export class FollowerRole {
   }
 
   /** The log flushed more: apply what may be applied, and say so upstream. */
-  onFlushed(): void {
+  private onFlushed(): void {
     this.apply();
     this.link?.sendAck();
   }
 
   /** The log wrote more (page cache): an upstream that counts written records hears it now. */
-  onWritten(): void {
+  private onWritten(): void {
     if (this.link?.ackLevel === 'write') this.link.sendAck();
   }
 
   /** The log forgot what it could not write after `keptLsn`: leave the upstream until it has room. */
-  onWalStalled(keptLsn: number): void {
+  private onWalStalled(keptLsn: number): void {
     this.pending.dropAfter(keptLsn);
     this.link?.suspend(`this node's WAL cannot write (${this.core.wal.stalled?.reason ?? 'stalled'})`);
   }
 
-  onWalResumed(): void {
-    this.link?.resume();
-  }
-
-  /** Promotion: the link stops and everything flushed is applied, whatever the apply delay (as PostgreSQL does). */
+  /** Promotion: the role is left, and everything flushed applied whatever the apply delay (as PostgreSQL does). */
   finishForPromotion(): void {
-    this.stop();
+    this.leave();
     this.apply(true);
-  }
-
-  /** Leaves this role: the link and the apply timer stop, and queued work on the log is skipped. */
-  stop(): void {
-    this.stopped = true;
-    this.link?.stop();
-    this.link = undefined;
-    this.applyTimer?.cancel();
-    this.applyTimer = undefined;
   }
 
   private connect(upstream: UpstreamRef): void {

@@ -43,7 +43,9 @@ export class LeaderRole {
   private blockedWarned = false;
   /** Set while `head` is rebuilt after the log dropped records it could not write. */
   private rebuildingHead = false;
-  private readonly syncTimer: Timer;
+  private syncTimer: Timer | undefined;
+  private readonly onFlushedListener = () => this.onFlushed();
+  private readonly onStalledListener = (_info: unknown, keptLsn: number) => this.onWalStalled(keptLsn);
 
   /**
    * A leader whose reads start from everything `head` holds: a restarted or promoted leader
@@ -60,8 +62,21 @@ export class LeaderRole {
     this.commit = core.wal.lastLsn;
     this.lease = new Lease(core.config.fencing, core.io.clock);
     if (lease) this.lease.reset(lease.leaseMs, lease.sentAtMs);
-    const every = Math.max(10, Math.min(100, core.config.syncTimeoutMs / 4));
-    this.syncTimer = core.io.clock.every(every, () => this.checkSyncTimeout());
+  }
+
+  /** Becomes the node's role: hears the log's flushes and stalls, and watches for sync timeouts. */
+  enter(): void {
+    const { wal, config, io } = this.core;
+    wal.on('flushed', this.onFlushedListener);
+    wal.on('stalled', this.onStalledListener);
+    this.syncTimer = io.clock.every(Math.max(10, Math.min(100, config.syncTimeoutMs / 4)), () => this.checkSyncTimeout());
+  }
+
+  /** Is no longer the node's role. */
+  leave(): void {
+    this.core.wal.off('flushed', this.onFlushedListener);
+    this.core.wal.off('stalled', this.onStalledListener);
+    this.syncTimer?.cancel();
   }
 
   get kind(): 'leader' | 'stepping-down' {
@@ -146,7 +161,7 @@ export class LeaderRole {
   }
 
   /** The log flushed more: with early visibility it is visible now; the commit point may move. */
-  onFlushed(): void {
+  private onFlushed(): void {
     if (this.core.config.visibility === 'early') this.applyVisible(this.core.wal.flushedLsn);
     this.recomputeCommit();
   }
@@ -163,7 +178,7 @@ export class LeaderRole {
    * never streamed, never acknowledged. Their writers get a definite 507, and `head` (which applied
    * them early, for cas) is rebuilt from what the log kept.
    */
-  onWalStalled(keptLsn: number): void {
+  private onWalStalled(keptLsn: number): void {
     const { config, wal } = this.core;
     this.pending.dropAfter(keptLsn);
     if (this.steppingDown) return;
@@ -197,12 +212,12 @@ export class LeaderRole {
       () => new KvError('fenced', `node ${this.core.config.id} stepped down before the write was acknowledged; it may or may not survive`),
     );
     this.pending.clear();
-    this.syncTimer.cancel();
+    this.syncTimer?.cancel();
   }
 
   /** The node is closing (or failed): writers still waiting get `error`. */
   close(error: () => Error): void {
-    this.syncTimer.cancel();
+    this.leave();
     this.waiters.rejectAll(error);
   }
 

@@ -225,27 +225,21 @@ export class KvNode extends EventEmitter {
     // A restarted node counts its whole local log as committed: it cannot know what its
     // followers confirmed before the crash (PostgreSQL behaves the same way).
     const upstream = !leads && config.upstream && config.upstreamId ? { address: config.upstream, id: config.upstreamId } : undefined;
-    this.role = leads
-      ? new LeaderRole(this.core, config.syncStandbys)
-      : new FollowerRole(this.core, { upstream: bootstrapLeader ? undefined : upstream, commitLsn: this.wal.lastLsn });
-    this.wal.on('flushed', () => this.onFlushed());
-    this.wal.on('written', () => {
-      if (this.role instanceof FollowerRole) this.role.onWritten();
-    });
     this.wal.on('error', (e: Error) => this.fatal(`WAL write failed: ${e.message}`));
-    this.wal.on('stalled', (_info: unknown, keptLsn: number) => this.role.onWalStalled(keptLsn));
-    this.wal.on('resumed', () => {
-      if (this.role instanceof FollowerRole) this.role.onWalResumed();
-    });
     const port = await this.replication.listen(config.replHost, config.replPort);
     this.repl = `${config.replHost}:${port}`;
-    if (this.role instanceof FollowerRole) this.role.start();
+    this.checkpoints.start();
+    this.setRole(
+      leads
+        ? new LeaderRole(this.core, config.syncStandbys)
+        : new FollowerRole(this.core, { upstream: bootstrapLeader ? undefined : upstream, commitLsn: this.wal.lastLsn }),
+    );
   }
 
   async close(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    if (this.role instanceof FollowerRole) this.role.stop();
+    if (this.role instanceof FollowerRole) this.role.leave();
     else this.role.close(() => new KvError('unavailable', 'node is shutting down'));
     await this.replication.close();
     this.readWaiters.rejectAll(() => new KvError('unavailable', `node ${this.config.id} is shutting down`, { leader: null }));
@@ -454,9 +448,11 @@ export class KvNode extends EventEmitter {
    * Those reads are refused definitely, so their clients may try elsewhere.
    */
   private setRole(next: LeaderRole | FollowerRole): void {
-    const before = this.role.kind;
+    const before = this.role;
+    before.leave();
     this.role = next;
-    this.roleKindChanged(before, next.kind);
+    next.enter();
+    this.roleKindChanged(before.kind, next.kind);
   }
 
   private roleKindChanged(before: string, after: string): void {
@@ -464,14 +460,6 @@ export class KvNode extends EventEmitter {
       this.readWaiters.rejectAll(
         () => new KvError('unavailable', `node ${this.config.id} changed role (${before} → ${after}) while the read waited; retry it`, { leader: null }),
       );
-  }
-
-  private onFlushed(): void {
-    // A node stepping down still answers its writes in flight as a leader does: its head already
-    // holds them, so it must not apply them again as a follower would.
-    this.role.onFlushed();
-    this.replication.pumpAll();
-    this.checkpoints.maybe();
   }
 
   private serialized<T>(run: () => Promise<T>): Promise<T> {

@@ -53,6 +53,7 @@ export class ReplicationServer {
   private refusedCount = 0;
   private readonly verifier: Verifier;
   private heartbeat: Timer | undefined;
+  private readonly onFlushed = () => this.pumpAll();
 
   constructor(
     private readonly host: UpstreamHost,
@@ -71,12 +72,14 @@ export class ReplicationServer {
 
   async listen(hostname: string, port: number): Promise<number> {
     this.listener = await this.network.listen(hostname, port, (c) => this.accept(c));
+    // Whatever the log flushes is streamed at once.
+    this.host.wal.on('flushed', this.onFlushed);
     this.heartbeat = this.host.clock.every(this.heartbeatMs, () => this.sendHeartbeats());
     return this.listener.port;
   }
 
-  /** Called whenever the WAL flushed more: stream it. */
-  pumpAll(): void {
+  /** Streams what the log flushed to every follower. */
+  private pumpAll(): void {
     for (const s of this.sessions) s.pump();
   }
 
@@ -123,6 +126,7 @@ export class ReplicationServer {
 
   async close(): Promise<void> {
     this.heartbeat?.cancel();
+    this.host.wal.off('flushed', this.onFlushed);
     for (const s of this.sessions) s.connection.destroy();
     this.sessions.clear();
     await this.listener?.close();

@@ -50,6 +50,11 @@ export class Checkpointer {
     return this.host.files;
   }
 
+  /** From now on, each flush of the log may start a checkpoint in the background. */
+  start(): void {
+    this.host.wal.on('flushed', () => this.maybe());
+  }
+
   /** The node started from (or installed) a checkpoint at `lsn`. */
   startedFrom(lsn: number): void {
     this.lastLsn = lsn;
@@ -62,7 +67,7 @@ export class Checkpointer {
   }
 
   /** Takes a checkpoint in the background when enough log has accumulated. */
-  maybe(): void {
+  private maybe(): void {
     if (this.host.isLeader()) this.bytesSince = this.retainedBytesEstimate();
     // A checkpoint writes the whole state, so it waits for at least as much new log as the last
     // one wrote: with a state larger than checkpointBytes, checkpointing every checkpointBytes
