@@ -148,4 +148,29 @@ describe('KvNode on a simulated clock, network and disk', () => {
     // Back to semi-sync: a write now waits for n2's confirmation, which comes without delay here.
     await expect(world.run(n1.write({ type: 'put', key: 'b', value: '2' }))).resolves.toMatchObject({ lsn: 2 });
   });
+
+  it('a leader whose disk fills refuses writes definitely (nothing acknowledged is lost) and takes them again once room is made', async () => {
+    world = new SimWorld();
+    const n1 = world.node('n1', { role: 'leader', fencing: 'none', segmentBytes: 16 * 1024 });
+    await world.openAll();
+    const disk = world.disks.get('n1')!;
+    await expect(world.run(n1.write({ type: 'put', key: 'a', value: 'x'.repeat(100) }))).resolves.toMatchObject({ lsn: 1 });
+    // Leave room for less than the next segment: the roll fails with ENOSPC and the log stalls.
+    disk.capacityBytes = disk.usedBytes() + 1024;
+    const outcomes = await world.run(
+      Promise.allSettled(Array.from({ length: 200 }, (_, i) => n1.write({ type: 'put', key: `k${i}`, value: 'y'.repeat(200) }))),
+    );
+    const refused = outcomes.filter((o) => o.status === 'rejected');
+    const acknowledged = outcomes.filter((o) => o.status === 'fulfilled').length;
+    expect(refused.length).toBeGreaterThan(0);
+    for (const r of refused) expect(String((r as PromiseRejectedResult).reason)).toMatch(/ENOSPC|cannot write its log/);
+    expect(n1.status().diskStalled?.reason).toMatch(/ENOSPC/);
+    await expect(world.run(n1.write({ type: 'put', key: 'b', value: '1' }))).rejects.toThrow(/cannot write its log/);
+    // Every acknowledged write is in the state reads see.
+    expect(n1.visible.lsn).toBe(1 + acknowledged);
+
+    disk.capacityBytes = 1024 * 1024 * 1024;
+    await world.clock.until(() => n1.status().diskStalled === null, 'the log resumes once the disk has room');
+    await expect(world.run(n1.write({ type: 'put', key: 'b', value: '1' }))).resolves.toMatchObject({ lsn: 2 + acknowledged });
+  });
 });
