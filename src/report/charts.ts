@@ -2,8 +2,8 @@
  * The report's vega-lite specs. Pure data → spec functions; render.ts turns them into SVG.
  */
 
-import type { RunResult } from '../suite/run-one.js';
-import type { Anomaly, ModeReads, RunData } from './data.js';
+import type { RunResult } from '../suite/results.js';
+import type { Anomaly, ModeReads, RunData } from './model.js';
 
 type Spec = Record<string, unknown>;
 

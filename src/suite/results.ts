@@ -7,7 +7,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { EnvironmentError } from '../lib/errors.js';
-import { GATE_METRICS } from './gate.js';
+import { GATE_METRICS } from './gate-metrics.js';
 import { GitSchema, MachineSchema } from './provenance.js';
 
 export const RESULTS_FILE = 'results.json';

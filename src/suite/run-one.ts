@@ -34,8 +34,6 @@ import { evaluateGate, type GateMetrics } from './gate.js';
 import type { RunResult } from './results.js';
 import type { Suite, SuiteMode } from './spec.js';
 
-export type { RunResult };
-
 export interface RunProgress {
   phase: 'starting' | 'running' | 'healing' | 'checking' | 'done';
   ops?: number;

@@ -41,7 +41,8 @@ import { parseWith } from '../lib/schema.js';
 import { isModulePath, loadSystemModule } from '../systems/external.js';
 import { linkNames } from '../systems/index.js';
 import { parseWorkloadSpec, type WorkloadSpec } from '../workloads/spec.js';
-import { type GateMetric, type GateRule, parseGateRule, READ_GATE_METRICS } from './gate.js';
+import { type GateRule, parseGateRule } from './gate.js';
+import { type GateMetric, READ_GATE_METRICS } from './gate-metrics.js';
 
 /** The longest run, warm-up or suite duration accepted: a day. Timers overflow far above it, and no suite needs more. */
 export const MAX_DURATION_SEC = 24 * 3600;
