@@ -9,6 +9,7 @@
  */
 import http from 'node:http';
 import { APPLIED_LSN_HEADER, type KvErrorName, KvErrors } from '../kv/protocol.js';
+import { errnoCode, toError } from '../lib/errors.js';
 import { isRecord } from '../lib/schema.js';
 
 export type Outcome =
@@ -92,12 +93,15 @@ export async function call(req: KvRequest, options: { readOk404?: boolean } = {}
   try {
     res = await send(req);
   } catch (e: unknown) {
-    const err = e as NodeJS.ErrnoException & { sent?: boolean };
+    const code = errnoCode(e);
+    const why = code ?? toError(e).message;
+    // `sent` is set by send(): whether the request may have reached the server.
+    const sent = typeof e === 'object' && e !== null && 'sent' in e && e.sent === true;
     // Refused, or any failure before the TCP connection existed: no server saw the request.
-    if (err.code === 'ECONNREFUSED') return { type: 'fail', error: 'connection refused' };
-    if (!err.sent) return { type: 'fail', error: `could not connect (${err.code ?? err.message})` };
-    if (err.code === 'ETIMEDOUT') return { type: 'info', error: 'timeout' };
-    return { type: 'info', error: `connection lost (${err.code ?? err.message})` };
+    if (code === 'ECONNREFUSED') return { type: 'fail', error: 'connection refused' };
+    if (!sent) return { type: 'fail', error: `could not connect (${why})` };
+    if (code === 'ETIMEDOUT') return { type: 'info', error: 'timeout' };
+    return { type: 'info', error: `connection lost (${why})` };
   }
   const node = typeof res.headers['x-replab-node'] === 'string' ? res.headers['x-replab-node'] : undefined;
   const b = res.body;

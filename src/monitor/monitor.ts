@@ -15,7 +15,7 @@
  */
 
 import { shortOf } from '../kv/status.js';
-import { EnvironmentError, UsageError } from '../lib/errors.js';
+import { EnvironmentError, toError, UsageError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 import { waitFor } from '../lib/wait.js';
 import type { FailoverState, MonitorView, SwitchoverAnswer } from './api-types.js';
@@ -109,7 +109,7 @@ export class Monitor {
     this.timer = setTimeout(() => {
       const began = Date.now();
       this.ticking = this.tick()
-        .catch((e: unknown) => this.log.error({ err: (e as Error).message }, 'monitor tick failed'))
+        .catch((e: unknown) => this.log.error({ err: toError(e).message }, 'monitor tick failed'))
         .finally(() => this.schedule(Math.max(0, this.config.heartbeatMs - (Date.now() - began))));
     }, delayMs);
   }
@@ -134,7 +134,7 @@ export class Monitor {
     this.events.push(e);
     if (this.events.length > RECENT_EVENTS) this.events.shift();
     this.log.info(e, event);
-    await appendEvent(this.stateDir, e).catch((err: unknown) => this.log.error({ err: (err as Error).message }, 'cannot append to events.jsonl'));
+    await appendEvent(this.stateDir, e).catch((err: unknown) => this.log.error({ err: toError(err).message }, 'cannot append to events.jsonl'));
   }
 
   private async tick(): Promise<void> {

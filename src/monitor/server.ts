@@ -11,7 +11,7 @@
 import http from 'node:http';
 import { AUTH_HEADER, MONITOR_TARGET, Verifier } from '../lib/auth.js';
 import { browserMark, browserRefusal, isJsonContentType, jsonRequired } from '../lib/browser-guard.js';
-import { EnvironmentError, UsageError } from '../lib/errors.js';
+import { EnvironmentError, toError, UsageError } from '../lib/errors.js';
 import { BodyError, parseJsonBounded, readBody } from '../lib/http-body.js';
 import { closeHttp, listenHttp } from '../lib/http-server.js';
 import type { Monitor } from './monitor.js';
@@ -34,7 +34,7 @@ export class MonitorApi {
         // By the error table: a request that cannot apply (bad target) 409, the cluster not able
         // to do it now (unreachable node, another failover running) 503, a bug 500.
         const status = e instanceof UsageError ? 409 : e instanceof EnvironmentError ? 503 : 500;
-        json(res, status, { error: (e as Error).message });
+        json(res, status, { error: toError(e).message });
       });
     });
     return listenHttp(this.server, host, port);

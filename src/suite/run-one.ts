@@ -22,7 +22,7 @@ import { closeKvClients } from '../client/kv-http.js';
 import { runNemesis } from '../faults/nemesis/schedule.js';
 import { HistoryRecorder } from '../history/recorder.js';
 import { onInterrupt } from '../lib/cleanup.js';
-import { ConfigError, EnvironmentError, ExitCode, HarnessError, toError } from '../lib/errors.js';
+import { ConfigError, EnvironmentError, ExitCode, errnoCode, HarnessError, toError } from '../lib/errors.js';
 import { isModulePath } from '../systems/external.js';
 import { type OwnedProcess, OwnedProcesses, startSystem } from '../systems/index.js';
 import type { SystemUnderTest } from '../systems/system.js';
@@ -358,7 +358,7 @@ async function removeState(stateRoot: string): Promise<void> {
       await fsp.rm(stateRoot, { recursive: true, force: true });
       return;
     } catch (e: unknown) {
-      if ((e as NodeJS.ErrnoException).code !== 'EBUSY' || attempt >= 20) throw e;
+      if (errnoCode(e) !== 'EBUSY' || attempt >= 20) throw e;
       await new Promise((r) => setTimeout(r, 100));
     }
   }

@@ -10,6 +10,7 @@
 
 import net from 'node:net';
 import { isLoopbackHost } from '../../lib/addr.js';
+import { isRecord } from '../../lib/schema.js';
 import { Link, type LinkOwner } from './link.js';
 import type { Stream, Toxic } from './toxics.js';
 import { parseToxic, ToxicError } from './toxics.js';
@@ -192,7 +193,8 @@ export class TcpProxy {
 
   updateToxic(name: string, body: unknown): Toxic {
     const existing = this.getToxic(name);
-    const toxic = parseToxic({ ...(body as object), name }, existing);
+    // The name is the one in the path; a body that is no object is refused by parseToxic as it is.
+    const toxic = parseToxic(isRecord(body) ? { ...body, name } : body, existing);
     this.toxicList = this.toxicList.map((t) => (t.name === name ? toxic : t));
     this.notify();
     return toxic;

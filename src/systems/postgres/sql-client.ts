@@ -35,6 +35,7 @@
  */
 import pg from 'pg';
 import type { Outcome } from '../../client/kv-http.js';
+import { toError } from '../../lib/errors.js';
 import type { DataClient, ReadRequest } from '../../workloads/data-client.js';
 import { lsnColumn } from './lsn.js';
 import {
@@ -347,7 +348,7 @@ export class SqlDataClient implements DataClient {
       if (lsn !== null) seen?.(lsn);
       return { type: 'ok', value: row.v ?? null, node, ...(lsn === null ? {} : { lsn }) };
     } catch (e: unknown) {
-      return { type: 'fail', error: (e as Error).message, node };
+      return { type: 'fail', error: toError(e).message, node };
     }
   }
 
@@ -373,7 +374,7 @@ export class SqlDataClient implements DataClient {
     try {
       gate = { lsn: lsnColumn(g.gate_lsn), replayAgeMs: g.replay_age_ms };
     } catch (e: unknown) {
-      return { ok: false, outcome: { type: 'fail', error: (e as Error).message, node: id } };
+      return { ok: false, outcome: { type: 'fail', error: toError(e).message, node: id } };
     }
     const outcome = this.answer(id, row);
     return outcome.type === 'ok' ? { ok: true, gate, outcome, answeredAtMs } : { ok: false, outcome };
