@@ -12,6 +12,7 @@ import { isClientProcess, type Op, type OpPair, pairOps, WRITE_FS } from '../his
 import { loadHistory } from '../history/reader.js';
 import { parseJsonLines } from '../lib/json-lines.js';
 import { isRecord } from '../lib/schema.js';
+import { type MonitorEvent, MonitorEventSchema } from '../monitor/state.js';
 import { type RunResult, readResults, type SuiteResults } from '../suite/results.js';
 import { medianOf } from '../suite/summary.js';
 import type { Anomaly, ModeReads, PlacementCheck, ReadNode, ReportData, RunData, SessionsCheck, StaleFigures, TimelineOp, TimePoint, Window } from './model.js';
@@ -146,10 +147,41 @@ async function loadRun(dir: string, result: RunResult): Promise<RunData> {
   const { latency, throughput } = timeBuckets(pairs, bucketSec, load);
   const lagLines = await readJsonl(path.join(dir, 'lag.jsonl'));
   const lag = lagPoints(lagLines);
-  const faults: Window[] = [];
-  const open = new Map<string, Array<{ t: number; detail: string; nodes: string[] }>>();
   // One time axis for every chart of the run: from the start to its last recorded moment, history or lag sample.
   const end = Math.max(history.length ? history[history.length - 1]!.time / NS : result.durationSec, ...lag.map((l) => l.t));
+  const monitorEvents = parseJsonLines(await fsp.readFile(path.join(dir, 'events.jsonl'), 'utf8').catch(() => ''), MonitorEventSchema);
+  const startMs = historyStart(run, monitorEvents) ?? startedAtMs;
+  const { failovers, outages } = failoverOutages(monitorEvents, startMs, pairs);
+  const ow = check.availability && !check.availability.crashed ? check.availability.outageWindow : null;
+  const sessions = check.sessions && !check.sessions.crashed ? check.sessions : undefined;
+  const readPlacement = check.readPlacement && !check.readPlacement.crashed ? check.readPlacement : undefined;
+  return {
+    result,
+    timeDomain: [0, end],
+    startedAtMs: startedAtMs || null,
+    bucketSec,
+    load,
+    latency,
+    throughput,
+    lag,
+    faults: faultWindows(history, end),
+    // Events after the last recorded moment (the monitor repointing nodes during teardown) are off the run's axis.
+    events: failoverEvents(monitorEvents, startMs).filter((e) => e.t <= end),
+    outage: ow ? { from: ow.fromTime / NS, to: ow.toTime / NS } : null,
+    outages,
+    anomalies: bySeverity([...anomalies(history, check), ...sessionAnomalies(history, sessions, lagLookup(lagLines)), ...sessionCrash(check)]),
+    rewound: await rewoundCounts(dir),
+    failovers,
+    lostWrites: lostWrites(history, check),
+    sessions,
+    readPlacement,
+  };
+}
+
+/** The nemesis' faults as time windows (seconds): each start paired with its stop; one never stopped lasts to `end`. */
+function faultWindows(history: Op[], end: number): Window[] {
+  const faults: Window[] = [];
+  const open = new Map<string, Array<{ t: number; detail: string; nodes: string[] }>>();
   for (const op of history) {
     if (op.process !== 'nemesis') continue;
     const fault = op.f.replace(/^(start|stop)-/, '');
@@ -161,74 +193,61 @@ async function loadRun(dir: string, result: RunResult): Promise<RunData> {
     }
   }
   for (const [fault, rest] of open) for (const s of rest) faults.push({ fault, from: s.t, to: end, detail: s.detail, nodes: s.nodes });
-  faults.sort((a, b) => a.from - b.from);
-  const monitorEvents = await readJsonl(path.join(dir, 'events.jsonl'));
-  const startMs = historyStart(run, monitorEvents) ?? startedAtMs;
-  const events = monitorEvents
-    .filter(
-      (e) =>
-        startMs &&
-        (e.timeMs as number) >= startMs &&
-        ['leader-declared-dead', 'promoted', 'failover-blocked', 'switchover', 'repointed'].includes(String(e.event)),
-    )
+  return faults.sort((a, b) => a.from - b.from);
+}
+
+const CHARTED_EVENTS = ['leader-declared-dead', 'promoted', 'failover-blocked', 'switchover', 'repointed'];
+
+/** The monitor's failover events from the history's zero on, in seconds on the history's axis (none without a zero). */
+function failoverEvents(monitorEvents: MonitorEvent[], startMs: number): RunData['events'] {
+  return monitorEvents
+    .filter((e) => startMs && e.timeMs >= startMs && CHARTED_EVENTS.includes(e.event))
     .map((e) => ({
-      t: ((e.timeMs as number) - startMs) / 1000,
-      event: String(e.event),
+      t: (e.timeMs - startMs) / 1000,
+      event: e.event,
       detail: e.node ? `${String(e.node)}${e.epoch ? ` epoch ${String(e.epoch)}` : ''}` : String(e.why ?? e.leader ?? ''),
     }));
-  // Each failover's write outage: the gap between acknowledged writes that spans its promotion.
+}
+
+/** Each promotion's figures, and its write outage: the gap between acknowledged writes that spans the promotion. */
+function failoverOutages(monitorEvents: MonitorEvent[], startMs: number, pairs: readonly OpPair[]): Pick<RunData, 'failovers' | 'outages'> {
   const okWrites = pairs
     .filter((p) => isClientProcess(p.invoke.process) && WRITE_FS.has(p.invoke.f) && p.complete?.type === 'ok')
     .map((p) => p.complete!.time / NS)
     .sort((a, b) => a - b);
   const outages: RunData['outages'] = [];
   const failovers = monitorEvents
-    .filter((e) => e.event === 'promoted' && startMs && (e.timeMs as number) >= startMs)
+    .filter((e) => e.event === 'promoted' && startMs && e.timeMs >= startMs)
     .map((e) => {
-      const at = ((e.timeMs as number) - startMs) / 1000;
+      const at = (e.timeMs - startMs) / 1000;
       const after = okWrites.findIndex((w) => w >= at);
       let outageMs: number | null = null;
       if (after > 0) {
         outages.push({ from: okWrites[after - 1]!, to: okWrites[after]!, node: String(e.node) });
         outageMs = Math.round((okWrites[after]! - okWrites[after - 1]!) * 1000);
       }
-      return { node: String(e.node), epoch: e.epoch as number, detectionMs: e.detectionMs as number, promotionMs: e.promotionMs as number, outageMs };
+      return { node: String(e.node), epoch: Number(e.epoch), detectionMs: Number(e.detectionMs), promotionMs: Number(e.promotionMs), outageMs };
     });
-  const ow = check.availability && !check.availability.crashed ? check.availability.outageWindow : null;
+  return { failovers, outages };
+}
+
+/** Per node, how many records its rewind set aside (the run folder's rewound-<node>.jsonl files). */
+async function rewoundCounts(dir: string): Promise<Record<string, number>> {
   const rewound: Record<string, number> = {};
   for (const f of await fsp.readdir(dir)) if (f.startsWith('rewound-')) rewound[f.slice(8, -6)] = (await readJsonl(path.join(dir, f))).length;
-  const sessions = check.sessions && !check.sessions.crashed ? check.sessions : undefined;
-  const readPlacement = check.readPlacement && !check.readPlacement.crashed ? check.readPlacement : undefined;
-  const lagAt = lagLookup(lagLines);
+  return rewound;
+}
+
+/** The lost writes the log evidence found, placed at their acknowledgement (seconds). */
+function lostWrites(history: Op[], check: Partial<CheckFile>): RunData['lostWrites'] {
   const ev = check.evidence && !check.evidence.crashed ? check.evidence : undefined;
   const byIndex = new Map(history.map((op) => [op.index, op]));
-  const lostWrites = (ev?.lost ?? []).map((l) => ({
+  return (ev?.lost ?? []).map((l) => ({
     at: (byIndex.get(l.completeIndex)?.time ?? 0) / NS,
     node: l.node,
     epoch: l.epoch,
     where: l.where,
   }));
-  return {
-    result,
-    timeDomain: [0, end],
-    startedAtMs: startedAtMs || null,
-    bucketSec,
-    load,
-    latency,
-    throughput,
-    lag,
-    faults,
-    // Events after the last recorded moment (the monitor repointing nodes during teardown) are off the run's axis.
-    events: events.filter((e) => e.t <= end),
-    outage: ow ? { from: ow.fromTime / NS, to: ow.toTime / NS } : null,
-    outages,
-    anomalies: bySeverity([...anomalies(history, check), ...sessionAnomalies(history, sessions, lagAt), ...sessionCrash(check)]),
-    rewound,
-    failovers,
-    lostWrites,
-    sessions,
-    readPlacement,
-  };
 }
 
 /** The nodes a nemesis event names (`nodes` for kill and pause, `isolate` for a partition). */
@@ -245,16 +264,16 @@ function faultNodes(v: unknown): string[] {
  * A run.json that records `historyStartMs` says it; otherwise the monitor's start stands in for it:
  * the history begins as soon as the started system answers, a few hundred ms after the monitor.
  */
-export function historyStart(run: Record<string, unknown>, events: Array<Record<string, unknown>>): number | undefined {
+export function historyStart(run: Record<string, unknown>, events: MonitorEvent[]): number | undefined {
   if (typeof run.historyStartMs === 'number') return run.historyStartMs;
-  const started = events.find((e) => e.event === 'monitor-started' && typeof e.timeMs === 'number');
-  return started ? (started.timeMs as number) : undefined;
+  return events.find((e) => e.event === 'monitor-started')?.timeMs;
 }
 
 function describeValue(v: unknown): string {
   if (v === null || v === undefined) return '';
   if (typeof v !== 'object') return String(v);
-  const o = v as Record<string, unknown>;
+  // An array names none of the fields below.
+  const o: Record<string, unknown> = isRecord(v) ? v : {};
   const parts: string[] = [];
   if (o.isolate) parts.push(`isolate ${String(o.isolate)}`);
   if (o.shape && o.shape !== 'isolate') parts.push(String(o.shape));
@@ -283,17 +302,48 @@ export function bySeverity(xs: Anomaly[]): Anomaly[] {
 /** A timeline shows at most this many rows; the table beside it lists every op. */
 export const TIMELINE_ROWS = 150;
 
-function anomalies(history: Op[], check: Partial<CheckFile>): Anomaly[] {
-  const out: Anomaly[] = [];
+/** A run's history looked up by op index, shared by the anomaly sections. */
+interface HistoryIndex {
+  byIndex: Map<number, Op>;
+  /** An op's time (seconds) by its index; undefined for no index. */
+  time: (i: number | null | undefined) => number | undefined;
+  /** The history's last moment (seconds): where an op that never completed is drawn to. */
+  end: number;
+  pairByInvoke: Map<number, OpPair>;
+  pairByComplete: Map<number, OpPair>;
+}
+
+function indexHistory(history: Op[]): HistoryIndex {
   const byIndex = new Map(history.map((op) => [op.index, op]));
-  const t = (i: number | null | undefined) => (i === null || i === undefined ? undefined : byIndex.get(i)!.time / NS);
-  const end = history.length ? history[history.length - 1]!.time / NS : 0;
+  const pairs = pairOps(history).pairs;
+  return {
+    byIndex,
+    time: (i) => (i === null || i === undefined ? undefined : byIndex.get(i)!.time / NS),
+    end: history.length ? history[history.length - 1]!.time / NS : 0,
+    pairByInvoke: new Map(pairs.map((p) => [p.invoke.index, p])),
+    pairByComplete: new Map(pairs.filter((p) => p.complete).map((p) => [p.complete!.index, p])),
+  };
+}
+
+/** The anomalies the history checks found: non-linearizable keys, lost writes, split-brain writes. */
+function anomalies(history: Op[], check: Partial<CheckFile>): Anomaly[] {
+  const h = indexHistory(history);
+  const ev = check.evidence && !check.evidence.crashed ? check.evidence : undefined;
+  const lost = lossAnomaly(h, check, ev);
+  const splitBrain = splitBrainAnomaly(h, check, ev);
+  return [...nonLinearizableAnomalies(h, check, ev), ...(lost ? [lost] : []), ...(splitBrain ? [splitBrain] : [])];
+}
+
+type Evidence = Exclude<NonNullable<CheckFile['evidence']>, { crashed: true }>;
+
+/** The first five keys the linearizability check failed on, each with the ops around the one it could not place. */
+function nonLinearizableAnomalies(h: HistoryIndex, check: Partial<CheckFile>, ev: Evidence | undefined): Anomaly[] {
   const lin = check.linearizable && !check.linearizable.crashed ? check.linearizable : undefined;
-  const lostInvokes = new Set((check.evidence && !check.evidence.crashed ? check.evidence.lost : []).map((l) => l.invokeIndex));
-  for (const f of (lin?.failures ?? []).slice(0, 5)) {
+  const lostInvokes = new Set((ev?.lost ?? []).map((l) => l.invokeIndex));
+  return (lin?.failures ?? []).slice(0, 5).map((f): Anomaly => {
     const ops = [...f.prefixTail, ...f.concurrent, f.op];
     const seen = new Set<number>();
-    out.push({
+    return {
       kind: 'non-linearizable',
       title: `key ${f.key}: not linearizable`,
       text: `${linearizabilityText(f.message, f.concurrent.length)} The rows are the last operations the search could order before it and those overlapping it in time, each with the node that answered.`,
@@ -301,14 +351,14 @@ function anomalies(history: Op[], check: Partial<CheckFile>): Anomaly[] {
         .filter((o) => !seen.has(o.invokeIndex) && seen.add(o.invokeIndex))
         .sort((a, b) => a.invokeIndex - b.invokeIndex)
         .map((o) => {
-          const node = o.completeIndex === null ? undefined : byIndex.get(o.completeIndex)?.node;
+          const node = o.completeIndex === null ? undefined : h.byIndex.get(o.completeIndex)?.node;
           const focus = o.invokeIndex === f.op.invokeIndex;
           const lost = lostInvokes.has(o.invokeIndex);
           return {
             row: `#${o.invokeIndex} p${String(o.process)} ${o.f} ${short(valueText(o.value))}${node ? ` @${node}` : ''}`,
             process: String(o.process),
-            from: t(o.invokeIndex)!,
-            to: t(o.completeIndex) ?? end,
+            from: h.time(o.invokeIndex)!,
+            to: h.time(o.completeIndex) ?? h.end,
             type: o.type,
             label: `${o.f} ${JSON.stringify(o.value)}`,
             focus,
@@ -318,22 +368,21 @@ function anomalies(history: Op[], check: Partial<CheckFile>): Anomaly[] {
         }),
       tooltipTitles: { group: 'outcome', where: 'node' },
       groupColors: NONLIN_COLORS,
-    });
-  }
-  const ev = check.evidence && !check.evidence.crashed ? check.evidence : undefined;
-  const pairs = pairOps(history).pairs;
-  const pairByInvoke = new Map(pairs.map((p) => [p.invoke.index, p]));
-  const pairByComplete = new Map(pairs.filter((p) => p.complete).map((p) => [p.complete!.index, p]));
-  const lostByInvoke = new Map((ev?.lost ?? []).map((l) => [l.invokeIndex, l]));
+    };
+  });
+}
+
+/** The acknowledged writes lost: from the nodes' logs when there is evidence, else the final reads' count alone. */
+function lossAnomaly(h: HistoryIndex, check: Partial<CheckFile>, ev: Evidence | undefined): Anomaly | undefined {
   if (ev && ev.lost.length > 0) {
     const rows = ev.lost.map((l): TimelineOp => {
-      const p = pairByInvoke.get(l.invokeIndex);
+      const p = h.pairByInvoke.get(l.invokeIndex);
       const acked = `${l.node ?? '?'} @ epoch ${l.epoch ?? '?'}`;
       return {
         row: `${l.key} = ${short(l.value)} (p${String(l.process)} ${l.f})`,
         process: String(l.process),
         from: p ? p.invoke.time / NS : 0,
-        to: p?.complete ? p.complete.time / NS : end,
+        to: p?.complete ? p.complete.time / NS : h.end,
         type: 'ok',
         label: `${l.f} ${l.key} = ${l.value}`,
         focus: true,
@@ -341,7 +390,7 @@ function anomalies(history: Op[], check: Partial<CheckFile>): Anomaly[] {
         where: l.where,
       };
     });
-    out.push({
+    return {
       kind: 'lost',
       title: `${ev.lostAcked} acknowledged write(s) lost: absent from ${ev.finalLeader}'s final log`,
       text: `${ev.message}. Each lost write below: the client's operation, the node and epoch that acknowledged it, and where its record went.${lossFinalReadsNote(check)}`,
@@ -349,53 +398,58 @@ function anomalies(history: Op[], check: Partial<CheckFile>): Anomaly[] {
       table: {
         header: ['client op', 'key', 'value', 'acknowledged by', 'lsn', 'latency ms', 'where it went'],
         rows: ev.lost.map((l) => {
-          const p = pairByInvoke.get(l.invokeIndex);
+          const p = h.pairByInvoke.get(l.invokeIndex);
           const ms = p?.complete ? ((p.complete.time - p.invoke.time) / 1e6).toFixed(1) : '–';
           return [`p${String(l.process)} ${l.f}`, l.key, l.value, `${l.node ?? '?'} at epoch ${l.epoch ?? '?'}`, String(l.lsn ?? '–'), ms, l.where];
         }),
       },
-    });
-  } else if (check.loss && !check.loss.crashed && check.loss.lostAcked > 0 && !ev) {
+    };
+  }
+  if (check.loss && !check.loss.crashed && check.loss.lostAcked > 0 && !ev) {
     const loss = check.loss;
-    out.push({
+    return {
       kind: 'lost',
       title: `${loss.lostAcked} acknowledged write(s) lost (final reads; no log evidence)`,
       text: `${loss.message} Examples: ${JSON.stringify(loss.lostSamples.slice(0, 10))}.`,
       ops: [],
-    });
+    };
   }
+  return undefined;
+}
+
+/** Writes a superseded leader acknowledged, with where each record went when the logs say. */
+function splitBrainAnomaly(h: HistoryIndex, check: Partial<CheckFile>, ev: Evidence | undefined): Anomaly | undefined {
   const sb = check.splitBrain;
-  if (sb && sb.splitBrainWrites > 0) {
-    const writes = sb.writes ?? sb.samples;
-    const rows = writes.map((w): TimelineOp => {
-      const p = pairByComplete.get(w.index);
-      const lost = p ? lostByInvoke.get(p.invoke.index) : undefined;
-      const where = !ev ? 'no log evidence' : lost ? lost.where : `kept: in ${ev.finalLeader}'s final log`;
-      const value = p ? JSON.stringify(p.invoke.f === 'cas' && Array.isArray(p.invoke.value) ? p.invoke.value[1] : p.invoke.value) : '?';
-      return {
-        row: `#${w.index} ${w.key ?? ''} = ${short(value)} (${w.node ?? '?'})`,
-        process: String(p?.invoke.process ?? '?'),
-        from: p ? p.invoke.time / NS : (t(w.index) ?? 0),
-        to: t(w.index) ?? end,
-        type: 'ok',
-        label: `${p?.invoke.f ?? 'write'} ${w.key ?? ''} = ${value}`,
-        focus: true,
-        group: `acknowledged by ${w.node ?? '?'} @ epoch ${w.epoch}`,
-        where,
-      };
-    });
-    out.push({
-      kind: 'split-brain',
-      title: `${sb.splitBrainWrites} write(s) acknowledged by a superseded leader`,
-      text: `Each was acknowledged at an older epoch after a write of a newer epoch had already been acknowledged: two leaders accepted writes at once. Below: the client's operation, the node and epoch that acknowledged it, and where its record went.`,
-      ops: rows.slice(0, TIMELINE_ROWS),
-      table: {
-        header: ['client op', 'acknowledged by', 'newer epoch already acknowledging', 'where it went'],
-        rows: rows.map((r, i) => [r.label, `${writes[i]!.node ?? '?'} at epoch ${writes[i]!.epoch}`, String(writes[i]!.newerEpoch), r.where ?? '']),
-      },
-    });
-  }
-  return out;
+  if (!sb || sb.splitBrainWrites <= 0) return undefined;
+  const lostByInvoke = new Map((ev?.lost ?? []).map((l) => [l.invokeIndex, l]));
+  const writes = sb.writes ?? sb.samples;
+  const rows = writes.map((w): TimelineOp => {
+    const p = h.pairByComplete.get(w.index);
+    const lost = p ? lostByInvoke.get(p.invoke.index) : undefined;
+    const where = !ev ? 'no log evidence' : lost ? lost.where : `kept: in ${ev.finalLeader}'s final log`;
+    const value = p ? JSON.stringify(p.invoke.f === 'cas' && Array.isArray(p.invoke.value) ? p.invoke.value[1] : p.invoke.value) : '?';
+    return {
+      row: `#${w.index} ${w.key ?? ''} = ${short(value)} (${w.node ?? '?'})`,
+      process: String(p?.invoke.process ?? '?'),
+      from: p ? p.invoke.time / NS : (h.time(w.index) ?? 0),
+      to: h.time(w.index) ?? h.end,
+      type: 'ok',
+      label: `${p?.invoke.f ?? 'write'} ${w.key ?? ''} = ${value}`,
+      focus: true,
+      group: `acknowledged by ${w.node ?? '?'} @ epoch ${w.epoch}`,
+      where,
+    };
+  });
+  return {
+    kind: 'split-brain',
+    title: `${sb.splitBrainWrites} write(s) acknowledged by a superseded leader`,
+    text: `Each was acknowledged at an older epoch after a write of a newer epoch had already been acknowledged: two leaders accepted writes at once. Below: the client's operation, the node and epoch that acknowledged it, and where its record went.`,
+    ops: rows.slice(0, TIMELINE_ROWS),
+    table: {
+      header: ['client op', 'acknowledged by', 'newer epoch already acknowledging', 'where it went'],
+      rows: rows.map((r, i) => [r.label, `${writes[i]!.node ?? '?'} at epoch ${writes[i]!.epoch}`, String(writes[i]!.newerEpoch), r.where ?? '']),
+    },
+  };
 }
 
 function lossFinalReadsNote(check: Partial<CheckFile>): string {
