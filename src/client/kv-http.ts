@@ -111,13 +111,17 @@ export async function call(req: KvRequest, options: { readOk404?: boolean } = {}
   if (res.status === 200 || (options.readOk404 && res.status === 404 && b.code === undefined)) {
     return { type: 'ok', value: b.value ?? null, node, lsn, epoch, body: b };
   }
-  const code = typeof b.code === 'string' && b.code in KvErrors ? (b.code as KvErrorName) : undefined;
+  const code = isKvErrorName(b.code) ? b.code : undefined;
   const definite = code ? KvErrors[code].definite : res.status < 500;
   const error = code ?? `http_${res.status}`;
   const out: Outcome = { type: definite ? 'fail' : 'info', error, node };
-  if ('leader' in b) out.leader = (b.leader as string | null) ?? null;
+  if ('leader' in b) out.leader = typeof b.leader === 'string' ? b.leader : null;
   if (code === 'cas_mismatch') out.value = b.value ?? null;
   return out;
+}
+
+function isKvErrorName(code: unknown): code is KvErrorName {
+  return typeof code === 'string' && Object.hasOwn(KvErrors, code);
 }
 
 function numberHeader(v: string | string[] | undefined): number | undefined {

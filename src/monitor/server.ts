@@ -64,16 +64,17 @@ export class MonitorApi {
       }
       const auth = this.verifier.verifyAdmin([req.headers[AUTH_HEADER]].flat()[0], { method: 'POST', path: '/switchover', body: text });
       if (!auth.ok) return json(res, auth.status, { error: `switchover refused: ${auth.why}` });
-      let body: { to?: unknown };
+      let body: unknown;
       try {
-        body = parseJsonBounded(text, 'switchover body') as { to?: unknown };
+        body = parseJsonBounded(text, 'switchover body');
       } catch (e: unknown) {
         if (e instanceof BodyError && e.status !== 400) return json(res, e.status, { error: e.message });
         return json(res, 400, { error: 'body must be JSON {"to": "<node id>"}' });
       }
       if (typeof body !== 'object' || body === null) return json(res, 400, { error: 'body must be JSON {"to": "<node id>"}' });
-      if (typeof body.to !== 'string') return json(res, 400, { error: '"to" must be a node id' });
-      return json(res, 200, await this.monitor.switchover(body.to));
+      const to = 'to' in body ? body.to : undefined;
+      if (typeof to !== 'string') return json(res, 400, { error: '"to" must be a node id' });
+      return json(res, 200, await this.monitor.switchover(to));
     }
     json(res, 404, { error: `no route for ${req.method} ${path} (GET /status, GET /leader, POST /switchover)` });
   }

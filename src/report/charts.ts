@@ -198,7 +198,7 @@ export function runChart(run: RunData): Spec {
   const r = run.result;
   const focus: [number, number] | null = r.p50WriteMs !== null && r.p99WriteMs !== null ? [r.p50WriteMs, r.p99WriteMs] : null;
   const lat = latencyAxis(
-    run.latency.map((p) => p.ms as number),
+    run.latency.flatMap((p) => (typeof p.ms === 'number' ? [p.ms] : [])),
     focus,
   );
   const background = faultLayer(run, domain);

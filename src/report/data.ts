@@ -107,7 +107,13 @@ export function lagPoints(lines: Array<Record<string, unknown>>): TimePoint[] {
   return lines.map((l) => {
     if (lastLeader !== undefined && l.leader !== lastLeader) period++;
     lastLeader = l.leader;
-    return { t: (l.time as number) / NS, follower: String(l.follower), leader: String(l.leader ?? ''), period, records: l.lagRecords as number };
+    return {
+      t: Number(l.time) / NS,
+      follower: String(l.follower),
+      leader: String(l.leader ?? ''),
+      period,
+      records: typeof l.lagRecords === 'number' ? l.lagRecords : null,
+    };
   });
 }
 
@@ -517,14 +523,19 @@ export interface LagAt {
  */
 export function lagLookup(lines: Array<Record<string, unknown>>): (node: string | null, timeNs: number) => LagAt | undefined {
   const samples = lines
-    .filter((l) => typeof l.time === 'number' && typeof l.follower === 'string')
-    .map((l) => ({
-      time: l.time as number,
-      leader: typeof l.leader === 'string' ? l.leader : undefined,
-      follower: l.follower as string,
-      records: typeof l.lagRecords === 'number' ? l.lagRecords : null,
-      ms: typeof l.lagMs === 'number' && l.lagMs >= 0 ? l.lagMs : null,
-    }))
+    .flatMap(({ time, follower, leader, lagRecords, lagMs }) =>
+      typeof time === 'number' && typeof follower === 'string'
+        ? [
+            {
+              time,
+              leader: typeof leader === 'string' ? leader : undefined,
+              follower,
+              records: typeof lagRecords === 'number' ? lagRecords : null,
+              ms: typeof lagMs === 'number' && lagMs >= 0 ? lagMs : null,
+            },
+          ]
+        : [],
+    )
     .sort((a, b) => a.time - b.time);
   const byFollower = new Map<string, typeof samples>();
   for (const x of samples) byFollower.set(x.follower, [...(byFollower.get(x.follower) ?? []), x]);

@@ -191,7 +191,8 @@ export class Router {
     const who = this.nodeIds.get(out.address) ?? out.address;
     if (out.kind === 'response') {
       this.counters.forwarded++;
-      const served = (out.headers[NODE_HEADER] as string | undefined) ?? who;
+      const named = out.headers[NODE_HEADER];
+      const served = typeof named === 'string' ? named : who;
       const headers: http.OutgoingHttpHeaders = { ...out.headers, [SERVED_BY_HEADER]: served, ...sessionHeader };
       delete headers.connection;
       delete headers['keep-alive'];

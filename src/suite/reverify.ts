@@ -127,7 +127,8 @@ async function readJson(file: string): Promise<unknown> {
     throw new ConfigError(`${file}: cannot read it (${errnoCode(e) ?? toError(e).message})`);
   }
   try {
-    return JSON.parse(text) as unknown;
+    const parsed: unknown = JSON.parse(text);
+    return parsed;
   } catch {
     throw new ConfigError(`${file}: not valid JSON`);
   }

@@ -9,7 +9,7 @@
  */
 
 import net from 'node:net';
-import { isLoopbackHost } from '../../lib/addr.js';
+import { boundAddress, isLoopbackHost } from '../../lib/addr.js';
 import { isRecord } from '../../lib/schema.js';
 import { Link, type LinkOwner } from './link.js';
 import type { Stream, Toxic } from './toxics.js';
@@ -239,7 +239,7 @@ async function bind(listen: string, onConnection: (client: net.Socket) => void):
     server.listen(port, host, () => resolve());
   });
   server.on('error', () => {});
-  const addr = server.address() as net.AddressInfo;
+  const addr = boundAddress(server);
   return { server, listen: `${addr.address.includes(':') ? `[${addr.address}]` : addr.address}:${addr.port}` };
 }
 

@@ -35,7 +35,7 @@
  */
 import pg from 'pg';
 import type { Outcome } from '../../client/kv-http.js';
-import { toError } from '../../lib/errors.js';
+import { errnoCode, toError } from '../../lib/errors.js';
 import type { DataClient, ReadRequest } from '../../workloads/data-client.js';
 import { lsnColumn } from './lsn.js';
 import {
@@ -74,9 +74,9 @@ const DEFINITE = new Set(['25006', '23505', '23502', '22001', '22021', '40001', 
 
 /** Maps an error to an outcome; `sent`: whether the statement may have reached the server. */
 export function sqlOutcome(e: unknown, sent: boolean, node?: string): Outcome {
-  const err = e as { code?: string; message?: string };
-  const code = err.code;
-  const message = err.message ?? String(e);
+  // pg's errors carry the SQLSTATE, and socket errors their errno name, in `code`.
+  const code = errnoCode(e);
+  const message = toError(e).message;
   if (!sent) return { type: 'fail', error: code === 'ECONNREFUSED' ? 'connection refused' : `could not connect (${code ?? message})`, node };
   if (code === '25006') return { type: 'fail', error: 'read-only transaction (not the primary)', node };
   if (code && DEFINITE.has(code)) return { type: 'fail', error: `${code}: ${message}`, node };
@@ -236,7 +236,7 @@ export class SqlDataClient implements DataClient {
       return { ok: true, results: Array.isArray(r) ? r : [r] };
     } catch (e: unknown) {
       const out = sqlOutcome(e, sent, nodeId);
-      if (!sent || out.type === 'info' || (e as { code?: string }).code === '25006') {
+      if (!sent || out.type === 'info' || errnoCode(e) === '25006') {
         c.broken = true;
         void c.client.end().catch(() => {});
         void this.refresh();
