@@ -11,7 +11,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadClusterSpec } from '../src/cluster/spec.js';
 import { projectRoot } from '../src/lib/paths.js';
-import { benchModes, formatModeTable, type ModeBenchRow } from '../src/runner/mode-bench.js';
+import { benchModes, formatModeTable, type ModeBenchRow } from '../src/suite/mode-throughput.js';
 import { bareFsyncLoop } from './peers/fsync-loop.js';
 import { median, writeBenchSection } from './report-section.js';
 

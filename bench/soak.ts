@@ -22,7 +22,8 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { projectRoot } from '../src/lib/paths.js';
 import { Rng } from '../src/lib/rng.js';
-import { type RunResult, runOne } from '../src/suite/run-one.js';
+import type { RunResult } from '../src/suite/results.js';
+import { runOne } from '../src/suite/run-one.js';
 import { loadSuite } from '../src/suite/spec.js';
 import { writeBenchSection } from './report-section.js';
 

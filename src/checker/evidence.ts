@@ -19,7 +19,7 @@
  * branch), and every write in the final log carries its LSN, so the search linearizes logged
  * writes in log order — the order in which they took effect.
  *
- * Pure: no I/O. `src/suite/evidence-files.ts` loads the files of a run folder into this shape.
+ * Pure: no I/O. `src/systems/replab/evidence-files.ts` loads the files of a run folder into this shape.
  */
 import { isClientProcess, type Op, type OpPair, pairOps, WRITE_FS } from '../history/op.js';
 

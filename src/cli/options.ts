@@ -13,8 +13,9 @@ export function intFlag(flag: string, min = 0): (value: string) => number {
 
 export function choiceFlag<T extends string>(flag: string, choices: readonly T[]): (value: string) => T {
   return (value) => {
-    if (!(choices as readonly string[]).includes(value)) throw new UsageError(`${flag} must be one of ${choices.join(', ')}, got "${value}"`);
-    return value as T;
+    const chosen = choices.find((c) => c === value);
+    if (chosen === undefined) throw new UsageError(`${flag} must be one of ${choices.join(', ')}, got "${value}"`);
+    return chosen;
   };
 }
 

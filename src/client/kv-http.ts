@@ -9,6 +9,7 @@
  */
 import http from 'node:http';
 import { APPLIED_LSN_HEADER, type KvErrorName, KvErrors } from '../kv/protocol.js';
+import { errnoCode, toError } from '../lib/errors.js';
 import { isRecord } from '../lib/schema.js';
 
 export type Outcome =
@@ -92,12 +93,15 @@ export async function call(req: KvRequest, options: { readOk404?: boolean } = {}
   try {
     res = await send(req);
   } catch (e: unknown) {
-    const err = e as NodeJS.ErrnoException & { sent?: boolean };
+    const code = errnoCode(e);
+    const why = code ?? toError(e).message;
+    // `sent` is set by send(): whether the request may have reached the server.
+    const sent = typeof e === 'object' && e !== null && 'sent' in e && e.sent === true;
     // Refused, or any failure before the TCP connection existed: no server saw the request.
-    if (err.code === 'ECONNREFUSED') return { type: 'fail', error: 'connection refused' };
-    if (!err.sent) return { type: 'fail', error: `could not connect (${err.code ?? err.message})` };
-    if (err.code === 'ETIMEDOUT') return { type: 'info', error: 'timeout' };
-    return { type: 'info', error: `connection lost (${err.code ?? err.message})` };
+    if (code === 'ECONNREFUSED') return { type: 'fail', error: 'connection refused' };
+    if (!sent) return { type: 'fail', error: `could not connect (${why})` };
+    if (code === 'ETIMEDOUT') return { type: 'info', error: 'timeout' };
+    return { type: 'info', error: `connection lost (${why})` };
   }
   const node = typeof res.headers['x-replab-node'] === 'string' ? res.headers['x-replab-node'] : undefined;
   const b = res.body;
@@ -107,13 +111,17 @@ export async function call(req: KvRequest, options: { readOk404?: boolean } = {}
   if (res.status === 200 || (options.readOk404 && res.status === 404 && b.code === undefined)) {
     return { type: 'ok', value: b.value ?? null, node, lsn, epoch, body: b };
   }
-  const code = typeof b.code === 'string' && b.code in KvErrors ? (b.code as KvErrorName) : undefined;
+  const code = isKvErrorName(b.code) ? b.code : undefined;
   const definite = code ? KvErrors[code].definite : res.status < 500;
   const error = code ?? `http_${res.status}`;
   const out: Outcome = { type: definite ? 'fail' : 'info', error, node };
-  if ('leader' in b) out.leader = (b.leader as string | null) ?? null;
+  if ('leader' in b) out.leader = typeof b.leader === 'string' ? b.leader : null;
   if (code === 'cas_mismatch') out.value = b.value ?? null;
   return out;
+}
+
+function isKvErrorName(code: unknown): code is KvErrorName {
+  return typeof code === 'string' && Object.hasOwn(KvErrors, code);
 }
 
 function numberHeader(v: string | string[] | undefined): number | undefined {

@@ -23,7 +23,7 @@ import { type NodeStatus, parseNodeStatus } from '../kv/node/status.js';
 import { AUTH_HEADER, MONITOR_TARGET, signAdminRequest } from '../lib/auth.js';
 import { onInterrupt } from '../lib/cleanup.js';
 import { writeFileAtomic } from '../lib/durable-file.js';
-import { EnvironmentError, UsageError } from '../lib/errors.js';
+import { EnvironmentError, errnoCode, toError, UsageError } from '../lib/errors.js';
 import { REPLICATION_MODES } from '../lib/modes.js';
 import { waitFor } from '../lib/wait.js';
 import { fetchMonitorView, type MonitorView, SwitchoverAnswerSchema } from '../monitor/api-types.js';
@@ -461,9 +461,11 @@ export class ReplabCluster implements ClusterBackend {
       });
       body = await res.json();
     } catch (e: unknown) {
-      const err = e as Error & { cause?: { code?: string } };
+      const err = toError(e);
+      // fetch wraps the socket's error: its code (ECONNREFUSED) is in `cause`.
+      const why = err.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (errnoCode(err.cause) ?? err.message);
       throw new EnvironmentError(
-        `switchover to ${to}: the monitor at ${monitor} did not answer (${err.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (err.cause?.code ?? err.message)}); is the cluster running? ("replab cluster status ${this.name}")`,
+        `switchover to ${to}: the monitor at ${monitor} did not answer (${why}); is the cluster running? ("replab cluster status ${this.name}")`,
       );
     }
     if (!res.ok) {

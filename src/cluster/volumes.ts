@@ -19,7 +19,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { EnvironmentError } from '../lib/errors.js';
+import { EnvironmentError, errnoCode, toError } from '../lib/errors.js';
 
 const run = promisify(execFile);
 
@@ -104,7 +104,7 @@ export async function fillVolume(dir: string): Promise<number> {
           taken += bytesWritten;
           if (bytesWritten < size) break;
         } catch (e: unknown) {
-          if ((e as NodeJS.ErrnoException).code === 'ENOSPC') break;
+          if (errnoCode(e) === 'ENOSPC') break;
           throw e;
         }
       }
@@ -129,6 +129,7 @@ export async function freeVolume(dir: string): Promise<number> {
 }
 
 function firstLine(e: unknown): string {
-  const err = e as Error & { stderr?: string };
-  return (err.stderr || err.message).trim().split('\n')[0] ?? String(e);
+  // execFile's errors carry the command's stderr, which says more than "Command failed".
+  const stderr = typeof e === 'object' && e !== null && 'stderr' in e && typeof e.stderr === 'string' ? e.stderr : '';
+  return (stderr || toError(e).message).trim().split('\n')[0] ?? String(e);
 }

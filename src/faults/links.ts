@@ -10,7 +10,7 @@
  * Cutting one proxy cuts exactly that link. Links between nodes in different regions carry a
  * latency toxic from the start (named `region-latency-…`, which nemeses never remove).
  */
-import type { Toxiproxy } from './toxiproxy.js';
+import { addToxic, type Toxiproxy } from './toxiproxy.js';
 
 export const replLink = (from: string, to: string) => `repl:${from}->${to}`;
 export const monitorLink = (node: string) => `monitor:${node}`;
@@ -50,7 +50,7 @@ export async function applyRegionLatency(client: Toxiproxy, link: string, oneWay
     try {
       await proxy.getToxic(name);
     } catch {
-      await proxy.addToxic({ name, type: 'latency', stream, toxicity: 1, attributes: { latency: oneWayMs, jitter: 0 } } as never);
+      await addToxic(proxy, { name, type: 'latency', stream, attributes: { latency: oneWayMs, jitter: 0 } });
     }
   }
 }

@@ -1,6 +1,8 @@
 /** A node's data dir as a whole: the lock that keeps a second process off it. */
+
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
+import { errnoCode } from '../lib/errors.js';
 import { isPidRunning } from '../lib/pid.js';
 
 /** Data dir lock: a second process on the same WAL would corrupt it. */
@@ -11,7 +13,7 @@ export async function lockDataDir(dir: string): Promise<() => Promise<void>> {
     const pid = Number(await fsp.readFile(file, 'utf8'));
     if (pid && pid !== process.pid && isPidRunning(pid)) throw new Error(`data dir ${dir} is in use by pid ${pid}`);
   } catch (e: unknown) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    if (errnoCode(e) !== 'ENOENT') throw e;
   }
   await fsp.writeFile(file, String(process.pid));
   return () => fsp.rm(file, { force: true });

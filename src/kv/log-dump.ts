@@ -14,8 +14,10 @@
  *   {"type":"checkpoint","lsn":500,"key":"k1","value":"3-17"}
  *   {"type":"record","lsn":501,"epoch":2,"timeMs":1764430000000,"op":"put","key":"k1","value":"4-2"}
  */
+
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
+import { toError } from '../lib/errors.js';
 import { hostDisk } from '../lib/io/disk.js';
 import { type EpochStart, readMeta } from './state/meta.js';
 import { CheckpointFiles, SnapshotError } from './state/snapshot.js';
@@ -56,10 +58,10 @@ export async function readNodeLog(dataDir: string): Promise<NodeLog> {
     throw new LogDumpError(`${dataDir}: cannot read the data dir (${e.code === 'ENOTDIR' ? 'not a directory' : (e.code ?? e.message)})`);
   });
   const meta = await readMeta(hostDisk, dataDir).catch((e: unknown) => {
-    throw new LogDumpError(`${path.join(dataDir, 'meta.json')}: unreadable (${(e as Error).message})`);
+    throw new LogDumpError(`${path.join(dataDir, 'meta.json')}: unreadable (${toError(e).message})`);
   });
   const snap = await new CheckpointFiles(hostDisk, dataDir).latest().catch((e: unknown) => {
-    throw new LogDumpError(e instanceof SnapshotError ? e.message : `${dataDir}: cannot read the checkpoint (${(e as Error).message})`);
+    throw new LogDumpError(e instanceof SnapshotError ? e.message : `${dataDir}: cannot read the checkpoint (${toError(e).message})`);
   });
   const checkpointLsn = snap?.snapshot.lsn ?? 0;
   const segments = names.filter((n) => SEGMENT_RE.test(n)).sort();

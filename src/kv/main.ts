@@ -17,7 +17,7 @@ export const DAMAGED_DATA_ADVICE =
   'To recover, move the data dir aside and start the node empty as a follower: it bootstraps from the leader (or restore the dir from a backup).';
 
 import { writeFileAtomic } from '../lib/durable-file.js';
-import { EnvironmentError, ExitCode, toError } from '../lib/errors.js';
+import { EnvironmentError, ExitCode, errnoCode, toError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 import { stopOnSignals } from '../lib/signals.js';
 import type { NodeConfig } from './config.js';
@@ -65,7 +65,7 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
 const DISK_ERRORS = new Set(['ENOSPC', 'EDQUOT', 'EIO', 'EROFS']);
 
 function diskError(e: unknown, dataDir: string): unknown {
-  const code = (e as NodeJS.ErrnoException).code;
+  const code = errnoCode(e);
   if (code && DISK_ERRORS.has(code))
     return new EnvironmentError(`cannot start on data dir ${dataDir}: ${code} (${toError(e).message}); free space or fix the disk, then start again`);
   return e;

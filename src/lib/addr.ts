@@ -31,7 +31,7 @@ export function reservePort(): Promise<{ port: number; release: () => Promise<vo
     const s = net.createServer();
     s.once('error', reject);
     s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
+      const port = boundAddress(s).port;
       resolve({ port, release: () => new Promise<void>((r) => s.close(() => r())) });
     });
   });
@@ -43,8 +43,15 @@ export function freePort(): Promise<number> {
     const s = net.createServer();
     s.once('error', reject);
     s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
+      const port = boundAddress(s).port;
       s.close(() => resolve(port));
     });
   });
+}
+
+/** The address a listening TCP server is bound to (a server on a pipe or not listening is a bug here). */
+export function boundAddress(server: net.Server): net.AddressInfo {
+  const a = server.address();
+  if (a === null || typeof a === 'string') throw new Error(`expected a listening TCP server, got address ${JSON.stringify(a)}`);
+  return a;
 }

@@ -5,18 +5,18 @@
  */
 import { promises as fsp } from 'node:fs';
 import YAML from 'yaml';
-import { ConfigError } from './errors.js';
+import { ConfigError, errnoCode, toError } from './errors.js';
 
 export async function readConfigFile(file: string, what: string, format: 'yaml' | 'json' = 'yaml'): Promise<unknown> {
   let text: string;
   try {
     text = await fsp.readFile(file, 'utf8');
   } catch (e: unknown) {
-    throw new ConfigError(`${file}: cannot read ${what} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw new ConfigError(`${file}: cannot read ${what} (${errnoCode(e) ?? toError(e).message})`);
   }
   try {
     return format === 'json' ? JSON.parse(text) : YAML.parse(text);
   } catch (e: unknown) {
-    throw new ConfigError(`${file}: not valid ${format === 'json' ? 'JSON' : 'YAML'}: ${(e as Error).message.split('\n')[0]}`);
+    throw new ConfigError(`${file}: not valid ${format === 'json' ? 'JSON' : 'YAML'}: ${toError(e).message.split('\n')[0]}`);
   }
 }

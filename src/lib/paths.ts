@@ -2,6 +2,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { EnvironmentError, errnoCode, toError } from './errors.js';
+import { isRecord } from './schema.js';
 
 let root: string | undefined;
 
@@ -24,5 +26,14 @@ export function cliEntry(): string {
 
 /** replab's version, from its package.json. */
 export function readVersion(): string {
-  return (JSON.parse(readFileSync(path.join(projectRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+  const file = path.join(projectRoot(), 'package.json');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e: unknown) {
+    throw new EnvironmentError(`${file}: cannot read replab's version (${errnoCode(e) ?? toError(e).message})`);
+  }
+  const version = isRecord(parsed) ? parsed.version : undefined;
+  if (typeof version !== 'string') throw new EnvironmentError(`${file}: "version" is not a string, got ${JSON.stringify(version)}`);
+  return version;
 }

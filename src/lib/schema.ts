@@ -27,7 +27,7 @@ function valueAt(input: unknown, path: PropertyKey[]): unknown {
   let v = input;
   for (const p of path) {
     if (typeof v !== 'object' || v === null) return undefined;
-    v = (v as Record<PropertyKey, unknown>)[p];
+    v = Reflect.get(v, p);
   }
   return v;
 }

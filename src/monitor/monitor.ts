@@ -15,11 +15,11 @@
  */
 
 import { shortOf } from '../kv/node/status.js';
-import { EnvironmentError, UsageError } from '../lib/errors.js';
+import { EnvironmentError, toError, UsageError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 import { waitFor } from '../lib/wait.js';
 import type { FailoverState, MonitorView, SwitchoverAnswer } from './api-types.js';
-import { chooseCandidate, type NodeView } from './candidate.js';
+import { type Choice, chooseCandidate, type NodeView } from './candidate.js';
 import type { MonitorConfig } from './config.js';
 import { NodeApi, type ShortStatus } from './node-api.js';
 import { appendEvent, type MonitorEvent, type MonitorState, readMonitorState, writeMonitorState } from './state.js';
@@ -109,7 +109,7 @@ export class Monitor {
     this.timer = setTimeout(() => {
       const began = Date.now();
       this.ticking = this.tick()
-        .catch((e: unknown) => this.log.error({ err: (e as Error).message }, 'monitor tick failed'))
+        .catch((e: unknown) => this.log.error({ err: toError(e).message }, 'monitor tick failed'))
         .finally(() => this.schedule(Math.max(0, this.config.heartbeatMs - (Date.now() - began))));
     }, delayMs);
   }
@@ -134,7 +134,7 @@ export class Monitor {
     this.events.push(e);
     if (this.events.length > RECENT_EVENTS) this.events.shift();
     this.log.info(e, event);
-    await appendEvent(this.stateDir, e).catch((err: unknown) => this.log.error({ err: (err as Error).message }, 'cannot append to events.jsonl'));
+    await appendEvent(this.stateDir, e).catch((err: unknown) => this.log.error({ err: toError(err).message }, 'cannot append to events.jsonl'));
   }
 
   private async tick(): Promise<void> {
@@ -243,6 +243,7 @@ export class Monitor {
     );
   }
 
+  /** The leader has been silent for `silentMs`: promote the best follower, or say why none may be. */
   private async failOver(silentMs: number): Promise<void> {
     this.busy = true;
     try {
@@ -250,78 +251,101 @@ export class Monitor {
       const declaredAt = Date.now();
       if (this.failover.state !== 'blocked')
         await this.event('leader-declared-dead', { leader: old, silentMs, failoverTimeoutMs: this.config.failoverTimeoutMs });
-      if (this.config.fencing === 'lease') {
-        const wait = this.lastLeaseSentAt + this.config.leaseMs - Date.now();
-        if (wait > 0) await sleep(wait + 5);
-      }
-      const others = this.config.nodes.filter((n) => n.id !== old);
-      await Promise.all(others.map((n) => this.probe(n.id)));
-      const views: NodeView[] = others.map((n) => {
-        const p = this.probes.get(n.id)!;
-        return { id: n.id, reachable: p.ok, role: p.status?.role, lastEpoch: p.status?.lastEpoch, flushedLsn: p.status?.flushedLsn };
-      });
-      // A promote whose answer was lost may still have taken effect: a node leading the epoch
-      // this monitor reserved last is that promotion. Record it rather than promote another.
-      const earlier = others.find((n) => {
-        const p = this.probes.get(n.id);
-        return p?.ok && p.status?.role === 'leader' && p.status.epoch === this.state.highestEpoch && p.status.epoch > this.state.epoch;
-      });
+      await this.waitOutLease();
+      const others = this.config.nodes.filter((n) => n.id !== old).map((n) => n.id);
+      await Promise.all(others.map((id) => this.probe(id)));
+      const earlier = this.unrecordedPromotion(others);
       if (earlier) {
         await this.recordPromotion(
           old,
           earlier.id,
           this.state.highestEpoch,
-          this.probes.get(earlier.id)!.status!,
+          earlier.status,
           'an earlier promote went unanswered but took effect',
           silentMs,
           declaredAt,
         );
         return;
       }
-      const lastLeader = this.probes.get(old)?.status;
-      const direct = Object.entries(this.state.upstreams)
-        .filter(([, up]) => up === old)
-        .map(([id]) => id);
-      const choice = chooseCandidate({
-        mode: this.config.mode,
-        k: this.config.k,
-        oldLeader: old,
-        directFollowers: direct,
-        syncStandbys: this.state.syncStandbys.length ? this.state.syncStandbys : direct,
-        leaderLastLsn: lastLeader?.lastLsn ?? 0,
-        leaderDegraded: lastLeader?.degraded ?? false,
-        maxLagOnFailover: this.config.maxLagOnFailover,
-        views,
-      });
-      if (!choice.ok) {
-        const prev = this.failover.state === 'blocked' ? this.failover.why : undefined;
-        this.failover = { state: 'blocked', why: choice.why, sinceMs: this.failover.state === 'blocked' ? this.failover.sinceMs : declaredAt };
-        if (prev !== choice.why) {
-          this.log.warn({ leader: old, why: choice.why }, 'no candidate qualifies for promotion; not failing over');
-          await this.event('failover-blocked', { leader: old, why: choice.why });
-        }
-        return;
-      }
-      const epoch = await this.reserveEpoch();
-      const { syncStandbys } = this.afterPromotion(old, choice.id);
-      const sentAtMs = Date.now();
-      const r = await this.api.admin(
-        this.httpOf(choice.id),
-        'promote',
-        { epoch, leaseMs: this.config.leaseMs, sentAtMs, syncStandbys },
-        Math.max(this.probeTimeoutMs, 2000),
-      );
-      // Even an unanswered promote may have arrived, and it carried a lease: the next attempt must
-      // wait that lease out before promoting anyone else.
-      this.lastLeaseSentAt = sentAtMs;
-      if (!r.ok) {
-        await this.event('promote-failed', { node: choice.id, epoch, error: r.error });
-        return;
-      }
-      await this.recordPromotion(old, choice.id, epoch, r.body, choice.why, silentMs, declaredAt);
+      const choice = this.chooseSuccessor(old, others);
+      if (!choice.ok) await this.blockFailover(old, choice.why, declaredAt);
+      else await this.promote(old, choice, silentMs, declaredAt);
     } finally {
       this.busy = false;
     }
+  }
+
+  /** With lease fencing, no one is promoted before the old leader's last lease has run out. */
+  private async waitOutLease(): Promise<void> {
+    if (this.config.fencing !== 'lease') return;
+    const wait = this.lastLeaseSentAt + this.config.leaseMs - Date.now();
+    if (wait > 0) await sleep(wait + 5);
+  }
+
+  /**
+   * A promote whose answer was lost may still have taken effect: a node leading the epoch this
+   * monitor reserved last is that promotion, to be recorded rather than another node promoted.
+   */
+  private unrecordedPromotion(others: string[]): { id: string; status: ShortStatus } | undefined {
+    for (const id of others) {
+      const status = this.probes.get(id)?.ok ? this.probes.get(id)?.status : undefined;
+      if (status?.role === 'leader' && status.epoch === this.state.highestEpoch && status.epoch > this.state.epoch) return { id, status };
+    }
+    return undefined;
+  }
+
+  /** The follower to promote in `old`'s place, by the mode's rules, from what the probes just saw. */
+  private chooseSuccessor(old: string, others: string[]): Choice {
+    const views: NodeView[] = others.map((id) => {
+      const p = this.probes.get(id)!;
+      return { id, reachable: p.ok, role: p.status?.role, lastEpoch: p.status?.lastEpoch, flushedLsn: p.status?.flushedLsn };
+    });
+    const lastLeader = this.probes.get(old)?.status;
+    const direct = Object.entries(this.state.upstreams)
+      .filter(([, up]) => up === old)
+      .map(([id]) => id);
+    return chooseCandidate({
+      mode: this.config.mode,
+      k: this.config.k,
+      oldLeader: old,
+      directFollowers: direct,
+      syncStandbys: this.state.syncStandbys.length ? this.state.syncStandbys : direct,
+      leaderLastLsn: lastLeader?.lastLsn ?? 0,
+      leaderDegraded: lastLeader?.degraded ?? false,
+      maxLagOnFailover: this.config.maxLagOnFailover,
+      views,
+    });
+  }
+
+  /** No one may be promoted: the failover state says why, and a new reason is logged and recorded once. */
+  private async blockFailover(old: string, why: string, declaredAt: number): Promise<void> {
+    const prev = this.failover.state === 'blocked' ? this.failover.why : undefined;
+    this.failover = { state: 'blocked', why, sinceMs: this.failover.state === 'blocked' ? this.failover.sinceMs : declaredAt };
+    if (prev !== why) {
+      this.log.warn({ leader: old, why }, 'no candidate qualifies for promotion; not failing over');
+      await this.event('failover-blocked', { leader: old, why });
+    }
+  }
+
+  /** Promotes the chosen node at a freshly reserved epoch, and records it when it answers. */
+  private async promote(old: string, choice: { id: string; why: string }, silentMs: number, declaredAt: number): Promise<void> {
+    const epoch = await this.reserveEpoch();
+    const { syncStandbys } = this.afterPromotion(old, choice.id);
+    const sentAtMs = Date.now();
+    const r = await this.api.admin(
+      this.httpOf(choice.id),
+      'promote',
+      { epoch, leaseMs: this.config.leaseMs, sentAtMs, syncStandbys },
+      Math.max(this.probeTimeoutMs, 2000),
+    );
+    // Even an unanswered promote may have arrived, and it carried a lease: the next attempt must
+    // wait that lease out before promoting anyone else.
+    this.lastLeaseSentAt = sentAtMs;
+    if (!r.ok) {
+      await this.event('promote-failed', { node: choice.id, epoch, error: r.error });
+      return;
+    }
+    await this.recordPromotion(old, choice.id, epoch, r.body, choice.why, silentMs, declaredAt);
   }
 
   /** Upstreams and sync standbys once `to` replaces `old` as the leader. */

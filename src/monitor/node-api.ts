@@ -15,6 +15,7 @@ import type { z } from 'zod';
 import type { AdminAction, AdminBody } from '../kv/api/bodies.js';
 import { type NodeStatus, NodeStatusSchema, type ShortStatus, ShortStatusSchema } from '../kv/node/status.js';
 import { AUTH_HEADER, signAdminRequest } from '../lib/auth.js';
+import { errnoCode, toError } from '../lib/errors.js';
 
 export type { NodeStatus, ShortStatus };
 
@@ -70,8 +71,7 @@ export class NodeApi {
     try {
       answer = await this.send(address, method, path, headers, text, timeoutMs);
     } catch (e: unknown) {
-      const err = e as NodeJS.ErrnoException;
-      return { ok: false, status: 0, error: err.code ?? err.message };
+      return { ok: false, status: 0, error: errnoCode(e) ?? toError(e).message };
     }
     let parsed: unknown;
     try {

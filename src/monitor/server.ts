@@ -11,7 +11,7 @@
 import http from 'node:http';
 import { AUTH_HEADER, MONITOR_TARGET, Verifier } from '../lib/auth.js';
 import { browserMark, browserRefusal, isJsonContentType, jsonRequired } from '../lib/browser-guard.js';
-import { EnvironmentError, UsageError } from '../lib/errors.js';
+import { EnvironmentError, toError, UsageError } from '../lib/errors.js';
 import { BodyError, parseJsonBounded, readBody } from '../lib/http-body.js';
 import { closeHttp, listenHttp } from '../lib/http-server.js';
 import type { Monitor } from './monitor.js';
@@ -34,7 +34,7 @@ export class MonitorApi {
         // By the error table: a request that cannot apply (bad target) 409, the cluster not able
         // to do it now (unreachable node, another failover running) 503, a bug 500.
         const status = e instanceof UsageError ? 409 : e instanceof EnvironmentError ? 503 : 500;
-        json(res, status, { error: (e as Error).message });
+        json(res, status, { error: toError(e).message });
       });
     });
     return listenHttp(this.server, host, port);
@@ -64,16 +64,17 @@ export class MonitorApi {
       }
       const auth = this.verifier.verifyAdmin([req.headers[AUTH_HEADER]].flat()[0], { method: 'POST', path: '/switchover', body: text });
       if (!auth.ok) return json(res, auth.status, { error: `switchover refused: ${auth.why}` });
-      let body: { to?: unknown };
+      let body: unknown;
       try {
-        body = parseJsonBounded(text, 'switchover body') as { to?: unknown };
+        body = parseJsonBounded(text, 'switchover body');
       } catch (e: unknown) {
         if (e instanceof BodyError && e.status !== 400) return json(res, e.status, { error: e.message });
         return json(res, 400, { error: 'body must be JSON {"to": "<node id>"}' });
       }
       if (typeof body !== 'object' || body === null) return json(res, 400, { error: 'body must be JSON {"to": "<node id>"}' });
-      if (typeof body.to !== 'string') return json(res, 400, { error: '"to" must be a node id' });
-      return json(res, 200, await this.monitor.switchover(body.to));
+      const to = 'to' in body ? body.to : undefined;
+      if (typeof to !== 'string') return json(res, 400, { error: '"to" must be a node id' });
+      return json(res, 200, await this.monitor.switchover(to));
     }
     json(res, 404, { error: `no route for ${req.method} ${path} (GET /status, GET /leader, POST /switchover)` });
   }

@@ -8,7 +8,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { writeFileAtomic } from '../lib/durable-file.js';
-import { EnvironmentError } from '../lib/errors.js';
+import { EnvironmentError, errnoCode, toError } from '../lib/errors.js';
 import { parseJsonLines } from '../lib/json-lines.js';
 
 export const MonitorStateSchema = z.object({
@@ -43,8 +43,8 @@ export async function readMonitorState(dir: string): Promise<MonitorState | unde
   try {
     text = await fsp.readFile(file, 'utf8');
   } catch (e: unknown) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new EnvironmentError(`${file}: cannot read the monitor state (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    if (errnoCode(e) === 'ENOENT') return undefined;
+    throw new EnvironmentError(`${file}: cannot read the monitor state (${errnoCode(e) ?? toError(e).message})`);
   }
   let json: unknown;
   try {
@@ -75,7 +75,7 @@ export async function readEvents(dir: string): Promise<MonitorEvent[]> {
     const text = await fsp.readFile(path.join(dir, EVENTS_FILE), 'utf8');
     return parseJsonLines(text, MonitorEventSchema);
   } catch (e: unknown) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    if (errnoCode(e) === 'ENOENT') return [];
     throw e;
   }
 }

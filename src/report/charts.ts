@@ -2,8 +2,8 @@
  * The report's vega-lite specs. Pure data → spec functions; render.ts turns them into SVG.
  */
 
-import type { RunResult } from '../suite/run-one.js';
-import type { Anomaly, ModeReads, RunData } from './data.js';
+import type { RunResult } from '../suite/results.js';
+import type { Anomaly, ModeReads, RunData } from './model.js';
 
 type Spec = Record<string, unknown>;
 
@@ -198,7 +198,7 @@ export function runChart(run: RunData): Spec {
   const r = run.result;
   const focus: [number, number] | null = r.p50WriteMs !== null && r.p99WriteMs !== null ? [r.p50WriteMs, r.p99WriteMs] : null;
   const lat = latencyAxis(
-    run.latency.map((p) => p.ms as number),
+    run.latency.flatMap((p) => (typeof p.ms === 'number' ? [p.ms] : [])),
     focus,
   );
   const background = faultLayer(run, domain);

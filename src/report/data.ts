@@ -12,140 +12,11 @@ import { isClientProcess, type Op, type OpPair, pairOps, WRITE_FS } from '../his
 import { loadHistory } from '../history/reader.js';
 import { parseJsonLines } from '../lib/json-lines.js';
 import { isRecord } from '../lib/schema.js';
-import type { SuiteResults } from '../suite/results.js';
-import { readResults } from '../suite/results.js';
-import type { RunResult } from '../suite/run-one.js';
+import { type MonitorEvent, MonitorEventSchema } from '../monitor/state.js';
+import { type RunResult, readResults, type SuiteResults } from '../suite/results.js';
 import { medianOf } from '../suite/summary.js';
-import { type ModeStory, whatHappened } from './story.js';
-
-export interface TimePoint {
-  t: number;
-  [series: string]: number | string | null;
-}
-
-export interface Window {
-  fault: string;
-  from: number;
-  to: number;
-  detail: string;
-  /** The nodes it hit (killed, paused, cut off), when the nemesis recorded them. */
-  nodes: string[];
-}
-
-export interface TimelineOp {
-  /**
-   * The op's row on the timeline: its own (unique within an anomaly) so labels never overlap, or
-   * one shared on purpose (a session violation puts the op that set the bar and the op that fell
-   * below it on one row).
-   */
-  row: string;
-  process: string;
-  from: number;
-  to: number;
-  type: string;
-  label: string;
-  focus: boolean;
-  /** Colour group (e.g. which node and epoch acknowledged it). */
-  group?: string;
-  /** Where its record went, for lost and split-brain writes; the serving node and its lag, for session violations. */
-  where?: string;
-  /** A few words written beside the op on the timeline (the serving node and its lag). */
-  note?: string;
-}
-
-export interface Anomaly {
-  kind: 'non-linearizable' | 'lost' | 'split-brain' | 'session';
-  title: string;
-  text: string;
-  /** Ops on a timeline (seconds since start), one row each. */
-  ops: TimelineOp[];
-  /** The same ops as a table (every one, also those the timeline leaves out). */
-  table?: { header: string[]; rows: string[][] };
-  /** The table's footnote when it does not hold every case (the checker lists only the first ones). */
-  tableNote?: string;
-  /** Tooltip titles of an op's group and where, when they mean something else than for lost writes. */
-  tooltipTitles?: { group: string; where: string };
-  /** Fixed colours per group, where the groups are roles rather than nodes. */
-  groupColors?: Record<string, string>;
-}
-
-/** Staleness of reads: versions of its key a read missed, and for how long (ms) it had been overwritten. */
-export interface StaleFigures {
-  /** Reads whose version could be placed (session.ts `judged`). */
-  judged: number;
-  versions: { p50: number; p99: number; max: number };
-  ms: { p50: number; p99: number; max: number };
-}
-
-/** One node's share of a mode's ok reads. */
-export interface ReadNode {
-  node: string;
-  okReads: number;
-  share: number;
-  stale: StaleFigures;
-}
-
-/**
- * The read side of one mode, over its seeds: counts are sums, max is the max, and p50/p99 are the
- * median over seeds of each seed's quantile (quantiles of different runs cannot be merged).
- */
-export interface ModeReads {
-  mode: string;
-  /** Runs of the mode with session results, out of `seeds`. */
-  runs: number;
-  seeds: number;
-  /** Routing policies the reads named ("unspecified" when the workload records none). */
-  policies: string[];
-  okReads: number;
-  followerShare: number | null;
-  readP50Ms: number | null;
-  readP99Ms: number | null;
-  violations: Record<SessionGuarantee, number>;
-  stale: StaleFigures;
-  nodes: ReadNode[];
-}
-
-export interface RunData {
-  result: RunResult;
-  /** Seconds since the run's start that every chart of the run spans, so fault shading lines up across them. */
-  timeDomain: [number, number];
-  /** When the run started on the clock (run.json), null when not recorded. */
-  startedAtMs: number | null;
-  /** The length of the latency and throughput buckets (seconds). */
-  bucketSec: number;
-  /** When the clients ran (seconds), null without client ops. */
-  load: { from: number; to: number } | null;
-  latency: TimePoint[];
-  throughput: TimePoint[];
-  lag: TimePoint[];
-  faults: Window[];
-  events: Array<{ t: number; event: string; detail: string }>;
-  outage: { from: number; to: number } | null;
-  /** Per failover: the gap between acknowledged writes around the promotion (seconds). */
-  outages: Array<{ from: number; to: number; node: string }>;
-  anomalies: Anomaly[];
-  rewound: Record<string, number>;
-  failovers: Array<{ node: string; epoch: number; detectionMs: number; promotionMs: number; outageMs: number | null }>;
-  /** Each acknowledged write the logs show lost: when it was acknowledged (seconds), by whom, and where its record went. */
-  lostWrites: Array<{ at: number; node: string | null; epoch: number | null; where: string }>;
-  /** The session checker's and read placement's results, when the run was checked for them. */
-  sessions?: SessionsCheck;
-  readPlacement?: PlacementCheck;
-}
-
-type SessionsCheck = Exclude<NonNullable<CheckFile['sessions']>, { crashed: true }>;
-type PlacementCheck = Exclude<NonNullable<CheckFile['readPlacement']>, { crashed: true }>;
-
-export interface ReportData {
-  results: SuiteResults;
-  runs: RunData[];
-  /** Per mode whose runs made ok reads (as the session checker counts them); empty when none did (no read section then). */
-  reads: ModeReads[];
-  /** "What happened", one sentence per mode, over every run. */
-  story: ModeStory[];
-  /** The median wall time of a run (ms), from each run's start to the next one's (the last: to the suite's end); null when unknown. */
-  runWallMs: number | null;
-}
+import type { Anomaly, ModeReads, PlacementCheck, ReadNode, ReportData, RunData, SessionsCheck, StaleFigures, TimelineOp, TimePoint, Window } from './model.js';
+import { whatHappened } from './story.js';
 
 const NS = 1e9;
 
@@ -236,7 +107,13 @@ export function lagPoints(lines: Array<Record<string, unknown>>): TimePoint[] {
   return lines.map((l) => {
     if (lastLeader !== undefined && l.leader !== lastLeader) period++;
     lastLeader = l.leader;
-    return { t: (l.time as number) / NS, follower: String(l.follower), leader: String(l.leader ?? ''), period, records: l.lagRecords as number };
+    return {
+      t: Number(l.time) / NS,
+      follower: String(l.follower),
+      leader: String(l.leader ?? ''),
+      period,
+      records: typeof l.lagRecords === 'number' ? l.lagRecords : null,
+    };
   });
 }
 
@@ -276,10 +153,41 @@ async function loadRun(dir: string, result: RunResult): Promise<RunData> {
   const { latency, throughput } = timeBuckets(pairs, bucketSec, load);
   const lagLines = await readJsonl(path.join(dir, 'lag.jsonl'));
   const lag = lagPoints(lagLines);
-  const faults: Window[] = [];
-  const open = new Map<string, Array<{ t: number; detail: string; nodes: string[] }>>();
   // One time axis for every chart of the run: from the start to its last recorded moment, history or lag sample.
   const end = Math.max(history.length ? history[history.length - 1]!.time / NS : result.durationSec, ...lag.map((l) => l.t));
+  const monitorEvents = parseJsonLines(await fsp.readFile(path.join(dir, 'events.jsonl'), 'utf8').catch(() => ''), MonitorEventSchema);
+  const startMs = historyStart(run, monitorEvents) ?? startedAtMs;
+  const { failovers, outages } = failoverOutages(monitorEvents, startMs, pairs);
+  const ow = check.availability && !check.availability.crashed ? check.availability.outageWindow : null;
+  const sessions = check.sessions && !check.sessions.crashed ? check.sessions : undefined;
+  const readPlacement = check.readPlacement && !check.readPlacement.crashed ? check.readPlacement : undefined;
+  return {
+    result,
+    timeDomain: [0, end],
+    startedAtMs: startedAtMs || null,
+    bucketSec,
+    load,
+    latency,
+    throughput,
+    lag,
+    faults: faultWindows(history, end),
+    // Events after the last recorded moment (the monitor repointing nodes during teardown) are off the run's axis.
+    events: failoverEvents(monitorEvents, startMs).filter((e) => e.t <= end),
+    outage: ow ? { from: ow.fromTime / NS, to: ow.toTime / NS } : null,
+    outages,
+    anomalies: bySeverity([...anomalies(history, check), ...sessionAnomalies(history, sessions, lagLookup(lagLines)), ...sessionCrash(check)]),
+    rewound: await rewoundCounts(dir),
+    failovers,
+    lostWrites: lostWrites(history, check),
+    sessions,
+    readPlacement,
+  };
+}
+
+/** The nemesis' faults as time windows (seconds): each start paired with its stop; one never stopped lasts to `end`. */
+function faultWindows(history: Op[], end: number): Window[] {
+  const faults: Window[] = [];
+  const open = new Map<string, Array<{ t: number; detail: string; nodes: string[] }>>();
   for (const op of history) {
     if (op.process !== 'nemesis') continue;
     const fault = op.f.replace(/^(start|stop)-/, '');
@@ -291,74 +199,61 @@ async function loadRun(dir: string, result: RunResult): Promise<RunData> {
     }
   }
   for (const [fault, rest] of open) for (const s of rest) faults.push({ fault, from: s.t, to: end, detail: s.detail, nodes: s.nodes });
-  faults.sort((a, b) => a.from - b.from);
-  const monitorEvents = await readJsonl(path.join(dir, 'events.jsonl'));
-  const startMs = historyStart(run, monitorEvents) ?? startedAtMs;
-  const events = monitorEvents
-    .filter(
-      (e) =>
-        startMs &&
-        (e.timeMs as number) >= startMs &&
-        ['leader-declared-dead', 'promoted', 'failover-blocked', 'switchover', 'repointed'].includes(String(e.event)),
-    )
+  return faults.sort((a, b) => a.from - b.from);
+}
+
+const CHARTED_EVENTS = ['leader-declared-dead', 'promoted', 'failover-blocked', 'switchover', 'repointed'];
+
+/** The monitor's failover events from the history's zero on, in seconds on the history's axis (none without a zero). */
+function failoverEvents(monitorEvents: MonitorEvent[], startMs: number): RunData['events'] {
+  return monitorEvents
+    .filter((e) => startMs && e.timeMs >= startMs && CHARTED_EVENTS.includes(e.event))
     .map((e) => ({
-      t: ((e.timeMs as number) - startMs) / 1000,
-      event: String(e.event),
+      t: (e.timeMs - startMs) / 1000,
+      event: e.event,
       detail: e.node ? `${String(e.node)}${e.epoch ? ` epoch ${String(e.epoch)}` : ''}` : String(e.why ?? e.leader ?? ''),
     }));
-  // Each failover's write outage: the gap between acknowledged writes that spans its promotion.
+}
+
+/** Each promotion's figures, and its write outage: the gap between acknowledged writes that spans the promotion. */
+function failoverOutages(monitorEvents: MonitorEvent[], startMs: number, pairs: readonly OpPair[]): Pick<RunData, 'failovers' | 'outages'> {
   const okWrites = pairs
     .filter((p) => isClientProcess(p.invoke.process) && WRITE_FS.has(p.invoke.f) && p.complete?.type === 'ok')
     .map((p) => p.complete!.time / NS)
     .sort((a, b) => a - b);
   const outages: RunData['outages'] = [];
   const failovers = monitorEvents
-    .filter((e) => e.event === 'promoted' && startMs && (e.timeMs as number) >= startMs)
+    .filter((e) => e.event === 'promoted' && startMs && e.timeMs >= startMs)
     .map((e) => {
-      const at = ((e.timeMs as number) - startMs) / 1000;
+      const at = (e.timeMs - startMs) / 1000;
       const after = okWrites.findIndex((w) => w >= at);
       let outageMs: number | null = null;
       if (after > 0) {
         outages.push({ from: okWrites[after - 1]!, to: okWrites[after]!, node: String(e.node) });
         outageMs = Math.round((okWrites[after]! - okWrites[after - 1]!) * 1000);
       }
-      return { node: String(e.node), epoch: e.epoch as number, detectionMs: e.detectionMs as number, promotionMs: e.promotionMs as number, outageMs };
+      return { node: String(e.node), epoch: Number(e.epoch), detectionMs: Number(e.detectionMs), promotionMs: Number(e.promotionMs), outageMs };
     });
-  const ow = check.availability && !check.availability.crashed ? check.availability.outageWindow : null;
+  return { failovers, outages };
+}
+
+/** Per node, how many records its rewind set aside (the run folder's rewound-<node>.jsonl files). */
+async function rewoundCounts(dir: string): Promise<Record<string, number>> {
   const rewound: Record<string, number> = {};
   for (const f of await fsp.readdir(dir)) if (f.startsWith('rewound-')) rewound[f.slice(8, -6)] = (await readJsonl(path.join(dir, f))).length;
-  const sessions = check.sessions && !check.sessions.crashed ? check.sessions : undefined;
-  const readPlacement = check.readPlacement && !check.readPlacement.crashed ? check.readPlacement : undefined;
-  const lagAt = lagLookup(lagLines);
+  return rewound;
+}
+
+/** The lost writes the log evidence found, placed at their acknowledgement (seconds). */
+function lostWrites(history: Op[], check: Partial<CheckFile>): RunData['lostWrites'] {
   const ev = check.evidence && !check.evidence.crashed ? check.evidence : undefined;
   const byIndex = new Map(history.map((op) => [op.index, op]));
-  const lostWrites = (ev?.lost ?? []).map((l) => ({
+  return (ev?.lost ?? []).map((l) => ({
     at: (byIndex.get(l.completeIndex)?.time ?? 0) / NS,
     node: l.node,
     epoch: l.epoch,
     where: l.where,
   }));
-  return {
-    result,
-    timeDomain: [0, end],
-    startedAtMs: startedAtMs || null,
-    bucketSec,
-    load,
-    latency,
-    throughput,
-    lag,
-    faults,
-    // Events after the last recorded moment (the monitor repointing nodes during teardown) are off the run's axis.
-    events: events.filter((e) => e.t <= end),
-    outage: ow ? { from: ow.fromTime / NS, to: ow.toTime / NS } : null,
-    outages,
-    anomalies: bySeverity([...anomalies(history, check), ...sessionAnomalies(history, sessions, lagAt), ...sessionCrash(check)]),
-    rewound,
-    failovers,
-    lostWrites,
-    sessions,
-    readPlacement,
-  };
 }
 
 /** The nodes a nemesis event names (`nodes` for kill and pause, `isolate` for a partition). */
@@ -375,16 +270,16 @@ function faultNodes(v: unknown): string[] {
  * A run.json that records `historyStartMs` says it; otherwise the monitor's start stands in for it:
  * the history begins as soon as the started system answers, a few hundred ms after the monitor.
  */
-export function historyStart(run: Record<string, unknown>, events: Array<Record<string, unknown>>): number | undefined {
+export function historyStart(run: Record<string, unknown>, events: MonitorEvent[]): number | undefined {
   if (typeof run.historyStartMs === 'number') return run.historyStartMs;
-  const started = events.find((e) => e.event === 'monitor-started' && typeof e.timeMs === 'number');
-  return started ? (started.timeMs as number) : undefined;
+  return events.find((e) => e.event === 'monitor-started')?.timeMs;
 }
 
 function describeValue(v: unknown): string {
   if (v === null || v === undefined) return '';
   if (typeof v !== 'object') return String(v);
-  const o = v as Record<string, unknown>;
+  // An array names none of the fields below.
+  const o: Record<string, unknown> = isRecord(v) ? v : {};
   const parts: string[] = [];
   if (o.isolate) parts.push(`isolate ${String(o.isolate)}`);
   if (o.shape && o.shape !== 'isolate') parts.push(String(o.shape));
@@ -413,17 +308,48 @@ export function bySeverity(xs: Anomaly[]): Anomaly[] {
 /** A timeline shows at most this many rows; the table beside it lists every op. */
 export const TIMELINE_ROWS = 150;
 
-function anomalies(history: Op[], check: Partial<CheckFile>): Anomaly[] {
-  const out: Anomaly[] = [];
+/** A run's history looked up by op index, shared by the anomaly sections. */
+interface HistoryIndex {
+  byIndex: Map<number, Op>;
+  /** An op's time (seconds) by its index; undefined for no index. */
+  time: (i: number | null | undefined) => number | undefined;
+  /** The history's last moment (seconds): where an op that never completed is drawn to. */
+  end: number;
+  pairByInvoke: Map<number, OpPair>;
+  pairByComplete: Map<number, OpPair>;
+}
+
+function indexHistory(history: Op[]): HistoryIndex {
   const byIndex = new Map(history.map((op) => [op.index, op]));
-  const t = (i: number | null | undefined) => (i === null || i === undefined ? undefined : byIndex.get(i)!.time / NS);
-  const end = history.length ? history[history.length - 1]!.time / NS : 0;
+  const pairs = pairOps(history).pairs;
+  return {
+    byIndex,
+    time: (i) => (i === null || i === undefined ? undefined : byIndex.get(i)!.time / NS),
+    end: history.length ? history[history.length - 1]!.time / NS : 0,
+    pairByInvoke: new Map(pairs.map((p) => [p.invoke.index, p])),
+    pairByComplete: new Map(pairs.filter((p) => p.complete).map((p) => [p.complete!.index, p])),
+  };
+}
+
+/** The anomalies the history checks found: non-linearizable keys, lost writes, split-brain writes. */
+function anomalies(history: Op[], check: Partial<CheckFile>): Anomaly[] {
+  const h = indexHistory(history);
+  const ev = check.evidence && !check.evidence.crashed ? check.evidence : undefined;
+  const lost = lossAnomaly(h, check, ev);
+  const splitBrain = splitBrainAnomaly(h, check, ev);
+  return [...nonLinearizableAnomalies(h, check, ev), ...(lost ? [lost] : []), ...(splitBrain ? [splitBrain] : [])];
+}
+
+type Evidence = Exclude<NonNullable<CheckFile['evidence']>, { crashed: true }>;
+
+/** The first five keys the linearizability check failed on, each with the ops around the one it could not place. */
+function nonLinearizableAnomalies(h: HistoryIndex, check: Partial<CheckFile>, ev: Evidence | undefined): Anomaly[] {
   const lin = check.linearizable && !check.linearizable.crashed ? check.linearizable : undefined;
-  const lostInvokes = new Set((check.evidence && !check.evidence.crashed ? check.evidence.lost : []).map((l) => l.invokeIndex));
-  for (const f of (lin?.failures ?? []).slice(0, 5)) {
+  const lostInvokes = new Set((ev?.lost ?? []).map((l) => l.invokeIndex));
+  return (lin?.failures ?? []).slice(0, 5).map((f): Anomaly => {
     const ops = [...f.prefixTail, ...f.concurrent, f.op];
     const seen = new Set<number>();
-    out.push({
+    return {
       kind: 'non-linearizable',
       title: `key ${f.key}: not linearizable`,
       text: `${linearizabilityText(f.message, f.concurrent.length)} The rows are the last operations the search could order before it and those overlapping it in time, each with the node that answered.`,
@@ -431,14 +357,14 @@ function anomalies(history: Op[], check: Partial<CheckFile>): Anomaly[] {
         .filter((o) => !seen.has(o.invokeIndex) && seen.add(o.invokeIndex))
         .sort((a, b) => a.invokeIndex - b.invokeIndex)
         .map((o) => {
-          const node = o.completeIndex === null ? undefined : byIndex.get(o.completeIndex)?.node;
+          const node = o.completeIndex === null ? undefined : h.byIndex.get(o.completeIndex)?.node;
           const focus = o.invokeIndex === f.op.invokeIndex;
           const lost = lostInvokes.has(o.invokeIndex);
           return {
             row: `#${o.invokeIndex} p${String(o.process)} ${o.f} ${short(valueText(o.value))}${node ? ` @${node}` : ''}`,
             process: String(o.process),
-            from: t(o.invokeIndex)!,
-            to: t(o.completeIndex) ?? end,
+            from: h.time(o.invokeIndex)!,
+            to: h.time(o.completeIndex) ?? h.end,
             type: o.type,
             label: `${o.f} ${JSON.stringify(o.value)}`,
             focus,
@@ -448,22 +374,21 @@ function anomalies(history: Op[], check: Partial<CheckFile>): Anomaly[] {
         }),
       tooltipTitles: { group: 'outcome', where: 'node' },
       groupColors: NONLIN_COLORS,
-    });
-  }
-  const ev = check.evidence && !check.evidence.crashed ? check.evidence : undefined;
-  const pairs = pairOps(history).pairs;
-  const pairByInvoke = new Map(pairs.map((p) => [p.invoke.index, p]));
-  const pairByComplete = new Map(pairs.filter((p) => p.complete).map((p) => [p.complete!.index, p]));
-  const lostByInvoke = new Map((ev?.lost ?? []).map((l) => [l.invokeIndex, l]));
+    };
+  });
+}
+
+/** The acknowledged writes lost: from the nodes' logs when there is evidence, else the final reads' count alone. */
+function lossAnomaly(h: HistoryIndex, check: Partial<CheckFile>, ev: Evidence | undefined): Anomaly | undefined {
   if (ev && ev.lost.length > 0) {
     const rows = ev.lost.map((l): TimelineOp => {
-      const p = pairByInvoke.get(l.invokeIndex);
+      const p = h.pairByInvoke.get(l.invokeIndex);
       const acked = `${l.node ?? '?'} @ epoch ${l.epoch ?? '?'}`;
       return {
         row: `${l.key} = ${short(l.value)} (p${String(l.process)} ${l.f})`,
         process: String(l.process),
         from: p ? p.invoke.time / NS : 0,
-        to: p?.complete ? p.complete.time / NS : end,
+        to: p?.complete ? p.complete.time / NS : h.end,
         type: 'ok',
         label: `${l.f} ${l.key} = ${l.value}`,
         focus: true,
@@ -471,7 +396,7 @@ function anomalies(history: Op[], check: Partial<CheckFile>): Anomaly[] {
         where: l.where,
       };
     });
-    out.push({
+    return {
       kind: 'lost',
       title: `${ev.lostAcked} acknowledged write(s) lost: absent from ${ev.finalLeader}'s final log`,
       text: `${ev.message}. Each lost write below: the client's operation, the node and epoch that acknowledged it, and where its record went.${lossFinalReadsNote(check)}`,
@@ -479,53 +404,58 @@ function anomalies(history: Op[], check: Partial<CheckFile>): Anomaly[] {
       table: {
         header: ['client op', 'key', 'value', 'acknowledged by', 'lsn', 'latency ms', 'where it went'],
         rows: ev.lost.map((l) => {
-          const p = pairByInvoke.get(l.invokeIndex);
+          const p = h.pairByInvoke.get(l.invokeIndex);
           const ms = p?.complete ? ((p.complete.time - p.invoke.time) / 1e6).toFixed(1) : '–';
           return [`p${String(l.process)} ${l.f}`, l.key, l.value, `${l.node ?? '?'} at epoch ${l.epoch ?? '?'}`, String(l.lsn ?? '–'), ms, l.where];
         }),
       },
-    });
-  } else if (check.loss && !check.loss.crashed && check.loss.lostAcked > 0 && !ev) {
+    };
+  }
+  if (check.loss && !check.loss.crashed && check.loss.lostAcked > 0 && !ev) {
     const loss = check.loss;
-    out.push({
+    return {
       kind: 'lost',
       title: `${loss.lostAcked} acknowledged write(s) lost (final reads; no log evidence)`,
       text: `${loss.message} Examples: ${JSON.stringify(loss.lostSamples.slice(0, 10))}.`,
       ops: [],
-    });
+    };
   }
+  return undefined;
+}
+
+/** Writes a superseded leader acknowledged, with where each record went when the logs say. */
+function splitBrainAnomaly(h: HistoryIndex, check: Partial<CheckFile>, ev: Evidence | undefined): Anomaly | undefined {
   const sb = check.splitBrain;
-  if (sb && sb.splitBrainWrites > 0) {
-    const writes = sb.writes ?? sb.samples;
-    const rows = writes.map((w): TimelineOp => {
-      const p = pairByComplete.get(w.index);
-      const lost = p ? lostByInvoke.get(p.invoke.index) : undefined;
-      const where = !ev ? 'no log evidence' : lost ? lost.where : `kept: in ${ev.finalLeader}'s final log`;
-      const value = p ? JSON.stringify(p.invoke.f === 'cas' && Array.isArray(p.invoke.value) ? p.invoke.value[1] : p.invoke.value) : '?';
-      return {
-        row: `#${w.index} ${w.key ?? ''} = ${short(value)} (${w.node ?? '?'})`,
-        process: String(p?.invoke.process ?? '?'),
-        from: p ? p.invoke.time / NS : (t(w.index) ?? 0),
-        to: t(w.index) ?? end,
-        type: 'ok',
-        label: `${p?.invoke.f ?? 'write'} ${w.key ?? ''} = ${value}`,
-        focus: true,
-        group: `acknowledged by ${w.node ?? '?'} @ epoch ${w.epoch}`,
-        where,
-      };
-    });
-    out.push({
-      kind: 'split-brain',
-      title: `${sb.splitBrainWrites} write(s) acknowledged by a superseded leader`,
-      text: `Each was acknowledged at an older epoch after a write of a newer epoch had already been acknowledged: two leaders accepted writes at once. Below: the client's operation, the node and epoch that acknowledged it, and where its record went.`,
-      ops: rows.slice(0, TIMELINE_ROWS),
-      table: {
-        header: ['client op', 'acknowledged by', 'newer epoch already acknowledging', 'where it went'],
-        rows: rows.map((r, i) => [r.label, `${writes[i]!.node ?? '?'} at epoch ${writes[i]!.epoch}`, String(writes[i]!.newerEpoch), r.where ?? '']),
-      },
-    });
-  }
-  return out;
+  if (!sb || sb.splitBrainWrites <= 0) return undefined;
+  const lostByInvoke = new Map((ev?.lost ?? []).map((l) => [l.invokeIndex, l]));
+  const writes = sb.writes ?? sb.samples;
+  const rows = writes.map((w): TimelineOp => {
+    const p = h.pairByComplete.get(w.index);
+    const lost = p ? lostByInvoke.get(p.invoke.index) : undefined;
+    const where = !ev ? 'no log evidence' : lost ? lost.where : `kept: in ${ev.finalLeader}'s final log`;
+    const value = p ? JSON.stringify(p.invoke.f === 'cas' && Array.isArray(p.invoke.value) ? p.invoke.value[1] : p.invoke.value) : '?';
+    return {
+      row: `#${w.index} ${w.key ?? ''} = ${short(value)} (${w.node ?? '?'})`,
+      process: String(p?.invoke.process ?? '?'),
+      from: p ? p.invoke.time / NS : (h.time(w.index) ?? 0),
+      to: h.time(w.index) ?? h.end,
+      type: 'ok',
+      label: `${p?.invoke.f ?? 'write'} ${w.key ?? ''} = ${value}`,
+      focus: true,
+      group: `acknowledged by ${w.node ?? '?'} @ epoch ${w.epoch}`,
+      where,
+    };
+  });
+  return {
+    kind: 'split-brain',
+    title: `${sb.splitBrainWrites} write(s) acknowledged by a superseded leader`,
+    text: `Each was acknowledged at an older epoch after a write of a newer epoch had already been acknowledged: two leaders accepted writes at once. Below: the client's operation, the node and epoch that acknowledged it, and where its record went.`,
+    ops: rows.slice(0, TIMELINE_ROWS),
+    table: {
+      header: ['client op', 'acknowledged by', 'newer epoch already acknowledging', 'where it went'],
+      rows: rows.map((r, i) => [r.label, `${writes[i]!.node ?? '?'} at epoch ${writes[i]!.epoch}`, String(writes[i]!.newerEpoch), r.where ?? '']),
+    },
+  };
 }
 
 function lossFinalReadsNote(check: Partial<CheckFile>): string {
@@ -593,14 +523,19 @@ export interface LagAt {
  */
 export function lagLookup(lines: Array<Record<string, unknown>>): (node: string | null, timeNs: number) => LagAt | undefined {
   const samples = lines
-    .filter((l) => typeof l.time === 'number' && typeof l.follower === 'string')
-    .map((l) => ({
-      time: l.time as number,
-      leader: typeof l.leader === 'string' ? l.leader : undefined,
-      follower: l.follower as string,
-      records: typeof l.lagRecords === 'number' ? l.lagRecords : null,
-      ms: typeof l.lagMs === 'number' && l.lagMs >= 0 ? l.lagMs : null,
-    }))
+    .flatMap(({ time, follower, leader, lagRecords, lagMs }) =>
+      typeof time === 'number' && typeof follower === 'string'
+        ? [
+            {
+              time,
+              leader: typeof leader === 'string' ? leader : undefined,
+              follower,
+              records: typeof lagRecords === 'number' ? lagRecords : null,
+              ms: typeof lagMs === 'number' && lagMs >= 0 ? lagMs : null,
+            },
+          ]
+        : [],
+    )
     .sort((a, b) => a.time - b.time);
   const byFollower = new Map<string, typeof samples>();
   for (const x of samples) byFollower.set(x.follower, [...(byFollower.get(x.follower) ?? []), x]);

@@ -7,7 +7,8 @@
 import { explainVerdict } from '../suite/gate.js';
 import type { RunResult } from '../suite/results.js';
 import { anomalyCounts, summarizeModes } from '../suite/summary.js';
-import { type Anomaly, GUARANTEE_ABBR, type ModeReads, type ReportData } from './data.js';
+import { GUARANTEE_ABBR } from './data.js';
+import type { Anomaly, ModeReads, ReportData } from './model.js';
 
 export function esc(s: unknown): string {
   return String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);

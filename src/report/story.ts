@@ -4,15 +4,7 @@
  * anomalies and the longest write outage. Pure: it reads results.json's figures and the run data.
  */
 import type { RunResult } from '../suite/results.js';
-import type { RunData, Window } from './data.js';
-
-export interface ModeStory {
-  mode: string;
-  control: boolean;
-  passed: boolean;
-  /** Plain text, one sentence (or two): the report escapes it. */
-  text: string;
-}
+import type { ModeStory, RunData, Window } from './model.js';
 
 const plural = (n: number, one: string, many = `${one}s`) => `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`;
 

@@ -31,11 +31,12 @@ import { afterWaitMs, ReadRouting, readAlong, withConsistency } from '../client/
 import { APPLIED_LSN_HEADER, NODE_HEADER, SERVED_BY_HEADER, SESSION_HEADER } from '../kv/protocol.js';
 import { MAX_VALUE_BYTES } from '../kv/wal/record.js';
 import { browserMark, browserRefusal } from '../lib/browser-guard.js';
-import { EnvironmentError } from '../lib/errors.js';
+import { EnvironmentError, toError } from '../lib/errors.js';
 import { BodyError, readBody } from '../lib/http-body.js';
 import { closeHttp, listenHttp } from '../lib/http-server.js';
 import type { Logger } from '../lib/log.js';
 import { formatReadPolicy, parseReadsSetting, parseSessionToken, type ReadConsistency, type ReadPolicy } from '../lib/read-consistency.js';
+import { isRecord } from '../lib/schema.js';
 import { fetchMonitorView } from '../monitor/api-types.js';
 
 export interface RouterOptions {
@@ -147,8 +148,8 @@ export class Router {
       this.answer(res, out, token.value);
     } catch (e: unknown) {
       if (e instanceof BodyError) return json(res, e.status, { error: e.message, code: e.status === 408 ? 'request_timeout' : 'bad_request' });
-      this.log.error({ err: (e as Error).message }, 'router: internal error');
-      json(res, 500, { error: `router internal error: ${(e as Error).message}`, code: 'internal' });
+      this.log.error({ err: toError(e).message }, 'router: internal error');
+      json(res, 500, { error: `router internal error: ${toError(e).message}`, code: 'internal' });
     }
   }
 
@@ -190,7 +191,8 @@ export class Router {
     const who = this.nodeIds.get(out.address) ?? out.address;
     if (out.kind === 'response') {
       this.counters.forwarded++;
-      const served = (out.headers[NODE_HEADER] as string | undefined) ?? who;
+      const named = out.headers[NODE_HEADER];
+      const served = typeof named === 'string' ? named : who;
       const headers: http.OutgoingHttpHeaders = { ...out.headers, [SERVED_BY_HEADER]: served, ...sessionHeader };
       delete headers.connection;
       delete headers['keep-alive'];
@@ -256,12 +258,9 @@ function sessionToken(v: string | string[] | undefined): { ok: true; value: numb
 
 /** The LSN an answer reflects: its body's `lsn` (reads, writes, a cas mismatch), else the applied-LSN header. */
 function answerLsn(out: { headers: http.IncomingHttpHeaders; body: Buffer }): number | undefined {
-  try {
-    const lsn = (JSON.parse(out.body.toString('utf8')) as { lsn?: unknown }).lsn;
-    if (typeof lsn === 'number' && Number.isSafeInteger(lsn) && lsn >= 0) return lsn;
-  } catch {
-    // Not JSON (a HEAD answer has no body): the header may still say.
-  }
+  const lsn = bodyField(out.body, 'lsn');
+  if (typeof lsn === 'number' && Number.isSafeInteger(lsn) && lsn >= 0) return lsn;
+  // Not JSON (a HEAD answer has no body) or no lsn in it: the header may still say.
   const h = out.headers[APPLIED_LSN_HEADER];
   const n = typeof h === 'string' && /^\d{1,16}$/.test(h) ? Number(h) : undefined;
   return n !== undefined && Number.isSafeInteger(n) ? n : undefined;
@@ -276,12 +275,19 @@ function advance(token: number | null, lsn: number | undefined): number | null {
 function refusedWith(out: Forwarded, codes: Set<string>): boolean {
   if (out.kind === 'refused') return true;
   if (out.kind !== 'response' || out.status < 400) return false;
+  const code = bodyField(out.body, 'code');
+  return typeof code === 'string' && codes.has(code);
+}
+
+/** A field of a node's JSON answer; undefined when the body is no JSON object (an answer the router only passes on). */
+function bodyField(body: Buffer, field: string): unknown {
+  let parsed: unknown;
   try {
-    const code = (JSON.parse(out.body.toString('utf8')) as { code?: unknown }).code;
-    return typeof code === 'string' && codes.has(code);
+    parsed = JSON.parse(body.toString('utf8'));
   } catch {
-    return false;
+    return undefined;
   }
+  return isRecord(parsed) ? parsed[field] : undefined;
 }
 
 /** The body, or undefined when it is over the limit (answered 413 by the caller). */

@@ -470,7 +470,13 @@ ${rows}</table></div>`,
 
 /** The y encoding both charts share: from 0 to a little above the largest value, whole numbers for counts. */
 function valueAxis(field: string, points: Array<Record<string, unknown>>, integer: boolean): Record<string, unknown> {
-  const max = Math.max(0, ...points.map((p) => (typeof p[field] === 'number' ? (p[field] as number) : 0)));
+  const max = Math.max(
+    0,
+    ...points.map((p) => {
+      const v = p[field];
+      return typeof v === 'number' ? v : 0;
+    }),
+  );
   return {
     field,
     type: 'quantitative',

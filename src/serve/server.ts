@@ -15,6 +15,7 @@
 import { createReadStream, promises as fsp } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
+import { toError } from '../lib/errors.js';
 import { closeHttp, listenHttp } from '../lib/http-server.js';
 import type { SuiteResults } from '../suite/results.js';
 import { comparePage, errorPage, ICON_SVG, indexPage, isSortKey, trendPage } from './pages.js';
@@ -54,7 +55,7 @@ export class ReportsServer {
     this.server = http.createServer((req, res) => {
       this.handle(req, res).catch((e: unknown) => {
         // File system errors name real paths; the page says nothing, the terminal says what.
-        console.error(`replab serve: ${req.method} ${req.url}: ${(e as Error).message}`);
+        console.error(`replab serve: ${req.method} ${req.url}: ${toError(e).message}`);
         if (res.headersSent) res.destroy();
         else this.send(res, 500, errorPage(500, 'internal error (the terminal running replab serve says which)'));
       });

@@ -6,6 +6,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
+import { errnoCode, toError } from '../lib/errors.js';
 import { parseResults, RESULTS_FILE, type SuiteResults } from '../suite/results.js';
 
 export type RunEntry = { name: string; results: SuiteResults; complete: true } | { name: string; complete: false; why: string; results?: SuiteResults };
@@ -29,7 +30,7 @@ export async function readEntry(root: string, name: string): Promise<RunEntry> {
   try {
     results = parseResults(await fsp.readFile(file, 'utf8'), `${name}/${RESULTS_FILE}`);
   } catch (e: unknown) {
-    return { name, complete: false, why: (e as Error).message.replace(`${name}/${RESULTS_FILE}: `, '') };
+    return { name, complete: false, why: toError(e).message.replace(`${name}/${RESULTS_FILE}: `, '') };
   }
   if (!results.finishedAt) return { name, complete: false, why: 'still running, or stopped before it finished', results };
   return { name, results, complete: true };
@@ -58,7 +59,7 @@ export async function locate(root: string, segments: string[]): Promise<Location
     resolved = await follow(realRoot, segments, walk);
   } catch (e: unknown) {
     // A loop of links may pass outside on its way round: refused like any other way out.
-    if ((e as NodeJS.ErrnoException).code === 'ELOOP') return { where: 'outside' };
+    if (errnoCode(e) === 'ELOOP') return { where: 'outside' };
     throw e;
   }
   const prefix = realRoot.endsWith(path.sep) ? realRoot : realRoot + path.sep; // a root of "/" ends in one already

@@ -7,8 +7,8 @@ import { type CheckResult, checkHistory } from '../checker/checker.js';
 import { checkSplitBrain, type SplitBrainResult } from '../checker/split-brain.js';
 import type { Op } from '../history/op.js';
 import { loadHistory } from '../history/reader.js';
+import { loadNodeEvidence } from '../systems/replab/evidence-files.js';
 import type { Workload } from '../workloads/workload.js';
-import { loadNodeEvidence } from './evidence-files.js';
 
 export const HISTORY_FILE = 'history.jsonl';
 

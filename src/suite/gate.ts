@@ -8,38 +8,9 @@
  * `linearizable` is true, false or "unknown"; `linearizable` alone means `linearizable == true`.
  */
 import { ConfigError } from '../lib/errors.js';
+import { GATE_METRICS, type GateMetric, isGateMetric } from './gate-metrics.js';
 import type { RunResult } from './results.js';
 
-/** The metrics measured on reads: a workload that makes no reads can never produce them. */
-export const READ_GATE_METRICS = [
-  'maxStaleMs',
-  'staleReads',
-  'readYourWritesViolations',
-  'monotonicReadViolations',
-  'monotonicWriteViolations',
-  'writesFollowReadsViolations',
-  'sessionViolations',
-  'followerReadShare',
-  'readP99Ms',
-  'maxStaleVersions',
-  'p99StaleMs',
-] as const;
-
-export const GATE_METRICS = [
-  'lostAcked',
-  'recovered',
-  'linearizable',
-  'splitBrainWrites',
-  ...READ_GATE_METRICS,
-  'outageMs',
-  'p50WriteMs',
-  'p99WriteMs',
-  'p999WriteMs',
-  'acked',
-  'failedShare',
-  'indeterminateShare',
-] as const;
-export type GateMetric = (typeof GATE_METRICS)[number];
 type Op = '==' | '!=' | '<' | '<=' | '>' | '>=';
 
 export interface GateRule {
@@ -54,8 +25,8 @@ export function parseGateRule(text: string, where: string): GateRule {
   if (t === 'linearizable') return { text: t, metric: 'linearizable', op: '==', value: true };
   const m = /^([A-Za-z0-9]+)\s*(==|!=|<=|>=|<|>)\s*(\S+)$/.exec(t);
   if (!m) throw new ConfigError(`${where}: "${text}" is not an invariant (write "metric op value", e.g. "lostAcked == 0", or "linearizable")`);
-  const metric = m[1] as GateMetric;
-  if (!GATE_METRICS.includes(metric)) throw new ConfigError(`${where}: "${text}": unknown metric "${m[1]}" (${GATE_METRICS.join(', ')})`);
+  const metric = m[1]!;
+  if (!isGateMetric(metric)) throw new ConfigError(`${where}: "${text}": unknown metric "${m[1]}" (${GATE_METRICS.join(', ')})`);
   const raw = m[3]!;
   let value: GateRule['value'];
   if (metric === 'linearizable') {

@@ -6,8 +6,8 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { EnvironmentError } from '../lib/errors.js';
-import { GATE_METRICS } from './gate.js';
+import { EnvironmentError, errnoCode, toError } from '../lib/errors.js';
+import { GATE_METRICS } from './gate-metrics.js';
 import { GitSchema, MachineSchema } from './provenance.js';
 
 export const RESULTS_FILE = 'results.json';
@@ -131,7 +131,7 @@ export async function readResults(runDir: string): Promise<SuiteResults> {
   try {
     text = await fsp.readFile(file, 'utf8');
   } catch (e: unknown) {
-    throw new EnvironmentError(`${runDir}: no readable ${RESULTS_FILE} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); is this a run folder?`);
+    throw new EnvironmentError(`${runDir}: no readable ${RESULTS_FILE} (${errnoCode(e) ?? toError(e).message}); is this a run folder?`);
   }
   return parseResults(text, file);
 }

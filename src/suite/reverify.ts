@@ -17,7 +17,7 @@ import { z } from 'zod';
 import type { CheckResult } from '../checker/checker.js';
 import type { SplitBrainResult } from '../checker/split-brain.js';
 import type { Op } from '../history/op.js';
-import { ConfigError } from '../lib/errors.js';
+import { ConfigError, errnoCode, toError } from '../lib/errors.js';
 import { isRecord, parseWith } from '../lib/schema.js';
 import { createWorkload, WORKLOADS } from '../workloads/driver.js';
 import { parseWorkloadSpec } from '../workloads/spec.js';
@@ -124,10 +124,11 @@ async function readJson(file: string): Promise<unknown> {
   try {
     text = await fsp.readFile(file, 'utf8');
   } catch (e: unknown) {
-    throw new ConfigError(`${file}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw new ConfigError(`${file}: cannot read it (${errnoCode(e) ?? toError(e).message})`);
   }
   try {
-    return JSON.parse(text) as unknown;
+    const parsed: unknown = JSON.parse(text);
+    return parsed;
   } catch {
     throw new ConfigError(`${file}: not valid JSON`);
   }

@@ -22,7 +22,7 @@ import { closeKvClients } from '../client/kv-http.js';
 import { runNemesis } from '../faults/nemesis/schedule.js';
 import { HistoryRecorder } from '../history/recorder.js';
 import { onInterrupt } from '../lib/cleanup.js';
-import { ConfigError, EnvironmentError, ExitCode, HarnessError, toError } from '../lib/errors.js';
+import { ConfigError, EnvironmentError, ExitCode, errnoCode, HarnessError, toError } from '../lib/errors.js';
 import { isModulePath } from '../systems/external.js';
 import { type OwnedProcess, OwnedProcesses, startSystem } from '../systems/index.js';
 import type { SystemUnderTest } from '../systems/system.js';
@@ -33,8 +33,6 @@ import { checkRunFolder } from './check-run.js';
 import { evaluateGate, type GateMetrics } from './gate.js';
 import type { RunResult } from './results.js';
 import type { Suite, SuiteMode } from './spec.js';
-
-export type { RunResult };
 
 export interface RunProgress {
   phase: 'starting' | 'running' | 'healing' | 'checking' | 'done';
@@ -360,7 +358,7 @@ async function removeState(stateRoot: string): Promise<void> {
       await fsp.rm(stateRoot, { recursive: true, force: true });
       return;
     } catch (e: unknown) {
-      if ((e as NodeJS.ErrnoException).code !== 'EBUSY' || attempt >= 20) throw e;
+      if (errnoCode(e) !== 'EBUSY' || attempt >= 20) throw e;
       await new Promise((r) => setTimeout(r, 100));
     }
   }

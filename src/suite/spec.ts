@@ -37,11 +37,12 @@ import { type NemesisStep, parseNemesisSchedule } from '../faults/nemesis/schedu
 import { readConfigFile } from '../lib/config-file.js';
 import { ConfigError } from '../lib/errors.js';
 import { projectRoot } from '../lib/paths.js';
-import { parseWith } from '../lib/schema.js';
+import { isRecord, parseWith } from '../lib/schema.js';
 import { isModulePath, loadSystemModule } from '../systems/external.js';
 import { linkNames } from '../systems/index.js';
 import { parseWorkloadSpec, type WorkloadSpec } from '../workloads/spec.js';
-import { type GateMetric, type GateRule, parseGateRule, READ_GATE_METRICS } from './gate.js';
+import { type GateRule, parseGateRule } from './gate.js';
+import { type GateMetric, READ_GATE_METRICS } from './gate-metrics.js';
 
 /** The longest run, warm-up or suite duration accepted: a day. Timers overflow far above it, and no suite needs more. */
 export const MAX_DURATION_SEC = 24 * 3600;
@@ -117,10 +118,9 @@ const readYaml = (file: string, what: string) => readConfigFile(file, what);
 
 /** Objects merge key by key; anything else replaces. */
 export function deepMerge(base: unknown, over: unknown): unknown {
-  if (typeof base !== 'object' || base === null || Array.isArray(base) || typeof over !== 'object' || over === null || Array.isArray(over))
-    return over === undefined ? base : over;
-  const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
-  for (const [k, v] of Object.entries(over as Record<string, unknown>)) out[k] = deepMerge(out[k], v);
+  if (!isRecord(base) || !isRecord(over)) return over === undefined ? base : over;
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) out[k] = deepMerge(out[k], v);
   return out;
 }
 

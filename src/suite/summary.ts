@@ -2,7 +2,8 @@
  * Per-mode aggregation of a suite's results over seeds: the terminal table, the CI summary and the
  * report all show these figures. Pure: it reads results.json's contents, nothing else.
  */
-import { type ExplainableRun, explainVerdict, GATE_METRICS, type GateMetric, type VerdictExplanation } from './gate.js';
+import { type ExplainableRun, explainVerdict, type VerdictExplanation } from './gate.js';
+import { GATE_METRICS, type GateMetric } from './gate-metrics.js';
 import type { RunResult, SuiteResults } from './results.js';
 
 /** Per-mode aggregation over seeds, for the terminal table and the report. */

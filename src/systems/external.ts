@@ -13,7 +13,7 @@
 import { pathToFileURL } from 'node:url';
 import type { UpOptions } from '../cluster/replab-cluster.js';
 import type { ClusterSpec } from '../cluster/spec.js';
-import { ConfigError, EnvironmentError, HarnessError } from '../lib/errors.js';
+import { ConfigError, EnvironmentError, HarnessError, toError } from '../lib/errors.js';
 import type { DataClient } from '../workloads/data-client.js';
 import type { SystemUnderTest } from './system.js';
 
@@ -55,7 +55,7 @@ export async function loadSystemModule(file: string): Promise<SystemModule> {
   try {
     mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
   } catch (e: unknown) {
-    throw new ConfigError(`system module ${file} cannot be loaded: ${(e as Error).message.split('\n')[0]}`);
+    throw new ConfigError(`system module ${file} cannot be loaded: ${toError(e).message.split('\n')[0]}`);
   }
   if (typeof mod.up !== 'function') {
     throw new ConfigError(

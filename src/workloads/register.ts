@@ -11,7 +11,7 @@ import type { Rng } from '../lib/rng.js';
 import type { DataClient } from './data-client.js';
 import { scanItems } from './data-client.js';
 import type { WorkloadSpec } from './spec.js';
-import type { Invocation, Workload } from './workload.js';
+import { type Invocation, sessionTokenOf, type Workload } from './workload.js';
 
 export function registerWorkload(spec: WorkloadSpec): Workload {
   const keys = Array.from({ length: spec.keys }, (_, i) => `${spec.keyPrefix}k${i}`);
@@ -44,7 +44,7 @@ export function registerWorkload(spec: WorkloadSpec): Workload {
     perform(op: Invocation, client: DataClient, rng: Rng, timeoutMs: number): Promise<Outcome> {
       switch (op.f) {
         case 'read':
-          return client.read({ key: op.key, policy, token: (op.extra?.token as number | null | undefined) ?? null, rng, timeoutMs });
+          return client.read({ key: op.key, policy, token: sessionTokenOf(op), rng, timeoutMs });
         case 'write':
           return client.write(op.key, String(op.value), timeoutMs);
         default: {

@@ -19,7 +19,7 @@ import type { Rng } from '../lib/rng.js';
 import type { DataClient } from './data-client.js';
 import { scanItems } from './data-client.js';
 import type { WorkloadSpec } from './spec.js';
-import type { Invocation, Workload } from './workload.js';
+import { type Invocation, sessionTokenOf, type Workload } from './workload.js';
 
 /** A workload spec's `reads:` as a routing policy (the spec parser has checked it already). */
 export function readPolicyOf(reads: string): ReadPolicy {
@@ -71,8 +71,7 @@ export function sessionWorkload(spec: WorkloadSpec): Workload {
     },
     perform(op: Invocation, client: DataClient, rng: Rng, timeoutMs: number): Promise<Outcome> {
       if (op.f === 'write') return client.write(op.key, String(op.value), timeoutMs);
-      const token = (op.extra?.token as number | null | undefined) ?? null;
-      return client.read({ key: op.key, policy, token, rng, timeoutMs });
+      return client.read({ key: op.key, policy, token: sessionTokenOf(op), rng, timeoutMs });
     },
     observe(op: Invocation, outcome: Outcome): void {
       const slot = slotOf.get(op);

@@ -17,6 +17,12 @@ export interface Invocation {
   extra?: Record<string, unknown>;
 }
 
+/** The session token a read carries in its `extra` (set when the workload reads with one), else null. */
+export function sessionTokenOf(op: Invocation): number | null {
+  const token = op.extra?.token;
+  return typeof token === 'number' ? token : null;
+}
+
 export interface Workload {
   readonly name: string;
   readonly model: CheckModel;

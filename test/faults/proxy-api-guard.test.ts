@@ -8,7 +8,7 @@
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProxyApi } from '../../src/faults/proxy/api.js';
-import { type Toxiproxy, toxiproxyClient } from '../../src/faults/toxiproxy.js';
+import { addToxic, type Toxiproxy, toxiproxyClient } from '../../src/faults/toxiproxy.js';
 import { echoServer, roundTrip, type TestServer } from '../helpers/tcp.js';
 
 let api: ProxyApi;
@@ -79,7 +79,7 @@ describe('proxy API: requests from web pages', () => {
 
   it("replab's own client is not taken for a browser: create, toxics, update and reset through it work", async () => {
     const p = await client.createProxy({ name: 'own', listen: '127.0.0.1:0', upstream: echo.address });
-    await p.addToxic({ name: 'slow', type: 'latency', stream: 'downstream', toxicity: 1, attributes: { latency: 1 } } as never);
+    await addToxic(p, { name: 'slow', type: 'latency', stream: 'downstream', attributes: { latency: 1 } });
     const off = await p.update({ enabled: false, listen: p.listen, upstream: p.upstream });
     expect(off.enabled).toBe(false);
     await client.reset();

@@ -5,7 +5,7 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProxyApi } from '../../src/faults/proxy/api.js';
-import { type Toxiproxy, toxiproxyClient } from '../../src/faults/toxiproxy.js';
+import { addToxic, type Toxiproxy, toxiproxyClient } from '../../src/faults/toxiproxy.js';
 import { echoServer, roundTrip } from '../helpers/tcp.js';
 
 let api: ProxyApi;
@@ -69,10 +69,10 @@ describe('proxy API through toxiproxy-node-client', () => {
 
   it('toxics: add with defaults, get, update, remove', async () => {
     const p = await client.createProxy({ name: 'tox', listen: '127.0.0.1:0', upstream: echo.address });
-    const t = await p.addToxic({ name: 'slow', type: 'latency', stream: 'downstream', toxicity: 1, attributes: { latency: 30 } } as never);
+    const t = await addToxic(p, { name: 'slow', type: 'latency', stream: 'downstream', attributes: { latency: 30 } });
     expect(t.toJson()).toEqual({ name: 'slow', type: 'latency', stream: 'downstream', toxicity: 1, attributes: { latency: 30, jitter: 0 } });
     expect((await p.getToxic('slow')).attributes).toEqual({ latency: 30, jitter: 0 });
-    const u = await t.update({ ...t.toJson(), attributes: { latency: 40, jitter: 5 } } as never);
+    const u = await t.update({ ...t.toJson(), attributes: { latency: 40, jitter: 5 } });
     expect(u.attributes).toEqual({ latency: 40, jitter: 5 });
     expect((await client.get('tox')).toJson()).toMatchObject({ name: 'tox' });
     expect((await raw('GET', '/proxies/tox')).body!.toxics).toEqual([u.toJson()]);
@@ -82,7 +82,7 @@ describe('proxy API through toxiproxy-node-client', () => {
 
   it('reset enables every proxy and removes every toxic', async () => {
     const p = await client.createProxy({ name: 'resetme', listen: '127.0.0.1:0', upstream: echo.address });
-    await p.addToxic({ name: 'bh', type: 'timeout', stream: 'upstream', toxicity: 1, attributes: { timeout: 0 } } as never);
+    await addToxic(p, { name: 'bh', type: 'timeout', stream: 'upstream', attributes: { timeout: 0 } });
     await p.update({ enabled: false, listen: p.listen, upstream: p.upstream });
     await client.reset();
     const after = await raw('GET', '/proxies/resetme');

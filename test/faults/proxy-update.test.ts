@@ -8,7 +8,7 @@
 import net from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ProxyApi } from '../../src/faults/proxy/api.js';
-import { type Toxiproxy, toxiproxyClient } from '../../src/faults/toxiproxy.js';
+import { addToxic, type Toxiproxy, toxiproxyClient } from '../../src/faults/toxiproxy.js';
 import { echoServer, roundTrip, sendServer, type TestServer } from '../helpers/tcp.js';
 
 let api: ProxyApi;
@@ -62,7 +62,7 @@ async function freeAddress(): Promise<string> {
 
 async function proxyWithToxic(name: string) {
   const p = await client.createProxy({ name, listen: '127.0.0.1:0', upstream: echo.address });
-  await p.addToxic({ name: 'slow', type: 'latency', stream: 'upstream', toxicity: 1, attributes: { latency: 1 } } as never);
+  await addToxic(p, { name: 'slow', type: 'latency', stream: 'upstream', attributes: { latency: 1 } });
   return (await raw('GET', `/proxies/${name}`)).body!;
 }
 
@@ -136,7 +136,7 @@ describe('proxy updates are all or nothing', () => {
   it('a reset that cannot re-enable one proxy (its address taken meanwhile) heals every other and says which', async () => {
     const a = await client.createProxy({ name: 'r-blocked', listen: '127.0.0.1:0', upstream: echo.address });
     const b = await client.createProxy({ name: 'r-other', listen: '127.0.0.1:0', upstream: echo.address });
-    await b.addToxic({ name: 'bh', type: 'timeout', stream: 'upstream', toxicity: 1, attributes: { timeout: 0 } } as never);
+    await addToxic(b, { name: 'bh', type: 'timeout', stream: 'upstream', attributes: { timeout: 0 } });
     await a.update({ enabled: false, listen: a.listen, upstream: a.upstream });
     await b.update({ enabled: false, listen: b.listen, upstream: b.upstream });
     await squat(a.listen);

@@ -5,7 +5,7 @@
 import type net from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ProxyApi } from '../../src/faults/proxy/api.js';
-import { type Toxiproxy, toxiproxyClient } from '../../src/faults/toxiproxy.js';
+import { addToxic, type Toxiproxy, toxiproxyClient } from '../../src/faults/toxiproxy.js';
 import { waitFor } from '../../src/lib/wait.js';
 import { connect, echoOnce, echoServer, readAll, sendServer, type TestServer } from '../helpers/tcp.js';
 
@@ -59,7 +59,7 @@ describe('toxics on real TCP traffic', () => {
     const p = await proxyTo(echo.address);
     const s = await open(p.listen);
     const base = (await medianRtt(s)).median;
-    await p.addToxic({ name: 'lat', type: 'latency', stream: 'downstream', toxicity: 1, attributes: { latency: 50, jitter: 0 } } as never);
+    await addToxic(p, { name: 'lat', type: 'latency', stream: 'downstream', attributes: { latency: 50, jitter: 0 } });
     const slow = (await medianRtt(s)).median;
     expect(slow - base).toBeGreaterThan(47);
     expect(slow - base).toBeLessThan(90);
@@ -67,7 +67,7 @@ describe('toxics on real TCP traffic', () => {
 
   it('jitter keeps every delay within latency ± jitter', async () => {
     const p = await proxyTo(echo.address);
-    await p.addToxic({ name: 'jit', type: 'latency', stream: 'upstream', toxicity: 1, attributes: { latency: 40, jitter: 15 } } as never);
+    await addToxic(p, { name: 'jit', type: 'latency', stream: 'upstream', attributes: { latency: 40, jitter: 15 } });
     const s = await open(p.listen);
     const { all, median } = await medianRtt(s, 15);
     for (const rtt of all) expect(rtt).toBeGreaterThan(25 - 3);
@@ -84,7 +84,7 @@ describe('toxics on real TCP traffic', () => {
     try {
       const p = await proxyTo(echo.address);
       const max = 2 ** 31 - 1;
-      await p.addToxic({ name: 'huge', type: 'latency', stream: 'downstream', toxicity: 1, attributes: { latency: max, jitter: max } } as never);
+      await addToxic(p, { name: 'huge', type: 'latency', stream: 'downstream', attributes: { latency: max, jitter: max } });
       // Each connection draws its own delays, and half the draws exceed the limit: ten
       // connections make a collapsed delay all but certain to show if it can happen. A delay
       // drawn below 0.5 s, the only honest way to see data back, has a chance of about 1 in 10^7.
@@ -106,7 +106,7 @@ describe('toxics on real TCP traffic', () => {
     const src = await sendServer(bytes);
     servers.push(src);
     const p = await proxyTo(src.address);
-    await p.addToxic({ name: 'bw', type: 'bandwidth', stream: 'downstream', toxicity: 1, attributes: { rate: 500 } } as never);
+    await addToxic(p, { name: 'bw', type: 'bandwidth', stream: 'downstream', attributes: { rate: 500 } });
     const s = await open(p.listen);
     const t0 = performance.now();
     const got = await readAll(s);
@@ -121,7 +121,7 @@ describe('toxics on real TCP traffic', () => {
     const p = await proxyTo(echo.address);
     const s = await open(p.listen);
     expect(await echoOnce(s, 'a')).toBe('a');
-    await p.addToxic({ name: 'bh', type: 'timeout', stream: 'upstream', toxicity: 1, attributes: { timeout: 0 } } as never);
+    await addToxic(p, { name: 'bh', type: 'timeout', stream: 'upstream', attributes: { timeout: 0 } });
     let got = '';
     s.on('data', (c: Buffer) => (got += c.toString()));
     s.write('held');
@@ -137,7 +137,7 @@ describe('toxics on real TCP traffic', () => {
     const s = await open(p.listen);
     const done = readAll(s);
     const t0 = performance.now();
-    await p.addToxic({ name: 'to', type: 'timeout', stream: 'downstream', toxicity: 1, attributes: { timeout: 150 } } as never);
+    await addToxic(p, { name: 'to', type: 'timeout', stream: 'downstream', attributes: { timeout: 150 } });
     const r = await done;
     expect(r.endedAtMs - t0).toBeGreaterThan(140);
     expect(r.endedAtMs - t0).toBeLessThan(600);
@@ -145,7 +145,7 @@ describe('toxics on real TCP traffic', () => {
 
   it('reset_peer resets the connection', async () => {
     const p = await proxyTo(echo.address);
-    await p.addToxic({ name: 'rst', type: 'reset_peer', stream: 'downstream', toxicity: 1, attributes: { timeout: 50 } } as never);
+    await addToxic(p, { name: 'rst', type: 'reset_peer', stream: 'downstream', attributes: { timeout: 50 } });
     const s = await open(p.listen);
     const r = await readAll(s);
     expect(r.error).toBe('ECONNRESET');
@@ -155,7 +155,7 @@ describe('toxics on real TCP traffic', () => {
     const src = await sendServer(Buffer.alloc(5000, 1), { keepOpen: true });
     servers.push(src);
     const p = await proxyTo(src.address);
-    await p.addToxic({ name: 'lim', type: 'limit_data', stream: 'downstream', toxicity: 1, attributes: { bytes: 1000 } } as never);
+    await addToxic(p, { name: 'lim', type: 'limit_data', stream: 'downstream', attributes: { bytes: 1000 } });
     const r = await readAll(await open(p.listen));
     expect(r.bytes.length).toBe(1000);
   });
@@ -164,13 +164,12 @@ describe('toxics on real TCP traffic', () => {
     const src = await sendServer(Buffer.alloc(1000, 2));
     servers.push(src);
     const p = await proxyTo(src.address);
-    await p.addToxic({
+    await addToxic(p, {
       name: 'sl',
       type: 'slicer',
       stream: 'downstream',
-      toxicity: 1,
       attributes: { average_size: 10, size_variation: 5, delay: 1000 },
-    } as never);
+    });
     const r = await readAll(await open(p.listen));
     expect(r.bytes.length).toBe(1000);
     expect(r.chunks).toBeGreaterThan(30);
@@ -180,7 +179,7 @@ describe('toxics on real TCP traffic', () => {
     const src = await sendServer(Buffer.from('bye'));
     servers.push(src);
     const p = await proxyTo(src.address);
-    await p.addToxic({ name: 'sc', type: 'slow_close', stream: 'downstream', toxicity: 1, attributes: { delay: 200 } } as never);
+    await addToxic(p, { name: 'sc', type: 'slow_close', stream: 'downstream', attributes: { delay: 200 } });
     const t0 = performance.now();
     const r = await readAll(await open(p.listen));
     expect(r.bytes.toString()).toBe('bye');
@@ -189,7 +188,7 @@ describe('toxics on real TCP traffic', () => {
 
   it('toxicity 0 never applies; the proxy then adds no measurable delay', async () => {
     const p = await proxyTo(echo.address);
-    await p.addToxic({ name: 'never', type: 'latency', stream: 'downstream', toxicity: 0, attributes: { latency: 500 } } as never);
+    await addToxic(p, { name: 'never', type: 'latency', stream: 'downstream', toxicity: 0, attributes: { latency: 500 } });
     const s = await open(p.listen);
     expect((await medianRtt(s, 5)).median).toBeLessThan(50);
   });

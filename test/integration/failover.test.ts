@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { call, closeKvClients } from '../../src/client/kv-http.js';
 import type { ReplabCluster } from '../../src/cluster/replab-cluster.js';
 import { startFault } from '../../src/faults/nemesis/faults.js';
+import type { AdminAction, AdminBody } from '../../src/kv/api/bodies.js';
 import { readRewound } from '../../src/kv/state/rewound.js';
 import { silentLogger } from '../../src/lib/log.js';
 import { Rng } from '../../src/lib/rng.js';
@@ -297,7 +298,7 @@ describe('failover', () => {
     await c.killMonitor();
     class LosingApi extends NodeApi {
       lost = 0;
-      override async admin(address: string, action: 'lease' | 'promote' | 'follow' | 'fence', body: Record<string, unknown>, timeoutMs: number) {
+      override async admin<A extends AdminAction>(address: string, action: A, body: AdminBody<A>, timeoutMs: number) {
         const r = await super.admin(address, action, body, timeoutMs);
         if (action === 'promote' && this.lost++ === 0) return { ok: false as const, status: 0, error: 'answer lost (test)' };
         return r;

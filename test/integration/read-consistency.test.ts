@@ -11,6 +11,8 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReplabCluster } from '../../src/cluster/replab-cluster.js';
+import type { Stream, ToxicEffect } from '../../src/faults/proxy/toxics.js';
+import { addToxic } from '../../src/faults/toxiproxy.js';
 import { cliEntry } from '../../src/lib/paths.js';
 import { waitFor } from '../../src/lib/wait.js';
 import { put, request, startCluster, stateRoot, status } from '../helpers/cluster.js';
@@ -29,9 +31,9 @@ afterAll(async () => {
 });
 
 /** Adds a toxic to one stream of a proxy link (repl:n2->n1: downstream carries n1's records to n2); returns its removal. */
-async function toxic(link: string, name: string, type: string, attributes: Record<string, number>, streams = ['downstream']): Promise<() => Promise<void>> {
+async function toxic(link: string, name: string, effect: ToxicEffect, streams: Stream[] = ['downstream']): Promise<() => Promise<void>> {
   const proxy = await cluster.toxiproxy().get(link);
-  for (const stream of streams) await proxy.addToxic({ name: `${name}-${stream}`, type, stream, toxicity: 1, attributes } as never);
+  for (const stream of streams) await addToxic(proxy, { ...effect, name: `${name}-${stream}`, stream });
   return async () => {
     for (const stream of streams) await (await proxy.getToxic(`${name}-${stream}`)).remove();
   };
@@ -55,7 +57,7 @@ describe('read consistency on the KV', () => {
     expect(within.body).toMatchObject({ key: 'b', value: 'v1' });
     expect(Number(within.headers.get('x-replab-stale-ms'))).toBeLessThanOrEqual(5000);
 
-    const heal = await toxic('repl:n2->n1', 'slow', 'latency', { latency: 400, jitter: 0 });
+    const heal = await toxic('repl:n2->n1', 'slow', { type: 'latency', attributes: { latency: 400, jitter: 0 } });
     try {
       // Heartbeats now arrive 400 ms late: n2 knows it is at least that far behind.
       expect(await waitFor(async () => ((await staleMs(n2)) ?? 0) > 300, 10_000)).toBe(true);
@@ -84,7 +86,7 @@ describe('read consistency on the KV', () => {
     expect((await request(n2, 'GET', `/kv/a?consistency=after:${first}`)).body).toMatchObject({ value: 'v1' });
     expect((await request(n1, 'GET', `/kv/a?consistency=after:${first}`)).body).toMatchObject({ value: 'v1' });
 
-    const heal = await toxic('repl:n2->n1', 'cut', 'timeout', { timeout: 0 }, ['upstream', 'downstream']);
+    const heal = await toxic('repl:n2->n1', 'cut', { type: 'timeout', attributes: { timeout: 0 } }, ['upstream', 'downstream']);
     let healed = false;
     try {
       const second = await written('a', 'v2'); // async: the leader acknowledges alone

@@ -6,6 +6,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ReplabCluster } from '../../src/cluster/replab-cluster.js';
+import { addToxic } from '../../src/faults/toxiproxy.js';
 import type { ReadPolicy } from '../../src/lib/read-consistency.js';
 import { Rng } from '../../src/lib/rng.js';
 import { waitFor } from '../../src/lib/wait.js';
@@ -32,7 +33,7 @@ afterAll(async () => {
 /** Delays what n1 sends to `follower` over their replication link by `ms`. */
 async function slowReplication(follower: string, ms: number): Promise<void> {
   const proxy = await cluster.toxiproxy().get(`repl:${follower}->n1`);
-  await proxy.addToxic({ name: 'slow', type: 'latency', stream: 'downstream', toxicity: 1, attributes: { latency: ms, jitter: 0 } } as never);
+  await addToxic(proxy, { name: 'slow', type: 'latency', stream: 'downstream', attributes: { latency: ms, jitter: 0 } });
   heals.push(async () => (await proxy.getToxic('slow')).remove());
 }
 

@@ -8,6 +8,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReplabCluster } from '../../src/cluster/replab-cluster.js';
+import { addToxic } from '../../src/faults/toxiproxy.js';
 import { cliEntry } from '../../src/lib/paths.js';
 import { waitFor } from '../../src/lib/wait.js';
 import { replab } from '../helpers/cli.js';
@@ -20,7 +21,7 @@ beforeAll(async () => {
   cluster = await startCluster({ name: 'rsession', nodes: [{ id: 'n1' }, { id: 'n2' }, { id: 'n3' }], replication: { mode: 'async' }, heartbeatMs: 50 });
   for (const follower of ['n2', 'n3']) {
     const proxy = await cluster.toxiproxy().get(`repl:${follower}->n1`);
-    await proxy.addToxic({ name: 'slow', type: 'latency', stream: 'downstream', toxicity: 1, attributes: { latency: 200, jitter: 0 } } as never);
+    await addToxic(proxy, { name: 'slow', type: 'latency', stream: 'downstream', attributes: { latency: 200, jitter: 0 } });
   }
 });
 afterAll(async () => {

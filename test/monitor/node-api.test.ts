@@ -86,7 +86,7 @@ describe('NodeApi admin calls', () => {
   it('answered with a redirect are not followed elsewhere', async () => {
     const a = api();
     answer = { status: 307, body: { error: 'moved' }, headers: { location: `http://${address}/admin/promote` } };
-    const r = await a.admin(address, 'follow', { epoch: 1, upstream: '127.0.0.1:1' }, 2000);
+    const r = await a.admin(address, 'follow', { epoch: 1, upstream: '127.0.0.1:1', upstreamId: 'n1' }, 2000);
     a.close();
     expect(r).toMatchObject({ ok: false, status: 307 });
     expect(seen.map((s) => s.path)).toEqual(['/admin/follow']);

@@ -11,8 +11,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildReport } from '../../src/report/build.js';
 import { anomalyChart, headlineChart, latencyAxis, readChart, runChart } from '../../src/report/charts.js';
-import { loadReportData, type ModeReads, type ReportData } from '../../src/report/data.js';
+import { loadReportData } from '../../src/report/data.js';
 import { settingsText } from '../../src/report/html.js';
+import type { ModeReads, ReportData } from '../../src/report/model.js';
 import { fakeResults, fakeRun } from '../helpers/results.js';
 import { LOAD, PARTITION, runFolder } from './run-folder.js';
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { type ExplainableRun, evaluateGate, explainVerdict, GATE_METRICS, METRIC_LABELS, METRIC_SHORT, parseGateRule } from '../../src/suite/gate.js';
+import { type ExplainableRun, evaluateGate, explainVerdict, METRIC_LABELS, METRIC_SHORT, parseGateRule } from '../../src/suite/gate.js';
+import { GATE_METRICS } from '../../src/suite/gate-metrics.js';
 
 /** A run with every gate metric measured as harmless, then `over`; violations recomputed from the gate. */
 function run(gate: string[], over: Partial<ExplainableRun> = {}): ExplainableRun {

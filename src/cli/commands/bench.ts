@@ -4,7 +4,7 @@ import { loadClusterSpec } from '../../cluster/spec.js';
 import type { ReplicationMode } from '../../kv/config.js';
 import { UsageError } from '../../lib/errors.js';
 import { REPLICATION_MODES } from '../../lib/modes.js';
-import { benchModes, formatModeTable } from '../../runner/mode-bench.js';
+import { benchModes, formatModeTable } from '../../suite/mode-throughput.js';
 import { choiceFlag, intFlag, listFlag } from '../options.js';
 
 const MODES = REPLICATION_MODES;

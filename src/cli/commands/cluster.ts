@@ -27,8 +27,9 @@ async function printMonitor(cluster: ReplabCluster): Promise<void> {
     console.log('monitor: not answering (no failover until it is back)');
     return;
   }
-  const f = m.failover as { state: string; why?: string };
-  console.log(`monitor: ${cluster.monitorHttp}  leader ${String(m.leader)}  epoch ${String(m.epoch)}  ${f.state}${f.why ? ` (${f.why})` : ''}`);
+  const f = m.failover;
+  const why = f.state === 'blocked' && f.why ? ` (${f.why})` : '';
+  console.log(`monitor: ${cluster.monitorHttp}  leader ${String(m.leader)}  epoch ${String(m.epoch)}  ${f.state}${why}`);
 }
 
 async function statusRows(cluster: ReplabCluster): Promise<Array<Record<string, unknown>>> {

@@ -2,7 +2,7 @@
 import { existsSync, promises as fsp, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { EnvironmentError, ExitCode, UsageError } from '../../lib/errors.js';
+import { EnvironmentError, ExitCode, errnoCode, UsageError } from '../../lib/errors.js';
 import { compareResults, DEFAULT_COMPARE_LIMITS, formatComparison } from '../../suite/compare.js';
 import { parseResults, RESULTS_FILE, readResults, type SuiteResults } from '../../suite/results.js';
 
@@ -36,7 +36,7 @@ async function load(arg: string): Promise<SuiteResults> {
   } catch (e: unknown) {
     if (e instanceof UsageError) throw e;
     if (e instanceof EnvironmentError) throw new UsageError(e.message);
-    const code = (e as NodeJS.ErrnoException).code;
+    const code = errnoCode(e);
     if (code) throw new UsageError(`${arg}: cannot read it (${code})`);
     throw e;
   }

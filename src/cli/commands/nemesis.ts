@@ -17,6 +17,21 @@ import { choiceFlag, intFlag, listFlag } from '../options.js';
 
 const FAULTS = ['partition', 'latency', 'bandwidth', 'kill', 'power-loss', 'pause', 'restart', 'heal'] as const;
 
+/** The flags as commander hands them over, checked by their parsers, defaults filled in. */
+interface NemesisFlags {
+  target: string;
+  shape: string;
+  mode: string;
+  cut: string[];
+  links: string;
+  latencyMs: number;
+  jitterMs: number;
+  rate: number;
+  for?: string;
+  seed: number;
+  stateDir: string;
+}
+
 export function registerNemesisCommand(program: Command): void {
   program
     .command('nemesis <cluster> <fault>')
@@ -37,21 +52,21 @@ export function registerNemesisCommand(program: Command): void {
     .option('--for <duration>', 'undo the fault after this long (500ms, 5s, 2m)')
     .option('--seed <n>', 'seed for random targets', intFlag('--seed', 0), Date.now() % 1_000_000)
     .option('--state-dir <dir>', 'folder holding cluster state', '.replab')
-    .action(async (name: string, fault: string, o: Record<string, unknown>) => {
+    .action(async (name: string, fault: string, o: NemesisFlags) => {
       if (!(FAULTS as readonly string[]).includes(fault)) throw new UsageError(`unknown fault "${fault}" (${FAULTS.join(', ')})`);
       const cluster = await ReplabCluster.attach(
         name
           .replace(/\.ya?ml$/, '')
           .split('/')
           .pop()!,
-        o.stateDir as string,
+        o.stateDir,
       );
       if (fault === 'heal') {
         console.log(`healed: removed ${await healAll(cluster)} nemesis toxic(s)`);
         return;
       }
-      const forMs = o.for === undefined ? 0 : parseDuration(o.for as string, '--for');
-      const targetText = o.target as string;
+      const forMs = o.for === undefined ? 0 : parseDuration(o.for, '--for');
+      const targetText = o.target;
       const step = {
         fault,
         at: 0,
@@ -60,11 +75,11 @@ export function registerNemesisCommand(program: Command): void {
         ...(fault === 'kill' || fault === 'power-loss' || fault === 'pause' || fault === 'restart'
           ? { target: targetText.includes(',') ? targetText.split(',') : targetText }
           : {}),
-        ...(fault === 'latency' ? { links: linksOf(o.links as string), latencyMs: o.latencyMs, jitterMs: o.jitterMs } : {}),
-        ...(fault === 'bandwidth' ? { links: linksOf(o.links as string), rateKBps: o.rate } : {}),
+        ...(fault === 'latency' ? { links: linksOf(o.links), latencyMs: o.latencyMs, jitterMs: o.jitterMs } : {}),
+        ...(fault === 'bandwidth' ? { links: linksOf(o.links), rateKBps: o.rate } : {}),
       };
       const [parsed] = parseNemesisSchedule([step], 'nemesis flags');
-      const active = await startFault(cluster, faultSpec(parsed!), new Rng(o.seed as number));
+      const active = await startFault(cluster, faultSpec(parsed!), new Rng(o.seed));
       console.log(`start-${active.fault} ${JSON.stringify(active.value)}`);
       if (forMs > 0) {
         await new Promise((r) => setTimeout(r, forMs));

@@ -8,6 +8,33 @@ import { createLogger } from '../../lib/log.js';
 import { REPLICATION_MODES } from '../../lib/modes.js';
 import { choiceFlag, intFlag, listFlag } from '../options.js';
 
+/** The flags as commander hands them over: each parser above has already checked its value, defaults filled in. */
+interface NodeFlags {
+  id: string;
+  dataDir: string;
+  role: NodeConfig['role'];
+  http: string;
+  repl: string;
+  upstream?: string;
+  upstreamId?: string;
+  mode: NodeConfig['mode'];
+  k: number;
+  ack: NodeConfig['ackLevel'];
+  applyDelayMs: number;
+  syncDelayMs: number;
+  simulatePowerLoss?: boolean;
+  syncStandbys: string[];
+  syncTimeoutMs: number;
+  onSyncTimeout: NodeConfig['onSyncTimeout'];
+  visibility: NodeConfig['visibility'];
+  checkpointBytes: number;
+  segmentBytes: number;
+  heartbeatMs: number;
+  fencing: NodeConfig['fencing'];
+  token?: string;
+  cluster: string;
+}
+
 export function registerNodeCommand(program: Command): void {
   program
     .command('node')
@@ -50,29 +77,29 @@ export function registerNodeCommand(program: Command): void {
     .option('--fencing <how>', 'lease (needs a monitor renewing the leader lease) | none', choiceFlag('--fencing', ['lease', 'none'] as const), 'none')
     .option('--token <token>', 'cluster token (default: $REPLAB_CLUSTER_TOKEN)')
     .option('--cluster <name>', "the cluster's name: admin calls must be signed for it", 'replab')
-    .action(async (o: Record<string, unknown>) => {
-      const http = parseHostPort(o.http as string, '--http');
-      const repl = parseHostPort(o.repl as string, '--repl');
-      const upstream = o.upstream as string | undefined;
+    .action(async (o: NodeFlags) => {
+      const http = parseHostPort(o.http, '--http');
+      const repl = parseHostPort(o.repl, '--repl');
+      const upstream = o.upstream;
       if (upstream) parseHostPort(upstream, '--upstream');
       if (o.role === 'follower' && !upstream) throw new UsageError('--upstream is required with --role follower');
-      const upstreamId = o.upstreamId as string | undefined;
+      const upstreamId = o.upstreamId;
       if (upstream && !upstreamId) throw new UsageError("--upstream-id is required with --upstream: the follower's HELLO is signed for that node");
       if (upstreamId !== undefined && !/^[A-Za-z0-9_.-]{1,64}$/.test(upstreamId))
         throw new UsageError(`--upstream-id must be 1-64 letters, digits, ".", "_" or "-", got ${JSON.stringify(upstreamId)}`);
-      const token = (o.token as string | undefined) ?? process.env.REPLAB_CLUSTER_TOKEN;
+      const token = o.token ?? process.env.REPLAB_CLUSTER_TOKEN;
       if (!token) throw new UsageError('a cluster token is required: --token or $REPLAB_CLUSTER_TOKEN');
-      const cluster = o.cluster as string;
+      const cluster = o.cluster;
       if (!/^[A-Za-z0-9_.-]{1,128}$/.test(cluster))
         throw new UsageError(`--cluster must be 1-128 letters, digits, ".", "_" or "-", got ${JSON.stringify(cluster)}`);
-      const id = o.id as string;
+      const id = o.id;
       // The id is signed into every admin call meant for this node, in the same alphabet.
       if (!/^[A-Za-z0-9_.-]{1,64}$/.test(id)) throw new UsageError(`--id must be 1-64 letters, digits, ".", "_" or "-", got ${JSON.stringify(id)}`);
       const config: NodeConfig = {
         id,
         cluster,
-        dataDir: o.dataDir as string,
-        role: o.role as NodeConfig['role'],
+        dataDir: o.dataDir,
+        role: o.role,
         httpHost: http.host,
         httpPort: http.port,
         replHost: repl.host,
@@ -80,19 +107,19 @@ export function registerNodeCommand(program: Command): void {
         upstream,
         upstreamId,
         token,
-        mode: o.mode as NodeConfig['mode'],
-        k: o.k as number,
-        ackLevel: o.ack as NodeConfig['ackLevel'],
-        syncStandbys: o.syncStandbys as string[],
-        syncTimeoutMs: o.syncTimeoutMs as number,
-        onSyncTimeout: o.onSyncTimeout as NodeConfig['onSyncTimeout'],
-        visibility: o.visibility as NodeConfig['visibility'],
-        checkpointBytes: o.checkpointBytes as number,
-        segmentBytes: o.segmentBytes as number,
-        heartbeatMs: o.heartbeatMs as number,
-        fencing: o.fencing as NodeConfig['fencing'],
-        applyDelayMs: o.applyDelayMs as number,
-        syncDelayMs: o.syncDelayMs as number,
+        mode: o.mode,
+        k: o.k,
+        ackLevel: o.ack,
+        syncStandbys: o.syncStandbys,
+        syncTimeoutMs: o.syncTimeoutMs,
+        onSyncTimeout: o.onSyncTimeout,
+        visibility: o.visibility,
+        checkpointBytes: o.checkpointBytes,
+        segmentBytes: o.segmentBytes,
+        heartbeatMs: o.heartbeatMs,
+        fencing: o.fencing,
+        applyDelayMs: o.applyDelayMs,
+        syncDelayMs: o.syncDelayMs,
         simulatePowerLoss: o.simulatePowerLoss === true,
       };
       await runNodeProcess(config, createLogger(config.id));

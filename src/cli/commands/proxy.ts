@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { startProxyServer } from '../../faults/proxy/main.js';
 import { isLoopbackHost } from '../../lib/addr.js';
-import { EnvironmentError, UsageError } from '../../lib/errors.js';
+import { EnvironmentError, toError, UsageError } from '../../lib/errors.js';
 import { createLogger } from '../../lib/log.js';
 import { stopOnSignals } from '../../lib/signals.js';
 import { intFlag } from '../options.js';
@@ -27,7 +27,7 @@ export function registerProxyCommand(program: Command): void {
         () => startProxyServer(o.host, o.port, o.stateDir, log),
         () => (signalled = true),
       ).catch((e: unknown) => {
-        throw new EnvironmentError(`cannot serve the proxy API on ${o.host}:${o.port}: ${(e as Error).message}`);
+        throw new EnvironmentError(`cannot serve the proxy API on ${o.host}:${o.port}: ${toError(e).message}`);
       });
       if (!signalled) console.log(`proxy API listening on ${running.api}`);
     });

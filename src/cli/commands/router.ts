@@ -1,7 +1,7 @@
 /** `replab router`: one HTTP port that sends writes to the current leader and reads where its read policy says. */
 import { type Command, Option } from 'commander';
 import { parseHostPort } from '../../lib/addr.js';
-import { EnvironmentError, HarnessError, UsageError } from '../../lib/errors.js';
+import { EnvironmentError, errnoCode, HarnessError, UsageError } from '../../lib/errors.js';
 import { createLogger } from '../../lib/log.js';
 import { formatReadPolicy, POLICY_NAMES, parseReadsSetting, type ReadPolicy } from '../../lib/read-consistency.js';
 import { stopOnSignals } from '../../lib/signals.js';
@@ -52,7 +52,7 @@ export function registerRouterCommand(program: Command): void {
       const { address } = await stopOnSignals(async () => {
         const at = await router.listen(listen.host, listen.port).catch((e: unknown) => {
           // A port that cannot be bound is the environment's; anything else keeps its own kind (a bug stays exit 5).
-          const code = (e as NodeJS.ErrnoException).code;
+          const code = errnoCode(e);
           if (!(e instanceof HarnessError) && typeof code === 'string' && code.startsWith('E'))
             throw new EnvironmentError(`cannot serve the router on ${o.http}: ${code}`);
           throw e;

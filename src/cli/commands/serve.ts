@@ -2,7 +2,7 @@
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { EnvironmentError, UsageError } from '../../lib/errors.js';
+import { EnvironmentError, errnoCode, toError, UsageError } from '../../lib/errors.js';
 import { ReportsServer } from '../../serve/server.js';
 import { intFlag } from '../options.js';
 
@@ -22,7 +22,7 @@ export function registerServeCommand(program: Command): void {
       if (!existsSync(o.reports) || !statSync(o.reports).isDirectory()) throw new UsageError(`--reports ${o.reports}: no such directory`);
       const server = new ReportsServer(path.resolve(o.reports));
       const address = await server.listen(o.port).catch((e: unknown) => {
-        throw new EnvironmentError(`cannot serve on 127.0.0.1:${o.port}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+        throw new EnvironmentError(`cannot serve on 127.0.0.1:${o.port}: ${errnoCode(e) ?? toError(e).message}`);
       });
       console.log(`serving ${o.reports} on http://${address}/ (Ctrl-C stops)`);
       const stop = async () => {

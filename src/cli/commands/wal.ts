@@ -1,7 +1,7 @@
 /** `replab wal dump DATA_DIR [--json]`: a node's checkpoint and WAL records, read offline. */
 import type { Command } from 'commander';
 import { describeNodeLog, LogDumpError, nodeLogToJsonl, readNodeLog } from '../../kv/log-dump.js';
-import { ConfigError, EnvironmentError } from '../../lib/errors.js';
+import { ConfigError, EnvironmentError, errnoCode } from '../../lib/errors.js';
 
 export function registerWalCommand(program: Command): void {
   const wal = program.command('wal').description("read a node's write-ahead log offline");
@@ -30,7 +30,7 @@ function writeStdout(text: string): Promise<void> {
     // exception whatever the callback does.
     process.stdout.on('error', () => {});
     process.stdout.write(text, (e) => {
-      const code = (e as NodeJS.ErrnoException | null | undefined)?.code;
+      const code = errnoCode(e);
       if (!e || code === 'EPIPE') resolve();
       else reject(new EnvironmentError(`cannot write the dump to stdout (${code ?? e.message})`));
     });

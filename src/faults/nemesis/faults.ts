@@ -23,7 +23,8 @@
 import { UsageError } from '../../lib/errors.js';
 import type { Rng } from '../../lib/rng.js';
 import { replLinksBetween } from '../links.js';
-import type { Toxiproxy } from '../toxiproxy.js';
+import type { ToxicEffect } from '../proxy/toxics.js';
+import { addToxic, type Toxiproxy, toxicNames } from '../toxiproxy.js';
 import { cutFromMajority, type PartitionShape, shapeGrudge } from './grudge.js';
 
 /** What a nemesis needs from a cluster (ReplabCluster provides it). */
@@ -112,12 +113,11 @@ export async function resolveLinks(cluster: NemesisCluster, selector: LinkSelect
   return all.filter((l) => l.startsWith(`${selector}:`));
 }
 
-async function addToxics(client: Toxiproxy, links: string[], prefix: string, toxic: { type: string; attributes: Record<string, number> }): Promise<void> {
+async function addToxics(client: Toxiproxy, links: string[], prefix: string, toxic: ToxicEffect): Promise<void> {
   await Promise.all(
     links.map(async (link) => {
       const proxy = await client.get(link);
-      for (const stream of ['upstream', 'downstream'] as const)
-        await proxy.addToxic({ name: `${prefix}-${stream}`, type: toxic.type, stream, toxicity: 1, attributes: toxic.attributes } as never);
+      for (const stream of ['upstream', 'downstream'] as const) await addToxic(proxy, { ...toxic, name: `${prefix}-${stream}`, stream });
     }),
   );
 }
@@ -137,11 +137,9 @@ export async function healAll(cluster: NemesisCluster): Promise<number> {
   let removed = 0;
   for (const link of Object.keys(cluster.links())) {
     const proxy = await client.get(link);
-    // The client library has no "list toxics" call; its HTTP client reaches the same endpoint.
-    const toxics = ((await client.getApi().get(`${proxy.getPath()}/toxics`)).data ?? []) as Array<{ name: string }>;
-    for (const t of toxics) {
-      if (!t.name.startsWith('nemesis-')) continue;
-      await (await proxy.getToxic(t.name)).remove();
+    for (const name of await toxicNames(client, proxy)) {
+      if (!name.startsWith('nemesis-')) continue;
+      await (await proxy.getToxic(name)).remove();
       removed++;
     }
   }
@@ -182,7 +180,7 @@ export async function startFault(cluster: NemesisCluster, spec: FaultSpec, rng: 
     case 'latency':
     case 'bandwidth': {
       const links = await resolveLinks(cluster, spec.links);
-      const toxic: { type: string; attributes: Record<string, number> } =
+      const toxic: ToxicEffect =
         spec.fault === 'latency'
           ? { type: 'latency', attributes: { latency: spec.latencyMs, jitter: spec.jitterMs } }
           : { type: 'bandwidth', attributes: { rate: spec.rateKBps } };

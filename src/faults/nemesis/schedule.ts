@@ -22,7 +22,7 @@
  */
 import { z } from 'zod';
 import type { HistoryRecorder } from '../../history/recorder.js';
-import { ConfigError } from '../../lib/errors.js';
+import { ConfigError, toError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 import { Rng } from '../../lib/rng.js';
 import { parseWith } from '../../lib/schema.js';
@@ -135,7 +135,7 @@ export async function runNemesis(o: NemesisRunOptions): Promise<Array<{ f: strin
     try {
       emit(`stop-${a.fault.fault}`, await bounded(a.fault.stop(), `stopping ${a.fault.fault}`, o.stepTimeoutMs));
     } catch (e: unknown) {
-      emit(`stop-${a.fault.fault}`, { error: (e as Error).message });
+      emit(`stop-${a.fault.fault}`, { error: toError(e).message });
     }
   };
   const timeline = plan(o.steps, o.durationMs);
@@ -170,7 +170,7 @@ export async function runNemesis(o: NemesisRunOptions): Promise<Array<{ f: strin
           emit(`start-${fault.fault}`, fault.value);
           active.add({ fault, untilMs: p.untilMs });
         } catch (e: unknown) {
-          emit(`start-${p.step.fault}`, { error: (e as Error).message });
+          emit(`start-${p.step.fault}`, { error: toError(e).message });
         }
       }
     }

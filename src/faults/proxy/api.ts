@@ -24,6 +24,7 @@
  */
 import http from 'node:http';
 import { browserMark, browserRefusal, isJsonContentType, jsonRequired } from '../../lib/browser-guard.js';
+import { toError } from '../../lib/errors.js';
 import { BodyError, decodeSegment, parseJsonBounded, readBody } from '../../lib/http-body.js';
 import { closeHttp, listenHttp } from '../../lib/http-server.js';
 import { readVersion } from '../../lib/paths.js';
@@ -83,7 +84,7 @@ export class ProxyApi {
       send(res, answer.status, answer.body);
     } catch (e: unknown) {
       const status = e instanceof ToxicError || e instanceof BodyError ? e.status : 500;
-      send(res, status, { error: (e as Error).message, status });
+      send(res, status, { error: toError(e).message, status });
     }
   }
 

@@ -9,7 +9,8 @@
  */
 
 import net from 'node:net';
-import { isLoopbackHost } from '../../lib/addr.js';
+import { boundAddress, isLoopbackHost } from '../../lib/addr.js';
+import { isRecord } from '../../lib/schema.js';
 import { Link, type LinkOwner } from './link.js';
 import type { Stream, Toxic } from './toxics.js';
 import { parseToxic, ToxicError } from './toxics.js';
@@ -192,7 +193,8 @@ export class TcpProxy {
 
   updateToxic(name: string, body: unknown): Toxic {
     const existing = this.getToxic(name);
-    const toxic = parseToxic({ ...(body as object), name }, existing);
+    // The name is the one in the path; a body that is no object is refused by parseToxic as it is.
+    const toxic = parseToxic(isRecord(body) ? { ...body, name } : body, existing);
     this.toxicList = this.toxicList.map((t) => (t.name === name ? toxic : t));
     this.notify();
     return toxic;
@@ -237,7 +239,7 @@ async function bind(listen: string, onConnection: (client: net.Socket) => void):
     server.listen(port, host, () => resolve());
   });
   server.on('error', () => {});
-  const addr = server.address() as net.AddressInfo;
+  const addr = boundAddress(server);
   return { server, listen: `${addr.address.includes(':') ? `[${addr.address}]` : addr.address}:${addr.port}` };
 }
 

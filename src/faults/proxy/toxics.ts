@@ -20,6 +20,26 @@ import { isRecord } from '../../lib/schema.js';
 export type ToxicType = 'latency' | 'bandwidth' | 'slow_close' | 'timeout' | 'reset_peer' | 'slicer' | 'limit_data';
 export type Stream = 'upstream' | 'downstream';
 
+/**
+ * The attributes each type takes, as a caller writes them: the first is required (a toxic without
+ * it does nothing), the others fall back to TOXIC_ATTRIBUTES' defaults.
+ */
+export interface ToxicAttributesOf {
+  latency: { latency: number; jitter?: number };
+  bandwidth: { rate: number };
+  slow_close: { delay: number };
+  timeout: { timeout: number };
+  reset_peer: { timeout: number };
+  slicer: { average_size: number; size_variation?: number; delay?: number };
+  limit_data: { bytes: number };
+}
+
+/** What a toxic does: its type with that type's attributes. */
+export type ToxicEffect = { [T in ToxicType]: { type: T; attributes: ToxicAttributesOf[T] } }[ToxicType];
+
+/** A toxic to add, on one stream of a link; toxicity defaults to 1 (every connection). */
+export type ToxicDescription = ToxicEffect & { name: string; stream: Stream; toxicity?: number };
+
 export interface Toxic {
   name: string;
   type: ToxicType;
@@ -81,8 +101,8 @@ export function parseToxic(body: unknown, existing?: Toxic): Toxic {
   if (typeof name !== 'string' || name.length === 0 || name.length > 200) throw new ToxicError('bad request body: name must be a non-empty string', 400);
   const attributes = { ...TOXIC_ATTRIBUTES[type], ...(existing?.attributes ?? {}) };
   const given = b.attributes ?? {};
-  if (typeof given !== 'object' || given === null || Array.isArray(given)) throw new ToxicError('bad request body: attributes must be an object', 400);
-  for (const [k, v] of Object.entries(given as Record<string, unknown>)) {
+  if (!isRecord(given)) throw new ToxicError('bad request body: attributes must be an object', 400);
+  for (const [k, v] of Object.entries(given)) {
     if (!(k in TOXIC_ATTRIBUTES[type])) continue; // Toxiproxy ignores unknown attributes
     if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
       throw new ToxicError(`bad request body: attribute ${k} of ${type} must be a non-negative number, got ${JSON.stringify(v)}`, 400);

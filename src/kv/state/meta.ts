@@ -7,8 +7,10 @@
  * happened (adopted a newer epoch, started leading, an epoch's first record arrived, ...), and
  * writes to meta.json are queued so two never race on the temp file.
  */
+
 import path from 'node:path';
 import { z } from 'zod';
+import { errnoCode } from '../../lib/errors.js';
 import { type Disk, writeFileAtomic } from '../../lib/io/disk.js';
 import { type EpochStart, epochOf } from './epochs.js';
 
@@ -37,7 +39,7 @@ export async function readMeta(disk: Disk, dir: string): Promise<NodeMeta | unde
   try {
     text = (await disk.readFile(file)).toString('utf8');
   } catch (e: unknown) {
-    const code = (e as NodeJS.ErrnoException).code;
+    const code = errnoCode(e);
     if (code === 'ENOENT') return undefined;
     throw new MetaError(`${file}: cannot read (${code ?? (e instanceof Error ? e.message : String(e))})`);
   }

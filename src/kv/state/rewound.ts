@@ -4,8 +4,10 @@
  * The report lists these as the writes a failover discarded; nothing ever reads them back into
  * the log.
  */
+
 import path from 'node:path';
 import { z } from 'zod';
+import { errnoCode } from '../../lib/errors.js';
 import { type Disk, hostDisk } from '../../lib/io/disk.js';
 import { parseJsonLines } from '../../lib/json-lines.js';
 import type { WalRecord } from '../wal/record.js';
@@ -43,7 +45,7 @@ export async function readRewound(dataDir: string, disk: Disk = hostDisk): Promi
   try {
     text = (await disk.readFile(path.join(dataDir, REWOUND_FILE))).toString('utf8');
   } catch (e: unknown) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    if (errnoCode(e) === 'ENOENT') return [];
     throw e;
   }
   return parseJsonLines(text, RewoundRecordSchema);

@@ -13,7 +13,9 @@
  * Power-loss simulation keeps written batches in this process's memory (`unsynced`) until their
  * fdatasync, so that kill -9 loses them as a power cut loses the page cache.
  */
+
 import path from 'node:path';
+import { errnoCode } from '../../lib/errors.js';
 import type { Disk, DiskFile } from '../../lib/io/disk.js';
 import type { Logger } from '../../lib/log.js';
 import { FsyncError } from './errors.js';
@@ -275,7 +277,7 @@ async function fsyncOrDie(fh: DiskFile): Promise<void> {
   try {
     await fh.datasync();
   } catch (e: unknown) {
-    const code = (e as NodeJS.ErrnoException).code;
+    const code = errnoCode(e);
     throw new FsyncError(`fdatasync failed (${code ?? (e instanceof Error ? e.message : String(e))})`);
   }
 }

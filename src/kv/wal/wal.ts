@@ -18,7 +18,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { assert } from '../../lib/assert.js';
-import { toError } from '../../lib/errors.js';
+import { errnoCode, toError } from '../../lib/errors.js';
 import { type Clock, delay, systemClock, type Timer } from '../../lib/io/clock.js';
 import { hostDisk } from '../../lib/io/disk.js';
 import type { Logger } from '../../lib/log.js';
@@ -344,7 +344,7 @@ export class Wal extends EventEmitter {
     this.last = keep;
     const lastKept = this.retained[this.retained.length - 1];
     if (lastKept) this.lastEp = lastKept.epoch;
-    const code = (err as NodeJS.ErrnoException).code;
+    const code = errnoCode(err);
     this.stall = { since: this.clock.now(), reason: `${code ? `${code}: ` : ''}${err.message}` };
     const dropped = new WalStalledError(`the write-ahead log cannot write (${this.stall.reason}); the write did not happen`);
     const kept: Waiter[] = [];

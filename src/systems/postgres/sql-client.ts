@@ -35,6 +35,7 @@
  */
 import pg from 'pg';
 import type { Outcome } from '../../client/kv-http.js';
+import { errnoCode, toError } from '../../lib/errors.js';
 import type { DataClient, ReadRequest } from '../../workloads/data-client.js';
 import { lsnColumn } from './lsn.js';
 import {
@@ -73,9 +74,9 @@ const DEFINITE = new Set(['25006', '23505', '23502', '22001', '22021', '40001', 
 
 /** Maps an error to an outcome; `sent`: whether the statement may have reached the server. */
 export function sqlOutcome(e: unknown, sent: boolean, node?: string): Outcome {
-  const err = e as { code?: string; message?: string };
-  const code = err.code;
-  const message = err.message ?? String(e);
+  // pg's errors carry the SQLSTATE, and socket errors their errno name, in `code`.
+  const code = errnoCode(e);
+  const message = toError(e).message;
   if (!sent) return { type: 'fail', error: code === 'ECONNREFUSED' ? 'connection refused' : `could not connect (${code ?? message})`, node };
   if (code === '25006') return { type: 'fail', error: 'read-only transaction (not the primary)', node };
   if (code && DEFINITE.has(code)) return { type: 'fail', error: `${code}: ${message}`, node };
@@ -235,7 +236,7 @@ export class SqlDataClient implements DataClient {
       return { ok: true, results: Array.isArray(r) ? r : [r] };
     } catch (e: unknown) {
       const out = sqlOutcome(e, sent, nodeId);
-      if (!sent || out.type === 'info' || (e as { code?: string }).code === '25006') {
+      if (!sent || out.type === 'info' || errnoCode(e) === '25006') {
         c.broken = true;
         void c.client.end().catch(() => {});
         void this.refresh();
@@ -347,7 +348,7 @@ export class SqlDataClient implements DataClient {
       if (lsn !== null) seen?.(lsn);
       return { type: 'ok', value: row.v ?? null, node, ...(lsn === null ? {} : { lsn }) };
     } catch (e: unknown) {
-      return { type: 'fail', error: (e as Error).message, node };
+      return { type: 'fail', error: toError(e).message, node };
     }
   }
 
@@ -373,7 +374,7 @@ export class SqlDataClient implements DataClient {
     try {
       gate = { lsn: lsnColumn(g.gate_lsn), replayAgeMs: g.replay_age_ms };
     } catch (e: unknown) {
-      return { ok: false, outcome: { type: 'fail', error: (e as Error).message, node: id } };
+      return { ok: false, outcome: { type: 'fail', error: toError(e).message, node: id } };
     }
     const outcome = this.answer(id, row);
     return outcome.type === 'ok' ? { ok: true, gate, outcome, answeredAtMs } : { ok: false, outcome };

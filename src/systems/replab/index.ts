@@ -8,8 +8,8 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { ReplabCluster, type UpOptions } from '../../cluster/replab-cluster.js';
 import type { ClusterSpec } from '../../cluster/spec.js';
-import { keepNodeLogs } from '../../suite/evidence-files.js';
 import type { LagSample, SystemUnderTest } from '../system.js';
+import { keepNodeLogs } from './evidence-files.js';
 import { KvDataClient } from './kv-data-client.js';
 
 export class ReplabSystem implements SystemUnderTest {

@@ -5,11 +5,11 @@
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import type { EvidenceRecord, NodeEvidence } from '../checker/evidence.js';
-import { nodeLogToJsonl, parseNodeLogJsonl, readNodeLog } from '../kv/log-dump.js';
-import { REWOUND_FILE } from '../kv/state/rewound.js';
-import { toError } from '../lib/errors.js';
-import { isRecord } from '../lib/schema.js';
+import type { EvidenceRecord, NodeEvidence } from '../../checker/evidence.js';
+import { nodeLogToJsonl, parseNodeLogJsonl, readNodeLog } from '../../kv/log-dump.js';
+import { REWOUND_FILE } from '../../kv/state/rewound.js';
+import { toError } from '../../lib/errors.js';
+import { isRecord } from '../../lib/schema.js';
 
 export const logFileName = (node: string) => `log-${node}.jsonl`;
 export const rewoundFileName = (node: string) => `rewound-${node}.jsonl`;
