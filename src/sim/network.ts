@@ -4,8 +4,10 @@
  * on it are destroyed and new ones refused) and healed, which is what a partition looks like to a
  * node. HTTP servers are served by handing them the connections (Node's parser runs unchanged).
  *
- * Delivery order is the write order per direction; each chunk is delivered in one `soon` step, so
- * runs are deterministic for a deterministic sequence of writes.
+ * Delivery order is the write order per direction. A link may be given a latency (`delay`): each
+ * chunk then arrives that much later, and bytes in flight count against the writer's high-water
+ * mark, so a slow link pushes back on its writer (`write` returns false, 'drain' follows) as a
+ * full TCP window does. Runs are deterministic for a deterministic sequence of writes.
  */
 import type http from 'node:http';
 import { Duplex } from 'node:stream';
@@ -14,6 +16,9 @@ import type { Connection, Listener, Network } from '../lib/io/network.js';
 
 class SimSocket extends Duplex {
   peer: SimSocket | undefined;
+  /** Bytes written and not yet delivered to the peer. */
+  private inFlight = 0;
+  private wantsDrain = false;
   remoteAddress: string | undefined;
   remotePort: number | undefined;
   /** The two hosts this connection joins, for cutting links. */
@@ -21,18 +26,38 @@ class SimSocket extends Duplex {
   /** The listener that accepted it (server side only). */
   acceptedBy: string | undefined;
 
-  constructor(private readonly clock: Clock) {
+  constructor(
+    private readonly clock: Clock,
+    private readonly latencyMs: (link: [string, string]) => number,
+  ) {
     super({ allowHalfOpen: false });
   }
 
   override _read(): void {}
 
+  // biome-ignore lint/suspicious/noExplicitAny: Duplex.write's overloads are forwarded as they are.
+  override write(...args: any[]): boolean {
+    super.write(...(args as Parameters<Duplex['write']>));
+    const ok = this.inFlight < this.writableHighWaterMark;
+    if (!ok) this.wantsDrain = true;
+    return ok;
+  }
+
   override _write(chunk: Buffer, _enc: BufferEncoding, done: (e?: Error | null) => void): void {
     const peer = this.peer;
     const copy = Buffer.from(chunk);
-    this.clock.soon(() => {
-      if (peer && !peer.destroyed) peer.push(copy);
-    });
+    this.inFlight += copy.length;
+    const deliver = () => {
+      if (peer && !peer.destroyed && !this.destroyed) peer.push(copy);
+      this.inFlight -= copy.length;
+      if (this.wantsDrain && this.inFlight < this.writableHighWaterMark) {
+        this.wantsDrain = false;
+        this.emit('drain');
+      }
+    };
+    const ms = this.latencyMs(this.link);
+    if (ms > 0) this.clock.after(ms, deliver);
+    else this.clock.soon(deliver);
     done();
   }
 
@@ -60,6 +85,7 @@ export class SimNetwork implements Network {
   private readonly listeners = new Map<string, (c: Connection) => void>();
   private readonly cut = new Set<string>();
   private readonly open = new Set<SimSocket>();
+  private readonly latency = new Map<string, number>();
   private nextPort = 40_000;
 
   constructor(private readonly clock: Clock) {}
@@ -88,7 +114,8 @@ export class SimNetwork implements Network {
 
   /** `from`: the connecting host's name for link cuts (defaults to "client"). */
   connect(host: string, port: number, from = 'client'): Connection {
-    const client = new SimSocket(this.clock);
+    const latencyOf = (link: [string, string]) => this.latency.get(linkKey(link[0], link[1])) ?? 0;
+    const client = new SimSocket(this.clock, latencyOf);
     const key = `${host}:${port}`;
     this.clock.soon(() => {
       const accept = this.listeners.get(key);
@@ -96,7 +123,7 @@ export class SimNetwork implements Network {
         client.destroy(Object.assign(new Error(`connect ECONNREFUSED ${key}`), { code: 'ECONNREFUSED' }));
         return;
       }
-      const server = new SimSocket(this.clock);
+      const server = new SimSocket(this.clock, latencyOf);
       client.peer = server;
       server.peer = client;
       client.link = server.link = [from, host];
@@ -135,6 +162,12 @@ export class SimNetwork implements Network {
 
   heal(a: string, b: string): void {
     this.cut.delete(linkKey(a, b));
+  }
+
+  /** Every chunk between hosts `a` and `b` (both ways) arrives `ms` after it was written; 0 restores. */
+  delay(a: string, b: string, ms: number): void {
+    if (ms > 0) this.latency.set(linkKey(a, b), ms);
+    else this.latency.delete(linkKey(a, b));
   }
 }
 

@@ -173,4 +173,44 @@ describe('KvNode on a simulated clock, network and disk', () => {
     await world.clock.until(() => n1.status().diskStalled === null, 'the log resumes once the disk has room');
     await expect(world.run(n1.write({ type: 'put', key: 'b', value: '1' }))).resolves.toMatchObject({ lsn: 2 + acknowledged });
   });
+
+  it('a deposed leader whose newest checkpoint lies past the divergence drops it and bootstraps, instead of serving (or restarting from) rewound writes', async () => {
+    world = new SimWorld();
+    const n1 = world.node('n1', { role: 'leader', fencing: 'none' });
+    const n2 = world.follower('n2', 'n1');
+    await world.openAll();
+    await world.run(Promise.all(writeMany(n1, 10, 's')));
+    await world.clock.until(() => n2.visible.lsn === 10, 'n2 applies the shared writes');
+
+    // A slow link: n1's stream to n2 backs up, so n1's log keeps what n2 still needs while it
+    // checkpoints past it (its log then starts before its newest checkpoint).
+    world.network.delay('n1', 'n2', 1000);
+    const big = 'x'.repeat(10 * 1024);
+    for (let i = 0; i < 5; i++) await world.run(n1.write({ type: 'put', key: `lost${i}`, value: big }));
+    await world.run(n1.checkpoint());
+    expect(n1.status().checkpointLsn).toBeLessThan(15);
+    // n2 gets lsn 11 and 12; the rest is cut off in flight.
+    await world.clock.until(() => n2.visible.lsn >= 12, 'n2 receives lsn 12', 5000, 1);
+    world.network.partition('n1', 'n2');
+    world.network.delay('n1', 'n2', 0);
+    const kept = n2.visible.lsn;
+    expect(kept).toBeLessThan(15);
+
+    await world.run(n2.promote(2, 5000, world.clock.now()));
+    await world.run(n2.write({ type: 'put', key: 'after', value: 'y' }));
+    world.network.heal('n1', 'n2');
+    await world.run(n1.follow(2, { address: `n2:${REPL_PORT}`, id: 'n2' }, 'n2:8000'));
+    await world.clock.until(() => n1.visible.get('after') === 'y', 'n1 follows n2 past the divergence');
+    const expected = [...n2.visible.data].sort();
+    expect([...n1.visible.data].sort()).toEqual(expected);
+    expect(n1.visible.get('s0')).toBe('v0');
+    expect(n1.visible.get('lost4')).toBeUndefined();
+
+    // And a restart recovers the same state, not the stale checkpoint's.
+    await world.run(n1.close());
+    const again = world.node('n1', { role: 'follower', upstream: `n2:${REPL_PORT}`, upstreamId: 'n2' });
+    await world.run(again.open());
+    await world.clock.until(() => again.visible.get('after') === 'y', 'restarted n1 catches up');
+    expect([...again.visible.data].sort()).toEqual(expected);
+  });
 });
