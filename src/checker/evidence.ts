@@ -21,7 +21,7 @@
  *
  * Pure: no I/O. `src/suite/evidence-files.ts` loads the files of a run folder into this shape.
  */
-import { isClientProcess, type Op, type OpPair, pairOps, WRITE_FS } from '../history/op.js';
+import { isClientProcess, type Op, type OpPair, type PairedHistory, WRITE_FS } from '../history/op.js';
 
 export interface EvidenceRecord {
   lsn: number;
@@ -140,8 +140,7 @@ function epochAt(history: Array<{ epoch: number; startLsn: number }>, lsn: numbe
   return epoch;
 }
 
-export function checkEvidence(history: readonly Op[], input: EvidenceInput): EvidenceResult {
-  const { pairs } = pairOps(history);
+export function checkEvidence({ pairs }: PairedHistory, input: EvidenceInput): EvidenceResult {
   const index = new EvidenceIndex(input.nodes);
   const leader = input.nodes.find((n) => n.node === input.finalLeader);
   const nodesWithoutEvidence = input.nodes.filter((n) => !n.log).map((n) => ({ node: n.node, why: n.unavailable ?? 'no log' }));
@@ -304,12 +303,11 @@ function whereItWent(index: EvidenceIndex, nodes: NodeEvidence[], e: { key: stri
  * modified.
  */
 export function applyResolutions(
-  history: readonly Op[],
+  { ops: history, pairs }: PairedHistory,
   resolutions: readonly Resolution[],
   finalLog: ReadonlyArray<{ lsn: number; key: string; value: string | null }>,
   effect: EvidenceInput['effect'],
 ): Op[] {
-  const { pairs } = pairOps(history);
   const lsnOf = new Map<string, number>();
   for (const r of finalLog) if (r.value !== null) lsnOf.set(effectKey(r.key, r.value), r.lsn);
   const decided = new Map(resolutions.filter((r) => r.outcome !== 'open').map((r) => [r.invokeIndex, r]));

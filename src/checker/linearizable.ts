@@ -26,8 +26,7 @@
  *
  * A per-key time budget turns a search that runs too long into `unknown`, never a guess.
  */
-import type { Op } from '../history/op.js';
-import { type OpPair, pairOps } from '../history/op.js';
+import type { OpPair, PairedHistory } from '../history/op.js';
 import { countBelow } from '../lib/sorted.js';
 import { type AppendVerdict, decideAppendOnly } from './append-order.js';
 import type { LinOp, Model } from './models/model.js';
@@ -178,7 +177,7 @@ class LinearizedSet {
   }
 }
 
-export function checkLinearizable<S>(history: Op[], model: Model<S>, options: LinearizabilityOptions = {}): LinearizabilityResult {
+export function checkLinearizable<S>(history: PairedHistory, model: Model<S>, options: LinearizabilityOptions = {}): LinearizabilityResult {
   const budget = options.budgetMsPerKey ?? 10_000;
   const maxFailures = options.maxFailures ?? 10;
   const result: LinearizabilityResult = { valid: true, model: model.name, keys: 0, opsChecked: 0, failures: [], unknown: [], memoEvictions: [] };
@@ -216,11 +215,11 @@ export function checkLinearizable<S>(history: Op[], model: Model<S>, options: Li
   return result;
 }
 
-function groupByKey<S>(history: Op[], model: Model<S>): { byKey: Map<string, OpPair[]>; problems: Array<{ key: string; reason: string }> } {
+function groupByKey<S>(history: PairedHistory, model: Model<S>): { byKey: Map<string, OpPair[]>; problems: Array<{ key: string; reason: string }> } {
   const byKey = new Map<string, OpPair[]>();
   const problems: Array<{ key: string; reason: string }> = [];
   const badKeys = new Set<string>();
-  for (const pair of pairOps(history).pairs) {
+  for (const pair of history.pairs) {
     const { invoke, complete } = pair;
     if (invoke.f === 'final-read') continue;
     const key = invoke.key ?? '';

@@ -4,7 +4,7 @@
  * session; only `read` and `write` ops with a string `key` are looked at (other ops, string
  * processes and nemesis events are ignored).
  *
- * Try it: `checkSessions(await loadHistory('reports/latest/<run>/history.jsonl'))`.
+ * Try it: `checkSessions(PairedHistory.of(await loadHistory('reports/latest/<run>/history.jsonl')))`.
  *
  * Versions. Every written value is unique, so a read's value names the write it returned; `null`
  * names the key's initial, absent state, which precedes every write. A write's position is its
@@ -55,7 +55,7 @@
  * ordered, so such histories are not judged; the served `lsn` and the `token` are reported, not
  * checked against each other.
  */
-import { isClientProcess, type Op, type OpPair, pairOps } from '../history/op.js';
+import { isClientProcess, type Op, type OpPair, type PairedHistory } from '../history/op.js';
 
 export type SessionGuarantee = 'read-your-writes' | 'monotonic-reads' | 'monotonic-writes' | 'writes-follow-reads';
 export const SESSION_GUARANTEES: readonly SessionGuarantee[] = ['read-your-writes', 'monotonic-reads', 'monotonic-writes', 'writes-follow-reads'];
@@ -186,12 +186,12 @@ interface SessionState {
 }
 
 /** Checks the four session guarantees and measures read staleness; see the module comment. */
-export function checkSessions(history: Op[], options: SessionCheckOptions = {}): SessionCheckResult {
-  const { pairs } = pairOps(history);
+export function checkSessions(history: PairedHistory, options: SessionCheckOptions = {}): SessionCheckResult {
+  const { pairs } = history;
   const relevant = pairs.filter(
     (p) => isClientProcess(p.invoke.process) && (p.invoke.f === 'read' || p.invoke.f === 'write') && typeof p.invoke.key === 'string',
   );
-  const catalog = catalogWrites(relevant, history);
+  const catalog = catalogWrites(relevant, history.ops);
   const orders = buildKeyOrders(catalog.writes);
   const acks = catalog.writes.filter((w) => w.status === 'ok' && w.rank > 0).sort((a, b) => a.pair.completePos! - b.pair.completePos!);
   const judge = new Judge(options.maxViolations ?? 50, catalog);
@@ -218,7 +218,7 @@ interface Catalog {
   duplicateValue: number;
 }
 
-function catalogWrites(relevant: OpPair[], history: Op[]): Catalog {
+function catalogWrites(relevant: OpPair[], history: readonly Op[]): Catalog {
   const c: Catalog = { writes: [], byPair: new Map(), byValue: new Map(), deletedKeys: new Set(), duplicateValue: 0 };
   for (const op of history) if (op.f === 'delete' && op.type === 'invoke' && typeof op.key === 'string') c.deletedKeys.add(op.key);
   for (const p of relevant) {

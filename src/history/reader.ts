@@ -13,12 +13,12 @@
  */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { ConfigError } from '../lib/errors.js';
+import { toError } from '../lib/errors.js';
 import { MAX_JSON_DEPTH } from '../lib/http-body.js';
 import { isRecord } from '../lib/schema.js';
-import { isClientProcess, OP_TYPES, type Op, type OpType, type Process } from './op.js';
+import { HistoryError, isClientProcess, OP_TYPES, type Op, type OpType, type Process } from './op.js';
 
-export class HistoryError extends ConfigError {}
+export { HistoryError };
 
 /** Validates ops one at a time, remembering which processes have an invoke pending. */
 export class HistoryValidator {
@@ -171,7 +171,7 @@ export async function* readHistoryBatches(file: string): AsyncGenerator<Op[]> {
     try {
       yield* stream as AsyncIterable<string>;
     } catch (e: unknown) {
-      throw new HistoryError(`${file}: cannot read history (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+      throw new HistoryError(`${file}: cannot read history (${errnoCode(e) ?? toError(e).message})`);
     }
   })();
   for await (const chunk of chunks) {
@@ -209,6 +209,11 @@ export async function loadHistory(file: string): Promise<Op[]> {
 export function validateHistory(ops: unknown[], where = 'history', lines?: readonly number[]): Op[] {
   const v = new HistoryValidator(where);
   return ops.map((o, i) => v.check(o, lines?.[i] ?? i + 1));
+}
+
+/** The `code` of a Node system error (ENOENT…), if `e` is one. */
+function errnoCode(e: unknown): string | undefined {
+  return isRecord(e) && typeof e.code === 'string' ? e.code : undefined;
 }
 
 function isOpType(v: unknown): v is OpType {

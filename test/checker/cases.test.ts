@@ -2,12 +2,14 @@
  * The external reference: histories recorded by other projects (Jepsen on etcd, Porcupine's kv
  * tests) with the verdict their sources assert. A disagreement means the checker is wrong.
  */
+
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkLinearizable } from '../../src/checker/linearizable.js';
 import { kvModel } from '../../src/checker/models/kv.js';
 import { registerModel } from '../../src/checker/models/register.js';
+import { PairedHistory } from '../../src/history/op.js';
 import { loadHistory } from '../../src/history/reader.js';
 import { projectRoot } from '../../src/lib/paths.js';
 
@@ -27,7 +29,7 @@ describe.skipIf(!present)('checker: external cases', () => {
   });
   it.each(manifest.map((c) => [c.file, c] as const))('%s', async (_file, c) => {
     const history = await loadHistory(path.join(casesDir, c.file));
-    const r = checkLinearizable(history, c.model === 'kv' ? kvModel : registerModel, { budgetMsPerKey: 20_000 });
+    const r = checkLinearizable(PairedHistory.of(history), c.model === 'kv' ? kvModel : registerModel, { budgetMsPerKey: 20_000 });
     expect(r.valid).toBe(c.expected === 'linearizable');
   });
 });

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { checkHistory } from '../../src/checker/checker.js';
 import { applyResolutions, checkEvidence, type EvidenceInput, type EvidenceRecord, type NodeEvidence } from '../../src/checker/evidence.js';
 import { checkLoss } from '../../src/checker/loss.js';
-import type { Op } from '../../src/history/op.js';
+import { type Op, PairedHistory } from '../../src/history/op.js';
 import { Rng } from '../../src/lib/rng.js';
 
 const effect: EvidenceInput['effect'] = (inv) => {
@@ -62,7 +62,7 @@ describe('log evidence: acknowledged writes', () => {
   ];
 
   it('counts a write overwritten later but rewound as lost, and says where it went', () => {
-    const r = checkEvidence(history, { nodes, finalLeader: 'n2', effect });
+    const r = checkEvidence(PairedHistory.of(history), { nodes, finalLeader: 'n2', effect });
     expect(r.acked).toBe(3);
     expect(r.survived).toBe(2);
     expect(r.lostAcked).toBe(1);
@@ -70,11 +70,11 @@ describe('log evidence: acknowledged writes', () => {
     expect(r.lost[0]!.where).toBe("rewound by n1 at epoch 1, lsn 2; it never left n1 (not in any other node's log)");
     // The final reads alone cannot see it: the key ends at c, written after b.
     const finals = hist(['invoke', 'final', 'final-read', 'k', null, { node: 'n2' }], ['ok', 'final', 'final-read', 'k', 'c', { node: 'n2' }]);
-    expect(checkLoss([...history, ...finals.map((o, i) => ({ ...o, index: history.length + i }))]).lostAcked).toBe(0);
+    expect(checkLoss(PairedHistory.of([...history, ...finals.map((o, i) => ({ ...o, index: history.length + i }))])).lostAcked).toBe(0);
   });
 
   it('resolves an info write in the final log as happened, one in no log as not happened', () => {
-    const r = checkEvidence(history, { nodes, finalLeader: 'n2', effect });
+    const r = checkEvidence(PairedHistory.of(history), { nodes, finalLeader: 'n2', effect });
     expect(r.resolutions.map((x) => [x.value, x.outcome, x.lsn])).toEqual([
       ['d', 'happened', 3],
       ['e', 'not-happened', undefined],
@@ -85,22 +85,26 @@ describe('log evidence: acknowledged writes', () => {
 
   it('leaves an info write open when a read saw it, when a node has no log, or when it is only on a rewound node', () => {
     const seen = [...history, ...hist(['invoke', 9, 'read', 'k', null], ['ok', 9, 'read', 'k', 'e']).map((o, i) => ({ ...o, index: history.length + i }))];
-    expect(checkEvidence(seen, { nodes, finalLeader: 'n2', effect }).resolutions[1]).toMatchObject({
+    expect(checkEvidence(PairedHistory.of(seen), { nodes, finalLeader: 'n2', effect }).resolutions[1]).toMatchObject({
       value: 'e',
       outcome: 'open',
       why: 'a read observed its value, yet it is in no log',
     });
     const blind = [...nodes, { node: 'n3', rewound: [], unavailable: 'data dir gone' }];
-    const r = checkEvidence(history, { nodes: blind, finalLeader: 'n2', effect });
+    const r = checkEvidence(PairedHistory.of(history), { nodes: blind, finalLeader: 'n2', effect });
     expect(r.resolutions[1]).toMatchObject({ outcome: 'open', why: 'in no log, but no log evidence for n3' });
     expect(r.nodesWithoutEvidence).toEqual([{ node: 'n3', why: 'data dir gone' }]);
     expect(r.message).toContain('no log evidence for n3');
     const withE = [nodes[0]!, node('n2', [rec(1, 1, 'k', 'a'), rec(2, 2, 'k', 'c')], { history: epochs, rewound: [rec(3, 2, 'k', 'e')] })];
-    expect(checkEvidence(history, { nodes: withE, finalLeader: 'n2', effect }).resolutions[1]).toMatchObject({ value: 'e', outcome: 'open' });
+    expect(checkEvidence(PairedHistory.of(history), { nodes: withE, finalLeader: 'n2', effect }).resolutions[1]).toMatchObject({ value: 'e', outcome: 'open' });
   });
 
   it('says "no log evidence" and counts nothing as lost when the final leader has no log', () => {
-    const r = checkEvidence(history, { nodes: [nodes[0]!, { node: 'n2', rewound: [], unavailable: 'volume removed' }], finalLeader: 'n2', effect });
+    const r = checkEvidence(PairedHistory.of(history), {
+      nodes: [nodes[0]!, { node: 'n2', rewound: [], unavailable: 'volume removed' }],
+      finalLeader: 'n2',
+      effect,
+    });
     expect(r.lostAcked).toBe(0);
     expect(r.unknown).toHaveLength(3);
     expect(r.unknown[0]!.why).toBe('no log evidence for n2: volume removed');
@@ -117,7 +121,7 @@ describe('log evidence: acknowledged writes', () => {
       rewound: [],
       log: { epochHistory: epochs, lastLsn: 3, checkpointLsn: 3, checkpointEntries: [['k', 'd']], records: [] },
     };
-    const r = checkEvidence(history, { nodes: [nodes[0]!, compacted], finalLeader: 'n2', effect });
+    const r = checkEvidence(PairedHistory.of(history), { nodes: [nodes[0]!, compacted], finalLeader: 'n2', effect });
     expect(r.survived).toBe(2); // a (1, epoch 1) and c (2, epoch 2)
     expect(r.lost.map((l) => l.value)).toEqual(['b']); // lsn 2 belongs to epoch 2 there
   });
@@ -256,7 +260,7 @@ describe('applyResolutions', () => {
       ['ok', 2, 'read', 'k', 'a'],
     );
     const out = applyResolutions(
-      history,
+      PairedHistory.of(history),
       [
         { invokeIndex: 0, completeIndex: 1, process: 0, f: 'write', key: 'k', value: 'a', outcome: 'happened', lsn: 1, why: '' },
         { invokeIndex: 2, completeIndex: 3, process: 1, f: 'write', key: 'k', value: 'b', outcome: 'not-happened', why: '' },
