@@ -125,6 +125,34 @@ describe('log evidence: acknowledged writes', () => {
     expect(r.survived).toBe(2); // a (1, epoch 1) and c (2, epoch 2)
     expect(r.lost.map((l) => l.value)).toEqual(['b']); // lsn 2 belongs to epoch 2 there
   });
+
+  it('names why a write cannot be judged: no leader, a leader outside the cluster, a compacted log, a record only elsewhere', () => {
+    const whys = (finalLeader: string | null, ns: NodeEvidence[]) => {
+      const r = checkEvidence(PairedHistory.of(history), { nodes: ns, finalLeader, effect });
+      return { acked: r.unknown.map((u) => u.why), info: r.resolutions.map((x) => [x.value, x.outcome, x.why]), message: r.message };
+    };
+    const none = whys(null, nodes);
+    expect(new Set(none.acked)).toEqual(new Set(['no node led at the end of the run']));
+    expect(none.info).toEqual([
+      ['d', 'open', 'no node led at the end of the run'],
+      ['e', 'open', 'no node led at the end of the run'],
+    ]);
+    expect(none.message).toBe("3 acknowledged write(s): 0 in the final leader's log, 0 lost, 3 unknown; 0 of 2 indeterminate write(s) resolved from the logs");
+    expect(new Set(whys('n9', nodes).acked)).toEqual(new Set(['no log evidence for n9 (not in the cluster)']));
+    // Compacted through lsn 3 with nothing of k left in the records: a write that carries no lsn cannot be placed.
+    const bare = hist(['invoke', 0, 'write', 'k', 'a'], ['ok', 0, 'write', 'k', 'a', { node: 'n2' }]);
+    const compacted: NodeEvidence = {
+      node: 'n2',
+      rewound: [],
+      log: { epochHistory: epochs, lastLsn: 3, checkpointLsn: 3, checkpointEntries: [], records: [] },
+    };
+    const c = checkEvidence(PairedHistory.of(bare), { nodes: [compacted], finalLeader: 'n2', effect });
+    expect(c.unknown.map((u) => u.why)).toEqual(["n2's log is compacted through lsn 3 and the write carries no lsn"]);
+    // e only in n1's log, not on the final leader n2's.
+    const onN1 = [node('n1', [rec(1, 1, 'k', 'a'), rec(2, 2, 'k', 'c'), rec(3, 2, 'k', 'e')], { history: epochs }), nodes[1]!];
+    expect(whys('n2', onN1).info[1]).toEqual(['e', 'open', "written, but not on the final leader: only in n1's log"]);
+    expect(whys('n2', onN1).message).toBe("3 acknowledged write(s): 2 in n2's log, 1 lost, 0 unknown; 1 of 2 indeterminate write(s) resolved from the logs");
+  });
 });
 
 const SEEDS = Array.from({ length: 200 }, (_, i) => 500 + i);
