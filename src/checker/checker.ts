@@ -89,15 +89,13 @@ export function checkHistory(history: readonly Op[], options: CheckOptions): Che
 export async function checkHistoryParallel(history: readonly Op[], options: CheckOptions & { threads?: number }): Promise<CheckResult> {
   let pending: Promise<LinearizabilityResult> | undefined;
   const r = checkWith(history, options, (searched, model, lin) => {
-    pending = checkLinearizableParallel(searched, model as Model<unknown>, { ...lin, threads: options.threads });
+    pending = checkLinearizableParallel(searched, model, { ...lin, threads: options.threads });
     return undefined;
   });
   if (pending) {
-    r.linearizable = await pending.then(
-      (x) => x as Safe<LinearizabilityResult>,
-      (e: unknown) => ({ crashed: true as const, valid: 'unknown' as const, error: toError(e).message }),
-    );
-    const verdicts: Validity[] = [r.linearizable.valid];
+    const linearizable: Safe<LinearizabilityResult> = await pending.catch((e: unknown) => ({ crashed: true, valid: 'unknown', error: toError(e).message }));
+    r.linearizable = linearizable;
+    const verdicts: Validity[] = [linearizable.valid];
     if (r.evidence) verdicts.push(evidenceVerdict(r.evidence));
     if (r.loss) verdicts.push(r.loss.valid);
     r.valid = mergeValidity(verdicts);
@@ -110,7 +108,7 @@ function evidenceVerdict(e: Safe<EvidenceResult>): Validity {
   return e.crashed ? 'unknown' : e.lostAcked > 0 ? false : e.unknown.length > 0 ? 'unknown' : true;
 }
 
-type Linearize = (searched: PairedHistory, model: Model<never>, options: LinearizabilityOptions) => LinearizabilityResult | undefined;
+type Linearize = (searched: PairedHistory, model: Model<unknown>, options: LinearizabilityOptions) => LinearizabilityResult | undefined;
 
 function checkWith(ops: readonly Op[], options: CheckOptions, linearize: Linearize): CheckResult {
   const result: CheckResult = { valid: true, model: options.model, ops: ops.length };
@@ -131,8 +129,8 @@ function checkWith(ops: readonly Op[], options: CheckOptions, linearize: Lineari
     const lin = { budgetMsPerKey: options.budgetMsPerKey, memoryMib: options.memoryMib, ...(options.firstAnomaly ? { maxFailures: 1 } : {}) };
     const r = safe(
       () =>
-        linearize(searched, model as Model<never>, lin) ?? {
-          valid: true as Validity,
+        linearize(searched, model, lin) ?? {
+          valid: true,
           model: model.name,
           keys: 0,
           opsChecked: 0,

@@ -10,7 +10,7 @@ import { kvModel } from './models/kv.js';
 import type { Model } from './models/model.js';
 import { registerModel } from './models/register.js';
 
-const MODELS: Record<string, Model<unknown>> = { register: registerModel as Model<unknown>, kv: kvModel as Model<unknown> };
+const MODELS: Record<string, Model<unknown>> = { register: registerModel, kv: kvModel };
 
 parentPort!.on('message', (m: { id: number; model: string; ops: Op[]; options: LinearizabilityOptions }) => {
   const result = checkLinearizable(PairedHistory.of(m.ops), MODELS[m.model]!, m.options);

@@ -228,7 +228,7 @@ function settleIndeterminate<S>(cands: Candidate[], model: Model<S>): Candidate[
   if (!written || !observed) return cands;
   const seen = new Set<unknown>();
   // A written value is a state, so the model's state key identifies it without serialising.
-  const keyOf = (v: unknown) => model.stateKey(v as S);
+  const keyOf = (v: S) => model.stateKey(v);
   for (const c of cands) {
     const v = written(c.op);
     if (v === undefined) continue;
@@ -237,7 +237,7 @@ function settleIndeterminate<S>(cands: Candidate[], model: Model<S>): Candidate[
     seen.add(k);
   }
   const deadline = new Map<unknown, number>();
-  const observe = (v: unknown, pos: number): boolean => {
+  const observe = (v: S | undefined, pos: number): boolean => {
     if (v === undefined) return false;
     const k = keyOf(v);
     const d = deadline.get(k);
@@ -246,12 +246,17 @@ function settleIndeterminate<S>(cands: Candidate[], model: Model<S>): Candidate[
     return true;
   };
   for (const c of cands) if (c.returnPos !== undefined) observe(observed(c.op), c.returnPos);
-  const pending = cands.filter((c) => c.op.outcome === 'info' && written(c.op) !== undefined);
+  // Indeterminate writes, each with the value it would have written (never undefined).
+  const pending = new Map<Candidate, S>();
+  for (const c of cands) {
+    const v = c.op.outcome === 'info' ? written(c.op) : undefined;
+    if (v !== undefined) pending.set(c, v);
+  }
   const settled = new Map<Candidate, number>();
   for (let changed = true; changed; ) {
     changed = false;
-    for (const c of pending) {
-      const d = deadline.get(keyOf(written(c.op)));
+    for (const [c, v] of pending) {
+      const d = deadline.get(keyOf(v));
       if (d === undefined || d < c.invokePos || settled.get(c) === d) continue;
       settled.set(c, d);
       // Had it happened, it saw this: now it did, so that value's write happened by `d` too.
@@ -259,16 +264,16 @@ function settleIndeterminate<S>(cands: Candidate[], model: Model<S>): Candidate[
       changed = true;
     }
   }
-  const isPending = new Set(pending);
   const out: Candidate[] = [];
   for (const c of cands) {
-    if (!isPending.has(c)) {
+    const v = pending.get(c);
+    if (v === undefined) {
       out.push(c);
       continue;
     }
     const d = settled.get(c);
     if (d !== undefined) out.push({ ...c, op: { ...c.op, outcome: 'ok', output: c.op.input }, returnPos: d - 0.5 });
-    else if (deadline.has(keyOf(written(c.op)))) out.push(c); // seen before it was invoked: the search will reject it
+    else if (deadline.has(keyOf(v))) out.push(c); // seen before it was invoked: the search will reject it
     // else: never observed, dropped
   }
   return out;

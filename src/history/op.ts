@@ -54,6 +54,19 @@ export interface OpPair {
   completePos: number | undefined;
 }
 
+/** An op of a client process. */
+export type ClientOp = Op & { process: number };
+
+/** A pair of a client process (its completion, if any, is of the same process). */
+export interface ClientPair extends OpPair {
+  invoke: ClientOp;
+  complete: ClientOp | undefined;
+}
+
+export function isClientPair(p: OpPair): p is ClientPair {
+  return isClientProcess(p.invoke.process);
+}
+
 /** A history that breaks the rules pairing relies on (reader.ts reports it with file and line). */
 export class HistoryError extends ConfigError {}
 

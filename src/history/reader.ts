@@ -80,8 +80,8 @@ export class HistoryValidator {
     if (o.time === undefined) o.time = this.count;
     if (o.value === undefined) o.value = null;
     if (typeof o.key === 'number') o.key = String(o.key);
-    o.type = this.intern(o.type as string);
-    o.f = this.intern(o.f as string);
+    o.type = this.intern(o.type);
+    o.f = this.intern(o.f);
     if (typeof o.key === 'string') o.key = this.intern(o.key);
     if (typeof o.node === 'string') o.node = this.intern(o.node);
     // Every field was checked above; the object is completed in place, not copied (histories run
@@ -143,8 +143,9 @@ function nestsDeeper(v: object, levels: number): boolean {
     for (const x of v) if (typeof x === 'object' && x !== null && nestsDeeper(x, levels - 1)) return true;
     return false;
   }
+  if (!isRecord(v)) return false;
   for (const k in v) {
-    const x = (v as Record<string, unknown>)[k];
+    const x = v[k];
     if (typeof x === 'object' && x !== null && nestsDeeper(x, levels - 1)) return true;
   }
   return false;
@@ -169,7 +170,8 @@ export async function* readHistoryBatches(file: string): AsyncGenerator<Op[]> {
   let n = 0;
   const chunks = (async function* () {
     try {
-      yield* stream as AsyncIterable<string>;
+      // With an encoding set, every chunk is a string.
+      for await (const chunk of stream) yield String(chunk);
     } catch (e: unknown) {
       throw new HistoryError(`${file}: cannot read history (${errnoCode(e) ?? toError(e).message})`);
     }
@@ -217,5 +219,5 @@ function errnoCode(e: unknown): string | undefined {
 }
 
 function isOpType(v: unknown): v is OpType {
-  return typeof v === 'string' && (OP_TYPES as readonly string[]).includes(v);
+  return typeof v === 'string' && OP_TYPES.some((t) => t === v);
 }

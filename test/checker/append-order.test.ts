@@ -18,12 +18,12 @@ function mutate(ops: Op[], rng: Rng): Op[] {
   const reads = ops.filter((o) => o.type === 'ok' && o.f === 'read' && typeof o.value === 'string' && o.value.split(' ').length > 2);
   if (reads.length === 0 || rng.chance(0.4)) return ops;
   const r = rng.pick(reads);
-  const pieces = (r.value as string).trim().split(' ');
+  const pieces = String(r.value).trim().split(' ');
   const how = rng.int(4);
   if (how === 3) {
     // Read ahead: the answer also shows the next piece of the longest answer (an append that may
     // have started only after this read returned).
-    const longest = reads.map((x) => (x.value as string).trim().split(' ')).sort((a, b) => b.length - a.length)[0]!;
+    const longest = reads.map((x) => String(x.value).trim().split(' ')).sort((a, b) => b.length - a.length)[0]!;
     if (longest.length > pieces.length && pieces.every((p, i) => longest[i] === p)) pieces.push(longest[pieces.length]!);
     return ops.map((o) => (o === r ? { ...o, value: `${pieces.join(' ')} ` } : o));
   }

@@ -165,7 +165,7 @@ describe('log evidence: linearizability on resolved histories matches brute forc
       const { history, log } = randomCase(seed);
       const truth = bruteForce(history, log);
       if (!truth) invalid++;
-      if ((checkHistory(history, { model: 'register' }).linearizable as { valid: unknown }).valid !== truth) changed++;
+      if (checkHistory(history, { model: 'register' }).linearizable?.valid !== truth) changed++;
     }
     expect(invalid).toBeGreaterThan(10);
     expect(changed).toBeGreaterThanOrEqual(2);
@@ -195,7 +195,7 @@ describe('log evidence: linearizability on resolved histories matches brute forc
     const checked = checkHistory(history, { model: 'register', evidence });
     const lin = checked.linearizable!;
     expect(lin.crashed).toBeFalsy();
-    expect((lin as { valid: unknown }).valid, `seed ${seed}`).toBe(bruteForce(history, log));
+    expect(lin.valid, `seed ${seed}`).toBe(bruteForce(history, log));
   });
 });
 
