@@ -121,29 +121,40 @@ export class PairedHistory {
   /**
    * The client ops of each key, each as a paired history of its own (keys in order of first
    * invocation). A completion belongs to its invocation's key whether or not it repeats it. The
-   * pairs are these pairs, positions included (positions only order events), so nothing is
-   * paired again; `ops` holds the key's events in history order, for a worker thread to take.
+   * pairs are these pairs with their positions renumbered into the key's `ops`, so nothing is
+   * paired again and `ops[p.invokePos] === p.invoke` holds here as in every PairedHistory.
    */
   byKey(): ReadonlyMap<string, PairedHistory> {
     if (this.keyed) return this.keyed;
-    const pairsOf = new Map<string, OpPair[]>();
     const keyAt: Array<string | undefined> = new Array(this.ops.length);
+    const opsOf = new Map<string, Op[]>();
     for (const p of this.pairs) {
       if (!isClientProcess(p.invoke.process)) continue;
       const key = p.invoke.key ?? '';
       keyAt[p.invokePos] = key;
       if (p.completePos !== undefined) keyAt[p.completePos] = key;
-      const list = pairsOf.get(key);
-      if (list) list.push(p);
-      else pairsOf.set(key, [p]);
+      if (!opsOf.has(key)) opsOf.set(key, []);
     }
-    const opsOf = new Map<string, Op[]>();
-    for (const key of pairsOf.keys()) opsOf.set(key, []);
+    // Each event's position within its key's ops, by its position in this history.
+    const keyPos = new Int32Array(this.ops.length);
     for (let i = 0; i < this.ops.length; i++) {
       const key = keyAt[i];
-      if (key !== undefined) opsOf.get(key)!.push(this.ops[i]!);
+      if (key === undefined) continue;
+      const ops = opsOf.get(key)!;
+      keyPos[i] = ops.length;
+      ops.push(this.ops[i]!);
     }
-    this.keyed = new Map([...pairsOf].map(([key, pairs]) => [key, new PairedHistory(opsOf.get(key)!, pairs, [])]));
+    const pairsOf = new Map<string, OpPair[]>([...opsOf.keys()].map((key) => [key, []]));
+    for (const p of this.pairs) {
+      if (!isClientProcess(p.invoke.process)) continue;
+      pairsOf.get(p.invoke.key ?? '')!.push({
+        invoke: p.invoke,
+        complete: p.complete,
+        invokePos: keyPos[p.invokePos]!,
+        completePos: p.completePos === undefined ? undefined : keyPos[p.completePos],
+      });
+    }
+    this.keyed = new Map([...opsOf].map(([key, ops]) => [key, new PairedHistory(ops, pairsOf.get(key)!, [])]));
     return this.keyed;
   }
 }
