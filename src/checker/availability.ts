@@ -2,7 +2,7 @@
  * Availability: the share of client operations that succeeded, failed, or were indeterminate, and
  * the longest stretch with no successful write — the outage a user of the system would have seen.
  */
-import { isClientProcess, type Op, pairOps, WRITE_FS } from '../history/op.js';
+import { isClientProcess, type PairedHistory, WRITE_FS } from '../history/op.js';
 
 export interface AvailabilityResult {
   ops: number;
@@ -17,8 +17,7 @@ export interface AvailabilityResult {
   outageWindow: { fromTime: number; toTime: number } | null;
 }
 
-export function checkAvailability(history: Op[]): AvailabilityResult {
-  const { pairs } = pairOps(history);
+export function checkAvailability({ pairs }: PairedHistory): AvailabilityResult {
   const client = pairs.filter((p) => isClientProcess(p.invoke.process) && p.invoke.f !== 'final-read');
   let ok = 0;
   let fail = 0;

@@ -7,7 +7,7 @@
  * Models: `register` (read/write/cas; loss from final reads), `kv` (read/write/append, Porcupine's
  * kv), `set` (unique adds + final reads: loss only).
  */
-import type { Op } from '../history/op.js';
+import { type Op, PairedHistory } from '../history/op.js';
 import { toError } from '../lib/errors.js';
 import { type AvailabilityResult, checkAvailability } from './availability.js';
 import { applyResolutions, checkEvidence, type EvidenceInput, type EvidenceResult } from './evidence.js';
@@ -77,7 +77,8 @@ export function mergeValidity(vs: Validity[]): Validity {
   return true;
 }
 
-export function checkHistory(history: Op[], options: CheckOptions): CheckResult {
+/** Checks a history with every checker; the history is paired once, here, and shared by all of them. */
+export function checkHistory(history: readonly Op[], options: CheckOptions): CheckResult {
   return checkWith(history, options, (searched, model, lin) => checkLinearizable(searched, model, lin));
 }
 
@@ -85,18 +86,16 @@ export function checkHistory(history: Op[], options: CheckOptions): CheckResult 
  * The same as `checkHistory`, with keys checked in parallel on worker threads (parallel.ts): for
  * `replab check` on large multi-key histories. `threads` defaults to the number of cores.
  */
-export async function checkHistoryParallel(history: Op[], options: CheckOptions & { threads?: number }): Promise<CheckResult> {
+export async function checkHistoryParallel(history: readonly Op[], options: CheckOptions & { threads?: number }): Promise<CheckResult> {
   let pending: Promise<LinearizabilityResult> | undefined;
   const r = checkWith(history, options, (searched, model, lin) => {
-    pending = checkLinearizableParallel(searched, model as Model<unknown>, { ...lin, threads: options.threads });
+    pending = checkLinearizableParallel(searched, model, { ...lin, threads: options.threads });
     return undefined;
   });
   if (pending) {
-    r.linearizable = await pending.then(
-      (x) => x as Safe<LinearizabilityResult>,
-      (e: unknown) => ({ crashed: true as const, valid: 'unknown' as const, error: toError(e).message }),
-    );
-    const verdicts: Validity[] = [r.linearizable.valid];
+    const linearizable: Safe<LinearizabilityResult> = await pending.catch((e: unknown) => ({ crashed: true, valid: 'unknown', error: toError(e).message }));
+    r.linearizable = linearizable;
+    const verdicts: Validity[] = [linearizable.valid];
     if (r.evidence) verdicts.push(evidenceVerdict(r.evidence));
     if (r.loss) verdicts.push(r.loss.valid);
     r.valid = mergeValidity(verdicts);
@@ -109,27 +108,29 @@ function evidenceVerdict(e: Safe<EvidenceResult>): Validity {
   return e.crashed ? 'unknown' : e.lostAcked > 0 ? false : e.unknown.length > 0 ? 'unknown' : true;
 }
 
-type Linearize = (searched: Op[], model: Model<never>, options: LinearizabilityOptions) => LinearizabilityResult | undefined;
+type Linearize = (searched: PairedHistory, model: Model<unknown>, options: LinearizabilityOptions) => LinearizabilityResult | undefined;
 
-function checkWith(history: Op[], options: CheckOptions, linearize: Linearize): CheckResult {
-  const result: CheckResult = { valid: true, model: options.model, ops: history.length };
+function checkWith(ops: readonly Op[], options: CheckOptions, linearize: Linearize): CheckResult {
+  const result: CheckResult = { valid: true, model: options.model, ops: ops.length };
   const verdicts: Validity[] = [];
-  let searched: Op[] = history;
+  const history = PairedHistory.of(ops);
+  // The history the logs' resolutions were applied to is another history, paired once in turn.
+  let searched = history;
   const ev = options.evidence;
   if (ev) {
     const evidence = safe(() => checkEvidence(history, ev));
     result.evidence = evidence;
     verdicts.push(evidenceVerdict(evidence));
     const leaderLog = ev.nodes.find((n) => n.node === ev.finalLeader)?.log;
-    if (!evidence.crashed && leaderLog) searched = applyResolutions(history, evidence.resolutions, leaderLog.records, ev.effect);
+    if (!evidence.crashed && leaderLog) searched = PairedHistory.of(applyResolutions(history, evidence.resolutions, leaderLog.records, ev.effect));
   }
   if (options.model !== 'set') {
     const model = options.model === 'kv' ? kvModel : registerModel;
     const lin = { budgetMsPerKey: options.budgetMsPerKey, memoryMib: options.memoryMib, ...(options.firstAnomaly ? { maxFailures: 1 } : {}) };
     const r = safe(
       () =>
-        linearize(searched, model as Model<never>, lin) ?? {
-          valid: true as Validity,
+        linearize(searched, model, lin) ?? {
+          valid: true,
           model: model.name,
           keys: 0,
           opsChecked: 0,
@@ -141,7 +142,7 @@ function checkWith(history: Op[], options: CheckOptions, linearize: Linearize): 
     result.linearizable = r;
     verdicts.push(r.valid);
   }
-  const hasFinalReads = history.some((op) => op.f === 'final-read');
+  const hasFinalReads = ops.some((op) => op.f === 'final-read');
   if (options.model === 'set' || hasFinalReads) {
     result.loss = safe(() => checkLoss(history));
     verdicts.push(result.loss.valid);

@@ -21,7 +21,7 @@
  *
  * Pure: no I/O. `src/systems/replab/evidence-files.ts` loads the files of a run folder into this shape.
  */
-import { isClientProcess, type Op, type OpPair, pairOps, WRITE_FS } from '../history/op.js';
+import { isClientProcess, type Op, type OpPair, type PairedHistory, WRITE_FS } from '../history/op.js';
 
 export interface EvidenceRecord {
   lsn: number;
@@ -140,111 +140,139 @@ function epochAt(history: Array<{ epoch: number; startLsn: number }>, lsn: numbe
   return epoch;
 }
 
-export function checkEvidence(history: readonly Op[], input: EvidenceInput): EvidenceResult {
-  const { pairs } = pairOps(history);
-  const index = new EvidenceIndex(input.nodes);
+export function checkEvidence({ pairs }: PairedHistory, input: EvidenceInput): EvidenceResult {
   const leader = input.nodes.find((n) => n.node === input.finalLeader);
-  const nodesWithoutEvidence = input.nodes.filter((n) => !n.log).map((n) => ({ node: n.node, why: n.unavailable ?? 'no log' }));
-  const allComplete = input.nodes.length > 0 && input.nodes.every((n) => n.log && n.log.checkpointLsn === 0);
-  const observed = observedValues(pairs);
+  const ctx: Judging = {
+    input,
+    index: new EvidenceIndex(input.nodes),
+    leader,
+    leaderLog: leader?.log ? { node: leader.node, log: leader.log } : undefined,
+    allComplete: input.nodes.length > 0 && input.nodes.every((n) => n.log && n.log.checkpointLsn === 0),
+    observed: observedValues(pairs),
+  };
   const lost: LostWrite[] = [];
-  const unknown: EvidenceResult['unknown'] = [];
+  const unknown: UnknownAck[] = [];
   const resolutions: Resolution[] = [];
   let acked = 0;
   let survived = 0;
-
-  /** Whether the final leader's log holds the effect; 'compacted' when a checkpoint hides it. */
-  const inFinalLog = (key: string, value: string, lsn: number | undefined, epoch: number | undefined): { lsn: number } | 'absent' | 'compacted' => {
-    const log = leader!.log!;
-    const hit = index.inLog.get(effectKey(key, value))?.find((f) => f.node === leader!.node);
-    if (hit) return { lsn: hit.record.lsn };
-    if (log.checkpointLsn === 0) return 'absent';
-    // Below the checkpoint only the epoch history is left: (epoch, lsn) names one record.
-    if (lsn !== undefined && epoch !== undefined && lsn <= log.checkpointLsn) return epochAt(log.epochHistory, lsn) === epoch ? { lsn } : 'absent';
-    if (lsn !== undefined && lsn > log.checkpointLsn) return 'absent';
-    return 'compacted';
-  };
-
   for (const p of pairs) {
     if (!isClientProcess(p.invoke.process) || !WRITE_FS.has(p.invoke.f)) continue;
     const e = input.effect(p.invoke);
     if (!e) continue;
     const type = p.complete?.type ?? 'info';
     if (type === 'fail') continue;
-    const c = p.complete;
     if (type === 'ok') {
       acked++;
-      if (!leader) {
-        unknown.push({
-          invokeIndex: p.invoke.index,
-          key: e.key,
-          value: e.value,
-          why: input.finalLeader ? `no log evidence for ${input.finalLeader} (not in the cluster)` : 'no node led at the end of the run',
-        });
-        continue;
-      }
-      if (!leader.log) {
-        unknown.push({ invokeIndex: p.invoke.index, key: e.key, value: e.value, why: `no log evidence for ${leader.node}: ${leader.unavailable ?? 'no log'}` });
-        continue;
-      }
-      const where = inFinalLog(e.key, e.value, c?.lsn, c?.epoch);
-      if (where === 'compacted') {
-        unknown.push({
-          invokeIndex: p.invoke.index,
-          key: e.key,
-          value: e.value,
-          why: `${leader.node}'s log is compacted through lsn ${leader.log.checkpointLsn} and the write carries no lsn`,
-        });
-        continue;
-      }
-      if (where !== 'absent') {
-        survived++;
-        continue;
-      }
-      lost.push({
-        process: p.invoke.process,
-        f: p.invoke.f,
-        key: e.key,
-        value: e.value,
-        invokeIndex: p.invoke.index,
-        completeIndex: c!.index,
-        node: c?.node ?? null,
-        epoch: c?.epoch ?? null,
-        lsn: c?.lsn ?? null,
-        where: whereItWent(index, input.nodes, e, c?.node ?? null, leader.node),
-      });
-      continue;
-    }
-    // info, or never completed
-    const base = { invokeIndex: p.invoke.index, completeIndex: c?.index ?? null, process: p.invoke.process, f: p.invoke.f, key: e.key, value: e.value };
-    if (!leader?.log) {
-      resolutions.push({ ...base, outcome: 'open', why: leader ? `no log evidence for ${leader.node}` : 'no node led at the end of the run' });
-      continue;
-    }
-    const where = inFinalLog(e.key, e.value, undefined, undefined);
-    if (typeof where === 'object') {
-      resolutions.push({ ...base, outcome: 'happened', lsn: where.lsn, why: `in ${leader.node}'s final log at lsn ${where.lsn}` });
-      continue;
-    }
-    const k = effectKey(e.key, e.value);
-    const elsewhere = [
-      ...(index.inLog.get(k) ?? []).map((f) => `${f.node}'s log`),
-      ...(index.inRewound.get(k) ?? []).map((f) => `${f.node}'s rewound records`),
-      ...(index.inCheckpoint.get(k) ?? []).map((n) => `${n}'s checkpoint`),
-    ];
-    if (elsewhere.length > 0) {
-      resolutions.push({ ...base, outcome: 'open', why: `written, but not on the final leader: only in ${elsewhere.join(', ')}` });
-    } else if (!allComplete) {
-      const gaps = input.nodes
-        .filter((n) => !n.log || n.log.checkpointLsn > 0)
-        .map((n) => (n.log ? `${n.node}'s log is compacted through lsn ${n.log.checkpointLsn}` : `no log evidence for ${n.node}`));
-      resolutions.push({ ...base, outcome: 'open', why: `in no log, but ${gaps.join('; ')}` });
-    } else if (observed.has(k)) {
-      resolutions.push({ ...base, outcome: 'open', why: 'a read observed its value, yet it is in no log' });
-    } else {
-      resolutions.push({ ...base, outcome: 'not-happened', why: 'in no node’s log and no rewound file' });
-    }
+      const v = judgeAcked(p, e, ctx);
+      if (v.kind === 'survived') survived++;
+      else if (v.kind === 'lost') lost.push(v.lost);
+      else unknown.push(v.unknown);
+    } else resolutions.push(resolveIndeterminate(p, e, ctx));
   }
+  return summarize(input, { acked, survived, lost, unknown, resolutions });
+}
+
+type UnknownAck = EvidenceResult['unknown'][number];
+
+/** What judging one write needs: the evidence, indexed, and facts about it computed once. */
+interface Judging {
+  input: EvidenceInput;
+  index: EvidenceIndex;
+  /** The final leader's evidence (undefined: no node led, or the leader is not in the cluster). */
+  leader: NodeEvidence | undefined;
+  /** The final leader's log, when there is one. */
+  leaderLog: LeaderLog | undefined;
+  /** Every node's log is there and complete from LSN 1: an effect in none of them never happened. */
+  allComplete: boolean;
+  /** Effects some client read. */
+  observed: Set<string>;
+}
+
+type Effect = { key: string; value: string };
+type LeaderLog = { node: string; log: NonNullable<NodeEvidence['log']> };
+
+/**
+ * Whether the final leader's log holds the effect: its LSN, 'absent', or 'compacted' when a
+ * checkpoint hides what it would be. Below the checkpoint only the epoch history is left, so an
+ * (epoch, lsn) pair the acknowledgement carried still names one record.
+ */
+function inFinalLog(ctx: Judging, leader: LeaderLog, e: Effect, lsn?: number, epoch?: number): { lsn: number } | 'absent' | 'compacted' {
+  const log = leader.log;
+  const hit = ctx.index.inLog.get(effectKey(e.key, e.value))?.find((f) => f.node === leader.node);
+  if (hit) return { lsn: hit.record.lsn };
+  if (log.checkpointLsn === 0) return 'absent';
+  if (lsn !== undefined && epoch !== undefined && lsn <= log.checkpointLsn) return epochAt(log.epochHistory, lsn) === epoch ? { lsn } : 'absent';
+  if (lsn !== undefined && lsn > log.checkpointLsn) return 'absent';
+  return 'compacted';
+}
+
+/** Why an acknowledged write cannot be judged when the final leader has no log. */
+function noLeaderLog(ctx: Judging): string {
+  const { leader, input } = ctx;
+  if (leader) return `no log evidence for ${leader.node}: ${leader.unavailable ?? 'no log'}`;
+  return input.finalLeader ? `no log evidence for ${input.finalLeader} (not in the cluster)` : 'no node led at the end of the run';
+}
+
+type AckedVerdict = { kind: 'survived' } | { kind: 'lost'; lost: LostWrite } | { kind: 'unknown'; unknown: UnknownAck };
+
+/** An acknowledged write: survived in the final leader's log, lost (and where it went), or unknown. */
+function judgeAcked(p: OpPair, e: Effect, ctx: Judging): AckedVerdict {
+  const c = p.complete;
+  const unknown = (why: string): AckedVerdict => ({ kind: 'unknown', unknown: { invokeIndex: p.invoke.index, key: e.key, value: e.value, why } });
+  const leader = ctx.leaderLog;
+  if (!leader) return unknown(noLeaderLog(ctx));
+  const where = inFinalLog(ctx, leader, e, c?.lsn, c?.epoch);
+  if (where === 'compacted') return unknown(`${leader.node}'s log is compacted through lsn ${leader.log.checkpointLsn} and the write carries no lsn`);
+  if (where !== 'absent') return { kind: 'survived' };
+  return {
+    kind: 'lost',
+    lost: {
+      process: p.invoke.process,
+      f: p.invoke.f,
+      key: e.key,
+      value: e.value,
+      invokeIndex: p.invoke.index,
+      completeIndex: c!.index,
+      node: c?.node ?? null,
+      epoch: c?.epoch ?? null,
+      lsn: c?.lsn ?? null,
+      where: whereItWent(ctx.index, ctx.input.nodes, e, c?.node ?? null, leader.node),
+    },
+  };
+}
+
+/** An `info` or never-completed write: happened (with its LSN), did not happen, or open (and why). */
+function resolveIndeterminate(p: OpPair, e: Effect, ctx: Judging): Resolution {
+  const c = p.complete;
+  const base = { invokeIndex: p.invoke.index, completeIndex: c?.index ?? null, process: p.invoke.process, f: p.invoke.f, key: e.key, value: e.value };
+  const leader = ctx.leaderLog;
+  if (!leader) return { ...base, outcome: 'open', why: ctx.leader ? `no log evidence for ${ctx.leader.node}` : 'no node led at the end of the run' };
+  const where = inFinalLog(ctx, leader, e);
+  if (typeof where === 'object') return { ...base, outcome: 'happened', lsn: where.lsn, why: `in ${leader.node}'s final log at lsn ${where.lsn}` };
+  const k = effectKey(e.key, e.value);
+  const elsewhere = [
+    ...(ctx.index.inLog.get(k) ?? []).map((f) => `${f.node}'s log`),
+    ...(ctx.index.inRewound.get(k) ?? []).map((f) => `${f.node}'s rewound records`),
+    ...(ctx.index.inCheckpoint.get(k) ?? []).map((n) => `${n}'s checkpoint`),
+  ];
+  if (elsewhere.length > 0) return { ...base, outcome: 'open', why: `written, but not on the final leader: only in ${elsewhere.join(', ')}` };
+  if (!ctx.allComplete) {
+    const gaps = ctx.input.nodes
+      .filter((n) => !n.log || n.log.checkpointLsn > 0)
+      .map((n) => (n.log ? `${n.node}'s log is compacted through lsn ${n.log.checkpointLsn}` : `no log evidence for ${n.node}`));
+    return { ...base, outcome: 'open', why: `in no log, but ${gaps.join('; ')}` };
+  }
+  if (ctx.observed.has(k)) return { ...base, outcome: 'open', why: 'a read observed its value, yet it is in no log' };
+  return { ...base, outcome: 'not-happened', why: 'in no node’s log and no rewound file' };
+}
+
+/** The result, with its one-line message, from the writes judged. */
+function summarize(
+  input: EvidenceInput,
+  judged: { acked: number; survived: number; lost: LostWrite[]; unknown: UnknownAck[]; resolutions: Resolution[] },
+): EvidenceResult {
+  const { acked, survived, lost, unknown, resolutions } = judged;
+  const nodesWithoutEvidence = input.nodes.filter((n) => !n.log).map((n) => ({ node: n.node, why: n.unavailable ?? 'no log' }));
   const infoResolved = resolutions.filter((r) => r.outcome !== 'open').length;
   const infoOpen = resolutions.length - infoResolved;
   const gaps = nodesWithoutEvidence.length ? `; no log evidence for ${nodesWithoutEvidence.map((n) => n.node).join(', ')}` : '';
@@ -304,12 +332,11 @@ function whereItWent(index: EvidenceIndex, nodes: NodeEvidence[], e: { key: stri
  * modified.
  */
 export function applyResolutions(
-  history: readonly Op[],
+  { ops: history, pairs }: PairedHistory,
   resolutions: readonly Resolution[],
   finalLog: ReadonlyArray<{ lsn: number; key: string; value: string | null }>,
   effect: EvidenceInput['effect'],
 ): Op[] {
-  const { pairs } = pairOps(history);
   const lsnOf = new Map<string, number>();
   for (const r of finalLog) if (r.value !== null) lsnOf.set(effectKey(r.key, r.value), r.lsn);
   const decided = new Map(resolutions.filter((r) => r.outcome !== 'open').map((r) => [r.invokeIndex, r]));

@@ -4,15 +4,15 @@
  * cross threads).
  */
 import { parentPort } from 'node:worker_threads';
-import type { Op } from '../history/op.js';
+import { type Op, PairedHistory } from '../history/op.js';
 import { checkLinearizable, type LinearizabilityOptions } from './linearizable.js';
 import { kvModel } from './models/kv.js';
 import type { Model } from './models/model.js';
 import { registerModel } from './models/register.js';
 
-const MODELS: Record<string, Model<unknown>> = { register: registerModel as Model<unknown>, kv: kvModel as Model<unknown> };
+const MODELS: Record<string, Model<unknown>> = { register: registerModel, kv: kvModel };
 
 parentPort!.on('message', (m: { id: number; model: string; ops: Op[]; options: LinearizabilityOptions }) => {
-  const result = checkLinearizable(m.ops, MODELS[m.model]!, m.options);
+  const result = checkLinearizable(PairedHistory.of(m.ops), MODELS[m.model]!, m.options);
   parentPort!.postMessage({ id: m.id, result });
 });

@@ -3,7 +3,7 @@
  * (hdr-histogram-js, microsecond resolution, 3 significant digits).
  */
 import * as hdr from 'hdr-histogram-js';
-import { isClientProcess, type Op, pairOps } from '../history/op.js';
+import { isClientProcess, type PairedHistory } from '../history/op.js';
 
 export interface LatencySummary {
   count: number;
@@ -35,10 +35,10 @@ export function summarizeHistogram(h: hdr.Histogram): LatencySummary {
   };
 }
 
-export function checkLatency(history: Op[]): LatencyResult {
+export function checkLatency({ pairs }: PairedHistory): LatencyResult {
   const byF = new Map<string, hdr.Histogram>();
   const byNode = new Map<string, hdr.Histogram>();
-  for (const { invoke, complete } of pairOps(history).pairs) {
+  for (const { invoke, complete } of pairs) {
     if (complete?.type !== 'ok' || !isClientProcess(invoke.process)) continue;
     const us = Math.max(1, Math.round((complete.time - invoke.time) / 1000));
     const f = invoke.f;

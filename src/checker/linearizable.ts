@@ -26,10 +26,10 @@
  *
  * A per-key time budget turns a search that runs too long into `unknown`, never a guess.
  */
-import type { Op } from '../history/op.js';
-import { type OpPair, pairOps } from '../history/op.js';
+import type { OpPair, PairedHistory } from '../history/op.js';
 import { countBelow } from '../lib/sorted.js';
 import { type AppendVerdict, decideAppendOnly } from './append-order.js';
+import { LinearizedSet, VisitedConfigurations } from './configurations.js';
 import type { LinOp, Model } from './models/model.js';
 
 export type Validity = true | false | 'unknown';
@@ -109,76 +109,7 @@ interface Partition {
   source: OpPair[];
 }
 
-/**
- * The set of linearized op ids: every id below the watermark `w`, plus `extras` above it. Its
- * identity for the search cache is (w, |extras|, two 32-bit Zobrist hashes of extras), updated in
- * O(1) per change; two different sets collide with probability about 2^-64 per comparison.
- */
-class LinearizedSet {
-  w = 0;
-  private readonly extras = new Set<number>();
-  private h1 = 0;
-  private h2 = 0;
-  private readonly z1: Uint32Array;
-  private readonly z2: Uint32Array;
-
-  constructor(size: number) {
-    this.z1 = new Uint32Array(size);
-    this.z2 = new Uint32Array(size);
-    let seed = 0x2545f491;
-    const next = () => {
-      seed ^= seed << 13;
-      seed ^= seed >>> 17;
-      seed ^= seed << 5;
-      return seed >>> 0;
-    };
-    for (let i = 0; i < size; i++) {
-      this.z1[i] = next();
-      this.z2[i] = next();
-    }
-  }
-
-  private toggle(id: number): void {
-    this.h1 ^= this.z1[id]!;
-    this.h2 ^= this.z2[id]!;
-  }
-
-  add(id: number): void {
-    if (id !== this.w) {
-      this.extras.add(id);
-      this.toggle(id);
-      return;
-    }
-    this.w++;
-    while (this.extras.delete(this.w)) {
-      this.toggle(this.w);
-      this.w++;
-    }
-  }
-
-  remove(id: number): void {
-    if (id >= this.w) {
-      if (this.extras.delete(id)) this.toggle(id);
-      return;
-    }
-    for (let j = id + 1; j < this.w; j++) {
-      this.extras.add(j);
-      this.toggle(j);
-    }
-    this.w = id;
-  }
-
-  has(id: number): boolean {
-    return id < this.w || this.extras.has(id);
-  }
-
-  /** A number when nothing above the watermark is linearized (the common case), else a string. */
-  key(): number | string {
-    return this.extras.size === 0 ? this.w : `${this.w}:${this.extras.size}:${this.h1}:${this.h2}`;
-  }
-}
-
-export function checkLinearizable<S>(history: Op[], model: Model<S>, options: LinearizabilityOptions = {}): LinearizabilityResult {
+export function checkLinearizable<S>(history: PairedHistory, model: Model<S>, options: LinearizabilityOptions = {}): LinearizabilityResult {
   const budget = options.budgetMsPerKey ?? 10_000;
   const maxFailures = options.maxFailures ?? 10;
   const result: LinearizabilityResult = { valid: true, model: model.name, keys: 0, opsChecked: 0, failures: [], unknown: [], memoEvictions: [] };
@@ -216,11 +147,11 @@ export function checkLinearizable<S>(history: Op[], model: Model<S>, options: Li
   return result;
 }
 
-function groupByKey<S>(history: Op[], model: Model<S>): { byKey: Map<string, OpPair[]>; problems: Array<{ key: string; reason: string }> } {
+function groupByKey<S>(history: PairedHistory, model: Model<S>): { byKey: Map<string, OpPair[]>; problems: Array<{ key: string; reason: string }> } {
   const byKey = new Map<string, OpPair[]>();
   const problems: Array<{ key: string; reason: string }> = [];
   const badKeys = new Set<string>();
-  for (const pair of pairOps(history).pairs) {
+  for (const pair of history.pairs) {
     const { invoke, complete } = pair;
     if (invoke.f === 'final-read') continue;
     const key = invoke.key ?? '';
@@ -297,7 +228,7 @@ function settleIndeterminate<S>(cands: Candidate[], model: Model<S>): Candidate[
   if (!written || !observed) return cands;
   const seen = new Set<unknown>();
   // A written value is a state, so the model's state key identifies it without serialising.
-  const keyOf = (v: unknown) => model.stateKey(v as S);
+  const keyOf = (v: S) => model.stateKey(v);
   for (const c of cands) {
     const v = written(c.op);
     if (v === undefined) continue;
@@ -306,7 +237,7 @@ function settleIndeterminate<S>(cands: Candidate[], model: Model<S>): Candidate[
     seen.add(k);
   }
   const deadline = new Map<unknown, number>();
-  const observe = (v: unknown, pos: number): boolean => {
+  const observe = (v: S | undefined, pos: number): boolean => {
     if (v === undefined) return false;
     const k = keyOf(v);
     const d = deadline.get(k);
@@ -315,12 +246,17 @@ function settleIndeterminate<S>(cands: Candidate[], model: Model<S>): Candidate[
     return true;
   };
   for (const c of cands) if (c.returnPos !== undefined) observe(observed(c.op), c.returnPos);
-  const pending = cands.filter((c) => c.op.outcome === 'info' && written(c.op) !== undefined);
+  // Indeterminate writes, each with the value it would have written (never undefined).
+  const pending = new Map<Candidate, S>();
+  for (const c of cands) {
+    const v = c.op.outcome === 'info' ? written(c.op) : undefined;
+    if (v !== undefined) pending.set(c, v);
+  }
   const settled = new Map<Candidate, number>();
   for (let changed = true; changed; ) {
     changed = false;
-    for (const c of pending) {
-      const d = deadline.get(keyOf(written(c.op)));
+    for (const [c, v] of pending) {
+      const d = deadline.get(keyOf(v));
       if (d === undefined || d < c.invokePos || settled.get(c) === d) continue;
       settled.set(c, d);
       // Had it happened, it saw this: now it did, so that value's write happened by `d` too.
@@ -328,16 +264,16 @@ function settleIndeterminate<S>(cands: Candidate[], model: Model<S>): Candidate[
       changed = true;
     }
   }
-  const isPending = new Set(pending);
   const out: Candidate[] = [];
   for (const c of cands) {
-    if (!isPending.has(c)) {
+    const v = pending.get(c);
+    if (v === undefined) {
       out.push(c);
       continue;
     }
     const d = settled.get(c);
     if (d !== undefined) out.push({ ...c, op: { ...c.op, outcome: 'ok', output: c.op.input }, returnPos: d - 0.5 });
-    else if (deadline.has(keyOf(written(c.op)))) out.push(c); // seen before it was invoked: the search will reject it
+    else if (deadline.has(keyOf(v))) out.push(c); // seen before it was invoked: the search will reject it
     // else: never observed, dropped
   }
   return out;
@@ -348,13 +284,6 @@ type SearchResult = ({ kind: 'ok' } | { kind: 'unknown'; reason: string } | { ki
 const MIB = 1024 * 1024;
 /** Default memory for one key's memo of visited configurations. */
 export const DEFAULT_MEMO_MIB = 256;
-// What the memo costs in the process's RSS, calibrated on kv searches here (a 64 MiB cap gave
-// 380 MB RSS before calibration): a Map entry, a Set, a Set item, strings at 2 bytes a character,
-// all times the garbage a search leaves between collections.
-const ENTRY_BYTES = 300;
-const SET_BYTES = 600;
-const SET_ITEM_BYTES = 150;
-const keyBytes = (k: unknown) => (typeof k === 'string' ? 90 + 8 * k.length : 0);
 
 function buildList(p: Partition): Entry {
   const head: Entry = { op: -1, pos: -1, isCall: false, prev: null, next: null, ret: null };
@@ -397,21 +326,12 @@ function unlift(call: Entry): void {
 function searchPartition<S>(p: Partition, model: Model<S>, budgetMs: number, memoCapBytes = DEFAULT_MEMO_MIB * MIB): SearchResult {
   const head = buildList(p);
   const deadline = Date.now() + budgetMs;
-  let memoBytes = 0;
-  let memoEvictions = 0;
-  // Visited configurations: model state → the linearized set seen with it, or a Set of them once
-  // there are several (most states are only ever reached with one, and a Set each is heavy).
-  const cache = new Map<unknown, number | string | Set<number | string>>();
+  const visited = new VisitedConfigurations(memoCapBytes);
   const lin = new LinearizedSet(p.ops.length);
-  // A frame is a linearized op and how to resume enumerating the alternatives at its node: the
-  // next main-list entry, or the rest of that node's ordered list of indeterminate candidates.
-  type Frame = { entry: Entry | null; candidates: number[] | null; ci: number; state: S };
-  const stack: Frame[] = [];
+  const stack: Array<Frame<S>> = [];
   let state = model.init();
   let done = 0;
-  // Longest linearizable prefix seen, maintained incrementally (see `lowWater`).
-  const best = { done: -1, order: [] as number[], blocked: -1, state: state as S };
-  let lowWater = 0;
+  const best = new LongestPrefix<S>(state);
   let entry: Entry | null = head.next;
   let candidates: number[] | null = null;
   let ci = 0;
@@ -424,10 +344,6 @@ function searchPartition<S>(p: Partition, model: Model<S>, budgetMs: number, mem
    * placing such no-ops is what makes the configurations multiply.
    */
   let tried: S = state; // the state tryOp produced (saves an allocation per step)
-  const undo = (id: number): false => {
-    lin.remove(id);
-    return false;
-  };
   const tryOp = (id: number): boolean => {
     const op = p.ops[id]!;
     if (op.logPred !== undefined && op.logPred >= 0 && !lin.has(op.logPred)) return false;
@@ -436,26 +352,9 @@ function searchPartition<S>(p: Partition, model: Model<S>, budgetMs: number, mem
     const nextKey = model.stateKey(next);
     if (op.outcome === 'info' && nextKey === model.stateKey(state)) return false;
     lin.add(id);
-    const linKey = lin.key();
-    const seen = cache.get(nextKey);
-    if (seen === undefined) {
-      cache.set(nextKey, linKey);
-      memoBytes += ENTRY_BYTES + keyBytes(nextKey) + keyBytes(linKey);
-    } else if (seen instanceof Set) {
-      if (seen.has(linKey)) return undo(id);
-      seen.add(linKey);
-      memoBytes += SET_ITEM_BYTES + keyBytes(linKey);
-    } else {
-      if (seen === linKey) return undo(id);
-      cache.set(nextKey, new Set([seen, linKey]));
-      memoBytes += SET_BYTES + keyBytes(linKey);
-    }
-    if (memoBytes > memoCapBytes) {
-      // Full: forget every visited configuration and go on. The memo only prunes repeats, so the
-      // verdict stays exact; the search may revisit states (slower), and the result says so.
-      cache.clear();
-      memoBytes = 0;
-      memoEvictions++;
+    if (!visited.visit(nextKey, lin.key())) {
+      lin.remove(id);
+      return false;
     }
     tried = next;
     return true;
@@ -463,13 +362,9 @@ function searchPartition<S>(p: Partition, model: Model<S>, budgetMs: number, mem
 
   while (done < p.finite) {
     if ((++steps & 0xfff) === 0 && Date.now() > deadline) {
-      const far = Math.max(best.done, 0);
-      return {
-        kind: 'unknown',
-        reason: `search exceeded ${budgetMs} ms after ${steps} steps (${p.ops.length} ops on this key); the longest linearizable prefix found covers ${far} of ${p.finite} completed ops${memoEvictions ? `; the memo filled up ${memoEvictions} time(s) and was cleared` : ''}`,
-        memoEvictions,
-      };
+      return { kind: 'unknown', reason: budgetExceeded(p, budgetMs, steps, best.done, visited.evictions), memoEvictions: visited.evictions };
     }
+    // Main phase: the calls before the first pending return, in history order.
     if (entry?.isCall) {
       const e: Entry = entry;
       if (tryOp(e.op)) {
@@ -501,18 +396,10 @@ function searchPartition<S>(p: Partition, model: Model<S>, budgetMs: number, mem
     }
     if (advanced) continue;
     // Nothing explains the return event: record the deepest failure and backtrack.
-    if (done > best.done) {
-      // Only the part of the stack that changed since the last record is copied (amortised O(1)).
-      best.order.length = lowWater;
-      for (let i = lowWater; i < stack.length; i++) best.order.push(frameOp(stack[i]!));
-      best.done = done;
-      best.blocked = blocking ? blocking.op : -1;
-      best.state = state;
-      lowWater = stack.length;
-    }
+    best.offer(stack, done, blocking, state);
     const top = stack.pop();
     if (!top) break;
-    lowWater = Math.min(lowWater, stack.length);
+    best.popped(stack.length);
     state = top.state;
     if (top.candidates) {
       lin.remove(top.candidates[top.ci]!);
@@ -528,12 +415,68 @@ function searchPartition<S>(p: Partition, model: Model<S>, budgetMs: number, mem
       candidates = null;
     }
   }
-  if (done >= p.finite) return { kind: 'ok', memoEvictions };
-  return { kind: 'illegal', failure: describeFailure(p, best), memoEvictions };
+  if (done >= p.finite) return { kind: 'ok', memoEvictions: visited.evictions };
+  return { kind: 'illegal', failure: describeFailure(p, best), memoEvictions: visited.evictions };
+}
 
-  function frameOp(f: Frame): number {
-    return f.candidates ? f.candidates[f.ci]! : f.entry!.op;
+/**
+ * One linearized op on the search stack, and how to resume enumerating the alternatives at its
+ * node: the next main-list entry, or the rest of that node's ordered list of indeterminate
+ * candidates. `state` is the model state before the op.
+ */
+interface Frame<S> {
+  entry: Entry | null;
+  candidates: number[] | null;
+  ci: number;
+  state: S;
+}
+
+/** The op a frame linearized. */
+function frameOp<S>(f: Frame<S>): number {
+  return f.candidates ? f.candidates[f.ci]! : f.entry!.op;
+}
+
+/**
+ * The longest linearizable prefix the search reached, for the failure report. The order is kept
+ * incrementally: only the part of the stack that changed since the last record is copied
+ * (`lowWater` is the depth the stack has not gone below since then), so recording at every dead
+ * end costs amortised O(1) rather than a copy of the stack.
+ */
+class LongestPrefix<S> {
+  /** Completed ops linearized in the prefix (-1 before any dead end). */
+  done = -1;
+  /** The prefix's ops in linearization order. */
+  readonly order: number[] = [];
+  /** The op of the return event nothing could explain (-1: none). */
+  blocked = -1;
+  private lowWater = 0;
+
+  constructor(
+    /** The model state after the prefix. */
+    public state: S,
+  ) {}
+
+  /** At a dead end: keeps this stack if it linearized more completed ops than any before. */
+  offer(stack: ReadonlyArray<Frame<S>>, done: number, blocking: Entry | null, state: S): void {
+    if (done <= this.done) return;
+    this.order.length = this.lowWater;
+    for (let i = this.lowWater; i < stack.length; i++) this.order.push(frameOp(stack[i]!));
+    this.done = done;
+    this.blocked = blocking ? blocking.op : -1;
+    this.state = state;
+    this.lowWater = stack.length;
   }
+
+  /** The stack was popped to `depth` frames: what lies above no longer matches the record. */
+  popped(depth: number): void {
+    this.lowWater = Math.min(this.lowWater, depth);
+  }
+}
+
+/** Why a key's search gave up: the budget, how far it got, and whether the memo overflowed. */
+function budgetExceeded(p: Partition, budgetMs: number, steps: number, bestDone: number, memoEvictions: number): string {
+  const far = Math.max(bestDone, 0);
+  return `search exceeded ${budgetMs} ms after ${steps} steps (${p.ops.length} ops on this key); the longest linearizable prefix found covers ${far} of ${p.finite} completed ops${memoEvictions ? `; the memo filled up ${memoEvictions} time(s) and was cleared` : ''}`;
 }
 
 /**
@@ -577,7 +520,7 @@ function summarize(p: Partition, id: number): OpSummary {
   };
 }
 
-function describeFailure(p: Partition, best: { done: number; order: number[]; blocked: number; state: unknown }): KeyFailure {
+function describeFailure(p: Partition, best: { done: number; order: readonly number[]; blocked: number; state: unknown }): KeyFailure {
   const blocked = Math.max(best.blocked, 0);
   const op = summarize(p, blocked);
   const b = p.source[blocked]!;

@@ -13,7 +13,7 @@
  *
  * The overall counts use the strictest reading: an acknowledged write missing on any node counts.
  */
-import { type Op, type OpPair, pairOps } from '../history/op.js';
+import type { OpPair, PairedHistory } from '../history/op.js';
 import type { Validity } from './linearizable.js';
 
 export interface NodeLoss {
@@ -40,8 +40,7 @@ export interface LossResult {
 
 const key = (v: unknown) => (typeof v === 'string' ? `s${v}` : JSON.stringify(v));
 
-export function checkLoss(history: Op[]): LossResult {
-  const { pairs } = pairOps(history);
+export function checkLoss({ pairs }: PairedHistory): LossResult {
   const finals = pairs.filter((p) => p.invoke.f === 'final-read' && p.complete?.type === 'ok');
   if (pairs.some((p) => p.invoke.f === 'add')) return checkSetLoss(pairs, finals);
   return checkRegisterLoss(pairs, finals);
@@ -51,7 +50,7 @@ function empty(message: string): LossResult {
   return { valid: 'unknown', acked: 0, attempted: 0, lostAcked: 0, recovered: 0, unexpected: 0, perNode: [], lostSamples: [], message };
 }
 
-function checkSetLoss(pairs: OpPair[], finals: OpPair[]): LossResult {
+function checkSetLoss(pairs: readonly OpPair[], finals: OpPair[]): LossResult {
   const adds = pairs.filter((p) => p.invoke.f === 'add');
   const outcome = new Map<string, { value: unknown; type: string }>();
   for (const p of adds) outcome.set(key(p.invoke.value), { value: p.invoke.value, type: p.complete?.type ?? 'info' });
@@ -100,7 +99,7 @@ function checkSetLoss(pairs: OpPair[], finals: OpPair[]): LossResult {
   };
 }
 
-function checkRegisterLoss(pairs: OpPair[], finals: OpPair[]): LossResult {
+function checkRegisterLoss(pairs: readonly OpPair[], finals: OpPair[]): LossResult {
   const writes = pairs.filter((p) => (p.invoke.f === 'write' || p.invoke.f === 'cas') && p.invoke.key !== undefined);
   const written = (p: OpPair) => (p.invoke.f === 'cas' ? (Array.isArray(p.invoke.value) ? p.invoke.value[1] : undefined) : p.invoke.value);
   const byValue = new Map<string, OpPair>();

@@ -6,7 +6,7 @@
  */
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
-import type { Op } from '../history/op.js';
+import type { Op, PairedHistory } from '../history/op.js';
 import { checkLinearizable, DEFAULT_MEMO_MIB, type LinearizabilityOptions, type LinearizabilityResult } from './linearizable.js';
 import type { Model } from './models/model.js';
 
@@ -14,31 +14,15 @@ import type { Model } from './models/model.js';
 const QUICK_TRY_MS = 200;
 const QUICK_TRY_MS_PER_OP = 0.02;
 
-/** Ops per key (client ops only; other events carry no key and no linearizable effect). */
-function splitByKey(history: readonly Op[]): Map<string, Op[]> {
-  const out = new Map<string, Op[]>();
-  const keyOf = new Map<unknown, string>();
-  for (const op of history) {
-    if (typeof op.process !== 'number') continue;
-    // A completion belongs to its invocation's key (it may not repeat the key).
-    const key = op.type === 'invoke' ? (op.key ?? '') : (keyOf.get(op.process) ?? op.key ?? '');
-    if (op.type === 'invoke') keyOf.set(op.process, key);
-    const list = out.get(key);
-    if (list) list.push(op);
-    else out.set(key, [op]);
-  }
-  return out;
-}
-
 export async function checkLinearizableParallel(
-  history: readonly Op[],
+  history: PairedHistory,
   model: Model<unknown>,
   options: LinearizabilityOptions & { threads?: number } = {},
 ): Promise<LinearizabilityResult> {
-  const byKey = splitByKey(history);
+  const byKey = history.byKey();
   const threads = Math.max(1, Math.min(options.threads ?? os.availableParallelism(), byKey.size));
   // Small histories, one key, or a model the workers do not know: not worth a thread.
-  if (threads === 1 || history.length < 2000 || (model.name !== 'register' && model.name !== 'kv')) return checkLinearizable([...history], model, options);
+  if (threads === 1 || history.ops.length < 2000 || (model.name !== 'register' && model.name !== 'kv')) return checkLinearizable(history, model, options);
   const { threads: _t, ...perKey } = options;
   const order = [...byKey.keys()];
   const results = new Map<string, LinearizabilityResult>();
@@ -47,13 +31,14 @@ export async function checkLinearizableParallel(
   // Most keys take milliseconds, and sending a key to a thread costs a copy of its ops: every key
   // gets a short try here first, and only the ones that need a real search go to the threads.
   const budget = options.budgetMsPerKey ?? 10_000;
-  const queue: Array<[string, Op[]]> = [];
-  for (const [key, ops] of byKey) {
+  const queue: Array<[string, readonly Op[]]> = [];
+  for (const [key, keyed] of byKey) {
     if (failures >= maxFailures) break;
     // Long keys that are easy take time in proportion to their length: the try grows with it.
-    const quick = Math.min(budget, QUICK_TRY_MS + ops.length * QUICK_TRY_MS_PER_OP);
-    const r = checkLinearizable(ops, model, { ...perKey, budgetMsPerKey: quick });
-    if (r.unknown.length > 0 && quick < budget) queue.push([key, ops]);
+    const quick = Math.min(budget, QUICK_TRY_MS + keyed.ops.length * QUICK_TRY_MS_PER_OP);
+    const r = checkLinearizable(keyed, model, { ...perKey, budgetMsPerKey: quick });
+    // A worker takes the key's ops (pairs do not cross threads as they are) and pairs them there.
+    if (r.unknown.length > 0 && quick < budget) queue.push([key, keyed.ops]);
     else {
       results.set(key, r);
       failures += r.failures.length;

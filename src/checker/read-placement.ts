@@ -6,7 +6,7 @@
  * reads before its first acknowledgement), or when no write was acknowledged before it. This is
  * the share of read load the followers took.
  */
-import { type Op, pairOps } from '../history/op.js';
+import type { PairedHistory } from '../history/op.js';
 
 const WRITES = new Set(['write', 'cas', 'add', 'append', 'delete']);
 
@@ -17,8 +17,7 @@ export interface ReadPlacement {
   followerShare: number | null;
 }
 
-export function checkReadPlacement(history: Op[]): ReadPlacement {
-  const { pairs } = pairOps(history);
+export function checkReadPlacement({ pairs }: PairedHistory): ReadPlacement {
   // Acknowledging nodes of ok writes, by completion position.
   const acks: Array<{ pos: number; node: string }> = [];
   for (const p of pairs) if (WRITES.has(p.invoke.f) && p.complete?.type === 'ok' && p.complete.node) acks.push({ pos: p.completePos!, node: p.complete.node });

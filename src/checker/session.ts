@@ -4,7 +4,7 @@
  * session; only `read` and `write` ops with a string `key` are looked at (other ops, string
  * processes and nemesis events are ignored).
  *
- * Try it: `checkSessions(await loadHistory('reports/latest/<run>/history.jsonl'))`.
+ * Try it: `checkSessions(PairedHistory.of(await loadHistory('reports/latest/<run>/history.jsonl')))`.
  *
  * Versions. Every written value is unique, so a read's value names the write it returned; `null`
  * names the key's initial, absent state, which precedes every write. A write's position is its
@@ -24,7 +24,7 @@
  *   session made before it, on any key;
  * - writes-follow-reads: a write (that may have taken effect) is positioned after every version the
  *   session read before it, on any key, whoever wrote it.
- * A session is sequential (pairOps pairs an invocation with the next completion of its process), so
+ * A session is sequential (PairedHistory pairs an invocation with the next completion of its process), so
  * "before" in session order is "completed before this op was invoked". One op may break two
  * guarantees (a read older than both the session's own write and its previous read); it is then
  * counted under each.
@@ -55,7 +55,7 @@
  * ordered, so such histories are not judged; the served `lsn` and the `token` are reported, not
  * checked against each other.
  */
-import { isClientProcess, type Op, type OpPair, pairOps } from '../history/op.js';
+import { type ClientOp, type ClientPair, isClientPair, type Op, type PairedHistory } from '../history/op.js';
 
 export type SessionGuarantee = 'read-your-writes' | 'monotonic-reads' | 'monotonic-writes' | 'writes-follow-reads';
 export const SESSION_GUARANTEES: readonly SessionGuarantee[] = ['read-your-writes', 'monotonic-reads', 'monotonic-writes', 'writes-follow-reads'];
@@ -155,7 +155,7 @@ const NO_POLICY = 'unspecified';
 
 /** A write of the history, with what the checker knows of it. */
 interface Write {
-  pair: OpPair;
+  pair: ClientPair;
   key: string;
   value: unknown;
   status: 'ok' | 'info' | 'fail';
@@ -175,7 +175,7 @@ interface Version {
 /** What a session has been promised: the highest version, and the op that promised it. */
 interface Floor {
   version: Version;
-  since: Op;
+  since: ClientOp;
 }
 
 interface SessionState {
@@ -186,12 +186,12 @@ interface SessionState {
 }
 
 /** Checks the four session guarantees and measures read staleness; see the module comment. */
-export function checkSessions(history: Op[], options: SessionCheckOptions = {}): SessionCheckResult {
-  const { pairs } = pairOps(history);
+export function checkSessions(history: PairedHistory, options: SessionCheckOptions = {}): SessionCheckResult {
+  const { pairs } = history;
   const relevant = pairs.filter(
-    (p) => isClientProcess(p.invoke.process) && (p.invoke.f === 'read' || p.invoke.f === 'write') && typeof p.invoke.key === 'string',
+    (p): p is ClientPair => isClientPair(p) && (p.invoke.f === 'read' || p.invoke.f === 'write') && typeof p.invoke.key === 'string',
   );
-  const catalog = catalogWrites(relevant, history);
+  const catalog = catalogWrites(relevant, history.ops);
   const orders = buildKeyOrders(catalog.writes);
   const acks = catalog.writes.filter((w) => w.status === 'ok' && w.rank > 0).sort((a, b) => a.pair.completePos! - b.pair.completePos!);
   const judge = new Judge(options.maxViolations ?? 50, catalog);
@@ -202,7 +202,7 @@ export function checkSessions(history: Op[], options: SessionCheckOptions = {}):
       const w = acks[nextAck++]!;
       orders.get(w.key)!.add(w.rank, options.overwrittenAtNs?.(w.pair.invoke) ?? w.pair.complete!.time);
     }
-    const session = judge.session(p.invoke.process as number);
+    const session = judge.session(p.invoke.process);
     if (p.invoke.f === 'write') judge.write(session, catalog.byPair.get(p)!);
     else if (p.complete?.type === 'ok') judge.read(session, p, orders);
   }
@@ -211,14 +211,14 @@ export function checkSessions(history: Op[], options: SessionCheckOptions = {}):
 
 interface Catalog {
   writes: Write[];
-  byPair: Map<OpPair, Write>;
+  byPair: Map<ClientPair, Write>;
   /** key → value name (valueName) → the first write that wrote it. */
   byValue: Map<string, Map<string, Write>>;
   deletedKeys: Set<string>;
   duplicateValue: number;
 }
 
-function catalogWrites(relevant: OpPair[], history: Op[]): Catalog {
+function catalogWrites(relevant: ClientPair[], history: readonly Op[]): Catalog {
   const c: Catalog = { writes: [], byPair: new Map(), byValue: new Map(), deletedKeys: new Set(), duplicateValue: 0 };
   for (const op of history) if (op.f === 'delete' && op.type === 'invoke' && typeof op.key === 'string') c.deletedKeys.add(op.key);
   for (const p of relevant) {
@@ -238,7 +238,7 @@ function catalogWrites(relevant: OpPair[], history: Op[]): Catalog {
 }
 
 /** logLsn (from either event) is authoritative; otherwise the LSN an ok acknowledgement carried. */
-function positionOf(p: OpPair): number | undefined {
+function positionOf(p: ClientPair): number | undefined {
   const logLsn = p.invoke.logLsn ?? p.complete?.logLsn;
   if (typeof logLsn === 'number') return logLsn;
   return p.complete?.type === 'ok' && typeof p.complete.lsn === 'number' ? p.complete.lsn : undefined;
@@ -311,7 +311,7 @@ function atLeast(g: Version, e: Version): boolean {
   return g.write === e.write || g.pos > e.pos;
 }
 
-function higher(floor: Floor | undefined, v: Version, since: Op): Floor {
+function higher(floor: Floor | undefined, v: Version, since: ClientOp): Floor {
   return floor && floor.version.pos >= v.pos ? floor : { version: v, since };
 }
 
@@ -378,7 +378,7 @@ class Judge {
     s.ownWrites.set(w.key, higher(s.ownWrites.get(w.key), v, op));
   }
 
-  read(s: SessionState, p: OpPair, orders: Map<string, KeyOrder>): void {
+  read(s: SessionState, p: ClientPair, orders: Map<string, KeyOrder>): void {
     const op = p.invoke;
     const done = p.complete!;
     const key = op.key!;
@@ -404,7 +404,7 @@ class Judge {
   }
 
   /** The version an ok read returned, or undefined (counted) when it cannot be placed. */
-  private versionRead(p: OpPair, key: string): Version | undefined {
+  private versionRead(p: ClientPair, key: string): Version | undefined {
     const value = p.complete!.value;
     if (value === null || value === undefined) {
       if (!this.catalog.deletedKeys.has(key)) return { key, write: null, pos: Number.NEGATIVE_INFINITY };
@@ -418,7 +418,7 @@ class Judge {
       if (this.examples.length < MAX_EXAMPLES)
         this.examples.push({
           index: p.invoke.index,
-          session: p.invoke.process as number,
+          session: p.invoke.process,
           key,
           value,
           node: p.complete!.node ?? null,
@@ -438,14 +438,14 @@ class Judge {
     return bucket(this.byPolicy, name, newPolicySamples);
   }
 
-  private violation(kind: SessionGuarantee, op: Op, done: Op | undefined, floor: Floor, got: Version): void {
+  private violation(kind: SessionGuarantee, op: ClientOp, done: ClientOp | undefined, floor: Floor, got: Version): void {
     this.counts[kind]++;
     const policy = typeof op.policy === 'string' ? op.policy : null;
     this.policy(policy ?? NO_POLICY).violations++;
     if (this.listed.length >= this.maxViolations) return;
     this.listed.push({
       kind,
-      session: op.process as number,
+      session: op.process,
       f: op.f === 'read' ? 'read' : 'write',
       key: op.key!,
       index: op.index,

@@ -6,7 +6,7 @@
  *   lagMs  = invocation time − when the first acknowledged write the node lacked was acknowledged.
  * Reads without an LSN (from other systems) are not judged.
  */
-import { type Op, pairOps } from '../history/op.js';
+import type { Op, PairedHistory } from '../history/op.js';
 import { countBelow } from '../lib/sorted.js';
 
 export interface StaleReadResult {
@@ -25,8 +25,7 @@ export interface StaleReadResult {
 
 const NS_PER_MS = 1e6;
 
-export function checkStaleReads(history: Op[]): StaleReadResult {
-  const { pairs } = pairOps(history);
+export function checkStaleReads({ pairs }: PairedHistory): StaleReadResult {
   // Acknowledged writes (ok with an LSN) in completion order, with a running maximum of LSNs.
   const acks = pairs
     .filter((p) => p.complete?.type === 'ok' && p.invoke.f !== 'read' && p.invoke.f !== 'final-read' && typeof p.complete.lsn === 'number')

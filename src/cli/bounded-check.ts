@@ -18,6 +18,15 @@ export interface BoundedResult {
   bounded: boolean;
 }
 
+/** What the check worker (check-worker.ts) sends back for one file. */
+export type WorkerAnswer = { result: CheckResult } | { error: { message: string; exitCode?: ExitCode } };
+
+/** What the worker is sent: one file to check. */
+export interface WorkerRequest {
+  file: string;
+  options: CheckFileOptions;
+}
+
 export class BoundedChecker {
   private worker: Worker | undefined;
 
@@ -30,8 +39,8 @@ export class BoundedChecker {
 
   async check(file: string, options: CheckFileOptions): Promise<BoundedResult> {
     const w = this.spawn();
-    const answer = await new Promise<{ result?: CheckResult; error?: { message: string; exitCode?: number }; outOfMemory?: boolean }>((resolve) => {
-      const onMessage = (m: { result?: CheckResult; error?: { message: string; exitCode?: number } }) => {
+    const answer = await new Promise<WorkerAnswer | { outOfMemory: true }>((resolve) => {
+      const onMessage = (m: WorkerAnswer) => {
         w.off('error', onError);
         resolve(m);
       };
@@ -42,12 +51,13 @@ export class BoundedChecker {
       };
       w.once('message', onMessage);
       w.once('error', onError);
-      w.postMessage({ file, options });
+      const request: WorkerRequest = { file, options };
+      w.postMessage(request);
     });
-    if (answer.result) return { result: answer.result, bounded: true };
-    if (answer.outOfMemory) return { result: await checkFile(file, options), bounded: false };
-    if (answer.error?.exitCode !== undefined) throw new HarnessError(answer.error.message, answer.error.exitCode as ExitCode);
-    throw new Error(answer.error?.message ?? 'the check worker stopped');
+    if ('result' in answer) return { result: answer.result, bounded: true };
+    if ('outOfMemory' in answer) return { result: await checkFile(file, options), bounded: false };
+    if (answer.error.exitCode !== undefined) throw new HarnessError(answer.error.message, answer.error.exitCode);
+    throw new Error(answer.error.message);
   }
 
   async close(): Promise<void> {

@@ -7,7 +7,8 @@
  * in the text log; in EDN every non-blank line must be an op map.
  */
 import { parseEDNString } from 'edn-data';
-import { ConfigError } from '../lib/errors.js';
+import { ConfigError, toError } from '../lib/errors.js';
+import { isRecord } from '../lib/schema.js';
 import type { Op } from './op.js';
 import { MAX_VALUE_DEPTH, validateHistory } from './reader.js';
 
@@ -17,25 +18,25 @@ function parseEdn(text: string, where: string): unknown {
   try {
     return parseEDNString(text, EDN_OPTIONS);
   } catch (e: unknown) {
-    throw new ConfigError(`${where}: not valid EDN: ${(e as Error).message.split('\n')[0]}`);
+    throw new ConfigError(`${where}: not valid EDN: ${toError(e).message.split('\n')[0]}`);
   }
 }
 
 export function importJepsenEdn(text: string, where = 'history.edn'): Op[] {
-  const raw: unknown[] = [];
+  const raw: Array<Record<string, unknown>> = [];
   const lines: number[] = [];
   text.split('\n').forEach((line, i) => {
     if (line.trim() === '' || line.trim().startsWith(';')) return;
     const v = parseEdn(line, `${where}:${i + 1}`);
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new ConfigError(`${where}:${i + 1}: expected an op map, got ${line.slice(0, 60)}`);
-    const o = { ...(v as Record<string, unknown>) };
+    if (!isRecord(v)) throw new ConfigError(`${where}:${i + 1}: expected an op map, got ${line.slice(0, 60)}`);
+    const o = { ...v };
     delete o.index;
     numbersForBigints(o, `${where}:${i + 1}`);
     raw.push(o);
     lines.push(i + 1);
   });
   return validateHistory(
-    splitIndependentKeys(raw as Array<Record<string, unknown>>).map((o, index) => ({ ...o, index })),
+    splitIndependentKeys(raw).map((o, index) => ({ ...o, index })),
     where,
     lines,
   );
@@ -60,9 +61,8 @@ function toNumbers(v: unknown, levels: number, refuse: (n: bigint) => never): un
   if (typeof v !== 'object' || v === null || levels === 0) return v;
   if (Array.isArray(v)) {
     for (let i = 0; i < v.length; i++) v[i] = toNumbers(v[i], levels - 1, refuse);
-  } else {
-    const o = v as Record<string, unknown>;
-    for (const k of Object.keys(o)) o[k] = toNumbers(o[k], levels - 1, refuse);
+  } else if (isRecord(v)) {
+    for (const k of Object.keys(v)) v[k] = toNumbers(v[k], levels - 1, refuse);
   }
   return v;
 }
@@ -77,7 +77,7 @@ const MAX_EXACT = BigInt(Number.MAX_SAFE_INTEGER);
  */
 export function splitIndependentKeys(ops: Array<Record<string, unknown>>): Array<Record<string, unknown>> {
   const client = ops.filter((o) => typeof o.process === 'number' && o.key === undefined);
-  const tuple = (v: unknown) => Array.isArray(v) && v.length === 2 && (typeof v[0] === 'number' || typeof v[0] === 'string');
+  const tuple = (v: unknown): v is [number | string, unknown] => Array.isArray(v) && v.length === 2 && (typeof v[0] === 'number' || typeof v[0] === 'string');
   if (client.length === 0 || !client.every((o) => tuple(o.value) || (o.type !== 'invoke' && o.type !== 'ok' && o.value === null))) return ops;
   // A plain register's reads are invoked with nil: at least one tuple-valued read invocation says "independent".
   if (!client.some((o) => o.type === 'invoke' && o.f === 'read' && tuple(o.value))) return ops;
@@ -85,7 +85,7 @@ export function splitIndependentKeys(ops: Array<Record<string, unknown>>): Array
   return ops.map((o) => {
     if (typeof o.process !== 'number' || o.key !== undefined) return o;
     if (tuple(o.value)) {
-      const [k, v] = o.value as [unknown, unknown];
+      const [k, v] = o.value;
       if (o.type === 'invoke') keyOf.set(o.process, String(k));
       return { ...o, key: String(k), value: v };
     }
@@ -102,7 +102,8 @@ export function importJepsenLog(text: string, where = 'jepsen.log'): Op[] {
   text.split('\n').forEach((line, i) => {
     const m = LOG_LINE.exec(line);
     if (!m) return;
-    const [, proc, type, f, rest] = m as unknown as [string, string, string, string, string];
+    // Every group takes part in a match: the defaults only satisfy the type.
+    const [, proc = '', type = '', f = '', rest = ''] = m;
     const process = /^\d+$/.test(proc) ? Number(proc) : proc.replace(/^:/, '');
     const { value, error } = splitValue(rest.trim(), `${where}:${i + 1}`);
     const op: Record<string, unknown> = { process, type, f, value, time: raw.length, index: raw.length };

@@ -13,6 +13,8 @@
  * - no field's value nests more than 64 levels of arrays and objects (reader.ts checks all this).
  */
 
+import { ConfigError } from '../lib/errors.js';
+
 export type OpType = 'invoke' | 'ok' | 'fail' | 'info';
 export const OP_TYPES: readonly OpType[] = ['invoke', 'ok', 'fail', 'info'];
 
@@ -52,41 +54,112 @@ export interface OpPair {
   completePos: number | undefined;
 }
 
-export interface PairedHistory {
-  pairs: OpPair[];
-  events: Op[];
+/** An op of a client process. */
+export type ClientOp = Op & { process: number };
+
+/** A pair of a client process (its completion, if any, is of the same process). */
+export interface ClientPair extends OpPair {
+  invoke: ClientOp;
+  complete: ClientOp | undefined;
 }
 
-const paired = new WeakMap<readonly Op[], PairedHistory>();
+export function isClientPair(p: OpPair): p is ClientPair {
+  return isClientProcess(p.invoke.process);
+}
+
+/** A history that breaks the rules pairing relies on (reader.ts reports it with file and line). */
+export class HistoryError extends ConfigError {}
 
 /**
- * Pairs each client invocation with the next completion of the same process. Nemesis and other
- * string-process events are returned separately. Assumes a validated history (reader.ts). The
- * result is cached per history array: every checker needs it, and a history is not edited once
- * checking starts.
+ * A history with each client invocation paired with its completion: the one place pairing
+ * happens. A check pairs its history once and hands the result to every checker, so that none
+ * pairs again and all of them see the same pairs.
+ *
+ * Pairing is by position, not by `index`: an invocation's completion is the next completion of
+ * the same process (a process is sequential; reader.ts rejects a second invoke while one is
+ * pending). Two ops sharing an `index` therefore cannot be confused here. A client completion with
+ * no pending invocation is rejected; nemesis and harness events (string processes) may stand
+ * alone and are kept apart in `events`.
  */
-export function pairOps(history: readonly Op[]): PairedHistory {
-  const cached = paired.get(history);
-  if (cached) return cached;
-  const pairs: OpPair[] = [];
-  const events: Op[] = [];
-  const open = new Map<Process, OpPair>();
-  for (let i = 0; i < history.length; i++) {
-    const op = history[i]!;
-    if (op.type === 'invoke') {
-      const pair: OpPair = { invoke: op, complete: undefined, invokePos: i, completePos: undefined };
-      open.set(op.process, pair);
-      pairs.push(pair);
-      continue;
+export class PairedHistory {
+  private keyed: Map<string, PairedHistory> | undefined;
+
+  private constructor(
+    /** The history as given, in order. */
+    readonly ops: readonly Op[],
+    /** Every invocation with its completion, in invocation order. */
+    readonly pairs: readonly OpPair[],
+    /** Completions with no invocation: nemesis and harness events only. */
+    readonly events: readonly Op[],
+  ) {}
+
+  /** Pairs a history. Throws HistoryError for a client completion with no pending invocation. */
+  static of(history: readonly Op[]): PairedHistory {
+    const pairs: OpPair[] = [];
+    const events: Op[] = [];
+    const open = new Map<Process, OpPair>();
+    for (let i = 0; i < history.length; i++) {
+      const op = history[i]!;
+      if (op.type === 'invoke') {
+        const pair: OpPair = { invoke: op, complete: undefined, invokePos: i, completePos: undefined };
+        open.set(op.process, pair);
+        pairs.push(pair);
+        continue;
+      }
+      const pending = open.get(op.process);
+      if (pending) {
+        pending.complete = op;
+        pending.completePos = i;
+        open.delete(op.process);
+      } else if (isClientProcess(op.process)) {
+        throw new HistoryError(`history position ${i} (index ${op.index}): "${op.type}" for process ${op.process} without a pending invoke`);
+      } else events.push(op);
     }
-    const pending = open.get(op.process);
-    if (pending) {
-      pending.complete = op;
-      pending.completePos = i;
-      open.delete(op.process);
-    } else events.push(op);
+    return new PairedHistory(history, pairs, events);
   }
-  const result = { pairs, events };
-  paired.set(history, result);
-  return result;
+
+  /**
+   * The client ops of each key, each as a paired history of its own (keys in order of first
+   * invocation). A completion belongs to its invocation's key whether or not it repeats it. The
+   * pairs are these pairs with their positions renumbered into the key's `ops`, so nothing is
+   * paired again and `ops[p.invokePos] === p.invoke` holds here as in every PairedHistory.
+   */
+  byKey(): ReadonlyMap<string, PairedHistory> {
+    if (this.keyed) return this.keyed;
+    const keyAt: Array<string | undefined> = new Array(this.ops.length);
+    const opsOf = new Map<string, Op[]>();
+    for (const p of this.pairs) {
+      if (!isClientProcess(p.invoke.process)) continue;
+      const key = p.invoke.key ?? '';
+      keyAt[p.invokePos] = key;
+      if (p.completePos !== undefined) keyAt[p.completePos] = key;
+      if (!opsOf.has(key)) opsOf.set(key, []);
+    }
+    // Each event's position within its key's ops, by its position in this history.
+    const keyPos = new Int32Array(this.ops.length);
+    for (let i = 0; i < this.ops.length; i++) {
+      const key = keyAt[i];
+      if (key === undefined) continue;
+      const ops = opsOf.get(key)!;
+      keyPos[i] = ops.length;
+      ops.push(this.ops[i]!);
+    }
+    const pairsOf = new Map<string, OpPair[]>([...opsOf.keys()].map((key) => [key, []]));
+    for (const p of this.pairs) {
+      if (!isClientProcess(p.invoke.process)) continue;
+      pairsOf.get(p.invoke.key ?? '')!.push({
+        invoke: p.invoke,
+        complete: p.complete,
+        invokePos: keyPos[p.invokePos]!,
+        completePos: p.completePos === undefined ? undefined : keyPos[p.completePos],
+      });
+    }
+    this.keyed = new Map([...opsOf].map(([key, ops]) => [key, new PairedHistory(ops, pairsOf.get(key)!, [])]));
+    return this.keyed;
+  }
+}
+
+/** @deprecated Pair once with `PairedHistory.of` and pass the result on. */
+export function pairOps(history: readonly Op[]): PairedHistory {
+  return PairedHistory.of(history);
 }

@@ -13,12 +13,12 @@
  */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { ConfigError } from '../lib/errors.js';
+import { toError } from '../lib/errors.js';
 import { MAX_JSON_DEPTH } from '../lib/http-body.js';
 import { isRecord } from '../lib/schema.js';
-import { isClientProcess, OP_TYPES, type Op, type OpType, type Process } from './op.js';
+import { HistoryError, isClientProcess, OP_TYPES, type Op, type OpType, type Process } from './op.js';
 
-export class HistoryError extends ConfigError {}
+export { HistoryError };
 
 /** Validates ops one at a time, remembering which processes have an invoke pending. */
 export class HistoryValidator {
@@ -80,8 +80,8 @@ export class HistoryValidator {
     if (o.time === undefined) o.time = this.count;
     if (o.value === undefined) o.value = null;
     if (typeof o.key === 'number') o.key = String(o.key);
-    o.type = this.intern(o.type as string);
-    o.f = this.intern(o.f as string);
+    o.type = this.intern(o.type);
+    o.f = this.intern(o.f);
     if (typeof o.key === 'string') o.key = this.intern(o.key);
     if (typeof o.node === 'string') o.node = this.intern(o.node);
     // Every field was checked above; the object is completed in place, not copied (histories run
@@ -143,8 +143,9 @@ function nestsDeeper(v: object, levels: number): boolean {
     for (const x of v) if (typeof x === 'object' && x !== null && nestsDeeper(x, levels - 1)) return true;
     return false;
   }
+  if (!isRecord(v)) return false;
   for (const k in v) {
-    const x = (v as Record<string, unknown>)[k];
+    const x = v[k];
     if (typeof x === 'object' && x !== null && nestsDeeper(x, levels - 1)) return true;
   }
   return false;
@@ -169,9 +170,10 @@ export async function* readHistoryBatches(file: string): AsyncGenerator<Op[]> {
   let n = 0;
   const chunks = (async function* () {
     try {
-      yield* stream as AsyncIterable<string>;
+      // With an encoding set, every chunk is a string.
+      for await (const chunk of stream) yield String(chunk);
     } catch (e: unknown) {
-      throw new HistoryError(`${file}: cannot read history (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+      throw new HistoryError(`${file}: cannot read history (${errnoCode(e) ?? toError(e).message})`);
     }
   })();
   for await (const chunk of chunks) {
@@ -211,6 +213,11 @@ export function validateHistory(ops: unknown[], where = 'history', lines?: reado
   return ops.map((o, i) => v.check(o, lines?.[i] ?? i + 1));
 }
 
+/** The `code` of a Node system error (ENOENT…), if `e` is one. */
+function errnoCode(e: unknown): string | undefined {
+  return isRecord(e) && typeof e.code === 'string' ? e.code : undefined;
+}
+
 function isOpType(v: unknown): v is OpType {
-  return typeof v === 'string' && (OP_TYPES as readonly string[]).includes(v);
+  return typeof v === 'string' && OP_TYPES.some((t) => t === v);
 }

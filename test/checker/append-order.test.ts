@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkLinearizable } from '../../src/checker/linearizable.js';
 import { kvModel } from '../../src/checker/models/kv.js';
-import type { Op } from '../../src/history/op.js';
+import { type Op, PairedHistory } from '../../src/history/op.js';
 import { syntheticKvHistory } from '../../src/history/synthetic.js';
 import { Rng } from '../../src/lib/rng.js';
 
@@ -18,12 +18,12 @@ function mutate(ops: Op[], rng: Rng): Op[] {
   const reads = ops.filter((o) => o.type === 'ok' && o.f === 'read' && typeof o.value === 'string' && o.value.split(' ').length > 2);
   if (reads.length === 0 || rng.chance(0.4)) return ops;
   const r = rng.pick(reads);
-  const pieces = (r.value as string).trim().split(' ');
+  const pieces = String(r.value).trim().split(' ');
   const how = rng.int(4);
   if (how === 3) {
     // Read ahead: the answer also shows the next piece of the longest answer (an append that may
     // have started only after this read returned).
-    const longest = reads.map((x) => (x.value as string).trim().split(' ')).sort((a, b) => b.length - a.length)[0]!;
+    const longest = reads.map((x) => String(x.value).trim().split(' ')).sort((a, b) => b.length - a.length)[0]!;
     if (longest.length > pieces.length && pieces.every((p, i) => longest[i] === p)) pieces.push(longest[pieces.length]!);
     return ops.map((o) => (o === r ? { ...o, value: `${pieces.join(' ')} ` } : o));
   }
@@ -42,8 +42,8 @@ describe('append order decider vs search', () => {
     for (let seed = 1; seed <= 300; seed++) {
       const rng = new Rng(seed);
       const ops = mutate(syntheticKvHistory({ clients: 2 + rng.int(4), keys: 1, ops: 8 + rng.int(14), seed, infoProbability: 0.1, slowProbability: 0.2 }), rng);
-      const fast = checkLinearizable(ops, kvModel);
-      const slow = checkLinearizable(ops, searchOnly);
+      const fast = checkLinearizable(PairedHistory.of(ops), kvModel);
+      const slow = checkLinearizable(PairedHistory.of(ops), searchOnly);
       expect(fast.valid, `seed ${seed}: decider ${String(fast.valid)} (${fast.failures[0]?.message ?? ''}), search ${String(slow.valid)}`).toBe(slow.valid);
       if (fast.decidedByOrder) decided++;
       if (fast.valid === false) illegal++;
@@ -59,7 +59,7 @@ describe('append order decider vs search', () => {
       { index: 2, time: 2, process: 0, type: 'invoke', f: 'read', key: 'k', value: null },
       { index: 3, time: 3, process: 0, type: 'ok', f: 'read', key: 'k', value: 'a ' },
     ];
-    const r = checkLinearizable(ops, kvModel);
+    const r = checkLinearizable(PairedHistory.of(ops), kvModel);
     expect(r.valid).toBe(true);
     expect(r.decidedByOrder ?? 0).toBe(0);
   });

@@ -2,9 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { checkLinearizable } from '../../src/checker/linearizable.js';
 import { kvModel } from '../../src/checker/models/kv.js';
 import { registerModel } from '../../src/checker/models/register.js';
+import { PairedHistory } from '../../src/history/op.js';
 import { h } from '../helpers/history.js';
 
-const check = (ops: ReturnType<typeof h>) => checkLinearizable(ops, registerModel);
+const check = (ops: ReturnType<typeof h>) => checkLinearizable(PairedHistory.of(ops), registerModel);
 
 describe('linearizable: register', () => {
   it('the empty history is linearizable', () => {
@@ -143,7 +144,7 @@ describe('linearizable: register', () => {
     for (let p = 0; p < 18; p++) steps.push(['info', p, 'write', p]);
     for (let i = 0; i < 40; i++) steps.push(['invoke', 100 + i, 'read', null], ['ok', 100 + i, 'read', i % 18]);
     steps.push(['invoke', 99, 'read', null], ['ok', 99, 'read', 'never']);
-    const r = checkLinearizable(h(...steps), registerModel, { budgetMsPerKey: 1 });
+    const r = checkLinearizable(PairedHistory.of(h(...steps)), registerModel, { budgetMsPerKey: 1 });
     expect(r.valid).toBe('unknown');
     expect(r.unknown[0]!.reason).toMatch(
       /^search exceeded 1 ms after \d+ steps \(59 ops on this key\); the longest linearizable prefix found covers \d+ of \d+ completed ops$/,
@@ -169,9 +170,9 @@ describe('linearizable: kv with append', () => {
       ['invoke', 0, 'read', null],
       ['ok', 0, 'read', 'ab'],
     );
-    expect(checkLinearizable(ops, kvModel).valid).toBe(true);
+    expect(checkLinearizable(PairedHistory.of(ops), kvModel).valid).toBe(true);
     ops[7]!.value = 'ba';
-    expect(checkLinearizable(ops, kvModel).valid).toBe(false);
+    expect(checkLinearizable(PairedHistory.of(ops), kvModel).valid).toBe(false);
   });
 });
 
@@ -183,8 +184,8 @@ describe('linearizability: a memo that fills up', () => {
     const model = { ...kv, name: 'kv-search' };
     for (const anomalies of [0, 1]) {
       const ops = syntheticKvHistory({ clients: 6, keys: 1, ops: 60, seed: 3, anomalies, slowProbability: 0.3 });
-      const roomy = checkLinearizable(ops, model);
-      const tight = checkLinearizable(ops, model, { memoryMib: 0.002 });
+      const roomy = checkLinearizable(PairedHistory.of(ops), model);
+      const tight = checkLinearizable(PairedHistory.of(ops), model, { memoryMib: 0.002 });
       expect(tight.valid).toBe(roomy.valid);
       expect(roomy.memoEvictions).toEqual([]);
       expect(tight.memoEvictions.length).toBe(1);

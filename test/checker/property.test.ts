@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkLinearizable } from '../../src/checker/linearizable.js';
 import { registerModel } from '../../src/checker/models/register.js';
-import type { Op } from '../../src/history/op.js';
+import { type Op, PairedHistory } from '../../src/history/op.js';
 import { syntheticRegisterHistory } from '../../src/history/synthetic.js';
 import { Rng } from '../../src/lib/rng.js';
 
@@ -23,7 +23,7 @@ function okReads(ops: Op[]): Op[] {
 
 describe('checker: property', () => {
   it.each(seeds)('seed %i: generated history is linearizable', (seed) => {
-    const r = checkLinearizable(generate(seed), registerModel);
+    const r = checkLinearizable(PairedHistory.of(generate(seed)), registerModel);
     expect(r.valid, `SEED=${seed}: ${r.failures[0]?.message}`).toBe(true);
   });
 
@@ -32,7 +32,7 @@ describe('checker: property', () => {
     const reads = okReads(ops);
     if (reads.length === 0) return;
     new Rng(seed).pick(reads).value = 'never-written';
-    expect(checkLinearizable(ops, registerModel).valid, `SEED=${seed}`).toBe(false);
+    expect(checkLinearizable(PairedHistory.of(ops), registerModel).valid, `SEED=${seed}`).toBe(false);
   });
 
   it.each(seeds)('seed %i: one read of a value written only after it completed is not', (seed) => {
@@ -44,7 +44,7 @@ describe('checker: property', () => {
     const read = rng.pick(candidates);
     const later = writes.filter((w) => w.key === read.key && w.index > read.index);
     read.value = rng.pick(later).value;
-    expect(checkLinearizable(ops, registerModel).valid, `SEED=${seed}`).toBe(false);
+    expect(checkLinearizable(PairedHistory.of(ops), registerModel).valid, `SEED=${seed}`).toBe(false);
   });
 
   it('mutations were applied to most seeds (the property is not vacuous)', () => {

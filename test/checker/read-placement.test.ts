@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { checkReadPlacement } from '../../src/checker/read-placement.js';
-import type { Op } from '../../src/history/op.js';
+import { type Op, PairedHistory } from '../../src/history/op.js';
 
 let index = 0;
 const op = (process: number, type: Op['type'], f: string, extra: Partial<Op> = {}): Op => ({
@@ -26,7 +26,7 @@ describe('checkReadPlacement', () => {
       op(1, 'invoke', 'read', { key: 'k' }),
       op(1, 'fail', 'read', { key: 'k', node: 'n3', error: 'too_stale' }),
     ];
-    expect(checkReadPlacement(h)).toEqual({ okReads: 2, followerReads: 1, followerShare: 0.5 });
+    expect(checkReadPlacement(PairedHistory.of(h))).toEqual({ okReads: 2, followerReads: 1, followerShare: 0.5 });
   });
 
   it("a read on the new leader before its first acknowledgement is the leader's, not a follower read", () => {
@@ -40,10 +40,10 @@ describe('checkReadPlacement', () => {
       op(0, 'invoke', 'write', { key: 'k', value: 'b' }),
       op(0, 'ok', 'write', { key: 'k', value: 'b', node: 'n2' }),
     ];
-    expect(checkReadPlacement(h)).toEqual({ okReads: 1, followerReads: 0, followerShare: 0 });
+    expect(checkReadPlacement(PairedHistory.of(h))).toEqual({ okReads: 1, followerReads: 0, followerShare: 0 });
   });
 
   it('has no share without ok reads', () => {
-    expect(checkReadPlacement([]).followerShare).toBeNull();
+    expect(checkReadPlacement(PairedHistory.of([])).followerShare).toBeNull();
   });
 });

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { checkSessions, type SessionCheckResult } from '../../src/checker/session.js';
-import type { Op, OpType } from '../../src/history/op.js';
+import { type Op, type OpType, PairedHistory } from '../../src/history/op.js';
 import { Rng } from '../../src/lib/rng.js';
 
 const MS = 1e6;
@@ -62,7 +62,7 @@ function totalViolations(r: SessionCheckResult): number {
 describe('checker: session guarantees: violations', () => {
   it('read-your-writes: a read after the session wrote the key returns the initial state', () => {
     const h = new History().write(1, 'a', '1-1', { lsn: 10 }).read(1, 'a', null, { node: 'n3', lsn: 7, token: 10 });
-    const r = checkSessions(h.ops);
+    const r = checkSessions(PairedHistory.of(h.ops));
     expect(r.violations).toEqual({ 'read-your-writes': 1, 'monotonic-reads': 0, 'monotonic-writes': 0, 'writes-follow-reads': 0 });
     expect(r.violationList).toEqual([
       {
@@ -85,7 +85,7 @@ describe('checker: session guarantees: violations', () => {
 
   it('read-your-writes: one violation per read, against the newest own write', () => {
     const h = new History().write(1, 'a', '1-1', { lsn: 5 }).write(2, 'a', '2-1', { lsn: 6 }).write(1, 'a', '1-2', { lsn: 7 }).read(1, 'a', '2-1');
-    const r = checkSessions(h.ops);
+    const r = checkSessions(PairedHistory.of(h.ops));
     expect(r.violations['read-your-writes']).toBe(1);
     expect(r.violationList[0]!.expected).toMatchObject({ value: '1-2', lsn: 7 });
     expect(r.violationList[0]!.got).toMatchObject({ value: '2-1', lsn: 6 });
@@ -98,14 +98,14 @@ describe('checker: session guarantees: violations', () => {
       .write(2, 'a', '2-2', { lsn: 11 })
       .read(1, 'a', '2-2', { node: 'n1', lsn: 11 })
       .read(1, 'a', '2-1', { node: 'n3', lsn: 10 });
-    const r = checkSessions(h.ops);
+    const r = checkSessions(PairedHistory.of(h.ops));
     expect(r.violations).toEqual({ 'read-your-writes': 0, 'monotonic-reads': 1, 'monotonic-writes': 0, 'writes-follow-reads': 0 });
     expect(r.violationList[0]).toMatchObject({ kind: 'monotonic-reads', session: 1, index: 6, node: 'n3', requiredBy: 4, expected: { value: '2-2' } });
   });
 
   it('monotonic writes: a session write positioned before its earlier acknowledged write', () => {
     const h = new History().write(1, 'a', '1-1', { lsn: 20 }).write(1, 'b', '1-2', { lsn: 15 });
-    const r = checkSessions(h.ops);
+    const r = checkSessions(PairedHistory.of(h.ops));
     expect(r.violations).toEqual({ 'read-your-writes': 0, 'monotonic-reads': 0, 'monotonic-writes': 1, 'writes-follow-reads': 0 });
     expect(r.violationList[0]).toMatchObject({
       kind: 'monotonic-writes',
@@ -121,14 +121,14 @@ describe('checker: session guarantees: violations', () => {
 
   it('writes-follow-reads: a write positioned before a version the session read (another key, another writer)', () => {
     const h = new History().write(2, 'a', '2-1', { lsn: 20 }).read(1, 'a', '2-1', { lsn: 20 }).write(1, 'b', '1-1', { lsn: 15 });
-    const r = checkSessions(h.ops);
+    const r = checkSessions(PairedHistory.of(h.ops));
     expect(r.violations).toEqual({ 'read-your-writes': 0, 'monotonic-reads': 0, 'monotonic-writes': 0, 'writes-follow-reads': 1 });
     expect(r.violationList[0]).toMatchObject({ kind: 'writes-follow-reads', session: 1, key: 'b', requiredBy: 2, expected: { key: 'a', value: '2-1' } });
   });
 
   it('one read older than both the own write and the previous read breaks both guarantees', () => {
     const h = new History().write(1, 'a', '1-1', { lsn: 5 }).read(1, 'a', '1-1').read(1, 'a', null);
-    const r = checkSessions(h.ops);
+    const r = checkSessions(PairedHistory.of(h.ops));
     expect(r.violations['read-your-writes']).toBe(1);
     expect(r.violations['monotonic-reads']).toBe(1);
     expect(r.violationList.map((v) => v.index)).toEqual([4, 4]);
@@ -136,7 +136,7 @@ describe('checker: session guarantees: violations', () => {
 
   it('two writes at one LSN (reused after a rewind) are not ordered: the own write is not seen', () => {
     const h = new History().write(1, 'a', '1-1', { lsn: 9 }).write(2, 'a', '2-1', { lsn: 9 }).read(1, 'a', '2-1');
-    expect(checkSessions(h.ops).violations['read-your-writes']).toBe(1);
+    expect(checkSessions(PairedHistory.of(h.ops)).violations['read-your-writes']).toBe(1);
   });
 
   it('logLsn, when present, orders writes instead of the acknowledged LSN', () => {
@@ -146,9 +146,9 @@ describe('checker: session guarantees: violations', () => {
         .write(2, 'a', '2-1', { lsn: 9 })
         .read(1, 'a', '2-1').ops;
     // By its acknowledgement (50) the own write is newer than what was read (9): a violation.
-    expect(checkSessions(build(undefined)).violations['read-your-writes']).toBe(1);
+    expect(checkSessions(PairedHistory.of(build(undefined))).violations['read-your-writes']).toBe(1);
     // The final leader's log puts it at 8, before 9: the read saw a later version.
-    const r = checkSessions(build(8));
+    const r = checkSessions(PairedHistory.of(build(8)));
     expect(r.violations['read-your-writes']).toBe(0);
     expect(r.staleness.versionsBehind.max).toBe(0);
   });
@@ -156,9 +156,9 @@ describe('checker: session guarantees: violations', () => {
   it('lists at most maxViolations (50 by default) but counts all', () => {
     const h = new History().write(1, 'a', '1-1', { lsn: 5 });
     for (let i = 0; i < 60; i++) h.read(1, 'a', null);
-    expect(checkSessions(h.ops).violations['read-your-writes']).toBe(60);
-    expect(checkSessions(h.ops).violationList).toHaveLength(50);
-    expect(checkSessions(h.ops, { maxViolations: 5 }).violationList).toHaveLength(5);
+    expect(checkSessions(PairedHistory.of(h.ops)).violations['read-your-writes']).toBe(60);
+    expect(checkSessions(PairedHistory.of(h.ops)).violationList).toHaveLength(50);
+    expect(checkSessions(PairedHistory.of(h.ops), { maxViolations: 5 }).violationList).toHaveLength(5);
   });
 
   it('counts violations per policy, writes included', () => {
@@ -166,7 +166,7 @@ describe('checker: session guarantees: violations', () => {
       .write(1, 'a', '1-1', { lsn: 20 })
       .read(1, 'a', null, { policy: 'round-robin' })
       .write(1, 'b', '1-2', { lsn: 15, policy: 'leader-only' });
-    const r = checkSessions(h.ops);
+    const r = checkSessions(PairedHistory.of(h.ops));
     expect(r.perPolicy['round-robin']!.violations).toBe(1);
     expect(r.perPolicy['leader-only']!.violations).toBe(1);
     // The session-policy write broke nothing and no read used that policy: no entry for it.
@@ -176,7 +176,7 @@ describe('checker: session guarantees: violations', () => {
 
 describe('checker: session guarantees: legal histories', () => {
   it('the empty history', () => {
-    const r = checkSessions([]);
+    const r = checkSessions(PairedHistory.of([]));
     expect(r).toMatchObject({ sessions: 0, okReads: 0, readsJudged: 0, writes: 0, violationList: [], perNode: {}, perPolicy: {} });
     expect(totalViolations(r)).toBe(0);
     expect(r.staleness.versionsBehind.max).toBe(0);
@@ -188,7 +188,7 @@ describe('checker: session guarantees: legal histories', () => {
       .write(2, 'a', '2-2', { lsn: 11 }) // ok at 4 ms
       .write(2, 'a', '2-3', { lsn: 12 }) // ok at 6 ms
       .read(1, 'a', '2-1', { node: 'n3' }); // invoked at 7 ms
-    const r = checkSessions(h.ops);
+    const r = checkSessions(PairedHistory.of(h.ops));
     expect(totalViolations(r)).toBe(0);
     expect(r.readsJudged).toBe(1);
     // Two acknowledged writes are after 2-1; the first of them was acknowledged at 4 ms.
@@ -197,7 +197,7 @@ describe('checker: session guarantees: legal histories', () => {
 
   it('reads of the initial state before any write', () => {
     const h = new History().read(1, 'a', null).read(2, 'a', null).read(1, 'a', null).write(3, 'a', '3-1', { lsn: 1 });
-    const r = checkSessions(h.ops);
+    const r = checkSessions(PairedHistory.of(h.ops));
     expect(totalViolations(r)).toBe(0);
     expect(r.readsJudged).toBe(3);
     expect(r.staleness.behind).toBe(0);
@@ -212,7 +212,7 @@ describe('checker: session guarantees: legal histories', () => {
       .read(1, 'a', '1-2', { node: 'n2', lsn: 7, token: 7 })
       .write(1, 'b', '1-3', { lsn: 8 })
       .read(1, 'b', '1-3', { node: 'n1', lsn: 8, token: 8 });
-    const r = checkSessions(h.ops);
+    const r = checkSessions(PairedHistory.of(h.ops));
     expect(totalViolations(r)).toBe(0);
     expect(r).toMatchObject({ sessions: 1, okReads: 4, readsJudged: 4, writes: 3, writesJudged: 3 });
     expect(Object.keys(r.perNode).sort()).toEqual(['n1', 'n2', 'n3']);
@@ -224,7 +224,7 @@ describe('checker: session guarantees: legal histories', () => {
     h.event(1, 'invoke', 'read', 'a', null);
     h.event(2, 'ok', 'write', 'a', '2-1', { lsn: 3 });
     h.event(1, 'ok', 'read', 'a', null, { lsn: 2, node: 'n2' });
-    const r = checkSessions(h.ops);
+    const r = checkSessions(PairedHistory.of(h.ops));
     expect(totalViolations(r)).toBe(0);
     expect(r.staleness.behind).toBe(0);
   });
@@ -238,7 +238,7 @@ describe('checker: session guarantees: legal histories', () => {
       .write(1, 'a', '1-2', { type: 'fail' })
       .read(1, 'a', '1-1');
     h.event(1, 'invoke', 'read', 'a', null); // still pending when the history ends
-    const r = checkSessions(h.ops);
+    const r = checkSessions(PairedHistory.of(h.ops));
     expect(totalViolations(r)).toBe(0);
     expect(r).toMatchObject({ okReads: 1, readsJudged: 1, writes: 2, writesJudged: 1, writesUnpositioned: 0 });
   });
@@ -248,7 +248,7 @@ describe('checker: session guarantees: legal histories', () => {
     h.ops.push({ index: 2, time: 3 * MS, process: 'nemesis', type: 'info', f: 'kill', value: 'n1' });
     h.ops.push({ index: 3, time: 4 * MS, process: 'final', type: 'invoke', f: 'read', key: 'a', value: null });
     h.ops.push({ index: 4, time: 5 * MS, process: 'final', type: 'ok', f: 'read', key: 'a', value: null });
-    const r = checkSessions(h.ops);
+    const r = checkSessions(PairedHistory.of(h.ops));
     expect(r).toMatchObject({ sessions: 1, okReads: 0 });
     expect(totalViolations(r)).toBe(0);
   });
@@ -262,19 +262,19 @@ describe('checker: session guarantees: info writes and unknown values', () => {
       .read(1, 'a', '1-2') // proves 1-2 happened, but not where
       .read(1, 'a', '1-1') // older than 1-2? unknown: not flagged
       .write(1, 'b', '1-3', { lsn: 6 });
-    const r = checkSessions(h.ops);
+    const r = checkSessions(PairedHistory.of(h.ops));
     expect(totalViolations(r)).toBe(0);
     expect(r).toMatchObject({ okReads: 2, readsJudged: 1, readsUnordered: 1, writesUnpositioned: 1, infoWritesSeen: 1, writesJudged: 2 });
   });
 
   it('an info write requires nothing of the session that made it', () => {
     const h = new History().write(1, 'a', '1-1', { type: 'info', logLsn: 5 }).read(1, 'a', null);
-    expect(totalViolations(checkSessions(h.ops))).toBe(0);
+    expect(totalViolations(checkSessions(PairedHistory.of(h.ops)))).toBe(0);
   });
 
   it('an info write the final log holds (logLsn) is ordered among the versions', () => {
     const h = new History().write(2, 'a', '2-1', { lsn: 10 }).write(2, 'a', '2-2', { type: 'info', logLsn: 12 }).read(1, 'a', '2-2').read(1, 'a', '2-1');
-    const r = checkSessions(h.ops);
+    const r = checkSessions(PairedHistory.of(h.ops));
     expect(r.violations['monotonic-reads']).toBe(1);
     expect(r.violationList[0]!.expected).toMatchObject({ value: '2-2', lsn: 12 });
     expect(r.infoWritesSeen).toBe(1);
@@ -282,7 +282,7 @@ describe('checker: session guarantees: info writes and unknown values', () => {
 
   it('an info write is judged as the later write when it has a position', () => {
     const h = new History().write(1, 'a', '1-1', { lsn: 20 }).write(1, 'b', '1-2', { type: 'info', logLsn: 15 });
-    expect(checkSessions(h.ops).violations['monotonic-writes']).toBe(1);
+    expect(checkSessions(PairedHistory.of(h.ops)).violations['monotonic-writes']).toBe(1);
   });
 
   it('a read of a value no write wrote, or only a failed write, is an anomaly, not a violation', () => {
@@ -292,7 +292,7 @@ describe('checker: session guarantees: info writes and unknown values', () => {
       .read(1, 'a', 'never-written', { node: 'n3' })
       .read(1, 'a', '2-1')
       .read(1, 'b', '1-1'); // a value written, but to another key
-    const r = checkSessions(h.ops);
+    const r = checkSessions(PairedHistory.of(h.ops));
     expect(totalViolations(r)).toBe(0);
     expect(r.anomalies).toMatchObject({ unknownValue: 2, failedWriteValue: 1, duplicateValue: 0 });
     expect(r.anomalies.examples[0]).toEqual({ index: 4, session: 1, key: 'a', value: 'never-written', node: 'n3', why: 'unknown-value' });
@@ -301,7 +301,7 @@ describe('checker: session guarantees: info writes and unknown values', () => {
 
   it('a value written twice is counted', () => {
     const h = new History().write(1, 'a', 'x', { lsn: 1 }).write(2, 'a', 'x', { lsn: 2 });
-    expect(checkSessions(h.ops).anomalies.duplicateValue).toBe(1);
+    expect(checkSessions(PairedHistory.of(h.ops)).anomalies.duplicateValue).toBe(1);
   });
 
   it('null is not judged on a key that has deletes', () => {
@@ -309,7 +309,7 @@ describe('checker: session guarantees: info writes and unknown values', () => {
     h.event(1, 'invoke', 'delete', 'a', null);
     h.event(1, 'ok', 'delete', 'a', null, { lsn: 6 });
     h.read(1, 'a', null);
-    const r = checkSessions(h.ops);
+    const r = checkSessions(PairedHistory.of(h.ops));
     expect(totalViolations(r)).toBe(0);
     expect(r.readsUnordered).toBe(1);
   });
@@ -324,7 +324,7 @@ describe('checker: session guarantees: staleness', () => {
       .read(2, 'a', '9-2', { policy: 'leader-only', node: 'n1' })
       .read(3, 'a', null, { policy: 'round-robin', node: 'n3' }) // invoked at 9 ms: 2 behind, 7 ms
       .read(3, 'a', 'unknown', { policy: 'round-robin', node: 'n3' });
-    const r = checkSessions(h.ops);
+    const r = checkSessions(PairedHistory.of(h.ops));
     expect(r.okReads).toBe(4);
     expect(r.perPolicy['round-robin']).toMatchObject({ okReads: 3, judged: 2, behind: 2, versionsBehind: { max: 2 }, msBehind: { max: 7 } });
     expect(r.perPolicy['leader-only']).toMatchObject({ okReads: 1, judged: 1, behind: 0, versionsBehind: { max: 0 }, msBehind: { max: 0 } });
@@ -340,8 +340,8 @@ describe('checker: session guarantees: staleness', () => {
     const h = new History();
     h.event(1, 'invoke', 'read', 'a', null);
     h.event(1, 'ok', 'read', 'a', null);
-    expect(Object.keys(checkSessions(h.ops).perPolicy)).toEqual(['unspecified']);
-    expect(Object.keys(checkSessions(h.ops).perNode)).toEqual(['?']);
+    expect(Object.keys(checkSessions(PairedHistory.of(h.ops)).perPolicy)).toEqual(['unspecified']);
+    expect(Object.keys(checkSessions(PairedHistory.of(h.ops)).perNode)).toEqual(['?']);
   });
 
   it('overwrittenAtNs refines the overwrite time, the set of later writes stays the acknowledged ones', () => {
@@ -350,8 +350,8 @@ describe('checker: session guarantees: staleness', () => {
       .write(2, 'a', '2-2', { lsn: 11 }) // ok at 4 ms
       .read(1, 'a', '2-1'); // invoked at 5 ms
     const appliedAt = (w: Op) => (w.value === '2-2' ? 3.5 * MS : undefined);
-    expect(checkSessions(h.ops).staleness.msBehind.max).toBe(1);
-    expect(checkSessions(h.ops, { overwrittenAtNs: appliedAt }).staleness.msBehind.max).toBe(1.5);
+    expect(checkSessions(PairedHistory.of(h.ops)).staleness.msBehind.max).toBe(1);
+    expect(checkSessions(PairedHistory.of(h.ops), { overwrittenAtNs: appliedAt }).staleness.msBehind.max).toBe(1.5);
   });
 });
 
@@ -439,7 +439,7 @@ function generate(seed: number): { ops: Op[]; writes: GeneratedWrite[] } {
 
 describe('checker: session guarantees: property', () => {
   it.each(seeds)('seed %i: a sequential store breaks no guarantee and no read is behind', (seed) => {
-    const r = checkSessions(generate(seed).ops);
+    const r = checkSessions(PairedHistory.of(generate(seed).ops));
     expect(r.violationList, `SEED=${seed}`).toEqual([]);
     expect(totalViolations(r), `SEED=${seed}`).toBe(0);
     expect(r.staleness.versionsBehind.max, `SEED=${seed}`).toBe(0);
@@ -469,7 +469,7 @@ describe('checker: session guarantees: property', () => {
     const rng = new Rng(seed);
     const { read, older } = rng.pick(candidates);
     read.value = rng.pick(older);
-    const r = checkSessions(ops);
+    const r = checkSessions(PairedHistory.of(ops));
     expect(r.violations['read-your-writes'], `SEED=${seed}`).toBe(1);
     expect(r.violationList.find((v) => v.kind === 'read-your-writes')!.got.value, `SEED=${seed}`).toBe(read.value);
     // Moving one read back lowers what later ops require, so nothing else about writes changes.
@@ -478,7 +478,7 @@ describe('checker: session guarantees: property', () => {
 
   it('the property is not vacuous: most seeds judge reads and have a read to mutate', () => {
     const generated = seeds.map(generate);
-    expect(generated.filter((g) => checkSessions(g.ops).readsJudged > 0).length).toBeGreaterThanOrEqual(Math.min(seeds.length, 35));
+    expect(generated.filter((g) => checkSessions(PairedHistory.of(g.ops)).readsJudged > 0).length).toBeGreaterThanOrEqual(Math.min(seeds.length, 35));
     expect(generated.filter((g) => mutable(g.ops, g.writes).length > 0).length).toBeGreaterThanOrEqual(Math.min(seeds.length, 30));
   });
 });

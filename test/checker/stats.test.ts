@@ -3,6 +3,7 @@ import { checkAvailability } from '../../src/checker/availability.js';
 import { checkHistory, mergeValidity, safe } from '../../src/checker/checker.js';
 import { checkLatency } from '../../src/checker/latency.js';
 import { checkStaleReads } from '../../src/checker/stale.js';
+import { PairedHistory } from '../../src/history/op.js';
 import { h } from '../helpers/history.js';
 
 describe('stale reads', () => {
@@ -17,14 +18,14 @@ describe('stale reads', () => {
       ['invoke', 1, 'read', null],
       ['ok', 1, 'read', 2, { lsn: 2, node: 'n2' }],
     );
-    const r = checkStaleReads(ops);
+    const r = checkStaleReads(PairedHistory.of(ops));
     expect(r).toMatchObject({ reads: 2, judged: 2, stale: 1, maxStaleLsn: 1, maxStaleMs: 1 });
     expect(r.worst[0]).toMatchObject({ node: 'n2', lagLsn: 1, lagMs: 1 });
     expect(r.perNode.n2).toEqual({ reads: 2, stale: 1, maxStaleMs: 1 });
   });
 
   it('no reads, nothing judged', () => {
-    expect(checkStaleReads([])).toMatchObject({ reads: 0, judged: 0, stale: 0, maxStaleMs: 0 });
+    expect(checkStaleReads(PairedHistory.of([]))).toMatchObject({ reads: 0, judged: 0, stale: 0, maxStaleMs: 0 });
   });
 });
 
@@ -42,19 +43,19 @@ describe('availability', () => {
       ['invoke', 0, 'write', 4],
       ['ok', 0, 'write', 4], // ok at 9 ms
     );
-    const r = checkAvailability(ops);
+    const r = checkAvailability(PairedHistory.of(ops));
     expect(r).toMatchObject({ ops: 5, ok: 3, fail: 1, info: 1, outageMs: 8 });
     expect(r.okShare).toBeCloseTo(0.6);
   });
 
   it('the empty history has no outage', () => {
-    expect(checkAvailability([])).toMatchObject({ ops: 0, outageMs: 0 });
+    expect(checkAvailability(PairedHistory.of([]))).toMatchObject({ ops: 0, outageMs: 0 });
   });
 });
 
 describe('latency', () => {
   it('HdrHistogram quantiles per f and per node', () => {
-    const r = checkLatency(h(['invoke', 0, 'write', 1], ['ok', 0, 'write', 1, { node: 'n1' }], ['invoke', 0, 'read', null]));
+    const r = checkLatency(PairedHistory.of(h(['invoke', 0, 'write', 1], ['ok', 0, 'write', 1, { node: 'n1' }], ['invoke', 0, 'read', null])));
     expect(r.byF.write).toMatchObject({ count: 1 });
     expect(r.byF.write!.p50Ms).toBeCloseTo(1, 2);
     expect(r.byNode.n1!.count).toBe(1);

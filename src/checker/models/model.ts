@@ -36,9 +36,9 @@ export interface Model<S> {
    * effect (write, successful cas). With `observedValue`, lets the checker settle indeterminate
    * writes before the search when every written value on a key is unique (see linearizable.ts).
    */
-  writtenValue?(op: LinOp): unknown;
+  writtenValue?(op: LinOp): S | undefined;
   /** The value a completed op definitely saw in the state (a read's result, a cas's expectation). */
-  observedValue?(op: LinOp): unknown;
+  observedValue?(op: LinOp): S | undefined;
 }
 
 /** Equality of JSON values (register values are usually numbers or strings). */
