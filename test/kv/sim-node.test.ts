@@ -121,6 +121,12 @@ describe('KvNode on a simulated clock, network and disk', () => {
     const rewound = await world.run(readRewound('/data/n1', world.disks.get('n1')));
     expect(rewound.map((r) => r.key)).toEqual(['lost0', 'lost1', 'lost2', 'lost3', 'lost4']);
     expect(rewound.every((r) => r.epoch === 1)).toBe(true);
+    // Its epoch history is the new leader's: epoch 2 starts where n2's first record of it is.
+    expect(n1.status().epochHistory).toEqual(n2.status().epochHistory);
+    expect(n1.status().epochHistory).toEqual([
+      { epoch: 1, startLsn: 1 },
+      { epoch: 2, startLsn: 11 },
+    ]);
     // A write sent to the deposed leader is refused with a hint to the new one.
     await expect(world.run(n1.write({ type: 'put', key: 'z', value: 'z' }))).rejects.toThrow(/is a follower/);
   });
