@@ -128,6 +128,8 @@ export interface RunData {
   failovers: Array<{ node: string; epoch: number; detectionMs: number; promotionMs: number; outageMs: number | null }>;
   /** Each acknowledged write the logs show lost: when it was acknowledged (seconds), by whom, and where its record went. */
   lostWrites: Array<{ at: number; node: string | null; epoch: number | null; where: string }>;
+  /** Reads that returned a write the final state lacks: when (seconds), which client, from which node, what. */
+  lostReads?: Array<{ t: number; process: number | string; node: string | null; key: string; value: unknown; write: string }>;
   /** The session checker's and read placement's results, when the run was checked for them. */
   sessions?: SessionsCheck;
   readPlacement?: PlacementCheck;
@@ -356,6 +358,7 @@ async function loadRun(dir: string, result: RunResult): Promise<RunData> {
     rewound,
     failovers,
     lostWrites,
+    lostReads: check.lostReads && !check.lostReads.crashed ? check.lostReads.reads : [],
     sessions,
     readPlacement,
   };

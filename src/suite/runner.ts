@@ -186,6 +186,7 @@ export function formatSummaryTable(results: SuiteResults): string {
     'outage ms',
     'stale reads',
     'max stale ms',
+    'lost-write reads',
     'gate',
   ];
   const fmt = (v: number | null, d = 1) => (v === null ? '-' : v.toFixed(d));
@@ -205,6 +206,7 @@ export function formatSummaryTable(results: SuiteResults): string {
       s.outageMs.toFixed(0),
       String(s.staleReads),
       s.staleReads ? s.maxStaleMs.toFixed(0) : '-',
+      s.readsOfLostWrites === null ? '-' : String(s.readsOfLostWrites),
       e ? verdictCell(e) : 'no runs',
     ];
   });

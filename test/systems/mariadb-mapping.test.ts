@@ -47,7 +47,7 @@ describe('mariadb: mode mapping', () => {
       '--rpl-semi-sync-master-wait-point=AFTER_SYNC',
     ])
       expect(o).toContain(want);
-    expect(o).toContain('--rpl-semi-sync-master-enabled=ON');
+    expect(o).toContain('--rpl-semi-sync-master-enabled=OFF');
   });
 
   it('refuses what MariaDB does not have, one line each', () => {

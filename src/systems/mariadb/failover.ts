@@ -123,7 +123,11 @@ export class MariadbMonitor {
       return await Promise.race([work, timeout]);
     } finally {
       clearTimeout(timer);
-      work.catch(() => {}).finally(() => conn?.destroy());
+      // A clean QUIT where the connection still works (an abort warning per probe otherwise).
+      work.then(
+        () => conn?.end().catch(() => conn?.destroy()),
+        () => conn?.destroy(),
+      );
     }
   }
 

@@ -34,7 +34,7 @@ import type { LagSample, SystemUnderTest } from '../system.js';
 import { type BinlogTxn, binlogFiles, readBinlogs } from './binlog.js';
 import { writeEvidence } from './evidence.js';
 import { MariadbMonitor } from './failover.js';
-import { compareGtidPos, seqIn } from './gtid.js';
+import { compareGtidPos, type Gtid, gtidText, seqIn } from './gtid.js';
 import { semiSyncSettings, serverOptions, unsupported } from './mapping.js';
 import { findMariadbTools, type MariadbTools } from './packages.js';
 import { APP_USER, DATABASE, MariadbDataClient, SCHEMA_SQL } from './sql-client.js';
@@ -79,6 +79,8 @@ export class MariadbSystem implements SystemUnderTest {
     await fsp.mkdir(path.join(dir, 'monitor'), { recursive: true });
     await fsp.chmod(dir, 0o711);
     await makeTraversable(dir);
+    // mariadbd writes its error log there itself, as its own user.
+    if (tools.runAs) await fsp.chown(path.join(dir, 'logs'), tools.runAs.uid, tools.runAs.gid);
     const sys = new MariadbSystem(spec, dir, tools);
     sys.forgetInterrupt = onInterrupt(() => sys.down());
     try {
@@ -397,23 +399,34 @@ export class MariadbSystem implements SystemUnderTest {
   /** Every node answers, replicates from the primary, and has applied the primary's binlog position. */
   async waitConverged(timeoutMs: number): Promise<number> {
     const mon = this.monitor;
+    let behind = 'no primary';
     const ok = await waitFor(
       async () => {
         const primary = mon?.primary;
         if (!mon || !primary) return false;
         const probes = await Promise.all(this.nodes.map((n) => mon.probe(n.id)));
         const p = probes[this.nodes.findIndex((n) => n.id === primary)]!;
-        if (!p.ok || p.readOnly) return false;
-        return this.nodes.every((n, i) => {
-          if (n.id === primary) return true;
+        if (!p.ok || p.readOnly) {
+          behind = `primary ${primary}: ${p.ok ? 'read-only' : p.error}`;
+          return false;
+        }
+        const lagging = this.nodes.flatMap((n, i) => {
           const r = probes[i]!;
-          return r.ok && r.readOnly && r.slave?.Slave_IO_Running === 'Yes' && compareGtidPos(r.currentPos ?? [], p.binlogPos ?? []) >= 0;
+          if (n.id === primary) return [];
+          if (!r.ok) return [`${n.id}: ${r.error}`];
+          const io = r.slave?.Slave_IO_Running;
+          if (r.readOnly && io === 'Yes' && compareGtidPos(r.currentPos ?? [], p.binlogPos ?? []) >= 0) return [];
+          return [
+            `${n.id}: read_only ${r.readOnly ? 1 : 0}, IO ${String(io ?? 'not a replica')}, at ${gtidListText(r.currentPos)} of ${gtidListText(p.binlogPos)}${r.slave?.Last_IO_Error ? `, ${String(r.slave.Last_IO_Error)}` : ''}${r.slave?.Last_SQL_Error ? `, ${String(r.slave.Last_SQL_Error)}` : ''}`,
+          ];
         });
+        behind = lagging.join('; ');
+        return lagging.length === 0;
       },
       timeoutMs,
       250,
     );
-    if (!ok) throw new EnvironmentError(`MariaDB cluster ${this.spec.name} did not converge within ${timeoutMs} ms`);
+    if (!ok) throw new EnvironmentError(`MariaDB cluster ${this.spec.name} did not converge within ${timeoutMs} ms (${behind})`);
     return 0;
   }
 
@@ -475,3 +488,5 @@ async function makeTraversable(dir: string): Promise<void> {
     if (st && (st.mode & 0o001) === 0 && existsSync(d)) await fsp.chmod(d, (st.mode & 0o7777) | 0o011);
   }
 }
+
+const gtidListText = (pos: Gtid[] | undefined) => (pos?.length ? pos.map(gtidText).join(',') : 'nothing');

@@ -74,7 +74,12 @@ export function serverOptions(
     opt('max_connections', 200),
     // Replicas notice a silent primary within seconds, not the default minute.
     opt('slave_net_timeout', 4),
-    ...Object.entries(semi).map(([k, v]) => opt(k, v)),
+    // The wait point and timeout everywhere, but semi-sync waits only on the primary: the monitor
+    // turns it on when it makes a node primary. On a replica it would hold the applier thread
+    // (log_slave_updates) waiting for an acknowledgement nobody sends.
+    opt('rpl_semi_sync_master_enabled', 'OFF'),
+    opt('rpl_semi_sync_master_wait_point', semi.rpl_semi_sync_master_wait_point),
+    opt('rpl_semi_sync_master_timeout', semi.rpl_semi_sync_master_timeout),
     opt('rpl_semi_sync_slave_enabled', 'ON'),
   ];
 }
