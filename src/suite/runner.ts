@@ -186,7 +186,6 @@ export function formatSummaryTable(results: SuiteResults): string {
     'outage ms',
     'stale reads',
     'max stale ms',
-    'lost-write reads',
     'gate',
   ];
   const fmt = (v: number | null, d = 1) => (v === null ? '-' : v.toFixed(d));
@@ -206,7 +205,6 @@ export function formatSummaryTable(results: SuiteResults): string {
       s.outageMs.toFixed(0),
       String(s.staleReads),
       s.staleReads ? s.maxStaleMs.toFixed(0) : '-',
-      s.readsOfLostWrites === null ? '-' : String(s.readsOfLostWrites),
       e ? verdictCell(e) : 'no runs',
     ];
   });
