@@ -322,6 +322,21 @@ export class MariadbSystem implements SystemUnderTest {
     if (code !== 0) throw new Error(`${path.basename(cmd)} exited ${code}: ${stderr.trim().split('\n').slice(-2).join(' ')}`);
   }
 
+  /** The primary's own port, past the proxy (bench:peers drives every system directly). */
+  directPort(id: string): number {
+    return this.node(id).port;
+  }
+
+  /** Each node's mariadbd pid (bench:peers counts their CPU time). */
+  pids(): Array<{ id: string; pid: number }> {
+    return this.nodes.map((n) => ({ id: n.id, pid: n.pid }));
+  }
+
+  /** The fault proxy's pid. */
+  proxyPid(): number | undefined {
+    return this.proxy?.pid;
+  }
+
   // ---- SystemUnderTest --------------------------------------------------------------------
 
   nodeIds(): string[] {
