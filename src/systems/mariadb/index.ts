@@ -485,7 +485,7 @@ export class MariadbSystem implements SystemUnderTest {
         const before = [];
         for (const d of this.setAside.get(n.id) ?? []) before.push(...(await readBinlogs(this.tools.binlog, d)));
         binlogs[n.id] = [...before, ...(await readBinlogs(this.tools.binlog, n.dataDir))];
-        why[n.id] = 'MariaDB binlog, not a replab log (see binlog-evidence.json)';
+        why[n.id] = 'MariaDB keeps a binlog, not a replab log; binlog-evidence.json says which binlogs hold each write';
       } catch (e: unknown) {
         why[n.id] = `its binlog could not be read: ${toError(e).message.split('\n')[0]}`;
       }
