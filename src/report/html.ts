@@ -80,6 +80,11 @@ export function settingsText(m: { system?: string; replication: Record<string, u
     const mode = r.mode === 'async' ? 'synchronous_mode off' : r.mode === 'sync' ? 'synchronous_mode_strict' : `synchronous_mode, ${String(r.k)} sync standby`;
     return `PostgreSQL + Patroni: ${mode}, synchronous_commit ${pg[String(r.ackLevel)] ?? '?'}`;
   }
+  if (m.system === 'mariadb') {
+    if (r.mode === 'async') return "MariaDB: semi-sync off; replab's monitor fails over";
+    const until = r.onSyncTimeout === 'degrade' ? `falls back to async after ${String(r.syncTimeoutMs)} ms` : 'blocks (the longest timeout)';
+    return `MariaDB: semi-sync ${r.waitPoint === 'after-commit' ? 'AFTER_COMMIT' : 'AFTER_SYNC'}, one replica's ack; ${until}; replab's monitor fails over`;
+  }
   const parts: string[] = [];
   if (r.mode === 'async') parts.push("async: acknowledged after the leader's own fsync, without waiting for any follower");
   else {
@@ -90,6 +95,7 @@ export function settingsText(m: { system?: string; replication: Record<string, u
     else if (r.onSyncTimeout) parts.push('blocks when no follower answers in time');
   }
   if (r.applyDelayMs) parts.push(`followers apply ${String(r.applyDelayMs)} ms late`);
+  if (r.visibility === 'early') parts.push('writes visible on the leader before they are acknowledged');
   parts.push(m.fencing === 'none' ? 'no fencing (split brain possible)' : `fencing by ${m.fencing}`);
   return parts.join('; ');
 }

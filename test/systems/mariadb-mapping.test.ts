@@ -1,6 +1,7 @@
 /** The MariaDB adapter's pure parts: spec → server settings, errors → outcomes, GTIDs, binlog text. */
 import { describe, expect, it } from 'vitest';
 import { parseClusterSpec } from '../../src/cluster/spec.js';
+import { settingsText } from '../../src/report/html.js';
 import { parseBinlogText } from '../../src/systems/mariadb/binlog.js';
 import { binlogEvidence, whereWent } from '../../src/systems/mariadb/evidence.js';
 import { compareGtidPos, errantGtids, gtidText, mostAdvanced, parseGtidList } from '../../src/systems/mariadb/gtid.js';
@@ -55,6 +56,19 @@ describe('mariadb: mode mapping', () => {
     expect(unsupported(spec({ replication: { mode: 'semi-sync', k: 2 } }))[0]).toMatch(/exactly one replica/);
     expect(unsupported(spec({ replication: { mode: 'semi-sync', visibility: 'early' } }))[0]).toMatch(/waitPoint after-commit/);
     expect(unsupported(spec({ replication: { mode: 'semi-sync', waitPoint: 'after-commit' } }))).toEqual([]);
+  });
+
+  it("the report says a mode's MariaDB settings in words, and replab's early visibility", () => {
+    const words = (replication: Record<string, unknown>) => settingsText({ system: 'mariadb', replication, fencing: 'lease' });
+    expect(words({ mode: 'async' })).toBe("MariaDB: semi-sync off; replab's monitor fails over");
+    expect(words({ mode: 'semi-sync', k: 1, waitPoint: 'after-commit', onSyncTimeout: 'block' })).toBe(
+      "MariaDB: semi-sync AFTER_COMMIT, one replica's ack; blocks (the longest timeout); replab's monitor fails over",
+    );
+    expect(words({ mode: 'semi-sync', k: 1, onSyncTimeout: 'degrade', syncTimeoutMs: 10000 })).toContain('AFTER_SYNC');
+    expect(words({ mode: 'semi-sync', k: 1, onSyncTimeout: 'degrade', syncTimeoutMs: 10000 })).toContain('falls back to async after 10000 ms');
+    expect(settingsText({ replication: { mode: 'semi-sync', k: 1, visibility: 'early' }, fencing: 'lease' })).toContain(
+      'writes visible on the leader before they are acknowledged',
+    );
   });
 
   it('waitPoint is refused for systems that do not have it', () => {
