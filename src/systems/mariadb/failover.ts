@@ -23,6 +23,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import mariadb, { type Connection } from 'mariadb';
 import { toError } from '../../lib/errors.js';
+import { waitFor } from '../../lib/wait.js';
 import type { BinlogRow, BinlogTxn } from './binlog.js';
 import { errantGtids, type Gtid, gtidText, mostAdvanced, parseGtidList, seqIn } from './gtid.js';
 import type { SemiSyncSettings } from './mapping.js';
@@ -261,12 +262,15 @@ export class MariadbMonitor {
   /** Stops `id` fetching from the old primary and waits (up to 5 s) until it applied what it has; its position then. */
   private async drain(id: string): Promise<Gtid[]> {
     await this.sql(id, ['STOP SLAVE IO_THREAD'], 3000);
-    const until = Date.now() + 5000;
-    while (Date.now() < until) {
-      const s = ((await this.sql(id, ['SHOW SLAVE STATUS'], 2000)) as Array<Record<string, unknown>>)[0];
-      if (!s || s.Slave_SQL_Running !== 'Yes' || String(s.Slave_SQL_Running_State ?? '').includes('read all relay log')) break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    // Applied everything it received, or its applier stopped (then its position is what it is).
+    await waitFor(
+      async () => {
+        const s = ((await this.sql(id, ['SHOW SLAVE STATUS'], 2000)) as Array<Record<string, unknown>>)[0];
+        return s?.Slave_SQL_Running !== 'Yes' || String(s.Slave_SQL_Running_State ?? '').includes('read all relay log');
+      },
+      5000,
+      50,
+    );
     const rows = (await this.sql(id, ['SELECT @@gtid_current_pos AS cur'], 2000)) as Array<{ cur: string }>;
     return parseGtidList(rows[0]?.cur);
   }
