@@ -16,6 +16,7 @@ import type { SuiteResults } from '../suite/results.js';
 import { readResults } from '../suite/results.js';
 import type { RunResult } from '../suite/run-one.js';
 import { medianOf } from '../suite/summary.js';
+import { readBinlogEvidence, whereWent } from '../systems/mariadb/evidence.js';
 import { type ModeStory, whatHappened } from './story.js';
 
 export interface TimePoint {
@@ -129,7 +130,9 @@ export interface RunData {
   /** Each acknowledged write the logs show lost: when it was acknowledged (seconds), by whom, and where its record went. */
   lostWrites: Array<{ at: number; node: string | null; epoch: number | null; where: string }>;
   /** Reads that returned a write the final state lacks: when (seconds), which client, from which node, what. */
-  lostReads?: Array<{ t: number; process: number | string; node: string | null; key: string; value: unknown; write: string }>;
+  lostReads?: Array<{ t: number; process: number | string; node: string | null; key: string; value: unknown; write: string; where?: string }>;
+  /** MariaDB runs: where the sampled lost acknowledged writes went, by the binlogs (where → how many). */
+  lostWritesWhere?: { sampled: number; where: Record<string, number> };
   /** The session checker's and read placement's results, when the run was checked for them. */
   sessions?: SessionsCheck;
   readPlacement?: PlacementCheck;
@@ -358,7 +361,7 @@ async function loadRun(dir: string, result: RunResult): Promise<RunData> {
     rewound,
     failovers,
     lostWrites,
-    lostReads: check.lostReads && !check.lostReads.crashed ? check.lostReads.reads : [],
+    ...(await binlogWhereabouts(dir, run, check)),
     sessions,
     readPlacement,
   };
@@ -840,4 +843,34 @@ function modeReads(results: SuiteResults, runs: RunData[]): ModeReads[] {
     });
   }
   return out;
+}
+
+/**
+ * The run's reads of lost writes and, where the system kept binlog evidence (MariaDB), where each
+ * write they read went, and where the sampled lost acknowledged writes went. A set element is
+ * stored under the workload's key prefix with the value "1"; a register value under its key.
+ */
+async function binlogWhereabouts(
+  dir: string,
+  run: Record<string, unknown>,
+  check: Partial<CheckFile>,
+): Promise<Pick<RunData, 'lostReads' | 'lostWritesWhere'>> {
+  const reads = check.lostReads && !check.lostReads.crashed ? check.lostReads.reads : [];
+  const ev = await readBinlogEvidence(dir);
+  if (!ev) return { lostReads: reads };
+  const w = isRecord(run.workload) ? run.workload : {};
+  const isSet = w.workload === 'set';
+  const prefix = typeof w.keyPrefix === 'string' ? w.keyPrefix : '';
+  const stored = (key: string, value: unknown): [string, string] => (isSet ? [`${prefix}${String(value)}`, '1'] : [key, String(value)]);
+  const samples = check.loss && !check.loss.crashed ? check.loss.lostSamples : [];
+  const where: Record<string, number> = {};
+  for (const s of samples) {
+    const [k, v] = isSet ? stored('', s) : isRecord(s) ? [String(s.key), String(s.value)] : ['', ''];
+    const text = whereWent(ev, k, v, { gtids: false });
+    where[text] = (where[text] ?? 0) + 1;
+  }
+  return {
+    lostReads: reads.map((r) => ({ ...r, where: whereWent(ev, ...stored(r.key, r.value)) })),
+    ...(samples.length ? { lostWritesWhere: { sampled: samples.length, where } } : {}),
+  };
 }

@@ -237,11 +237,11 @@ export function renderHtml(data: ReportData, svgs: { headline: string; reads?: s
         .slice(0, 20)
         .map(
           (l) =>
-            `<tr><td>${l.t.toFixed(2)}</td><td>${esc(String(l.process))}</td><td>${esc(l.node ?? '?')}</td><td class="l">${esc(l.key)} = ${esc(JSON.stringify(l.value))}</td><td>${esc(l.write)}</td></tr>`,
+            `<tr><td>${l.t.toFixed(2)}</td><td>${esc(String(l.process))}</td><td>${esc(l.node ?? '?')}</td><td class="l">${esc(l.key)} = ${esc(JSON.stringify(l.value))}</td><td>${esc(l.write)}</td>${l.where ? `<td class="l">${esc(l.where)}</td>` : ''}</tr>`,
         )
         .join('');
       const lostReadsPart = lostReads.length
-        ? `<div class="anomaly" data-kind="lost-read"><h4>Reads of lost writes: ${x.readsOfLostWrites ?? lostReads.length}</h4><p>A client read a value whose write is absent from the final state (purple lines on the latency chart). The write was visible before it was safe, and a failover went on without it.</p>${scroll(`<table><tr><th>at s</th><th>client</th><th>served by</th><th class="l">read</th><th>the write's own outcome</th></tr>${lostReadRows}</table>`)}${lostReads.length > 20 ? `<p class="muted">The first 20 of ${lostReads.length} shown; check.json lists them all.</p>` : ''}</div>`
+        ? `<div class="anomaly" data-kind="lost-read"><h4>Reads of lost writes: ${x.readsOfLostWrites ?? lostReads.length}</h4><p>A client read a value whose write is absent from the final state (purple lines on the latency chart). The write was visible before it was safe, and a failover went on without it.</p>${scroll(`<table><tr><th>at s</th><th>client</th><th>served by</th><th class="l">read</th><th>the write's own outcome</th>${lostReads.some((l) => l.where) ? '<th class="l">where the write went (binlogs)</th>' : ''}</tr>${lostReadRows}</table>`)}${lostReads.length > 20 ? `<p class="muted">The first 20 of ${lostReads.length} shown; check.json lists them all.</p>` : ''}</div>`
         : '';
       const anomalies = run.anomalies.length
         ? run.anomalies
@@ -268,6 +268,13 @@ ${x.nemesisErrors.length ? `<p class="anomaly">Faults that did not start (this r
 <p class="muted">Shaded orange: faults. Shaded red: write outages (each failover's, and the longest of the run). Dashed lines: the monitor declaring a leader dead and promoting another. Latency and ops/s are per ${Number(run.bucketSec.toFixed(2))} s of load. The three charts share one time axis, from the run's start to its last history line or lag sample.</p>
 ${failovers}
 ${evidence}
+${
+  run.lostWritesWhere
+    ? `<p>Where the lost acknowledged writes went, by the binlogs (${run.lostWritesWhere.sampled} sampled): ${Object.entries(run.lostWritesWhere.where)
+        .map(([w, n]) => `${n} ${esc(w)}`)
+        .join('; ')}.</p>`
+    : ''
+}
 ${rewound.length ? `<p>Rewound on rejoin (acknowledged or not, discarded by a returning node): ${rewound.map(([n, c]) => `${esc(n)} ${c}`).join(', ')}.</p>` : ''}
 ${lostReadsPart}
 ${anomalies}

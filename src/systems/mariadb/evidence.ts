@@ -7,13 +7,27 @@
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
+import { z } from 'zod';
 import type { BinlogTxn } from './binlog.js';
 import { gtidText } from './gtid.js';
 
-export interface BinlogEvidence {
-  finalPrimary: string | null;
+export const EVIDENCE_FILE = 'binlog-evidence.json';
+
+const BinlogEvidenceSchema = z.object({
+  finalPrimary: z.string().nullable(),
   /** key → value → nodes whose binlog holds that write (with the GTID there). */
-  writes: Record<string, Record<string, Array<{ node: string; gtid: string }>>>;
+  writes: z.record(z.string(), z.record(z.string(), z.array(z.object({ node: z.string(), gtid: z.string() })))),
+});
+export type BinlogEvidence = z.infer<typeof BinlogEvidenceSchema>;
+
+/** A run folder's binlog evidence, or undefined when it has none (another system) or it is unreadable. */
+export async function readBinlogEvidence(dir: string): Promise<BinlogEvidence | undefined> {
+  try {
+    const r = BinlogEvidenceSchema.safeParse(JSON.parse(await fsp.readFile(path.join(dir, EVIDENCE_FILE), 'utf8')));
+    return r.success ? r.data : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export function binlogEvidence(binlogs: Record<string, BinlogTxn[]>, finalPrimary: string | undefined): BinlogEvidence {
@@ -31,14 +45,14 @@ export function binlogEvidence(binlogs: Record<string, BinlogTxn[]>, finalPrimar
   return { finalPrimary: finalPrimary ?? null, writes };
 }
 
-/** Where the write of `value` to `key` went, in words. */
-export function whereWent(e: BinlogEvidence, key: string, value: string): string {
+/** Where the write of `value` to `key` went, in words; `gtids: false` leaves the GTIDs out (for tallies). */
+export function whereWent(e: BinlogEvidence, key: string, value: string, { gtids = true } = {}): string {
   const holders = e.writes[key]?.[value] ?? [];
   if (holders.length === 0) return 'in no binlog (never made durable on any node)';
   if (e.finalPrimary && holders.some((h) => h.node === e.finalPrimary)) return `in the final primary ${e.finalPrimary}'s binlog`;
-  return `only in ${holders.map((h) => `${h.node}'s binlog (${h.gtid})`).join(', ')}: an errant transaction the final primary never had`;
+  return `only in ${holders.map((h) => `${h.node}'s binlog${gtids ? ` (${h.gtid})` : ''}`).join(', ')}: an errant transaction the final primary never had`;
 }
 
 export async function writeEvidence(dir: string, binlogs: Record<string, BinlogTxn[]>, finalPrimary: string | undefined): Promise<void> {
-  await fsp.writeFile(path.join(dir, 'binlog-evidence.json'), JSON.stringify(binlogEvidence(binlogs, finalPrimary)));
+  await fsp.writeFile(path.join(dir, EVIDENCE_FILE), JSON.stringify(binlogEvidence(binlogs, finalPrimary)));
 }
