@@ -1,14 +1,15 @@
 /**
  * npm run bench:peers [-- --duration 8 --rounds 3 --clients 64 --value-bytes 100 --scaling]
  *
- * replab's KV next to Redis and PostgreSQL, each a primary with two replicas on this machine, all
+ * replab's KV next to Redis, PostgreSQL and MariaDB, each a primary with two replicas on this machine, all
  * driven by the same closed-loop load generator (bench/peers/closed-loop.ts) with the same value
  * size and key spread, plus the bare write+fdatasync loop on the same disk. The systems take turns
  * within each round (order reversed every other round) and the figures are medians over rounds.
  * `--scaling` adds writes/s and p99 at 1, 8, 64 and 256 clients and at 100 B, 4 KiB and 64 KiB
  * values (one round each) with a chart. Everything goes to stdout and docs/benchmarks.md.
  *
- * Needs Debian's redis-server and postgresql (exit 4 naming what to install otherwise).
+ * Needs Debian's redis-server, postgresql and mariadb-server (exit 4 naming what to install
+ * otherwise). MariaDB has no sync mode: its sync rows are left out.
  */
 
 import { promises as fsp } from 'node:fs';
@@ -21,13 +22,14 @@ import { renderSvg } from '../src/report/render.js';
 import { type ClosedLoopResult, runClosedLoop } from './peers/closed-loop.js';
 import { cpuSeconds } from './peers/cpu-time.js';
 import { bareFsyncLoop } from './peers/fsync-loop.js';
+import { MariadbPeer } from './peers/mariadb-peer.js';
 import { MissingPackage, type Peer, type PeerMode } from './peers/peer.js';
 import { PostgresPeer } from './peers/postgres-peer.js';
 import { RedisPeer } from './peers/redis-peer.js';
 import { ReplabPeer } from './peers/replab-peer.js';
 import { median, writeBenchSection } from './report-section.js';
 
-const INSTALL = 'apt-get update && apt-get install -y redis-server postgresql';
+const INSTALL = 'apt-get update && apt-get install -y redis-server postgresql mariadb-server';
 const ALL_MODES: PeerMode[] = ['async', 'semi-sync', 'sync'];
 
 function usage(message: string): never {
@@ -41,7 +43,7 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '3' },
     clients: { type: 'string', default: '64' },
     'value-bytes': { type: 'string', default: '100' },
-    systems: { type: 'string', default: 'replab,redis,postgres' },
+    systems: { type: 'string', default: 'replab,redis,postgres,mariadb' },
     modes: { type: 'string', default: 'async,semi-sync,sync' },
     scaling: { type: 'boolean', default: false },
     'scaling-duration': { type: 'string', default: '4' },
@@ -61,12 +63,16 @@ const scalingSec = positive('scaling-duration', args['scaling-duration']);
 const wanted = args.systems!.split(',').map((s) => s.trim());
 const MODES = args.modes!.split(',').map((m) => m.trim()) as PeerMode[];
 for (const m of MODES) if (!ALL_MODES.includes(m)) usage(`--modes: unknown mode "${m}" (async, semi-sync, sync)`);
-for (const s of wanted) if (!['replab', 'redis', 'postgres'].includes(s)) usage(`--systems: unknown system "${s}" (replab, redis, postgres)`);
+for (const s of wanted)
+  if (!['replab', 'redis', 'postgres', 'mariadb'].includes(s)) usage(`--systems: unknown system "${s}" (replab, redis, postgres, mariadb)`);
 
 let peers: Array<{ key: string; peer: Peer }>;
 try {
   peers = await Promise.all(
-    wanted.map(async (key) => ({ key, peer: key === 'replab' ? new ReplabPeer() : key === 'redis' ? new RedisPeer() : await PostgresPeer.create() })),
+    wanted.map(async (key) => ({
+      key,
+      peer: key === 'replab' ? new ReplabPeer() : key === 'redis' ? new RedisPeer() : key === 'mariadb' ? MariadbPeer.create() : await PostgresPeer.create(),
+    })),
   );
 } catch (e: unknown) {
   if (!(e instanceof MissingPackage)) throw e;
@@ -124,6 +130,9 @@ async function measure(p: { key: string; peer: Peer }, mode: PeerMode, n: number
   return row;
 }
 
+/** The modes of the run that `p` has (MariaDB has no sync). */
+const modesOf = (p: { peer: Peer }) => MODES.filter((m) => p.peer.supports?.(m) ?? true);
+
 const bare: number[] = [];
 const all: Row[] = [];
 const scaling: Row[] = [];
@@ -134,7 +143,7 @@ try {
     const order = r % 2 === 0 ? peers : [...peers].reverse();
     for (const p of order) {
       try {
-        for (const mode of MODES) {
+        for (const mode of modesOf(p)) {
           await p.peer.use(mode);
           all.push(await measure(p, mode, clients, valueBytes, durationSec));
         }
@@ -148,7 +157,7 @@ try {
     console.error('scaling: 1, 8, 64, 256 clients at 100 B; 100 B, 4 KiB, 64 KiB at 64 clients');
     for (const p of peers) {
       try {
-        for (const mode of MODES) {
+        for (const mode of modesOf(p)) {
           await p.peer.use(mode);
           for (const n of [1, 8, 64, 256]) scaling.push(await measure(p, mode, n, 100, scalingSec));
           for (const bytes of [4096, 65536]) scaling.push(await measure(p, mode, 64, bytes, scalingSec));
@@ -165,7 +174,7 @@ try {
 
 // Medians per system and mode across rounds.
 const summary = peers.flatMap((p) =>
-  MODES.map((mode) => {
+  modesOf(p).map((mode) => {
     const rs = all.filter((x) => x.key === p.key && x.mode === mode);
     const med = (f: (x: Row) => number) => median(rs.map(f));
     return {
@@ -235,6 +244,12 @@ const ratios: Ratio[] = [
   { what: 'replab async / bare fdatasync loop', value: ratio(get('replab', 'async')?.writesPerSec, bareMedian), aim: 3 },
   { what: 'replab semi-sync / PostgreSQL ANY 1', value: ratio(get('replab', 'semi-sync')?.writesPerSec, get('postgres', 'semi-sync')?.writesPerSec), aim: NaN },
   { what: 'replab async / PostgreSQL async', value: ratio(get('replab', 'async')?.writesPerSec, get('postgres', 'async')?.writesPerSec), aim: NaN },
+  {
+    what: 'replab semi-sync / MariaDB semi-sync AFTER_SYNC',
+    value: ratio(get('replab', 'semi-sync')?.writesPerSec, get('mariadb', 'semi-sync')?.writesPerSec),
+    aim: NaN,
+  },
+  { what: 'replab async / MariaDB async', value: ratio(get('replab', 'async')?.writesPerSec, get('mariadb', 'async')?.writesPerSec), aim: NaN },
 ];
 const ratioTable = [
   '| ratio | measured | aim | met |',

@@ -1,15 +1,17 @@
 /**
  * npm run bench:systems [-- --duration 10 --clients 16 --kills 1]
  *
- * replab's KV and PostgreSQL under Patroni, side by side in one run, each in async, semi-sync and
- * sync, with the same load shape: a closed loop of `clients` writers, each writing a 100-byte
- * value to one of 1,000 keys through the system's own client (HTTP for replab, SQL with `pg` for
- * PostgreSQL), every write's latency in an HdrHistogram. The systems take turns within each mode,
+ * replab's KV, PostgreSQL under Patroni and MariaDB under replab's monitor, side by side in one run,
+ * each in async, semi-sync and sync (MariaDB: async and AFTER_SYNC semi-sync; it has no sync), with
+ * the same load shape: a closed loop of `clients` writers, each writing a 100-byte value to one of
+ * 1,000 keys through the system's own client (HTTP for replab, SQL with `pg` for PostgreSQL and
+ * with `mariadb` for MariaDB), every write's latency in an HdrHistogram. The systems take turns within each mode,
  * so drift of the machine hits both alike. Then, under the same load, the leader is killed
  * `kills` times: the time until the cluster names a new leader, and the write outage (last
  * acknowledged write before the kill → first after), measured the same way for both.
  *
- * Without Debian's postgresql, patroni and etcd-server it measures replab alone and says so.
+ * A system whose Debian packages are missing (postgresql, patroni, etcd-server; mariadb-server) is
+ * left out, and the run says so.
  * Figures go to stdout and docs/benchmarks.md (section "systems").
  */
 import os from 'node:os';
@@ -19,6 +21,7 @@ import { closeKvClients } from '../src/client/kv-http.js';
 import { type ClusterSpec, parseClusterSpec } from '../src/cluster/spec.js';
 import { waitFor } from '../src/lib/wait.js';
 import { startSystem } from '../src/systems/index.js';
+import { mariadbAvailable } from '../src/systems/mariadb/packages.js';
 import { postgresAvailable } from '../src/systems/postgres/packages.js';
 import type { SystemUnderTest } from '../src/systems/system.js';
 import type { DataClient } from '../src/workloads/data-client.js';
@@ -46,15 +49,23 @@ interface Failover {
   outageMs: number;
 }
 
-function spec(system: 'replab' | 'postgres', mode: (typeof MODES)[number]): ClusterSpec {
+type SystemKind = 'replab' | 'postgres' | 'mariadb';
+
+const FAILOVER: Record<SystemKind, { heartbeatMs: number; failoverTimeoutMs: number; leaseMs: number }> = {
+  replab: { heartbeatMs: 100, failoverTimeoutMs: 1000, leaseMs: 500 },
+  postgres: { heartbeatMs: 1000, failoverTimeoutMs: 10_000, leaseMs: 5000 },
+  mariadb: { heartbeatMs: 200, failoverTimeoutMs: 1500, leaseMs: 700 },
+};
+
+function spec(system: SystemKind, mode: (typeof MODES)[number]): ClusterSpec {
+  const semi = mode === 'semi-sync' ? { k: 1, ...(system === 'mariadb' ? { waitPoint: 'after-sync', onSyncTimeout: 'block' } : {}) } : {};
   const doc = {
     name: `bs-${system.slice(0, 2)}-${mode}`,
     system,
     nodes: [{ id: 'n1' }, { id: 'n2' }, { id: 'n3' }],
-    replication: { mode, ...(mode === 'semi-sync' ? { k: 1 } : {}) },
+    replication: { mode, ...semi },
     heartbeatMs: 50,
-    failover:
-      system === 'replab' ? { heartbeatMs: 100, failoverTimeoutMs: 1000, leaseMs: 500 } : { heartbeatMs: 1000, failoverTimeoutMs: 10_000, leaseMs: 5000 },
+    failover: FAILOVER[system],
   };
   return parseClusterSpec(doc, 'bench:systems', doc.name);
 }
@@ -149,14 +160,18 @@ async function measure(sys: SystemUnderTest): Promise<{ load: Load; failovers: F
 
 async function main(): Promise<void> {
   const withPg = await postgresAvailable();
-  const systems = withPg ? (['replab', 'postgres'] as const) : (['replab'] as const);
-  if (!withPg) console.log('bench:systems: PostgreSQL, Patroni or etcd missing; measuring replab alone (apt-get install -y postgresql patroni etcd-server)');
+  const withMdb = mariadbAvailable();
+  const systems: SystemKind[] = ['replab', ...(withPg ? (['postgres'] as const) : []), ...(withMdb ? (['mariadb'] as const) : [])];
+  if (!withPg) console.log('bench:systems: PostgreSQL, Patroni or etcd missing; measuring without it (apt-get install -y postgresql patroni etcd-server)');
+  if (!withMdb) console.log('bench:systems: MariaDB missing; measuring without it (apt-get install -y mariadb-server)');
   const rows: string[] = [];
   const fo: string[] = [];
   const results: Record<string, Load> = {};
   for (const mode of MODES) {
     // Take turns: the first system of a mode alternates, so neither always runs on a fresher machine.
-    const order = MODES.indexOf(mode) % 2 === 0 ? [...systems] : [...systems].reverse();
+    // MariaDB semi-sync waits for one replica; it has no sync mode.
+    const here = systems.filter((s) => !(s === 'mariadb' && mode === 'sync'));
+    const order = MODES.indexOf(mode) % 2 === 0 ? here : [...here].reverse();
     for (const system of order) {
       process.stdout.write(`${system} ${mode}: starting… `);
       const sys = await startSystem(spec(system, mode), { stateRoot: `${os.tmpdir()}/replab-bench-systems`, readyTimeoutMs: 120_000 });
@@ -178,20 +193,20 @@ async function main(): Promise<void> {
       }
     }
   }
-  const ratio = (m: string) =>
-    results[`replab/${m}`] && results[`postgres/${m}`] ? (results[`replab/${m}`]!.writesPerSec / results[`postgres/${m}`]!.writesPerSec).toFixed(2) : '–';
+  const ratio = (m: string, other = 'postgres') =>
+    results[`replab/${m}`] && results[`${other}/${m}`] ? (results[`replab/${m}`]!.writesPerSec / results[`${other}/${m}`]!.writesPerSec).toFixed(2) : '–';
   const md = [
-    `### Systems: replab KV and PostgreSQL + Patroni (\`npm run bench:systems -- --duration ${durationSec} --clients ${clients} --kills ${kills}\`)`,
+    `### Systems: replab KV, PostgreSQL + Patroni and MariaDB (\`npm run bench:systems -- --duration ${durationSec} --clients ${clients} --kills ${kills}\`)`,
     '',
-    `Run ${new Date().toISOString().slice(0, 10)} on ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown CPU'}): 3 nodes on one disk, ${clients} closed-loop writers, 100-byte values over 1,000 keys, ${durationSec} s per system and mode after a 1.5 s warm-up; the systems take turns within each mode. replab: HTTP PUT, fdatasync group commit, flush-level acks. PostgreSQL 15: single-row upsert in autocommit, \`synchronous_commit: on\`, Patroni synchronous mode for semi-sync (one standby) and strict mode for sync (both standbys).`,
+    `Run ${new Date().toISOString().slice(0, 10)} on ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown CPU'}): 3 nodes on one disk, ${clients} closed-loop writers, 100-byte values over 1,000 keys, ${durationSec} s per system and mode after a 1.5 s warm-up; the systems take turns within each mode. replab: HTTP PUT, fdatasync group commit, flush-level acks. PostgreSQL 15: single-row upsert in autocommit, \`synchronous_commit: on\`, Patroni synchronous mode for semi-sync (one standby) and strict mode for sync (both standbys). MariaDB 10.11: the same upsert in autocommit, \`sync_binlog = 1\`, GTID replication, semi-sync AFTER_SYNC with one replica's acknowledgement (it has no sync mode), failed over by replab's monitor.`,
     '',
     '| system | mode | writes/s | p50 ms | p99 ms | p99.9 ms | errors |',
     '|---|---|---:|---:|---:|---:|---:|',
     ...rows,
     '',
-    `replab / PostgreSQL writes/s: async ${ratio('async')}, semi-sync ${ratio('semi-sync')}, sync ${ratio('sync')}.`,
+    `replab / PostgreSQL writes/s: async ${ratio('async')}, semi-sync ${ratio('semi-sync')}, sync ${ratio('sync')}. replab / MariaDB writes/s: async ${ratio('async', 'mariadb')}, semi-sync ${ratio('semi-sync', 'mariadb')}.`,
     '',
-    `Failover under the same load (leader killed with SIGKILL; replab: monitor failoverTimeoutMs 1 s; PostgreSQL: Patroni ttl 10 s, loop_wait 1 s). "New leader" is kill → the cluster names another leader; "outage" is the last write acknowledged by the old leader → the first acknowledged by another node (client view), medians. Patroni does not report detection and promotion apart, so neither column splits them:`,
+    `Failover under the same load (leader killed with SIGKILL; replab: monitor failoverTimeoutMs 1 s; PostgreSQL: Patroni ttl 10 s, loop_wait 1 s; MariaDB: replab's monitor, failoverTimeoutMs 1.5 s). "New leader" is kill → the cluster names another leader; "outage" is the last write acknowledged by the old leader → the first acknowledged by another node (client view), medians. Patroni does not report detection and promotion apart, so neither column splits them:`,
     '',
     '| system | mode | kills | new leader ms | write outage ms |',
     '|---|---|---:|---:|---:|',

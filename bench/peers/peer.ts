@@ -21,6 +21,8 @@ export interface Peer {
   readonly name: string;
   /** What an acknowledged write has survived in this mode, e.g. "leader fsync + 1 replica received". */
   promise(mode: PeerMode): string;
+  /** Whether the system has `mode` at all (MariaDB has no sync); absent means every mode. */
+  supports?(mode: PeerMode): boolean;
   /** Starts (or restarts) the system in `mode`; ready for writes when it resolves. */
   use(mode: PeerMode): Promise<void>;
   connect(i: number): Promise<PeerConnection>;

@@ -133,6 +133,23 @@ const SessionsSchema = safe({
   perNode: z.record(z.string(), StalenessSchema.extend({ okReads: z.number(), share: z.number() })),
 });
 
+const LostReadsSchema = safe({
+  judged: z.number(),
+  readsOfLostWrites: z.number(),
+  lostWritesRead: z.number(),
+  reads: z.array(
+    z.object({
+      t: z.number(),
+      process: z.union([z.number(), z.string()]),
+      node: z.string().nullable(),
+      key: z.string(),
+      value: z.unknown(),
+      write: z.string(),
+    }),
+  ),
+  message: z.string(),
+});
+
 const ReadPlacementSchema = safe({ okReads: z.number(), followerReads: z.number(), followerShare: z.number().nullable() });
 
 export const CheckFileSchema = z.object({
@@ -142,6 +159,7 @@ export const CheckFileSchema = z.object({
   linearizable: LinearizabilitySchema.optional(),
   evidence: EvidenceSchema.optional(),
   loss: LossSchema.optional(),
+  lostReads: LostReadsSchema.optional(),
   availability: AvailabilitySchema.optional(),
   staleReads: z.unknown().optional(),
   latency: z.unknown().optional(),

@@ -14,6 +14,7 @@ import { applyResolutions, checkEvidence, type EvidenceInput, type EvidenceResul
 import { checkLatency, type LatencyResult } from './latency.js';
 import { checkLinearizable, type LinearizabilityOptions, type LinearizabilityResult, type Validity } from './linearizable.js';
 import { checkLoss, type LossResult } from './loss.js';
+import { checkLostReads, type LostReadsResult } from './lost-reads.js';
 import { kvModel } from './models/kv.js';
 import type { Model } from './models/model.js';
 import { registerModel } from './models/register.js';
@@ -36,6 +37,8 @@ export interface CheckResult {
   /** Loss from the nodes' final logs (when the caller has them); `loss` is then the second count. */
   evidence?: Safe<EvidenceResult>;
   loss?: Safe<LossResult>;
+  /** Reads that returned a write absent from the final state (no verdict of its own; suites gate on the count). */
+  lostReads?: Safe<LostReadsResult>;
   staleReads?: Safe<StaleReadResult>;
   /**
    * Session guarantees (read-your-writes, monotonic reads and writes, writes-follow-reads) per
@@ -146,6 +149,7 @@ function checkWith(ops: readonly Op[], options: CheckOptions, linearize: Lineari
   if (options.model === 'set' || hasFinalReads) {
     result.loss = safe(() => checkLoss(history));
     verdicts.push(result.loss.valid);
+    result.lostReads = safe(() => checkLostReads(history));
   }
   result.staleReads = safe(() => checkStaleReads(history));
   // On the history with the log's resolutions applied: writes the logs placed get their position.
@@ -184,6 +188,8 @@ export function describeCheck(r: CheckResult): string {
       );
   const loss = r.loss;
   if (loss) lines.push(loss.crashed ? `  loss: unknown — checker error: ${loss.error}` : `  loss: ${loss.valid} — ${loss.message}`);
+  const lr = r.lostReads;
+  if (lr && !lr.crashed && lr.readsOfLostWrites > 0) lines.push(`  reads of lost writes: ${lr.message}`);
   const st = r.staleReads;
   if (st && !st.crashed && st.judged > 0)
     lines.push(`  stale reads: ${st.stale} of ${st.judged} reads behind; max ${st.maxStaleMs.toFixed(1)} ms / ${st.maxStaleLsn} LSNs`);

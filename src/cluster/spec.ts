@@ -2,7 +2,7 @@
  * Cluster specs (clusters/*.yaml): which nodes, in what topology, under which replication mode.
  *
  *   name: three-node            # optional; defaults to the file's base name
- *   system: replab              # replab (default) | postgres (PostgreSQL + Patroni + etcd)
+ *   system: replab              # replab (default) | postgres (PostgreSQL + Patroni + etcd) | mariadb
  *   backend: process            # process | docker
  *   topology: direct            # direct: every follower streams from the leader
  *                               # chain: each node streams from the one listed before it
@@ -48,6 +48,8 @@ const ReplicationSchema = z.strictObject({
   syncTimeoutMs: z.number().int().positive().default(10_000),
   onSyncTimeout: z.enum(['block', 'degrade']).default('block'),
   visibility: z.enum(['after-commit', 'early']).default('after-commit'),
+  /** MariaDB semi-sync only: when the primary waits for the replica's acknowledgement (rpl_semi_sync_master_wait_point). */
+  waitPoint: z.enum(['after-sync', 'after-commit']).optional(),
 });
 
 const ClusterSpecSchema = z.strictObject({
@@ -55,8 +57,8 @@ const ClusterSpecSchema = z.strictObject({
   /** The system under test: replab's own KV, or PostgreSQL under Patroni and etcd (src/systems). */
   system: z
     .union([
-      z.enum(['replab', 'postgres']),
-      z.string().regex(/^(\.{1,2}\/|\/).+|.+\.(m|c)?js$/, 'must be replab, postgres, or the path of a system module (./my-system.js)'),
+      z.enum(['replab', 'postgres', 'mariadb']),
+      z.string().regex(/^(\.{1,2}\/|\/).+|.+\.(m|c)?js$/, 'must be replab, postgres, mariadb, or the path of a system module (./my-system.js)'),
     ])
     .default('replab'),
   backend: z.enum(['process', 'docker']).default('process'),
@@ -127,6 +129,8 @@ export function parseClusterSpec(input: unknown, where: string, defaultName: str
     throw new ConfigError(
       `${where}: storage.volumeMiB: a data volume per node (and so the disk-full fault) is available for system replab on the process backend only`,
     );
+  if (spec.replication.waitPoint !== undefined && spec.system !== 'mariadb')
+    throw new ConfigError(`${where}: replication.waitPoint: only system mariadb has a semi-sync wait point (this cluster is system ${spec.system})`);
   const f = spec.failover;
   const leaseMs = f.leaseMs ?? Math.max(Math.round(f.failoverTimeoutMs / 2), 1);
   if (leaseMs >= f.failoverTimeoutMs)

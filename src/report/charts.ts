@@ -8,6 +8,8 @@ import type { Anomaly, ModeReads, RunData } from './model.js';
 type Spec = Record<string, unknown>;
 
 const FAULT_COLOR = '#f4a261';
+/** Reads of lost writes on a run's timeline. */
+const LOST_READ_COLOR = '#7b2cbf';
 /** The narrowest an op's bar is drawn on an anomaly timeline (px). */
 const MIN_BAR_PX = 4;
 
@@ -202,6 +204,28 @@ export function runChart(run: RunData): Spec {
     focus,
   );
   const background = faultLayer(run, domain);
+  // Reads of lost writes, on the latency chart: each a purple rule at the moment a client read it.
+  const lostReads = (run.lostReads ?? [])
+    .filter((r) => r.t >= domain[0] && r.t <= domain[1])
+    .map((r) => ({ ...r, client: String(r.process), read: `${r.key} = ${JSON.stringify(r.value)}`, served: r.node ?? '?' }));
+  const lostReadLayer: Spec[] = lostReads.length
+    ? [
+        {
+          data: { values: lostReads },
+          mark: { type: 'rule', color: LOST_READ_COLOR, strokeWidth: 1.5, opacity: 0.8 },
+          encoding: {
+            x: { field: 't', type: 'quantitative' },
+            tooltip: [
+              { field: 't', title: 'read of a lost write at (s)', format: '.2f' },
+              { field: 'client', title: 'client' },
+              { field: 'served', title: 'served by' },
+              { field: 'read', title: 'read' },
+              { field: 'write', title: "the write's own outcome" },
+            ],
+          },
+        },
+      ]
+    : [];
   // Legends in one column at the right, each beside its own chart.
   const legend = { orient: 'right', titleLimit: 200 };
   return {
@@ -213,6 +237,7 @@ export function runChart(run: RunData): Spec {
         height: lat.height,
         layer: [
           ...background,
+          ...lostReadLayer,
           {
             data: { values: run.latency },
             mark: { type: 'line', point: false, clip: true },

@@ -15,6 +15,7 @@ import { isRecord } from '../lib/schema.js';
 import { type MonitorEvent, MonitorEventSchema } from '../monitor/state.js';
 import { type RunResult, readResults, type SuiteResults } from '../suite/results.js';
 import { medianOf } from '../suite/summary.js';
+import { readBinlogEvidence, whereWent } from '../systems/mariadb/evidence.js';
 import type { Anomaly, ModeReads, PlacementCheck, ReadNode, ReportData, RunData, SessionsCheck, StaleFigures, TimelineOp, TimePoint, Window } from './model.js';
 import { whatHappened } from './story.js';
 
@@ -179,6 +180,7 @@ async function loadRun(dir: string, result: RunResult): Promise<RunData> {
     rewound: await rewoundCounts(dir),
     failovers,
     lostWrites: lostWrites(history, check),
+    ...(await binlogWhereabouts(dir, run, check)),
     sessions,
     readPlacement,
   };
@@ -772,4 +774,34 @@ function modeReads(results: SuiteResults, runs: RunData[]): ModeReads[] {
     });
   }
   return out;
+}
+
+/**
+ * The run's reads of lost writes and, where the system kept binlog evidence (MariaDB), where each
+ * write they read went, and where the sampled lost acknowledged writes went. A set element is
+ * stored under the workload's key prefix with the value "1"; a register value under its key.
+ */
+async function binlogWhereabouts(
+  dir: string,
+  run: Record<string, unknown>,
+  check: Partial<CheckFile>,
+): Promise<Pick<RunData, 'lostReads' | 'lostWritesWhere'>> {
+  const reads = check.lostReads && !check.lostReads.crashed ? check.lostReads.reads : [];
+  const ev = await readBinlogEvidence(dir);
+  if (!ev) return { lostReads: reads };
+  const w = isRecord(run.workload) ? run.workload : {};
+  const isSet = w.workload === 'set';
+  const prefix = typeof w.keyPrefix === 'string' ? w.keyPrefix : '';
+  const stored = (key: string, value: unknown): [string, string] => (isSet ? [`${prefix}${String(value)}`, '1'] : [key, String(value)]);
+  const samples = check.loss && !check.loss.crashed ? check.loss.lostSamples : [];
+  const where: Record<string, number> = {};
+  for (const s of samples) {
+    const [k, v] = isSet ? stored('', s) : isRecord(s) ? [String(s.key), String(s.value)] : ['', ''];
+    const text = whereWent(ev, k, v, { gtids: false });
+    where[text] = (where[text] ?? 0) + 1;
+  }
+  return {
+    lostReads: reads.map((r) => ({ ...r, where: whereWent(ev, ...stored(r.key, r.value)) })),
+    ...(samples.length ? { lostWritesWhere: { sampled: samples.length, where } } : {}),
+  };
 }

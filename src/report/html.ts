@@ -81,6 +81,11 @@ export function settingsText(m: { system?: string; replication: Record<string, u
     const mode = r.mode === 'async' ? 'synchronous_mode off' : r.mode === 'sync' ? 'synchronous_mode_strict' : `synchronous_mode, ${String(r.k)} sync standby`;
     return `PostgreSQL + Patroni: ${mode}, synchronous_commit ${pg[String(r.ackLevel)] ?? '?'}`;
   }
+  if (m.system === 'mariadb') {
+    if (r.mode === 'async') return "MariaDB: semi-sync off; replab's monitor fails over";
+    const until = r.onSyncTimeout === 'degrade' ? `falls back to async after ${String(r.syncTimeoutMs)} ms` : 'blocks (the longest timeout)';
+    return `MariaDB: semi-sync ${r.waitPoint === 'after-commit' ? 'AFTER_COMMIT' : 'AFTER_SYNC'}, one replica's ack; ${until}; replab's monitor fails over`;
+  }
   const parts: string[] = [];
   if (r.mode === 'async') parts.push("async: acknowledged after the leader's own fsync, without waiting for any follower");
   else {
@@ -91,6 +96,7 @@ export function settingsText(m: { system?: string; replication: Record<string, u
     else if (r.onSyncTimeout) parts.push('blocks when no follower answers in time');
   }
   if (r.applyDelayMs) parts.push(`followers apply ${String(r.applyDelayMs)} ms late`);
+  if (r.visibility === 'early') parts.push('writes visible on the leader before they are acknowledged');
   parts.push(m.fencing === 'none' ? 'no fencing (split brain possible)' : `fencing by ${m.fencing}`);
   return parts.join('; ');
 }
@@ -209,7 +215,7 @@ export function renderHtml(data: ReportData, svgs: { headline: string; reads?: s
   const figureRows = modes
     .map(
       (m) =>
-        `<tr class="${m.passed ? '' : 'bad'}" data-mode="${esc(m.mode)}"><td class="l nw">${modeName(m)}</td><td>${num(m.throughput, 0)}</td><td>${num(m.p50WriteMs)}</td><td>${num(m.p99WriteMs)}</td><td>${num(m.p999WriteMs)}</td><td>${m.acked}</td><td>${m.lostAcked ?? '–'}${m.lossEvidence === 'final-reads' ? ' <span class="muted">(final reads)</span>' : ''}${m.lossUnknown ? ` <span class="muted">(+${m.lossUnknown} unknown)</span>` : ''}</td><td>${m.lostAckedFinalReads ?? '–'}</td><td>${m.infoResolved} / ${m.infoOpen}</td><td>${esc(m.linearizable ?? '–')}</td><td>${m.splitBrainWrites}</td><td>${num(m.outageMs, 0)}</td><td>${m.staleReads}</td></tr>`,
+        `<tr class="${m.passed ? '' : 'bad'}" data-mode="${esc(m.mode)}"><td class="l nw">${modeName(m)}</td><td>${num(m.throughput, 0)}</td><td>${num(m.p50WriteMs)}</td><td>${num(m.p99WriteMs)}</td><td>${num(m.p999WriteMs)}</td><td>${m.acked}</td><td>${m.lostAcked ?? '–'}${m.lossEvidence === 'final-reads' ? ' <span class="muted">(final reads)</span>' : ''}${m.lossUnknown ? ` <span class="muted">(+${m.lossUnknown} unknown)</span>` : ''}</td><td>${m.lostAckedFinalReads ?? '–'}</td><td>${m.infoResolved} / ${m.infoOpen}</td><td>${esc(m.linearizable ?? '–')}</td><td>${m.splitBrainWrites}</td><td>${num(m.outageMs, 0)}</td><td>${m.staleReads}</td><td>${m.readsOfLostWrites ?? '–'}</td></tr>`,
     )
     .join('\n');
   const runRows = r.runs
@@ -227,6 +233,17 @@ export function renderHtml(data: ReportData, svgs: { headline: string; reads?: s
           )
         : '<p class="muted">No failover in this run.</p>';
       const rewound = Object.entries(run.rewound);
+      const lostReads = run.lostReads ?? [];
+      const lostReadRows = lostReads
+        .slice(0, 20)
+        .map(
+          (l) =>
+            `<tr><td>${l.t.toFixed(2)}</td><td>${esc(String(l.process))}</td><td>${esc(l.node ?? '?')}</td><td class="l">${esc(l.key)} = ${esc(JSON.stringify(l.value))}</td><td>${esc(l.write)}</td>${l.where ? `<td class="l">${esc(l.where)}</td>` : ''}</tr>`,
+        )
+        .join('');
+      const lostReadsPart = lostReads.length
+        ? `<div class="anomaly" data-kind="lost-read"><h4>Reads of lost writes: ${x.readsOfLostWrites ?? lostReads.length}</h4><p>A client read a value whose write is absent from the final state (purple lines on the latency chart). The write was visible before it was safe, and a failover went on without it.</p>${scroll(`<table><tr><th>at s</th><th>client</th><th>served by</th><th class="l">read</th><th>the write's own outcome</th>${lostReads.some((l) => l.where) ? '<th class="l">where the write went (binlogs)</th>' : ''}</tr>${lostReadRows}</table>`)}${lostReads.length > 20 ? `<p class="muted">The first 20 of ${lostReads.length} shown; check.json lists them all.</p>` : ''}</div>`
+        : '';
       const anomalies = run.anomalies.length
         ? run.anomalies
             .map(
@@ -252,7 +269,15 @@ ${x.nemesisErrors.length ? `<p class="anomaly">Faults that did not start (this r
 <p class="muted">Shaded orange: faults. Shaded red: write outages (each failover's, and the longest of the run). Dashed lines: the monitor declaring a leader dead and promoting another. Latency and ops/s are per ${Number(run.bucketSec.toFixed(2))} s of load. The three charts share one time axis, from the run's start to its last history line or lag sample.</p>
 ${failovers}
 ${evidence}
+${
+  run.lostWritesWhere
+    ? `<p>Where the lost acknowledged writes went, by the binlogs (${run.lostWritesWhere.sampled} sampled): ${Object.entries(run.lostWritesWhere.where)
+        .map(([w, n]) => `${n} ${esc(w)}`)
+        .join('; ')}.</p>`
+    : ''
+}
 ${rewound.length ? `<p>Rewound on rejoin (acknowledged or not, discarded by a returning node): ${rewound.map(([n, c]) => `${esc(n)} ${c}`).join(', ')}.</p>` : ''}
+${lostReadsPart}
 ${anomalies}
 </section>`;
     })
@@ -271,7 +296,7 @@ ${data.reads.length ? readsSection(data.reads, svgs.reads) : ''}
 <h2>Modes</h2>
 <div class="scroll"><table id="modes"><tr><th class="l">mode</th><th class="l">settings</th><th class="l">gate: what was checked (and what was not)</th><th class="l">verdict</th></tr>
 ${modeRows}</table></div>
-<div class="scroll"><table id="mode-figures"><tr><th class="l">mode</th><th>ops/s</th><th>p50 ms</th><th>p99 ms</th><th>p99.9 ms</th><th>acked</th><th>lost</th><th>lost (final reads)</th><th>info resolved / open</th><th>linearizable</th><th>split-brain writes</th><th>longest outage ms</th><th>stale reads</th></tr>
+<div class="scroll"><table id="mode-figures"><tr><th class="l">mode</th><th>ops/s</th><th>p50 ms</th><th>p99 ms</th><th>p99.9 ms</th><th>acked</th><th>lost</th><th>lost (final reads)</th><th>info resolved / open</th><th>linearizable</th><th>split-brain writes</th><th>longest outage ms</th><th>stale reads</th><th>reads of lost writes</th></tr>
 ${figureRows}</table></div>
 <p class="muted"><b>lost</b>: acknowledged writes whose record is absent from the final leader's log, read from the node's data dir after the run (<code>replab wal dump</code>); the gate uses it. Where no log can be read (PostgreSQL) it is the final-read count, marked so. <b>lost (final reads)</b>: a second, independent count from reading every node after healing; it cannot see a lost write that a later write to the same key overwrote. <b>info resolved / open</b>: writes that ended indeterminate (a timeout, a lost connection) and that the logs decide (in the final log: happened; in no log: did not) or leave open.</p>
 ${svgs.seeds ? seedsSection(r, svgs.seeds, data.runs.length) : ''}
@@ -297,14 +322,14 @@ function seedsSection(r: ReportData['results'], svg: string, detailed: number): 
       const lost = rs.map((x) => x.lostAcked ?? 0);
       const outage = rs.map((x) => x.outageMs);
       const spread = (xs: number[]) => `${q(xs, 0)} / ${q(xs, 0.5)} / ${q(xs, 0.9)} / ${Math.max(0, ...xs)}`;
-      return `<tr class="${c.gateFailed ? 'bad' : ''}"><td class="l">${esc(c.mode)}</td><td>${c.seeds}</td><td>${spread(lost)}</td><td>${spread(outage)}</td><td>${c.lost}</td><td>${c.splitBrain}</td><td>${c.notLinearizable}${c.undecided ? ` (+${c.undecided} undecided)` : ''}</td><td>${c.staleReads}</td><td>${c.notConverged}</td><td>${c.gateFailed}</td></tr>`;
+      return `<tr class="${c.gateFailed ? 'bad' : ''}"><td class="l">${esc(c.mode)}</td><td>${c.seeds}</td><td>${spread(lost)}</td><td>${spread(outage)}</td><td>${c.lost}</td><td>${c.splitBrain}</td><td>${c.notLinearizable}${c.undecided ? ` (+${c.undecided} undecided)` : ''}</td><td>${c.staleReads}</td><td>${c.lostWriteReads}</td><td>${c.notConverged}</td><td>${c.gateFailed}</td></tr>`;
     })
     .join('\n');
   const failed = r.runs.filter((x) => !x.passed).length;
   return `<h2>Seeds per mode</h2>
 <p class="muted">${r.runs.length} runs: each mode's figures across its seeds (min / median / p90 / max), and how many seeds found each kind of anomaly. ${failed ? `The first ${detailed} of the ${failed} failed run(s) are detailed below; every run is in the table above.` : 'No run failed its gate.'}</p>
 <figure class="chart" data-chart="seeds">${svg}</figure>
-<div class="scroll"><table><tr><th class="l">mode</th><th>seeds</th><th>lost writes (min / med / p90 / max)</th><th>outage ms (min / med / p90 / max)</th><th>seeds with lost writes</th><th>with split brain</th><th>not linearizable</th><th>with stale reads</th><th>not converged</th><th>gate failed</th></tr>
+<div class="scroll"><table><tr><th class="l">mode</th><th>seeds</th><th>lost writes (min / med / p90 / max)</th><th>outage ms (min / med / p90 / max)</th><th>seeds with lost writes</th><th>with split brain</th><th>not linearizable</th><th>with stale reads</th><th>with reads of lost writes</th><th>not converged</th><th>gate failed</th></tr>
 ${rows}</table></div>`;
 }
 

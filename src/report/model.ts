@@ -117,6 +117,10 @@ export interface RunData {
   failovers: Array<{ node: string; epoch: number; detectionMs: number; promotionMs: number; outageMs: number | null }>;
   /** Each acknowledged write the logs show lost: when it was acknowledged (seconds), by whom, and where its record went. */
   lostWrites: Array<{ at: number; node: string | null; epoch: number | null; where: string }>;
+  /** Reads that returned a write the final state lacks: when (seconds), which client, from which node, what. */
+  lostReads?: Array<{ t: number; process: number | string; node: string | null; key: string; value: unknown; write: string; where?: string }>;
+  /** MariaDB runs: where the sampled lost acknowledged writes went, by the binlogs (where → how many). */
+  lostWritesWhere?: { sampled: number; where: Record<string, number> };
   /** The session checker's and read placement's results, when the run was checked for them. */
   sessions?: SessionsCheck;
   readPlacement?: PlacementCheck;

@@ -5,6 +5,7 @@
  * was written, the ground a later power-loss simulation will stand on.
  */
 import path from 'node:path';
+import { type Clock, delay } from '../lib/io/clock.js';
 import type { Disk, DiskFile } from '../lib/io/disk.js';
 
 interface SimFile {
@@ -23,9 +24,18 @@ export class SimDisk implements Disk {
   /** Total bytes the files may hold. */
   capacityBytes: number;
   fsyncs = 0;
+  /** Simulated time each fdatasync and directory sync takes (a slow disk), on `clock`. */
+  syncMs = 0;
 
-  constructor(capacityBytes = 1024 * 1024 * 1024) {
+  constructor(
+    capacityBytes = 1024 * 1024 * 1024,
+    private readonly clock?: Clock,
+  ) {
     this.capacityBytes = capacityBytes;
+  }
+
+  private async slowSync(): Promise<void> {
+    if (this.syncMs > 0 && this.clock) await delay(this.clock, this.syncMs);
   }
 
   usedBytes(): number {
@@ -77,6 +87,7 @@ export class SimDisk implements Disk {
         writeAt([typeof data === 'string' ? Buffer.from(data, 'utf8') : data], entry.data.length);
       },
       datasync: async () => {
+        await this.slowSync();
         live();
         entry.synced = Buffer.from(entry.data);
         this.fsyncs++;
@@ -123,6 +134,7 @@ export class SimDisk implements Disk {
   }
 
   async syncDir(dir: string): Promise<void> {
+    await this.slowSync();
     this.requireDir(dir, dir);
   }
 

@@ -15,6 +15,7 @@ export const READ_GATE_METRICS = [
   'readP99Ms',
   'maxStaleVersions',
   'p99StaleMs',
+  'readsOfLostWrites',
 ] as const;
 
 export const GATE_METRICS = [

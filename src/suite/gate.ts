@@ -5,6 +5,7 @@
  *   p99WriteMs < 50 · lostAcked > 0 (a negative control: the anomaly must show up)
  *   readYourWritesViolations == 0 · monotonicReadViolations == 0 · sessionViolations == 0 (the
  *   four session guarantees) · followerReadShare > 0.5 · readP99Ms < 20 · maxStaleVersions == 0
+ *   readsOfLostWrites == 0 (a client read a write the final state lacks; > 0 for a control)
  * `linearizable` is true, false or "unknown"; `linearizable` alone means `linearizable == true`.
  */
 import { ConfigError } from '../lib/errors.js';
@@ -96,6 +97,7 @@ export const METRIC_LABELS: Record<GateMetric, string> = {
   readP99Ms: 'read p99 ms',
   maxStaleVersions: 'max versions behind',
   p99StaleMs: 'p99 staleness ms',
+  readsOfLostWrites: 'reads of lost writes',
   outageMs: 'longest outage ms',
   p50WriteMs: 'write p50 ms',
   p99WriteMs: 'write p99 ms',
@@ -122,6 +124,7 @@ export const METRIC_SHORT: Record<GateMetric, string> = {
   readP99Ms: 'read p99',
   maxStaleVersions: 'versions behind',
   p99StaleMs: 'p99 stale ms',
+  readsOfLostWrites: 'lost-write reads',
   outageMs: 'outage',
   p50WriteMs: 'p50',
   p99WriteMs: 'p99',
@@ -152,6 +155,7 @@ const CONTROL_NOUN: Partial<Record<GateMetric, string>> = {
   splitBrainWrites: 'split-brain writes',
   linearizable: 'a linearizability violation',
   staleReads: 'stale reads',
+  readsOfLostWrites: 'reads of lost writes',
   sessionViolations: 'session-guarantee violations',
   readYourWritesViolations: 'read-your-writes violations',
   monotonicReadViolations: 'monotonic-read violations',

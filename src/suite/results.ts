@@ -67,6 +67,8 @@ export const RunResultSchema = z.object({
   /** How many acknowledged versions of its key the stalest read missed, and its p99. */
   maxStaleVersions: z.number().int().nullable().default(null),
   p99StaleMs: z.number().nullable().default(null),
+  /** Reads that returned a write absent from the final state (src/checker/lost-reads.ts); null without reads. */
+  readsOfLostWrites: z.number().int().nullable().default(null),
   failedShare: z.number(),
   indeterminateShare: z.number(),
   converged: z.boolean(),

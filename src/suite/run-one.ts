@@ -491,6 +491,7 @@ function readMetrics(
   | 'readP99Ms'
   | 'maxStaleVersions'
   | 'p99StaleMs'
+  | 'readsOfLostWrites'
 > & { readP50Ms: number | null } {
   const se = check.sessions && !check.sessions.crashed && check.sessions.readsJudged + check.sessions.writesJudged > 0 ? check.sessions : undefined;
   const v = se?.violations;
@@ -507,5 +508,6 @@ function readMetrics(
     readP99Ms: reads?.p99Ms ?? null,
     maxStaleVersions: se && se.staleness.judged > 0 ? se.staleness.versionsBehind.max : null,
     p99StaleMs: se && se.staleness.judged > 0 ? se.staleness.msBehind.p99 : null,
+    readsOfLostWrites: check.lostReads && !check.lostReads.crashed && check.lostReads.judged > 0 ? check.lostReads.readsOfLostWrites : null,
   };
 }

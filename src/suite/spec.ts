@@ -221,7 +221,9 @@ const READ_METRICS = new Set<GateMetric>(READ_GATE_METRICS);
  */
 function unmeasurable(metric: GateMetric, w: WorkloadSpec): string | undefined {
   if (metric === 'linearizable' && w.workload === 'set') return 'it records unique adds and final reads, which are checked for loss, not linearizability';
-  if (READ_METRICS.has(metric) && (w.workload === 'set' || w.mix.read === 0)) return 'it makes no reads';
+  if (READ_METRICS.has(metric) && (w.workload === 'set' ? w.readShare === 0 : w.mix.read === 0)) return 'it makes no reads';
+  // A set workload's readShare reads are judged for reads of lost writes alone.
+  if (READ_METRICS.has(metric) && w.workload === 'set' && metric !== 'readsOfLostWrites') return 'its reads (readShare) are judged for readsOfLostWrites only';
   if ((metric === 'p50WriteMs' || metric === 'p99WriteMs' || metric === 'p999WriteMs') && w.workload === 'register' && w.mix.write === 0)
     return 'write latency is taken from plain writes, and its mix.write is 0';
   return undefined;

@@ -30,6 +30,8 @@ export interface ModeSummary {
   outageMs: number;
   staleReads: number;
   maxStaleMs: number;
+  /** Reads of lost writes over the mode's runs (null: not measured). */
+  readsOfLostWrites: number | null;
   passed: boolean;
 }
 
@@ -64,6 +66,7 @@ export function summarizeModes(results: SuiteResults): ModeSummary[] {
       outageMs: Math.max(0, ...rs.map((r) => r.outageMs)),
       staleReads: rs.reduce((a, r) => a + r.staleReads, 0),
       maxStaleMs: Math.max(0, ...rs.map((r) => r.maxStaleMs)),
+      readsOfLostWrites: rs.some((r) => r.readsOfLostWrites != null) ? rs.reduce((a, r) => a + (r.readsOfLostWrites ?? 0), 0) : null,
       passed: rs.every((r) => r.passed),
     };
   });
@@ -80,6 +83,8 @@ export interface AnomalyCounts {
   /** Seeds whose linearizability the checker could not decide. */
   undecided: number;
   staleReads: number;
+  /** Seeds where a client read a write the final state lacks. */
+  lostWriteReads: number;
   notConverged: number;
   gateFailed: number;
 }
@@ -96,6 +101,7 @@ export function anomalyCounts(results: SuiteResults): AnomalyCounts[] {
       notLinearizable: count((r) => r.linearizable === false),
       undecided: count((r) => r.linearizable === 'unknown'),
       staleReads: count((r) => r.staleReads > 0),
+      lostWriteReads: count((r) => (r.readsOfLostWrites ?? 0) > 0),
       notConverged: count((r) => !r.converged),
       gateFailed: count((r) => !r.passed),
     };
@@ -104,9 +110,20 @@ export function anomalyCounts(results: SuiteResults): AnomalyCounts[] {
 
 /** The counts as a terminal table: "seeds with …" per mode. */
 export function formatAnomalyCounts(counts: AnomalyCounts[]): string {
-  const header = ['mode', 'seeds', 'lost writes', 'split brain', 'not linearizable', 'undecided', 'stale reads', 'not converged', 'gate failed'];
+  const header = [
+    'mode',
+    'seeds',
+    'lost writes',
+    'split brain',
+    'not linearizable',
+    'undecided',
+    'stale reads',
+    'lost-write reads',
+    'not converged',
+    'gate failed',
+  ];
   const rows = counts.map((c) =>
-    [c.mode, c.seeds, c.lost, c.splitBrain, c.notLinearizable, c.undecided, c.staleReads, c.notConverged, c.gateFailed].map(String),
+    [c.mode, c.seeds, c.lost, c.splitBrain, c.notLinearizable, c.undecided, c.staleReads, c.lostWriteReads, c.notConverged, c.gateFailed].map(String),
   );
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   return [header, ...rows].map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')).join('\n');
@@ -123,6 +140,7 @@ const COUNTED = new Set<GateMetric>([
   'monotonicWriteViolations',
   'writesFollowReadsViolations',
   'sessionViolations',
+  'readsOfLostWrites',
   'acked',
 ]);
 

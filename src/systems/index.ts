@@ -18,6 +18,8 @@ export async function startSystem(spec: ClusterSpec, options: UpOptions): Promis
       return (await import('./replab/index.js')).ReplabSystem.up(spec, options);
     case 'postgres':
       return (await import('./postgres/index.js')).PostgresSystem.up(spec, options);
+    case 'mariadb':
+      return (await import('./mariadb/index.js')).MariadbSystem.up(spec, options);
     default:
       // A module of the user's (the suite loader resolved its path and checked that it loads).
       return (await import('./external.js')).startExternalSystem(spec.system, spec, options);
@@ -28,7 +30,7 @@ export async function startSystem(spec: ClusterSpec, options: UpOptions): Promis
  * The names of every link a cluster of this spec will have behind its proxy, known before it
  * starts, so a suite naming a link that will never exist is refused at load. replab links every
  * ordered pair of nodes (a failover or a relay may point anyone at anyone, so a chain has them
- * all too); PostgreSQL has one replication link and one API link into each node. A user's module
+ * all too; MariaDB's replicas are repointed with CHANGE MASTER TO, so it has them all as well); PostgreSQL has one replication link and one API link into each node. A user's module
  * names its links itself: undefined, nothing to check against.
  */
 export function linkNames(spec: Pick<ClusterSpec, 'system' | 'nodes'>): string[] | undefined {
@@ -36,6 +38,7 @@ export function linkNames(spec: Pick<ClusterSpec, 'system' | 'nodes'>): string[]
   const perNode = ids.flatMap((id) => [monitorLink(id), clientLink(id)]);
   switch (spec.system) {
     case 'replab':
+    case 'mariadb':
       return [...ids.flatMap((a) => ids.filter((b) => b !== a).map((b) => replLink(a, b))), ...perNode];
     case 'postgres':
       return [...ids.flatMap((id) => [replInto(id), patroniApiLink(id)]), ...perNode];

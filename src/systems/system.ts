@@ -11,8 +11,8 @@
 import type { NemesisCluster } from '../faults/nemesis/faults.js';
 import type { DataClient } from '../workloads/data-client.js';
 
-export type SystemName = 'replab' | 'postgres';
-export const SYSTEMS: readonly SystemName[] = ['replab', 'postgres'];
+export type SystemName = 'replab' | 'postgres' | 'mariadb';
+export const SYSTEMS: readonly SystemName[] = ['replab', 'postgres', 'mariadb'];
 
 export interface LagSample {
   leader: string;

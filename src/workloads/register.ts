@@ -77,7 +77,7 @@ export function registerWorkload(spec: WorkloadSpec): Workload {
 }
 
 /** The spec's `reads` as a policy (`leader` and `followers` are leader-only and round-robin). */
-function readsPolicy(reads: string): ReadPolicy {
+export function readsPolicy(reads: string): ReadPolicy {
   const p = parseReadsSetting(reads);
   // parseWorkloadSpec has refused anything else: a bad name here is a bug.
   if (!p.ok) throw new Error(`workload reads: ${p.error}`);

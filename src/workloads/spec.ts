@@ -10,6 +10,7 @@
  *   timeoutMs: 1000           # past this an op is `info`
  *   reads: leader             # leader | followers | a read policy: leader-only, round-robin,
  *                             # least-lag, bounded-staleness:<ms>, session (src/lib/read-consistency.ts)
+ *   readShare: 0.3            # set: this share of operations reads a recently added element back
  *   seed: 1
  */
 import { z } from 'zod';
@@ -38,6 +39,8 @@ const WorkloadSpecSchema = z.strictObject({
       const p = parseReadsSetting(text);
       if (!p.ok) ctx.addIssue({ code: 'custom', message: p.error });
     }),
+  /** set only: the share of operations that read back a recently added element (0: adds only). */
+  readShare: z.number().min(0).max(0.9).default(0),
   seed: z.number().int().min(0).default(1),
 });
 
@@ -47,6 +50,8 @@ export function parseWorkloadSpec(input: unknown, where: string, defaultName = '
   const s = parseWith(WorkloadSpecSchema, input, where);
   if (s.workload !== 'set' && s.mix.read + s.mix.write + s.mix.cas <= 0)
     throw new ConfigError(`${where}: mix: at least one of read, write, cas must be above 0`);
+  if (s.readShare > 0 && s.workload !== 'set')
+    throw new ConfigError(`${where}: readShare: only the set workload reads its elements back (the others set mix.read)`);
   const name = s.name ?? defaultName;
   return { ...s, name, keyPrefix: s.keyPrefix ?? `${s.workload === 'set' ? 's' : 'r'}/` };
 }

@@ -39,6 +39,7 @@ export function fakeRun(mode: string, seed: number, over: Partial<RunResult> = {
     readP99Ms: null,
     maxStaleVersions: null,
     p99StaleMs: null,
+    readsOfLostWrites: null,
     failedShare: 0,
     indeterminateShare: 0,
     converged: true,

@@ -21,7 +21,7 @@ export class SimWorld {
 
   /** A node `id` on its own disk, listening for replication on `id`:REPL_PORT. */
   node(id: string, settings: Partial<NodeConfig> = {}): KvNode {
-    const disk = this.disks.get(id) ?? new SimDisk();
+    const disk = this.disks.get(id) ?? new SimDisk(undefined, this.clock);
     this.disks.set(id, disk);
     const config: NodeConfig = {
       ...DEFAULT_COMMIT,

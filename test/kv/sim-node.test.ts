@@ -219,4 +219,33 @@ describe('KvNode on a simulated clock, network and disk', () => {
     await world.clock.until(() => again.visible.get('after') === 'y', 'restarted n1 catches up');
     expect([...again.visible.data].sort()).toEqual(expected);
   });
+
+  it('a follower takes no records while it rewinds, and skips a rewind answered to a HELLO older than its log: a slow disk makes the link reconnect mid-rewind', async () => {
+    world = new SimWorld();
+    const n1 = world.node('n1', { role: 'leader', fencing: 'none' });
+    const n2 = world.follower('n2', 'n1');
+    await world.openAll();
+    await world.run(Promise.all(writeMany(n1, 10, 's')));
+    await world.clock.until(() => n2.visible.lsn === 10, 'n2 applies the shared writes');
+    world.network.partition('n1', 'n2');
+    await world.run(Promise.all(writeMany(n1, 5, 'lost')));
+    await world.run(n2.promote(2, 5000, world.clock.now()));
+    await world.run(n2.write({ type: 'put', key: 'after', value: 'x' }));
+
+    // Every sync on n1 now takes 300 ms: its rewind outlasts the upstream's closing of the session,
+    // so the link reconnects with a HELLO that still names the old log end, and gets a second
+    // "truncate" answer while the first rewind runs; meanwhile n2 keeps taking writes.
+    world.disks.get('n1')!.syncMs = 300;
+    world.network.heal('n1', 'n2');
+    await world.run(n1.follow(2, { address: `n2:${REPL_PORT}`, id: 'n2' }, 'n2:8000'));
+    const more = writeMany(n2, 20, 'more');
+    await world.clock.until(() => n1.visible.get('more19') === 'v19', 'n1 catches up with n2', 120_000);
+    await world.run(Promise.all(more));
+    await world.clock.advance(5000);
+
+    const rewound = await world.run(readRewound('/data/n1', world.disks.get('n1')));
+    expect(rewound.map((r) => r.key).sort()).toEqual(['lost0', 'lost1', 'lost2', 'lost3', 'lost4']);
+    expect([...n1.visible.data].sort()).toEqual([...n2.visible.data].sort());
+    expect(n1.status().epochHistory).toEqual(n2.status().epochHistory);
+  });
 });

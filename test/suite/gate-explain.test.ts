@@ -25,6 +25,7 @@ function run(gate: string[], over: Partial<ExplainableRun> = {}): ExplainableRun
     readP99Ms: null,
     maxStaleVersions: null,
     p99StaleMs: null,
+    readsOfLostWrites: null,
     outageMs: 0,
     p50WriteMs: 1,
     p99WriteMs: 5,

@@ -126,6 +126,14 @@ describe('gate invariants the workload cannot measure', () => {
       /modes\.0\.gate: "staleReads == 0" cannot be measured on mode a's workload \(set\): it makes no reads/,
     ],
     [
+      'modes: [{name: a, workload: set, gate: [readsOfLostWrites == 0]}]',
+      /modes\.0\.gate: "readsOfLostWrites == 0" cannot be measured on mode a's workload \(set\): it makes no reads/,
+    ],
+    [
+      'modes: [{name: a, workload: set, workloadOverrides: {readShare: 0.3}, gate: [staleReads == 0]}]',
+      /modes\.0\.gate: "staleReads == 0" cannot be measured on mode a's workload \(set\): its reads \(readShare\) are judged for readsOfLostWrites only/,
+    ],
+    [
       'modes: [{name: a, workloadOverrides: {mix: {read: 1, write: 0, cas: 1}}, gate: [p99WriteMs < 50]}]',
       /modes\.0\.gate: "p99WriteMs < 50" cannot be measured on mode a's workload \(register\): .*mix\.write is 0/,
     ],

@@ -31,6 +31,7 @@ const metrics = {
   readP99Ms: 12,
   maxStaleVersions: 2,
   p99StaleMs: 30,
+  readsOfLostWrites: 0,
 };
 
 describe('gate invariants', () => {

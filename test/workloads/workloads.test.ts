@@ -49,4 +49,21 @@ describe('workloads: spec', () => {
     expect(() => spec({ reads: 'nearest' })).toThrow(/^w\.yaml: reads: /);
     expect(() => spec({ durationSecs: 3 })).toThrow('w.yaml: (top level): unknown field "durationSecs"');
   });
+
+  it('readShare reads back recently added elements; without it the adds are what they were', () => {
+    const ops = (doc: Record<string, unknown>) => {
+      const w = createWorkload(parseWorkloadSpec({ workload: 'set', ...doc }, 's.yaml'));
+      const rng = new Rng(1);
+      return Array.from({ length: 1000 }, (_, i) => w.next(rng, i % 10));
+    };
+    const plain = ops({});
+    expect(plain.every((o) => o.f === 'add')).toBe(true);
+    const mixed = ops({ readShare: 0.3 });
+    const reads = mixed.filter((o) => o.f === 'read');
+    expect(reads.length).toBeGreaterThan(220);
+    expect(reads.length).toBeLessThan(380);
+    const added = new Set(mixed.filter((o) => o.f === 'add').map((o) => o.value));
+    for (const r of reads) expect(added.has(r.extra?.element)).toBe(true);
+    expect(() => parseWorkloadSpec({ workload: 'register', readShare: 0.3 }, 'r.yaml')).toThrow(/r\.yaml: readShare: only the set workload/);
+  });
 });

@@ -62,6 +62,8 @@ export class FollowerRole {
   /** The leader's commit LSN as last heard, capped at what this node flushed. */
   private commit: number;
   private stopped = false;
+  /** Set while the log is cut or replaced (a rewind, a snapshot install): records are not taken meanwhile. */
+  private rewriting = false;
   private readonly listeners = {
     flushed: () => this.onFlushed(),
     written: () => this.onWritten(),
@@ -214,6 +216,7 @@ export class FollowerRole {
   /** Appends a RECORDS body from upstream. Validates every record before it touches the WAL. */
   private appendReplicated(frameBody: Buffer): void {
     const { wal, meta, checkpoints } = this.core;
+    if (this.rewriting) throw new FrameError('RECORDS while this node is rewriting its log (a rewind or a snapshot install); reconnecting');
     // One copy per frame, not per record: `frameBody` is a view into the decoder's buffer, which
     // retained records must not pin; the copy holds exactly this frame's records, all retained.
     const body = Buffer.from(frameBody);
@@ -247,12 +250,22 @@ export class FollowerRole {
    * removed records go to `rewound.jsonl` (epoch, lsn, key, value) and the state is rebuilt from
    * the checkpoint and what remains.
    */
-  private rewind(lsn: number): Promise<void> {
+  private rewind(lsn: number, said: { lastLsn: number; lastEpoch: number }): Promise<void> {
     return this.core.serialized(async () => {
       this.requireCurrent('rewind');
-      const dropped = await this.cutLogAfter(lsn);
-      await this.core.meta.cutAfter(Math.min(lsn, this.core.wal.lastLsn));
-      this.commit = Math.min(this.commit, this.core.wal.lastLsn);
+      // The answer came to a HELLO sent before the log changed (a rewind that was still running
+      // when the link reconnected): acting on it would cut records the node has since received.
+      const { wal, meta } = this.core;
+      if (wal.lastLsn !== said.lastLsn || meta.epochOf(wal.lastLsn) !== said.lastEpoch) {
+        this.core.log.info({ divergesAfter: lsn, said, lastLsn: wal.lastLsn }, 'rewind skipped: the log no longer ends where the HELLO it answers said');
+        return;
+      }
+      const dropped = await this.rewriteLog(async () => {
+        const cut = await this.cutLogAfter(lsn);
+        await meta.cutAfter(Math.min(lsn, wal.lastLsn));
+        return cut;
+      });
+      this.commit = Math.min(this.commit, wal.lastLsn);
       this.core.log.warn(
         { divergesAfter: lsn, rewound: dropped.length, first: dropped[0]?.lsn ?? null, last: dropped[dropped.length - 1]?.lsn ?? null },
         'rewound log suffix the new leader does not have (see rewound.jsonl)',
@@ -277,33 +290,45 @@ export class FollowerRole {
    */
   private installSnapshot(bytes: Buffer, upstreamHistory: EpochStart[]): Promise<void> {
     const snap = decodeSnapshot(bytes, 'from upstream');
+    return this.core.serialized(() => this.rewriteLog(() => this.install(snap, bytes, upstreamHistory)));
+  }
+
+  /** Runs `work` with appends from upstream refused (see `rewriting`). */
+  private async rewriteLog<T>(work: () => Promise<T>): Promise<T> {
+    this.rewriting = true;
+    try {
+      return await work();
+    } finally {
+      this.rewriting = false;
+    }
+  }
+
+  private async install(snap: ReturnType<typeof decodeSnapshot>, bytes: Buffer, upstreamHistory: EpochStart[]): Promise<void> {
     const { wal, head, checkpoints, readWaiters, meta, log } = this.core;
-    return this.core.serialized(async () => {
-      this.requireCurrent('installing a snapshot');
-      const newest = (await checkpoints.files.latest())?.snapshot.lsn ?? 0;
-      if (wal.lastLsn > snap.lsn || newest > snap.lsn) {
-        const dropped = await this.cutLogAfter(snap.lsn);
-        log.warn({ snapshotLsn: snap.lsn, rewound: dropped.length }, 'cut the local log past the upstream checkpoint before installing it (see rewound.jsonl)');
-      }
-      await checkpoints.files.write(snap.lsn, bytes).catch((e: unknown) => {
-        // Nothing changed yet: the node keeps what it holds and asks again when it reconnects.
-        log.warn({ lsn: snap.lsn, bytes: bytes.length, err: toError(e).message }, 'cannot write the checkpoint from upstream; keeping the current state');
-        throw e;
-      });
-      try {
-        await wal.resetTo(snap.lsn, snap.epoch);
-        this.pending.clear();
-        head.reset(snap.lsn, snap.entries);
-        checkpoints.startedFrom(snap.lsn);
-        readWaiters.notify(snap.lsn);
-      } catch (e: unknown) {
-        this.core.fatal(`installing the checkpoint at lsn ${snap.lsn} failed half-way (${toError(e).message}); restart the node to recover from its files`);
-        throw e;
-      }
-      await meta.adoptUpstreamHistory(upstreamHistory, snap.lsn, snap.epoch);
-      await checkpoints.files.remove((lsn) => lsn < snap.lsn);
-      log.info({ lsn: snap.lsn, keys: snap.entries.length, bytes: bytes.length }, 'installed snapshot from upstream');
+    this.requireCurrent('installing a snapshot');
+    const newest = (await checkpoints.files.latest())?.snapshot.lsn ?? 0;
+    if (wal.lastLsn > snap.lsn || newest > snap.lsn) {
+      const dropped = await this.cutLogAfter(snap.lsn);
+      log.warn({ snapshotLsn: snap.lsn, rewound: dropped.length }, 'cut the local log past the upstream checkpoint before installing it (see rewound.jsonl)');
+    }
+    await checkpoints.files.write(snap.lsn, bytes).catch((e: unknown) => {
+      // Nothing changed yet: the node keeps what it holds and asks again when it reconnects.
+      log.warn({ lsn: snap.lsn, bytes: bytes.length, err: toError(e).message }, 'cannot write the checkpoint from upstream; keeping the current state');
+      throw e;
     });
+    try {
+      await wal.resetTo(snap.lsn, snap.epoch);
+      this.pending.clear();
+      head.reset(snap.lsn, snap.entries);
+      checkpoints.startedFrom(snap.lsn);
+      readWaiters.notify(snap.lsn);
+    } catch (e: unknown) {
+      this.core.fatal(`installing the checkpoint at lsn ${snap.lsn} failed half-way (${toError(e).message}); restart the node to recover from its files`);
+      throw e;
+    }
+    await meta.adoptUpstreamHistory(upstreamHistory, snap.lsn, snap.epoch);
+    await checkpoints.files.remove((lsn) => lsn < snap.lsn);
+    log.info({ lsn: snap.lsn, keys: snap.entries.length, bytes: bytes.length }, 'installed snapshot from upstream');
   }
 
   /**
@@ -360,7 +385,7 @@ export class FollowerRole {
       appliedLsn: () => head.lsn,
       canAppend: () => !wal.stalled && !wal.failed,
       adoptEpoch: (epoch) => this.core.adoptEpoch(epoch, 'upstream frame'),
-      rewind: (lsn) => this.rewind(lsn),
+      rewind: (lsn, said) => this.rewind(lsn, said),
       installSnapshot: (bytes, history) => this.installSnapshot(bytes, history),
       appendReplicated: (body) => this.appendReplicated(body),
       onUpstreamInfo: (info) => this.onUpstreamInfo(info),

@@ -34,8 +34,11 @@ export interface DownstreamHost {
   appliedLsn(): number;
   /** A newer epoch arrived from upstream: persist it before acting on its frames. */
   adoptEpoch(epoch: number): Promise<void>;
-  /** The upstream's log diverges after `lsn`: cut this node's log back to it. */
-  rewind(lsn: number): Promise<void>;
+  /**
+   * The upstream's log diverges after `lsn`: cut this node's log back to it, provided the log still
+   * ends where the HELLO that led to this answer said (`said`); otherwise the answer is stale.
+   */
+  rewind(lsn: number, said: { lastLsn: number; lastEpoch: number }): Promise<void>;
   /** Installs a checkpoint; `history` is the upstream's epoch history (the log before it is theirs). */
   installSnapshot(bytes: Buffer, history: EpochStart[]): Promise<void>;
   /** Appends the records in a RECORDS body; throws FrameError on anything malformed. */
@@ -67,6 +70,8 @@ export class UpstreamLink {
   private backoffMs = BACKOFF_MIN_MS;
   private retryTimer: Timer | undefined;
   private ackTimer: Timer | undefined;
+  /** Set while the log is cut back on the upstream's word: no new connection until it is done. */
+  private rewinding = false;
   private snapshot: { expected: number; chunks: Buffer[]; received: number } | undefined;
   private upstreamHistory: EpochStart[] = [];
 
@@ -141,11 +146,15 @@ export class UpstreamLink {
     this.socket = socket;
     const decoder = new FrameDecoder();
     let chain = Promise.resolve();
+    /** Where this connection's HELLO said the log ends: the upstream's answer is about that log. */
+    const said = { lastLsn: 0, lastEpoch: 0 };
     socket.on('connect', () => {
       this.isConnected = true;
       this.lastFrameMs = this.host.clock.now();
+      said.lastLsn = this.host.lastLsn();
+      said.lastEpoch = this.host.lastEpoch();
       // A proof of the token, not the token: this connection crosses the cluster's fault proxy.
-      const hello = { nodeId: this.host.id, lastLsn: this.host.lastLsn(), lastEpoch: this.host.lastEpoch() };
+      const hello = { nodeId: this.host.id, ...said };
       const proof = signHello(this.host.token, { ...hello, nowMs: this.host.clock.now(), target: { cluster: this.host.cluster, upstream: this.upstreamId } });
       socket.write(controlFrame.hello(this.host.epoch(), { ...hello, ...proof }));
     });
@@ -164,7 +173,7 @@ export class UpstreamLink {
         chain = chain
           // Frames of a connection already dropped are not acted on: what they carry comes again,
           // from where the next HELLO says this node's log ends.
-          .then(() => (this.socket === socket && !socket.destroyed ? this.handle(f) : undefined))
+          .then(() => (this.socket === socket && !socket.destroyed ? this.handle(f, socket, said) : undefined))
           .catch((e: unknown) => this.drop(e instanceof FrameError ? `bad frame from upstream: ${e.message}` : `replication error: ${toError(e).message}`));
       }
     });
@@ -173,6 +182,8 @@ export class UpstreamLink {
       if (this.socket !== socket) return;
       this.isConnected = false;
       this.isStreaming = false;
+      // A rewind in progress reconnects when it is done, with the log it leaves.
+      if (this.rewinding) return;
       this.snapshot = undefined;
       this.scheduleReconnect();
     });
@@ -190,7 +201,7 @@ export class UpstreamLink {
     this.retryTimer = this.host.clock.after(delay, () => this.connect());
   }
 
-  private async handle(frame: Frame): Promise<void> {
+  private async handle(frame: Frame, socket: Connection, said: { lastLsn: number; lastEpoch: number }): Promise<void> {
     if (this.stopped) return;
     if (frame.epoch < this.host.epoch())
       throw new FrameError(`frame from epoch ${frame.epoch}, older than this node's ${this.host.epoch()}: refusing a stale upstream`);
@@ -203,10 +214,18 @@ export class UpstreamLink {
         if (w.mode === 'truncate') {
           if (w.truncateTo >= this.host.lastLsn())
             throw new FrameError(`WELCOME: truncateTo must be an LSN below this node's last (${this.host.lastLsn()}), got ${w.truncateTo}`);
-          await this.host.rewind(w.truncateTo);
+          // The upstream closes this session after its answer; reconnecting before the rewind is
+          // done would stream records onto a log that is still being cut.
+          this.rewinding = true;
+          try {
+            await this.host.rewind(w.truncateTo, said);
+          } finally {
+            this.rewinding = false;
+          }
           // Reconnect at once with the shortened log.
           this.backoffMs = BACKOFF_MIN_MS;
-          this.socket?.destroy();
+          if (socket.destroyed) this.scheduleReconnect();
+          else socket.destroy();
           return;
         }
         this.isStreaming = w.mode === 'stream';
