@@ -121,3 +121,13 @@ export async function keepAofEvidence(dir: string, nodes: Array<{ id: string; ao
   if (evidence) await fsp.writeFile(path.join(dir, 'aof-evidence.json'), `${JSON.stringify(evidence, null, 2)}\n`);
   return evidence;
 }
+
+/** What one node's AOF says about the run's lost inserts, in a sentence for the report. */
+export function aofSentence(e: AofEvidence, node: string): string {
+  if (e.lost.length === 0) return 'no acknowledged insert was lost';
+  const here = e.lost.filter((l) => l.inAofOf.includes(node)).length;
+  const where = Object.entries(e.where)
+    .map(([k, n]) => `${n} in ${k === 'nowhere' ? 'no AOF' : `the AOF of ${k.replaceAll('+', ' and ')} only`}`)
+    .join(', ');
+  return `its AOF held ${here} of the ${e.lost.length} lost acknowledged inserts (all of them: ${where}; aof-evidence.json lists each)`;
+}

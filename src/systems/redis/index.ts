@@ -35,7 +35,7 @@ import { writeFileAtomic } from '../../lib/durable-file.js';
 import { ConfigError, EnvironmentError, UsageError } from '../../lib/errors.js';
 import { waitFor } from '../../lib/wait.js';
 import type { LagSample, SystemUnderTest } from '../system.js';
-import { keepAofEvidence } from './aof.js';
+import { aofSentence, keepAofEvidence } from './aof.js';
 import { askSentinels, RedisDataClient, type RedisNodeAddr } from './client.js';
 import { parseReplicationInfo } from './info.js';
 import { MASTER_NAME, nodeConfig, type RedisSettings, redisSettings, SENTINELS, sentinelConfig, unsupported } from './mapping.js';
@@ -394,10 +394,11 @@ export class RedisSystem implements SystemUnderTest {
     await fsp.mkdir(path.join(dir, 'logs'), { recursive: true });
     const logs = path.join(this.stateDir, 'logs');
     for (const f of await fsp.readdir(logs).catch(() => [] as string[])) await fsp.copyFile(path.join(logs, f), path.join(dir, 'logs', f)).catch(() => {});
-    await keepAofEvidence(
+    const evidence = await keepAofEvidence(
       dir,
       this.nodes.map((n) => ({ id: n.id, aofDir: path.join(n.dir, 'appendonlydir') })),
     );
-    return Object.fromEntries(this.nodes.map((n) => [n.id, NO_LOG.replace('<node>', n.id)]));
+    // The report shows these per node: where the lost inserts went goes with them.
+    return Object.fromEntries(this.nodes.map((n) => [n.id, `${NO_LOG.replace('<node>', n.id)}${evidence ? `; ${aofSentence(evidence, n.id)}` : ''}`]));
   }
 }
