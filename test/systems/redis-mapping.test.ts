@@ -1,12 +1,17 @@
 /** The Redis adapter's pure parts: spec → Redis and Sentinel settings, errors → outcomes, INFO and AOF parsing, lost-write evidence. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { ReplyError } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { parseClusterSpec } from '../../src/cluster/spec.js';
 import type { Op } from '../../src/history/op.js';
 import { aofSentence, explainLoss, parseAof } from '../../src/systems/redis/aof.js';
 import { globEscape, redisOutcome, SET_KEY, waitOutcome } from '../../src/systems/redis/client.js';
+import { failoversFromLogs } from '../../src/systems/redis/events.js';
 import { parseReplicationInfo } from '../../src/systems/redis/info.js';
 import { nodeConfig, redisSettings, sentinelConfig, unsupported } from '../../src/systems/redis/mapping.js';
+import { findRedisTools } from '../../src/systems/redis/packages.js';
 
 const spec = (over: Record<string, unknown> = {}) =>
   parseClusterSpec({ name: 'rd', system: 'redis', nodes: [{ id: 'n1' }, { id: 'n2' }, { id: 'n3' }], ...over }, 'test', 'rd');
@@ -166,5 +171,39 @@ describe('redis: AOF evidence', () => {
     ]);
     expect(e.where).toEqual({ 'n1+n2': 1, nowhere: 1 });
     expect(aofSentence(e, 'n1')).toMatch(/held 1 of the 2 lost .*1 in the AOF of n1 and n2 only, 1 in no AOF/);
+  });
+});
+
+describe("redis: failovers from the Sentinels' logs", () => {
+  it('one failover per switch, whichever Sentinels logged it, named by node', () => {
+    const line = (pid: number, t: string) => `${pid}:X 04 Dec 2026 ${t} # +switch-master replab 127.0.0.1 7100 127.0.0.1 7103`;
+    const nodes: Record<string, string> = { '127.0.0.1:7100': 'n1', '127.0.0.1:7103': 'n3' };
+    const events = failoversFromLogs(
+      {
+        s1: `${line(1, '15:20:43.533')}\n1:X 04 Dec 2026 15:20:43.215 # +odown master replab 127.0.0.1 7100 #quorum 3/2`,
+        s2: line(2, '15:20:43.525'),
+        s3: `${line(3, '15:20:43.535')}\n3:X 04 Dec 2026 15:21:10.000 # +switch-master replab 127.0.0.1 7103 127.0.0.1 7100`,
+      },
+      (a) => nodes[a],
+    );
+    expect(events.map((e) => [e.from, e.to, e.sentinels.sort()])).toEqual([
+      ['n1', 'n3', ['s1', 's2', 's3']],
+      ['n3', 'n1', ['s3']],
+    ]);
+    expect(events[1]!.atMs - events[0]!.atMs).toBe(26_475);
+  });
+});
+
+describe('redis: packages', () => {
+  it('a missing program is an environment failure naming the Debian package', async () => {
+    const empty = mkdtempSync(path.join(os.tmpdir(), 'replab-nopath-'));
+    const saved = process.env.PATH;
+    process.env.PATH = empty;
+    try {
+      await expect(findRedisTools()).rejects.toMatchObject({ message: /redis-server, redis-sentinel \(missing\); install with: apt-get/ });
+    } finally {
+      process.env.PATH = saved;
+      rmSync(empty, { recursive: true, force: true });
+    }
   });
 });

@@ -17,7 +17,8 @@
  *
  * Faults: kill = SIGKILL of the node's redis-server; pause = SIGSTOP; restart = kill, then start
  * on the same data dir and config (which Sentinel rewrites when it repoints the node). Loss is
- * judged from the final reads; each node's AOF is kept as evidence (aof.ts).
+ * judged from the final reads; each node's AOF is kept as evidence (aof.ts), and the failovers the
+ * Sentinels logged go to `failovers.json` in the run folder (events.ts).
  */
 import { spawn } from 'node:child_process';
 import { closeSync, promises as fsp, openSync } from 'node:fs';
@@ -37,6 +38,7 @@ import { waitFor } from '../../lib/wait.js';
 import type { LagSample, SystemUnderTest } from '../system.js';
 import { aofSentence, keepAofEvidence } from './aof.js';
 import { askSentinels, RedisDataClient, type RedisNodeAddr } from './client.js';
+import { failoversFromLogs, REDIS_FACTS } from './events.js';
 import { parseReplicationInfo } from './info.js';
 import { MASTER_NAME, nodeConfig, type RedisSettings, redisSettings, SENTINELS, sentinelConfig, unsupported } from './mapping.js';
 import { findRedisTools, type RedisTools } from './packages.js';
@@ -339,7 +341,7 @@ export class RedisSystem implements SystemUnderTest {
     const leader = await this.currentLeaderId().catch(() => undefined);
     if (!leader) return undefined;
     const info = await this.info(this.node(leader).port);
-    if (!info || info.role !== 'master') return undefined;
+    if (info?.role !== 'master') return undefined;
     return this.nodes
       .filter((n) => n.id !== leader)
       .map((n) => {
@@ -365,7 +367,7 @@ export class RedisSystem implements SystemUnderTest {
         const leader = answers[0];
         if (!leader || answers.some((a) => a !== leader)) return false;
         const info = await this.info(this.node(leader).port);
-        if (!info || info.role !== 'master') return false;
+        if (info?.role !== 'master') return false;
         const replicas = info.replicas.filter((r) => r.state === 'online' && this.byAnnouncedPort(r.port) !== undefined);
         return replicas.length === this.nodes.length - 1 && replicas.every((r) => r.offset >= info.offset);
       },
@@ -398,6 +400,11 @@ export class RedisSystem implements SystemUnderTest {
       dir,
       this.nodes.map((n) => ({ id: n.id, aofDir: path.join(n.dir, 'appendonlydir') })),
     );
+    const sentinelLogs: Record<string, string> = {};
+    for (const s of this.sentinels) sentinelLogs[s.id] = await fsp.readFile(s.logFile, 'utf8').catch(() => '');
+    const byAddr = new Map(this.addrs().map((a) => [a.announced, a.id]));
+    const failovers = failoversFromLogs(sentinelLogs, (addr) => byAddr.get(addr));
+    await fsp.writeFile(path.join(dir, 'failovers.json'), `${JSON.stringify({ failovers, facts: REDIS_FACTS }, null, 2)}\n`);
     // The report shows these per node: where the lost inserts went goes with them.
     return Object.fromEntries(this.nodes.map((n) => [n.id, `${NO_LOG.replace('<node>', n.id)}${evidence ? `; ${aofSentence(evidence, n.id)}` : ''}`]));
   }
