@@ -170,7 +170,8 @@ describe('redis: AOF evidence', () => {
       { element: 1002, inAofOf: [] },
     ]);
     expect(e.where).toEqual({ 'n1+n2': 1, nowhere: 1 });
-    expect(aofSentence(e, 'n1')).toMatch(/held 1 of the 2 lost .*1 in the AOF of n1 and n2 only, 1 in no AOF/);
+    expect(aofSentence(e, 'n1', true)).toMatch(/held 1 of the 2 lost .*1 in the AOF of n1 and n2 only, 1 in no AOF/);
+    expect(aofSentence(e, 'n3', false)).toBe('its AOF held 0 of the 2 lost acknowledged inserts');
   });
 });
 

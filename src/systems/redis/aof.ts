@@ -122,12 +122,16 @@ export async function keepAofEvidence(dir: string, nodes: Array<{ id: string; ao
   return evidence;
 }
 
-/** What one node's AOF says about the run's lost inserts, in a sentence for the report. */
-export function aofSentence(e: AofEvidence, node: string): string {
+/**
+ * What one node's AOF says about the run's lost inserts, in a sentence for the report; with
+ * `summary` (said once per run), where all of them went.
+ */
+export function aofSentence(e: AofEvidence, node: string, summary: boolean): string {
   if (e.lost.length === 0) return 'no acknowledged insert was lost';
   const here = e.lost.filter((l) => l.inAofOf.includes(node)).length;
+  if (!summary) return `its AOF held ${here} of the ${e.lost.length} lost acknowledged inserts`;
   const where = Object.entries(e.where)
     .map(([k, n]) => `${n} in ${k === 'nowhere' ? 'no AOF' : `the AOF of ${k.replaceAll('+', ' and ')} only`}`)
     .join(', ');
-  return `its AOF held ${here} of the ${e.lost.length} lost acknowledged inserts (all of them: ${where}; aof-evidence.json lists each)`;
+  return `its AOF held ${here} of the ${e.lost.length} lost acknowledged inserts; of those ${e.lost.length}: ${where} (aof-evidence.json lists each)`;
 }

@@ -406,6 +406,8 @@ export class RedisSystem implements SystemUnderTest {
     const failovers = failoversFromLogs(sentinelLogs, (addr) => byAddr.get(addr));
     await fsp.writeFile(path.join(dir, 'failovers.json'), `${JSON.stringify({ failovers, facts: REDIS_FACTS }, null, 2)}\n`);
     // The report shows these per node: where the lost inserts went goes with them.
-    return Object.fromEntries(this.nodes.map((n) => [n.id, `${NO_LOG.replace('<node>', n.id)}${evidence ? `; ${aofSentence(evidence, n.id)}` : ''}`]));
+    return Object.fromEntries(
+      this.nodes.map((n, i) => [n.id, `${NO_LOG.replace('<node>', n.id)}${evidence ? `; ${aofSentence(evidence, n.id, i === 0)}` : ''}`]),
+    );
   }
 }
