@@ -3,7 +3,8 @@
  * three nodes and three Sentinels come up behind the fault proxy, the set workload runs while the
  * primary is cut off from the Sentinels and the replicas (clients still reach it), Sentinel
  * promotes a replica, the old primary follows it once the partition heals, and replab's count of
- * lost acknowledged inserts is exactly what the final SMEMBERS of the new primary lacks.
+ * lost acknowledged inserts is exactly what the final SMEMBERS of the new primary lacks. Then the
+ * register with cas (the Lua script) under SET + WAIT 1 while the primary is killed and restarted.
  *
  * Outside CI, missing packages skip this file with one warning line; in CI (.ci/run installs
  * them) a missing package fails it.
@@ -39,28 +40,34 @@ afterAll(async () => {
   await sys?.down({ clean: true });
 }, 60_000);
 
+/** A three-node cluster under test (one at a time: afterAll stops the last, each test the one before). */
+async function up(name: string, over: Record<string, unknown>): Promise<SystemUnderTest> {
+  for (const c of clients.splice(0)) c.close();
+  await sys?.down({ clean: true });
+  const spec = parseClusterSpec(
+    {
+      name: `${name}${process.pid % 10000}`,
+      system: 'redis',
+      nodes: [{ id: 'n1' }, { id: 'n2' }, { id: 'n3' }],
+      failover: { heartbeatMs: 100, failoverTimeoutMs: 1000, leaseMs: 500 },
+      ...over,
+    },
+    'test',
+    name,
+  );
+  sys = await startSystem(spec, { stateRoot: stateRoot(), readyTimeoutMs: 30_000 });
+  return sys;
+}
+
 describe('redis: packages', () => {
   it.runIf(!!process.env.CI)('are installed in CI', () => {
     expect(available, INSTALL_HINT).toBe(true);
   });
 });
 
-describe.skipIf(!available)('redis: Sentinel failover under the set workload', () => {
+describe.skipIf(!available)('redis: Sentinel failover under the workloads', () => {
   it('partitions the primary: Sentinel promotes a replica, and the loss count agrees with the final SMEMBERS', async () => {
-    const spec = parseClusterSpec(
-      {
-        name: `rdt${process.pid % 10000}`,
-        system: 'redis',
-        nodes: [{ id: 'n1' }, { id: 'n2' }, { id: 'n3' }],
-        replication: { mode: 'async' },
-        fencing: 'none',
-        failover: { heartbeatMs: 100, failoverTimeoutMs: 1000, leaseMs: 500 },
-      },
-      'test',
-      'rdt',
-    );
-    sys = await startSystem(spec, { stateRoot: stateRoot(), readyTimeoutMs: 30_000 });
-    const s = sys;
+    const s = await up('rdt', { replication: { mode: 'async' }, fencing: 'none' });
     expect(Object.keys(s.links()).sort()).toEqual(['client:n1', 'client:n2', 'client:n3', 'monitor:n1', 'monitor:n2', 'monitor:n3']);
     expect(await s.currentLeaderId()).toBe('n1');
     const workloadSpec = parseWorkloadSpec({ workload: 'set', concurrency: 4, rateOpsPerSec: 100, durationSec: 14, timeoutMs: 2000 }, 'test');
@@ -129,5 +136,45 @@ describe.skipIf(!available)('redis: Sentinel failover under the set workload', (
       expect(l.inAofOf).not.toContain(leader);
     }
     await fsp.rm(out, { recursive: true, force: true });
+  }, 180_000);
+
+  it('the register with cas (a Lua script) under SET + WAIT 1: the primary killed, the most advanced replica promoted, nothing acknowledged lost', async () => {
+    const s = await up('rdr', { replication: { mode: 'semi-sync', k: 1, syncTimeoutMs: 1000 } });
+    const workloadSpec = parseWorkloadSpec(
+      { workload: 'register', keys: 4, mix: { read: 0.4, write: 0.3, cas: 0.3 }, concurrency: 4, rateOpsPerSec: 100, durationSec: 14, timeoutMs: 2000 },
+      'test',
+    );
+    const workload = createWorkload(workloadSpec);
+    const client = await s.dataClient();
+    clients.push(client);
+    const slots = await Promise.all(Array.from({ length: 4 }, () => s.dataClient({ refreshMs: 1000 })));
+    clients.push(...slots);
+    const file = path.join(stateRoot(), `redis-register-${process.pid}.jsonl`);
+    const recorder = new HistoryRecorder(file);
+    const faults = (async () => {
+      await new Promise((r) => setTimeout(r, 3000));
+      await s.kill('n1');
+      const promoted = await waitFor(async () => (await s.currentLeaderId().catch(() => 'n1')) !== 'n1', 20_000, 100);
+      expect(promoted, 'Sentinel promotes a replica').toBe(true);
+      await s.restart('n1');
+    })();
+    await drive({ spec: workloadSpec, workload, client, clientFor: (slot) => slots[slot]!, recorder });
+    await faults;
+    await s.waitConverged(60_000);
+    await recordFinalReads(workload, client, recorder);
+    await recorder.close();
+    const history = await loadHistory(file);
+    const okCas = history.filter((o) => o.f === 'cas' && o.type === 'ok').length;
+    const failedCas = history.filter((o) => o.f === 'cas' && o.type === 'fail' && /differs/.test(String(o.error))).length;
+    // Both branches of the script ran: some compare-and-sets matched, some did not.
+    expect(okCas).toBeGreaterThan(10);
+    expect(failedCas).toBeGreaterThan(10);
+    // The old primary came back as a replica, and every node's final read agrees.
+    const finals = history.filter((o) => o.f === 'final-read' && o.type === 'ok');
+    expect(finals.length).toBe(12);
+    const byKey = new Map<string, Set<string>>();
+    for (const o of finals) byKey.set(o.key!, (byKey.get(o.key!) ?? new Set()).add(JSON.stringify(o.value)));
+    for (const [key, values] of byKey) expect(values.size, `key ${key}: ${[...values].join(' vs ')}`).toBe(1);
+    expect(checkLoss(history)).toMatchObject({ lostAcked: 0 });
   }, 180_000);
 });
