@@ -80,6 +80,11 @@ export function settingsText(m: { system?: string; replication: Record<string, u
     const mode = r.mode === 'async' ? 'synchronous_mode off' : r.mode === 'sync' ? 'synchronous_mode_strict' : `synchronous_mode, ${String(r.k)} sync standby`;
     return `PostgreSQL + Patroni: ${mode}, synchronous_commit ${pg[String(r.ackLevel)] ?? '?'}`;
   }
+  if (m.system === 'redis') {
+    // WAIT counts replicas that received the write; nothing blocks or degrades (src/systems/redis/mapping.ts).
+    const wait = r.mode === 'async' ? 'SET alone' : r.mode === 'sync' ? 'SET + WAIT for every replica' : `SET + WAIT ${String(r.k)} (info when fewer answer)`;
+    return `Redis + Sentinel: ${wait}; ${m.fencing === 'none' ? 'no min-replicas-to-write' : 'min-replicas-to-write 1'}`;
+  }
   const parts: string[] = [];
   if (r.mode === 'async') parts.push("async: acknowledged after the leader's own fsync, without waiting for any follower");
   else {

@@ -6,6 +6,7 @@ import { ReplyError } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { parseClusterSpec } from '../../src/cluster/spec.js';
 import type { Op } from '../../src/history/op.js';
+import { settingsText } from '../../src/report/html.js';
 import { aofSentence, explainLoss, parseAof } from '../../src/systems/redis/aof.js';
 import { globEscape, redisOutcome, SET_KEY, waitOutcome } from '../../src/systems/redis/client.js';
 import { failoversFromLogs } from '../../src/systems/redis/events.js';
@@ -79,6 +80,18 @@ describe('redis: mode mapping', () => {
       /not of postgres/,
     );
     expect(() => spec({ storage: { fsync: 'sometimes' } })).toThrow(/storage\.fsync/);
+  });
+});
+
+describe("redis: the report's settings line", () => {
+  it("names SET and WAIT, not replab's fsync and blocking words", () => {
+    expect(settingsText({ system: 'redis', replication: { mode: 'semi-sync', k: 1, ackLevel: 'flush', onSyncTimeout: 'block' }, fencing: 'none' })).toBe(
+      'Redis + Sentinel: SET + WAIT 1 (info when fewer answer); no min-replicas-to-write',
+    );
+    expect(settingsText({ system: 'redis', replication: { mode: 'sync' }, fencing: 'lease' })).toBe(
+      'Redis + Sentinel: SET + WAIT for every replica; min-replicas-to-write 1',
+    );
+    expect(settingsText({ system: 'redis', replication: { mode: 'async' }, fencing: 'none' })).toMatch(/SET alone/);
   });
 });
 
