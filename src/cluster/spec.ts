@@ -2,7 +2,7 @@
  * Cluster specs (clusters/*.yaml): which nodes, in what topology, under which replication mode.
  *
  *   name: three-node            # optional; defaults to the file's base name
- *   system: replab              # replab (default) | postgres (PostgreSQL + Patroni + etcd) | mariadb
+ *   system: replab              # replab (default) | postgres (PostgreSQL + Patroni + etcd) | mariadb | redis (Redis + Sentinel)
  *   backend: process            # process | docker
  *   topology: direct            # direct: every follower streams from the leader
  *                               # chain: each node streams from the one listed before it
@@ -15,6 +15,7 @@
  *   storage: {checkpointBytes: 67108864, segmentBytes: 16777216, syncDelayMs: 0}
  *                               # syncDelayMs: a slow disk; simulatePowerLoss: set by `replab run` for power-loss faults
  *                               # volumeMiB: each node's data dir on its own volume (root; the disk-full fault needs it)
+ *                               # fsync: always | everysec (system redis only: its appendfsync)
  *   heartbeatMs: 100            # replication heartbeat
  *   fencing: lease              # lease | none (teaching mode: split brain becomes possible)
  *   failover: {heartbeatMs: 1000, failoverTimeoutMs: 10000, leaseMs: 5000, maxLagOnFailover: null}
@@ -57,8 +58,8 @@ const ClusterSpecSchema = z.strictObject({
   /** The system under test: replab's own KV, or PostgreSQL under Patroni and etcd (src/systems). */
   system: z
     .union([
-      z.enum(['replab', 'postgres', 'mariadb']),
-      z.string().regex(/^(\.{1,2}\/|\/).+|.+\.(m|c)?js$/, 'must be replab, postgres, mariadb, or the path of a system module (./my-system.js)'),
+      z.enum(['replab', 'postgres', 'mariadb', 'redis']),
+      z.string().regex(/^(\.{1,2}\/|\/).+|.+\.(m|c)?js$/, 'must be replab, postgres, mariadb, redis, or the path of a system module (./my-system.js)'),
     ])
     .default('replab'),
   backend: z.enum(['process', 'docker']).default('process'),
@@ -85,6 +86,8 @@ const ClusterSpecSchema = z.strictObject({
        * disk-full fault fills that node's disk alone. A suite with a disk-full fault must set it.
        */
       volumeMiB: z.number().int().min(16).max(65536).optional(),
+      /** Redis's appendfsync (system redis only): fsync the AOF before every reply, or once a second. */
+      fsync: z.enum(['always', 'everysec']).optional(),
     })
     .default({ checkpointBytes: 64 * 1024 * 1024, segmentBytes: 16 * 1024 * 1024, syncDelayMs: 0, simulatePowerLoss: false }),
   heartbeatMs: z.number().int().positive().default(100),
@@ -131,6 +134,8 @@ export function parseClusterSpec(input: unknown, where: string, defaultName: str
     );
   if (spec.replication.waitPoint !== undefined && spec.system !== 'mariadb')
     throw new ConfigError(`${where}: replication.waitPoint: only system mariadb has a semi-sync wait point (this cluster is system ${spec.system})`);
+  if (spec.storage.fsync !== undefined && spec.system !== 'redis')
+    throw new ConfigError(`${where}: storage.fsync: an fsync policy (appendfsync) is a setting of system redis only, not of ${spec.system}`);
   const f = spec.failover;
   const leaseMs = f.leaseMs ?? Math.max(Math.round(f.failoverTimeoutMs / 2), 1);
   if (leaseMs >= f.failoverTimeoutMs)

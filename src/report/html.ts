@@ -86,6 +86,11 @@ export function settingsText(m: { system?: string; replication: Record<string, u
     const until = r.onSyncTimeout === 'degrade' ? `falls back to async after ${String(r.syncTimeoutMs)} ms` : 'blocks (the longest timeout)';
     return `MariaDB: semi-sync ${r.waitPoint === 'after-commit' ? 'AFTER_COMMIT' : 'AFTER_SYNC'}, one replica's ack; ${until}; replab's monitor fails over`;
   }
+  if (m.system === 'redis') {
+    // WAIT counts replicas that received the write; nothing blocks or degrades (src/systems/redis/mapping.ts).
+    const wait = r.mode === 'async' ? 'SET alone' : r.mode === 'sync' ? 'SET + WAIT for every replica' : `SET + WAIT ${String(r.k)} (info when fewer answer)`;
+    return `Redis + Sentinel: ${wait}; ${m.fencing === 'none' ? 'no min-replicas-to-write' : 'min-replicas-to-write 1'}`;
+  }
   const parts: string[] = [];
   if (r.mode === 'async') parts.push("async: acknowledged after the leader's own fsync, without waiting for any follower");
   else {

@@ -20,6 +20,8 @@ export async function startSystem(spec: ClusterSpec, options: UpOptions): Promis
       return (await import('./postgres/index.js')).PostgresSystem.up(spec, options);
     case 'mariadb':
       return (await import('./mariadb/index.js')).MariadbSystem.up(spec, options);
+    case 'redis':
+      return (await import('./redis/index.js')).RedisSystem.up(spec, options);
     default:
       // A module of the user's (the suite loader resolved its path and checked that it loads).
       return (await import('./external.js')).startExternalSystem(spec.system, spec, options);
@@ -42,6 +44,9 @@ export function linkNames(spec: Pick<ClusterSpec, 'system' | 'nodes'>): string[]
       return [...ids.flatMap((a) => ids.filter((b) => b !== a).map((b) => replLink(a, b))), ...perNode];
     case 'postgres':
       return [...ids.flatMap((id) => [replInto(id), patroniApiLink(id)]), ...perNode];
+    case 'redis':
+      // One link into each node carries both Sentinel's monitoring and replication (redis/index.ts).
+      return perNode;
     default:
       return undefined;
   }

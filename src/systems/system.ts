@@ -11,13 +11,13 @@
 import type { NemesisCluster } from '../faults/nemesis/faults.js';
 import type { DataClient } from '../workloads/data-client.js';
 
-export type SystemName = 'replab' | 'postgres' | 'mariadb';
-export const SYSTEMS: readonly SystemName[] = ['replab', 'postgres', 'mariadb'];
+export type SystemName = 'replab' | 'postgres' | 'mariadb' | 'redis';
+export const SYSTEMS: readonly SystemName[] = ['replab', 'postgres', 'mariadb', 'redis'];
 
 export interface LagSample {
   leader: string;
   follower: string;
-  /** How far behind the follower is, in the system's unit (records for replab, WAL bytes for PostgreSQL). */
+  /** How far behind the follower is, in the system's unit (records for replab, WAL bytes for PostgreSQL, replication-stream bytes for Redis). */
   lagRecords: number;
   lagMs: number;
   connected: boolean;
