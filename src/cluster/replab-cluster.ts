@@ -361,6 +361,7 @@ export class ReplabCluster implements ClusterBackend {
       heartbeatMs: f.heartbeatMs,
       failoverTimeoutMs: f.failoverTimeoutMs,
       leaseMs: f.leaseMs,
+      maxClockDrift: f.maxClockDrift,
       maxLagOnFailover: f.maxLagOnFailover,
     };
   }

@@ -96,10 +96,15 @@ const ClusterSpecSchema = z.strictObject({
       failoverTimeoutMs: z.number().int().positive().default(10_000),
       /** Lease granted on each renewal; must be shorter than failoverTimeoutMs. Default: half of it. */
       leaseMs: z.number().int().positive().optional(),
+      /**
+       * ρ, the bound on clock rate drift the lease holds under (docs/clocks.md): the leader holds
+       * leaseMs·(1 − ρ) on its own clock, the monitor waits leaseMs·(1 + ρ) on its own. 0: no margin.
+       */
+      maxClockDrift: z.number().min(0, 'must be between 0 and 0.5').max(0.5, 'must be between 0 and 0.5').default(0.01),
       /** Refuse to promote a follower more than this many records behind the leader's last known LSN. */
       maxLagOnFailover: z.number().int().nonnegative().nullable().default(null),
     })
-    .default({ heartbeatMs: 1000, failoverTimeoutMs: 10_000, maxLagOnFailover: null }),
+    .default({ heartbeatMs: 1000, failoverTimeoutMs: 10_000, maxClockDrift: 0.01, maxLagOnFailover: null }),
 });
 
 export type ClusterSpec = z.infer<typeof ClusterSpecSchema> & { name: string; leader: string; failover: FailoverSettings };
@@ -107,6 +112,7 @@ export interface FailoverSettings {
   heartbeatMs: number;
   failoverTimeoutMs: number;
   leaseMs: number;
+  maxClockDrift: number;
   maxLagOnFailover: number | null;
 }
 export type NodeSpec = z.infer<typeof NodeSpecSchema>;
@@ -135,6 +141,10 @@ export function parseClusterSpec(input: unknown, where: string, defaultName: str
     );
   if (f.heartbeatMs >= leaseMs)
     throw new ConfigError(`${where}: failover.heartbeatMs: ${f.heartbeatMs} must be shorter than leaseMs (${leaseMs}), or the lease lapses between renewals`);
+  if (f.heartbeatMs >= leaseMs * (1 - f.maxClockDrift))
+    throw new ConfigError(
+      `${where}: failover.maxClockDrift: ${f.maxClockDrift} shortens the lease the leader holds to ${Math.floor(leaseMs * (1 - f.maxClockDrift))} ms, not longer than heartbeatMs (${f.heartbeatMs}): the lease would lapse between renewals`,
+    );
   const full: ClusterSpec = { ...spec, name: spec.name ?? defaultName, leader, failover: { ...f, leaseMs } };
   const direct = directFollowers(full, leader);
   if (full.replication.mode === 'semi-sync' && full.replication.k > Math.max(direct.length, 1)) {
