@@ -88,6 +88,11 @@ const ClusterSpecSchema = z.strictObject({
   heartbeatMs: z.number().int().positive().default(100),
   regions: z.record(z.string(), z.record(z.string(), z.number().nonnegative())).default({}),
   fencing: z.enum(['lease', 'none']).default('lease'),
+  /**
+   * Start every node under libfaketime with a control file of its own, so the clock fault can skew
+   * it while it runs (cluster/clock-control.ts). A suite whose nemesis uses the clock fault sets it.
+   */
+  clockControl: z.boolean().default(false),
   failover: z
     .strictObject({
       /** How often the monitor probes every node and renews the leader's lease. */
@@ -132,6 +137,10 @@ export function parseClusterSpec(input: unknown, where: string, defaultName: str
   if (spec.storage.volumeMiB !== undefined && (spec.backend !== 'process' || spec.system !== 'replab'))
     throw new ConfigError(
       `${where}: storage.volumeMiB: a data volume per node (and so the disk-full fault) is available for system replab on the process backend only`,
+    );
+  if (spec.clockControl && (spec.backend !== 'process' || spec.system !== 'replab'))
+    throw new ConfigError(
+      `${where}: clockControl: skewed node clocks (libfaketime) are available for system replab on the process backend only (this cluster: system ${spec.system}, backend ${spec.backend})`,
     );
   const f = spec.failover;
   const leaseMs = f.leaseMs ?? Math.max(Math.round(f.failoverTimeoutMs / 2), 1);
