@@ -37,6 +37,9 @@ export type { FailoverState };
 
 const RECENT_EVENTS = 200;
 
+/** The old leader as it answered at its own address when its failover began (the `promoted` event's `oldLeader`). */
+type OldLeaderFacts = { answered: true; role: string; epoch: number; leaseValid: boolean } | { answered: false; error: string };
+
 export class Monitor {
   state!: MonitorState;
   readonly events: MonitorEvent[] = [];
@@ -274,9 +277,14 @@ export class Monitor {
     try {
       const old = this.state.leader;
       const declaredAt = Date.now();
+      // Whether the old leader was alive as the failover began, asked at its own address (past any
+      // fault proxy on the monitor's link): a fact for whoever judges the failover needed or
+      // needless, never used to decide it. Asked alongside the lease wait, so it costs no time.
+      const oldLeaderCheck = this.oldLeaderFacts(old);
       if (this.failover.state !== 'blocked')
         await this.event('leader-declared-dead', { leader: old, silentMs, failoverTimeoutMs: this.config.failoverTimeoutMs });
       await this.waitOutLease();
+      const oldLeader = await oldLeaderCheck;
       const others = this.config.nodes.filter((n) => n.id !== old).map((n) => n.id);
       await Promise.all(others.map((id) => this.probe(id)));
       const earlier = this.unrecordedPromotion(others);
@@ -289,15 +297,23 @@ export class Monitor {
           'an earlier promote went unanswered but took effect',
           silentMs,
           declaredAt,
+          oldLeader,
         );
         return;
       }
       const choice = this.chooseSuccessor(old, others);
       if (!choice.ok) await this.blockFailover(old, choice.why, declaredAt);
-      else await this.promote(old, choice, silentMs, declaredAt);
+      else await this.promote(old, choice, silentMs, declaredAt, oldLeader);
     } finally {
       this.busy = false;
     }
+  }
+
+  /** What the old leader answers at its own address (not through the monitor's link), within a probe timeout. */
+  private async oldLeaderFacts(id: string): Promise<OldLeaderFacts> {
+    const r = await this.api.status(this.node(id).http, this.probeTimeoutMs);
+    if (!r.ok) return { answered: false, error: r.error };
+    return { answered: true, role: r.body.role, epoch: r.body.epoch, leaseValid: r.body.leaseValid };
   }
 
   /**
@@ -357,7 +373,7 @@ export class Monitor {
   }
 
   /** Promotes the chosen node at a freshly reserved epoch, and records it when it answers. */
-  private async promote(old: string, choice: { id: string; why: string }, silentMs: number, declaredAt: number): Promise<void> {
+  private async promote(old: string, choice: { id: string; why: string }, silentMs: number, declaredAt: number, oldLeader: OldLeaderFacts): Promise<void> {
     const epoch = await this.reserveEpoch();
     const { syncStandbys } = this.afterPromotion(old, choice.id);
     // Even an unanswered promote may have arrived, and it carried a lease: grant() already moved
@@ -368,7 +384,7 @@ export class Monitor {
       await this.event('promote-failed', { node: choice.id, epoch, error: r.error });
       return;
     }
-    await this.recordPromotion(old, choice.id, epoch, r.body, choice.why, silentMs, declaredAt);
+    await this.recordPromotion(old, choice.id, epoch, r.body, choice.why, silentMs, declaredAt, oldLeader);
   }
 
   /** Upstreams and sync standbys once `to` replaces `old` as the leader. */
@@ -383,12 +399,33 @@ export class Monitor {
   }
 
   /** `to` leads `epoch` now: store it, announce it, and repoint everyone else. */
-  private async recordPromotion(old: string, to: string, epoch: number, status: ShortStatus, why: string, silentMs: number, declaredAt: number): Promise<void> {
+  private async recordPromotion(
+    old: string,
+    to: string,
+    epoch: number,
+    status: ShortStatus,
+    why: string,
+    silentMs: number,
+    declaredAt: number,
+    oldLeader?: OldLeaderFacts,
+  ): Promise<void> {
     this.state = { epoch, highestEpoch: epoch, leader: to, ...this.afterPromotion(old, to) };
     await this.saveState();
     this.lastLeaderOkAt = Date.now();
     this.probes.set(to, { at: Date.now(), ok: true, status });
-    await this.event('promoted', { node: to, from: old, epoch, why, detectionMs: silentMs, promotionMs: Date.now() - declaredAt, lastLsn: status.lastLsn });
+    await this.event('promoted', {
+      node: to,
+      from: old,
+      epoch,
+      why,
+      detectionMs: silentMs,
+      promotionMs: Date.now() - declaredAt,
+      lastLsn: status.lastLsn,
+      // How long the old leader was unreachable from the monitor before its failover began, and
+      // what it answered at its own address then (a report can mark the failover needless).
+      unreachableMs: silentMs,
+      ...(oldLeader ? { oldLeader } : {}),
+    });
     this.failover = { state: 'healthy' };
     await Promise.all(this.config.nodes.map((n) => (n.id === to ? undefined : this.probe(n.id))));
     await this.reconcile();
