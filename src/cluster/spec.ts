@@ -17,7 +17,9 @@
  *                               # volumeMiB: each node's data dir on its own volume (root; the disk-full fault needs it)
  *   heartbeatMs: 100            # replication heartbeat
  *   fencing: lease              # lease | none (teaching mode: split brain becomes possible)
- *   failover: {heartbeatMs: 1000, failoverTimeoutMs: 10000, leaseMs: 5000, maxLagOnFailover: null}
+ *   failover: {heartbeatMs: 1000, failoverTimeoutMs: 10000, leaseMs: 5000, maxClockDrift: 0.01, maxLagOnFailover: null}
+ *                               # maxClockDrift: the clock rate drift the lease holds under (docs/clocks.md)
+ *   clockControl: false         # nodes under libfaketime (the clock fault; `replab run` sets it when a nemesis needs it)
  *   regions: {us-east: {eu-west: 40}}   # one-way ms between regions (symmetric), on every link between them
  *
  * Parsing is strict: an unknown or misspelt field is an error naming it, never silently ignored.
