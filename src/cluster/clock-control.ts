@@ -18,11 +18,14 @@ import { existsSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { EnvironmentError } from '../lib/errors.js';
 
+// The pthreads build: Node reads the clock from several threads (libuv's pool, V8's platform
+// threads), and the plain build's unsynchronized state once let a node's monotonic clock read
+// below an earlier reading during a loaded start-up (Node's `now >= timer_base` assertion).
 const LIBRARY_CANDIDATES = [
-  '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1',
-  '/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1',
-  '/usr/lib/faketime/libfaketime.so.1',
-  '/usr/local/lib/faketime/libfaketime.so.1',
+  '/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1',
+  '/usr/lib/aarch64-linux-gnu/faketime/libfaketimeMT.so.1',
+  '/usr/lib/faketime/libfaketimeMT.so.1',
+  '/usr/local/lib/faketime/libfaketimeMT.so.1',
 ];
 
 /** A clock's skew: its wall and monotonic clocks `offsetMs` ahead, running at `rate` times real time. */
