@@ -29,7 +29,7 @@ export class ProcessLauncher implements Launcher {
     const child = spawn(process.execPath, [...nodeFlags(), cliEntry(), ...args], {
       detached: true,
       stdio: ['ignore', fd, fd],
-      env: { ...process.env, REPLAB_CLUSTER_TOKEN: this.token },
+      env: { ...process.env, ...o.env, REPLAB_CLUSTER_TOKEN: this.token },
     });
     closeSync(fd);
     child.unref();

@@ -20,6 +20,8 @@ export interface LaunchOptions {
   logFile: string;
   /** A node's data dir lives in a named volume (docker); the monitor's and proxy's dirs are shared. */
   kind: 'node' | 'monitor' | 'proxy';
+  /** Extra environment (a node under libfaketime: clock-control.ts). */
+  env?: Record<string, string>;
 }
 
 export interface Launcher {

@@ -29,6 +29,7 @@ import { waitFor } from '../lib/wait.js';
 import { fetchMonitorView, type MonitorView, SwitchoverAnswerSchema } from '../monitor/api-types.js';
 import type { MonitorConfig } from '../monitor/config.js';
 import { type ClusterBackend, type ClusterFile, ClusterFileSchema, type NodeEndpoint } from './backend.js';
+import { type ClockSkew, clockFile, needsRestart, readSkew, skewedEnv, writeSkew } from './clock-control.js';
 import type { Launcher } from './launcher.js';
 import { DockerLauncher } from './launcher-docker.js';
 import { ProcessLauncher } from './launcher-process.js';
@@ -361,6 +362,7 @@ export class ReplabCluster implements ClusterBackend {
       heartbeatMs: f.heartbeatMs,
       failoverTimeoutMs: f.failoverTimeoutMs,
       leaseMs: f.leaseMs,
+      maxClockDrift: f.maxClockDrift,
       maxLagOnFailover: f.maxLagOnFailover,
     };
   }
@@ -480,7 +482,8 @@ export class ReplabCluster implements ClusterBackend {
   }
 
   private async spawnNode(ns: NodeState): Promise<NodeEndpoint> {
-    const ep = await this.launcher.start(ns.id, ns.args, { dir: ns.dataDir, logFile: ns.logFile, kind: 'node' });
+    const env = this.state.spec.clockControl ? await skewedEnv(clockFile(this.dir, ns.id)) : undefined;
+    const ep = await this.launcher.start(ns.id, ns.args, { dir: ns.dataDir, logFile: ns.logFile, kind: 'node', env });
     return { id: ns.id, http: ep.http, repl: ep.repl!, pid: ep.pid, dataDir: ns.dataDir };
   }
 
@@ -565,6 +568,22 @@ export class ReplabCluster implements ClusterBackend {
 
   async isRunning(id: string): Promise<boolean> {
     return this.launcher.isRunning(id, this.endpoint(id).pid);
+  }
+
+  /**
+   * Skews node `id`'s clock (the clock fault; NO_SKEW heals it): a new rate while it runs, a new
+   * offset by restarting it (clock-control.ts says why). The cluster must have been started with
+   * clockControl, so the node reads its control file. Resolves whether the node was restarted.
+   */
+  async setClock(id: string, skew: ClockSkew): Promise<{ restarted: boolean }> {
+    this.endpoint(id);
+    if (!this.state.spec.clockControl)
+      throw new UsageError(`cluster "${this.name}" was not started with clockControl: true, so its nodes' clocks cannot be skewed`);
+    const file = clockFile(this.dir, id);
+    const restart = needsRestart(await readSkew(file), skew);
+    await writeSkew(file, skew);
+    if (restart) await this.restart(id);
+    return { restarted: restart };
   }
 
   /** Stops the node if it runs (SIGKILL) and starts it again on the same data dir and ports. */

@@ -18,7 +18,9 @@
  *                               # fsync: always | everysec (system redis only: its appendfsync)
  *   heartbeatMs: 100            # replication heartbeat
  *   fencing: lease              # lease | none (teaching mode: split brain becomes possible)
- *   failover: {heartbeatMs: 1000, failoverTimeoutMs: 10000, leaseMs: 5000, maxLagOnFailover: null}
+ *   failover: {heartbeatMs: 1000, failoverTimeoutMs: 10000, leaseMs: 5000, maxClockDrift: 0.01, maxLagOnFailover: null}
+ *                               # maxClockDrift: the clock rate drift the lease holds under (docs/clocks.md)
+ *   clockControl: false         # nodes under libfaketime (the clock fault; `replab run` sets it when a nemesis needs it)
  *   regions: {us-east: {eu-west: 40}}   # one-way ms between regions (symmetric), on every link between them
  *
  * Parsing is strict: an unknown or misspelt field is an error naming it, never silently ignored.
@@ -93,6 +95,11 @@ const ClusterSpecSchema = z.strictObject({
   heartbeatMs: z.number().int().positive().default(100),
   regions: z.record(z.string(), z.record(z.string(), z.number().nonnegative())).default({}),
   fencing: z.enum(['lease', 'none']).default('lease'),
+  /**
+   * Start every node under libfaketime with a control file of its own, so the clock fault can skew
+   * it while it runs (cluster/clock-control.ts). A suite whose nemesis uses the clock fault sets it.
+   */
+  clockControl: z.boolean().default(false),
   failover: z
     .strictObject({
       /** How often the monitor probes every node and renews the leader's lease. */
@@ -101,10 +108,15 @@ const ClusterSpecSchema = z.strictObject({
       failoverTimeoutMs: z.number().int().positive().default(10_000),
       /** Lease granted on each renewal; must be shorter than failoverTimeoutMs. Default: half of it. */
       leaseMs: z.number().int().positive().optional(),
+      /**
+       * ρ, the bound on clock rate drift the lease holds under (docs/clocks.md): the leader holds
+       * leaseMs·(1 − ρ) on its own clock, the monitor waits leaseMs·(1 + ρ) on its own. 0: no margin.
+       */
+      maxClockDrift: z.number().min(0, 'must be between 0 and 0.5').max(0.5, 'must be between 0 and 0.5').default(0.01),
       /** Refuse to promote a follower more than this many records behind the leader's last known LSN. */
       maxLagOnFailover: z.number().int().nonnegative().nullable().default(null),
     })
-    .default({ heartbeatMs: 1000, failoverTimeoutMs: 10_000, maxLagOnFailover: null }),
+    .default({ heartbeatMs: 1000, failoverTimeoutMs: 10_000, maxClockDrift: 0.01, maxLagOnFailover: null }),
 });
 
 export type ClusterSpec = z.infer<typeof ClusterSpecSchema> & { name: string; leader: string; failover: FailoverSettings };
@@ -112,6 +124,7 @@ export interface FailoverSettings {
   heartbeatMs: number;
   failoverTimeoutMs: number;
   leaseMs: number;
+  maxClockDrift: number;
   maxLagOnFailover: number | null;
 }
 export type NodeSpec = z.infer<typeof NodeSpecSchema>;
@@ -136,6 +149,10 @@ export function parseClusterSpec(input: unknown, where: string, defaultName: str
     throw new ConfigError(`${where}: replication.waitPoint: only system mariadb has a semi-sync wait point (this cluster is system ${spec.system})`);
   if (spec.storage.fsync !== undefined && spec.system !== 'redis')
     throw new ConfigError(`${where}: storage.fsync: an fsync policy (appendfsync) is a setting of system redis only, not of ${spec.system}`);
+  if (spec.clockControl && (spec.backend !== 'process' || spec.system !== 'replab'))
+    throw new ConfigError(
+      `${where}: clockControl: skewed node clocks (libfaketime) are available for system replab on the process backend only (this cluster: system ${spec.system}, backend ${spec.backend})`,
+    );
   const f = spec.failover;
   const leaseMs = f.leaseMs ?? Math.max(Math.round(f.failoverTimeoutMs / 2), 1);
   if (leaseMs >= f.failoverTimeoutMs)
@@ -144,6 +161,10 @@ export function parseClusterSpec(input: unknown, where: string, defaultName: str
     );
   if (f.heartbeatMs >= leaseMs)
     throw new ConfigError(`${where}: failover.heartbeatMs: ${f.heartbeatMs} must be shorter than leaseMs (${leaseMs}), or the lease lapses between renewals`);
+  if (f.heartbeatMs >= leaseMs * (1 - f.maxClockDrift))
+    throw new ConfigError(
+      `${where}: failover.maxClockDrift: ${f.maxClockDrift} shortens the lease the leader holds to ${Math.floor(leaseMs * (1 - f.maxClockDrift))} ms, not longer than heartbeatMs (${f.heartbeatMs}): the lease would lapse between renewals`,
+    );
   const full: ClusterSpec = { ...spec, name: spec.name ?? defaultName, leader, failover: { ...f, leaseMs } };
   const direct = directFollowers(full, leader);
   if (full.replication.mode === 'semi-sync' && full.replication.k > Math.max(direct.length, 1)) {

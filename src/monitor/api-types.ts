@@ -40,6 +40,7 @@ export const MonitorViewSchema = z.object({
     heartbeatMs: z.number(),
     failoverTimeoutMs: z.number(),
     leaseMs: z.number(),
+    maxClockDrift: z.number().optional(),
     maxLagOnFailover: z.number().nullable(),
     mode: z.enum(REPLICATION_MODES),
     k: z.number(),

@@ -30,6 +30,11 @@ const MonitorConfigSchema = z.strictObject({
   heartbeatMs: z.number().int().positive(),
   failoverTimeoutMs: z.number().int().positive(),
   leaseMs: z.number().int().positive(),
+  /**
+   * ρ: the bound on how far any clock's rate may stray from real time (0.01 = 1%) that the lease
+   * holds under (kv/node/lease.ts). 0 turns the safety margin off.
+   */
+  maxClockDrift: z.number().min(0).max(0.5).default(0.01),
   maxLagOnFailover: z.number().int().nonnegative().nullable(),
 });
 

@@ -14,6 +14,8 @@
  * A planned switchover fences the leader, waits for the target to hold everything, then promotes.
  */
 
+import { performance } from 'node:perf_hooks';
+import { type LeaseAnchor, leaseHoldMs, leaseWaitMs } from '../kv/node/lease.js';
 import { shortOf } from '../kv/node/status.js';
 import { EnvironmentError, toError, UsageError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
@@ -35,6 +37,9 @@ export type { FailoverState };
 
 const RECENT_EVENTS = 200;
 
+/** The old leader as it answered at its own address when its failover began (the `promoted` event's `oldLeader`). */
+type OldLeaderFacts = { answered: true; role: string; epoch: number; leaseValid: boolean } | { answered: false; error: string };
+
 export class Monitor {
   state!: MonitorState;
   readonly events: MonitorEvent[] = [];
@@ -42,8 +47,13 @@ export class Monitor {
   private readonly api: NodeApi;
   private readonly probes = new Map<string, Probe>();
   private lastLeaderOkAt = Date.now();
-  /** Wall-clock send time of the newest lease renewal: no lease granted by this monitor outlives it + leaseMs. */
-  private lastLeaseSentAt = 0;
+  /** Each node's newest lease anchor (kv/node/lease.ts) and when it arrived, on this monitor's monotonic clock. */
+  private readonly anchors = new Map<string, { anchor: LeaseAnchor; receivedAt: number }>();
+  /**
+   * This monitor's monotonic reading after which no lease it granted can still hold on a node whose
+   * clock rate stays within maxClockDrift: each grant moves it to the anchor's receipt + leaseWaitMs.
+   */
+  private leasesEndAt = 0;
   private busy = false;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -159,6 +169,7 @@ export class Monitor {
   private async probe(id: string): Promise<Probe> {
     const r = await this.api.status(this.httpOf(id), this.probeTimeoutMs);
     const p: Probe = r.ok ? { at: Date.now(), ok: true, status: shortOf(r.body) } : { at: Date.now(), ok: false, error: r.error };
+    if (r.ok) this.noteAnchor(id, r.body.leaseAnchor);
     this.probes.set(id, p);
     return p;
   }
@@ -182,9 +193,8 @@ export class Monitor {
         return;
       }
     }
-    const sentAtMs = Date.now();
-    this.lastLeaseSentAt = sentAtMs;
-    const r = await this.api.admin(this.httpOf(id), 'lease', { epoch: this.state.epoch, leaseMs: this.config.leaseMs, sentAtMs }, this.probeTimeoutMs);
+    const r = await this.api.admin(this.httpOf(id), 'lease', { epoch: this.state.epoch, ...this.grant(id) }, this.probeTimeoutMs);
+    if (r.ok) this.noteAnchor(id, r.body.leaseAnchor);
     if (r.ok && r.body.role === 'leader' && r.body.epoch === this.state.epoch) {
       this.lastLeaderOkAt = Date.now();
       this.probes.set(id, { at: Date.now(), ok: true, status: r.body });
@@ -196,6 +206,24 @@ export class Monitor {
         status: r.ok ? r.body : this.probes.get(id)?.status,
       });
     }
+  }
+
+  /** A node's answer carried its monotonic reading: the anchor the next grant to it echoes. */
+  private noteAnchor(id: string, anchor: LeaseAnchor | undefined): void {
+    if (anchor) this.anchors.set(id, { anchor, receivedAt: performance.now() });
+  }
+
+  /**
+   * The lease a renewal or promotion of `id` carries: the hold, shortened by the drift margin, after
+   * the newest anchor `id` sent. Sending it, answered or not, moves the time this monitor must wait
+   * before anyone else may lead. Without an anchor the grant gives no lease (the next one will).
+   */
+  private grant(id: string): { leaseMs: number; anchor?: LeaseAnchor } {
+    const leaseMs = leaseHoldMs(this.config.leaseMs, this.config.maxClockDrift);
+    const a = this.anchors.get(id);
+    if (!a) return { leaseMs };
+    this.leasesEndAt = Math.max(this.leasesEndAt, a.receivedAt + leaseWaitMs(this.config.leaseMs, this.config.maxClockDrift));
+    return { leaseMs, anchor: a.anchor };
   }
 
   /** A node that has seen a higher epoch than this monitor (state lost?) raises the monitor's. */
@@ -249,9 +277,14 @@ export class Monitor {
     try {
       const old = this.state.leader;
       const declaredAt = Date.now();
+      // Whether the old leader was alive as the failover began, asked at its own address (past any
+      // fault proxy on the monitor's link): a fact for whoever judges the failover needed or
+      // needless, never used to decide it. Asked alongside the lease wait, so it costs no time.
+      const oldLeaderCheck = this.oldLeaderFacts(old);
       if (this.failover.state !== 'blocked')
         await this.event('leader-declared-dead', { leader: old, silentMs, failoverTimeoutMs: this.config.failoverTimeoutMs });
       await this.waitOutLease();
+      const oldLeader = await oldLeaderCheck;
       const others = this.config.nodes.filter((n) => n.id !== old).map((n) => n.id);
       await Promise.all(others.map((id) => this.probe(id)));
       const earlier = this.unrecordedPromotion(others);
@@ -264,21 +297,33 @@ export class Monitor {
           'an earlier promote went unanswered but took effect',
           silentMs,
           declaredAt,
+          oldLeader,
         );
         return;
       }
       const choice = this.chooseSuccessor(old, others);
       if (!choice.ok) await this.blockFailover(old, choice.why, declaredAt);
-      else await this.promote(old, choice, silentMs, declaredAt);
+      else await this.promote(old, choice, silentMs, declaredAt, oldLeader);
     } finally {
       this.busy = false;
     }
   }
 
-  /** With lease fencing, no one is promoted before the old leader's last lease has run out. */
+  /** What the old leader answers at its own address (not through the monitor's link), within a probe timeout. */
+  private async oldLeaderFacts(id: string): Promise<OldLeaderFacts> {
+    const r = await this.api.status(this.node(id).http, this.probeTimeoutMs);
+    if (!r.ok) return { answered: false, error: r.error };
+    return { answered: true, role: r.body.role, epoch: r.body.epoch, leaseValid: r.body.leaseValid };
+  }
+
+  /**
+   * With lease fencing, no one is promoted before every lease this monitor granted has run out on
+   * its holder's clock, for any holder whose clock rate is within maxClockDrift (kv/node/lease.ts).
+   * Counted on the monotonic clock: a step of this machine's wall clock changes nothing.
+   */
   private async waitOutLease(): Promise<void> {
     if (this.config.fencing !== 'lease') return;
-    const wait = this.lastLeaseSentAt + this.config.leaseMs - Date.now();
+    const wait = this.leasesEndAt - performance.now();
     if (wait > 0) await sleep(wait + 5);
   }
 
@@ -328,24 +373,18 @@ export class Monitor {
   }
 
   /** Promotes the chosen node at a freshly reserved epoch, and records it when it answers. */
-  private async promote(old: string, choice: { id: string; why: string }, silentMs: number, declaredAt: number): Promise<void> {
+  private async promote(old: string, choice: { id: string; why: string }, silentMs: number, declaredAt: number, oldLeader: OldLeaderFacts): Promise<void> {
     const epoch = await this.reserveEpoch();
     const { syncStandbys } = this.afterPromotion(old, choice.id);
-    const sentAtMs = Date.now();
-    const r = await this.api.admin(
-      this.httpOf(choice.id),
-      'promote',
-      { epoch, leaseMs: this.config.leaseMs, sentAtMs, syncStandbys },
-      Math.max(this.probeTimeoutMs, 2000),
-    );
-    // Even an unanswered promote may have arrived, and it carried a lease: the next attempt must
-    // wait that lease out before promoting anyone else.
-    this.lastLeaseSentAt = sentAtMs;
+    // Even an unanswered promote may have arrived, and it carried a lease: grant() already moved
+    // the time the next attempt must wait out before promoting anyone else.
+    const r = await this.api.admin(this.httpOf(choice.id), 'promote', { epoch, ...this.grant(choice.id), syncStandbys }, Math.max(this.probeTimeoutMs, 2000));
+    if (r.ok) this.noteAnchor(choice.id, r.body.leaseAnchor);
     if (!r.ok) {
       await this.event('promote-failed', { node: choice.id, epoch, error: r.error });
       return;
     }
-    await this.recordPromotion(old, choice.id, epoch, r.body, choice.why, silentMs, declaredAt);
+    await this.recordPromotion(old, choice.id, epoch, r.body, choice.why, silentMs, declaredAt, oldLeader);
   }
 
   /** Upstreams and sync standbys once `to` replaces `old` as the leader. */
@@ -360,12 +399,33 @@ export class Monitor {
   }
 
   /** `to` leads `epoch` now: store it, announce it, and repoint everyone else. */
-  private async recordPromotion(old: string, to: string, epoch: number, status: ShortStatus, why: string, silentMs: number, declaredAt: number): Promise<void> {
+  private async recordPromotion(
+    old: string,
+    to: string,
+    epoch: number,
+    status: ShortStatus,
+    why: string,
+    silentMs: number,
+    declaredAt: number,
+    oldLeader?: OldLeaderFacts,
+  ): Promise<void> {
     this.state = { epoch, highestEpoch: epoch, leader: to, ...this.afterPromotion(old, to) };
     await this.saveState();
     this.lastLeaderOkAt = Date.now();
     this.probes.set(to, { at: Date.now(), ok: true, status });
-    await this.event('promoted', { node: to, from: old, epoch, why, detectionMs: silentMs, promotionMs: Date.now() - declaredAt, lastLsn: status.lastLsn });
+    await this.event('promoted', {
+      node: to,
+      from: old,
+      epoch,
+      why,
+      detectionMs: silentMs,
+      promotionMs: Date.now() - declaredAt,
+      lastLsn: status.lastLsn,
+      // How long the old leader was unreachable from the monitor before its failover began, and
+      // what it answered at its own address then (a report can mark the failover needless).
+      unreachableMs: silentMs,
+      ...(oldLeader ? { oldLeader } : {}),
+    });
     this.failover = { state: 'healthy' };
     await Promise.all(this.config.nodes.map((n) => (n.id === to ? undefined : this.probe(n.id))));
     await this.reconcile();
@@ -421,10 +481,9 @@ export class Monitor {
       const syncStandbys = Object.entries(upstreams)
         .filter(([, up]) => up === to)
         .map(([id]) => id);
-      const sentAtMs = Date.now();
-      const r = await this.api.admin(this.httpOf(to), 'promote', { epoch, leaseMs: this.config.leaseMs, sentAtMs, syncStandbys }, 5000);
+      const r = await this.api.admin(this.httpOf(to), 'promote', { epoch, ...this.grant(to), syncStandbys }, 5000);
       if (!r.ok) throw new EnvironmentError(`promoting ${to} failed: ${r.error}; ${from} stays fenced until the monitor fails over`);
-      this.lastLeaseSentAt = sentAtMs;
+      this.noteAnchor(to, r.body.leaseAnchor);
       this.state = { epoch, highestEpoch: epoch, leader: to, upstreams, syncStandbys };
       await this.saveState();
       this.lastLeaderOkAt = Date.now();
@@ -453,6 +512,7 @@ export class Monitor {
         heartbeatMs: this.config.heartbeatMs,
         failoverTimeoutMs: this.config.failoverTimeoutMs,
         leaseMs: this.config.leaseMs,
+        maxClockDrift: this.config.maxClockDrift,
         maxLagOnFailover: this.config.maxLagOnFailover,
         mode: this.config.mode,
         k: this.config.k,

@@ -174,6 +174,8 @@ function checkTarget(target: TargetSelector, cluster: ClusterSpec, field: string
  * links the cluster does not have, and a disk-full fault where one node's disk cannot be filled.
  * `field` is where the schedule sits in the suite, `whose` how messages name the cluster.
  */
+const MAX_CLOCK_OFFSET_MS = 365 * 24 * 3600 * 1000;
+
 function checkNemesis(steps: NemesisStep[], cluster: ClusterSpec, durationSec: number, field: string, whose: string): void {
   const durationMs = durationSec * 1000;
   const links = linkNames(cluster);
@@ -200,6 +202,16 @@ function checkNemesis(steps: NemesisStep[], cluster: ClusterSpec, durationSec: n
       if (cluster.storage.volumeMiB === undefined)
         throw new ConfigError(
           `${at}.fault: disk-full needs each node's data dir on a volume of its own: set storage.volumeMiB in the cluster spec (e.g. clusterOverrides: {storage: {volumeMiB: 64}})`,
+        );
+    }
+    if (step.fault === 'clock') {
+      // Past these the run measures libfaketime's arithmetic, not a clock anyone runs.
+      if (!(step.rate > 0 && step.rate <= 100)) throw new ConfigError(`${at}.rate: ${step.rate} must be above 0 and at most 100 (1: real time)`);
+      if (!(Math.abs(step.offsetMs) <= MAX_CLOCK_OFFSET_MS))
+        throw new ConfigError(`${at}.offsetMs: ${step.offsetMs} is absurd; a clock offset must be within ±${MAX_CLOCK_OFFSET_MS} ms (one year)`);
+      if (cluster.system !== 'replab' || cluster.backend !== 'process')
+        throw new ConfigError(
+          `${at}.fault: clock needs system replab on the process backend (this cluster: system ${cluster.system}, backend ${cluster.backend}); docs/clocks.md says what skew does to PostgreSQL and Patroni`,
         );
     }
     if (step.fault === 'switchover') {
@@ -291,6 +303,8 @@ export async function loadSuite(file: string): Promise<Suite> {
     else checkNemesis(nemesis, cluster, workload.durationSec, `${where}: nemesis`, `mode ${m.name}'s cluster`);
     // Only a run whose nemesis cuts power keeps unsynced bytes where a kill loses them.
     if (nemesis.some((step) => step.fault === 'power-loss')) cluster.storage = { ...cluster.storage, simulatePowerLoss: true };
+    // Only a run whose nemesis skews clocks starts its nodes under libfaketime.
+    if (nemesis.some((step) => step.fault === 'clock')) cluster.clockControl = true;
     const gate = [...common, ...rules(s.gate[m.name] ?? [], `${where}: gate.${m.name}`), ...rules(m.gate, `${where}: modes.${i}.gate`)];
     let modeWorkload = workload;
     if (m.workload !== undefined || Object.keys(m.workloadOverrides).length > 0) {

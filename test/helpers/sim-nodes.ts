@@ -5,6 +5,7 @@
  */
 import { DEFAULT_COMMIT, type NodeConfig } from '../../src/kv/config.js';
 import { KvNode } from '../../src/kv/node/node.js';
+import type { Clock } from '../../src/lib/io/clock.js';
 import type { Io } from '../../src/lib/io/io.js';
 import { silentLogger } from '../../src/lib/log.js';
 import { SimClock } from '../../src/sim/clock.js';
@@ -19,8 +20,8 @@ export class SimWorld {
   readonly disks = new Map<string, SimDisk>();
   readonly nodes: KvNode[] = [];
 
-  /** A node `id` on its own disk, listening for replication on `id`:REPL_PORT. */
-  node(id: string, settings: Partial<NodeConfig> = {}): KvNode {
+  /** A node `id` on its own disk, listening for replication on `id`:REPL_PORT; `clock`: its own view of time (a skewed one), by default the world's. */
+  node(id: string, settings: Partial<NodeConfig> = {}, clock: Clock = this.clock): KvNode {
     const disk = this.disks.get(id) ?? new SimDisk(undefined, this.clock);
     this.disks.set(id, disk);
     const config: NodeConfig = {
@@ -45,7 +46,7 @@ export class SimWorld {
       simulatePowerLoss: false,
       ...settings,
     };
-    const io: Io = { clock: this.clock, network: this.network.host(id), disk };
+    const io: Io = { clock, network: this.network.host(id), disk };
     const node = new KvNode(config, silentLogger(), io);
     node.httpAddress = `${id}:8000`;
     this.nodes.push(node);

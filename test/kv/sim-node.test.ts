@@ -27,7 +27,7 @@ describe('KvNode on a simulated clock, network and disk', () => {
     await world.openAll();
     // A restarted or fresh leader holds no lease until the monitor renews it.
     expect(() => n1.requireWritable()).toThrow(/no valid leader lease/);
-    await world.run(n1.renewLease(1, 2000, world.clock.now()));
+    await world.run(n1.renewLease(1, 2000, n1.leaseAnchor()));
     await expect(world.run(n1.write({ type: 'put', key: 'a', value: '1' }))).resolves.toMatchObject({ lsn: 1, epoch: 1 });
     expect(n1.shortStatus().leaseValid).toBe(true);
 
@@ -38,10 +38,15 @@ describe('KvNode on a simulated clock, network and disk', () => {
     expect(() => n1.requireWritable()).toThrow(/no valid leader lease/);
     expect(() => n1.requireLeaderLease()).toThrow(/no valid leader lease/);
 
-    // A renewal that was sent long ago (it sat in a buffer while the leader was frozen) grants nothing.
-    await world.run(n1.renewLease(1, 2000, world.clock.now() - 5000));
+    // A renewal echoing an anchor read long ago (it sat in a buffer while the leader was frozen)
+    // grants nothing; neither does an anchor of another process or one from the future.
+    await world.run(n1.renewLease(1, 2000, { ...n1.leaseAnchor(), atMs: n1.leaseAnchor().atMs - 5000 }));
     expect(n1.shortStatus().leaseValid).toBe(false);
-    await world.run(n1.renewLease(1, 2000, world.clock.now()));
+    await world.run(n1.renewLease(1, 2000, { ...n1.leaseAnchor(), boot: 'another process' }));
+    expect(n1.shortStatus().leaseValid).toBe(false);
+    await world.run(n1.renewLease(1, 2000, { ...n1.leaseAnchor(), atMs: n1.leaseAnchor().atMs + 10 }));
+    expect(n1.shortStatus().leaseValid).toBe(false);
+    await world.run(n1.renewLease(1, 2000, n1.leaseAnchor()));
     await expect(world.run(n1.write({ type: 'put', key: 'a', value: '2' }))).resolves.toMatchObject({ lsn: 2 });
   });
 
@@ -49,7 +54,7 @@ describe('KvNode on a simulated clock, network and disk', () => {
     world = new SimWorld();
     const n1 = world.node('n1', { role: 'leader', mode: 'semi-sync', k: 1 });
     await world.openAll();
-    await world.run(n1.renewLease(1, 1000, world.clock.now()));
+    await world.run(n1.renewLease(1, 1000, n1.leaseAnchor()));
     const w = n1.write({ type: 'put', key: 'a', value: '1' });
     const outcome = w.then(
       () => 'acknowledged',
@@ -107,7 +112,7 @@ describe('KvNode on a simulated clock, network and disk', () => {
     await world.run(Promise.all(lost));
     expect(n1.status().lastLsn).toBe(15);
 
-    await world.run(n2.promote(2, 5000, world.clock.now()));
+    await world.run(n2.promote(2, 5000, n2.leaseAnchor()));
     expect(n2.roleName).toBe('leader');
     await expect(world.run(n2.write({ type: 'put', key: 'after', value: 'x' }))).resolves.toMatchObject({ lsn: 11, epoch: 2 });
 
@@ -202,7 +207,7 @@ describe('KvNode on a simulated clock, network and disk', () => {
     const kept = n2.visible.lsn;
     expect(kept).toBeLessThan(15);
 
-    await world.run(n2.promote(2, 5000, world.clock.now()));
+    await world.run(n2.promote(2, 5000, n2.leaseAnchor()));
     await world.run(n2.write({ type: 'put', key: 'after', value: 'y' }));
     world.network.heal('n1', 'n2');
     await world.run(n1.follow(2, { address: `n2:${REPL_PORT}`, id: 'n2' }, 'n2:8000'));
@@ -229,7 +234,7 @@ describe('KvNode on a simulated clock, network and disk', () => {
     await world.clock.until(() => n2.visible.lsn === 10, 'n2 applies the shared writes');
     world.network.partition('n1', 'n2');
     await world.run(Promise.all(writeMany(n1, 5, 'lost')));
-    await world.run(n2.promote(2, 5000, world.clock.now()));
+    await world.run(n2.promote(2, 5000, n2.leaseAnchor()));
     await world.run(n2.write({ type: 'put', key: 'after', value: 'x' }));
 
     // Every sync on n1 now takes 300 ms: its rewind outlasts the upstream's closing of the session,

@@ -66,7 +66,7 @@ function api(): NodeApi {
 describe('NodeApi admin calls', () => {
   it('are signed for the node at the address they go to, and accepted there', async () => {
     const a = api();
-    const r = await a.admin(address, 'lease', { epoch: 1, leaseMs: 1000, sentAtMs: Date.now() }, 2000);
+    const r = await a.admin(address, 'lease', { epoch: 1, leaseMs: 1000, anchor: { boot: 'b', atMs: 1 } }, 2000);
     a.close();
     expect(r).toMatchObject({ ok: true, body: { id: 'n2', role: 'leader' } });
     expect(seen).toHaveLength(1);
@@ -77,7 +77,7 @@ describe('NodeApi admin calls', () => {
   it('answered 421 (a leader that stepped down) are sent once, and the monitor gets the node’s own answer', async () => {
     const a = api();
     answer = { status: 421, body: { error: 'node n2 is not the leader; no lease to renew', code: 'not_leader' } };
-    const r = await a.admin(address, 'lease', { epoch: 1, leaseMs: 1000, sentAtMs: Date.now() }, 2000);
+    const r = await a.admin(address, 'lease', { epoch: 1, leaseMs: 1000, anchor: { boot: 'b', atMs: 1 } }, 2000);
     a.close();
     expect(r).toEqual({ ok: false, status: 421, error: 'node n2 is not the leader; no lease to renew' });
     expect(seen.map((s) => s.verdict)).toEqual(['ok']);
@@ -94,7 +94,7 @@ describe('NodeApi admin calls', () => {
 
   it('to an address of no known node are not sent', async () => {
     const a = api();
-    const r = await a.admin('127.0.0.1:1', 'lease', { epoch: 1, leaseMs: 1000, sentAtMs: 0 }, 2000);
+    const r = await a.admin('127.0.0.1:1', 'lease', { epoch: 1, leaseMs: 1000 }, 2000);
     a.close();
     expect(r).toEqual({ ok: false, status: 0, error: 'no node of this cluster is known at 127.0.0.1:1; admin calls are signed for one node' });
     expect(seen).toEqual([]);
@@ -104,7 +104,7 @@ describe('NodeApi admin calls', () => {
     const a = api();
     answer = { status: 0, body: undefined };
     const t0 = Date.now();
-    const silent = await a.admin(address, 'lease', { epoch: 1, leaseMs: 1000, sentAtMs: 0 }, 200);
+    const silent = await a.admin(address, 'lease', { epoch: 1, leaseMs: 1000 }, 200);
     expect(silent).toEqual({ ok: false, status: 0, error: 'no answer within 200 ms' });
     expect(Date.now() - t0).toBeLessThan(2000);
     answer = { status: 200, body: 'not an object' };

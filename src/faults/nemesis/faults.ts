@@ -13,6 +13,9 @@
  *   pause      SIGSTOP the target; stop sends SIGCONT
  *   restart    kill and start again at once
  *   switchover a planned switchover to the target (one node) through the monitor; nothing to undo
+ *   clock      skew the target's clock through libfaketime: running at rate × real time (changed
+ *              while it runs), its wall clock offsetMs ahead (a new offset restarts the node);
+ *              stop puts it back on time (src/cluster/clock-control.ts; needs clockControl)
  *   disk-full  fill the target's data volume until no block is free (its writes get ENOSPC);
  *              stop deletes the filler (src/cluster/volumes.ts)
  *
@@ -45,6 +48,12 @@ export interface NemesisCluster {
    */
   fillDisk?(id: string): Promise<number>;
   freeDisk?(id: string): Promise<number>;
+  /**
+   * Skews node `id`'s clock ({offsetMs: 0, rate: 1} heals it); resolves whether that took a
+   * restart (a new offset does). Optional: only a system whose nodes run under libfaketime
+   * (replab with clockControl) can.
+   */
+  setClock?(id: string, skew: { offsetMs: number; rate: number }): Promise<{ restarted: boolean }>;
   /** A planned switchover to `id` through the system's own failover manager; resolves once `id` leads. */
   switchover?(id: string): Promise<unknown>;
 }
@@ -58,6 +67,7 @@ export type FaultSpec =
   | { fault: 'partition'; shape: PartitionShape; target: TargetSelector; mode: 'blackhole' | 'reset'; cut: LinkKind[] }
   | { fault: 'latency'; links: LinkSelector; latencyMs: number; jitterMs: number }
   | { fault: 'bandwidth'; links: LinkSelector; rateKBps: number }
+  | { fault: 'clock'; target: TargetSelector; offsetMs: number; rate: number }
   | { fault: 'kill' | 'power-loss' | 'pause' | 'restart' | 'disk-full' | 'switchover'; target: TargetSelector };
 
 /** A started fault: how to undo it, and what the history says about it. */
@@ -207,6 +217,23 @@ export async function startFault(cluster: NemesisCluster, spec: FaultSpec, rng: 
         stop: async () => {
           for (const id of targets) await free(id);
           return { nodes: targets };
+        },
+      };
+    }
+    case 'clock': {
+      const setClock = cluster.setClock?.bind(cluster);
+      if (!setClock) throw new UsageError('a clock fault needs a system whose nodes run under libfaketime (replab with clockControl: true)');
+      const targets = await resolveTargets(cluster, spec.target, rng);
+      const skew = { offsetMs: spec.offsetMs, rate: spec.rate };
+      const restarted: string[] = [];
+      for (const id of targets) if ((await setClock(id, skew)).restarted) restarted.push(id);
+      return {
+        fault: 'clock',
+        value: { nodes: targets, ...skew, ...(restarted.length ? { restarted } : {}) },
+        stop: async () => {
+          const again: string[] = [];
+          for (const id of targets) if ((await setClock(id, { offsetMs: 0, rate: 1 })).restarted) again.push(id);
+          return { nodes: targets, ...(again.length ? { restarted: again } : {}) };
         },
       };
     }

@@ -15,6 +15,11 @@
  *     jitterMs: 10
  *     every: 10s
  *     for: 3s
+ *   - fault: clock              # the target's clock skewed (libfaketime), put back on time at stop
+ *     target: leader
+ *     offsetMs: -5000           # wall and monotonic clocks this far ahead (negative: behind)
+ *     rate: 0.5                 # running at this many times real time (0.5: half speed)
+ *     at: 2s
  *
  * The runner applies each start and stop at its time, records `start-<fault>` / `stop-<fault>`
  * (process "nemesis", type info) in the history, and when the run ends or is aborted stops every
@@ -64,6 +69,13 @@ const StepSchema = z.discriminatedUnion('fault', [
     ...timing,
   }),
   z.strictObject({ fault: z.literal('bandwidth'), links: links.default('repl'), rateKBps: z.number().positive(), ...timing }),
+  z.strictObject({
+    fault: z.literal('clock'),
+    target: target.default('leader'),
+    offsetMs: z.number('must be a number of milliseconds').default(0),
+    rate: z.number('must be a number (1: real time)').default(1),
+    ...timing,
+  }),
   z.strictObject({ fault: z.enum(['kill', 'power-loss', 'pause', 'restart', 'disk-full', 'switchover']), target: target.default('leader'), ...timing }),
 ]);
 

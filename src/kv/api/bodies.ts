@@ -6,7 +6,8 @@
  *
  *   POST /kv/{key}/cas   {"expected": string|null, "value": string}
  *
- *   POST /admin/lease    renew the leader's lease, counted from the monitor's send time
+ *   POST /admin/lease    renew the leader's lease: `leaseMs` (the hold) after `anchor`, the node's
+ *                        own monotonic reading from an earlier answer (kv/node/lease.ts)
  *   POST /admin/promote  follower → leader of a newer epoch (optionally naming its sync standbys)
  *   POST /admin/follow   (leader →) follower of the node at a replication address
  *   POST /admin/fence    switchover: stop (or resume) taking writes
@@ -15,11 +16,16 @@ import { z } from 'zod';
 import { MAX_VALUE_BYTES } from '../wal/record.js';
 
 const count = z.number('must be a non-negative integer').int('must be a non-negative integer').nonnegative('must be a non-negative integer');
+/** A node's own monotonic reading from an earlier answer; a grant without one gives no lease. */
+const anchor = z.object(
+  { boot: z.string('must be a boot id').max(64), atMs: z.number('must be a number').nonnegative('must be non-negative') },
+  'must be {boot, atMs}',
+);
 const nodeId = z.string('must be a node id').regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be a node id');
 
 export const AdminBodySchemas = {
-  lease: z.object({ epoch: count, leaseMs: count, sentAtMs: count }),
-  promote: z.object({ epoch: count, leaseMs: count, sentAtMs: count, syncStandbys: z.array(nodeId, 'must be a list of node ids').optional() }),
+  lease: z.object({ epoch: count, leaseMs: count, anchor: anchor.optional() }),
+  promote: z.object({ epoch: count, leaseMs: count, anchor: anchor.optional(), syncStandbys: z.array(nodeId, 'must be a list of node ids').optional() }),
   follow: z.object({
     epoch: count,
     upstream: z.string('must be a host:port replication address').regex(/^[^:\s]+:\d{1,5}$/, 'must be a host:port replication address'),

@@ -25,8 +25,8 @@
  * itself never crosses the wire, a captured call cannot be replayed, and a call signed for another
  * node or cluster is refused with 403), each with the caller's epoch (older is refused with 409
  * stale_epoch, newer is adopted):
- *   POST /admin/lease    {"epoch", "leaseMs", "sentAtMs"}              renew the leader's lease
- *   POST /admin/promote  {"epoch", "leaseMs", "sentAtMs", "syncStandbys"?}  follower → leader
+ *   POST /admin/lease    {"epoch", "leaseMs", "anchor"?}               renew the leader's lease
+ *   POST /admin/promote  {"epoch", "leaseMs", "anchor"?, "syncStandbys"?}  follower → leader
  *   POST /admin/follow   {"epoch", "upstream", "leaderHttp"?}          (leader → ) follower of upstream
  *   POST /admin/fence    {"epoch", "fenced"}                           switchover: stop taking writes
  * Each answers with the node's short status.
@@ -251,12 +251,12 @@ export class HttpApi {
     switch (action) {
       case 'lease': {
         const b = adminBody('lease', json);
-        await node.renewLease(b.epoch, b.leaseMs, b.sentAtMs);
+        await node.renewLease(b.epoch, b.leaseMs, b.anchor);
         break;
       }
       case 'promote': {
         const b = adminBody('promote', json);
-        await node.promote(b.epoch, b.leaseMs, b.sentAtMs, b.syncStandbys);
+        await node.promote(b.epoch, b.leaseMs, b.anchor, b.syncStandbys);
         break;
       }
       case 'follow': {

@@ -18,6 +18,8 @@ export interface NodeCore {
   readonly config: Readonly<NodeConfig>;
   readonly log: Logger;
   readonly io: Io;
+  /** This process's id: a lease anchor (lease.ts) from another process of this node grants nothing. */
+  readonly boot: string;
   readonly wal: Wal;
   /** Leader: every appended write (what cas decides on). Follower: the applied state. */
   readonly head: KvState;

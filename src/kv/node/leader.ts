@@ -21,7 +21,7 @@ import { KvState } from '../state/store.js';
 import { encodeRecord, type Op, type WalRecord } from '../wal/record.js';
 import { CommitWaiters, commitLsn, followerQuorumLsn } from './commit.js';
 import type { NodeCore } from './core.js';
-import { Lease } from './lease.js';
+import { Lease, type LeaseAnchor } from './lease.js';
 import { OpQueue } from './op-queue.js';
 
 export type CasResult = { ok: true; lsn: number; epoch: number } | { ok: false; current: string | null; lsn: number; epoch: number };
@@ -56,12 +56,13 @@ export class LeaderRole {
     private readonly core: NodeCore,
     /** The followers sync mode waits for (the monitor names them at promotion). */
     readonly syncStandbys: string[],
-    lease?: { leaseMs: number; sentAtMs: number },
+    /** The lease a promotion grants: `holdMs` after the node's own `anchor` (lease.ts). */
+    lease?: { holdMs: number; anchor: LeaseAnchor | undefined },
   ) {
     this.visible.reset(core.head.lsn, core.head.data);
     this.commit = core.wal.lastLsn;
-    this.lease = new Lease(core.config.fencing, core.io.clock);
-    if (lease) this.lease.reset(lease.leaseMs, lease.sentAtMs);
+    this.lease = new Lease(core.config.fencing, core.io.clock, core.boot);
+    if (lease) this.lease.extend(lease.holdMs, lease.anchor);
   }
 
   /** Becomes the node's role: hears the log's flushes and stalls, and watches for sync timeouts. */
@@ -95,9 +96,9 @@ export class LeaderRole {
     return this.lease.remainingMs();
   }
 
-  /** The monitor renewed the lease (the node checked the epoch). */
-  renewLease(leaseMs: number, sentAtMs: number): void {
-    this.lease.extend(leaseMs, sentAtMs);
+  /** The monitor renewed the lease (the node checked the epoch): `holdMs` after the node's own `anchor`. */
+  renewLease(holdMs: number, anchor: LeaseAnchor | undefined): void {
+    this.lease.extend(holdMs, anchor);
   }
 
   /** Switchover: stop (or resume) taking writes; how far the log goes once flushed. */

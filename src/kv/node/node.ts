@@ -22,6 +22,7 @@
  *
  * Try it: `replab node --id n1 --role leader --data-dir /tmp/n1 --http 127.0.0.1:7001`.
  */
+import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { hostIo, type Io } from '../../lib/io/io.js';
 import type { Logger } from '../../lib/log.js';
@@ -39,6 +40,7 @@ import { AppliedWaiters } from './applied-waiters.js';
 import type { NodeCore } from './core.js';
 import { FollowerRole, type UpstreamRef } from './follower.js';
 import { type CasResult, LeaderRole } from './leader.js';
+import type { LeaseAnchor } from './lease.js';
 import type { NodeStatus, ShortStatus } from './status.js';
 
 export type { UpstreamRef };
@@ -56,6 +58,8 @@ export class KvNode extends EventEmitter {
   /** Reads waiting for this node to apply an LSN (`after:<lsn>`); refused when the role changes or the node closes. */
   private readonly readWaiters: AppliedWaiters;
   private readonly core: NodeCore;
+  /** Names this process in lease anchors: a restarted node's monotonic clock has another origin. */
+  private readonly boot = randomUUID();
   private role: LeaderRole | FollowerRole;
   /** The sync standbys the next promotion uses when the monitor names none. */
   private defaultSyncStandbys: string[];
@@ -127,6 +131,7 @@ export class KvNode extends EventEmitter {
       config,
       log,
       io,
+      boot: this.boot,
       wal: this.wal,
       head: this.head,
       meta: this.meta,
@@ -318,25 +323,32 @@ export class KvNode extends EventEmitter {
   // ---- the admin API: role changes, each with the caller's epoch -----------------------------
 
   /**
-   * The monitor renews the leader's lease (and thereby checks it is alive and current). The lease
-   * runs from the monitor's send time `sentAtMs` (wall clock), not from when this node read the
-   * request: a renewal that sat in a socket buffer while this process was frozen grants nothing.
+   * The monitor renews the leader's lease (and thereby checks it is alive and current): `holdMs`
+   * after `anchor`, a reading of this node's own monotonic clock that an earlier answer carried
+   * (lease.ts). Counting from the node's own earlier reading, not from when this request arrived,
+   * means a renewal that sat in a socket buffer while this process was frozen grants no more than
+   * the monitor counted on, and no clock of the monitor's is ever compared with this node's.
    */
-  renewLease(epoch: number, leaseMs: number, sentAtMs: number): Promise<void> {
+  renewLease(epoch: number, holdMs: number, anchor: LeaseAnchor | undefined): Promise<void> {
     return this.serialized(async () => {
       await this.checkEpoch(epoch, 'lease');
       if (!(this.role instanceof LeaderRole) || this.role.kind !== 'leader')
         throw new KvError('not_leader', `node ${this.config.id} is not the leader; no lease to renew`, { leader: this.leaderHttp() });
-      this.role.renewLease(leaseMs, sentAtMs);
+      this.role.renewLease(holdMs, anchor);
     });
   }
 
+  /** A reading of this node's monotonic clock to echo in a lease grant (every status document carries one). */
+  leaseAnchor(): LeaseAnchor {
+    return { boot: this.boot, atMs: this.io.clock.monotonic() };
+  }
+
   /** Makes this follower the leader of `epoch`, which must be newer than any it has seen. */
-  promote(epoch: number, leaseMs: number, sentAtMs: number, syncStandbys?: string[]): Promise<void> {
+  promote(epoch: number, holdMs: number, anchor: LeaseAnchor | undefined, syncStandbys?: string[]): Promise<void> {
     return this.serialized(async () => {
       const current = this.role;
       if (current instanceof LeaderRole && current.kind === 'leader' && epoch === this.meta.epoch) {
-        current.renewLease(leaseMs, sentAtMs);
+        current.renewLease(holdMs, anchor);
         return;
       }
       if (epoch <= this.meta.epoch)
@@ -350,7 +362,7 @@ export class KvNode extends EventEmitter {
       if (syncStandbys) this.defaultSyncStandbys = syncStandbys;
       // The confirmations of followers no longer connected were for another leader's stream.
       this.replication.forgetDisconnected();
-      this.setRole(new LeaderRole(this.core, this.defaultSyncStandbys, { leaseMs, sentAtMs }));
+      this.setRole(new LeaderRole(this.core, this.defaultSyncStandbys, { holdMs, anchor }));
       this.log.warn({ epoch, lastLsn: this.wal.lastLsn, syncStandbys: this.defaultSyncStandbys }, 'promoted to leader');
     });
   }
@@ -392,6 +404,7 @@ export class KvNode extends EventEmitter {
       degraded: role instanceof LeaderRole && role.degraded,
       leaseValid: role instanceof LeaderRole && role.kind === 'leader' && role.leaseValid(),
       upstream: role instanceof FollowerRole ? role.upstreamAddress : null,
+      leaseAnchor: this.leaseAnchor(),
     };
   }
 

@@ -26,6 +26,8 @@ export const ShortStatusSchema = z.object({
   degraded: z.boolean(),
   leaseValid: z.boolean(),
   upstream: z.string().nullable(),
+  /** The node's monotonic reading as it answered, for the monitor to echo in a lease grant (kv/node/lease.ts). */
+  leaseAnchor: z.object({ boot: z.string(), atMs: z.number().nonnegative() }).optional(),
 });
 export type ShortStatus = z.infer<typeof ShortStatusSchema>;
 

@@ -69,6 +69,10 @@ export class ReplabSystem implements SystemUnderTest {
     return this.cluster.freeDisk(id);
   }
 
+  setClock(id: string, skew: { offsetMs: number; rate: number }): Promise<{ restarted: boolean }> {
+    return this.cluster.setClock(id, skew);
+  }
+
   switchover(id: string): Promise<unknown> {
     return this.cluster.switchover(id);
   }
