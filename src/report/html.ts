@@ -81,6 +81,12 @@ export function settingsText(m: { system?: string; replication: Record<string, u
     const mode = r.mode === 'async' ? 'synchronous_mode off' : r.mode === 'sync' ? 'synchronous_mode_strict' : `synchronous_mode, ${String(r.k)} sync standby`;
     return `PostgreSQL + Patroni: ${mode}, synchronous_commit ${pg[String(r.ackLevel)] ?? '?'}`;
   }
+  if (m.system !== undefined && m.system !== 'replab') {
+    // A user's module: only what the spec asked for is known; ack levels, blocking and fencing
+    // are replab's words and would claim what the system may not have.
+    const k = r.mode === 'semi-sync' && r.k !== undefined ? `, ${String(r.k)} follower${r.k === 1 ? '' : 's'} asked for` : '';
+    return `${String(r.mode)}${k} (as the spec asks; how ${m.system.split('/').pop()} does it is the module's own)`;
+  }
   const parts: string[] = [];
   if (r.mode === 'async') parts.push("async: acknowledged after the leader's own fsync, without waiting for any follower");
   else {
