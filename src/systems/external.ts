@@ -36,7 +36,7 @@ export const SYSTEM_METHODS = [
 ] as const;
 
 /** Methods a system may have for faults only some systems support (disk-full, switchover). */
-const OPTIONAL_METHODS: readonly string[] = ['fillDisk', 'freeDisk', 'switchover'];
+export const OPTIONAL_METHODS = ['fillDisk', 'freeDisk', 'switchover'] as const;
 
 /** Every method a client from dataClient() must have (src/workloads/data-client.ts). */
 export const DATA_CLIENT_METHODS = ['read', 'write', 'cas', 'add', 'scan', 'nodeIds', 'noteLeaderHint', 'refresh', 'close'] as const;
