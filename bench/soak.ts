@@ -99,7 +99,7 @@ interface SoakRun {
   seed: number;
   fault: Fault;
   lostAcked: number | null;
-  splitBrainWrites: number;
+  splitBrainWrites: number | null;
   linearizable: RunResult['linearizable'];
   converged: boolean;
   outageMs: number;
@@ -113,7 +113,7 @@ function failures(r: RunResult): string[] {
   const out: string[] = [];
   if (r.lostAcked === null || r.lostAcked > 0) out.push(`lostAcked ${r.lostAcked ?? 'unknown'}`);
   if (r.lossUnknown > 0) out.push(`${r.lossUnknown} acknowledged writes unclassified`);
-  if (r.splitBrainWrites > 0) out.push(`splitBrainWrites ${r.splitBrainWrites}`);
+  if ((r.splitBrainWrites ?? 0) > 0) out.push(`splitBrainWrites ${r.splitBrainWrites}`);
   if (r.linearizable !== true) out.push(`linearizable ${String(r.linearizable)}`);
   if (!r.converged) out.push('did not converge');
   return out;
@@ -178,7 +178,7 @@ async function main(): Promise<number> {
     const by = (f: Fault) => rs.filter((r) => r.fault === f).length;
     const out = rs.map((r) => r.outageMs);
     lines.push(
-      `| ${mode} | ${rs.length} | ${by('kill')} / ${by('pause')} / ${by('partition')} / ${by('disk-full')} | ${rs.filter((r) => r.failed.length).length} | ${rs.reduce((a, r) => a + (r.lostAcked ?? 0), 0)} | ${rs.reduce((a, r) => a + r.splitBrainWrites, 0)} | ${rs.filter((r) => r.linearizable !== true).length} | ${q(out, 0.5).toFixed(0)} / ${q(out, 0.9).toFixed(0)} / ${Math.max(0, ...out).toFixed(0)} | ${rs.reduce((a, r) => a + r.infoOpen, 0)} |`,
+      `| ${mode} | ${rs.length} | ${by('kill')} / ${by('pause')} / ${by('partition')} / ${by('disk-full')} | ${rs.filter((r) => r.failed.length).length} | ${rs.reduce((a, r) => a + (r.lostAcked ?? 0), 0)} | ${rs.reduce((a, r) => a + (r.splitBrainWrites ?? 0), 0)} | ${rs.filter((r) => r.linearizable !== true).length} | ${q(out, 0.5).toFixed(0)} / ${q(out, 0.9).toFixed(0)} / ${Math.max(0, ...out).toFixed(0)} | ${rs.reduce((a, r) => a + r.infoOpen, 0)} |`,
     );
   }
   const bad = runs.filter((r) => r.failed.length);

@@ -5,7 +5,7 @@
  */
 
 import { explainVerdict } from '../suite/gate.js';
-import type { RunResult } from '../suite/results.js';
+import { measuredText, type RunResult } from '../suite/results.js';
 import { anomalyCounts, summarizeModes } from '../suite/summary.js';
 import { GUARANTEE_ABBR } from './data.js';
 import type { Anomaly, ModeReads, ReportData } from './model.js';
@@ -90,6 +90,12 @@ export function settingsText(m: { system?: string; replication: Record<string, u
     // WAIT counts replicas that received the write; nothing blocks or degrades (src/systems/redis/mapping.ts).
     const wait = r.mode === 'async' ? 'SET alone' : r.mode === 'sync' ? 'SET + WAIT for every replica' : `SET + WAIT ${String(r.k)} (info when fewer answer)`;
     return `Redis + Sentinel: ${wait}; ${m.fencing === 'none' ? 'no min-replicas-to-write' : 'min-replicas-to-write 1'}`;
+  }
+  if (m.system !== undefined && m.system !== 'replab') {
+    // A user's module: only what the spec asked for is known; ack levels, blocking and fencing
+    // are replab's words and would claim what the system may not have.
+    const k = r.mode === 'semi-sync' && r.k !== undefined ? `, ${String(r.k)} follower${r.k === 1 ? '' : 's'} asked for` : '';
+    return `${String(r.mode)}${k} (as the spec asks; how ${m.system.split('/').pop()} does it is the module's own)`;
   }
   const parts: string[] = [];
   if (r.mode === 'async') parts.push("async: acknowledged after the leader's own fsync, without waiting for any follower");
@@ -220,13 +226,13 @@ export function renderHtml(data: ReportData, svgs: { headline: string; reads?: s
   const figureRows = modes
     .map(
       (m) =>
-        `<tr class="${m.passed ? '' : 'bad'}" data-mode="${esc(m.mode)}"><td class="l nw">${modeName(m)}</td><td>${num(m.throughput, 0)}</td><td>${num(m.p50WriteMs)}</td><td>${num(m.p99WriteMs)}</td><td>${num(m.p999WriteMs)}</td><td>${m.acked}</td><td>${m.lostAcked ?? '–'}${m.lossEvidence === 'final-reads' ? ' <span class="muted">(final reads)</span>' : ''}${m.lossUnknown ? ` <span class="muted">(+${m.lossUnknown} unknown)</span>` : ''}</td><td>${m.lostAckedFinalReads ?? '–'}</td><td>${m.infoResolved} / ${m.infoOpen}</td><td>${esc(m.linearizable ?? '–')}</td><td>${m.splitBrainWrites}</td><td>${num(m.outageMs, 0)}</td><td>${m.staleReads}</td><td>${m.readsOfLostWrites ?? '–'}</td></tr>`,
+        `<tr class="${m.passed ? '' : 'bad'}" data-mode="${esc(m.mode)}"><td class="l nw">${modeName(m)}</td><td>${num(m.throughput, 0)}</td><td>${num(m.p50WriteMs)}</td><td>${num(m.p99WriteMs)}</td><td>${num(m.p999WriteMs)}</td><td>${m.acked}</td><td>${m.lostAcked ?? '–'}${m.lossEvidence === 'final-reads' ? ' <span class="muted">(final reads)</span>' : ''}${m.lossUnknown ? ` <span class="muted">(+${m.lossUnknown} unknown)</span>` : ''}</td><td>${m.lostAckedFinalReads ?? '–'}</td><td>${m.infoResolved} / ${m.infoOpen}</td><td>${esc(m.linearizable ?? '–')}</td><td>${measuredText(m.splitBrainWrites)}</td><td>${num(m.outageMs, 0)}</td><td>${m.staleReads}</td><td>${m.readsOfLostWrites ?? '–'}</td></tr>`,
     )
     .join('\n');
   const runRows = r.runs
     .map(
       (x) =>
-        `<tr class="${x.passed ? '' : 'bad'}"><td class="l nw"><a href="#run-${esc(x.mode)}-${x.seed}">${esc(x.mode)}</a></td><td>${x.seed}</td><td class="l">${esc(x.nemesis)}${x.nemesisErrors.length ? ` <b>(${x.nemesisErrors.length} did not start)</b>` : ''}</td><td>${num(x.throughput, 0)}</td><td>${num(x.p50WriteMs)}</td><td>${num(x.p99WriteMs)}</td><td>${x.acked}</td><td>${x.lostAcked ?? '–'}${x.lossEvidence === 'final-reads' ? ' <span class="muted">(final reads)</span>' : ''}</td><td>${x.lostAckedFinalReads ?? '–'}</td><td>${x.infoResolved ?? 0} / ${x.infoOpen ?? 0}</td><td>${x.recovered ?? '–'}</td><td>${esc(x.linearizable ?? '–')}</td><td>${x.splitBrainWrites}</td><td>${num(x.outageMs, 0)}</td><td>${(100 * (x.failedShare + x.indeterminateShare)).toFixed(1)}%</td><td class="l">${x.passed ? 'pass' : x.violations.map((v) => `${esc(v.invariant)}: observed ${esc(JSON.stringify(v.observed))}`).join('<br>')}</td></tr>`,
+        `<tr class="${x.passed ? '' : 'bad'}"><td class="l nw"><a href="#run-${esc(x.mode)}-${x.seed}">${esc(x.mode)}</a></td><td>${x.seed}</td><td class="l">${esc(x.nemesis)}${x.nemesisErrors.length ? ` <b>(${x.nemesisErrors.length} did not start)</b>` : ''}</td><td>${num(x.throughput, 0)}</td><td>${num(x.p50WriteMs)}</td><td>${num(x.p99WriteMs)}</td><td>${x.acked}</td><td>${x.lostAcked ?? '–'}${x.lossEvidence === 'final-reads' ? ' <span class="muted">(final reads)</span>' : ''}</td><td>${x.lostAckedFinalReads ?? '–'}</td><td>${x.infoResolved ?? 0} / ${x.infoOpen ?? 0}</td><td>${x.recovered ?? '–'}</td><td>${esc(x.linearizable ?? '–')}</td><td>${measuredText(x.splitBrainWrites)}</td><td>${num(x.outageMs, 0)}</td><td>${(100 * (x.failedShare + x.indeterminateShare)).toFixed(1)}%</td><td class="l">${x.passed ? 'pass' : x.violations.map((v) => `${esc(v.invariant)}: observed ${esc(JSON.stringify(v.observed))}`).join('<br>')}</td></tr>`,
     )
     .join('\n');
   const runSections = data.runs
@@ -327,7 +333,7 @@ function seedsSection(r: ReportData['results'], svg: string, detailed: number): 
       const lost = rs.map((x) => x.lostAcked ?? 0);
       const outage = rs.map((x) => x.outageMs);
       const spread = (xs: number[]) => `${q(xs, 0)} / ${q(xs, 0.5)} / ${q(xs, 0.9)} / ${Math.max(0, ...xs)}`;
-      return `<tr class="${c.gateFailed ? 'bad' : ''}"><td class="l">${esc(c.mode)}</td><td>${c.seeds}</td><td>${spread(lost)}</td><td>${spread(outage)}</td><td>${c.lost}</td><td>${c.splitBrain}</td><td>${c.notLinearizable}${c.undecided ? ` (+${c.undecided} undecided)` : ''}</td><td>${c.staleReads}</td><td>${c.lostWriteReads}</td><td>${c.notConverged}</td><td>${c.gateFailed}</td></tr>`;
+      return `<tr class="${c.gateFailed ? 'bad' : ''}"><td class="l">${esc(c.mode)}</td><td>${c.seeds}</td><td>${spread(lost)}</td><td>${spread(outage)}</td><td>${c.lost}</td><td>${measuredText(c.splitBrain)}</td><td>${c.notLinearizable}${c.undecided ? ` (+${c.undecided} undecided)` : ''}</td><td>${c.staleReads}</td><td>${c.lostWriteReads}</td><td>${c.notConverged}</td><td>${c.gateFailed}</td></tr>`;
     })
     .join('\n');
   const failed = r.runs.filter((x) => !x.passed).length;

@@ -208,7 +208,7 @@ const METRICS: Metric[] = [
   { label: 'p99 write latency (ms)', value: (m) => m.p99WriteMs, better: 'lower' },
   { label: 'p99.9 write latency (ms)', value: (m) => m.p999WriteMs, better: 'lower' },
   { label: 'acknowledged writes lost', value: (m) => m.lostAcked, better: 'lower' },
-  { label: 'split-brain writes', value: (m) => m.splitBrainWrites, better: 'lower' },
+  { label: 'split-brain writes', value: (m) => m.splitBrainWrites ?? 'not measured', better: 'lower' },
   { label: 'longest outage (ms)', value: (m) => m.outageMs, better: 'lower' },
   { label: 'linearizable', value: (m) => m.linearizable, better: 'true', show: yesNo },
   { label: 'gate', value: (m) => m.passed, better: 'true', show: (v) => (v ? 'passed' : 'FAILED') },

@@ -10,7 +10,7 @@
  */
 import path from 'node:path';
 import { explainVerdict } from './gate.js';
-import type { SuiteResults } from './results.js';
+import { measuredText, type SuiteResults } from './results.js';
 import { explainMode, summarizeModes, verdictCell } from './summary.js';
 
 const xml = (s: unknown) => String(s).replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!);
@@ -107,7 +107,7 @@ export function markdownSummary(results: SuiteResults, runDir: string): string {
     const e = explainMode(results, m.mode);
     const gate = e ? verdictCell(e).replace(/^FAIL/, '**FAIL**') : 'no runs';
     out.push(
-      `| ${md(m.mode)}${m.control ? ' (negative control)' : ''} | ${m.throughput.toFixed(0)} | ${cell(m.p50WriteMs)} | ${cell(m.p99WriteMs)} | ${m.acked} | ${m.lostAcked ?? '–'} | ${String(m.linearizable ?? '–')} | ${m.splitBrainWrites} | ${m.outageMs.toFixed(0)} | ${md(gate)} |`,
+      `| ${md(m.mode)}${m.control ? ' (negative control)' : ''} | ${m.throughput.toFixed(0)} | ${cell(m.p50WriteMs)} | ${cell(m.p99WriteMs)} | ${m.acked} | ${m.lostAcked ?? '–'} | ${String(m.linearizable ?? '–')} | ${measuredText(m.splitBrainWrites)} | ${m.outageMs.toFixed(0)} | ${md(gate)} |`,
     );
   }
   // The table's gate column is terse; here each mode's gate in full, so a pass is read with the

@@ -105,6 +105,7 @@ function change(metric: MetricChange['metric'], ma: ModeSummary, mb: ModeSummary
 }
 
 function fmt(v: unknown): string {
+  if (v === null) return 'not measured';
   if (typeof v !== 'number') return String(v);
   return Number.isInteger(v) || Math.abs(v) >= 100 ? v.toFixed(0) : v.toFixed(2);
 }

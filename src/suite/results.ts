@@ -10,6 +10,9 @@ import { EnvironmentError, errnoCode, toError } from '../lib/errors.js';
 import { GATE_METRICS } from './gate-metrics.js';
 import { GitSchema, MachineSchema } from './provenance.js';
 
+/** A count a system may be unable to measure, as every table shows it: "not measured", never 0. */
+export const measuredText = (v: number | null | undefined): string => (v === null || v === undefined ? 'not measured' : String(v));
+
 export const RESULTS_FILE = 'results.json';
 
 export const ViolationSchema = z.object({
@@ -41,7 +44,8 @@ export const RunResultSchema = z.object({
   infoOpen: z.number().int(),
   recovered: z.number().int().nullable(),
   linearizable: z.union([z.boolean(), z.literal('unknown')]).nullable(),
-  splitBrainWrites: z.number().int(),
+  /** null: the system cannot measure it (its acknowledgements carry no epoch or term). */
+  splitBrainWrites: z.number().int().nullable(),
   throughput: z.number(),
   p50WriteMs: z.number().nullable(),
   p99WriteMs: z.number().nullable(),

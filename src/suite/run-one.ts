@@ -24,7 +24,7 @@ import { HistoryRecorder } from '../history/recorder.js';
 import { onInterrupt } from '../lib/cleanup.js';
 import { ConfigError, EnvironmentError, ExitCode, errnoCode, HarnessError, toError } from '../lib/errors.js';
 import { isModulePath } from '../systems/external.js';
-import { type OwnedProcess, OwnedProcesses, startSystem } from '../systems/index.js';
+import { type OwnedProcess, OwnedProcesses, startSystem, systemCapabilities } from '../systems/index.js';
 import type { SystemUnderTest } from '../systems/system.js';
 import type { DataClient } from '../workloads/data-client.js';
 import { createWorkload, drive, recordFinalReads } from '../workloads/driver.js';
@@ -194,7 +194,10 @@ export async function runOne(o: RunOneOptions): Promise<RunResult> {
   o.onProgress?.({ phase: 'checking', ops: run.recorder?.count });
   const { history, check } = await checkRunFolder(dir, { workload: run.workload!, logs, finalLeader });
   await fsp.writeFile(path.join(dir, 'check.json'), JSON.stringify(check, null, 2));
-  const result = summarize(o, dir, history.length, check, check.splitBrain.splitBrainWrites, { converged, nemesisErrors }, logs);
+  // A system whose acknowledgements carry no epoch cannot show a split brain: not measured, not 0.
+  const caps = await systemCapabilities(mode.cluster.system);
+  const splitBrainWrites = caps.splitBrainWrites ? check.splitBrain.splitBrainWrites : null;
+  const result = summarize(o, dir, history.length, check, splitBrainWrites, { converged, nemesisErrors }, logs);
   o.onProgress?.({ phase: 'done', ops: history.length });
   return result;
 }
@@ -398,7 +401,7 @@ export function summarize(
   dir: string,
   ops: number,
   check: CheckResult,
-  splitBrainWrites: number,
+  splitBrainWrites: number | null,
   run: { converged: boolean; nemesisErrors: string[] },
   logs: Record<string, string | null>,
 ): RunResult {

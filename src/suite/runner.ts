@@ -13,7 +13,7 @@ import path from 'node:path';
 import { explainVerdict } from './gate.js';
 import { gitInfo, machineFingerprint } from './provenance.js';
 import type { RunResult } from './results.js';
-import { RESULTS_FILE, type SuiteResults } from './results.js';
+import { measuredText, RESULTS_FILE, type SuiteResults } from './results.js';
 import { type RunProgress, runOne } from './run-one.js';
 import { type Shard, shardPairs, suiteDigest } from './shard.js';
 import type { Suite } from './spec.js';
@@ -202,7 +202,7 @@ export function formatSummaryTable(results: SuiteResults): string {
       (s.lostAcked === null ? '-' : String(s.lostAcked)) + (s.lossUnknown ? ` (+${s.lossUnknown}?)` : ''),
       `${s.infoResolved}/${s.infoOpen}`,
       String(s.linearizable ?? '-'),
-      String(s.splitBrainWrites),
+      measuredText(s.splitBrainWrites),
       s.outageMs.toFixed(0),
       String(s.staleReads),
       s.staleReads ? s.maxStaleMs.toFixed(0) : '-',

@@ -39,7 +39,7 @@ import { ConfigError } from '../lib/errors.js';
 import { projectRoot } from '../lib/paths.js';
 import { isRecord, parseWith } from '../lib/schema.js';
 import { isModulePath, loadSystemModule } from '../systems/external.js';
-import { linkNames } from '../systems/index.js';
+import { linkNames, systemCapabilities } from '../systems/index.js';
 import { parseWorkloadSpec, type WorkloadSpec } from '../workloads/spec.js';
 import { type GateRule, parseGateRule } from './gate.js';
 import { type GateMetric, READ_GATE_METRICS } from './gate-metrics.js';
@@ -306,6 +306,13 @@ export async function loadSuite(file: string): Promise<Suite> {
     // Only a run whose nemesis skews clocks starts its nodes under libfaketime.
     if (nemesis.some((step) => step.fault === 'clock')) cluster.clockControl = true;
     const gate = [...common, ...rules(s.gate[m.name] ?? [], `${where}: gate.${m.name}`), ...rules(m.gate, `${where}: modes.${i}.gate`)];
+    // A gate on what the system cannot measure would pass or fail on a 0 nobody measured.
+    const caps = await systemCapabilities(cluster.system);
+    const unmeasured = caps.splitBrainWrites ? undefined : gate.find((r) => r.rule.metric === 'splitBrainWrites');
+    if (unmeasured)
+      throw new ConfigError(
+        `${where}: mode ${m.name}: gate "${unmeasured.rule.text}" (${unmeasured.field}) tests splitBrainWrites, which system ${cluster.system} cannot measure (its acknowledgements carry no epoch or term)`,
+      );
     let modeWorkload = workload;
     if (m.workload !== undefined || Object.keys(m.workloadOverrides).length > 0) {
       const doc =

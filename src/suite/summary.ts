@@ -4,7 +4,7 @@
  */
 import { type ExplainableRun, explainVerdict, type VerdictExplanation } from './gate.js';
 import { GATE_METRICS, type GateMetric } from './gate-metrics.js';
-import type { RunResult, SuiteResults } from './results.js';
+import { measuredText, type RunResult, type SuiteResults } from './results.js';
 
 /** Per-mode aggregation over seeds, for the terminal table and the report. */
 export interface ModeSummary {
@@ -26,7 +26,8 @@ export interface ModeSummary {
   infoResolved: number;
   infoOpen: number;
   linearizable: boolean | 'unknown' | null;
-  splitBrainWrites: number;
+  /** null: no run of the mode could measure it. */
+  splitBrainWrites: number | null;
   outageMs: number;
   staleReads: number;
   maxStaleMs: number;
@@ -62,7 +63,7 @@ export function summarizeModes(results: SuiteResults): ModeSummary[] {
       infoResolved: rs.reduce((a, r) => a + (r.infoResolved ?? 0), 0),
       infoOpen: rs.reduce((a, r) => a + (r.infoOpen ?? 0), 0),
       linearizable: lin.includes(false) ? false : lin.includes('unknown') ? 'unknown' : lin.includes(null) ? null : true,
-      splitBrainWrites: rs.reduce((a, r) => a + r.splitBrainWrites, 0),
+      splitBrainWrites: rs.some((r) => r.splitBrainWrites !== null) ? rs.reduce((a, r) => a + (r.splitBrainWrites ?? 0), 0) : null,
       outageMs: Math.max(0, ...rs.map((r) => r.outageMs)),
       staleReads: rs.reduce((a, r) => a + r.staleReads, 0),
       maxStaleMs: Math.max(0, ...rs.map((r) => r.maxStaleMs)),
@@ -78,7 +79,8 @@ export interface AnomalyCounts {
   seeds: number;
   /** Seeds with acknowledged writes lost. */
   lost: number;
-  splitBrain: number;
+  /** Seeds with split-brain writes; null when the system cannot measure them. */
+  splitBrain: number | null;
   notLinearizable: number;
   /** Seeds whose linearizability the checker could not decide. */
   undecided: number;
@@ -97,7 +99,7 @@ export function anomalyCounts(results: SuiteResults): AnomalyCounts[] {
       mode: m.name,
       seeds: rs.length,
       lost: count((r) => (r.lostAcked ?? 0) > 0),
-      splitBrain: count((r) => r.splitBrainWrites > 0),
+      splitBrain: rs.some((r) => r.splitBrainWrites !== null) ? count((r) => (r.splitBrainWrites ?? 0) > 0) : null,
       notLinearizable: count((r) => r.linearizable === false),
       undecided: count((r) => r.linearizable === 'unknown'),
       staleReads: count((r) => r.staleReads > 0),
@@ -123,7 +125,9 @@ export function formatAnomalyCounts(counts: AnomalyCounts[]): string {
     'gate failed',
   ];
   const rows = counts.map((c) =>
-    [c.mode, c.seeds, c.lost, c.splitBrain, c.notLinearizable, c.undecided, c.staleReads, c.lostWriteReads, c.notConverged, c.gateFailed].map(String),
+    [c.mode, c.seeds, c.lost, measuredText(c.splitBrain), c.notLinearizable, c.undecided, c.staleReads, c.lostWriteReads, c.notConverged, c.gateFailed].map(
+      String,
+    ),
   );
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   return [header, ...rows].map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')).join('\n');

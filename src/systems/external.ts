@@ -15,7 +15,7 @@ import type { UpOptions } from '../cluster/replab-cluster.js';
 import type { ClusterSpec } from '../cluster/spec.js';
 import { ConfigError, EnvironmentError, HarnessError, toError } from '../lib/errors.js';
 import type { DataClient } from '../workloads/data-client.js';
-import type { SystemUnderTest } from './system.js';
+import type { SystemCapabilities, SystemUnderTest } from './system.js';
 
 /** Every method a system object must have (the NemesisCluster ones included). */
 export const SYSTEM_METHODS = [
@@ -36,7 +36,7 @@ export const SYSTEM_METHODS = [
 ] as const;
 
 /** Methods a system may have for faults only some systems support (disk-full, switchover). */
-const OPTIONAL_METHODS: readonly string[] = ['fillDisk', 'freeDisk', 'switchover', 'setClock'];
+export const OPTIONAL_METHODS = ['fillDisk', 'freeDisk', 'switchover', 'setClock'] as const;
 
 /** Every method a client from dataClient() must have (src/workloads/data-client.ts). */
 export const DATA_CLIENT_METHODS = ['read', 'write', 'cas', 'add', 'scan', 'nodeIds', 'noteLeaderHint', 'refresh', 'close'] as const;
@@ -45,6 +45,20 @@ const DATA_OPERATIONS = ['read', 'write', 'cas', 'add', 'scan'] as const;
 
 export interface SystemModule {
   up(spec: ClusterSpec, options: UpOptions): Promise<SystemUnderTest>;
+  /** What the system can measure (docs/systems.md); a metric it declares false reads "not measured". */
+  capabilities?: Partial<SystemCapabilities>;
+}
+
+/** Checks a module's exported `capabilities`: an object of known names, each a boolean. */
+function validateCapabilities(caps: unknown, file: string): Partial<SystemCapabilities> | undefined {
+  if (caps === undefined) return undefined;
+  if (typeof caps !== 'object' || caps === null || Array.isArray(caps))
+    throw new ConfigError(`system module ${file}: capabilities is ${describeValue(caps)}, not an object such as { splitBrainWrites: false }`);
+  for (const [k, v] of Object.entries(caps)) {
+    if (k !== 'splitBrainWrites') throw new ConfigError(`system module ${file}: capabilities.${k} is not a capability (known: splitBrainWrites)`);
+    if (typeof v !== 'boolean') throw new ConfigError(`system module ${file}: capabilities.${k} is ${describeValue(v)}, not true or false`);
+  }
+  return caps as Partial<SystemCapabilities>;
 }
 
 /** Whether a spec's `system:` names a module file rather than a built-in system. */
@@ -62,6 +76,7 @@ export async function loadSystemModule(file: string): Promise<SystemModule> {
       `system module ${file} must export a function up(spec, options) that starts the cluster and returns the system (see docs/systems.md); it exports: ${Object.keys(mod).join(', ') || 'nothing'}`,
     );
   }
+  validateCapabilities(mod.capabilities, file);
   return mod as unknown as SystemModule;
 }
 

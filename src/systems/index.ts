@@ -10,7 +10,7 @@ import { killHard } from '../cluster/process-control.js';
 import type { UpOptions } from '../cluster/replab-cluster.js';
 import type { ClusterSpec } from '../cluster/spec.js';
 import { clientLink, monitorLink, patroniApiLink, replInto, replLink } from '../faults/links.js';
-import type { SystemUnderTest } from './system.js';
+import { capabilitiesOf, type SystemCapabilities, type SystemUnderTest } from './system.js';
 
 export async function startSystem(spec: ClusterSpec, options: UpOptions): Promise<SystemUnderTest> {
   switch (spec.system) {
@@ -26,6 +26,13 @@ export async function startSystem(spec: ClusterSpec, options: UpOptions): Promis
       // A module of the user's (the suite loader resolved its path and checked that it loads).
       return (await import('./external.js')).startExternalSystem(spec.system, spec, options);
   }
+}
+
+/** What a spec's system can measure: a built-in's by name, a module's as it exports them (loaded once, cached by import). */
+export async function systemCapabilities(system: string): Promise<SystemCapabilities> {
+  const external = await import('./external.js');
+  if (!external.isModulePath(system)) return capabilitiesOf(system);
+  return capabilitiesOf(system, (await external.loadSystemModule(system)).capabilities);
 }
 
 /**

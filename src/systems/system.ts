@@ -14,6 +14,38 @@ import type { DataClient } from '../workloads/data-client.js';
 export type SystemName = 'replab' | 'postgres' | 'mariadb' | 'redis';
 export const SYSTEMS: readonly SystemName[] = ['replab', 'postgres', 'mariadb', 'redis'];
 
+/**
+ * What a system can measure. The harness reports a metric a system cannot measure as "not
+ * measured" (null in results.json) rather than 0, and refuses a gate on it when the suite loads.
+ */
+export interface SystemCapabilities {
+  /**
+   * Whether each acknowledgement carries the epoch or term of the leader that gave it
+   * (`Outcome.epoch`): without it, a write acknowledged by a superseded leader cannot be told
+   * from any other, so split-brain writes are not measured.
+   */
+  splitBrainWrites: boolean;
+}
+
+/** What the built-in systems measure: PostgreSQL's acknowledgements carry no timeline or term. */
+const BUILTIN_CAPABILITIES: Record<SystemName, SystemCapabilities> = {
+  replab: { splitBrainWrites: true },
+  postgres: { splitBrainWrites: false },
+  // Neither acknowledgement carries the primary's term: a GTID names the server that wrote it, not
+  // a failover epoch a stale primary could be told apart by, and Redis's replies carry nothing.
+  mariadb: { splitBrainWrites: false },
+  redis: { splitBrainWrites: false },
+};
+
+/** A user's module measures what it declares; one that declares nothing is taken at its word for everything. */
+export const DEFAULT_CAPABILITIES: SystemCapabilities = { splitBrainWrites: true };
+
+/** The capabilities of a built-in system by name, or of a module from what it exports (`capabilities`). */
+export function capabilitiesOf(system: string, declared?: Partial<SystemCapabilities>): SystemCapabilities {
+  if ((SYSTEMS as readonly string[]).includes(system)) return BUILTIN_CAPABILITIES[system as SystemName];
+  return { ...DEFAULT_CAPABILITIES, ...declared };
+}
+
 export interface LagSample {
   leader: string;
   follower: string;

@@ -90,6 +90,16 @@ describe('what happened, at the top', () => {
     expect(semi).toContain('waits for 1 follower');
     expect(settingsText({ replication: { mode: 'sync', ackLevel: 'write' }, fencing: 'lease' })).toContain('before its fsync (PostgreSQL: remote_write)');
   });
+
+  it("a user's module is not described in replab's words (no ack flush, blocking or fencing it may not have)", () => {
+    const mine = settingsText({
+      system: '/home/u/redis-system.mjs',
+      replication: { mode: 'semi-sync', k: 1, ackLevel: 'flush', onSyncTimeout: 'block' },
+      fencing: 'lease',
+    });
+    expect(mine).toBe("semi-sync, 1 follower asked for (as the spec asks; how redis-system.mjs does it is the module's own)");
+    expect(mine).not.toMatch(/fsync|block|fencing/);
+  });
 });
 
 describe('anomalies, worst first', () => {

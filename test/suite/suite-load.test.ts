@@ -217,3 +217,38 @@ describe('switchover', () => {
     await refused(body, message);
   });
 });
+
+describe('a gate on a metric the system cannot measure', () => {
+  const pg = path.join(projectRoot(), 'clusters', 'postgres.yaml');
+  it('refuses splitBrainWrites for PostgreSQL, whose acknowledgements carry no epoch', async () => {
+    await refused(
+      `modes: [{name: a, cluster: ${pg}}]\ngate:\n  "*": [splitBrainWrites == 0]`,
+      /mode a: gate "splitBrainWrites == 0" \(.*gate\.\*.*\) tests splitBrainWrites, which system postgres cannot measure/,
+    );
+  });
+
+  it('refuses it for a module that declares it cannot measure it, and takes it from one that can', async () => {
+    await fsp.writeFile(
+      path.join(dir, 'noepoch.mjs'),
+      'export const capabilities = { splitBrainWrites: false };\nexport async function up() { throw new Error("not started"); }\n',
+    );
+    await fsp.writeFile(path.join(dir, 'noepoch.yaml'), 'system: ./noepoch.mjs\nnodes: [{id: n1}, {id: n2}, {id: n3}]\n');
+    await refused(
+      `modes: [{name: b, cluster: ${path.join(dir, 'noepoch.yaml')}, gate: [splitBrainWrites == 0]}]`,
+      /mode b: gate "splitBrainWrites == 0" .* which system .*noepoch\.mjs cannot measure/,
+    );
+    const ok = await load(`modes: [{name: c, cluster: ${path.join(dir, 'mine.yaml')}, gate: [splitBrainWrites == 0]}]`);
+    await expect(ok.load()).resolves.toBeDefined();
+  });
+
+  it('names a capability a module declares wrongly', async () => {
+    await fsp.writeFile(path.join(dir, 'badcaps.mjs'), 'export const capabilities = { splitBrain: false };\nexport async function up() {}\n');
+    await fsp.writeFile(path.join(dir, 'badcaps.yaml'), 'system: ./badcaps.mjs\nnodes: [{id: n1}]\n');
+    // Like every fault of the module itself, named by the module's path (as a module that does not load is).
+    const s = await load(`modes: [{name: d, cluster: ${path.join(dir, 'badcaps.yaml')}}]`);
+    await expect(s.load()).rejects.toMatchObject({
+      exitCode: 2,
+      message: expect.stringMatching(/^system module .*badcaps\.mjs: capabilities\.splitBrain is not a capability \(known: splitBrainWrites\)$/),
+    });
+  });
+});
