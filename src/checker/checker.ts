@@ -16,7 +16,7 @@ import { checkLinearizable, type LinearizabilityOptions, type LinearizabilityRes
 import { checkLoss, type LossResult } from './loss.js';
 import { kvModel } from './models/kv.js';
 import type { Model } from './models/model.js';
-import { registerModel } from './models/register.js';
+import { registerStartingAt } from './models/register.js';
 import { checkLinearizableParallel } from './parallel.js';
 import { checkReadPlacement, type ReadPlacement } from './read-placement.js';
 import { checkSessions, type SessionCheckResult } from './session.js';
@@ -59,6 +59,8 @@ export interface CheckOptions {
   firstAnomaly?: boolean;
   /** Memory for one key's search memo (MiB). @default 256 */
   memoryMib?: number;
+  /** The register's value before the first op (every key alike). @default null */
+  initial?: unknown;
 }
 
 /** Runs `fn`, turning a crash into an `unknown` result. */
@@ -125,7 +127,7 @@ function checkWith(ops: readonly Op[], options: CheckOptions, linearize: Lineari
     if (!evidence.crashed && leaderLog) searched = PairedHistory.of(applyResolutions(history, evidence.resolutions, leaderLog.records, ev.effect));
   }
   if (options.model !== 'set') {
-    const model = options.model === 'kv' ? kvModel : registerModel;
+    const model = options.model === 'kv' ? kvModel : registerStartingAt(options.initial ?? null);
     const lin = { budgetMsPerKey: options.budgetMsPerKey, memoryMib: options.memoryMib, ...(options.firstAnomaly ? { maxFailures: 1 } : {}) };
     const r = safe(
       () =>

@@ -1,7 +1,7 @@
 /**
  * A worker thread that checks the keys it is sent (parallel.ts): each message is one key's ops,
  * each answer that key's LinearizabilityResult. Models are named, not sent (functions do not
- * cross threads).
+ * cross threads); the starting state (a register's --initial) comes with the name.
  */
 import { parentPort } from 'node:worker_threads';
 import { type Op, PairedHistory } from '../history/op.js';
@@ -12,7 +12,8 @@ import { registerModel } from './models/register.js';
 
 const MODELS: Record<string, Model<unknown>> = { register: registerModel, kv: kvModel };
 
-parentPort!.on('message', (m: { id: number; model: string; ops: Op[]; options: LinearizabilityOptions }) => {
-  const result = checkLinearizable(PairedHistory.of(m.ops), MODELS[m.model]!, m.options);
+parentPort!.on('message', (m: { id: number; model: string; initial: unknown; ops: Op[]; options: LinearizabilityOptions }) => {
+  const model: Model<unknown> = { ...MODELS[m.model]!, init: () => m.initial };
+  const result = checkLinearizable(PairedHistory.of(m.ops), model, m.options);
   parentPort!.postMessage({ id: m.id, result });
 });

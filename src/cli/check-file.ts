@@ -15,6 +15,8 @@ export interface CheckFileOptions {
   firstAnomaly?: boolean;
   memoryMib: number;
   threads?: number;
+  /** The register's starting value (--initial); only the register model has one. */
+  initial?: unknown;
 }
 
 /** Without --model: set if the history adds, kv if it appends, register otherwise. */
@@ -28,8 +30,11 @@ export async function checkFile(file: string, o: CheckFileOptions): Promise<Chec
   const history = await readAnyHistory(file, o.format);
   // An empty file proves nothing: "valid" would let a broken pipeline pass a gate.
   if (history.length === 0) throw new ConfigError(`${file}: the history has no operations`);
+  const model = o.model ?? guessModel(history);
+  if (o.initial !== undefined && model !== 'register') throw new ConfigError(`${file}: --initial applies to the register model, not ${model}`);
   return checkHistoryParallel(history, {
-    model: o.model ?? guessModel(history),
+    model,
+    initial: o.initial,
     budgetMsPerKey: o.budgetMs,
     firstAnomaly: o.firstAnomaly,
     memoryMib: o.memoryMib,

@@ -50,6 +50,30 @@ describe('cli: check', () => {
     await fsp.rm(dir, { recursive: true, force: true });
   });
 
+  it('a Knossos history as shipped (one vector, no times) with --initial 0; --initial only for registers, and as JSON', async () => {
+    const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'replab-check-'));
+    const file = path.join(dir, 'cas.edn');
+    await fsp.writeFile(
+      file,
+      [
+        '[{:process 0, :type :invoke, :f :read, :value nil}',
+        ' {:process 0, :type :ok, :f :read, :value 0}',
+        ' {:process 1, :type :invoke, :f :cas, :value [0 5]}',
+        ' {:process 1, :type :ok, :f :cas, :value [0 5]}]',
+      ].join('\n'),
+    );
+    expect((await replab(['check', file, '--initial', '0'])).code).toBe(0);
+    // From null (the default) the read of 0 is impossible.
+    expect((await replab(['check', file])).code).toBe(1);
+    const notJson = await replab(['check', file, '--initial', 'abc']);
+    expect(notJson.code).toBe(2);
+    expect(notJson.stderr).toBe(`error: --initial must be a JSON value (a string with its quotes: '"x"'), got "abc"\n`);
+    const kv = await replab(['check', file, '--model', 'kv', '--initial', '0']);
+    expect(kv.code).toBe(2);
+    expect(kv.stderr).toBe(`error: ${file}: --initial applies to the register model, not kv\n`);
+    await fsp.rm(dir, { recursive: true, force: true });
+  });
+
   it('bad input → one line, exit 2', async () => {
     const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'replab-check-'));
     const file = path.join(dir, 'bad.jsonl');

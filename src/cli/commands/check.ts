@@ -6,7 +6,7 @@ import type { CheckResult } from '../../checker/checker.js';
 import { CHECK_MODELS, type CheckModel, describeCheck } from '../../checker/checker.js';
 import { DEFAULT_MEMO_MIB } from '../../checker/linearizable.js';
 import { type HistoryFormat, readAnyHistory } from '../../history/any-format.js';
-import { ConfigError, ExitCode, HarnessError } from '../../lib/errors.js';
+import { ConfigError, ExitCode, HarnessError, UsageError } from '../../lib/errors.js';
 import { BoundedChecker, DEFAULT_HEAP_MIB } from '../bounded-check.js';
 import { choiceFlag, intFlag } from '../options.js';
 
@@ -33,6 +33,11 @@ export function registerCheckCommand(program: Command): void {
       intFlag('--heap-mib', 64),
       DEFAULT_HEAP_MIB,
     )
+    .option(
+      '--initial <value>',
+      "the register's value before the first op, as JSON (e.g. 0 for Knossos's (cas-register 0)); default null",
+      jsonFlag('--initial'),
+    )
     .option('--json', 'the full result as JSON (one line per file when there are several)')
     .action(
       async (
@@ -45,6 +50,7 @@ export function registerCheckCommand(program: Command): void {
           memoryMib: number;
           threads?: number;
           heapMib: number;
+          initial?: unknown;
           json?: boolean;
         },
       ) => {
@@ -58,6 +64,7 @@ export function registerCheckCommand(program: Command): void {
             firstAnomaly: o.firstAnomaly,
             memoryMib: o.memoryMib,
             threads: o.threads,
+            initial: o.initial,
           });
           if (!r.bounded) process.stderr.write(`${file}: needed more than --heap-mib ${o.heapMib}; checked again without a bound\n`);
           return r.result;
@@ -121,6 +128,17 @@ export function registerCheckCommand(program: Command): void {
       await fsp.writeFile(output, `${history.map((op) => JSON.stringify(op)).join('\n')}\n`);
       console.log(`wrote ${history.length} ops to ${output}`);
     });
+}
+
+/** A flag whose value is JSON (`0`, `"x"`, `[1,2]`); anything else is a one-line error. */
+function jsonFlag(flag: string): (raw: string) => unknown {
+  return (raw) => {
+    try {
+      return JSON.parse(raw) as unknown;
+    } catch {
+      throw new UsageError(`${flag} must be a JSON value (a string with its quotes: '"x"'), got "${raw.slice(0, 60)}"`);
+    }
+  };
 }
 
 const HISTORY_FILE = /\.(jsonl|edn|log|txt)$/;
