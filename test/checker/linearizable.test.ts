@@ -1,6 +1,7 @@
+import v8 from 'node:v8';
 import { describe, expect, it } from 'vitest';
 import { checkHistory } from '../../src/checker/checker.js';
-import { checkLinearizable } from '../../src/checker/linearizable.js';
+import { checkLinearizable, memoCap } from '../../src/checker/linearizable.js';
 import { kvModel } from '../../src/checker/models/kv.js';
 import { registerModel, registerStartingAt } from '../../src/checker/models/register.js';
 import { PairedHistory } from '../../src/history/op.js';
@@ -214,5 +215,16 @@ describe('linearizable: a register that starts somewhere else (--initial)', () =
   it("the starting value is the model's alone: registerModel itself still starts at null", () => {
     expect(registerStartingAt(0).init()).toBe(0);
     expect(registerModel.init()).toBe(null);
+  });
+});
+
+describe('linearizability: the memo cap fits the heap that exists', () => {
+  it('a cap larger than half the free heap is lowered to it, and says so; a small one is kept', () => {
+    const heap = v8.getHeapStatistics();
+    const askedMib = Math.ceil(heap.heap_size_limit / 1024 / 1024) + 1; // more than the whole heap
+    const big = memoCap(askedMib);
+    expect(big.lowered).toBe(true);
+    expect(big.bytes).toBeLessThanOrEqual((heap.heap_size_limit - heap.used_heap_size) / 2 + 1024 * 1024);
+    expect(memoCap(1)).toEqual({ bytes: 1024 * 1024, lowered: false });
   });
 });

@@ -3,6 +3,7 @@ import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { syntheticKvHistory } from '../../src/history/synthetic.js';
 import { projectRoot } from '../../src/lib/paths.js';
 import { replab } from '../helpers/cli.js';
 
@@ -73,6 +74,21 @@ describe('cli: check', () => {
     expect(kv.stderr).toBe(`error: ${file}: --initial applies to the register model, not kv\n`);
     await fsp.rm(dir, { recursive: true, force: true });
   });
+
+  it('--memory-mib beyond the bounded heap: the memo is capped to fit it, no fallback (was: out of memory, then all of it again unbounded)', async () => {
+    const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'replab-check-'));
+    const file = path.join(dir, 'puts.jsonl');
+    // One kv key, 50 clients, 30% puts: the search cannot finish, and its memo grows past 64 MiB.
+    const ops = syntheticKvHistory({ clients: 50, keys: 1, ops: 1500, seed: 1, writeProbability: 0.3 });
+    await fsp.writeFile(file, ops.map((o) => JSON.stringify(o)).join('\n'));
+    const r = await replab(['check', file, '--model', 'kv', '--budget-ms', '8000', '--memory-mib', '4096', '--heap-mib', '64', '--threads', '1', '--json']);
+    // Before, stderr said the file needed more than --heap-mib 64 and was checked again without a bound.
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(3);
+    const j = JSON.parse(r.stdout) as { linearizable: { unknown: Array<{ reason: string }> } };
+    expect(j.linearizable.unknown[0]!.reason).toMatch(/^search exceeded 8000 ms .*; the memo was capped at \d+ MiB, not the 4096 MiB asked, to fit the heap$/);
+    await fsp.rm(dir, { recursive: true, force: true });
+  }, 60_000);
 
   it('bad input → one line, exit 2', async () => {
     const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'replab-check-'));

@@ -22,7 +22,7 @@ export function registerCheckCommand(program: Command): void {
     .option('--first-anomaly', 'stop at the first non-linearizable key (fastest red/green); by default every anomalous key is reported')
     .option(
       '--memory-mib <n>',
-      "memory for one key's search memo; when full it is cleared and the search goes on",
+      "memory for one key's search memo (at most half the heap left); when full it is cleared and the search goes on",
       intFlag('--memory-mib', 1),
       DEFAULT_MEMO_MIB,
     )
