@@ -5,7 +5,7 @@
  * priority false > 'unknown' > true.
  *
  * Models: `register` (read/write/cas; loss from final reads), `kv` (read/write/append, Porcupine's
- * kv), `set` (unique adds + final reads: loss only).
+ * kv), `set` (unique adds + final reads: loss only), `mutex` (Knossos's acquire/release lock).
  */
 import { type Op, PairedHistory } from '../history/op.js';
 import { toError } from '../lib/errors.js';
@@ -16,14 +16,15 @@ import { checkLinearizable, type LinearizabilityOptions, type LinearizabilityRes
 import { checkLoss, type LossResult } from './loss.js';
 import { kvModel } from './models/kv.js';
 import type { Model } from './models/model.js';
+import { mutexModel } from './models/mutex.js';
 import { registerStartingAt } from './models/register.js';
 import { checkLinearizableParallel } from './parallel.js';
 import { checkReadPlacement, type ReadPlacement } from './read-placement.js';
 import { checkSessions, type SessionCheckResult } from './session.js';
 import { checkStaleReads, type StaleReadResult } from './stale.js';
 
-export type CheckModel = 'register' | 'kv' | 'set';
-export const CHECK_MODELS: readonly CheckModel[] = ['register', 'kv', 'set'];
+export type CheckModel = 'register' | 'kv' | 'set' | 'mutex';
+export const CHECK_MODELS: readonly CheckModel[] = ['register', 'kv', 'set', 'mutex'];
 
 /** A check's result, or the crash that replaced it (then the check counts as 'unknown'). */
 export type Safe<T> = (T & { crashed?: false }) | { crashed: true; valid: 'unknown'; error: string };
@@ -127,7 +128,8 @@ function checkWith(ops: readonly Op[], options: CheckOptions, linearize: Lineari
     if (!evidence.crashed && leaderLog) searched = PairedHistory.of(applyResolutions(history, evidence.resolutions, leaderLog.records, ev.effect));
   }
   if (options.model !== 'set') {
-    const model = options.model === 'kv' ? kvModel : registerStartingAt(options.initial ?? null);
+    const model: Model<unknown> =
+      options.model === 'kv' ? kvModel : options.model === 'mutex' ? (mutexModel as Model<unknown>) : registerStartingAt(options.initial ?? null);
     const lin = { budgetMsPerKey: options.budgetMsPerKey, memoryMib: options.memoryMib, ...(options.firstAnomaly ? { maxFailures: 1 } : {}) };
     const r = safe(
       () =>
@@ -151,7 +153,8 @@ function checkWith(ops: readonly Op[], options: CheckOptions, linearize: Lineari
   }
   result.staleReads = safe(() => checkStaleReads(history));
   // On the history with the log's resolutions applied: writes the logs placed get their position.
-  if (options.model !== 'set') result.sessions = safe(() => checkSessions(searched));
+  // Session guarantees are about reads and writes of values: a lock has none.
+  if (options.model !== 'set' && options.model !== 'mutex') result.sessions = safe(() => checkSessions(searched));
   result.readPlacement = safe(() => checkReadPlacement(history));
   result.availability = safe(() => checkAvailability(history));
   result.latency = safe(() => checkLatency(history));

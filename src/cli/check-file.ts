@@ -19,10 +19,11 @@ export interface CheckFileOptions {
   initial?: unknown;
 }
 
-/** Without --model: set if the history adds, kv if it appends, register otherwise. */
+/** Without --model: set if the history adds, kv if it appends, mutex if it acquires, register otherwise. */
 export function guessModel(history: Op[]): CheckModel {
   if (history.some((o) => o.f === 'add')) return 'set';
   if (history.some((o) => o.f === 'append')) return 'kv';
+  if (history.some((o) => o.f === 'acquire')) return 'mutex';
   return 'register';
 }
 

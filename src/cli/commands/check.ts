@@ -16,7 +16,7 @@ export function registerCheckCommand(program: Command): void {
   program
     .command('check <history...>')
     .description('check histories (files, or folders of them): linearizability, lost writes, stale reads, availability, latency')
-    .option('--model <model>', 'register | kv | set (default: guessed from the ops)', choiceFlag('--model', CHECK_MODELS))
+    .option('--model <model>', 'register | kv | set | mutex (default: guessed from the ops)', choiceFlag('--model', CHECK_MODELS))
     .option('--format <format>', 'jsonl | edn | jepsen-log (default: by file extension)', choiceFlag('--format', ['jsonl', 'edn', 'jepsen-log'] as const))
     .option('--budget-ms <ms>', 'linearizability search time per key before "unknown"', intFlag('--budget-ms', 1), 10_000)
     .option('--first-anomaly', 'stop at the first non-linearizable key (fastest red/green); by default every anomalous key is reported')
