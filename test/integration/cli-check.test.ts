@@ -102,7 +102,7 @@ describe('cli: check', () => {
     expect(missing.stderr).toMatch(/^error: .*nope\.jsonl: cannot read history \(ENOENT\)\n$/);
     const flag = await replab(['check', file, '--model', 'graph']);
     expect(flag.code).toBe(2);
-    expect(flag.stderr).toContain('--model must be one of register, kv, set, got "graph"');
+    expect(flag.stderr).toContain('--model must be one of register, kv, set, mutex, got "graph"');
     // An empty file proves nothing and a directory is not a history: both are bad input, not "valid".
     const empty = path.join(dir, 'empty.jsonl');
     await fsp.writeFile(empty, '');
