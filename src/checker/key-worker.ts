@@ -8,10 +8,16 @@ import { type Op, PairedHistory } from '../history/op.js';
 import { checkLinearizable, type LinearizabilityOptions } from './linearizable.js';
 import { kvModel } from './models/kv.js';
 import type { Model } from './models/model.js';
+import { multiRegisterStartingAt } from './models/multi-register.js';
 import { mutexModel } from './models/mutex.js';
 import { registerModel } from './models/register.js';
 
-const MODELS: Record<string, Model<unknown>> = { register: registerModel, kv: kvModel, mutex: mutexModel as Model<unknown> };
+const MODELS: Record<string, Model<unknown>> = {
+  register: registerModel,
+  kv: kvModel,
+  mutex: mutexModel as Model<unknown>,
+  'multi-register': multiRegisterStartingAt({}) as Model<unknown>,
+};
 
 parentPort!.on('message', (m: { id: number; model: string; initial: unknown; ops: Op[]; options: LinearizabilityOptions }) => {
   const model: Model<unknown> = { ...MODELS[m.model]!, init: () => m.initial };

@@ -71,7 +71,7 @@ describe('cli: check', () => {
     expect(notJson.stderr).toBe(`error: --initial must be a JSON value (a string with its quotes: '"x"'), got "abc"\n`);
     const kv = await replab(['check', file, '--model', 'kv', '--initial', '0']);
     expect(kv.code).toBe(2);
-    expect(kv.stderr).toBe(`error: ${file}: --initial applies to the register model, not kv\n`);
+    expect(kv.stderr).toBe(`error: ${file}: --initial applies to the register and multi-register models, not kv\n`);
     await fsp.rm(dir, { recursive: true, force: true });
   });
 
@@ -102,7 +102,7 @@ describe('cli: check', () => {
     expect(missing.stderr).toMatch(/^error: .*nope\.jsonl: cannot read history \(ENOENT\)\n$/);
     const flag = await replab(['check', file, '--model', 'graph']);
     expect(flag.code).toBe(2);
-    expect(flag.stderr).toContain('--model must be one of register, kv, set, mutex, got "graph"');
+    expect(flag.stderr).toContain('--model must be one of register, kv, set, mutex, multi-register, got "graph"');
     // An empty file proves nothing and a directory is not a history: both are bad input, not "valid".
     const empty = path.join(dir, 'empty.jsonl');
     await fsp.writeFile(empty, '');

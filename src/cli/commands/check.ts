@@ -16,7 +16,7 @@ export function registerCheckCommand(program: Command): void {
   program
     .command('check <history...>')
     .description('check histories (files, or folders of them): linearizability, lost writes, stale reads, availability, latency')
-    .option('--model <model>', 'register | kv | set | mutex (default: guessed from the ops)', choiceFlag('--model', CHECK_MODELS))
+    .option('--model <model>', 'register | kv | set | mutex | multi-register (default: guessed from the ops)', choiceFlag('--model', CHECK_MODELS))
     .option('--format <format>', 'jsonl | edn | jepsen-log (default: by file extension)', choiceFlag('--format', ['jsonl', 'edn', 'jepsen-log'] as const))
     .option('--budget-ms <ms>', 'linearizability search time per key before "unknown"', intFlag('--budget-ms', 1), 10_000)
     .option('--first-anomaly', 'stop at the first non-linearizable key (fastest red/green); by default every anomalous key is reported')
@@ -35,7 +35,7 @@ export function registerCheckCommand(program: Command): void {
     )
     .option(
       '--initial <value>',
-      "the register's value before the first op, as JSON (e.g. 0 for Knossos's (cas-register 0)); default null",
+      "the registers' values before the first op, as JSON: a value for register (e.g. 0 for Knossos's (cas-register 0)), an object of keys for multi-register",
       jsonFlag('--initial'),
     )
     .option('--json', 'the full result as JSON (one line per file when there are several)')
