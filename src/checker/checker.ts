@@ -5,10 +5,11 @@
  * priority false > 'unknown' > true.
  *
  * Models: `register` (read/write/cas; loss from final reads), `kv` (read/write/append, Porcupine's
- * kv), `set` (unique adds + final reads: loss only).
+ * kv), `set` (unique adds + final reads: loss only), `mutex` (Knossos's acquire/release lock), `multi-register` (Knossos's txn of reads and writes).
  */
 import { type Op, PairedHistory } from '../history/op.js';
 import { toError } from '../lib/errors.js';
+import { isRecord } from '../lib/schema.js';
 import { type AvailabilityResult, checkAvailability } from './availability.js';
 import { applyResolutions, checkEvidence, type EvidenceInput, type EvidenceResult } from './evidence.js';
 import { checkLatency, type LatencyResult } from './latency.js';
@@ -17,14 +18,16 @@ import { checkLoss, type LossResult } from './loss.js';
 import { checkLostReads, type LostReadsResult } from './lost-reads.js';
 import { kvModel } from './models/kv.js';
 import type { Model } from './models/model.js';
-import { registerModel } from './models/register.js';
+import { multiRegisterStartingAt } from './models/multi-register.js';
+import { mutexModel } from './models/mutex.js';
+import { registerStartingAt } from './models/register.js';
 import { checkLinearizableParallel } from './parallel.js';
 import { checkReadPlacement, type ReadPlacement } from './read-placement.js';
 import { checkSessions, type SessionCheckResult } from './session.js';
 import { checkStaleReads, type StaleReadResult } from './stale.js';
 
-export type CheckModel = 'register' | 'kv' | 'set';
-export const CHECK_MODELS: readonly CheckModel[] = ['register', 'kv', 'set'];
+export type CheckModel = 'register' | 'kv' | 'set' | 'mutex' | 'multi-register';
+export const CHECK_MODELS: readonly CheckModel[] = ['register', 'kv', 'set', 'mutex', 'multi-register'];
 
 /** A check's result, or the crash that replaced it (then the check counts as 'unknown'). */
 export type Safe<T> = (T & { crashed?: false }) | { crashed: true; valid: 'unknown'; error: string };
@@ -62,6 +65,8 @@ export interface CheckOptions {
   firstAnomaly?: boolean;
   /** Memory for one key's search memo (MiB). @default 256 */
   memoryMib?: number;
+  /** The register's value before the first op (every key alike). @default null */
+  initial?: unknown;
 }
 
 /** Runs `fn`, turning a crash into an `unknown` result. */
@@ -111,6 +116,19 @@ function evidenceVerdict(e: Safe<EvidenceResult>): Validity {
   return e.crashed ? 'unknown' : e.lostAcked > 0 ? false : e.unknown.length > 0 ? 'unknown' : true;
 }
 
+function modelFor(options: CheckOptions): Model<unknown> {
+  switch (options.model) {
+    case 'kv':
+      return kvModel;
+    case 'mutex':
+      return mutexModel as Model<unknown>;
+    case 'multi-register':
+      return multiRegisterStartingAt(isRecord(options.initial) ? options.initial : {}) as Model<unknown>;
+    default:
+      return registerStartingAt(options.initial ?? null);
+  }
+}
+
 type Linearize = (searched: PairedHistory, model: Model<unknown>, options: LinearizabilityOptions) => LinearizabilityResult | undefined;
 
 function checkWith(ops: readonly Op[], options: CheckOptions, linearize: Linearize): CheckResult {
@@ -128,7 +146,7 @@ function checkWith(ops: readonly Op[], options: CheckOptions, linearize: Lineari
     if (!evidence.crashed && leaderLog) searched = PairedHistory.of(applyResolutions(history, evidence.resolutions, leaderLog.records, ev.effect));
   }
   if (options.model !== 'set') {
-    const model = options.model === 'kv' ? kvModel : registerModel;
+    const model = modelFor(options);
     const lin = { budgetMsPerKey: options.budgetMsPerKey, memoryMib: options.memoryMib, ...(options.firstAnomaly ? { maxFailures: 1 } : {}) };
     const r = safe(
       () =>
@@ -153,7 +171,8 @@ function checkWith(ops: readonly Op[], options: CheckOptions, linearize: Lineari
   }
   result.staleReads = safe(() => checkStaleReads(history));
   // On the history with the log's resolutions applied: writes the logs placed get their position.
-  if (options.model !== 'set') result.sessions = safe(() => checkSessions(searched));
+  // Session guarantees are about single-key reads and writes: a lock or a transaction has none.
+  if (options.model === 'register' || options.model === 'kv') result.sessions = safe(() => checkSessions(searched));
   result.readPlacement = safe(() => checkReadPlacement(history));
   result.availability = safe(() => checkAvailability(history));
   result.latency = safe(() => checkLatency(history));

@@ -26,6 +26,7 @@
  *
  * A per-key time budget turns a search that runs too long into `unknown`, never a guess.
  */
+import v8 from 'node:v8';
 import type { OpPair, PairedHistory } from '../history/op.js';
 import { countBelow } from '../lib/sorted.js';
 import { type AppendVerdict, decideAppendOnly } from './append-order.js';
@@ -135,10 +136,16 @@ export function checkLinearizable<S>(history: PairedHistory, model: Model<S>, op
     byKey.set(key, []);
     result.keys++;
     result.opsChecked += p.ops.length;
-    const r = searchPartition(p, model, budget, (options.memoryMib ?? DEFAULT_MEMO_MIB) * MIB);
+    const cap = memoCap(options.memoryMib ?? DEFAULT_MEMO_MIB);
+    const r = searchPartition(p, model, budget, cap.bytes);
     if (r.memoEvictions) result.memoEvictions.push({ key: p.key, evictions: r.memoEvictions });
-    if (r.kind === 'unknown') result.unknown.push({ key: p.key, reason: r.reason });
-    else if (r.kind === 'illegal') {
+    if (r.kind === 'unknown') {
+      const lowered =
+        cap.lowered && r.memoEvictions
+          ? `; the memo was capped at ${Math.floor(cap.bytes / MIB)} MiB, not the ${options.memoryMib} MiB asked, to fit the heap`
+          : '';
+      result.unknown.push({ key: p.key, reason: r.reason + lowered });
+    } else if (r.kind === 'illegal') {
       result.failures.push(r.failure);
       if (result.failures.length >= maxFailures) break;
     }
@@ -284,6 +291,18 @@ type SearchResult = ({ kind: 'ok' } | { kind: 'unknown'; reason: string } | { ki
 const MIB = 1024 * 1024;
 /** Default memory for one key's memo of visited configurations. */
 export const DEFAULT_MEMO_MIB = 256;
+
+/**
+ * The memo's cap for the next key: what was asked, but at most half of the heap still free. The
+ * heap that exists is what counts: a bounded worker's (--heap-mib) or a key thread's can be far
+ * smaller than --memory-mib, and a memo allowed to outgrow it ran the worker out of memory (or,
+ * unbounded, aborted the process) instead of clearing itself and going on.
+ */
+export function memoCap(memoryMib: number): { bytes: number; lowered: boolean } {
+  const heap = v8.getHeapStatistics();
+  const room = Math.max(MIB, Math.floor((heap.heap_size_limit - heap.used_heap_size) / 2));
+  return memoryMib * MIB > room ? { bytes: room, lowered: true } : { bytes: memoryMib * MIB, lowered: false };
+}
 
 function buildList(p: Partition): Entry {
   const head: Entry = { op: -1, pos: -1, isCall: false, prev: null, next: null, ret: null };

@@ -59,7 +59,7 @@ export async function checkLinearizableParallel(
               const item = failures < maxFailures ? queue.shift() : undefined;
               if (!item) return resolve();
               current = item[0];
-              w.postMessage({ id: 0, model: model.name, ops: item[1], options: { ...perKey, memoryMib } });
+              w.postMessage({ id: 0, model: model.name, initial: model.init(), ops: item[1], options: { ...perKey, memoryMib } });
             };
             w.on('message', (m: { result: LinearizabilityResult }) => {
               results.set(current!, m.result);

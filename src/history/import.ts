@@ -1,10 +1,11 @@
 /**
  * Converting Jepsen histories into replab's JSON Lines format:
  * - `history.edn`: one op map per line (`{:type :invoke, :f :write, :value 3, :process 0, :time 12}`);
+ * - Knossos's data files: the whole history as one vector `[{...} {...}]` or list `({...} ...)`;
  * - Jepsen's text log (`INFO  jepsen.util - 3	:invoke	:write	1`, an optional trailing error
  *   keyword such as `:timed-out`).
  * Keywords become strings, nil becomes null. Lines that are not ops (other log output) are skipped
- * in the text log; in EDN every non-blank line must be an op map.
+ * in the text log; in EDN every element (or non-blank line) must be an op map.
  */
 import { parseEDNString } from 'edn-data';
 import { ConfigError, toError } from '../lib/errors.js';
@@ -23,23 +24,78 @@ function parseEdn(text: string, where: string): unknown {
 }
 
 export function importJepsenEdn(text: string, where = 'history.edn'): Op[] {
-  const raw: Array<Record<string, unknown>> = [];
+  const { ops, lines } = wholeDocument(text) ? vectorOps(text, where) : lineOps(text, where);
+  for (const [i, o] of ops.entries()) {
+    delete o.index;
+    numbersForBigints(o, `${where}:${lines[i]}`);
+  }
+  return validateHistory(
+    splitIndependentKeys(ops).map((o, index) => ({ ...o, index })),
+    where,
+    lines,
+  );
+}
+
+type Ops = { ops: Array<Record<string, unknown>>; lines: number[] };
+
+/** Jepsen's history.edn: one op map per line; blank lines and `;` comments are skipped. */
+function lineOps(text: string, where: string): Ops {
+  const ops: Array<Record<string, unknown>> = [];
   const lines: number[] = [];
   text.split('\n').forEach((line, i) => {
     if (line.trim() === '' || line.trim().startsWith(';')) return;
     const v = parseEdn(line, `${where}:${i + 1}`);
     if (!isRecord(v)) throw new ConfigError(`${where}:${i + 1}: expected an op map, got ${line.slice(0, 60)}`);
-    const o = { ...v };
-    delete o.index;
-    numbersForBigints(o, `${where}:${i + 1}`);
-    raw.push(o);
+    ops.push({ ...v });
     lines.push(i + 1);
   });
-  return validateHistory(
-    splitIndependentKeys(raw).map((o, index) => ({ ...o, index })),
-    where,
-    lines,
-  );
+  return { ops, lines };
+}
+
+/** Knossos's data files: the whole history is one vector `[...]` or list `(...)` of op maps. */
+function wholeDocument(text: string): boolean {
+  const first = /^(?:[\s,]|;[^\n]*)*(.)/.exec(text)?.[1];
+  return first === '[' || first === '(';
+}
+
+function vectorOps(text: string, where: string): Ops {
+  const v = parseEdn(text, where);
+  if (!Array.isArray(v))
+    throw new ConfigError(`${where}: not one complete vector or list of op maps (an unclosed bracket, or something after the closing one)`);
+  const ops = v.map((o: unknown, i) => {
+    if (!isRecord(o)) throw new ConfigError(`${where}: element ${i + 1} of the history is not an op map: ${String(JSON.stringify(o)).slice(0, 60)}`);
+    return { ...o };
+  });
+  const lines = mapLines(text);
+  // Should the scan ever miscount (a tagged literal, say), ops are numbered from 1 instead.
+  return { ops, lines: lines.length === ops.length ? lines : ops.map((_, i) => i + 1) };
+}
+
+/**
+ * The line on which each map directly inside the top-level collection opens, so that a bad op is
+ * named by its line as in the one-op-per-line form. Strings, character literals (`\{`) and
+ * comments are skipped: brackets inside them do not count.
+ */
+function mapLines(text: string): number[] {
+  const out: number[] = [];
+  let depth = 0;
+  let line = 1;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === '\n') line++;
+    else if (c === ';') while (i + 1 < text.length && text[i + 1] !== '\n') i++;
+    else if (c === '\\') i++;
+    else if (c === '"') {
+      for (i++; i < text.length && text[i] !== '"'; i++) {
+        if (text[i] === '\\') i++;
+        if (text[i] === '\n') line++;
+      }
+    } else if (c === '[' || c === '(' || c === '{') {
+      if (c === '{' && depth === 1) out.push(line);
+      depth++;
+    } else if (c === ']' || c === ')' || c === '}') depth--;
+  }
+  return out;
 }
 
 /**

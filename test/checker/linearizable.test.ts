@@ -1,7 +1,9 @@
+import v8 from 'node:v8';
 import { describe, expect, it } from 'vitest';
-import { checkLinearizable } from '../../src/checker/linearizable.js';
+import { checkHistory } from '../../src/checker/checker.js';
+import { checkLinearizable, memoCap } from '../../src/checker/linearizable.js';
 import { kvModel } from '../../src/checker/models/kv.js';
-import { registerModel } from '../../src/checker/models/register.js';
+import { registerModel, registerStartingAt } from '../../src/checker/models/register.js';
 import { PairedHistory } from '../../src/history/op.js';
 import { h } from '../helpers/history.js';
 
@@ -191,5 +193,38 @@ describe('linearizability: a memo that fills up', () => {
       expect(tight.memoEvictions.length).toBe(1);
       expect(tight.memoEvictions[0]!.evictions).toBeGreaterThan(0);
     }
+  });
+});
+
+describe('linearizable: a register that starts somewhere else (--initial)', () => {
+  // Knossos's histories start at (cas-register 0): a read of 0 and a cas from 0 before any write.
+  const history = h(
+    ['invoke', 0, 'read', null],
+    ['ok', 0, 'read', 0],
+    ['invoke', 1, 'cas', [0, 5]],
+    ['ok', 1, 'cas', [0, 5]],
+    ['invoke', 0, 'read', null],
+    ['ok', 0, 'read', 5],
+  );
+
+  it('is linearizable from 0, not from null (the default)', () => {
+    expect(checkHistory(history, { model: 'register', initial: 0 }).linearizable).toMatchObject({ valid: true });
+    expect(checkHistory(history, { model: 'register' }).linearizable).toMatchObject({ valid: false });
+  });
+
+  it("the starting value is the model's alone: registerModel itself still starts at null", () => {
+    expect(registerStartingAt(0).init()).toBe(0);
+    expect(registerModel.init()).toBe(null);
+  });
+});
+
+describe('linearizability: the memo cap fits the heap that exists', () => {
+  it('a cap larger than half the free heap is lowered to it, and says so; a small one is kept', () => {
+    const heap = v8.getHeapStatistics();
+    const askedMib = Math.ceil(heap.heap_size_limit / 1024 / 1024) + 1; // more than the whole heap
+    const big = memoCap(askedMib);
+    expect(big.lowered).toBe(true);
+    expect(big.bytes).toBeLessThanOrEqual((heap.heap_size_limit - heap.used_heap_size) / 2 + 1024 * 1024);
+    expect(memoCap(1)).toEqual({ bytes: 1024 * 1024, lowered: false });
   });
 });

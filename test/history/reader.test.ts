@@ -190,6 +190,51 @@ describe('history import', () => {
     );
   });
 
+  it("Knossos's data files: the whole history as one vector or list of op maps, with or without times", () => {
+    // In Knossos's shape: no :time, no :index, one map per line inside the brackets. Process 1
+    // reads 2 after the write of 2 returned and process 2's cas [2 3] succeeded before it: not
+    // linearizable. With the cas failed instead, it is.
+    const ops = (casType: string) => [
+      '{:process 0, :type :invoke, :f :write, :value 2}',
+      '{:process 0, :type :ok, :f :write, :value 2}',
+      '{:process 2, :type :invoke, :f :cas, :value [2 3]}',
+      `{:process 2, :type :${casType}, :f :cas, :value [2 3]}`,
+      '{:process 1, :type :invoke, :f :read, :value nil}',
+      '{:process 1, :type :ok, :f :read, :value 2}',
+    ];
+    const vector = (casType: string) => `[${ops(casType).join('\n ')}]\n`;
+    const list = (casType: string) => `; a comment first\n(${ops(casType).join('\n ')})\n`;
+    for (const wrap of [vector, list]) {
+      const bad = importJepsenEdn(wrap('ok'), 'k.edn');
+      expect(bad.map((o) => [o.index, o.process, o.type, o.f, o.value])).toEqual([
+        [0, 0, 'invoke', 'write', 2],
+        [1, 0, 'ok', 'write', 2],
+        [2, 2, 'invoke', 'cas', [2, 3]],
+        [3, 2, 'ok', 'cas', [2, 3]],
+        [4, 1, 'invoke', 'read', null],
+        [5, 1, 'ok', 'read', 2],
+      ]);
+      expect(checkHistory(bad, { model: 'register' }).linearizable).toMatchObject({ valid: false });
+      expect(checkHistory(importJepsenEdn(wrap('fail'), 'k.edn'), { model: 'register' }).linearizable).toMatchObject({ valid: true });
+    }
+    // An op map spread over several lines, strings holding brackets: one op each.
+    const spread = importJepsenEdn('[{:process 0, :type :invoke,\n  :f :write, :value "{[("}\n {:process 0, :type :ok, :f :write, :value "{[("}]', 'k.edn');
+    expect(spread.map((o) => o.value)).toEqual(['{[(', '{[(']);
+  });
+
+  it('a bad op inside a vector is named by its line; a vector of something else is refused in one line', () => {
+    expect(() =>
+      importJepsenEdn(
+        '[{:process 0, :type :invoke, :f :read, :value nil}\n {:process 0, :type :ok, :f :read, :value "[{"}\n {:process 0, :type :ok, :f :read, :value 1}]',
+        'k.edn',
+      ),
+    ).toThrow(/^k\.edn:3: "ok" for process 0 without a pending invoke$/);
+    expect(() => importJepsenEdn('[{:process 0, :type :invoke, :f :read, :value nil} 3]', 'k.edn')).toThrow(
+      /^k\.edn: element 2 of the history is not an op map: 3$/,
+    );
+    expect(() => importJepsenEdn('[{:process 0, :type :invoke', 'k.edn')).toThrow(/^k\.edn: not one complete vector or list of op maps/);
+  });
+
   it('bad EDN is one line', () => {
     expect(() => importJepsenEdn('{:type :invoke', 'x.edn')).toThrow('x.edn:1: expected an op map, got {:type :invoke');
   });

@@ -3,6 +3,7 @@ import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { syntheticKvHistory } from '../../src/history/synthetic.js';
 import { projectRoot } from '../../src/lib/paths.js';
 import { replab } from '../helpers/cli.js';
 
@@ -50,6 +51,45 @@ describe('cli: check', () => {
     await fsp.rm(dir, { recursive: true, force: true });
   });
 
+  it('a Knossos history as shipped (one vector, no times) with --initial 0; --initial only for registers, and as JSON', async () => {
+    const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'replab-check-'));
+    const file = path.join(dir, 'cas.edn');
+    await fsp.writeFile(
+      file,
+      [
+        '[{:process 0, :type :invoke, :f :read, :value nil}',
+        ' {:process 0, :type :ok, :f :read, :value 0}',
+        ' {:process 1, :type :invoke, :f :cas, :value [0 5]}',
+        ' {:process 1, :type :ok, :f :cas, :value [0 5]}]',
+      ].join('\n'),
+    );
+    expect((await replab(['check', file, '--initial', '0'])).code).toBe(0);
+    // From null (the default) the read of 0 is impossible.
+    expect((await replab(['check', file])).code).toBe(1);
+    const notJson = await replab(['check', file, '--initial', 'abc']);
+    expect(notJson.code).toBe(2);
+    expect(notJson.stderr).toBe(`error: --initial must be a JSON value (a string with its quotes: '"x"'), got "abc"\n`);
+    const kv = await replab(['check', file, '--model', 'kv', '--initial', '0']);
+    expect(kv.code).toBe(2);
+    expect(kv.stderr).toBe(`error: ${file}: --initial applies to the register and multi-register models, not kv\n`);
+    await fsp.rm(dir, { recursive: true, force: true });
+  });
+
+  it('--memory-mib beyond the bounded heap: the memo is capped to fit it, no fallback (was: out of memory, then all of it again unbounded)', async () => {
+    const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'replab-check-'));
+    const file = path.join(dir, 'puts.jsonl');
+    // One kv key, 50 clients, 30% puts: the search cannot finish, and its memo grows past 64 MiB.
+    const ops = syntheticKvHistory({ clients: 50, keys: 1, ops: 1500, seed: 1, writeProbability: 0.3 });
+    await fsp.writeFile(file, ops.map((o) => JSON.stringify(o)).join('\n'));
+    const r = await replab(['check', file, '--model', 'kv', '--budget-ms', '8000', '--memory-mib', '4096', '--heap-mib', '64', '--threads', '1', '--json']);
+    // Before, stderr said the file needed more than --heap-mib 64 and was checked again without a bound.
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(3);
+    const j = JSON.parse(r.stdout) as { linearizable: { unknown: Array<{ reason: string }> } };
+    expect(j.linearizable.unknown[0]!.reason).toMatch(/^search exceeded 8000 ms .*; the memo was capped at \d+ MiB, not the 4096 MiB asked, to fit the heap$/);
+    await fsp.rm(dir, { recursive: true, force: true });
+  }, 60_000);
+
   it('bad input → one line, exit 2', async () => {
     const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'replab-check-'));
     const file = path.join(dir, 'bad.jsonl');
@@ -62,7 +102,7 @@ describe('cli: check', () => {
     expect(missing.stderr).toMatch(/^error: .*nope\.jsonl: cannot read history \(ENOENT\)\n$/);
     const flag = await replab(['check', file, '--model', 'graph']);
     expect(flag.code).toBe(2);
-    expect(flag.stderr).toContain('--model must be one of register, kv, set, got "graph"');
+    expect(flag.stderr).toContain('--model must be one of register, kv, set, mutex, multi-register, got "graph"');
     // An empty file proves nothing and a directory is not a history: both are bad input, not "valid".
     const empty = path.join(dir, 'empty.jsonl');
     await fsp.writeFile(empty, '');

@@ -1,9 +1,14 @@
 /**
  * The read/write/cas register (Jepsen's cas-register, Porcupine's etcd model). One register per
- * key, initially null (absent). cas takes [expected, new]; a `fail` cas is dropped before the
+ * key, initially null (absent) unless told otherwise (Knossos's tests start at `(cas-register 0)`). cas takes [expected, new]; a `fail` cas is dropped before the
  * search (it definitely did not happen), an `info` cas either happened or not.
  */
 import { type LinOp, type Model, sameValue } from './model.js';
+
+/** The register model starting from `initial` (every key alike). */
+export function registerStartingAt(initial: unknown): Model<unknown> {
+  return { ...registerModel, init: () => initial };
+}
 
 export const registerModel: Model<unknown> = {
   name: 'register',

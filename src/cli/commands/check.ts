@@ -6,7 +6,7 @@ import type { CheckResult } from '../../checker/checker.js';
 import { CHECK_MODELS, type CheckModel, describeCheck } from '../../checker/checker.js';
 import { DEFAULT_MEMO_MIB } from '../../checker/linearizable.js';
 import { type HistoryFormat, readAnyHistory } from '../../history/any-format.js';
-import { ConfigError, ExitCode, HarnessError } from '../../lib/errors.js';
+import { ConfigError, ExitCode, HarnessError, UsageError } from '../../lib/errors.js';
 import { BoundedChecker, DEFAULT_HEAP_MIB } from '../bounded-check.js';
 import { choiceFlag, intFlag } from '../options.js';
 
@@ -16,13 +16,13 @@ export function registerCheckCommand(program: Command): void {
   program
     .command('check <history...>')
     .description('check histories (files, or folders of them): linearizability, lost writes, stale reads, availability, latency')
-    .option('--model <model>', 'register | kv | set (default: guessed from the ops)', choiceFlag('--model', CHECK_MODELS))
+    .option('--model <model>', 'register | kv | set | mutex | multi-register (default: guessed from the ops)', choiceFlag('--model', CHECK_MODELS))
     .option('--format <format>', 'jsonl | edn | jepsen-log (default: by file extension)', choiceFlag('--format', ['jsonl', 'edn', 'jepsen-log'] as const))
     .option('--budget-ms <ms>', 'linearizability search time per key before "unknown"', intFlag('--budget-ms', 1), 10_000)
     .option('--first-anomaly', 'stop at the first non-linearizable key (fastest red/green); by default every anomalous key is reported')
     .option(
       '--memory-mib <n>',
-      "memory for one key's search memo; when full it is cleared and the search goes on",
+      "memory for one key's search memo (at most half the heap left); when full it is cleared and the search goes on",
       intFlag('--memory-mib', 1),
       DEFAULT_MEMO_MIB,
     )
@@ -32,6 +32,11 @@ export function registerCheckCommand(program: Command): void {
       'heap bound for checking a file; a file that needs more is checked again without one',
       intFlag('--heap-mib', 64),
       DEFAULT_HEAP_MIB,
+    )
+    .option(
+      '--initial <value>',
+      "the registers' values before the first op, as JSON: a value for register (e.g. 0 for Knossos's (cas-register 0)), an object of keys for multi-register",
+      jsonFlag('--initial'),
     )
     .option('--json', 'the full result as JSON (one line per file when there are several)')
     .action(
@@ -45,6 +50,7 @@ export function registerCheckCommand(program: Command): void {
           memoryMib: number;
           threads?: number;
           heapMib: number;
+          initial?: unknown;
           json?: boolean;
         },
       ) => {
@@ -58,6 +64,7 @@ export function registerCheckCommand(program: Command): void {
             firstAnomaly: o.firstAnomaly,
             memoryMib: o.memoryMib,
             threads: o.threads,
+            initial: o.initial,
           });
           if (!r.bounded) process.stderr.write(`${file}: needed more than --heap-mib ${o.heapMib}; checked again without a bound\n`);
           return r.result;
@@ -121,6 +128,17 @@ export function registerCheckCommand(program: Command): void {
       await fsp.writeFile(output, `${history.map((op) => JSON.stringify(op)).join('\n')}\n`);
       console.log(`wrote ${history.length} ops to ${output}`);
     });
+}
+
+/** A flag whose value is JSON (`0`, `"x"`, `[1,2]`); anything else is a one-line error. */
+function jsonFlag(flag: string): (raw: string) => unknown {
+  return (raw) => {
+    try {
+      return JSON.parse(raw) as unknown;
+    } catch {
+      throw new UsageError(`${flag} must be a JSON value (a string with its quotes: '"x"'), got "${raw.slice(0, 60)}"`);
+    }
+  };
 }
 
 const HISTORY_FILE = /\.(jsonl|edn|log|txt)$/;
