@@ -158,8 +158,3 @@ export class PairedHistory {
     return this.keyed;
   }
 }
-
-/** @deprecated Pair once with `PairedHistory.of` and pass the result on. */
-export function pairOps(history: readonly Op[]): PairedHistory {
-  return PairedHistory.of(history);
-}

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { type CheckFile, readCheckFile } from '../checker/check-file.js';
 import { SESSION_GUARANTEES, type SessionGuarantee } from '../checker/session.js';
-import { isClientProcess, type Op, type OpPair, pairOps, WRITE_FS } from '../history/op.js';
+import { isClientProcess, type Op, type OpPair, PairedHistory, WRITE_FS } from '../history/op.js';
 import { loadHistory } from '../history/reader.js';
 import { parseJsonLines } from '../lib/json-lines.js';
 import { isRecord } from '../lib/schema.js';
@@ -148,7 +148,9 @@ async function loadRun(dir: string, result: RunResult): Promise<RunData> {
   const run = await readJsonObject(path.join(dir, 'run.json'));
   const startedAtMs = typeof run.startedAtMs === 'number' ? run.startedAtMs : 0;
   const check: Partial<CheckFile> = (await readCheckFile(path.join(dir, 'check.json'))) ?? {};
-  const { pairs } = pairOps(history);
+  // Paired once, for every view of the run below.
+  const paired = PairedHistory.of(history);
+  const { pairs } = paired;
   const load = loadSpan(pairs);
   const bucketSec = Math.max(0.5, result.durationSec / 60);
   const { latency, throughput } = timeBuckets(pairs, bucketSec, load);
@@ -176,7 +178,7 @@ async function loadRun(dir: string, result: RunResult): Promise<RunData> {
     events: failoverEvents(monitorEvents, startMs).filter((e) => e.t <= end),
     outage: ow ? { from: ow.fromTime / NS, to: ow.toTime / NS } : null,
     outages,
-    anomalies: bySeverity([...anomalies(history, check), ...sessionAnomalies(history, sessions, lagLookup(lagLines)), ...sessionCrash(check)]),
+    anomalies: bySeverity([...anomalies(paired, check), ...sessionAnomalies(paired, sessions, lagLookup(lagLines)), ...sessionCrash(check)]),
     rewound: await rewoundCounts(dir),
     failovers,
     lostWrites: lostWrites(history, check),
@@ -321,9 +323,10 @@ interface HistoryIndex {
   pairByComplete: Map<number, OpPair>;
 }
 
-function indexHistory(history: Op[]): HistoryIndex {
+function indexHistory(paired: PairedHistory): HistoryIndex {
+  const history = paired.ops;
   const byIndex = new Map(history.map((op) => [op.index, op]));
-  const pairs = pairOps(history).pairs;
+  const pairs = paired.pairs;
   return {
     byIndex,
     time: (i) => (i === null || i === undefined ? undefined : byIndex.get(i)!.time / NS),
@@ -334,8 +337,8 @@ function indexHistory(history: Op[]): HistoryIndex {
 }
 
 /** The anomalies the history checks found: non-linearizable keys, lost writes, split-brain writes. */
-function anomalies(history: Op[], check: Partial<CheckFile>): Anomaly[] {
-  const h = indexHistory(history);
+function anomalies(paired: PairedHistory, check: Partial<CheckFile>): Anomaly[] {
+  const h = indexHistory(paired);
   const ev = check.evidence && !check.evidence.crashed ? check.evidence : undefined;
   const lost = lossAnomaly(h, check, ev);
   const splitBrain = splitBrainAnomaly(h, check, ev);
@@ -619,13 +622,14 @@ function versionText(v: { value: unknown; lsn: number | null }): string {
  * with the node that served it and that node's replication lag at the moment; and every listed
  * violation in a table (the checker lists the first 50; the title gives the whole count).
  */
-function sessionAnomalies(history: Op[], sessions: SessionsCheck | undefined, lagAt: ReturnType<typeof lagLookup>): Anomaly[] {
+function sessionAnomalies(paired: PairedHistory, sessions: SessionsCheck | undefined, lagAt: ReturnType<typeof lagLookup>): Anomaly[] {
+  const history = paired.ops;
   if (!sessions) return [];
   const counts = SESSION_GUARANTEES.map((g) => [g, sessions.violations[g] ?? 0] as const);
   const total = counts.reduce((a, [, n]) => a + n, 0);
   if (total === 0) return [];
   const end = history.length ? history[history.length - 1]!.time / NS : 0;
-  const pairByInvoke = new Map(pairOps(history).pairs.map((p) => [p.invoke.index, p]));
+  const pairByInvoke = new Map(paired.pairs.map((p) => [p.invoke.index, p]));
   const span = (index: number) => {
     const p = pairByInvoke.get(index);
     return { from: p ? p.invoke.time / NS : 0, to: p?.complete ? p.complete.time / NS : end, p };

@@ -13,7 +13,7 @@
  */
 import { existsSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { pairOps } from '../../history/op.js';
+import { PairedHistory } from '../../history/op.js';
 import { loadHistory } from '../../history/reader.js';
 import { SET_KEY } from './client.js';
 
@@ -82,7 +82,7 @@ export interface AofEvidence {
 
 /** Lost acknowledged adds (the set workload) against every node's AOF; undefined for other workloads. */
 export function explainLoss(history: Awaited<ReturnType<typeof loadHistory>>, added: Map<string, Set<string>>): AofEvidence | undefined {
-  const { pairs } = pairOps(history);
+  const { pairs } = PairedHistory.of(history);
   const adds = pairs.filter((p) => p.invoke.f === 'add');
   if (adds.length === 0) return undefined;
   const finals = pairs.filter((p) => p.invoke.f === 'final-read' && p.complete?.type === 'ok');
