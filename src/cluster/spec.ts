@@ -22,6 +22,7 @@
  *                               # maxClockDrift: the clock rate drift the lease holds under (docs/clocks.md)
  *   clockControl: false         # nodes under libfaketime (the clock fault; `replab run` sets it when a nemesis needs it)
  *   regions: {us-east: {eu-west: 40}}   # one-way ms between regions (symmetric), on every link between them
+ *   settings: {waitMs: 1000}    # a system module's own settings, checked against its settingsSchema
  *
  * Parsing is strict: an unknown or misspelt field is an error naming it, never silently ignored.
  */
@@ -34,6 +35,9 @@ import { ConfigError } from '../lib/errors.js';
 import { REPLICATION_MODES } from '../lib/modes.js';
 import { projectRoot } from '../lib/paths.js';
 import { parseWith } from '../lib/schema.js';
+
+/** The built-in systems (src/systems): anything else in `system:` is the path of a module. */
+const SYSTEM_NAMES = ['replab', 'postgres', 'mariadb', 'redis'] as const;
 
 const nodeId = z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'must be 1-32 letters, digits, "_" or "-"');
 
@@ -60,7 +64,7 @@ const ClusterSpecSchema = z.strictObject({
   /** The system under test: replab's own KV, or PostgreSQL under Patroni and etcd (src/systems). */
   system: z
     .union([
-      z.enum(['replab', 'postgres', 'mariadb', 'redis']),
+      z.enum(SYSTEM_NAMES),
       z.string().regex(/^(\.{1,2}\/|\/).+|.+\.(m|c)?js$/, 'must be replab, postgres, mariadb, redis, or the path of a system module (./my-system.js)'),
     ])
     .default('replab'),
@@ -95,6 +99,8 @@ const ClusterSpecSchema = z.strictObject({
   heartbeatMs: z.number().int().positive().default(100),
   regions: z.record(z.string(), z.record(z.string(), z.number().nonnegative())).default({}),
   fencing: z.enum(['lease', 'none']).default('lease'),
+  /** Settings of a user's system module, checked against the schema it exports (src/systems/external.ts). */
+  settings: z.record(z.string(), z.unknown()).optional(),
   /**
    * Start every node under libfaketime with a control file of its own, so the clock fault can skew
    * it while it runs (cluster/clock-control.ts). A suite whose nemesis uses the clock fault sets it.
@@ -147,6 +153,10 @@ export function parseClusterSpec(input: unknown, where: string, defaultName: str
     );
   if (spec.replication.waitPoint !== undefined && spec.system !== 'mariadb')
     throw new ConfigError(`${where}: replication.waitPoint: only system mariadb has a semi-sync wait point (this cluster is system ${spec.system})`);
+  if (spec.settings !== undefined && (SYSTEM_NAMES as readonly string[]).includes(spec.system))
+    throw new ConfigError(
+      `${where}: settings: only a system module takes settings of its own; system ${spec.system} is set by the spec's fields (replication, storage, failover)`,
+    );
   if (spec.storage.fsync !== undefined && spec.system !== 'redis')
     throw new ConfigError(`${where}: storage.fsync: an fsync policy (appendfsync) is a setting of system redis only, not of ${spec.system}`);
   if (spec.clockControl && (spec.backend !== 'process' || spec.system !== 'replab'))

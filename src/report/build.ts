@@ -25,7 +25,9 @@ export async function buildReport(runDir: string): Promise<string> {
   const runs: string[] = [];
   const anomalies: string[][] = [];
   for (const run of data.runs) {
-    runs.push(await renderSvg(runChart(run)));
+    // The lag's unit is the system's (records, bytes, seconds); results from before it was kept say records.
+    const unit = data.results.modes.find((m) => m.name === run.result.mode)?.lagUnit;
+    runs.push(await renderSvg(runChart(run, unit === undefined ? 'records' : unit)));
     const a: string[] = [];
     for (const an of run.anomalies) a.push(an.ops.length ? await renderSvg(anomalyChart(an, run)) : '');
     anomalies.push(a);

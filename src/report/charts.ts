@@ -193,7 +193,8 @@ export function latencyAxis(
 }
 
 /** Per run: write latency quantiles, throughput and replication lag over time, faults shaded, on one time axis. */
-export function runChart(run: RunData): Spec {
+/** A run's timeline; `lagUnit` names the lag panel's unit (null: the system gives no lag amount). */
+export function runChart(run: RunData, lagUnit: string | null = 'records'): Spec {
   const domain = run.timeDomain;
   const x = { field: 't', type: 'quantitative', title: 'seconds since start', scale: { domain, nice: false, zero: false }, axis: { format: '~r' } };
   const width = 640;
@@ -294,11 +295,11 @@ export function runChart(run: RunData): Spec {
             mark: { type: 'line', clip: true },
             encoding: {
               x,
-              y: { field: 'records', type: 'quantitative', title: 'lag (records)' },
+              y: { field: 'records', type: 'quantitative', title: lagUnit ? `lag (${lagUnit})` : 'lag (not measured)' },
               color: { field: 'follower', type: 'nominal', title: 'follower', legend },
               // One line per follower per leader period: a failover breaks the line.
               detail: { field: 'period', type: 'nominal' },
-              tooltip: [{ field: 'follower' }, { field: 'leader', title: 'as seen by leader' }, { field: 'records', title: 'lag (records)' }],
+              tooltip: [{ field: 'follower' }, { field: 'leader', title: 'as seen by leader' }, { field: 'records', title: `lag (${lagUnit ?? 'not measured'})` }],
             },
           },
         ],

@@ -7,6 +7,7 @@
 import { explainVerdict } from '../suite/gate.js';
 import { measuredText, type RunResult } from '../suite/results.js';
 import { anomalyCounts, summarizeModes } from '../suite/summary.js';
+import { describeBuiltinMode } from '../systems/describe.js';
 import { GUARANTEE_ABBR } from './data.js';
 import type { Anomaly, ModeReads, ReportData } from './model.js';
 
@@ -62,54 +63,14 @@ export function formatDuration(ms: number): string {
   return `${Math.floor(s / 3600)} h${Math.round((s % 3600) / 60) ? ` ${Math.round((s % 3600) / 60)} min` : ''}`;
 }
 
-/** When a follower's acknowledgement counts, in words, with PostgreSQL's synchronous_commit beside it. */
-const ACK_WORDS: Record<string, string> = {
-  write: 'acknowledged once the follower has written it, before its fsync (PostgreSQL: remote_write)',
-  flush: "acknowledged after the follower's fsync (PostgreSQL: on)",
-  apply: 'acknowledged after the follower has applied it, so reads there see it (PostgreSQL: remote_apply)',
-};
-
 /**
- * A mode's replication settings in words: "semi-sync: waits for 1 follower, acknowledged after the
- * follower's fsync (PostgreSQL: on); blocks when no follower answers; fencing by lease".
+ * A mode's settings in words: what the run recorded (its system's own description, or a module's
+ * describeMode), else, for a results.json from before descriptions were kept, the system's words
+ * for the replication block.
  */
-export function settingsText(m: { system?: string; replication: Record<string, unknown>; fencing: string } | undefined): string {
+export function settingsText(m: { system?: string; description?: string; replication: Record<string, unknown>; fencing: string } | undefined): string {
   if (!m) return '';
-  const r = m.replication;
-  const pg: Record<string, string> = { write: 'remote_write', flush: 'on', apply: 'remote_apply' };
-  if (m.system === 'postgres') {
-    const mode = r.mode === 'async' ? 'synchronous_mode off' : r.mode === 'sync' ? 'synchronous_mode_strict' : `synchronous_mode, ${String(r.k)} sync standby`;
-    return `PostgreSQL + Patroni: ${mode}, synchronous_commit ${pg[String(r.ackLevel)] ?? '?'}`;
-  }
-  if (m.system === 'mariadb') {
-    if (r.mode === 'async') return "MariaDB: semi-sync off; replab's monitor fails over";
-    const until = r.onSyncTimeout === 'degrade' ? `falls back to async after ${String(r.syncTimeoutMs)} ms` : 'blocks (the longest timeout)';
-    return `MariaDB: semi-sync ${r.waitPoint === 'after-commit' ? 'AFTER_COMMIT' : 'AFTER_SYNC'}, one replica's ack; ${until}; replab's monitor fails over`;
-  }
-  if (m.system === 'redis') {
-    // WAIT counts replicas that received the write; nothing blocks or degrades (src/systems/redis/mapping.ts).
-    const wait = r.mode === 'async' ? 'SET alone' : r.mode === 'sync' ? 'SET + WAIT for every replica' : `SET + WAIT ${String(r.k)} (info when fewer answer)`;
-    return `Redis + Sentinel: ${wait}; ${m.fencing === 'none' ? 'no min-replicas-to-write' : 'min-replicas-to-write 1'}`;
-  }
-  if (m.system !== undefined && m.system !== 'replab') {
-    // A user's module: only what the spec asked for is known; ack levels, blocking and fencing
-    // are replab's words and would claim what the system may not have.
-    const k = r.mode === 'semi-sync' && r.k !== undefined ? `, ${String(r.k)} follower${r.k === 1 ? '' : 's'} asked for` : '';
-    return `${String(r.mode)}${k} (as the spec asks; how ${m.system.split('/').pop()} does it is the module's own)`;
-  }
-  const parts: string[] = [];
-  if (r.mode === 'async') parts.push("async: acknowledged after the leader's own fsync, without waiting for any follower");
-  else {
-    const waits = r.mode === 'semi-sync' ? `waits for ${String(r.k)} follower${r.k === 1 ? '' : 's'}` : 'waits for every follower';
-    const ack = r.ackLevel ? `, ${ACK_WORDS[String(r.ackLevel)] ?? `ack ${String(r.ackLevel)}`}` : '';
-    parts.push(`${String(r.mode)}: ${waits}${ack}`);
-    if (r.onSyncTimeout === 'degrade') parts.push('falls back to async when no follower answers in time');
-    else if (r.onSyncTimeout) parts.push('blocks when no follower answers in time');
-  }
-  if (r.applyDelayMs) parts.push(`followers apply ${String(r.applyDelayMs)} ms late`);
-  if (r.visibility === 'early') parts.push('writes visible on the leader before they are acknowledged');
-  parts.push(m.fencing === 'none' ? 'no fencing (split brain possible)' : `fencing by ${m.fencing}`);
-  return parts.join('; ');
+  return m.description ?? describeBuiltinMode(m);
 }
 
 /**

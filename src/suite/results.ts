@@ -96,6 +96,10 @@ export const ModeSummarySchema = z.object({
   gate: z.array(z.string()),
   control: z.boolean(),
   description: z.string().optional(),
+  /** The mode's settings in its system's words (src/systems/describe.ts, or a module's describeMode). */
+  settingsText: z.string().optional(),
+  /** The unit of the mode's lag amounts (records, bytes, seconds), null when its system gives none. */
+  lagUnit: z.string().nullable().optional(),
 });
 
 export const SuiteResultsSchema = z.object({

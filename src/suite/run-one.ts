@@ -23,6 +23,7 @@ import { runNemesis } from '../faults/nemesis/schedule.js';
 import { HistoryRecorder } from '../history/recorder.js';
 import { onInterrupt } from '../lib/cleanup.js';
 import { ConfigError, EnvironmentError, ExitCode, errnoCode, HarnessError, toError } from '../lib/errors.js';
+import { RunEvents } from '../systems/events.js';
 import { isModulePath } from '../systems/external.js';
 import { type OwnedProcess, OwnedProcesses, startSystem, systemCapabilities } from '../systems/index.js';
 import type { SystemUnderTest } from '../systems/system.js';
@@ -131,6 +132,9 @@ export async function runOne(o: RunOneOptions): Promise<RunResult> {
   const limits = runLimits(suite, mode);
   const who = isModulePath(mode.cluster.system) ? `system module ${mode.cluster.system}` : `system ${mode.cluster.system}`;
   const owned = new OwnedProcesses(stateRoot);
+  // The system's failover events (src/systems/events.ts), kept as events.jsonl in the run folder.
+  const events = new RunEvents(path.join(dir, 'events.jsonl'), who);
+  await fsp.rm(path.join(dir, 'events.jsonl'), { force: true });
   let cluster: SystemUnderTest | undefined;
   // Interrupted: stop the system and whatever else the run started, delete the state, then
   // lib/cleanup.ts exits 130 / 143. Also while up() is still starting (cluster undefined then).
@@ -158,12 +162,15 @@ export async function runOne(o: RunOneOptions): Promise<RunResult> {
   let failure: Error | undefined;
   try {
     o.onProgress?.({ phase: 'starting' });
-    cluster = await startSystem({ ...mode.cluster, name: `r${process.pid % 100000}-${seed}` }, { stateRoot, readyTimeoutMs: limits.readyMs });
+    cluster = await startSystem({ ...mode.cluster, name: `r${process.pid % 100000}-${seed}` }, { stateRoot, readyTimeoutMs: limits.readyMs, events });
     await exercise(o, cluster, run, limits, dir);
   } catch (e: unknown) {
     failure = toError(e);
   }
   const { failures, leftRunning } = await tearDown(cluster, run, { dir, stateRoot, owned, limits, who });
+  // A bad event is the system's mistake even when its own code caught what emit() threw.
+  const badEvent = events.problems()[0];
+  if (!failure && badEvent) failure = new ConfigError(badEvent);
   owned.unmark();
   forgetInterrupt();
   const { startedAtMs, converged, finalLeader, logs, nemesisErrors } = run;

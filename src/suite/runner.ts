@@ -65,6 +65,8 @@ export async function runSuite(
         gate: m.gate.map((g) => g.text),
         control: m.control,
         description: m.description,
+        settingsText: m.settingsText,
+        lagUnit: m.lagUnit,
       })),
       runs,
       passed: runs.length === total && runs.every((r) => r.passed),

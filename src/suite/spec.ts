@@ -38,8 +38,8 @@ import { readConfigFile } from '../lib/config-file.js';
 import { ConfigError } from '../lib/errors.js';
 import { projectRoot } from '../lib/paths.js';
 import { isRecord, parseWith } from '../lib/schema.js';
-import { isModulePath, loadSystemModule } from '../systems/external.js';
-import { linkNames, systemCapabilities } from '../systems/index.js';
+import { isModulePath, loadSystemModule, parseModuleSettings } from '../systems/external.js';
+import { describeMode, linkNames, systemCapabilities } from '../systems/index.js';
 import { parseWorkloadSpec, type WorkloadSpec } from '../workloads/spec.js';
 import { type GateRule, parseGateRule } from './gate.js';
 import { type GateMetric, READ_GATE_METRICS } from './gate-metrics.js';
@@ -99,6 +99,10 @@ export interface SuiteMode {
   gate: GateRule[];
   control: boolean;
   description?: string;
+  /** The mode's settings in its system's words, for the report. */
+  settingsText: string;
+  /** The unit the system's lag amounts come in (its capabilities), null when it gives none. */
+  lagUnit: string | null;
 }
 
 export interface Suite {
@@ -295,7 +299,8 @@ export async function loadSuite(file: string): Promise<Suite> {
       // A system module of the user's: relative to the cluster file that names it, checked now.
       const specDir = path.dirname(modeClusterFile ?? (m.cluster === undefined ? (clusterFile ?? file) : file));
       cluster.system = path.resolve(specDir, cluster.system);
-      await loadSystemModule(cluster.system);
+      const mod = await loadSystemModule(cluster.system);
+      cluster.settings = parseModuleSettings(mod, cluster.system, cluster.settings, `${where}: modes.${i} (${m.name}) cluster`);
     }
     const nemesis = parseNemesisSchedule(m.nemesis ?? s.nemesis, `${where}: ${m.nemesis ? `modes.${i}.nemesis` : 'nemesis'}`);
     // A mode's own schedule is named by the mode; the suite's is checked against every mode's cluster.
@@ -340,6 +345,8 @@ export async function loadSuite(file: string): Promise<Suite> {
       gate: gate.map((g) => g.rule),
       control: m.control,
       description: m.description,
+      settingsText: await describeMode(cluster),
+      lagUnit: caps.lagUnit,
     });
   }
   return {

@@ -11,11 +11,10 @@
  * (OwnedProcesses in src/systems/index.ts).
  */
 import { pathToFileURL } from 'node:url';
-import type { UpOptions } from '../cluster/replab-cluster.js';
 import type { ClusterSpec } from '../cluster/spec.js';
 import { ConfigError, EnvironmentError, HarnessError, toError } from '../lib/errors.js';
 import type { DataClient } from '../workloads/data-client.js';
-import type { SystemCapabilities, SystemUnderTest } from './system.js';
+import { LAG_UNITS, type SystemCapabilities, type SystemOptions, type SystemUnderTest } from './system.js';
 
 /** Every method a system object must have (the NemesisCluster ones included). */
 export const SYSTEM_METHODS = [
@@ -44,21 +43,152 @@ export const DATA_CLIENT_METHODS = ['read', 'write', 'cas', 'add', 'scan', 'node
 const DATA_OPERATIONS = ['read', 'write', 'cas', 'add', 'scan'] as const;
 
 export interface SystemModule {
-  up(spec: ClusterSpec, options: UpOptions): Promise<SystemUnderTest>;
+  up(spec: ClusterSpec, options: SystemOptions): Promise<SystemUnderTest>;
   /** What the system can measure (docs/systems.md); a metric it declares false reads "not measured". */
   capabilities?: Partial<SystemCapabilities>;
+  /** The fields a cluster spec's `settings:` may hold (docs/systems.md, "Settings of your own"). */
+  settingsSchema?: SettingsSchema;
+  /** A mode in words for the report's settings column: "SET + WAIT 1 (1000 ms)". */
+  describeMode?: (spec: ClusterSpec) => string;
 }
 
-/** Checks a module's exported `capabilities`: an object of known names, each a boolean. */
+/** One field of a module's settings, as the module declares it. */
+export interface SettingField {
+  type: 'string' | 'number' | 'integer' | 'boolean';
+  /** For strings: the only values allowed. */
+  enum?: readonly string[];
+  /** For numbers: inclusive bounds. */
+  min?: number;
+  max?: number;
+  /** Used when the spec leaves the field out; a field without a default must be given unless optional. */
+  default?: unknown;
+  optional?: boolean;
+  description?: string;
+}
+
+/**
+ * A module's settings: field name → SettingField, or any schema object with zod's `safeParse`
+ * (a module that already uses zod hands its schema over as it is).
+ */
+export type SettingsSchema = Record<string, SettingField> | { safeParse(input: unknown): ZodLikeResult };
+interface ZodLikeResult {
+  success: boolean;
+  data?: unknown;
+  error?: { issues?: Array<{ path?: PropertyKey[]; message?: string }> };
+}
+
+const CAPABILITY_CHECKS: Record<keyof SystemCapabilities, { ok: (v: unknown) => boolean; expected: string }> = {
+  splitBrainWrites: { ok: (v) => typeof v === 'boolean', expected: 'true or false' },
+  lagUnit: { ok: (v) => v === null || (LAG_UNITS as readonly unknown[]).includes(v), expected: `one of ${LAG_UNITS.join(', ')}, or null` },
+  lagMsStep: { ok: (v) => v === null || (typeof v === 'number' && Number.isFinite(v) && v > 0), expected: 'a positive number of ms, or null' },
+};
+
+/** Checks a module's exported `capabilities`: an object of known names, each of its kind. */
 function validateCapabilities(caps: unknown, file: string): Partial<SystemCapabilities> | undefined {
   if (caps === undefined) return undefined;
   if (typeof caps !== 'object' || caps === null || Array.isArray(caps))
     throw new ConfigError(`system module ${file}: capabilities is ${describeValue(caps)}, not an object such as { splitBrainWrites: false }`);
+  const known = Object.keys(CAPABILITY_CHECKS);
   for (const [k, v] of Object.entries(caps)) {
-    if (k !== 'splitBrainWrites') throw new ConfigError(`system module ${file}: capabilities.${k} is not a capability (known: splitBrainWrites)`);
-    if (typeof v !== 'boolean') throw new ConfigError(`system module ${file}: capabilities.${k} is ${describeValue(v)}, not true or false`);
+    const check = CAPABILITY_CHECKS[k as keyof SystemCapabilities];
+    if (!check) throw new ConfigError(`system module ${file}: capabilities.${k} is not a capability (known: ${known.join(', ')})`);
+    if (!check.ok(v)) throw new ConfigError(`system module ${file}: capabilities.${k} is ${describeValue(v)}, not ${check.expected}`);
   }
   return caps as Partial<SystemCapabilities>;
+}
+
+const FIELD_KEYS = new Set(['type', 'enum', 'min', 'max', 'default', 'optional', 'description']);
+
+/** Checks the declared settings schema itself when the module loads: a mistake there is the module's, named. */
+function validateSettingsSchema(schema: unknown, file: string): SettingsSchema | undefined {
+  if (schema === undefined) return undefined;
+  if (typeof schema !== 'object' || schema === null || Array.isArray(schema))
+    throw new ConfigError(`system module ${file}: settingsSchema is ${describeValue(schema)}, not an object of field → {type, ...}`);
+  if (typeof (schema as { safeParse?: unknown }).safeParse === 'function') return schema as SettingsSchema;
+  for (const [name, f] of Object.entries(schema)) {
+    const field = f as Record<string, unknown>;
+    if (typeof f !== 'object' || f === null || !['string', 'number', 'integer', 'boolean'].includes(String(field.type)))
+      throw new ConfigError(`system module ${file}: settingsSchema.${name} needs a type: string, number, integer or boolean`);
+    const extra = Object.keys(field).find((k) => !FIELD_KEYS.has(k));
+    if (extra) throw new ConfigError(`system module ${file}: settingsSchema.${name}.${extra} is not a field property (known: ${[...FIELD_KEYS].join(', ')})`);
+    if (field.default !== undefined) {
+      const why = fieldProblem(field as unknown as SettingField, field.default);
+      if (why) throw new ConfigError(`system module ${file}: settingsSchema.${name}.default: ${why}`);
+    }
+  }
+  return schema as SettingsSchema;
+}
+
+/** Why `v` does not fit `f`, or undefined when it does. */
+function fieldProblem(f: SettingField, v: unknown): string | undefined {
+  const got = describeValue(v);
+  switch (f.type) {
+    case 'string':
+      if (typeof v !== 'string') return `expected a string, got ${got}`;
+      if (f.enum && !f.enum.includes(v)) return `expected one of ${f.enum.join(', ')}, got ${got}`;
+      return undefined;
+    case 'boolean':
+      return typeof v === 'boolean' ? undefined : `expected true or false, got ${got}`;
+    default: {
+      if (typeof v !== 'number' || !Number.isFinite(v)) return `expected ${f.type === 'integer' ? 'an integer' : 'a number'}, got ${got}`;
+      if (f.type === 'integer' && !Number.isInteger(v)) return `expected an integer, got ${got}`;
+      if (f.min !== undefined && v < f.min) return `expected at least ${f.min}, got ${v}`;
+      if (f.max !== undefined && v > f.max) return `expected at most ${f.max}, got ${v}`;
+      return undefined;
+    }
+  }
+}
+
+/**
+ * A cluster spec's `settings:` checked against the module's schema, defaults filled in; errors
+ * name the field (`<where>: settings.waitMs: expected an integer, got a string ("x")`). A module
+ * without a schema takes no settings.
+ */
+export function parseModuleSettings(mod: SystemModule, file: string, settings: Record<string, unknown> | undefined, where: string): Record<string, unknown> {
+  const given = settings ?? {};
+  const schema = mod.settingsSchema;
+  if (!schema) {
+    const first = Object.keys(given)[0];
+    if (first !== undefined) throw new ConfigError(`${where}: settings.${first}: system module ${file} declares no settings (it exports no settingsSchema)`);
+    return {};
+  }
+  if (typeof (schema as { safeParse?: unknown }).safeParse === 'function') {
+    const r = (schema as { safeParse(input: unknown): ZodLikeResult }).safeParse(given);
+    if (r.success) return (r.data ?? given) as Record<string, unknown>;
+    const issue = r.error?.issues?.[0];
+    throw new ConfigError(
+      `${where}: settings${issue?.path?.length ? `.${issue.path.map(String).join('.')}` : ''}: ${issue?.message ?? "refused by the module's schema"}`,
+    );
+  }
+  const fields = schema as Record<string, SettingField>;
+  const out: Record<string, unknown> = {};
+  for (const [name, v] of Object.entries(given)) {
+    const f = fields[name];
+    if (!f) throw new ConfigError(`${where}: settings.${name}: not a setting of system module ${file} (settings: ${Object.keys(fields).join(', ') || 'none'})`);
+    const why = fieldProblem(f, v);
+    if (why) throw new ConfigError(`${where}: settings.${name}: ${why}`);
+    out[name] = v;
+  }
+  for (const [name, f] of Object.entries(fields)) {
+    if (name in out) continue;
+    if (f.default !== undefined) out[name] = f.default;
+    else if (!f.optional) throw new ConfigError(`${where}: settings.${name}: required by system module ${file}${f.description ? ` (${f.description})` : ''}`);
+  }
+  return out;
+}
+
+/** The module's words for a mode, checked: a one-line string. */
+export function moduleModeText(mod: SystemModule, file: string, spec: ClusterSpec): string | undefined {
+  if (mod.describeMode === undefined) return undefined;
+  let text: unknown;
+  try {
+    text = mod.describeMode(spec);
+  } catch (e: unknown) {
+    throw moduleFailure(file, 'describeMode()', e);
+  }
+  if (typeof text !== 'string' || text.length === 0 || text.length > 200 || text.includes('\n'))
+    throw new ConfigError(`system module ${file}: describeMode() returned ${describeValue(text)}, not one line of at most 200 characters`);
+  return text;
 }
 
 /** Whether a spec's `system:` names a module file rather than a built-in system. */
@@ -77,6 +207,9 @@ export async function loadSystemModule(file: string): Promise<SystemModule> {
     );
   }
   validateCapabilities(mod.capabilities, file);
+  validateSettingsSchema(mod.settingsSchema, file);
+  if (mod.describeMode !== undefined && typeof mod.describeMode !== 'function')
+    throw new ConfigError(`system module ${file}: describeMode is ${describeValue(mod.describeMode)}, not a function (spec) → string`);
   return mod as unknown as SystemModule;
 }
 
@@ -172,7 +305,7 @@ function guarded(sys: SystemUnderTest, file: string): SystemUnderTest {
   return out as unknown as SystemUnderTest;
 }
 
-export async function startExternalSystem(file: string, spec: ClusterSpec, options: UpOptions): Promise<SystemUnderTest> {
+export async function startExternalSystem(file: string, spec: ClusterSpec, options: SystemOptions): Promise<SystemUnderTest> {
   const mod = await loadSystemModule(file);
   const readyMs = options.readyTimeoutMs ?? 30_000;
   // A module may throw before its first await: that is a rejection like any other.

@@ -10,9 +10,16 @@ import { killHard } from '../cluster/process-control.js';
 import type { UpOptions } from '../cluster/replab-cluster.js';
 import type { ClusterSpec } from '../cluster/spec.js';
 import { clientLink, monitorLink, patroniApiLink, replInto, replLink } from '../faults/links.js';
-import { capabilitiesOf, type SystemCapabilities, type SystemUnderTest } from './system.js';
+import { describeBuiltinMode } from './describe.js';
+import { DISCARD_EVENTS, type EventSink } from './events.js';
+import { capabilitiesOf, type SystemCapabilities, type SystemOptions, type SystemUnderTest } from './system.js';
 
-export async function startSystem(spec: ClusterSpec, options: UpOptions): Promise<SystemUnderTest> {
+/**
+ * Starts the spec's system. `options.events` is where it reports its failovers (the run's sink;
+ * without one, events are dropped: `replab cluster up`, benches).
+ */
+export async function startSystem(spec: ClusterSpec, given: UpOptions & { events?: EventSink }): Promise<SystemUnderTest> {
+  const options: SystemOptions = { ...given, events: given.events ?? DISCARD_EVENTS };
   switch (spec.system) {
     case 'replab':
       return (await import('./replab/index.js')).ReplabSystem.up(spec, options);
@@ -33,6 +40,16 @@ export async function systemCapabilities(system: string): Promise<SystemCapabili
   const external = await import('./external.js');
   if (!external.isModulePath(system)) return capabilitiesOf(system);
   return capabilitiesOf(system, (await external.loadSystemModule(system)).capabilities);
+}
+
+/** A mode's settings in its system's words: a built-in's own, a module's describeMode, else the spec's request. */
+export async function describeMode(spec: ClusterSpec): Promise<string> {
+  const external = await import('./external.js');
+  if (external.isModulePath(spec.system)) {
+    const text = external.moduleModeText(await external.loadSystemModule(spec.system), spec.system, spec);
+    if (text !== undefined) return text;
+  }
+  return describeBuiltinMode({ system: spec.system, replication: spec.replication, fencing: spec.fencing });
 }
 
 /**

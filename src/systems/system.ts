@@ -8,8 +8,16 @@
  * clients) behind the cluster's fault proxy with the link names of src/faults/links.ts, and acts
  * on a node for kill, pause, resume and restart (each system documents which processes that hits).
  */
+import type { UpOptions } from '../cluster/replab-cluster.js';
 import type { NemesisCluster } from '../faults/nemesis/faults.js';
 import type { DataClient } from '../workloads/data-client.js';
+import type { EventSink } from './events.js';
+
+/** What `up(spec, options)` is given besides the spec. */
+export interface SystemOptions extends UpOptions {
+  /** Where the system reports its failover manager's events (src/systems/events.ts). */
+  events: EventSink;
+}
 
 export type SystemName = 'replab' | 'postgres' | 'mariadb' | 'redis';
 export const SYSTEMS: readonly SystemName[] = ['replab', 'postgres', 'mariadb', 'redis'];
@@ -25,20 +33,35 @@ export interface SystemCapabilities {
    * from any other, so split-brain writes are not measured.
    */
   splitBrainWrites: boolean;
+  /**
+   * The unit of `LagSample.lagRecords`, how far behind a follower is: log records, bytes of the
+   * replication stream, or seconds; null when `lag()` gives no amount (only `lagMs`).
+   */
+  lagUnit: LagUnit | null;
+  /**
+   * The step `LagSample.lagMs` moves in: 1 for a lag timed in ms, 1000 for one the system gives in
+   * whole seconds; null when `lag()` gives no time (lagMs is then -1).
+   */
+  lagMsStep: number | null;
 }
+
+export const LAG_UNITS = ['records', 'bytes', 'seconds'] as const;
+export type LagUnit = (typeof LAG_UNITS)[number];
 
 /** What the built-in systems measure: PostgreSQL's acknowledgements carry no timeline or term. */
 const BUILTIN_CAPABILITIES: Record<SystemName, SystemCapabilities> = {
-  replab: { splitBrainWrites: true },
-  postgres: { splitBrainWrites: false },
+  replab: { splitBrainWrites: true, lagUnit: 'records', lagMsStep: 1 },
+  postgres: { splitBrainWrites: false, lagUnit: 'bytes', lagMsStep: 1 },
   // Neither acknowledgement carries the primary's term: a GTID names the server that wrote it, not
   // a failover epoch a stale primary could be told apart by, and Redis's replies carry nothing.
-  mariadb: { splitBrainWrites: false },
-  redis: { splitBrainWrites: false },
+  // MariaDB's lag counts transactions (GTID sequence numbers) and has no time (mariadb/index.ts).
+  mariadb: { splitBrainWrites: false, lagUnit: 'records', lagMsStep: null },
+  // Redis: replication offsets in bytes; INFO's `lag` is whole seconds since the replica's last ack.
+  redis: { splitBrainWrites: false, lagUnit: 'bytes', lagMsStep: 1000 },
 };
 
 /** A user's module measures what it declares; one that declares nothing is taken at its word for everything. */
-export const DEFAULT_CAPABILITIES: SystemCapabilities = { splitBrainWrites: true };
+export const DEFAULT_CAPABILITIES: SystemCapabilities = { splitBrainWrites: true, lagUnit: 'records', lagMsStep: 1 };
 
 /** The capabilities of a built-in system by name, or of a module from what it exports (`capabilities`). */
 export function capabilitiesOf(system: string, declared?: Partial<SystemCapabilities>): SystemCapabilities {
@@ -49,7 +72,7 @@ export function capabilitiesOf(system: string, declared?: Partial<SystemCapabili
 export interface LagSample {
   leader: string;
   follower: string;
-  /** How far behind the follower is, in the system's unit (records for replab, WAL bytes for PostgreSQL, replication-stream bytes for Redis). */
+  /** How far behind the follower is, in the system's `lagUnit` (records for replab, WAL bytes for PostgreSQL, replication-stream bytes for Redis). */
   lagRecords: number;
   lagMs: number;
   connected: boolean;

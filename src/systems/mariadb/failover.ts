@@ -19,11 +19,11 @@
  * Events go to events.jsonl in the monitor's shape (leader-declared-dead, promoted, repointed,
  * fenced, errant-transactions, recloned), so the report places failovers as for replab's KV.
  */
-import { promises as fsp } from 'node:fs';
-import path from 'node:path';
+
 import mariadb, { type Connection } from 'mariadb';
 import { toError } from '../../lib/errors.js';
 import { waitFor } from '../../lib/wait.js';
+import type { EventSink } from '../events.js';
 import type { BinlogRow, BinlogTxn } from './binlog.js';
 import { errantGtids, type Gtid, gtidText, mostAdvanced, parseGtidList, seqIn } from './gtid.js';
 import type { SemiSyncSettings } from './mapping.js';
@@ -40,7 +40,8 @@ export interface MonitorHost {
   semiSync: SemiSyncSettings;
   heartbeatMs: number;
   failoverTimeoutMs: number;
-  eventsFile: string;
+  /** The run's event sink (src/systems/events.ts). */
+  events: EventSink;
 }
 
 export interface Probe {
@@ -102,7 +103,7 @@ export class MariadbMonitor {
   }
 
   private async event(event: string, fields: Record<string, unknown>): Promise<void> {
-    await fsp.appendFile(this.host.eventsFile, `${JSON.stringify({ timeMs: Date.now(), event, ...fields })}\n`);
+    this.host.events.emit({ event, ...fields });
   }
 
   /** Runs `statements` in order on `id` through its monitor link as root; the last one's rows. */
@@ -273,10 +274,5 @@ export class MariadbMonitor {
     );
     const rows = (await this.sql(id, ['SELECT @@gtid_current_pos AS cur'], 2000)) as Array<{ cur: string }>;
     return parseGtidList(rows[0]?.cur);
-  }
-
-  /** Where the events file lives (for the run's artefacts). */
-  static eventsPath(stateDir: string): string {
-    return path.join(stateDir, 'monitor', 'events.jsonl');
   }
 }

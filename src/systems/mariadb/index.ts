@@ -19,18 +19,18 @@ import { spawn } from 'node:child_process';
 import { closeSync, createReadStream, existsSync, promises as fsp, openSync } from 'node:fs';
 import path from 'node:path';
 import mariadb from 'mariadb';
-import { ProcessLauncher } from '../../cluster/launcher-process.js';
 import { isRunning, killHard, pidsMentioning, signal, stopGracefully, tailFile } from '../../cluster/process-control.js';
-import type { UpOptions } from '../../cluster/replab-cluster.js';
 import type { ClusterSpec } from '../../cluster/spec.js';
-import { clientLink, ensureLinks, monitorLink, replLink } from '../../faults/links.js';
-import { type Toxiproxy, toxiproxyClient } from '../../faults/toxiproxy.js';
-import { reservePort } from '../../lib/addr.js';
+import { clientLink, monitorLink, replLink } from '../../faults/links.js';
+import type { Toxiproxy } from '../../faults/toxiproxy.js';
 import { onInterrupt } from '../../lib/cleanup.js';
 import { writeFileAtomic } from '../../lib/durable-file.js';
 import { ConfigError, EnvironmentError, toError, UsageError } from '../../lib/errors.js';
 import { waitFor } from '../../lib/wait.js';
-import type { LagSample, SystemUnderTest } from '../system.js';
+import { DISCARD_EVENTS, type EventSink } from '../events.js';
+import { type FaultProxy, faultProxy } from '../fault-proxy.js';
+import { pauseProcess, resumeProcess } from '../processes.js';
+import type { LagSample, SystemOptions, SystemUnderTest } from '../system.js';
 import { type BinlogTxn, binlogFiles, readBinlogs } from './binlog.js';
 import { writeEvidence } from './evidence.js';
 import { MariadbMonitor } from './failover.js';
@@ -53,11 +53,9 @@ interface MNode {
 
 export class MariadbSystem implements SystemUnderTest {
   readonly system = 'mariadb' as const;
-  private proxyClient: Toxiproxy | undefined;
+  private proxy: FaultProxy | undefined;
   private linkMap: Record<string, string> = {};
-  private proxy: { api: string; pid: number } | undefined;
   private readonly nodes: MNode[] = [];
-  private readonly launcher = new ProcessLauncher('');
   private forgetInterrupt: (() => void) | undefined;
   private monitor: MariadbMonitor | undefined;
   /** Binlogs set aside before a node was re-cloned: node → folders, oldest first. */
@@ -67,9 +65,10 @@ export class MariadbSystem implements SystemUnderTest {
     readonly spec: ClusterSpec,
     readonly stateDir: string,
     private readonly tools: MariadbTools,
+    private readonly events: EventSink,
   ) {}
 
-  static async up(spec: ClusterSpec, options: UpOptions): Promise<MariadbSystem> {
+  static async up(spec: ClusterSpec, options: Partial<SystemOptions>): Promise<MariadbSystem> {
     const problems = unsupported(spec);
     if (problems.length) throw new ConfigError(`cluster ${spec.name} (system: mariadb): ${problems.join('; ')}`);
     const tools = findMariadbTools();
@@ -81,7 +80,7 @@ export class MariadbSystem implements SystemUnderTest {
     await makeTraversable(dir);
     // mariadbd writes its error log there itself, as its own user.
     if (tools.runAs) await fsp.chown(path.join(dir, 'logs'), tools.runAs.uid, tools.runAs.gid);
-    const sys = new MariadbSystem(spec, dir, tools);
+    const sys = new MariadbSystem(spec, dir, tools, options.events ?? DISCARD_EVENTS);
     sys.forgetInterrupt = onInterrupt(() => sys.down());
     try {
       await sys.start(options.readyTimeoutMs ?? 120_000);
@@ -93,24 +92,21 @@ export class MariadbSystem implements SystemUnderTest {
   }
 
   private async start(readyTimeoutMs: number): Promise<void> {
-    const proxyDir = path.join(this.stateDir, 'proxy');
-    const ep = await this.launcher.start('proxy', ['proxy', '--port', '0', '--state-dir', proxyDir], {
-      dir: proxyDir,
+    // Every link to a node's one port: replication from each other node, the monitor, clients.
+    const links = await faultProxy({
+      dir: path.join(this.stateDir, 'proxy'),
       logFile: path.join(this.stateDir, 'logs', 'proxy.log'),
-      kind: 'proxy',
+      nodes: this.spec.nodes.map((n) => n.id),
+      kinds: ['repl', 'monitor', 'client'],
     });
-    this.proxy = { api: ep.http, pid: ep.pid };
-    this.proxyClient = toxiproxyClient(ep.http);
-    // Ports held until the links exist (the proxy binding port 0 must not be given a node's port).
-    const held: Array<{ port: number; release: () => Promise<void> }> = [];
+    this.proxy = links.proxy;
+    this.linkMap = links.proxy.links();
     for (const [i, n] of this.spec.nodes.entries()) {
-      const r = await reservePort();
-      held.push(r);
       const dir = path.join(this.stateDir, 'nodes', n.id);
       this.nodes.push({
         id: n.id,
         serverId: i + 1,
-        port: r.port,
+        port: links.ports[n.id]!,
         dir,
         dataDir: path.join(dir, 'data'),
         socket: path.join(dir, 'mariadbd.sock'),
@@ -118,17 +114,6 @@ export class MariadbSystem implements SystemUnderTest {
         errorLog: path.join(this.stateDir, 'logs', `${n.id}.log`),
         pid: 0,
       });
-    }
-    const wanted: Record<string, string> = {};
-    for (const n of this.nodes) {
-      for (const m of this.nodes) if (m !== n) wanted[replLink(m.id, n.id)] = `127.0.0.1:${n.port}`;
-      wanted[monitorLink(n.id)] = `127.0.0.1:${n.port}`;
-      wanted[clientLink(n.id)] = `127.0.0.1:${n.port}`;
-    }
-    try {
-      this.linkMap = await ensureLinks(this.proxyClient, wanted);
-    } finally {
-      for (const r of held) await r.release();
     }
     // One mariadb-install-db, copied to every node: the same system tables, a third of the CPU.
     const template = path.join(this.stateDir, 'template');
@@ -154,7 +139,7 @@ export class MariadbSystem implements SystemUnderTest {
       semiSync: semiSyncSettings(this.spec),
       heartbeatMs: this.spec.failover.heartbeatMs,
       failoverTimeoutMs: this.spec.failover.failoverTimeoutMs,
-      eventsFile: MariadbMonitor.eventsPath(this.stateDir),
+      events: this.events,
     });
     // Replicas attach before any data is written: a semi-sync primary would wait for them.
     for (const n of this.nodes) if (n !== first) await monitor.sql(n.id, [monitor.changeMaster(n.id, first.id), 'START SLAVE'], 10_000);
@@ -256,7 +241,7 @@ export class MariadbSystem implements SystemUnderTest {
       name: this.spec.name,
       system: 'mariadb',
       nodes: this.nodes.map((n) => ({ id: n.id, http: '', repl: this.linkMap[clientLink(n.id)] ?? '', pid: n.pid, dataDir: n.dataDir })),
-      proxy: this.proxy,
+      proxy: this.proxy && { api: this.proxy.api, pid: this.proxy.pid },
       pids: [],
     };
     await writeFileAtomic(path.join(this.stateDir, 'cluster.json'), JSON.stringify(file, null, 2), { mode: 0o600 });
@@ -354,8 +339,8 @@ export class MariadbSystem implements SystemUnderTest {
   }
 
   toxiproxy(): Toxiproxy {
-    if (!this.proxyClient) throw new UsageError(`cluster "${this.spec.name}" has no proxy`);
-    return this.proxyClient;
+    if (!this.proxy) throw new UsageError(`cluster "${this.spec.name}" has no proxy`);
+    return this.proxy.toxiproxy();
   }
 
   simulatesPowerLoss(): boolean {
@@ -368,13 +353,11 @@ export class MariadbSystem implements SystemUnderTest {
   }
 
   async pause(id: string): Promise<void> {
-    const n = this.node(id);
-    if (!(await isRunning(n.pid))) throw new UsageError(`node ${id} is not running`);
-    signal(n.pid, 'SIGSTOP');
+    await pauseProcess(this.node(id).pid, `node ${id}`);
   }
 
   async resume(id: string): Promise<void> {
-    signal(this.node(id).pid, 'SIGCONT');
+    resumeProcess(this.node(id).pid);
   }
 
   async restart(id: string): Promise<void> {
@@ -455,7 +438,7 @@ export class MariadbSystem implements SystemUnderTest {
       }),
     );
     for (const pid of await pidsMentioning(this.stateDir)) await killHard(pid);
-    if (this.proxy) await stopGracefully(this.proxy.pid, 3000);
+    await this.proxy?.stop();
     if (options.clean) await fsp.rm(this.stateDir, { recursive: true, force: true });
     this.forgetInterrupt?.();
   }
@@ -468,7 +451,6 @@ export class MariadbSystem implements SystemUnderTest {
     await fsp.mkdir(path.join(dir, 'logs'), { recursive: true });
     const logs = path.join(this.stateDir, 'logs');
     for (const f of await fsp.readdir(logs).catch(() => [] as string[])) await fsp.copyFile(path.join(logs, f), path.join(dir, 'logs', f)).catch(() => {});
-    await fsp.copyFile(MariadbMonitor.eventsPath(this.stateDir), path.join(dir, 'events.jsonl')).catch(() => {});
     const errant = this.monitor?.errant ?? [];
     for (const id of new Set(errant.map((r) => r.node)))
       await fsp.writeFile(

@@ -21,6 +21,7 @@
  * read-only: only the node the monitor makes primary is writable.
  */
 import type { ClusterSpec } from '../../cluster/spec.js';
+import type { ModeSettings } from '../describe.js';
 
 /** The largest rpl_semi_sync_master_timeout MariaDB accepts (ms). */
 export const MAX_SEMI_SYNC_TIMEOUT_MS = 4_294_967_295;
@@ -101,4 +102,11 @@ export function unsupported(spec: Pick<ClusterSpec, 'topology' | 'regions' | 'ba
   if (spec.storage.simulatePowerLoss) out.push('power-loss faults: MariaDB writes through the OS page cache; replab cannot drop it');
   if (spec.nodes.length < 2) out.push('nodes: MariaDB replication needs at least 2 nodes');
   return out;
+}
+
+/** A mode in words for the report: semi-sync on or off, its wait point, and what a timeout does. */
+export function describeMariadbMode(r: ModeSettings): string {
+  if (r.mode === 'async') return "MariaDB: semi-sync off; replab's monitor fails over";
+  const until = r.onSyncTimeout === 'degrade' ? `falls back to async after ${String(r.syncTimeoutMs)} ms` : 'blocks (the longest timeout)';
+  return `MariaDB: semi-sync ${r.waitPoint === 'after-commit' ? 'AFTER_COMMIT' : 'AFTER_SYNC'}, one replica's ack; ${until}; replab's monitor fails over`;
 }

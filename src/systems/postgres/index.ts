@@ -24,18 +24,19 @@ import path from 'node:path';
 import pg from 'pg';
 import YAML from 'yaml';
 import { z } from 'zod';
-import { ProcessLauncher } from '../../cluster/launcher-process.js';
 import { isRunning, killHard, pidsMentioning, signal, stopGracefully, tailFile } from '../../cluster/process-control.js';
-import type { UpOptions } from '../../cluster/replab-cluster.js';
 import type { ClusterSpec } from '../../cluster/spec.js';
-import { clientLink, ensureLinks, monitorLink, patroniApiLink, replInto } from '../../faults/links.js';
-import { type Toxiproxy, toxiproxyClient } from '../../faults/toxiproxy.js';
+import { clientLink, monitorLink, patroniApiLink, replInto } from '../../faults/links.js';
+import type { Toxiproxy } from '../../faults/toxiproxy.js';
 import { freePort, reservePort } from '../../lib/addr.js';
 import { onInterrupt } from '../../lib/cleanup.js';
 import { writeFileAtomic } from '../../lib/durable-file.js';
 import { ConfigError, EnvironmentError, UsageError } from '../../lib/errors.js';
 import { waitFor } from '../../lib/wait.js';
-import type { LagSample, SystemUnderTest } from '../system.js';
+import { DISCARD_EVENTS, type EventSink } from '../events.js';
+import { FaultProxy } from '../fault-proxy.js';
+import type { LagSample, SystemOptions, SystemUnderTest } from '../system.js';
+import { patroniEvents } from './events.js';
 import { patroniDcs, patroniRecoveryConf, unsupported } from './mapping.js';
 import { findPostgresTools, type PostgresTools } from './packages.js';
 import { WALINSPECT_SQL } from './read-routing.js';
@@ -91,22 +92,21 @@ async function postgresPids(dataDir: string): Promise<number[]> {
 
 export class PostgresSystem implements SystemUnderTest {
   readonly system = 'postgres' as const;
-  private proxyClient: Toxiproxy | undefined;
+  private proxy: FaultProxy | undefined;
   private linkMap: Record<string, string> = {};
-  private proxy: { api: string; pid: number } | undefined;
   private etcdPid = 0;
   private etcdPort = 0;
   private readonly nodes: PgNode[] = [];
-  private readonly launcher = new ProcessLauncher('');
   private forgetInterrupt: (() => void) | undefined;
 
   private constructor(
     readonly spec: ClusterSpec,
     readonly stateDir: string,
     private readonly tools: PostgresTools,
+    private readonly events: EventSink,
   ) {}
 
-  static async up(spec: ClusterSpec, options: UpOptions): Promise<PostgresSystem> {
+  static async up(spec: ClusterSpec, options: Partial<SystemOptions>): Promise<PostgresSystem> {
     const problems = unsupported(spec);
     if (problems.length) throw new ConfigError(`cluster ${spec.name} (system: postgres): ${problems.join('; ')}`);
     const tools = await findPostgresTools();
@@ -115,7 +115,7 @@ export class PostgresSystem implements SystemUnderTest {
     await fsp.mkdir(path.join(dir, 'logs'), { recursive: true });
     await fsp.chmod(dir, 0o711);
     await makeTraversable(dir);
-    const sys = new PostgresSystem(spec, dir, tools);
+    const sys = new PostgresSystem(spec, dir, tools, options.events ?? DISCARD_EVENTS);
     // Interrupted before `down`: stop what this process started.
     sys.forgetInterrupt = onInterrupt(() => sys.down());
     try {
@@ -132,14 +132,8 @@ export class PostgresSystem implements SystemUnderTest {
   }
 
   private async start(readyTimeoutMs: number): Promise<void> {
-    const proxyDir = path.join(this.stateDir, 'proxy');
-    const ep = await this.launcher.start('proxy', ['proxy', '--port', '0', '--state-dir', proxyDir], {
-      dir: proxyDir,
-      logFile: path.join(this.stateDir, 'logs', 'proxy.log'),
-      kind: 'proxy',
-    });
-    this.proxy = { api: ep.http, pid: ep.pid };
-    this.proxyClient = toxiproxyClient(ep.http);
+    // Two ports per node and the monitor links to etcd: the proxy's links are named here.
+    this.proxy = await FaultProxy.start({ dir: path.join(this.stateDir, 'proxy'), logFile: path.join(this.stateDir, 'logs', 'proxy.log') });
     await this.startEtcd();
     // The nodes' ports are held until the links exist: a proxy binding port 0 could otherwise be
     // given a node's port (freed but not yet taken by PostgreSQL) and end up its own upstream.
@@ -167,7 +161,7 @@ export class PostgresSystem implements SystemUnderTest {
       wanted[clientLink(n.id)] = `127.0.0.1:${n.pgPort}`;
     }
     try {
-      this.linkMap = await ensureLinks(this.proxyClient, wanted);
+      this.linkMap = await this.proxy.addLinks(wanted);
     } finally {
       for (const r of held) await r.release();
     }
@@ -319,7 +313,7 @@ export class PostgresSystem implements SystemUnderTest {
         pid: n.patroniPid,
         dataDir: n.dataDir,
       })),
-      proxy: this.proxy,
+      proxy: this.proxy && { api: this.proxy.api, pid: this.proxy.pid },
       pids: [this.etcdPid],
     };
     await writeFileAtomic(path.join(this.stateDir, 'cluster.json'), JSON.stringify(file, null, 2), { mode: 0o600 });
@@ -371,8 +365,8 @@ export class PostgresSystem implements SystemUnderTest {
   }
 
   toxiproxy(): Toxiproxy {
-    if (!this.proxyClient) throw new UsageError(`cluster "${this.spec.name}" has no proxy`);
-    return this.proxyClient;
+    if (!this.proxy) throw new UsageError(`cluster "${this.spec.name}" has no proxy`);
+    return this.proxy.toxiproxy();
   }
 
   simulatesPowerLoss(): boolean {
@@ -470,7 +464,7 @@ export class PostgresSystem implements SystemUnderTest {
     );
     for (const pid of await pidsMentioning(this.stateDir)) await killHard(pid);
     if (this.etcdPid) await stopGracefully(this.etcdPid, 3000);
-    if (this.proxy) await stopGracefully(this.proxy.pid, 3000);
+    await this.proxy?.stop();
     if (options.clean) await fsp.rm(this.stateDir, { recursive: true, force: true });
     this.forgetInterrupt?.();
   }
@@ -479,6 +473,10 @@ export class PostgresSystem implements SystemUnderTest {
     await fsp.mkdir(path.join(dir, 'logs'), { recursive: true });
     const logs = path.join(this.stateDir, 'logs');
     for (const f of await fsp.readdir(logs).catch(() => [] as string[])) await fsp.copyFile(path.join(logs, f), path.join(dir, 'logs', f)).catch(() => {});
+    // Patroni decides failovers in its own processes; their logs are the record, read once they stopped.
+    const patroniLogs: Record<string, string> = {};
+    for (const n of this.nodes) patroniLogs[n.id] = await fsp.readFile(n.logFile, 'utf8').catch(() => '');
+    for (const e of patroniEvents(patroniLogs)) this.events.emit(e);
     return Object.fromEntries(this.nodes.map((n) => [n.id, NO_EVIDENCE]));
   }
 }

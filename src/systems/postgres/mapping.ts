@@ -26,6 +26,7 @@
  *                               like replab's own followers
  */
 import type { ClusterSpec } from '../../cluster/spec.js';
+import type { ModeSettings } from '../describe.js';
 
 export interface PatroniDcs {
   ttl: number;
@@ -98,4 +99,11 @@ export function unsupported(spec: Pick<ClusterSpec, 'topology' | 'regions' | 'ba
   if (spec.storage.simulatePowerLoss) out.push('power-loss faults: PostgreSQL writes through the OS page cache; replab cannot drop it');
   if (spec.nodes.length < 2) out.push('nodes: PostgreSQL replication needs at least 2 nodes');
   return out;
+}
+
+/** A mode in words for the report: Patroni's synchronous settings and synchronous_commit. */
+export function describePostgresMode(r: ModeSettings): string {
+  const pg: Record<string, string> = { write: 'remote_write', flush: 'on', apply: 'remote_apply' };
+  const mode = r.mode === 'async' ? 'synchronous_mode off' : r.mode === 'sync' ? 'synchronous_mode_strict' : `synchronous_mode, ${String(r.k)} sync standby`;
+  return `PostgreSQL + Patroni: ${mode}, synchronous_commit ${pg[String(r.ackLevel)] ?? '?'}`;
 }

@@ -1,7 +1,6 @@
 /**
- * Failovers as the Sentinels logged them, and the facts about this system the harness cannot
- * measure, kept apart so that a system contract with an events sink and capabilities can take
- * them over unchanged.
+ * Failovers as the Sentinels logged them, handed to the run's event sink after the run (the
+ * Sentinels are processes of their own; their logs are the record).
  *
  * A Sentinel logs `+switch-master <name> <old ip> <old port> <new ip> <new port>` when it adopts
  * a new primary; each of the three logs its own line for the same failover, so lines naming the
@@ -19,16 +18,6 @@ export interface FailoverEvent {
 
 const SAME_SWITCH_MS = 5000;
 const SWITCH = /^\d+:X (\d{2} \w{3} \d{4} \d{2}:\d{2}:\d{2})\.(\d{3}) # \+switch-master \S+ (\S+) (\d+) (\S+) (\d+)/;
-
-/** What a Redis cluster here cannot tell the checker, for the report and a future capabilities field. */
-export const REDIS_FACTS = {
-  /** Redis writes carry no epoch, so a write acknowledged by a superseded primary cannot be told apart. */
-  splitBrainMeasured: false,
-  /** Loss comes from the final reads; the AOF only explains it. */
-  lossEvidence: 'final-reads',
-  lagUnit: 'bytes',
-  readPolicies: ['leader-only'],
-} as const;
 
 /**
  * The failovers in the Sentinels' logs (`logs`: sentinel id → log text), oldest first; `nodeAt`

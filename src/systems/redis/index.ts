@@ -18,27 +18,28 @@
  * Faults: kill = SIGKILL of the node's redis-server; pause = SIGSTOP; restart = kill, then start
  * on the same data dir and config (which Sentinel rewrites when it repoints the node). Loss is
  * judged from the final reads; each node's AOF is kept as evidence (aof.ts), and the failovers the
- * Sentinels logged go to `failovers.json` in the run folder (events.ts).
+ * Sentinels logged go to the run's event sink as `promoted` events (events.ts).
  */
 import { spawn } from 'node:child_process';
 import { closeSync, promises as fsp, openSync } from 'node:fs';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import { ProcessLauncher } from '../../cluster/launcher-process.js';
-import { isRunning, killHard, pidsMentioning, signal, stopGracefully, tailFile } from '../../cluster/process-control.js';
-import type { UpOptions } from '../../cluster/replab-cluster.js';
+import { isRunning, killHard, pidsMentioning, stopGracefully, tailFile } from '../../cluster/process-control.js';
 import type { ClusterSpec } from '../../cluster/spec.js';
-import { clientLink, ensureLinks, monitorLink } from '../../faults/links.js';
-import { type Toxiproxy, toxiproxyClient } from '../../faults/toxiproxy.js';
-import { freePort, reservePort } from '../../lib/addr.js';
+import { clientLink, monitorLink } from '../../faults/links.js';
+import type { Toxiproxy } from '../../faults/toxiproxy.js';
+import { freePort } from '../../lib/addr.js';
 import { onInterrupt } from '../../lib/cleanup.js';
 import { writeFileAtomic } from '../../lib/durable-file.js';
 import { ConfigError, EnvironmentError, UsageError } from '../../lib/errors.js';
 import { waitFor } from '../../lib/wait.js';
-import type { LagSample, SystemUnderTest } from '../system.js';
+import { DISCARD_EVENTS, type EventSink } from '../events.js';
+import { type FaultProxy, faultProxy } from '../fault-proxy.js';
+import { pauseProcess, resumeProcess } from '../processes.js';
+import type { LagSample, SystemOptions, SystemUnderTest } from '../system.js';
 import { aofSentence, keepAofEvidence } from './aof.js';
 import { askSentinels, RedisDataClient, type RedisNodeAddr } from './client.js';
-import { failoversFromLogs, REDIS_FACTS } from './events.js';
+import { failoversFromLogs } from './events.js';
 import { parseReplicationInfo } from './info.js';
 import { MASTER_NAME, nodeConfig, type RedisSettings, redisSettings, SENTINELS, sentinelConfig, unsupported } from './mapping.js';
 import { findRedisTools, type RedisTools } from './packages.js';
@@ -85,13 +86,11 @@ export async function askDirect(port: number, args: [string, ...(string | number
 
 export class RedisSystem implements SystemUnderTest {
   readonly system = 'redis' as const;
-  private proxyClient: Toxiproxy | undefined;
+  private proxy: FaultProxy | undefined;
   private linkMap: Record<string, string> = {};
-  private proxy: { api: string; pid: number } | undefined;
   private readonly nodes: Proc[] = [];
   private readonly sentinels: Proc[] = [];
   private sentinelConns: Redis[] = [];
-  private readonly launcher = new ProcessLauncher('');
   private forgetInterrupt: (() => void) | undefined;
   readonly settings: RedisSettings;
 
@@ -99,18 +98,19 @@ export class RedisSystem implements SystemUnderTest {
     readonly spec: ClusterSpec,
     readonly stateDir: string,
     private readonly tools: RedisTools,
+    private readonly events: EventSink,
   ) {
     this.settings = redisSettings(spec);
   }
 
-  static async up(spec: ClusterSpec, options: UpOptions): Promise<RedisSystem> {
+  static async up(spec: ClusterSpec, options: Partial<SystemOptions>): Promise<RedisSystem> {
     const problems = unsupported(spec);
     if (problems.length) throw new ConfigError(`cluster ${spec.name} (system: redis): ${problems.join('; ')}`);
     const tools = await findRedisTools();
     const dir = path.resolve(options.stateRoot ?? '.replab', spec.name);
     await fsp.rm(dir, { recursive: true, force: true });
     await fsp.mkdir(path.join(dir, 'logs'), { recursive: true });
-    const sys = new RedisSystem(spec, dir, tools);
+    const sys = new RedisSystem(spec, dir, tools, options.events ?? DISCARD_EVENTS);
     // Interrupted before `down`: stop what this process started.
     sys.forgetInterrupt = onInterrupt(() => sys.down());
     try {
@@ -136,31 +136,25 @@ export class RedisSystem implements SystemUnderTest {
   }
 
   private async start(readyTimeoutMs: number): Promise<void> {
-    const proxyDir = path.join(this.stateDir, 'proxy');
-    const ep = await this.launcher.start('proxy', ['proxy', '--port', '0', '--state-dir', proxyDir], {
-      dir: proxyDir,
+    // Sentinel and replication share the node's one announced address (`monitor:`), clients have theirs.
+    const links = await faultProxy({
+      dir: path.join(this.stateDir, 'proxy'),
       logFile: path.join(this.stateDir, 'logs', 'proxy.log'),
-      kind: 'proxy',
+      nodes: this.spec.nodes.map((n) => n.id),
+      kinds: ['monitor', 'client'],
     });
-    this.proxy = { api: ep.http, pid: ep.pid };
-    this.proxyClient = toxiproxyClient(ep.http);
-    // Ports held until the links exist, so the proxy's port-0 listeners cannot take a node's port.
-    const held: Array<{ port: number; release: () => Promise<void> }> = [];
+    this.proxy = links.proxy;
+    this.linkMap = links.proxy.links();
     for (const n of this.spec.nodes) {
-      const r = await reservePort();
-      held.push(r);
       const dir = path.join(this.stateDir, 'nodes', n.id);
-      this.nodes.push({ id: n.id, port: r.port, dir, config: path.join(dir, 'redis.conf'), logFile: path.join(this.stateDir, 'logs', `${n.id}.log`), pid: 0 });
-    }
-    const wanted: Record<string, string> = {};
-    for (const n of this.nodes) {
-      wanted[monitorLink(n.id)] = `127.0.0.1:${n.port}`;
-      wanted[clientLink(n.id)] = `127.0.0.1:${n.port}`;
-    }
-    try {
-      this.linkMap = await ensureLinks(this.proxyClient, wanted);
-    } finally {
-      for (const r of held) await r.release();
+      this.nodes.push({
+        id: n.id,
+        port: links.ports[n.id]!,
+        dir,
+        config: path.join(dir, 'redis.conf'),
+        logFile: path.join(this.stateDir, 'logs', `${n.id}.log`),
+        pid: 0,
+      });
     }
     const leader = this.spec.leader;
     for (const n of this.nodes) {
@@ -255,7 +249,7 @@ export class RedisSystem implements SystemUnderTest {
       name: this.spec.name,
       system: 'redis',
       nodes: this.nodes.map((n) => ({ id: n.id, http: `127.0.0.1:${n.port}`, repl: this.linkMap[monitorLink(n.id)] ?? '', pid: n.pid, dataDir: n.dir })),
-      proxy: this.proxy,
+      proxy: this.proxy && { api: this.proxy.api, pid: this.proxy.pid },
       pids: this.sentinels.map((s) => s.pid),
     };
     await writeFileAtomic(path.join(this.stateDir, 'cluster.json'), JSON.stringify(file, null, 2), { mode: 0o600 });
@@ -294,8 +288,8 @@ export class RedisSystem implements SystemUnderTest {
   }
 
   toxiproxy(): Toxiproxy {
-    if (!this.proxyClient) throw new UsageError(`cluster "${this.spec.name}" has no proxy`);
-    return this.proxyClient;
+    if (!this.proxy) throw new UsageError(`cluster "${this.spec.name}" has no proxy`);
+    return this.proxy.toxiproxy();
   }
 
   simulatesPowerLoss(): boolean {
@@ -307,13 +301,11 @@ export class RedisSystem implements SystemUnderTest {
   }
 
   async pause(id: string): Promise<void> {
-    const n = this.node(id);
-    if (!(await isRunning(n.pid))) throw new UsageError(`node ${id} is not running`);
-    signal(n.pid, 'SIGSTOP');
+    await pauseProcess(this.node(id).pid, `node ${id}`);
   }
 
   async resume(id: string): Promise<void> {
-    signal(this.node(id).pid, 'SIGCONT');
+    resumeProcess(this.node(id).pid);
   }
 
   async restart(id: string): Promise<void> {
@@ -387,7 +379,7 @@ export class RedisSystem implements SystemUnderTest {
     await Promise.all(this.nodes.filter((n) => n.pid).map((n) => stopGracefully(n.pid, 10_000)));
     // Anything of this cluster still running (the process title names the config file).
     for (const pid of await pidsMentioning(this.stateDir)) await killHard(pid);
-    if (this.proxy) await stopGracefully(this.proxy.pid, 3000);
+    await this.proxy?.stop();
     if (options.clean) await fsp.rm(this.stateDir, { recursive: true, force: true });
     this.forgetInterrupt?.();
   }
@@ -404,7 +396,7 @@ export class RedisSystem implements SystemUnderTest {
     for (const s of this.sentinels) sentinelLogs[s.id] = await fsp.readFile(s.logFile, 'utf8').catch(() => '');
     const byAddr = new Map(this.addrs().map((a) => [a.announced, a.id]));
     const failovers = failoversFromLogs(sentinelLogs, (addr) => byAddr.get(addr));
-    await fsp.writeFile(path.join(dir, 'failovers.json'), `${JSON.stringify({ failovers, facts: REDIS_FACTS }, null, 2)}\n`);
+    for (const f of failovers) this.events.emit({ event: 'promoted', timeMs: f.atMs, node: f.to, leader: f.from, sentinels: f.sentinels });
     // The report shows these per node: where the lost inserts went goes with them.
     return Object.fromEntries(
       this.nodes.map((n, i) => [n.id, `${NO_LOG.replace('<node>', n.id)}${evidence ? `; ${aofSentence(evidence, n.id, i === 0)}` : ''}`]),

@@ -28,6 +28,7 @@
  *                               no replica to promote is tried again after twice this
  */
 import type { ClusterSpec } from '../../cluster/spec.js';
+import type { ModeSettings } from '../describe.js';
 
 /** The Sentinel name of the monitored primary. */
 export const MASTER_NAME = 'replab';
@@ -135,4 +136,10 @@ export function unsupported(spec: Pick<ClusterSpec, 'topology' | 'regions' | 'ba
   if (spec.storage.simulatePowerLoss) out.push('power-loss faults: Redis writes its AOF through the OS page cache; replab cannot drop it');
   if (spec.nodes.length < 2) out.push('nodes: Redis replication needs at least 2 nodes');
   return out;
+}
+
+/** A mode in words for the report. WAIT counts replicas that received the write; nothing blocks or degrades. */
+export function describeRedisMode(r: ModeSettings, fencing: string): string {
+  const wait = r.mode === 'async' ? 'SET alone' : r.mode === 'sync' ? 'SET + WAIT for every replica' : `SET + WAIT ${String(r.k)} (info when fewer answer)`;
+  return `Redis + Sentinel: ${wait}; ${fencing === 'none' ? 'no min-replicas-to-write' : 'min-replicas-to-write 1'}`;
 }

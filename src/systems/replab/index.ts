@@ -8,6 +8,8 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { ReplabCluster, type UpOptions } from '../../cluster/replab-cluster.js';
 import type { ClusterSpec } from '../../cluster/spec.js';
+import { readEvents } from '../../monitor/state.js';
+import { DISCARD_EVENTS, type EventSink } from '../events.js';
 import type { LagSample, SystemUnderTest } from '../system.js';
 import { keepNodeLogs } from './evidence-files.js';
 import { KvDataClient } from './kv-data-client.js';
@@ -15,10 +17,13 @@ import { KvDataClient } from './kv-data-client.js';
 export class ReplabSystem implements SystemUnderTest {
   readonly system = 'replab' as const;
 
-  constructor(readonly cluster: ReplabCluster) {}
+  constructor(
+    readonly cluster: ReplabCluster,
+    private readonly events: EventSink = DISCARD_EVENTS,
+  ) {}
 
-  static async up(spec: ClusterSpec, options: UpOptions): Promise<ReplabSystem> {
-    return new ReplabSystem(await ReplabCluster.up(spec, options));
+  static async up(spec: ClusterSpec, options: UpOptions & { events?: EventSink }): Promise<ReplabSystem> {
+    return new ReplabSystem(await ReplabCluster.up(spec, options), options.events);
   }
 
   get stateDir(): string {
@@ -127,7 +132,9 @@ export class ReplabSystem implements SystemUnderTest {
     await fsp.mkdir(path.join(dir, 'logs'), { recursive: true });
     const logs = path.join(this.stateDir, 'logs');
     for (const f of await fsp.readdir(logs).catch(() => [])) await fsp.copyFile(path.join(logs, f), path.join(dir, 'logs', f)).catch(() => {});
-    await fsp.copyFile(path.join(this.stateDir, 'monitor', 'events.jsonl'), path.join(dir, 'events.jsonl')).catch(() => {});
+    // The monitor is a process of its own that keeps its events in a file: handed on to the run's
+    // sink once it has stopped, with the times it wrote.
+    for (const e of await readEvents(path.join(this.stateDir, 'monitor')).catch(() => [])) this.events.emit(e);
     return keepNodeLogs(this.cluster.endpoints(), dir);
   }
 }
