@@ -299,7 +299,11 @@ export function runChart(run: RunData, lagUnit: string | null = 'records'): Spec
               color: { field: 'follower', type: 'nominal', title: 'follower', legend },
               // One line per follower per leader period: a failover breaks the line.
               detail: { field: 'period', type: 'nominal' },
-              tooltip: [{ field: 'follower' }, { field: 'leader', title: 'as seen by leader' }, { field: 'records', title: `lag (${lagUnit ?? 'not measured'})` }],
+              tooltip: [
+                { field: 'follower' },
+                { field: 'leader', title: 'as seen by leader' },
+                { field: 'records', title: `lag (${lagUnit ?? 'not measured'})` },
+              ],
             },
           },
         ],

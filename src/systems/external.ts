@@ -37,10 +37,13 @@ export const SYSTEM_METHODS = [
 /** Methods a system may have for faults only some systems support (disk-full, switchover). */
 export const OPTIONAL_METHODS = ['fillDisk', 'freeDisk', 'switchover', 'setClock'] as const;
 
+/** What a module may export: `up`, and the optional declarations (docs/systems.md, "The module"). */
+export const MODULE_EXPORTS = ['up', 'capabilities', 'settingsSchema', 'describeMode'] as const;
+
 /** Every method a client from dataClient() must have (src/workloads/data-client.ts). */
 export const DATA_CLIENT_METHODS = ['read', 'write', 'cas', 'add', 'scan', 'nodeIds', 'noteLeaderHint', 'refresh', 'close'] as const;
 /** The client's data operations: each resolves to an outcome, never throws (docs/systems.md). */
-const DATA_OPERATIONS = ['read', 'write', 'cas', 'add', 'scan'] as const;
+export const DATA_OPERATIONS = ['read', 'write', 'cas', 'add', 'scan'] as const;
 
 export interface SystemModule {
   up(spec: ClusterSpec, options: SystemOptions): Promise<SystemUnderTest>;
