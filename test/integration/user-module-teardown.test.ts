@@ -280,3 +280,40 @@ describe('replab run interrupted', () => {
     }
   });
 });
+
+describe("a system module's failover events (options.events)", () => {
+  it('reach the run folder and the report, in the times given; the run leaves nothing behind', async () => {
+    // The module's own failover manager "promotes" n2 once the workload runs, with figures of its own.
+    const r = await runWith(
+      moduleText(`const s = wrap(await inner(spec, options));
+  const at = Date.now() + 1500;
+  setTimeout(() => options.events.emit({ event: 'promoted', node: 'n2', epoch: 9, detectionMs: 700, promotionMs: 35, timeMs: at }), 2000);
+  return s;`),
+      '',
+      4,
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const events = (await fsp.readFile(path.join(r.runDir!, 'only-seed1', 'events.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(events.find((e) => e.epoch === 9)).toMatchObject({ event: 'promoted', node: 'n2', detectionMs: 700, promotionMs: 35 });
+    // replab's own monitor (inside the wrapped system) reports through the same sink: its start is there too.
+    expect(events.map((e) => e.event)).toContain('monitor-started');
+    const html = await fsp.readFile(path.join(r.runDir!, 'report.html'), 'utf8');
+    expect(html).not.toContain('No failover in this run');
+    expect(html).toMatch(/<td class="l">n2<\/td><td>9<\/td><td>700<\/td><td>35<\/td>/);
+    await expectNothingLeft(r.states);
+  }, 90_000);
+
+  it('a malformed event fails the run with exit 2 naming it, even when the module swallows the throw', async () => {
+    const r = await runWith(
+      moduleText(`const s = wrap(await inner(spec, options));
+  try { options.events.emit({ event: 'promoted', epoch: 3 }); } catch {}
+  return s;`),
+    );
+    expect(r.code, r.stderr).toBe(2);
+    expect(lastLine(r.stderr)).toMatch(/^error: system module \S+mine\.mjs: events\.emit\(\): node: a "promoted" event names the new leader in `node`/);
+    await expectNothingLeft(r.states);
+  }, 90_000);
+});

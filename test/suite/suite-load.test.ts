@@ -248,7 +248,84 @@ describe('a gate on a metric the system cannot measure', () => {
     const s = await load(`modes: [{name: d, cluster: ${path.join(dir, 'badcaps.yaml')}}]`);
     await expect(s.load()).rejects.toMatchObject({
       exitCode: 2,
-      message: expect.stringMatching(/^system module .*badcaps\.mjs: capabilities\.splitBrain is not a capability \(known: splitBrainWrites\)$/),
+      message: expect.stringMatching(
+        /^system module .*badcaps\.mjs: capabilities\.splitBrain is not a capability \(known: splitBrainWrites, lagUnit, lagMsStep\)$/,
+      ),
     });
+  });
+});
+
+describe("a module's settings, mode words and capabilities", () => {
+  /** A module with a settings schema and describeMode, in a cluster with `settings` (YAML flow text). */
+  async function withSettings(settings: string, extra = ''): Promise<string> {
+    await fsp.writeFile(
+      path.join(dir, 'set.mjs'),
+      `export const settingsSchema = {
+  server: { type: 'string', default: 'redis-server' },
+  waitMs: { type: 'integer', min: 1, default: 1000 },
+  fsync: { type: 'string', enum: ['always', 'everysec'], optional: true },
+  zone: { type: 'string' },
+};
+export const capabilities = { lagUnit: 'bytes', lagMsStep: 1000 };
+export function describeMode(spec) { return 'WAIT ' + spec.settings.waitMs + ' ms, zone ' + spec.settings.zone; }
+export async function up() {}
+${extra}`,
+    );
+    await fsp.writeFile(path.join(dir, 'set.yaml'), `system: ./set.mjs\nnodes: [{id: n1}, {id: n2}]\nsettings: ${settings}\n`);
+    return path.join(dir, 'set.yaml');
+  }
+
+  it('checks settings against the schema, fills defaults, and keeps the mode words and the lag unit', async () => {
+    const s = await (await load(`modes: [{name: m, cluster: ${await withSettings('{zone: eu, waitMs: 250}')}}]`)).load();
+    const mode = s.modes[0]!;
+    expect(mode.cluster.settings).toEqual({ zone: 'eu', waitMs: 250, server: 'redis-server' });
+    expect(mode.settingsText).toBe('WAIT 250 ms, zone eu');
+    expect(mode.lagUnit).toBe('bytes');
+  });
+
+  it.each([
+    ['{zone: eu, wait: 5}', /settings\.wait: not a setting of system module .*set\.mjs \(settings: server, waitMs, fsync, zone\)$/],
+    ['{zone: eu, waitMs: "x"}', /settings\.waitMs: expected an integer, got a string \("x"\)$/],
+    ['{zone: eu, waitMs: 0}', /settings\.waitMs: expected at least 1, got 0$/],
+    ['{zone: eu, fsync: sometimes}', /settings\.fsync: expected one of always, everysec, got a string \("sometimes"\)$/],
+    ['{waitMs: 5}', /settings\.zone: required by system module .*set\.mjs$/],
+  ])('refuses settings %s naming the field', async (settings, message) => {
+    await refused(`modes: [{name: m, cluster: ${await withSettings(settings)}}]`, message);
+  });
+
+  it('refuses settings for a built-in system, and for a module that declares none', async () => {
+    await fsp.writeFile(path.join(dir, 'builtin-set.yaml'), 'nodes: [{id: n1}]\nsettings: {x: 1}\n');
+    await refused(
+      `modes: [{name: m, cluster: ${path.join(dir, 'builtin-set.yaml')}}]`,
+      /settings: only a system module takes settings of its own; system replab/,
+    );
+    await fsp.writeFile(path.join(dir, 'plain-set.yaml'), 'system: ./mine.mjs\nnodes: [{id: n1}]\nsettings: {x: 1}\n');
+    await refused(`modes: [{name: m, cluster: ${path.join(dir, 'plain-set.yaml')}}]`, /settings\.x: system module .*mine\.mjs declares no settings/);
+  });
+
+  it('refuses a malformed schema, lag unit or describeMode answer, naming the module', async () => {
+    const cases: Array<[string, string, RegExp]> = [
+      [
+        'badschema',
+        "export const settingsSchema = { a: { type: 'text' } };",
+        /^system module .*badschema\.mjs: settingsSchema\.a needs a type: string, number, integer or boolean$/,
+      ],
+      [
+        'badunit',
+        "export const capabilities = { lagUnit: 'pages' };",
+        /^system module .*badunit\.mjs: capabilities\.lagUnit is a string \("pages"\), not one of records, bytes, seconds, or null$/,
+      ],
+      [
+        'baddesc',
+        'export const describeMode = () => 42;',
+        /^system module .*baddesc\.mjs: describeMode\(\) returned a number \(42\), not one line of at most 200 characters$/,
+      ],
+    ];
+    for (const [name, body, message] of cases) {
+      await fsp.writeFile(path.join(dir, `${name}.mjs`), `${body}\nexport async function up() {}\n`);
+      await fsp.writeFile(path.join(dir, `${name}.yaml`), `system: ./${name}.mjs\nnodes: [{id: n1}]\n`);
+      const s = await load(`modes: [{name: m, cluster: ${path.join(dir, `${name}.yaml`)}}]`);
+      await expect(s.load(), name).rejects.toMatchObject({ exitCode: 2, message: expect.stringMatching(message) });
+    }
   });
 });
