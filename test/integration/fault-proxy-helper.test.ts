@@ -69,7 +69,9 @@ describe('faultProxy', () => {
     expect(await ask(links.monitor('n3'))).toBe('n3');
     expect(await ask(links.repl('n2', 'n1'))).toBe('n1');
     // A reset toxic on one link (as a partition with mode reset does) cuts it alone.
-    await addToxic(await links.proxy.toxiproxy().get('client:n2'), { name: 'cut', type: 'reset_peer', stream: 'upstream', attributes: { timeout: 0 } });
+    const cut = await links.proxy.toxiproxy().get('client:n2');
+    for (const stream of ['upstream', 'downstream'] as const)
+      await addToxic(cut, { name: `cut-${stream}`, type: 'reset_peer', stream, attributes: { timeout: 0 } });
     expect(await ask(links.client('n2'))).toMatch(/^error |^$/);
     expect(await ask(links.monitor('n2'))).toBe('n2');
     expect(() => links!.client('n9')).toThrow(/the fault proxy has no link "client:n9" \(links: /);
