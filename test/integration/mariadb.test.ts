@@ -16,6 +16,7 @@ import { parseClusterSpec } from '../../src/cluster/spec.js';
 import { startFault } from '../../src/faults/nemesis/faults.js';
 import { Rng } from '../../src/lib/rng.js';
 import { waitFor } from '../../src/lib/wait.js';
+import { RunEvents } from '../../src/systems/events.js';
 import { startSystem } from '../../src/systems/index.js';
 import { INSTALL_HINT, mariadbAvailable } from '../../src/systems/mariadb/packages.js';
 import type { SystemUnderTest } from '../../src/systems/system.js';
@@ -59,7 +60,10 @@ describe.skipIf(!available)('mariadb: replab monitor failover under inserts', ()
       'test',
       'mdbt',
     );
-    sys = await startSystem(spec, { stateRoot: stateRoot(), readyTimeoutMs: 120_000 });
+    // The monitor's events reach the sink handed to up(), as a run's do (events.jsonl in its folder).
+    const eventsFile = path.join(stateRoot(), `mariadb-events-${process.pid}.jsonl`);
+    await fsp.rm(eventsFile, { force: true });
+    sys = await startSystem(spec, { stateRoot: stateRoot(), readyTimeoutMs: 120_000, events: new RunEvents(eventsFile, 'system mariadb') });
     const s = sys;
     expect(Object.keys(s.links()).sort()).toEqual([
       'client:n1',
@@ -109,7 +113,6 @@ describe.skipIf(!available)('mariadb: replab monitor failover under inserts', ()
     const leader = await s.currentLeaderId();
     await cut.stop();
     await s.restart(old);
-    const eventsFile = path.join(s.stateDir, 'monitor', 'events.jsonl');
     const events = async (): Promise<Event[]> =>
       (await fsp.readFile(eventsFile, 'utf8').catch(() => ''))
         .split('\n')
