@@ -100,6 +100,8 @@ export const ModeSummarySchema = z.object({
   settingsText: z.string().optional(),
   /** The unit of the mode's lag amounts (records, bytes, seconds), null when its system gives none. */
   lagUnit: z.string().nullable().optional(),
+  /** The step of the mode's lag times in lag.jsonl (1: ms; 1000: whole seconds), null when its system gives none. */
+  lagMsStep: z.number().nullable().optional(),
 });
 
 export const SuiteResultsSchema = z.object({

@@ -26,7 +26,7 @@ import { ConfigError, EnvironmentError, ExitCode, errnoCode, HarnessError, toErr
 import { RunEvents } from '../systems/events.js';
 import { isModulePath } from '../systems/external.js';
 import { type OwnedProcess, OwnedProcesses, startSystem, systemCapabilities } from '../systems/index.js';
-import type { SystemUnderTest } from '../systems/system.js';
+import type { SystemCapabilities, SystemUnderTest } from '../systems/system.js';
 import type { DataClient } from '../workloads/data-client.js';
 import { createWorkload, drive, recordFinalReads } from '../workloads/driver.js';
 import type { Workload } from '../workloads/workload.js';
@@ -88,6 +88,8 @@ function within<T>(call: () => Promise<T> | T, ms: number, late: () => Error): P
 /** What the run learns as it goes; run.json records it, and teardown closes what it opened. */
 interface RunState {
   startedAtMs: number;
+  /** What the system measures: a lag amount or time it does not give is left out of lag.jsonl, not written as a number. */
+  caps: SystemCapabilities;
   /** Wall-clock ms when the history's clock started (its time 0). */
   historyStartMs?: number;
   converged: boolean;
@@ -149,7 +151,9 @@ export async function runOne(o: RunOneOptions): Promise<RunResult> {
     await removeState(stateRoot).catch(() => {});
   });
   owned.mark();
+  const caps = await systemCapabilities(mode.cluster.system);
   const run: RunState = {
+    caps,
     startedAtMs: Date.now(),
     converged: true,
     nemesisErrors: [],
@@ -202,7 +206,6 @@ export async function runOne(o: RunOneOptions): Promise<RunResult> {
   const { history, check } = await checkRunFolder(dir, { workload: run.workload!, logs, finalLeader });
   await fsp.writeFile(path.join(dir, 'check.json'), JSON.stringify(check, null, 2));
   // A system whose acknowledgements carry no epoch cannot show a split brain: not measured, not 0.
-  const caps = await systemCapabilities(mode.cluster.system);
   const splitBrainWrites = caps.splitBrainWrites ? check.splitBrain.splitBrainWrites : null;
   const result = summarize(o, dir, history.length, check, splitBrainWrites, { converged, nemesisErrors }, logs);
   o.onProgress?.({ phase: 'done', ops: history.length });
@@ -245,8 +248,8 @@ async function exercise(o: RunOneOptions, cluster: SystemUnderTest, run: RunStat
             time: t,
             leader: f.leader,
             follower: f.follower,
-            lagRecords: f.lagRecords,
-            lagMs: f.lagMs,
+            ...(run.caps.lagUnit !== null ? { lagRecords: f.lagRecords } : {}),
+            ...(run.caps.lagMsStep !== null ? { lagMs: f.lagMs } : {}),
             connected: f.connected,
             ...(f.upstream ? { upstream: f.upstream } : {}),
           }),

@@ -67,6 +67,7 @@ export async function runSuite(
         description: m.description,
         settingsText: m.settingsText,
         lagUnit: m.lagUnit,
+        lagMsStep: m.lagMsStep,
       })),
       runs,
       passed: runs.length === total && runs.every((r) => r.passed),

@@ -103,6 +103,8 @@ export interface SuiteMode {
   settingsText: string;
   /** The unit the system's lag amounts come in (its capabilities), null when it gives none. */
   lagUnit: string | null;
+  /** The step its lag times move in (1000: whole seconds), null when it gives none. */
+  lagMsStep: number | null;
 }
 
 export interface Suite {
@@ -347,6 +349,7 @@ export async function loadSuite(file: string): Promise<Suite> {
       description: m.description,
       settingsText: await describeMode(cluster),
       lagUnit: caps.lagUnit,
+      lagMsStep: caps.lagMsStep,
     });
   }
   return {

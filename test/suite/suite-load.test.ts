@@ -281,6 +281,18 @@ ${extra}`,
     expect(mode.cluster.settings).toEqual({ zone: 'eu', waitMs: 250, server: 'redis-server' });
     expect(mode.settingsText).toBe('WAIT 250 ms, zone eu');
     expect(mode.lagUnit).toBe('bytes');
+    expect(mode.lagMsStep).toBe(1000);
+  });
+
+  it("words a built-in system's modes in that system's terms, and a module's without describeMode by the spec alone", async () => {
+    const pg = path.join(dir, 'pg-words.yaml');
+    await fsp.writeFile(pg, 'system: postgres\nnodes: [{id: n1}, {id: n2}]\n');
+    const s = await (
+      await load(`modes: [{name: p, cluster: ${pg}, replication: {mode: semi-sync, k: 1}}, {name: u, cluster: ${path.join(dir, 'mine.yaml')}}]`)
+    ).load();
+    expect(s.modes[0]!.settingsText).toBe('PostgreSQL + Patroni: synchronous_mode, 1 sync standby, synchronous_commit on');
+    expect(s.modes[1]!.settingsText).toMatch(/^async \(as the spec asks; how mine\.mjs does it is the module's own\)$/);
+    expect(s.modes[1]!.settingsText).not.toMatch(/fsync|fencing|block/);
   });
 
   it.each([
