@@ -64,13 +64,13 @@ export function formatDuration(ms: number): string {
 }
 
 /**
- * A mode's settings in words: what the run recorded (its system's own description, or a module's
- * describeMode), else, for a results.json from before descriptions were kept, the system's words
+ * A mode's settings in words: what the run recorded (its system's own words, or a module's
+ * describeMode), else, for a results.json from before they were kept, the system's words
  * for the replication block.
  */
-export function settingsText(m: { system?: string; description?: string; replication: Record<string, unknown>; fencing: string } | undefined): string {
+export function settingsText(m: { system?: string; settingsText?: string; replication: Record<string, unknown>; fencing: string } | undefined): string {
   if (!m) return '';
-  return m.description ?? describeBuiltinMode(m);
+  return m.settingsText ?? describeBuiltinMode(m);
 }
 
 /**
