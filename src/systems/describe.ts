@@ -9,9 +9,7 @@ import { describeMariadbMode } from './mariadb/mapping.js';
 import { describePostgresMode } from './postgres/mapping.js';
 import { describeRedisMode } from './redis/mapping.js';
 import { describeReplabMode } from './replab/describe.js';
-
-/** A mode's replication block as results.json keeps it. */
-export type ModeSettings = Record<string, unknown>;
+import type { ModeSettings } from './system.js';
 
 /** A built-in system's words for a mode; for a module without describeMode, the spec's request alone. */
 export function describeBuiltinMode(m: { system?: string; replication: ModeSettings; fencing: string }): string {

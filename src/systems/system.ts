@@ -69,6 +69,9 @@ export function capabilitiesOf(system: string, declared?: Partial<SystemCapabili
   return { ...DEFAULT_CAPABILITIES, ...declared };
 }
 
+/** A mode's replication block as results.json keeps it (what src/systems/describe.ts words). */
+export type ModeSettings = Record<string, unknown>;
+
 export interface LagSample {
   leader: string;
   follower: string;

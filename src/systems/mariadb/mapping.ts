@@ -21,7 +21,7 @@
  * read-only: only the node the monitor makes primary is writable.
  */
 import type { ClusterSpec } from '../../cluster/spec.js';
-import type { ModeSettings } from '../describe.js';
+import type { ModeSettings } from '../system.js';
 
 /** The largest rpl_semi_sync_master_timeout MariaDB accepts (ms). */
 export const MAX_SEMI_SYNC_TIMEOUT_MS = 4_294_967_295;

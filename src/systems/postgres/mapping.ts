@@ -26,7 +26,7 @@
  *                               like replab's own followers
  */
 import type { ClusterSpec } from '../../cluster/spec.js';
-import type { ModeSettings } from '../describe.js';
+import type { ModeSettings } from '../system.js';
 
 export interface PatroniDcs {
   ttl: number;

@@ -28,7 +28,7 @@
  *                               no replica to promote is tried again after twice this
  */
 import type { ClusterSpec } from '../../cluster/spec.js';
-import type { ModeSettings } from '../describe.js';
+import type { ModeSettings } from '../system.js';
 
 /** The Sentinel name of the monitored primary. */
 export const MASTER_NAME = 'replab';

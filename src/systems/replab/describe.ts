@@ -1,5 +1,5 @@
 /** replab's own modes in words, for the report's settings column. */
-import type { ModeSettings } from '../describe.js';
+import type { ModeSettings } from '../system.js';
 
 /** When a follower's acknowledgement counts, in words, with PostgreSQL's synchronous_commit beside it. */
 const ACK_WORDS: Record<string, string> = {
