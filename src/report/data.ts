@@ -219,6 +219,9 @@ function failoverEvents(monitorEvents: MonitorEvent[], startMs: number): RunData
     }));
 }
 
+/** A figure an event gave, or null (never NaN) when it did not. */
+const given = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+
 /** Each promotion's figures, and its write outage: the gap between acknowledged writes that spans the promotion. */
 function failoverOutages(monitorEvents: MonitorEvent[], startMs: number, pairs: readonly OpPair[]): Pick<RunData, 'failovers' | 'outages'> {
   const okWrites = pairs
@@ -236,7 +239,7 @@ function failoverOutages(monitorEvents: MonitorEvent[], startMs: number, pairs: 
         outages.push({ from: okWrites[after - 1]!, to: okWrites[after]!, node: String(e.node) });
         outageMs = Math.round((okWrites[after]! - okWrites[after - 1]!) * 1000);
       }
-      return { node: String(e.node), epoch: Number(e.epoch), detectionMs: Number(e.detectionMs), promotionMs: Number(e.promotionMs), outageMs };
+      return { node: String(e.node), epoch: given(e.epoch), detectionMs: given(e.detectionMs), promotionMs: given(e.promotionMs), outageMs };
     });
   return { failovers, outages };
 }

@@ -201,7 +201,7 @@ export function renderHtml(data: ReportData, svgs: { headline: string; reads?: s
       const x = run.result;
       const failovers = run.failovers.length
         ? scroll(
-            `<table class="failovers"><tr><th class="l">promoted</th><th>epoch</th><th>detection ms</th><th>promotion ms</th><th>write outage ms</th></tr>${run.failovers.map((f) => `<tr><td class="l">${esc(f.node)}</td><td>${f.epoch}</td><td>${f.detectionMs}</td><td>${f.promotionMs}</td><td>${f.outageMs ?? '–'}</td></tr>`).join('')}</table>`,
+            `<table class="failovers"><tr><th class="l">promoted</th><th>epoch</th><th>detection ms</th><th>promotion ms</th><th>write outage ms</th></tr>${run.failovers.map((f) => `<tr><td class="l">${esc(f.node)}</td><td>${f.epoch ?? '–'}</td><td>${f.detectionMs ?? '–'}</td><td>${f.promotionMs ?? '–'}</td><td>${f.outageMs ?? '–'}</td></tr>`).join('')}</table>`,
           )
         : '<p class="muted">No failover in this run.</p>';
       const rewound = Object.entries(run.rewound);

@@ -114,7 +114,8 @@ export interface RunData {
   outages: Array<{ from: number; to: number; node: string }>;
   anomalies: Anomaly[];
   rewound: Record<string, number>;
-  failovers: Array<{ node: string; epoch: number; detectionMs: number; promotionMs: number; outageMs: number | null }>;
+  /** Each promotion; a figure the system's event did not give (Patroni, Sentinel: no epoch or timings) is null. */
+  failovers: Array<{ node: string; epoch: number | null; detectionMs: number | null; promotionMs: number | null; outageMs: number | null }>;
   /** Each acknowledged write the logs show lost: when it was acknowledged (seconds), by whom, and where its record went. */
   lostWrites: Array<{ at: number; node: string | null; epoch: number | null; where: string }>;
   /** Reads that returned a write the final state lacks: when (seconds), which client, from which node, what. */
