@@ -16,6 +16,7 @@ import { type MonitorEvent, MonitorEventSchema } from '../monitor/state.js';
 import { type RunResult, readResults, type SuiteResults } from '../suite/results.js';
 import { medianOf } from '../suite/summary.js';
 import { readBinlogEvidence, whereWent } from '../systems/mariadb/evidence.js';
+import { judgeFailover, type PromotionFacts } from './detection.js';
 import type { Anomaly, ModeReads, PlacementCheck, ReadNode, ReportData, RunData, SessionsCheck, StaleFigures, TimelineOp, TimePoint, Window } from './model.js';
 import { whatHappened } from './story.js';
 
@@ -160,7 +161,8 @@ async function loadRun(dir: string, result: RunResult): Promise<RunData> {
   const end = Math.max(history.length ? history[history.length - 1]!.time / NS : result.durationSec, ...lag.map((l) => l.t));
   const monitorEvents = parseJsonLines(await fsp.readFile(path.join(dir, 'events.jsonl'), 'utf8').catch(() => ''), MonitorEventSchema);
   const startMs = historyStart(run, monitorEvents) ?? startedAtMs;
-  const { failovers, outages } = failoverOutages(monitorEvents, startMs, pairs);
+  const faults = faultWindows(history, end);
+  const { failovers, outages } = failoverOutages(monitorEvents, startMs, pairs, faults, end);
   const ow = check.availability && !check.availability.crashed ? check.availability.outageWindow : null;
   const sessions = check.sessions && !check.sessions.crashed ? check.sessions : undefined;
   const readPlacement = check.readPlacement && !check.readPlacement.crashed ? check.readPlacement : undefined;
@@ -173,7 +175,7 @@ async function loadRun(dir: string, result: RunResult): Promise<RunData> {
     latency,
     throughput,
     lag,
-    faults: faultWindows(history, end),
+    faults,
     // Events after the last recorded moment (the monitor repointing nodes during teardown) are off the run's axis.
     events: failoverEvents(monitorEvents, startMs).filter((e) => e.t <= end),
     outage: ow ? { from: ow.fromTime / NS, to: ow.toTime / NS } : null,
@@ -219,12 +221,24 @@ function failoverEvents(monitorEvents: MonitorEvent[], startMs: number): RunData
     }));
 }
 
-/** Each promotion's figures, and its write outage: the gap between acknowledged writes that spans the promotion. */
-function failoverOutages(monitorEvents: MonitorEvent[], startMs: number, pairs: readonly OpPair[]): Pick<RunData, 'failovers' | 'outages'> {
-  const okWrites = pairs
-    .filter((p) => isClientProcess(p.invoke.process) && WRITE_FS.has(p.invoke.f) && p.complete?.type === 'ok')
+/**
+ * Each promotion's figures, its write outage (the gap between acknowledged writes that spans the
+ * promotion), and whether it was needed (detection.ts), with how long the old leader was
+ * unreachable when the event records it.
+ */
+function failoverOutages(
+  monitorEvents: MonitorEvent[],
+  startMs: number,
+  pairs: readonly OpPair[],
+  faults: readonly Window[],
+  end: number,
+): Pick<RunData, 'failovers' | 'outages'> {
+  const okClient = pairs.filter((p) => isClientProcess(p.invoke.process) && p.complete?.type === 'ok');
+  const okWrites = okClient
+    .filter((p) => WRITE_FS.has(p.invoke.f))
     .map((p) => p.complete!.time / NS)
     .sort((a, b) => a - b);
+  const served = okClient.flatMap((p) => (p.complete!.node ? [{ t: p.complete!.time / NS, node: p.complete!.node }] : []));
   const outages: RunData['outages'] = [];
   const failovers = monitorEvents
     .filter((e) => e.event === 'promoted' && startMs && e.timeMs >= startMs)
@@ -236,9 +250,34 @@ function failoverOutages(monitorEvents: MonitorEvent[], startMs: number, pairs: 
         outages.push({ from: okWrites[after - 1]!, to: okWrites[after]!, node: String(e.node) });
         outageMs = Math.round((okWrites[after]! - okWrites[after - 1]!) * 1000);
       }
-      return { node: String(e.node), epoch: Number(e.epoch), detectionMs: Number(e.detectionMs), promotionMs: Number(e.promotionMs), outageMs };
+      const facts = promotionFacts(e, at);
+      const { need, why } = judgeFailover(facts, faults, served, end);
+      return {
+        node: String(e.node),
+        epoch: Number(e.epoch),
+        detectionMs: Number(e.detectionMs),
+        promotionMs: Number(e.promotionMs),
+        outageMs,
+        at,
+        from: facts.from ?? null,
+        unreachableMs: facts.unreachableMs ?? null,
+        need,
+        why,
+      };
     });
   return { failovers, outages };
+}
+
+/** The `promoted` event's fields the judgement reads, each kept only when it has the right type. */
+function promotionFacts(e: MonitorEvent, at: number): PromotionFacts {
+  const old = isRecord(e.oldLeader) && typeof e.oldLeader.answered === 'boolean' ? { answered: e.oldLeader.answered } : undefined;
+  return {
+    at,
+    ...(typeof e.from === 'string' ? { from: e.from } : {}),
+    ...(typeof e.unreachableMs === 'number' ? { unreachableMs: e.unreachableMs } : {}),
+    ...(typeof e.promotionMs === 'number' ? { promotionMs: e.promotionMs } : {}),
+    ...(old ? { oldLeader: old } : {}),
+  };
 }
 
 /** Per node, how many records its rewind set aside (the run folder's rewound-<node>.jsonl files). */

@@ -12,6 +12,9 @@ export interface TimePoint {
   [series: string]: number | string | null;
 }
 
+/** A failover's judgement (src/report/detection.ts): "not known" when the run folder cannot tell. */
+export type FailoverNeed = 'needed' | 'needless' | 'not known';
+
 export interface Window {
   fault: string;
   from: number;
@@ -114,7 +117,23 @@ export interface RunData {
   outages: Array<{ from: number; to: number; node: string }>;
   anomalies: Anomaly[];
   rewound: Record<string, number>;
-  failovers: Array<{ node: string; epoch: number; detectionMs: number; promotionMs: number; outageMs: number | null }>;
+  /**
+   * Per promotion: its figures, when it was recorded (seconds), the old leader, how long that was
+   * unreachable before the failover began (null: the event does not say), and whether the
+   * failover was needed, with the evidence (src/report/detection.ts).
+   */
+  failovers: Array<{
+    node: string;
+    epoch: number;
+    detectionMs: number;
+    promotionMs: number;
+    outageMs: number | null;
+    at: number;
+    from: string | null;
+    unreachableMs: number | null;
+    need: FailoverNeed;
+    why: string;
+  }>;
   /** Each acknowledged write the logs show lost: when it was acknowledged (seconds), by whom, and where its record went. */
   lostWrites: Array<{ at: number; node: string | null; epoch: number | null; where: string }>;
   /** Reads that returned a write the final state lacks: when (seconds), which client, from which node, what. */
