@@ -166,7 +166,14 @@ function failoverLabels(run: Pick<RunData, 'failovers'>, domain: [number, number
       encoding: {
         x: { field: 't', type: 'quantitative', scale: { domain, nice: false, zero: false } },
         text: { field: 'label' },
-        color: { field: 'need', type: 'nominal', scale: { domain: Object.keys(NEED_COLOR), range: Object.values(NEED_COLOR) }, legend: null },
+        // Fixed colours by condition, not a scale: a scale would add a legend to the run's column of legends.
+        color: {
+          condition: [
+            { test: "datum.need === 'needless'", value: NEED_COLOR.needless },
+            { test: "datum.need === 'needed'", value: NEED_COLOR.needed },
+          ],
+          value: NEED_COLOR['not known'],
+        },
         tooltip: [{ field: 'label', title: 'failover' }, { field: 'unreachable', title: 'leader unreachable' }, { field: 'why' }],
       },
     },

@@ -193,18 +193,21 @@ async function loadRun(dir: string, result: RunResult): Promise<RunData> {
 /** The nemesis' faults as time windows (seconds): each start paired with its stop; one never stopped lasts to `end`. */
 function faultWindows(history: Op[], end: number): Window[] {
   const faults: Window[] = [];
-  const open = new Map<string, Array<{ t: number; detail: string; nodes: string[] }>>();
+  const open = new Map<string, Array<{ t: number; detail: string; nodes: string[]; links: string[] | undefined }>>();
   for (const op of history) {
     if (op.process !== 'nemesis') continue;
     const fault = op.f.replace(/^(start|stop)-/, '');
     if (op.f.startsWith('start-'))
-      open.set(fault, [...(open.get(fault) ?? []), { t: op.time / NS, detail: describeValue(op.value), nodes: faultNodes(op.value) }]);
+      open.set(fault, [
+        ...(open.get(fault) ?? []),
+        { t: op.time / NS, detail: describeValue(op.value), nodes: faultNodes(op.value), links: faultLinks(op.value) },
+      ]);
     else {
       const started = open.get(fault)?.shift();
-      if (started) faults.push({ fault, from: started.t, to: op.time / NS, detail: started.detail, nodes: started.nodes });
+      if (started) faults.push({ fault, from: started.t, to: op.time / NS, detail: started.detail, nodes: started.nodes, ...linksOf(started) });
     }
   }
-  for (const [fault, rest] of open) for (const s of rest) faults.push({ fault, from: s.t, to: end, detail: s.detail, nodes: s.nodes });
+  for (const [fault, rest] of open) for (const s of rest) faults.push({ fault, from: s.t, to: end, detail: s.detail, nodes: s.nodes, ...linksOf(s) });
   return faults.sort((a, b) => a.from - b.from);
 }
 
@@ -298,6 +301,13 @@ function lostWrites(history: Op[], check: Partial<CheckFile>): RunData['lostWrit
     where: l.where,
   }));
 }
+
+/** The links a nemesis event names (partitions and link faults record them), undefined when it names none. */
+function faultLinks(v: unknown): string[] | undefined {
+  return isRecord(v) && Array.isArray(v.links) ? v.links.map(String) : undefined;
+}
+
+const linksOf = (s: { links: string[] | undefined }) => (s.links ? { links: s.links } : {});
 
 /** The nodes a nemesis event names (`nodes` for kill and pause, `isolate` for a partition). */
 function faultNodes(v: unknown): string[] {

@@ -6,7 +6,9 @@
  *
  * The order of the evidence matters. A kill or a partition of the old leader still in force when
  * the failover began makes it needed, whatever else is seen (a partitioned leader may answer on
- * its own address, which the monitor's link could not reach). Otherwise any sign of life that
+ * its own address, which the monitor's link could not reach), unless the partition recorded the
+ * links it cut and clients' link to the old leader was not among them: then clients could still
+ * use the leader, which is this judgement's meaning of needless. Otherwise any sign of life that
  * clients could have used makes it needless: the old leader answering at its own address, a
  * client's operation it served in the silent window, or a pause or latency fault on it over the
  * silent window that ended before the run did (the leader was stopped or slow, and came back by
@@ -51,9 +53,20 @@ export function judgeFailover(p: PromotionFacts, faults: readonly Window[], serv
   const silentFrom = p.unreachableMs === undefined ? undefined : began - p.unreachableMs / 1000;
   const old = p.from;
   const onOld = (f: Window) => old !== undefined && f.nodes.includes(old);
+  // A partition that records its links and left the old leader's client link alone cut it from
+  // the monitor or its followers only: clients still reached it (link names as src/faults/links.ts
+  // spells them).
+  const clientsIn = (f: Window) => f.fault === 'partition' && f.links !== undefined && !f.links.includes(`client:${old}`);
   if (old !== undefined) {
-    const down = faults.find((f) => DOWN_FAULTS.has(f.fault) && onOld(f) && f.from <= began && began <= f.to);
+    const inForce = faults.filter((f) => DOWN_FAULTS.has(f.fault) && onOld(f) && f.from <= began && began <= f.to);
+    const down = inForce.find((f) => !clientsIn(f));
     if (down) return { need: 'needed', why: `${down.fault} of ${old} in force when the failover began` };
+    const cut = inForce.find(clientsIn);
+    if (cut)
+      return {
+        need: 'needless',
+        why: `the partition cut ${old} from ${cut.links!.some((l) => l.startsWith('monitor:')) ? 'the monitor' : 'its peers'} but not from clients, which still reached it`,
+      };
   }
   if (p.oldLeader?.answered === true) return { need: 'needless', why: `${old ?? 'the old leader'} answered at its own address when the failover began` };
   if (old !== undefined && silentFrom !== undefined) {

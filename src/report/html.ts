@@ -277,7 +277,7 @@ ${runGate(
 )}
 ${x.nemesisErrors.length ? `<p class="anomaly">Faults that did not start (this run never saw them): ${x.nemesisErrors.map((e) => esc(e)).join('; ')}.</p>` : ''}
 <figure class="chart" data-chart="run">${svgs.runs[i]}</figure>
-<p class="muted">Shaded orange: faults. Shaded red: write outages (each failover's, and the longest of the run). Dashed lines: the monitor declaring a leader dead and promoting another. Latency and ops/s are per ${Number(run.bucketSec.toFixed(2))} s of load. The three charts share one time axis, from the run's start to its last history line or lag sample.</p>
+<p class="muted">Shaded orange: faults. Shaded red: write outages (each failover's, and the longest of the run). Dashed lines: the monitor declaring a leader dead and promoting another; each promotion is labelled needed, needless or need not known (the table below says on what evidence). Latency and ops/s are per ${Number(run.bucketSec.toFixed(2))} s of load. The three charts share one time axis, from the run's start to its last history line or lag sample.</p>
 ${failovers}
 ${evidence}
 ${

@@ -22,6 +22,8 @@ export interface Window {
   detail: string;
   /** The nodes it hit (killed, paused, cut off), when the nemesis recorded them. */
   nodes: string[];
+  /** The links it acted on (`client:n1`, `monitor:n1`, …), when the nemesis recorded them. */
+  links?: string[];
 }
 
 export interface TimelineOp {

@@ -28,6 +28,14 @@ describe('judgeFailover', () => {
     // A kill of another node says nothing about n1.
     expect(judgeFailover(promoted, [win('kill', 3, 8, ['n3'])], [], 20).need).toBe('not known');
   });
+  it('a partition that recorded its links but left the old leader’s client link: needless, clients still reached it', () => {
+    const cut = { ...win('partition', 3, 8, ['n1']), links: ['monitor:n1', 'repl:n1->n2'] };
+    expect(judgeFailover(promoted, [cut], [], 20)).toEqual({
+      need: 'needless',
+      why: 'the partition cut n1 from the monitor but not from clients, which still reached it',
+    });
+    expect(judgeFailover(promoted, [{ ...cut, links: [...cut.links, 'client:n1'] }], [], 20).need).toBe('needed');
+  });
   it('the old leader answering at its own address: needless', () => {
     const j = judgeFailover({ ...promoted, oldLeader: { answered: true } }, [], [], 20);
     expect(j).toEqual({ need: 'needless', why: 'n1 answered at its own address when the failover began' });
