@@ -1,5 +1,10 @@
 /**
- * npm run bench:timeouts [-- --timeouts 500,1000,2000,5000,10000,30000 --concurrency 8]
+ * npm run bench:timeouts [-- --system replab|postgres --timeouts 500,1000,2000,5000,10000,30000 --concurrency 8 --render]
+ *
+ * Rows are kept per system in docs/img/timeouts-sweep.json (a run replaces its own system's rows
+ * and keeps the others'), and the table and chart are drawn from all of them; `--render` only
+ * redraws them from that file. For PostgreSQL the timeouts are Patroni's ttl (whole seconds, 10 s
+ * at least here), each distinct ttl run once (bench/timeouts-system.ts).
  *
  * The failover-timeout trade-off, measured: one async 3-node cluster per failoverTimeoutMs, each
  * put through the same fault schedule while writers write unique keys through the cluster client:
@@ -13,19 +18,31 @@
  * Everything except failoverTimeoutMs (and the lease, half of it) is the same for every run.
  * Figures go to stdout and docs/benchmarks.md (section "timeouts").
  */
+import { promises as fsp } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { closeKvClients, type Outcome } from '../src/client/kv-http.js';
 import { ReplabCluster } from '../src/cluster/replab-cluster.js';
 import { parseClusterSpec } from '../src/cluster/spec.js';
 import { startFault } from '../src/faults/nemesis/faults.js';
+import { projectRoot } from '../src/lib/paths.js';
 import { Rng } from '../src/lib/rng.js';
 import { waitFor } from '../src/lib/wait.js';
+import { MIN_TTL_S } from '../src/systems/postgres/mapping.js';
 import { writeBenchSection } from './report-section.js';
+import { writeSweepChart } from './timeouts-chart.js';
+import { runSystemTimeout, type SweepRow } from './timeouts-system.js';
 
 const { values } = parseArgs({
-  options: { timeouts: { type: 'string', default: '500,1000,2000,5000,10000,30000' }, concurrency: { type: 'string', default: '8' } },
+  options: {
+    system: { type: 'string', default: 'replab' },
+    timeouts: { type: 'string', default: '500,1000,2000,5000,10000,30000' },
+    concurrency: { type: 'string', default: '8' },
+    render: { type: 'boolean', default: false },
+  },
 });
+if (values.system !== 'replab' && values.system !== 'postgres') throw new Error(`--system: replab or postgres, not ${values.system}`);
 const timeouts = values.timeouts.split(',').map(Number);
 const concurrency = Number(values.concurrency);
 const PAUSES_MS = [200, 500, 1000, 1500, 2000, 3000];
@@ -33,14 +50,7 @@ const GAP_MS = 2500;
 const SPIKES = 3;
 const SPIKE = { latencyMs: 400, jitterMs: 400, forMs: 2000 };
 
-interface Row {
-  timeoutMs: number;
-  needless: number;
-  needlessAnswered: number;
-  outageMs: number | null;
-  acked: number;
-  lost: number;
-}
+type Row = SweepRow;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -111,7 +121,17 @@ async function runTimeout(timeoutMs: number): Promise<Row> {
     await cluster.waitConverged(60_000);
     const final = await dump(cluster.endpoint(await cluster.currentLeaderId()).http);
     const lost = acks.filter((a) => final.get(a.key) !== a.value).length;
-    const row = { timeoutMs, needless, needlessAnswered, outageMs, acked: acks.length, lost };
+    const row: Row = {
+      system: 'replab',
+      mode: 'async',
+      measured: new Date().toISOString().slice(0, 10),
+      timeoutMs,
+      needless,
+      needlessAnswered,
+      outageMs,
+      acked: acks.length,
+      lost,
+    };
     console.error(JSON.stringify(row));
     return row;
   } finally {
@@ -128,24 +148,59 @@ async function dump(address: string): Promise<Map<string, string>> {
   return new Map(body.items.map((i) => [i.key, i.value]));
 }
 
-const rows: Row[] = [];
-for (const t of timeouts) rows.push(await runTimeout(t));
+const SWEEP_FILE = path.join(projectRoot(), 'docs', 'img', 'timeouts-sweep.json');
+const known: Row[] = JSON.parse(await fsp.readFile(SWEEP_FILE, 'utf8').catch(() => '[]')) as Row[];
+const fresh: Row[] = [];
+if (values.render) {
+  // Nothing measured: the table and chart are redrawn from the rows kept.
+} else if (values.system === 'replab') {
+  for (const t of timeouts) fresh.push(await runTimeout(t));
+} else {
+  // Patroni's ttl is whole seconds with replab's floor (src/systems/postgres/mapping.ts): timeouts
+  // that land on the same ttl would repeat one run, so each ttl runs once, named by its seconds.
+  const ttls = [...new Set(timeouts.map((t) => Math.max(MIN_TTL_S, Math.ceil(t / 1000))))];
+  for (const ttl of ttls)
+    fresh.push(await runSystemTimeout('postgres', ttl * 1000, { pausesMs: PAUSES_MS, gapMs: GAP_MS, spikes: SPIKES, spike: SPIKE }, concurrency));
+}
+const rows = [...(values.render ? known : known.filter((r) => r.system !== values.system)), ...fresh].sort(
+  (a, b) => a.system.localeCompare(b.system) || a.timeoutMs - b.timeoutMs,
+);
+await fsp.writeFile(SWEEP_FILE, `${JSON.stringify(rows, null, 2)}\n`);
+const chart = await writeSweepChart(rows);
 
-const table = `| failoverTimeoutMs | needless failovers (old leader answered) | write outage after the crash, ms | acknowledged writes | acknowledged writes lost |
-| ---: | ---: | ---: | ---: | ---: |
-${rows.map((r) => `| ${r.timeoutMs} | ${r.needless} (${r.needlessAnswered}) | ${r.outageMs ?? 'no write resumed'} | ${r.acked} | ${r.lost} |`).join('\n')}`;
+/** "replab 2026-12-04, postgres 2026-12-04": when each system's rows were measured. */
+function measuredOn(rs: Row[]): string {
+  const by = new Map<string, string>();
+  for (const r of rs) by.set(r.system, r.measured ?? 'date not recorded');
+  return [...by].map(([s, d]) => `${s} ${d}`).join(', ');
+}
+
+const table = `| system | failover timeout | needless failovers (old leader answered) | write outage after the crash, ms | acknowledged writes | acknowledged writes lost |
+| --- | ---: | ---: | ---: | ---: | ---: |
+${rows
+  .map(
+    (r) =>
+      `| ${r.system} ${r.mode} | ${r.effective ?? `${r.timeoutMs} ms`} | ${r.needless} (${r.needlessAnswered ?? 'not known'}) | ${r.outageMs ?? 'no write resumed'} | ${r.acked} | ${r.lost < 0 ? 'not measured' : r.lost} |`,
+  )
+  .join('\n')}`;
 console.log(table);
 
 const md = `### Failover timeouts: needless failovers against outage (\`npm run bench:timeouts\`)
 
-Measured ${new Date().toISOString().slice(0, 10)} on ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}.
-One async 3-node cluster per timeout (monitor heartbeat 100 ms, lease half the timeout), ${concurrency} writers through the
-cluster client, the same schedule each time: leader pauses (SIGSTOP) of ${PAUSES_MS.map((m) => m / 1000).join(', ')} s, ${GAP_MS / 1000} s apart;
-${SPIKES} latency spikes of ${SPIKE.latencyMs} ± ${SPIKE.jitterMs} ms on the monitor's links for ${SPIKE.forMs / 1000} s; then the leader killed (-9).
-Needless: promotions during the pauses and spikes (the leader was alive; in brackets, those where the old leader
-also answered at its own address when the failover began). Outage: kill → first write acknowledged by the new
-leader. Lost: acknowledged writes missing from the final state once the cluster converged.
+Measured on ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}: ${measuredOn(rows)}.
+Each system's rows come from its own last run, kept in docs/img/timeouts-sweep.json.
+One async 3-node cluster per timeout, ${concurrency} writers through the system's own client, the same schedule each
+time: leader pauses (SIGSTOP) of ${PAUSES_MS.map((m) => m / 1000).join(', ')} s, ${GAP_MS / 1000} s apart; ${SPIKES} latency spikes of
+${SPIKE.latencyMs} ± ${SPIKE.jitterMs} ms on the monitor's links for ${SPIKE.forMs / 1000} s; then the leader killed (-9).
+replab: monitor heartbeat 100 ms, lease half the timeout. PostgreSQL: Patroni's \`ttl\` (loop_wait 1 s,
+retry_timeout half of the rest), paused through Patroni and the postmaster as src/systems/postgres documents.
+Needless: failovers during the pauses and spikes, when the leader was alive (replab: the monitor's promotions, in
+brackets those where the old leader also answered at its own address when the failover began; PostgreSQL: changes
+of the leader Patroni names, polled every 250 ms, so "not known" in brackets). Outage: kill → first write
+acknowledged by another node. Lost: acknowledged writes missing from the final state once the cluster converged.
 
 ${table}
+
+![Failover timeout against write outage and needless failovers](${chart})
 `;
 console.error(`wrote ${await writeBenchSection('timeouts', md)}`);

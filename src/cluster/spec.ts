@@ -169,6 +169,14 @@ export function parseClusterSpec(input: unknown, where: string, defaultName: str
     throw new ConfigError(
       `${where}: failover.leaseMs: ${leaseMs} must be shorter than failoverTimeoutMs (${f.failoverTimeoutMs}), or a deposed leader could still hold its lease after a failover`,
     );
+  // The monitor waits out a deposed leader's lease for leaseMs·(1 + ρ) on its own clock
+  // (kv/node/lease.ts, leaseWaitMs); a monitor restarted mid-failover counts on that wait fitting
+  // inside the failover timeout, so the spec must allow it.
+  const leaseWaitMs = Math.ceil(leaseMs * (1 + f.maxClockDrift));
+  if (leaseWaitMs > f.failoverTimeoutMs)
+    throw new ConfigError(
+      `${where}: failover.failoverTimeoutMs: ${f.failoverTimeoutMs} is shorter than the lease wait leaseMs·(1 + maxClockDrift) = ${leaseWaitMs} ms; raise it or shorten leaseMs`,
+    );
   if (f.heartbeatMs >= leaseMs)
     throw new ConfigError(`${where}: failover.heartbeatMs: ${f.heartbeatMs} must be shorter than leaseMs (${leaseMs}), or the lease lapses between renewals`);
   if (f.heartbeatMs >= leaseMs * (1 - f.maxClockDrift))

@@ -3,7 +3,7 @@
  */
 
 import type { RunResult } from '../suite/results.js';
-import type { Anomaly, ModeReads, RunData } from './model.js';
+import type { Anomaly, FailoverNeed, ModeReads, RunData } from './model.js';
 
 type Spec = Record<string, unknown>;
 
@@ -142,6 +142,44 @@ function faultLayer(run: Pick<RunData, 'faults' | 'outage' | 'outages' | 'events
   return layers;
 }
 
+const NEED_COLOR: Record<FailoverNeed, string> = { needed: '#6a040f', needless: '#d62828', 'not known': '#6c757d' };
+
+/**
+ * Each promotion named at the top of the first chart, beside its dashed line: "needed",
+ * "needless" or "need not known", so a needless failover stands out without the table.
+ */
+function failoverLabels(run: Pick<RunData, 'failovers'>, domain: [number, number]): Spec[] {
+  const values = run.failovers
+    .filter((f) => f.at >= domain[0] && f.at <= domain[1])
+    .map((f) => ({
+      t: f.at,
+      label: f.need === 'not known' ? 'need not known' : f.need,
+      need: f.need,
+      why: f.why,
+      unreachable: f.unreachableMs === null ? 'not known' : `${f.unreachableMs} ms`,
+    }));
+  if (!values.length) return [];
+  return [
+    {
+      data: { values },
+      mark: { type: 'text', align: 'left', baseline: 'top', dx: 3, dy: 2, fontSize: 10, y: 0 },
+      encoding: {
+        x: { field: 't', type: 'quantitative', scale: { domain, nice: false, zero: false } },
+        text: { field: 'label' },
+        // Fixed colours by condition, not a scale: a scale would add a legend to the run's column of legends.
+        color: {
+          condition: [
+            { test: "datum.need === 'needless'", value: NEED_COLOR.needless },
+            { test: "datum.need === 'needed'", value: NEED_COLOR.needed },
+          ],
+          value: NEED_COLOR['not known'],
+        },
+        tooltip: [{ field: 'label', title: 'failover' }, { field: 'unreachable', title: 'leader unreachable' }, { field: 'why' }],
+      },
+    },
+  ];
+}
+
 /** Tick mantissas on a log axis, sparse to dense: the denser ones only where the sparse leave too few. */
 const LOG_STEPS = [
   [1, 2, 5],
@@ -239,6 +277,7 @@ export function runChart(run: RunData, lagUnit: string | null = 'records'): Spec
         layer: [
           ...background,
           ...lostReadLayer,
+          ...failoverLabels(run, domain),
           {
             data: { values: run.latency },
             mark: { type: 'line', point: false, clip: true },
@@ -688,5 +727,68 @@ export function readChart(reads: ModeReads[]): Spec {
       labelLayer('right'),
       labelLayer('center'),
     ],
+  };
+}
+
+/** One row of the failover-timeout sweep (bench:timeouts): what the chart below needs of it. */
+export interface TimeoutSweepPoint {
+  system: string;
+  mode: string;
+  timeoutMs: number;
+  needless: number;
+  outageMs: number | null;
+}
+
+/**
+ * The failover-timeout trade-off in one chart: timeout on a log x axis (the sweep doubles and
+ * more per step), the write outage after a real crash on the left y axis and needless failovers
+ * on the right one, one colour per system and mode. Solid lines are outage, dashed are needless
+ * failovers, so the crossing the reader looks for is where a short timeout stops paying.
+ */
+export function timeoutSweepChart(rows: TimeoutSweepPoint[]): Spec {
+  const values = rows.map((r) => ({
+    series: `${r.system} ${r.mode}`,
+    timeoutS: r.timeoutMs / 1000,
+    outageS: r.outageMs === null ? null : r.outageMs / 1000,
+    needless: r.needless,
+  }));
+  const ticks = [...new Set(values.map((v) => v.timeoutS))].sort((a, b) => a - b);
+  const x = {
+    field: 'timeoutS',
+    type: 'quantitative',
+    title: 'failover timeout, s (log scale)',
+    scale: { type: 'log', domain: [Math.min(...ticks) / 1.3, Math.max(...ticks) * 1.3], nice: false },
+    axis: { values: ticks, format: '~g' },
+  };
+  const color = { field: 'series', type: 'nominal', title: 'system, mode' };
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    width: 560,
+    height: 300,
+    title: 'Failover timeout: outage after a crash vs needless failovers',
+    data: { values },
+    layer: [
+      {
+        mark: { type: 'line', point: true },
+        transform: [{ filter: 'datum.outageS !== null' }],
+        encoding: {
+          x,
+          y: { field: 'outageS', type: 'quantitative', title: 'write outage after the crash, s (solid)' },
+          color,
+          tooltip: [{ field: 'series' }, { field: 'timeoutS' }, { field: 'outageS' }],
+        },
+      },
+      {
+        mark: { type: 'line', point: { shape: 'square' }, strokeDash: [6, 4] },
+        encoding: {
+          x,
+          y: { field: 'needless', type: 'quantitative', title: 'needless failovers (dashed)', axis: { orient: 'right', tickMinStep: 1 } },
+          color,
+          tooltip: [{ field: 'series' }, { field: 'timeoutS' }, { field: 'needless' }],
+        },
+      },
+    ],
+    resolve: { scale: { y: 'independent' } },
+    config: { font: 'sans-serif' },
   };
 }

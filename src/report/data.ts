@@ -16,6 +16,7 @@ import { type MonitorEvent, MonitorEventSchema } from '../monitor/state.js';
 import { type RunResult, readResults, type SuiteResults } from '../suite/results.js';
 import { medianOf } from '../suite/summary.js';
 import { readBinlogEvidence, whereWent } from '../systems/mariadb/evidence.js';
+import { judgeFailover, type PromotionFacts } from './detection.js';
 import type { Anomaly, ModeReads, PlacementCheck, ReadNode, ReportData, RunData, SessionsCheck, StaleFigures, TimelineOp, TimePoint, Window } from './model.js';
 import { whatHappened } from './story.js';
 
@@ -160,7 +161,8 @@ async function loadRun(dir: string, result: RunResult): Promise<RunData> {
   const end = Math.max(history.length ? history[history.length - 1]!.time / NS : result.durationSec, ...lag.map((l) => l.t));
   const monitorEvents = parseJsonLines(await fsp.readFile(path.join(dir, 'events.jsonl'), 'utf8').catch(() => ''), MonitorEventSchema);
   const startMs = historyStart(run, monitorEvents) ?? startedAtMs;
-  const { failovers, outages } = failoverOutages(monitorEvents, startMs, pairs);
+  const faults = faultWindows(history, end);
+  const { failovers, outages } = failoverOutages(monitorEvents, startMs, pairs, faults, end);
   const ow = check.availability && !check.availability.crashed ? check.availability.outageWindow : null;
   const sessions = check.sessions && !check.sessions.crashed ? check.sessions : undefined;
   const readPlacement = check.readPlacement && !check.readPlacement.crashed ? check.readPlacement : undefined;
@@ -173,7 +175,7 @@ async function loadRun(dir: string, result: RunResult): Promise<RunData> {
     latency,
     throughput,
     lag,
-    faults: faultWindows(history, end),
+    faults,
     // Events after the last recorded moment (the monitor repointing nodes during teardown) are off the run's axis.
     events: failoverEvents(monitorEvents, startMs).filter((e) => e.t <= end),
     outage: ow ? { from: ow.fromTime / NS, to: ow.toTime / NS } : null,
@@ -191,18 +193,21 @@ async function loadRun(dir: string, result: RunResult): Promise<RunData> {
 /** The nemesis' faults as time windows (seconds): each start paired with its stop; one never stopped lasts to `end`. */
 function faultWindows(history: Op[], end: number): Window[] {
   const faults: Window[] = [];
-  const open = new Map<string, Array<{ t: number; detail: string; nodes: string[] }>>();
+  const open = new Map<string, Array<{ t: number; detail: string; nodes: string[]; links: string[] | undefined }>>();
   for (const op of history) {
     if (op.process !== 'nemesis') continue;
     const fault = op.f.replace(/^(start|stop)-/, '');
     if (op.f.startsWith('start-'))
-      open.set(fault, [...(open.get(fault) ?? []), { t: op.time / NS, detail: describeValue(op.value), nodes: faultNodes(op.value) }]);
+      open.set(fault, [
+        ...(open.get(fault) ?? []),
+        { t: op.time / NS, detail: describeValue(op.value), nodes: faultNodes(op.value), links: faultLinks(op.value) },
+      ]);
     else {
       const started = open.get(fault)?.shift();
-      if (started) faults.push({ fault, from: started.t, to: op.time / NS, detail: started.detail, nodes: started.nodes });
+      if (started) faults.push({ fault, from: started.t, to: op.time / NS, detail: started.detail, nodes: started.nodes, ...linksOf(started) });
     }
   }
-  for (const [fault, rest] of open) for (const s of rest) faults.push({ fault, from: s.t, to: end, detail: s.detail, nodes: s.nodes });
+  for (const [fault, rest] of open) for (const s of rest) faults.push({ fault, from: s.t, to: end, detail: s.detail, nodes: s.nodes, ...linksOf(s) });
   return faults.sort((a, b) => a.from - b.from);
 }
 
@@ -222,12 +227,24 @@ function failoverEvents(monitorEvents: MonitorEvent[], startMs: number): RunData
 /** A figure an event gave, or null (never NaN) when it did not. */
 const given = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 
-/** Each promotion's figures, and its write outage: the gap between acknowledged writes that spans the promotion. */
-function failoverOutages(monitorEvents: MonitorEvent[], startMs: number, pairs: readonly OpPair[]): Pick<RunData, 'failovers' | 'outages'> {
-  const okWrites = pairs
-    .filter((p) => isClientProcess(p.invoke.process) && WRITE_FS.has(p.invoke.f) && p.complete?.type === 'ok')
+/**
+ * Each promotion's figures, its write outage (the gap between acknowledged writes that spans the
+ * promotion), and whether it was needed (detection.ts), with how long the old leader was
+ * unreachable when the event records it.
+ */
+function failoverOutages(
+  monitorEvents: MonitorEvent[],
+  startMs: number,
+  pairs: readonly OpPair[],
+  faults: readonly Window[],
+  end: number,
+): Pick<RunData, 'failovers' | 'outages'> {
+  const okClient = pairs.filter((p) => isClientProcess(p.invoke.process) && p.complete?.type === 'ok');
+  const okWrites = okClient
+    .filter((p) => WRITE_FS.has(p.invoke.f))
     .map((p) => p.complete!.time / NS)
     .sort((a, b) => a - b);
+  const served = okClient.flatMap((p) => (p.complete!.node ? [{ t: p.complete!.time / NS, node: p.complete!.node }] : []));
   const outages: RunData['outages'] = [];
   const failovers = monitorEvents
     .filter((e) => e.event === 'promoted' && startMs && e.timeMs >= startMs)
@@ -239,9 +256,34 @@ function failoverOutages(monitorEvents: MonitorEvent[], startMs: number, pairs: 
         outages.push({ from: okWrites[after - 1]!, to: okWrites[after]!, node: String(e.node) });
         outageMs = Math.round((okWrites[after]! - okWrites[after - 1]!) * 1000);
       }
-      return { node: String(e.node), epoch: given(e.epoch), detectionMs: given(e.detectionMs), promotionMs: given(e.promotionMs), outageMs };
+      const facts = promotionFacts(e, at);
+      const { need, why } = judgeFailover(facts, faults, served, end);
+      return {
+        node: String(e.node),
+        epoch: given(e.epoch),
+        detectionMs: given(e.detectionMs),
+        promotionMs: given(e.promotionMs),
+        outageMs,
+        at,
+        from: facts.from ?? null,
+        unreachableMs: facts.unreachableMs ?? null,
+        need,
+        why,
+      };
     });
   return { failovers, outages };
+}
+
+/** The `promoted` event's fields the judgement reads, each kept only when it has the right type. */
+function promotionFacts(e: MonitorEvent, at: number): PromotionFacts {
+  const old = isRecord(e.oldLeader) && typeof e.oldLeader.answered === 'boolean' ? { answered: e.oldLeader.answered } : undefined;
+  return {
+    at,
+    ...(typeof e.from === 'string' ? { from: e.from } : {}),
+    ...(typeof e.unreachableMs === 'number' ? { unreachableMs: e.unreachableMs } : {}),
+    ...(typeof e.promotionMs === 'number' ? { promotionMs: e.promotionMs } : {}),
+    ...(old ? { oldLeader: old } : {}),
+  };
 }
 
 /** Per node, how many records its rewind set aside (the run folder's rewound-<node>.jsonl files). */
@@ -262,6 +304,13 @@ function lostWrites(history: Op[], check: Partial<CheckFile>): RunData['lostWrit
     where: l.where,
   }));
 }
+
+/** The links a nemesis event names (partitions and link faults record them), undefined when it names none. */
+function faultLinks(v: unknown): string[] | undefined {
+  return isRecord(v) && Array.isArray(v.links) ? v.links.map(String) : undefined;
+}
+
+const linksOf = (s: { links: string[] | undefined }) => (s.links ? { links: s.links } : {});
 
 /** The nodes a nemesis event names (`nodes` for kill and pause, `isolate` for a partition). */
 function faultNodes(v: unknown): string[] {

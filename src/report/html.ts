@@ -25,7 +25,7 @@ h1{margin-bottom:.2rem}h2{margin-top:2.2rem;border-bottom:1px solid #ddd;padding
 table{border-collapse:collapse;margin:.6rem 0;font-size:13px}th,td{border:1px solid #ddd;padding:.25rem .5rem;text-align:right}
 th{background:#f5f5f7}td.l,th.l{text-align:left}tr.bad td{background:#fdecea}
 figure.chart{margin:1rem 0;overflow-x:auto}figure.chart svg{max-width:100%;height:auto}
-.muted{color:#666}.anomaly{border-left:4px solid #c1121f;padding:.2rem .8rem;margin:1rem 0;background:#fff8f8}
+.muted{color:#666}.need-needless{color:#d62828;font-weight:600}.need-not-known{color:#6c757d}.anomaly{border-left:4px solid #c1121f;padding:.2rem .8rem;margin:1rem 0;background:#fff8f8}
 code{background:#f5f5f7;padding:0 .2rem;border-radius:3px}p code{overflow-wrap:anywhere}
 td.hot{background:#fdecea;font-weight:600}
 .scroll{overflow-x:auto;max-width:100%}.nw{white-space:nowrap}
@@ -201,7 +201,7 @@ export function renderHtml(data: ReportData, svgs: { headline: string; reads?: s
       const x = run.result;
       const failovers = run.failovers.length
         ? scroll(
-            `<table class="failovers"><tr><th class="l">promoted</th><th>epoch</th><th>detection ms</th><th>promotion ms</th><th>write outage ms</th></tr>${run.failovers.map((f) => `<tr><td class="l">${esc(f.node)}</td><td>${f.epoch ?? '–'}</td><td>${f.detectionMs ?? '–'}</td><td>${f.promotionMs ?? '–'}</td><td>${f.outageMs ?? '–'}</td></tr>`).join('')}</table>`,
+            `<table class="failovers"><tr><th class="l">promoted</th><th>epoch</th><th class="l">old leader</th><th>unreachable before the failover, ms</th><th>detection ms</th><th>promotion ms</th><th>write outage ms</th><th class="l">needed?</th><th class="l">evidence</th></tr>${run.failovers.map((f) => `<tr data-need="${f.need}"><td class="l">${esc(f.node)}</td><td>${f.epoch ?? '–'}</td><td class="l">${esc(f.from ?? 'not known')}</td><td>${f.unreachableMs ?? 'not known'}</td><td>${f.detectionMs ?? '–'}</td><td>${f.promotionMs ?? '–'}</td><td>${f.outageMs ?? '–'}</td><td class="l need-${f.need.replace(' ', '-')}">${f.need}</td><td class="l">${esc(f.why)}</td></tr>`).join('')}</table><p class="muted">Needed: the old leader was down or cut off (a kill or partition of it in force, or it answered no one and served no client). Needless: it was alive and reachable from clients (it answered at its own address, served clients while the monitor could not reach it, or was only paused or slowed and came back). Not known: the run folder does not say.</p>`,
           )
         : '<p class="muted">No failover in this run.</p>';
       const rewound = Object.entries(run.rewound);
@@ -238,7 +238,7 @@ ${runGate(
 )}
 ${x.nemesisErrors.length ? `<p class="anomaly">Faults that did not start (this run never saw them): ${x.nemesisErrors.map((e) => esc(e)).join('; ')}.</p>` : ''}
 <figure class="chart" data-chart="run">${svgs.runs[i]}</figure>
-<p class="muted">Shaded orange: faults. Shaded red: write outages (each failover's, and the longest of the run). Dashed lines: the monitor declaring a leader dead and promoting another. Latency and ops/s are per ${Number(run.bucketSec.toFixed(2))} s of load. The three charts share one time axis, from the run's start to its last history line or lag sample.</p>
+<p class="muted">Shaded orange: faults. Shaded red: write outages (each failover's, and the longest of the run). Dashed lines: the monitor declaring a leader dead and promoting another; each promotion is labelled needed, needless or need not known (the table below says on what evidence). Latency and ops/s are per ${Number(run.bucketSec.toFixed(2))} s of load. The three charts share one time axis, from the run's start to its last history line or lag sample.</p>
 ${failovers}
 ${evidence}
 ${

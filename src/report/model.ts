@@ -12,6 +12,9 @@ export interface TimePoint {
   [series: string]: number | string | null;
 }
 
+/** A failover's judgement (src/report/detection.ts): "not known" when the run folder cannot tell. */
+export type FailoverNeed = 'needed' | 'needless' | 'not known';
+
 export interface Window {
   fault: string;
   from: number;
@@ -19,6 +22,8 @@ export interface Window {
   detail: string;
   /** The nodes it hit (killed, paused, cut off), when the nemesis recorded them. */
   nodes: string[];
+  /** The links it acted on (`client:n1`, `monitor:n1`, …), when the nemesis recorded them. */
+  links?: string[];
 }
 
 export interface TimelineOp {
@@ -114,8 +119,24 @@ export interface RunData {
   outages: Array<{ from: number; to: number; node: string }>;
   anomalies: Anomaly[];
   rewound: Record<string, number>;
-  /** Each promotion; a figure the system's event did not give (Patroni, Sentinel: no epoch or timings) is null. */
-  failovers: Array<{ node: string; epoch: number | null; detectionMs: number | null; promotionMs: number | null; outageMs: number | null }>;
+  /**
+   * Per promotion: its figures, when it was recorded (seconds), the old leader, how long that was
+   * unreachable before the failover began (null: the event does not say), and whether the
+   * failover was needed, with the evidence (src/report/detection.ts).
+   */
+  failovers: Array<{
+    node: string;
+    /** A figure the system's event did not give (Patroni, Sentinel: no epoch or timings) is null. */
+    epoch: number | null;
+    detectionMs: number | null;
+    promotionMs: number | null;
+    outageMs: number | null;
+    at: number;
+    from: string | null;
+    unreachableMs: number | null;
+    need: FailoverNeed;
+    why: string;
+  }>;
   /** Each acknowledged write the logs show lost: when it was acknowledged (seconds), by whom, and where its record went. */
   lostWrites: Array<{ at: number; node: string | null; epoch: number | null; where: string }>;
   /** Reads that returned a write the final state lacks: when (seconds), which client, from which node, what. */

@@ -99,12 +99,44 @@ function otherClauses(results: RunResult[]): string[] {
   return out;
 }
 
+/** "seconds" from ms, to one decimal: "1.2 s". */
+const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+/**
+ * The failovers of a mode's runs, each judged needed or needless (detection.ts), and how long the
+ * old leaders were unreachable before theirs began: "3 failovers: 1 needed, 2 needless; leaders
+ * unreachable 1.1–3.2 s before each". Null without failovers.
+ */
+export function failoverClause(runs: Array<Pick<RunData, 'failovers'>>): string | null {
+  const all = runs.flatMap((r) => r.failovers);
+  if (!all.length) return null;
+  const needed = all.filter((f) => f.need === 'needed').length;
+  const needless = all.filter((f) => f.need === 'needless').length;
+  const unknown = all.length - needed - needless;
+  const one = all.length === 1;
+  const parts = [needed ? `${needed} needed` : '', needless ? `${needless} needless` : '', unknown ? `${unknown} not known whether needed` : ''].filter(
+    Boolean,
+  );
+  const judged = one ? (unknown ? 'not known whether needed' : needed ? 'needed' : 'needless') : parts.join(', ');
+  const known = all.flatMap((f) => (f.unreachableMs === null ? [] : [f.unreachableMs]));
+  let unreachable: string;
+  if (known.length) {
+    const lo = Math.min(...known);
+    const hi = Math.max(...known);
+    const span = lo === hi ? secs(lo) : `${secs(lo)}–${secs(hi)}`;
+    const each = one ? 'it' : known.length === all.length ? 'each' : `${known.length} of them`;
+    unreachable = `, the leader unreachable ${span} before ${each} began`;
+  } else unreachable = one ? ', and how long the leader was unreachable is not known' : ', and how long the leaders were unreachable is not known';
+  return `${one ? '1 failover' : `${plural(all.length, 'failover')}:`} ${judged}${unreachable}`;
+}
+
 /** One story per mode of the suite, in the suite's order, over all its runs (also those a grouped report does not detail). */
 export function whatHappened(modes: Array<{ name: string; control: boolean }>, results: RunResult[], runs: RunData[]): ModeStory[] {
   return modes.map((m) => {
     const rs = results.filter((r) => r.mode === m.name);
     const data = runs.filter((r) => r.result.mode === m.name);
-    const clauses = [lossSentence(m.name, rs, data), ...otherClauses(rs)];
+    const failovers = failoverClause(data);
+    const clauses = [lossSentence(m.name, rs, data), ...otherClauses(rs), ...(failovers ? [failovers] : [])];
     return { mode: m.name, control: m.control, passed: rs.every((r) => r.passed), text: `${clauses.join('; ')}.` };
   });
 }

@@ -12,6 +12,14 @@ const err = (doc: unknown) => {
 };
 
 describe('cluster spec', () => {
+  it('refuses a failover timeout shorter than the lease wait leaseMs·(1 + maxClockDrift), naming the field', () => {
+    const nodes = [{ id: 'n1' }, { id: 'n2' }];
+    // 1000 · 1.1 = 1100 > 1050: a restarted monitor could promote before the old lease ran out.
+    expect(err({ nodes, failover: { heartbeatMs: 100, failoverTimeoutMs: 1050, leaseMs: 1000, maxClockDrift: 0.1 } })).toBe(
+      'c.yaml: failover.failoverTimeoutMs: 1050 is shorter than the lease wait leaseMs·(1 + maxClockDrift) = 1100 ms; raise it or shorten leaseMs',
+    );
+    expect(parse({ nodes, failover: { heartbeatMs: 100, failoverTimeoutMs: 1100, leaseMs: 1000, maxClockDrift: 0.1 } }).failover.leaseMs).toBe(1000);
+  });
   it('fills defaults and derives the topology', () => {
     const s = parse({ nodes: [{ id: 'n1' }, { id: 'n2' }, { id: 'n3' }], topology: 'chain', replication: { mode: 'sync' } });
     expect(s.name).toBe('c');

@@ -152,10 +152,13 @@ export async function runFolder(): Promise<Fixture> {
     await fsp.writeFile(path.join(d, 'check.json'), JSON.stringify(checkFile(b, r.mode === 'async')));
     await fsp.writeFile(path.join(d, 'run.json'), JSON.stringify({ mode: r.mode, seed: 1, startedAtMs, durationSec: 10 }));
     // The monitor starts with the system, the history right after; the failover 0.3 s into the partition.
+    const PROMOTED = { timeMs: zero + 3300, event: 'promoted', node: 'n2', epoch: 2, detectionMs: 200, promotionMs: 100 };
     const events = [
       { timeMs: zero, event: 'monitor-started', leader: 'n1', epoch: 1 },
       { timeMs: zero + 3200, event: 'leader-declared-dead', leader: 'n1' },
-      { timeMs: zero + 3300, event: 'promoted', node: 'n2', epoch: 2, detectionMs: 200, promotionMs: 100 },
+      // The async run's monitor records what the old leader answered (as replab's monitor does);
+      // the sync run's event has the older shape, without those fields.
+      r.mode === 'async' ? { ...PROMOTED, from: 'n1', unreachableMs: 200, oldLeader: { answered: false, error: 'timeout' } } : PROMOTED,
     ];
     await fsp.writeFile(path.join(d, 'events.jsonl'), events.map((e) => `${JSON.stringify(e)}\n`).join(''));
     // Lag sampled four times a second until 10.5 s, past the load's end (as while the cluster converges).

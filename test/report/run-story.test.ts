@@ -41,9 +41,11 @@ describe('what happened, at the top', () => {
   it('says per mode how many acknowledged writes were lost, who acknowledged them, during which fault, and where they went', () => {
     const async = data.story.find((s) => s.mode === 'async')!;
     expect(async.text).toMatch(
-      /^async lost 2 acknowledged writes \([\d.]+% of [\d,]+\): all acknowledged by n1 at epoch 1 during the partition of n1 at 3 s, all rewound by n1; not linearizable; longest write outage 1\.3 s\.$/,
+      /^async lost 2 acknowledged writes \([\d.]+% of [\d,]+\): all acknowledged by n1 at epoch 1 during the partition of n1 at 3 s, all rewound by n1; not linearizable; longest write outage 1\.3 s; 1 failover needed, the leader unreachable 0\.2 s before it began\.$/,
     );
-    expect(data.story.find((s) => s.mode === 'sync')!.text).toBe('sync lost no acknowledged write; linearizable; longest write outage 1.0 s.');
+    expect(data.story.find((s) => s.mode === 'sync')!.text).toBe(
+      'sync lost no acknowledged write; linearizable; longest write outage 1.0 s; 1 failover not known whether needed, and how long the leader was unreachable is not known.',
+    );
     const summary = html.indexOf('<section id="summary"');
     expect(summary).toBeGreaterThan(0);
     expect(summary).toBeLessThan(html.indexOf('data-chart="headline"'));
