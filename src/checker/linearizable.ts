@@ -32,6 +32,7 @@ import { countBelow } from '../lib/sorted.js';
 import { type AppendVerdict, decideAppendOnly } from './append-order.js';
 import { LinearizedSet, VisitedConfigurations } from './configurations.js';
 import type { LinOp, Model } from './models/model.js';
+import { kvReadsFrom } from './reads-from.js';
 
 export type Validity = true | false | 'unknown';
 
@@ -45,8 +46,16 @@ export interface OpSummary {
   completeIndex: number | null;
 }
 
+/**
+ * How a key was decided: from the order its reads show (append-only kv keys), from what its reads
+ * reveal with a search over what they do not (kv keys with puts, reads-from.ts), or by the plain
+ * search.
+ */
+export type KeyMethod = 'append-order' | 'reads-from' | 'search';
+
 export interface KeyFailure {
   key: string;
+  method?: KeyMethod;
   /** The op that could not be linearized after the longest linearizable prefix. */
   op: OpSummary;
   /** Model state after the longest linearizable prefix. */
@@ -67,9 +76,13 @@ export interface LinearizabilityResult {
   keys: number;
   opsChecked: number;
   failures: KeyFailure[];
-  unknown: Array<{ key: string; reason: string }>;
+  unknown: Array<{ key: string; reason: string; method?: KeyMethod }>;
   /** Keys decided from the order their reads show, without a search (kv appends and reads). */
   decidedByOrder?: number;
+  /** Keys decided (valid or not) by each method; unknown keys are not counted. */
+  decidedBy?: Partial<Record<KeyMethod, number>>;
+  /** Wall-clock time of each key's search, measured around it, for keys that needed one (ms). */
+  searchMs?: Array<{ key: string; method: KeyMethod; ms: number }>;
   /** Keys whose memo filled up and was cleared (the search degraded but stayed exact). */
   memoEvictions: Array<{ key: string; evictions: number }>;
 }
@@ -124,34 +137,49 @@ export function checkLinearizable<S>(history: PairedHistory, model: Model<S>, op
       if (v.kind !== 'undecided') {
         result.keys++;
         result.decidedByOrder = (result.decidedByOrder ?? 0) + 1;
+        countDecided(result, 'append-order');
         result.opsChecked += pairs.length;
         if (v.kind === 'illegal') {
-          result.failures.push(appendFailure(key, pairs, v));
+          result.failures.push({ ...appendFailure(key, pairs, v), method: 'append-order' });
           if (result.failures.length >= maxFailures) break;
         }
         continue;
       }
     }
-    const p = buildPartition(key, pairs, model);
+    // kv keys with puts: search only what the reads do not reveal (reads-from.ts).
+    const plan = model.name === 'kv' ? kvReadsFrom(pairs) : undefined;
+    const method: KeyMethod = plan?.kind === 'plan' ? 'reads-from' : 'search';
+    const m = plan?.kind === 'plan' ? (plan.model as unknown as Model<S>) : model;
+    const p = buildPartition(key, plan?.kind === 'plan' ? plan.pairs : pairs, m);
     byKey.set(key, []);
     result.keys++;
     result.opsChecked += p.ops.length;
     const cap = memoCap(options.memoryMib ?? DEFAULT_MEMO_MIB);
-    const r = searchPartition(p, model, budget, cap.bytes);
+    const t0 = performance.now();
+    const r = searchPartition(p, m, budget, cap.bytes);
+    (result.searchMs ??= []).push({ key: p.key, method, ms: Math.round(performance.now() - t0) });
     if (r.memoEvictions) result.memoEvictions.push({ key: p.key, evictions: r.memoEvictions });
     if (r.kind === 'unknown') {
       const lowered =
         cap.lowered && r.memoEvictions
           ? `; the memo was capped at ${Math.floor(cap.bytes / MIB)} MiB, not the ${options.memoryMib} MiB asked, to fit the heap`
           : '';
-      result.unknown.push({ key: p.key, reason: r.reason + lowered });
-    } else if (r.kind === 'illegal') {
-      result.failures.push(r.failure);
+      result.unknown.push({ key: p.key, reason: r.reason + lowered, method });
+      continue;
+    }
+    countDecided(result, method);
+    if (r.kind === 'illegal') {
+      result.failures.push({ ...r.failure, method });
       if (result.failures.length >= maxFailures) break;
     }
   }
   result.valid = result.failures.length > 0 ? false : result.unknown.length > 0 ? 'unknown' : true;
   return result;
+}
+
+function countDecided(result: LinearizabilityResult, method: KeyMethod): void {
+  const by = (result.decidedBy ??= {});
+  by[method] = (by[method] ?? 0) + 1;
 }
 
 function groupByKey<S>(history: PairedHistory, model: Model<S>): { byKey: Map<string, OpPair[]>; problems: Array<{ key: string; reason: string }> } {
@@ -435,7 +463,8 @@ function searchPartition<S>(p: Partition, model: Model<S>, budgetMs: number, mem
     }
   }
   if (done >= p.finite) return { kind: 'ok', memoEvictions: visited.evictions };
-  return { kind: 'illegal', failure: describeFailure(p, best), memoEvictions: visited.evictions };
+  const shown = model.show ? { ...best, state: model.show(best.state) } : best;
+  return { kind: 'illegal', failure: describeFailure(p, shown), memoEvictions: visited.evictions };
 }
 
 /**

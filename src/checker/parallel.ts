@@ -7,7 +7,7 @@
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { Op, PairedHistory } from '../history/op.js';
-import { checkLinearizable, DEFAULT_MEMO_MIB, type LinearizabilityOptions, type LinearizabilityResult } from './linearizable.js';
+import { checkLinearizable, DEFAULT_MEMO_MIB, type KeyMethod, type LinearizabilityOptions, type LinearizabilityResult } from './linearizable.js';
 import type { Model } from './models/model.js';
 
 /** How long a key is tried on the main thread before it goes to a worker. */
@@ -84,6 +84,11 @@ export async function checkLinearizableParallel(
     merged.unknown.push(...r.unknown);
     merged.memoEvictions.push(...r.memoEvictions);
     if (r.decidedByOrder) merged.decidedByOrder = (merged.decidedByOrder ?? 0) + r.decidedByOrder;
+    for (const [method, n] of Object.entries(r.decidedBy ?? {}) as Array<[KeyMethod, number]>) {
+      const by = (merged.decidedBy ??= {});
+      by[method] = (by[method] ?? 0) + n;
+    }
+    if (r.searchMs) (merged.searchMs ??= []).push(...r.searchMs);
   }
   merged.failures = merged.failures.slice(0, maxFailures);
   merged.valid = merged.failures.length > 0 ? false : merged.unknown.length > 0 ? 'unknown' : true;

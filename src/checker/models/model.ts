@@ -39,6 +39,8 @@ export interface Model<S> {
   writtenValue?(op: LinOp): S | undefined;
   /** The value a completed op definitely saw in the state (a read's result, a cas's expectation). */
   observedValue?(op: LinOp): S | undefined;
+  /** The state as a person should see it in a failure report, when `S` is an abstraction of it. */
+  show?(state: S): unknown;
 }
 
 /** Equality of JSON values (register values are usually numbers or strings). */
