@@ -157,7 +157,7 @@ export function checkLinearizable<S>(history: PairedHistory, model: Model<S>, op
     const cap = memoCap(options.memoryMib ?? DEFAULT_MEMO_MIB);
     const t0 = performance.now();
     const r = searchPartition(p, m, budget, cap.bytes);
-    (result.searchMs ??= []).push({ key: p.key, method, ms: Math.round(performance.now() - t0) });
+    result.searchMs = [...(result.searchMs ?? []), { key: p.key, method, ms: Math.round(performance.now() - t0) }];
     if (r.memoEvictions) result.memoEvictions.push({ key: p.key, evictions: r.memoEvictions });
     if (r.kind === 'unknown') {
       const lowered =
@@ -178,8 +178,7 @@ export function checkLinearizable<S>(history: PairedHistory, model: Model<S>, op
 }
 
 function countDecided(result: LinearizabilityResult, method: KeyMethod): void {
-  const by = (result.decidedBy ??= {});
-  by[method] = (by[method] ?? 0) + 1;
+  result.decidedBy = { ...result.decidedBy, [method]: (result.decidedBy?.[method] ?? 0) + 1 };
 }
 
 function groupByKey<S>(history: PairedHistory, model: Model<S>): { byKey: Map<string, OpPair[]>; problems: Array<{ key: string; reason: string }> } {

@@ -84,11 +84,9 @@ export async function checkLinearizableParallel(
     merged.unknown.push(...r.unknown);
     merged.memoEvictions.push(...r.memoEvictions);
     if (r.decidedByOrder) merged.decidedByOrder = (merged.decidedByOrder ?? 0) + r.decidedByOrder;
-    for (const [method, n] of Object.entries(r.decidedBy ?? {}) as Array<[KeyMethod, number]>) {
-      const by = (merged.decidedBy ??= {});
-      by[method] = (by[method] ?? 0) + n;
-    }
-    if (r.searchMs) (merged.searchMs ??= []).push(...r.searchMs);
+    for (const [method, n] of Object.entries(r.decidedBy ?? {}) as Array<[KeyMethod, number]>)
+      merged.decidedBy = { ...merged.decidedBy, [method]: (merged.decidedBy?.[method] ?? 0) + n };
+    if (r.searchMs) merged.searchMs = [...(merged.searchMs ?? []), ...r.searchMs];
   }
   merged.failures = merged.failures.slice(0, maxFailures);
   merged.valid = merged.failures.length > 0 ? false : merged.unknown.length > 0 ? 'unknown' : true;
