@@ -103,7 +103,7 @@ export function kvReadsFrom(pairs: readonly OpPair[]): ReadsFromPlan {
     n += o.length + 1;
   }
   const epochOf = new Int32Array(n);
-  orders.forEach((o, e) => epochOf.fill(e, base[e]!, base[e]! + o.length + 1));
+  for (let e = 0; e < orders.length; e++) epochOf.fill(e, base[e]!, base[e]! + orders[e]!.length + 1);
   const headState = new Map<string, number>();
   heads.forEach((h, e) => {
     if (h) headState.set(value(h), base[e]!);
