@@ -29,10 +29,10 @@
 import v8 from 'node:v8';
 import type { OpPair, PairedHistory } from '../history/op.js';
 import { countBelow } from '../lib/sorted.js';
-import { type AppendVerdict, decideAppendOnly } from './append-order.js';
+import { decideAppendOnly } from './append-order.js';
 import { LinearizedSet, VisitedConfigurations } from './configurations.js';
 import type { LinOp, Model } from './models/model.js';
-import { kvReadsFrom } from './reads-from.js';
+import { decideRegisterReadsFrom, kvReadsFrom } from './reads-from.js';
 
 export type Validity = true | false | 'unknown';
 
@@ -141,6 +141,20 @@ export function checkLinearizable<S>(history: PairedHistory, model: Model<S>, op
         result.opsChecked += pairs.length;
         if (v.kind === 'illegal') {
           result.failures.push({ ...appendFailure(key, pairs, v), method: 'append-order' });
+          if (result.failures.length >= maxFailures) break;
+        }
+        continue;
+      }
+    }
+    if (model.name === 'register') {
+      // Read/write keys with distinct written values: decided from the read-mapping (reads-from.ts).
+      const v = decideRegisterReadsFrom(key, pairs, model as Model<unknown>);
+      if (v.kind !== 'undecided') {
+        result.keys++;
+        countDecided(result, 'reads-from');
+        result.opsChecked += pairs.length;
+        if (v.kind === 'illegal') {
+          result.failures.push({ ...appendFailure(key, pairs, { ...v, order: [] }), method: 'reads-from' });
           if (result.failures.length >= maxFailures) break;
         }
         continue;
@@ -609,7 +623,8 @@ function pairSummary(key: string, s: OpPair): OpSummary {
   };
 }
 
-function appendFailure(key: string, pairs: readonly OpPair[], v: Extract<AppendVerdict, { kind: 'illegal' }>): KeyFailure {
+/** A failure found without a search (append order, register read-mapping), as the search reports one. */
+function appendFailure(key: string, pairs: readonly OpPair[], v: { op: OpPair; order: OpPair[]; state: unknown; message: string }): KeyFailure {
   const b = v.op;
   const end = b.completePos ?? Infinity;
   const concurrent = pairs

@@ -25,6 +25,7 @@
  * plain search (`undecided`).
  */
 import type { OpPair } from '../history/op.js';
+import { countBelow } from '../lib/sorted.js';
 import type { LinOp, Model } from './models/model.js';
 
 const str = (v: unknown) => (v === null || v === undefined ? '' : String(v));
@@ -187,4 +188,119 @@ export function kvReadsFrom(pairs: readonly OpPair[]): ReadsFromPlan {
     out.push({ ...p, complete: { ...p.invoke, type: 'ok' }, completePos: d - 0.5 });
   }
   return { kind: 'plan', model, pairs: out };
+}
+
+export type RegisterVerdict = { kind: 'ok' } | { kind: 'undecided'; why: string } | { kind: 'illegal'; op: OpPair; state: unknown; message: string };
+
+/** A written value (or the initial one) with the ops that read it. */
+interface Cluster {
+  write: OpPair | null;
+  reads: OpPair[];
+}
+
+/**
+ * Decides a read/write register key whose written values are all distinct, without a search
+ * (Gibbons & Korach's zones for a register with a known read-mapping).
+ *
+ * Each value's write and the reads of it form a cluster that must take effect as one contiguous
+ * stretch (the value is written once, so nothing may overwrite it between its write and its last
+ * read). A cluster whose earliest return comes before its latest invocation must stretch at least
+ * over that gap (a forward zone); otherwise it fits at a single instant between the two (a
+ * backward zone). The key is linearizable exactly when every read returns after its write was
+ * invoked, no two forward zones overlap, and no backward zone lies wholly inside a forward one. An
+ * indeterminate write is placed only when read (before its first read returned), as in
+ * kvReadsFrom. Keys with cas, repeated values or a write of the initial value are left to the search.
+ */
+export function decideRegisterReadsFrom(key: string, pairs: readonly OpPair[], model: Model<unknown>): RegisterVerdict {
+  if (pairs.some((p) => p.invoke.f !== 'read' && p.invoke.f !== 'write')) return { kind: 'undecided', why: 'the key has cas' };
+  const initialKey = model.stateKey(model.init());
+  const clusters = new Map<unknown, Cluster>([[initialKey, { write: null, reads: [] }]]);
+  for (const p of pairs) {
+    if (p.invoke.f !== 'write') continue;
+    const k = model.stateKey(p.invoke.value);
+    if (clusters.has(k)) return { kind: 'undecided', why: 'written values repeat or equal the initial value' };
+    clusters.set(k, { write: p, reads: [] });
+  }
+  const shown = (v: unknown) => JSON.stringify(v ?? null);
+  const who = (p: OpPair) => `process ${shown(p.invoke.process)}'s ${p.invoke.f}`;
+  const span = (p: OpPair) => `history index ${p.invoke.index}–${p.complete?.index ?? '?'}`;
+  for (const r of pairs) {
+    if (r.invoke.f !== 'read' || r.complete?.type !== 'ok') continue;
+    const c = clusters.get(model.stateKey(r.complete.value));
+    if (!c)
+      return {
+        kind: 'illegal',
+        op: r,
+        state: null,
+        message: `key ${shown(key)}: ${who(r)} of ${shown(r.complete.value)} (${span(r)}) saw a value never written`,
+      };
+    if (c.write && r.completePos! < c.write.invokePos)
+      return {
+        kind: 'illegal',
+        op: r,
+        state: null,
+        message: `key ${shown(key)}: ${who(r)} of ${shown(r.complete.value)} (${span(r)}) returned before that value's write (${span(c.write)}) was invoked`,
+      };
+    c.reads.push(r);
+  }
+  interface Zone {
+    c: Cluster;
+    /** Earliest return and latest invocation among the cluster's ops. */
+    minRet: number;
+    maxInv: number;
+  }
+  const forward: Zone[] = [];
+  const backward: Zone[] = [];
+  for (const c of clusters.values()) {
+    // An unread write that may never have happened constrains nothing; the initial value is
+    // "written" before everything.
+    if (c.reads.length === 0 && c.write?.complete?.type !== 'ok') continue;
+    let minRet = c.write ? (c.write.complete?.type === 'ok' ? c.write.completePos! : Infinity) : -Infinity;
+    let maxInv = c.write ? c.write.invokePos : -Infinity;
+    for (const r of c.reads) {
+      minRet = Math.min(minRet, r.completePos!);
+      maxInv = Math.max(maxInv, r.invokePos);
+    }
+    (minRet < maxInv ? forward : backward).push({ c, minRet, maxInv });
+  }
+  const value = (c: Cluster) => (c.write ? c.write.invoke.value : model.init());
+  forward.sort((a, b) => a.minRet - b.minRet);
+  for (let i = 1; i < forward.length; i++) {
+    const [a, b] = [forward[i - 1]!, forward[i]!];
+    if (b.minRet < a.maxInv) {
+      const late = b.c.reads.find((r) => r.completePos === b.minRet) ?? b.c.write!;
+      return {
+        kind: 'illegal',
+        op: late,
+        state: value(a.c),
+        message: `key ${shown(key)}: ${shown(value(a.c))} must hold from history index ${indexAt(pairs, a.minRet)} to ${indexAt(pairs, a.maxInv)} and ${shown(value(b.c))} from ${indexAt(pairs, b.minRet)} to ${indexAt(pairs, b.maxInv)} (each has an op returning before another of its ops was invoked), and these overlap: ${who(late)} (${span(late)}) cannot be placed`,
+      };
+    }
+  }
+  const starts = forward.map((z) => z.minRet);
+  for (const z of backward) {
+    // The forward zone starting last before this one's earliest instant is the only one that can hold it.
+    const i = countBelow(starts, z.maxInv) - 1;
+    const f = forward[i];
+    if (f && z.minRet < f.maxInv) {
+      const op = z.c.write ?? z.c.reads[0]!;
+      return {
+        kind: 'illegal',
+        op,
+        state: value(f.c),
+        message: `key ${shown(key)}: ${shown(value(f.c))} must hold from history index ${indexAt(pairs, f.minRet)} to ${indexAt(pairs, f.maxInv)}, but ${who(op)} of ${shown(value(z.c))} (${span(op)})${z.c.reads.length && z.c.write ? ' and its reads' : ''} must take effect within that stretch`,
+      };
+    }
+  }
+  return { kind: 'ok' };
+}
+
+/** The history index of the event at position `pos` (for messages). */
+function indexAt(pairs: readonly OpPair[], pos: number): number | string {
+  if (!Number.isFinite(pos)) return pos < 0 ? 'the start' : 'the end';
+  for (const p of pairs) {
+    if (p.invokePos === pos) return p.invoke.index;
+    if (p.completePos === pos) return p.complete!.index;
+  }
+  return pos;
 }

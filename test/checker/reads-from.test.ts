@@ -7,8 +7,9 @@
 import { describe, expect, it } from 'vitest';
 import { checkLinearizable } from '../../src/checker/linearizable.js';
 import { kvModel } from '../../src/checker/models/kv.js';
+import { registerModel } from '../../src/checker/models/register.js';
 import { type Op, PairedHistory } from '../../src/history/op.js';
-import { syntheticKvHistory } from '../../src/history/synthetic.js';
+import { syntheticKvHistory, syntheticRegisterHistory } from '../../src/history/synthetic.js';
 import { Rng } from '../../src/lib/rng.js';
 
 /** The same model under another name, so neither decider runs and the plain search does. */
@@ -236,5 +237,69 @@ describe('reads-from decider: what no read reveals', () => {
     const r = checkLinearizable(PairedHistory.of(ops), kvModel);
     expect(r.valid).toBe(true);
     expect(r.decidedBy).toEqual({ search: 1 });
+  });
+});
+
+/** The register model under another name, so the read-mapping check is skipped and the search runs. */
+const registerSearch = { ...registerModel, name: 'register-search' };
+
+describe('register read-mapping (Gibbons–Korach zones) vs search', () => {
+  it('agrees with the search on 1,500 small read/write histories, a third with a read changed to another written value, a third to the initial value', () => {
+    let illegal = 0;
+    for (let seed = 1; seed <= 1500; seed++) {
+      const ops = syntheticRegisterHistory({ keys: 1, processesPerKey: 2 + (seed % 5), ops: 10 + (seed % 30), seed, casProbability: 0, infoProbability: 0.1 });
+      const reads = ops.filter((o) => o.type === 'ok' && o.f === 'read');
+      const writes = ops.filter((o) => o.type === 'invoke' && o.f === 'write');
+      if (seed % 3 === 1 && reads.length > 0 && writes.length > 0) reads[seed % reads.length]!.value = writes[(seed * 7) % writes.length]!.value;
+      if (seed % 3 === 2 && reads.length > 0) reads[seed % reads.length]!.value = null;
+      const fast = checkLinearizable(PairedHistory.of(ops), registerModel);
+      const slow = checkLinearizable(PairedHistory.of(ops), registerSearch);
+      expect(fast.decidedBy, `seed ${seed}`).toEqual({ 'reads-from': 1 });
+      expect(fast.valid, `seed ${seed}: zones ${String(fast.valid)} (${fast.failures[0]?.message ?? ''}), search ${String(slow.valid)}`).toBe(slow.valid);
+      if (fast.valid === false) illegal++;
+    }
+    expect(illegal).toBeGreaterThan(400);
+  });
+
+  it("two values each pinned over a stretch that overlaps the other is illegal; a write pinned inside another value's stretch too", () => {
+    const reg = (events: Array<[number, 'invoke' | 'ok' | 'info', 'read' | 'write', number | null]>): Op[] =>
+      events.map(([process, type, f, value], index) => ({ index, time: index, process, type, f, key: 'r', value }));
+    // 1 must hold from index 3 (its write returned) to 5 (a read of it invoked); 2 likewise from 4 to 6.
+    const overlap = reg([
+      [0, 'invoke', 'write', 1],
+      [1, 'invoke', 'write', 2],
+      [2, 'invoke', 'read', null],
+      [0, 'ok', 'write', 1],
+      [1, 'ok', 'write', 2],
+      [3, 'invoke', 'read', null],
+      [4, 'invoke', 'read', null],
+      [3, 'ok', 'read', 1],
+      [4, 'ok', 'read', 2],
+      [2, 'ok', 'read', 1],
+    ]);
+    const a = checkLinearizable(PairedHistory.of(overlap), registerModel);
+    expect(a.valid).toBe(false);
+    expect(a.failures[0]!.method).toBe('reads-from');
+    expect(checkLinearizable(PairedHistory.of(overlap), registerSearch).valid).toBe(false);
+    const inside = reg([
+      [0, 'invoke', 'write', 1],
+      [0, 'ok', 'write', 1],
+      [1, 'invoke', 'write', 2],
+      [1, 'ok', 'write', 2],
+      [2, 'invoke', 'read', null],
+      [2, 'ok', 'read', 1],
+    ]);
+    const b = checkLinearizable(PairedHistory.of(inside), registerModel);
+    expect(b.valid).toBe(false);
+    expect(b.failures[0]!.message).toContain('must take effect within that stretch');
+    expect(checkLinearizable(PairedHistory.of(inside), registerSearch).valid).toBe(false);
+  });
+
+  it('keys with cas go to the search', () => {
+    const ops: Op[] = [
+      { index: 0, time: 0, process: 0, type: 'invoke', f: 'cas', key: 'r', value: [null, 1] },
+      { index: 1, time: 1, process: 0, type: 'ok', f: 'cas', key: 'r', value: [null, 1] },
+    ];
+    expect(checkLinearizable(PairedHistory.of(ops), registerModel).decidedBy).toEqual({ search: 1 });
   });
 });
