@@ -184,6 +184,8 @@ export function kvReadsFrom(pairs: readonly OpPair[]): ReadsFromPlan {
       continue;
     }
     const d = deadline.get(p);
+    // Unread: "never happened" breaks no read — unless the final log says it did.
+    if (d === undefined && typeof p.invoke.logLsn === 'number') return { kind: 'undecided', why: 'the final log holds an indeterminate op no read reveals' };
     if (d === undefined) continue;
     out.push({ ...p, complete: { ...p.invoke, type: 'ok' }, completePos: d - 0.5 });
   }
@@ -209,10 +211,13 @@ interface Cluster {
  * backward zone). The key is linearizable exactly when every read returns after its write was
  * invoked, no two forward zones overlap, and no backward zone lies wholly inside a forward one. An
  * indeterminate write is placed only when read (before its first read returned), as in
- * kvReadsFrom. Keys with cas, repeated values or a write of the initial value are left to the search.
+ * kvReadsFrom. Keys with cas, repeated values, a write of the initial value or writes ordered by the
+ * final log are left to the search.
  */
 export function decideRegisterReadsFrom(key: string, pairs: readonly OpPair[], model: Model<unknown>): RegisterVerdict {
   if (pairs.some((p) => p.invoke.f !== 'read' && p.invoke.f !== 'write')) return { kind: 'undecided', why: 'the key has cas' };
+  // Writes the final log orders (evidence.ts) add constraints zones do not express.
+  if (pairs.some((p) => typeof p.invoke.logLsn === 'number')) return { kind: 'undecided', why: 'the final log orders some writes' };
   const initialKey = model.stateKey(model.init());
   const clusters = new Map<unknown, Cluster>([[initialKey, { write: null, reads: [] }]]);
   for (const p of pairs) {
