@@ -81,7 +81,10 @@ export interface LinearizabilityResult {
   decidedByOrder?: number;
   /** Keys decided (valid or not) by each method; unknown keys are not counted. */
   decidedBy?: Partial<Record<KeyMethod, number>>;
-  /** Wall-clock time of each key's search, measured around it, for keys that needed one (ms). */
+  /**
+   * Wall-clock time of each key's search, measured around it, for keys that needed one (ms); with
+   * keys on threads, a key's first try on the main thread is included.
+   */
   searchMs?: Array<{ key: string; method: KeyMethod; ms: number }>;
   /** Keys whose memo filled up and was cleared (the search degraded but stayed exact). */
   memoEvictions: Array<{ key: string; evictions: number }>;
@@ -90,6 +93,8 @@ export interface LinearizabilityResult {
 export interface LinearizabilityOptions {
   /** Search time per key before it is `unknown`. @default 10000 */
   budgetMsPerKey?: number;
+  /** Time each key already had elsewhere (parallel.ts's first try), counted against its budget. @default 0 */
+  spentMsPerKey?: number;
   /** Stop after this many failing keys. @default 10 */
   maxFailures?: number;
   /**
@@ -170,7 +175,7 @@ export function checkLinearizable<S>(history: PairedHistory, model: Model<S>, op
     result.opsChecked += p.ops.length;
     const cap = memoCap(options.memoryMib ?? DEFAULT_MEMO_MIB);
     const t0 = performance.now();
-    const r = searchPartition(p, m, budget, cap.bytes);
+    const r = searchPartition(p, m, budget, cap.bytes, options.spentMsPerKey ?? 0);
     result.searchMs = [...(result.searchMs ?? []), { key: p.key, method, ms: Math.round(performance.now() - t0) }];
     if (r.memoEvictions) result.memoEvictions.push({ key: p.key, evictions: r.memoEvictions });
     if (r.kind === 'unknown') {
@@ -383,9 +388,9 @@ function unlift(call: Entry): void {
  * still tried before backtracking — but it stops the search from eagerly linearizing every
  * timed-out write it passes, which is what made histories with many `info` ops explode.
  */
-function searchPartition<S>(p: Partition, model: Model<S>, budgetMs: number, memoCapBytes = DEFAULT_MEMO_MIB * MIB): SearchResult {
+function searchPartition<S>(p: Partition, model: Model<S>, budgetMs: number, memoCapBytes = DEFAULT_MEMO_MIB * MIB, spentMs = 0): SearchResult {
   const head = buildList(p);
-  const deadline = Date.now() + budgetMs;
+  const deadline = Date.now() + budgetMs - spentMs;
   const visited = new VisitedConfigurations(memoCapBytes);
   const lin = new LinearizedSet(p.ops.length);
   const stack: Array<Frame<S>> = [];
