@@ -433,7 +433,7 @@ function searchPartition<S>(p: Partition, model: Model<S>, budgetMs: number, mem
     if (entry?.isCall) {
       const e: Entry = entry;
       if (tryOp(e.op)) {
-        stack.push({ entry: e, candidates: null, ci: 0, state });
+        stack.push({ entry: e, candidates: null, ci: 0, state, forced: model.placeNow?.(state, tried) ?? false });
         state = tried;
         done++;
         lift(e);
@@ -478,6 +478,13 @@ function searchPartition<S>(p: Partition, model: Model<S>, budgetMs: number, mem
       unlift(e);
       entry = e.next;
       candidates = null;
+      if (top.forced) {
+        // Placing that op first was never worse than any alternative here (Model.placeNow): since
+        // it failed, so does this node. Back up further without trying the alternatives.
+        entry = firstReturn(head);
+        candidates = [];
+        ci = 0;
+      }
     }
   }
   if (done >= p.finite) return { kind: 'ok', memoEvictions: visited.evictions };
@@ -495,6 +502,8 @@ interface Frame<S> {
   candidates: number[] | null;
   ci: number;
   state: S;
+  /** The op was placed because placing it now dominates every alternative (Model.placeNow). */
+  forced?: boolean;
 }
 
 /** The op a frame linearized. */

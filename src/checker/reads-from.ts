@@ -53,13 +53,9 @@ export function kvReadsFrom(pairs: readonly OpPair[]): ReadsFromPlan {
     if (v === '' || byValue.has(v)) return { kind: 'undecided', why: 'written values are empty or repeat' };
     byValue.set(v, p);
   }
-  const byFirst = new Map<string, OpPair[]>();
-  for (const p of byValue.values()) {
-    const c = value(p)[0]!;
-    const list = byFirst.get(c);
-    if (list) list.push(p);
-    else byFirst.set(c, [p]);
-  }
+  // Values are looked up by each length they come in (few: tokens are alike), so parsing an answer
+  // costs its pieces times those lengths, not times every op on the key.
+  const lengths = [...new Set([...byValue.keys()].map((v) => v.length))];
   const isWrite = (p: OpPair) => p.invoke.f === 'write';
   /** One way to read `s` as (a put or nothing) then appends; null when there are several. */
   const parse = (s: string): Parsed | null => {
@@ -67,7 +63,11 @@ export function kvReadsFrom(pairs: readonly OpPair[]): ReadsFromPlan {
     const out: OpPair[] = [];
     let pos = 0;
     while (pos < s.length) {
-      const candidates = (byFirst.get(s[pos]!) ?? []).filter((p) => (pos === 0 || !isWrite(p)) && s.startsWith(value(p), pos));
+      const candidates: OpPair[] = [];
+      for (const len of lengths) {
+        const p = pos + len <= s.length ? byValue.get(s.slice(pos, pos + len)) : undefined;
+        if (p && (pos === 0 || !isWrite(p))) candidates.push(p);
+      }
       if (candidates.length === 0) return 'impossible';
       if (candidates.length > 1) return null;
       const p = candidates[0]!;
@@ -161,6 +161,10 @@ export function kvReadsFrom(pairs: readonly OpPair[]): ReadsFromPlan {
     },
     stateKey: (s) => s,
     isPureRead: (f) => f === 'read',
+    // An op that leaves a dead state dead (an unread put or append) is best placed at once: placed
+    // later instead, it would turn the state it finds dead, and any state allows whatever a dead
+    // one does (puts and unread ops alike; reads and seen appends never follow a dead state).
+    placeNow: (s, next) => s === DEAD && next === DEAD,
     show,
   };
 
