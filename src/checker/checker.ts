@@ -180,6 +180,12 @@ function checkWith(ops: readonly Op[], options: CheckOptions, linearize: Lineari
   return result;
 }
 
+/** " (append-order 3, reads-from 5, search 2)": how many keys each method decided. */
+function decidedBy(by: Partial<Record<string, number>> | undefined): string {
+  const parts = Object.entries(by ?? {}).map(([method, n]) => `${method} ${n}`);
+  return parts.length ? ` (decided by ${parts.join(', ')})` : '';
+}
+
 /** A few lines for a terminal. */
 export function describeCheck(r: CheckResult): string {
   const lines: string[] = [];
@@ -189,9 +195,7 @@ export function describeCheck(r: CheckResult): string {
   if (lin) {
     if (lin.crashed) lines.push(`  linearizable: unknown — checker error: ${lin.error}`);
     else {
-      lines.push(
-        `  linearizable: ${lin.valid} — ${lin.keys} key(s)${lin.decidedByOrder ? ` (${lin.decidedByOrder} decided from the order their reads show)` : ''}, ${lin.opsChecked} ops checked`,
-      );
+      lines.push(`  linearizable: ${lin.valid} — ${lin.keys} key(s)${decidedBy(lin.decidedBy)}, ${lin.opsChecked} ops checked`);
       for (const m of lin.memoEvictions ?? [])
         lines.push(`    key ${JSON.stringify(m.key)}: the search memo filled up ${m.evictions} time(s) and was cleared (raise --memory-mib for speed)`);
       for (const f of lin.failures) lines.push(`    ${f.message}`);

@@ -29,9 +29,10 @@
 import v8 from 'node:v8';
 import type { OpPair, PairedHistory } from '../history/op.js';
 import { countBelow } from '../lib/sorted.js';
-import { type AppendVerdict, decideAppendOnly } from './append-order.js';
+import { decideAppendOnly } from './append-order.js';
 import { LinearizedSet, VisitedConfigurations } from './configurations.js';
 import type { LinOp, Model } from './models/model.js';
+import { decideRegisterReadsFrom, kvReadsFrom } from './reads-from.js';
 
 export type Validity = true | false | 'unknown';
 
@@ -45,8 +46,16 @@ export interface OpSummary {
   completeIndex: number | null;
 }
 
+/**
+ * How a key was decided: from the order its reads show (append-only kv keys), from what its reads
+ * reveal with a search over what they do not (kv keys with puts, reads-from.ts), or by the plain
+ * search.
+ */
+export type KeyMethod = 'append-order' | 'reads-from' | 'search';
+
 export interface KeyFailure {
   key: string;
+  method?: KeyMethod;
   /** The op that could not be linearized after the longest linearizable prefix. */
   op: OpSummary;
   /** Model state after the longest linearizable prefix. */
@@ -67,9 +76,16 @@ export interface LinearizabilityResult {
   keys: number;
   opsChecked: number;
   failures: KeyFailure[];
-  unknown: Array<{ key: string; reason: string }>;
+  unknown: Array<{ key: string; reason: string; method?: KeyMethod }>;
   /** Keys decided from the order their reads show, without a search (kv appends and reads). */
   decidedByOrder?: number;
+  /** Keys decided (valid or not) by each method; unknown keys are not counted. */
+  decidedBy?: Partial<Record<KeyMethod, number>>;
+  /**
+   * Wall-clock time of each key's search, measured around it, for keys that needed one (ms); with
+   * keys on threads, a key's first try on the main thread is included.
+   */
+  searchMs?: Array<{ key: string; method: KeyMethod; ms: number }>;
   /** Keys whose memo filled up and was cleared (the search degraded but stayed exact). */
   memoEvictions: Array<{ key: string; evictions: number }>;
 }
@@ -77,6 +93,8 @@ export interface LinearizabilityResult {
 export interface LinearizabilityOptions {
   /** Search time per key before it is `unknown`. @default 10000 */
   budgetMsPerKey?: number;
+  /** Time each key already had elsewhere (parallel.ts's first try), counted against its budget. @default 0 */
+  spentMsPerKey?: number;
   /** Stop after this many failing keys. @default 10 */
   maxFailures?: number;
   /**
@@ -124,34 +142,62 @@ export function checkLinearizable<S>(history: PairedHistory, model: Model<S>, op
       if (v.kind !== 'undecided') {
         result.keys++;
         result.decidedByOrder = (result.decidedByOrder ?? 0) + 1;
+        countDecided(result, 'append-order');
         result.opsChecked += pairs.length;
         if (v.kind === 'illegal') {
-          result.failures.push(appendFailure(key, pairs, v));
+          result.failures.push({ ...appendFailure(key, pairs, v), method: 'append-order' });
           if (result.failures.length >= maxFailures) break;
         }
         continue;
       }
     }
-    const p = buildPartition(key, pairs, model);
+    if (model.name === 'register') {
+      // Read/write keys with distinct written values: decided from the read-mapping (reads-from.ts).
+      const v = decideRegisterReadsFrom(key, pairs, model as Model<unknown>);
+      if (v.kind !== 'undecided') {
+        result.keys++;
+        countDecided(result, 'reads-from');
+        result.opsChecked += pairs.length;
+        if (v.kind === 'illegal') {
+          result.failures.push({ ...appendFailure(key, pairs, { ...v, order: [] }), method: 'reads-from' });
+          if (result.failures.length >= maxFailures) break;
+        }
+        continue;
+      }
+    }
+    // kv keys with puts: search only what the reads do not reveal (reads-from.ts).
+    const plan = model.name === 'kv' ? kvReadsFrom(pairs) : undefined;
+    const method: KeyMethod = plan?.kind === 'plan' ? 'reads-from' : 'search';
+    const m = plan?.kind === 'plan' ? (plan.model as unknown as Model<S>) : model;
+    const p = buildPartition(key, plan?.kind === 'plan' ? plan.pairs : pairs, m);
     byKey.set(key, []);
     result.keys++;
     result.opsChecked += p.ops.length;
     const cap = memoCap(options.memoryMib ?? DEFAULT_MEMO_MIB);
-    const r = searchPartition(p, model, budget, cap.bytes);
+    const t0 = performance.now();
+    const r = searchPartition(p, m, budget, cap.bytes, options.spentMsPerKey ?? 0);
+    result.searchMs = [...(result.searchMs ?? []), { key: p.key, method, ms: Math.round(performance.now() - t0) }];
     if (r.memoEvictions) result.memoEvictions.push({ key: p.key, evictions: r.memoEvictions });
     if (r.kind === 'unknown') {
       const lowered =
         cap.lowered && r.memoEvictions
           ? `; the memo was capped at ${Math.floor(cap.bytes / MIB)} MiB, not the ${options.memoryMib} MiB asked, to fit the heap`
           : '';
-      result.unknown.push({ key: p.key, reason: r.reason + lowered });
-    } else if (r.kind === 'illegal') {
-      result.failures.push(r.failure);
+      result.unknown.push({ key: p.key, reason: r.reason + lowered, method });
+      continue;
+    }
+    countDecided(result, method);
+    if (r.kind === 'illegal') {
+      result.failures.push({ ...r.failure, method });
       if (result.failures.length >= maxFailures) break;
     }
   }
   result.valid = result.failures.length > 0 ? false : result.unknown.length > 0 ? 'unknown' : true;
   return result;
+}
+
+function countDecided(result: LinearizabilityResult, method: KeyMethod): void {
+  result.decidedBy = { ...result.decidedBy, [method]: (result.decidedBy?.[method] ?? 0) + 1 };
 }
 
 function groupByKey<S>(history: PairedHistory, model: Model<S>): { byKey: Map<string, OpPair[]>; problems: Array<{ key: string; reason: string }> } {
@@ -342,9 +388,9 @@ function unlift(call: Entry): void {
  * still tried before backtracking — but it stops the search from eagerly linearizing every
  * timed-out write it passes, which is what made histories with many `info` ops explode.
  */
-function searchPartition<S>(p: Partition, model: Model<S>, budgetMs: number, memoCapBytes = DEFAULT_MEMO_MIB * MIB): SearchResult {
+function searchPartition<S>(p: Partition, model: Model<S>, budgetMs: number, memoCapBytes = DEFAULT_MEMO_MIB * MIB, spentMs = 0): SearchResult {
   const head = buildList(p);
-  const deadline = Date.now() + budgetMs;
+  const deadline = Date.now() + budgetMs - spentMs;
   const visited = new VisitedConfigurations(memoCapBytes);
   const lin = new LinearizedSet(p.ops.length);
   const stack: Array<Frame<S>> = [];
@@ -387,7 +433,7 @@ function searchPartition<S>(p: Partition, model: Model<S>, budgetMs: number, mem
     if (entry?.isCall) {
       const e: Entry = entry;
       if (tryOp(e.op)) {
-        stack.push({ entry: e, candidates: null, ci: 0, state });
+        stack.push({ entry: e, candidates: null, ci: 0, state, forced: model.placeNow?.(state, tried) ?? false });
         state = tried;
         done++;
         lift(e);
@@ -432,10 +478,18 @@ function searchPartition<S>(p: Partition, model: Model<S>, budgetMs: number, mem
       unlift(e);
       entry = e.next;
       candidates = null;
+      if (top.forced) {
+        // Placing that op first was never worse than any alternative here (Model.placeNow): since
+        // it failed, so does this node. Back up further without trying the alternatives.
+        entry = firstReturn(head);
+        candidates = [];
+        ci = 0;
+      }
     }
   }
   if (done >= p.finite) return { kind: 'ok', memoEvictions: visited.evictions };
-  return { kind: 'illegal', failure: describeFailure(p, best), memoEvictions: visited.evictions };
+  const shown = model.show ? { ...best, state: model.show(best.state) } : best;
+  return { kind: 'illegal', failure: describeFailure(p, shown), memoEvictions: visited.evictions };
 }
 
 /**
@@ -448,6 +502,8 @@ interface Frame<S> {
   candidates: number[] | null;
   ci: number;
   state: S;
+  /** The op was placed because placing it now dominates every alternative (Model.placeNow). */
+  forced?: boolean;
 }
 
 /** The op a frame linearized. */
@@ -581,7 +637,8 @@ function pairSummary(key: string, s: OpPair): OpSummary {
   };
 }
 
-function appendFailure(key: string, pairs: readonly OpPair[], v: Extract<AppendVerdict, { kind: 'illegal' }>): KeyFailure {
+/** A failure found without a search (append order, register read-mapping), as the search reports one. */
+function appendFailure(key: string, pairs: readonly OpPair[], v: { op: OpPair; order: OpPair[]; state: unknown; message: string }): KeyFailure {
   const b = v.op;
   const end = b.completePos ?? Infinity;
   const concurrent = pairs

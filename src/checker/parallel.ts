@@ -7,7 +7,7 @@
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { Op, PairedHistory } from '../history/op.js';
-import { checkLinearizable, DEFAULT_MEMO_MIB, type LinearizabilityOptions, type LinearizabilityResult } from './linearizable.js';
+import { checkLinearizable, DEFAULT_MEMO_MIB, type KeyMethod, type LinearizabilityOptions, type LinearizabilityResult } from './linearizable.js';
 import type { Model } from './models/model.js';
 
 /** How long a key is tried on the main thread before it goes to a worker. */
@@ -31,15 +31,20 @@ export async function checkLinearizableParallel(
   // Most keys take milliseconds, and sending a key to a thread costs a copy of its ops: every key
   // gets a short try here first, and only the ones that need a real search go to the threads.
   const budget = options.budgetMsPerKey ?? 10_000;
-  const queue: Array<[string, readonly Op[]]> = [];
+  const queue: Array<[string, readonly Op[], number]> = [];
+  /** How long each queued key's first try took: its searchMs covers the try and the worker. */
+  const tried = new Map<string, number>();
   for (const [key, keyed] of byKey) {
     if (failures >= maxFailures) break;
     // Long keys that are easy take time in proportion to their length: the try grows with it.
     const quick = Math.min(budget, QUICK_TRY_MS + keyed.ops.length * QUICK_TRY_MS_PER_OP);
     const r = checkLinearizable(keyed, model, { ...perKey, budgetMsPerKey: quick });
     // A worker takes the key's ops (pairs do not cross threads as they are) and pairs them there.
-    if (r.unknown.length > 0 && quick < budget) queue.push([key, keyed.ops]);
-    else {
+    // The budget is wall-clock per key: the worker spends only what the try left of it.
+    if (r.unknown.length > 0 && quick < budget) {
+      queue.push([key, keyed.ops, quick]);
+      tried.set(key, r.searchMs?.[0]?.ms ?? 0);
+    } else {
       results.set(key, r);
       failures += r.failures.length;
     }
@@ -59,10 +64,11 @@ export async function checkLinearizableParallel(
               const item = failures < maxFailures ? queue.shift() : undefined;
               if (!item) return resolve();
               current = item[0];
-              w.postMessage({ id: 0, model: model.name, initial: model.init(), ops: item[1], options: { ...perKey, memoryMib } });
+              w.postMessage({ id: 0, model: model.name, initial: model.init(), ops: item[1], options: { ...perKey, memoryMib, spentMsPerKey: item[2] } });
             };
             w.on('message', (m: { result: LinearizabilityResult }) => {
-              results.set(current!, m.result);
+              const spent = tried.get(current!) ?? 0;
+              results.set(current!, { ...m.result, searchMs: m.result.searchMs?.map((x) => ({ ...x, ms: x.ms + spent })) });
               failures += m.result.failures.length;
               next();
             });
@@ -84,6 +90,9 @@ export async function checkLinearizableParallel(
     merged.unknown.push(...r.unknown);
     merged.memoEvictions.push(...r.memoEvictions);
     if (r.decidedByOrder) merged.decidedByOrder = (merged.decidedByOrder ?? 0) + r.decidedByOrder;
+    for (const [method, n] of Object.entries(r.decidedBy ?? {}) as Array<[KeyMethod, number]>)
+      merged.decidedBy = { ...merged.decidedBy, [method]: (merged.decidedBy?.[method] ?? 0) + n };
+    if (r.searchMs) merged.searchMs = [...(merged.searchMs ?? []), ...r.searchMs];
   }
   merged.failures = merged.failures.slice(0, maxFailures);
   merged.valid = merged.failures.length > 0 ? false : merged.unknown.length > 0 ? 'unknown' : true;

@@ -39,6 +39,14 @@ export interface Model<S> {
   writtenValue?(op: LinOp): S | undefined;
   /** The value a completed op definitely saw in the state (a read's result, a cas's expectation). */
   observedValue?(op: LinOp): S | undefined;
+  /**
+   * True when an op that takes `state` to `next` may be placed at the first moment it can without
+   * losing any linearization: every other way to go on from here is possible after it too. The
+   * search then tries no alternative to it at that point.
+   */
+  placeNow?(state: S, next: S): boolean;
+  /** The state as a person should see it in a failure report, when `S` is an abstraction of it. */
+  show?(state: S): unknown;
 }
 
 /** Equality of JSON values (register values are usually numbers or strings). */
