@@ -14,7 +14,7 @@ import { ConfigError } from '../lib/errors.js';
 export const SYSTEM_EVENTS = [
   /** The failover manager gave up on the leader (`leader`: who, `silentMs`: for how long it was not heard from). */
   'leader-declared-dead',
-  /** A node now leads (`node`; `epoch`: its epoch or term; `detectionMs`, `promotionMs`, `unreachableMs`). */
+  /** A node now leads (`node`; `from`: the old leader; `epoch`: its epoch or term; `detectionMs`, `promotionMs`, `unreachableMs`, `oldLeader`). */
   'promoted',
   /** A follower now replicates from `upstream` (`node`). */
   'repointed',
@@ -42,8 +42,12 @@ export const SystemEventSchema = z
     timeMs: z.number().finite().positive().optional(),
     /** The node the event is about: promoted, repointed, fenced, rewound. */
     node: z.string().min(1).max(64).optional(),
-    /** The leader declared dead, or the one a node was repointed away from. */
+    /** The leader declared dead (`leader-declared-dead`). */
     leader: z.string().min(1).max(64).optional(),
+    /** The old leader a promotion replaced (`promoted`): the report judges the failover needed or needless by it. */
+    from: z.string().min(1).max(64).optional(),
+    /** Whether the old leader still answered at its own address (its clients' link) when its failover began. */
+    oldLeader: z.looseObject({ answered: z.boolean() }).optional(),
     /** The new leader's epoch or term (`promoted`), when the system has one. */
     epoch: z.number().int().nonnegative().optional(),
     /** How long the leader went unheard before it was declared dead. */

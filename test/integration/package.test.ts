@@ -13,6 +13,16 @@ import { projectRoot } from '../../src/lib/paths.js';
 import { stateRoot } from '../helpers/cluster.js';
 
 const dir = () => path.join(stateRoot(), `package-${process.pid}`);
+/** The Redis example needs redis-server (CI installs it; elsewhere the case is skipped, saying why). */
+const hasRedis = (() => {
+  try {
+    execFileSync('redis-server', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    console.warn('package test: redis-server is not installed, so the redis-primary example case is skipped (apt-get install redis-server)');
+    return false;
+  }
+})();
 const project = () => path.join(dir(), 'project');
 const env = () => ({ ...process.env, REPLAB_RUN_STATE_ROOT: path.join(stateRoot(), 'package-runs') });
 
@@ -108,6 +118,85 @@ describe('replab installed from its tarball', () => {
     expect(junit).toMatch(/<testsuites name="replab mine" tests="10" failures="0"/);
     expect(await fsp.readFile(path.join(project(), 'summary.md'), 'utf8')).toMatch(/^## replab: mine — PASSED/);
   }, 120_000);
+
+  it.skipIf(!hasRedis)(
+    'gates a system replab does not ship (docs/examples/redis-primary.mjs: Redis failing over by itself), its failovers in the report, nothing left behind',
+    async () => {
+      await fsp.copyFile(path.join(projectRoot(), 'docs', 'examples', 'redis-primary.mjs'), path.join(project(), 'redis-primary.mjs'));
+      await fsp.writeFile(
+        path.join(project(), 'redis-cluster.yaml'),
+        [
+          'name: redis-primary',
+          'system: ./redis-primary.mjs',
+          'nodes: [{id: n1}, {id: n2}, {id: n3}]',
+          'failover: {heartbeatMs: 200, failoverTimeoutMs: 1500, leaseMs: 700}',
+          'settings: {waitTimeoutMs: 1000, appendfsync: everysec}',
+          '',
+        ].join('\n'),
+      );
+      // The primary cut from its replicas and from the module's failover loop while clients still
+      // write to it: async acknowledges writes the promoted replica never gets (a control that
+      // must find them); waiting for every replica acknowledges none of those.
+      await fsp.writeFile(
+        path.join(project(), 'redis-suite.yaml'),
+        [
+          'name: redis-primary',
+          'cluster: ./redis-cluster.yaml',
+          'workload: set',
+          'workloadOverrides: {concurrency: 4, rateOpsPerSec: 150, timeoutMs: 2000}',
+          'durationSec: 10',
+          'nemesis:',
+          '  - {fault: partition, target: leader, cut: [repl, monitor], at: 2s, for: 5s}',
+          'modes:',
+          '  - {name: async, replication: {mode: async}, control: true, gate: [lostAcked > 0]}',
+          '  - {name: sync, replication: {mode: sync}, gate: [lostAcked == 0]}',
+          '',
+        ].join('\n'),
+      );
+      const states = env().REPLAB_RUN_STATE_ROOT;
+      const r = await npx(['run', 'redis-suite.yaml', '--gate', '--reports', 'reports-redis'], 300_000);
+      expect(r.code, r.stderr.slice(-3000)).toBe(0);
+      const runs = (await fsp.readdir(path.join(project(), 'reports-redis'))).filter((f) => f.endsWith('-redis-primary'));
+      const runDir = path.join(project(), 'reports-redis', runs.sort().at(-1)!);
+      // The module's own failover loop reported through options.events; the report shows it.
+      const events = (await fsp.readFile(path.join(runDir, 'sync-seed1', 'events.jsonl'), 'utf8'))
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
+      expect(events.find((e: { event: string }) => e.event === 'promoted')).toMatchObject({ from: 'n1', epoch: 2 });
+      const html = await fsp.readFile(path.join(runDir, 'report.html'), 'utf8');
+      expect(html).not.toContain('No failover in this run');
+      expect(html).toContain('data-need="needed"');
+      expect(html).toContain('Redis, no Sentinel: SET + WAIT 2 (1000 ms; info when fewer answer); appendfsync everysec');
+      expect(html).toContain('lag (bytes)');
+      const results = JSON.parse(await fsp.readFile(path.join(runDir, 'results.json'), 'utf8'));
+      for (const run of results.runs) expect(run.splitBrainWrites, run.mode).toBeNull();
+      expect(results.runs.find((x: { mode: string }) => x.mode === 'async').lostAcked).toBeGreaterThan(0);
+      // A setting the module's schema refuses is named at load, and nothing is started.
+      await fsp.writeFile(
+        path.join(project(), 'redis-bad.yaml'),
+        (await fsp.readFile(path.join(project(), 'redis-cluster.yaml'), 'utf8')).replace('everysec', 'sometimes'),
+      );
+      await fsp.writeFile(path.join(project(), 'redis-bad-suite.yaml'), 'cluster: ./redis-bad.yaml\nworkload: set\ndurationSec: 2\nmodes: [{name: a}]\n');
+      const bad = await npx(['run', 'redis-bad-suite.yaml', '--reports', 'reports-redis-bad']);
+      expect(bad.code, bad.stderr).toBe(2);
+      expect(bad.stderr).toMatch(/settings\.appendfsync: expected one of always, everysec, no, got a string \("sometimes"\)/);
+      // A module that fails while starting (a redis-server that does not exist) leaves no state folder behind.
+      await fsp.writeFile(
+        path.join(project(), 'redis-nobin.yaml'),
+        (await fsp.readFile(path.join(project(), 'redis-cluster.yaml'), 'utf8')).replace(
+          'waitTimeoutMs: 1000',
+          'waitTimeoutMs: 1000, redisServer: /nonexistent/redis-server',
+        ),
+      );
+      await fsp.writeFile(path.join(project(), 'redis-nobin-suite.yaml'), 'cluster: ./redis-nobin.yaml\nworkload: set\ndurationSec: 2\nmodes: [{name: a}]\n');
+      const nobin = await npx(['run', 'redis-nobin-suite.yaml', '--reports', 'reports-redis-nobin'], 120_000);
+      expect(nobin.code, nobin.stderr).toBe(2);
+      expect(nobin.stderr).toMatch(/system module \S+redis-primary\.mjs: up\(\) failed: redis-server n1 did not answer PING/);
+      expect((await fsp.readdir(states).catch(() => [] as string[])).filter((f) => f.startsWith('replab-run-'))).toEqual([]);
+    },
+    400_000,
+  );
 
   it('cluster up by name and the proxy work from the installed package', async () => {
     const stateDir = path.join(dir(), 'clusters');

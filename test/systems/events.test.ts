@@ -49,17 +49,20 @@ describe('RunEvents', () => {
 
 describe("Patroni's log as events", () => {
   it('reads promotions and demotions with their node and local time, oldest first; other lines are not events', () => {
-    const events = patroniEvents({
-      n1: [
-        '2026-12-04 14:20:51,079 INFO: no action. I am (n1), the leader with the lock',
-        '2026-12-04 14:21:40,500 INFO: demoting self because DCS is not accessible and I was a leader',
-      ].join('\n'),
-      n2: [
-        '2026-12-04 14:21:47,691 INFO: promoted self to leader by acquiring session lock',
-        '2026-12-04 14:21:48,000 INFO: cleared rewind state after becoming the leader',
-        'not a log line',
-      ].join('\n'),
-    });
+    const events = patroniEvents(
+      {
+        n1: [
+          '2026-12-04 14:20:51,079 INFO: no action. I am (n1), the leader with the lock',
+          '2026-12-04 14:21:40,500 INFO: demoting self because DCS is not accessible and I was a leader',
+        ].join('\n'),
+        n2: [
+          '2026-12-04 14:21:47,691 INFO: promoted self to leader by acquiring session lock',
+          '2026-12-04 14:21:48,000 INFO: cleared rewind state after becoming the leader',
+          'not a log line',
+        ].join('\n'),
+      },
+      'n1',
+    );
     expect(events).toEqual([
       {
         event: 'fenced',
@@ -67,7 +70,7 @@ describe("Patroni's log as events", () => {
         timeMs: new Date(2026, 11, 4, 14, 21, 40, 500).getTime(),
         how: 'Patroni demoted it: DCS is not accessible and I was a leader',
       },
-      { event: 'promoted', node: 'n2', timeMs: new Date(2026, 11, 4, 14, 21, 47, 691).getTime(), by: 'patroni' },
+      { event: 'promoted', node: 'n2', from: 'n1', timeMs: new Date(2026, 11, 4, 14, 21, 47, 691).getTime(), by: 'patroni' },
     ]);
   });
 });

@@ -11,8 +11,12 @@ const LINE = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2}),(\d{3}) \w+: (.*)
 const PROMOTED = /^promoted self to leader/;
 const DEMOTED = /^demot(?:ing|ed) self(?: because)? ?(.*)$/;
 
-/** Every promotion and demotion in the nodes' Patroni logs (`logs`: node id → log text), oldest first. */
-export function patroniEvents(logs: Record<string, string>): SystemEvent[] {
+/**
+ * Every promotion and demotion in the nodes' Patroni logs (`logs`: node id → log text), oldest
+ * first. Each promotion names the leader it replaced (`from`): the one before it, `firstLeader`
+ * (the node that bootstrapped the cluster) for the first.
+ */
+export function patroniEvents(logs: Record<string, string>, firstLeader: string): SystemEvent[] {
   const out: Array<SystemEvent & { timeMs: number }> = [];
   for (const [node, text] of Object.entries(logs)) {
     for (const line of text.split('\n')) {
@@ -28,5 +32,12 @@ export function patroniEvents(logs: Record<string, string>): SystemEvent[] {
       }
     }
   }
-  return out.sort((a, b) => a.timeMs - b.timeMs);
+  out.sort((a, b) => a.timeMs - b.timeMs);
+  let leader = firstLeader;
+  for (const e of out) {
+    if (e.event !== 'promoted') continue;
+    e.from = leader;
+    leader = e.node!;
+  }
+  return out;
 }

@@ -476,7 +476,7 @@ export class PostgresSystem implements SystemUnderTest {
     // Patroni decides failovers in its own processes; their logs are the record, read once they stopped.
     const patroniLogs: Record<string, string> = {};
     for (const n of this.nodes) patroniLogs[n.id] = await fsp.readFile(n.logFile, 'utf8').catch(() => '');
-    for (const e of patroniEvents(patroniLogs)) this.events.emit(e);
+    for (const e of patroniEvents(patroniLogs, this.nodes[0]!.id)) this.events.emit(e);
     return Object.fromEntries(this.nodes.map((n) => [n.id, NO_EVIDENCE]));
   }
 }

@@ -396,7 +396,7 @@ export class RedisSystem implements SystemUnderTest {
     for (const s of this.sentinels) sentinelLogs[s.id] = await fsp.readFile(s.logFile, 'utf8').catch(() => '');
     const byAddr = new Map(this.addrs().map((a) => [a.announced, a.id]));
     const failovers = failoversFromLogs(sentinelLogs, (addr) => byAddr.get(addr));
-    for (const f of failovers) this.events.emit({ event: 'promoted', timeMs: f.atMs, node: f.to, leader: f.from, sentinels: f.sentinels });
+    for (const f of failovers) this.events.emit({ event: 'promoted', timeMs: f.atMs, node: f.to, from: f.from, sentinels: f.sentinels });
     // The report shows these per node: where the lost inserts went goes with them.
     return Object.fromEntries(
       this.nodes.map((n, i) => [n.id, `${NO_LOG.replace('<node>', n.id)}${evidence ? `; ${aofSentence(evidence, n.id, i === 0)}` : ''}`]),
