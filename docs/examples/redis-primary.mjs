@@ -281,7 +281,7 @@ export async function up(spec, options) {
     dataClient: async () => dataClient(),
     lag: async () => {
       const rep = await replication(primary);
-      if (!rep || rep.role !== 'master') return undefined;
+      if (rep?.role !== 'master') return undefined;
       return ids
         .filter((id) => id !== primary)
         .map((id) => {
