@@ -152,7 +152,7 @@ export function checkLinearizable<S>(history: PairedHistory, model: Model<S>, op
       }
     }
     if (model.name === 'register') {
-      // Read/write keys with distinct written values: decided from the read-mapping (reads-from.ts).
+      // Read/write/cas keys with distinct written values: decided from the read-mapping (reads-from.ts).
       const v = decideRegisterReadsFrom(key, pairs, model as Model<unknown>);
       if (v.kind !== 'undecided') {
         result.keys++;

@@ -198,92 +198,190 @@ export function kvReadsFrom(pairs: readonly OpPair[]): ReadsFromPlan {
 
 export type RegisterVerdict = { kind: 'ok' } | { kind: 'undecided'; why: string } | { kind: 'illegal'; op: OpPair; state: unknown; message: string };
 
-/** A written value (or the initial one) with the ops that read it. */
+/** A written value (or the initial one): its creator, the reads of it, and the cas that replaced it. */
 interface Cluster {
-  write: OpPair | null;
+  value: unknown;
+  /** The write or cas that wrote it; null for the initial value. */
+  creator: OpPair | null;
+  /** The creator's place in the key's pairs (-1 for the initial value). */
+  index: number;
   reads: OpPair[];
+  /** The one successful cas that expected this value, if any: the value's stretch ends with it. */
+  next: OpPair | null;
+}
+
+/** Clusters linked by cas, from a write (or the initial value) on: they take effect one after another, as one stretch. */
+interface Chain {
+  clusters: Cluster[];
+  /** Earliest return and latest invocation among the chain's ops. */
+  minRet: number;
+  maxInv: number;
 }
 
 /**
- * Decides a read/write register key whose written values are all distinct, without a search
- * (Gibbons & Korach's zones for a register with a known read-mapping).
+ * Decides a read/write/cas register key whose written values are all distinct, without a search
+ * (Gibbons & Korach's zones for a register with a known read-mapping, extended to cas).
  *
- * Each value's write and the reads of it form a cluster that must take effect as one contiguous
- * stretch (the value is written once, so nothing may overwrite it between its write and its last
- * read). A cluster whose earliest return comes before its latest invocation must stretch at least
- * over that gap (a forward zone); otherwise it fits at a single instant between the two (a
- * backward zone). The key is linearizable exactly when every read returns after its write was
- * invoked, no two forward zones overlap, and no backward zone lies wholly inside a forward one. An
- * indeterminate write is placed only when read (before its first read returned), as in
- * kvReadsFrom. Keys with cas, repeated values, a write of the initial value or writes ordered by the
- * final log are left to the search.
+ * Each value's writer and the ops that saw it (reads of it, and the cas that expected it) form a
+ * cluster that takes effect as one contiguous stretch: the value is written once, so nothing may
+ * overwrite it between its write and its last observer. A successful cas both ends the stretch of
+ * the value it expected (at most one cas can: the value never comes back) and starts the stretch
+ * of the value it wrote, so the clusters a cas links follow each other directly: a chain, from a
+ * plain write (or the initial value) through every cas that followed, is one stretch too, its
+ * inner order fixed. Whether that order fits real time is checked by placing every op of the chain
+ * as early as its predecessors allow. Then chains are what clusters are in Gibbons & Korach: a
+ * chain whose earliest return comes before its latest invocation must stretch at least over that
+ * gap (a forward zone); otherwise it fits at a single instant between the two (a backward zone).
+ * The key is linearizable exactly when every chain fits its own order, no two forward zones
+ * overlap, and no backward zone lies wholly inside a forward one.
+ *
+ * Indeterminate writes and cas are settled as in kvReadsFrom: one whose value some op saw
+ * happened (and a cas that happened saw its expected value, so that value's writer happened too);
+ * one whose value nobody saw is dropped, since "it never happened" breaks nothing. A cas that
+ * failed is not in `pairs` (linearizable.ts drops it). Keys with repeated values, a write of the
+ * initial value, a cas not shaped [expected, new], or writes ordered by the final log are left to
+ * the search.
  */
 export function decideRegisterReadsFrom(key: string, pairs: readonly OpPair[], model: Model<unknown>): RegisterVerdict {
-  if (pairs.some((p) => p.invoke.f !== 'read' && p.invoke.f !== 'write')) return { kind: 'undecided', why: 'the key has cas' };
   // Writes the final log orders (evidence.ts) add constraints zones do not express.
   if (pairs.some((p) => typeof p.invoke.logLsn === 'number')) return { kind: 'undecided', why: 'the final log orders some writes' };
-  const initialKey = model.stateKey(model.init());
-  const clusters = new Map<unknown, Cluster>([[initialKey, { write: null, reads: [] }]]);
+  const vk = (v: unknown) => model.stateKey(v);
+  const isCas = (p: OpPair) => p.invoke.f === 'cas';
+  const casPair = (p: OpPair) => p.invoke.value as [unknown, unknown];
+  const ok = (p: OpPair) => p.complete?.type === 'ok';
   for (const p of pairs) {
-    if (p.invoke.f !== 'write') continue;
-    const k = model.stateKey(p.invoke.value);
+    const f = p.invoke.f;
+    if (f !== 'read' && f !== 'write' && f !== 'cas') return { kind: 'undecided', why: `the key has ${f}` };
+    if (f === 'cas' && !(Array.isArray(p.invoke.value) && p.invoke.value.length === 2)) return { kind: 'undecided', why: 'a cas is not [expected, new]' };
+  }
+  const written = (p: OpPair) => (isCas(p) ? casPair(p)[1] : p.invoke.value);
+  const clusters = new Map<unknown, Cluster>([[vk(model.init()), { value: model.init(), creator: null, index: -1, reads: [], next: null }]]);
+  for (let i = 0; i < pairs.length; i++) {
+    const p = pairs[i]!;
+    if (p.invoke.f === 'read') continue;
+    const k = vk(written(p));
     if (clusters.has(k)) return { kind: 'undecided', why: 'written values repeat or equal the initial value' };
-    clusters.set(k, { write: p, reads: [] });
+    clusters.set(k, { value: written(p), creator: p, index: i, reads: [], next: null });
   }
   const shown = (v: unknown) => JSON.stringify(v ?? null);
-  const who = (p: OpPair) => `process ${shown(p.invoke.process)}'s ${p.invoke.f}`;
+  const who = (p: OpPair) => `process ${shown(p.invoke.process)}'s ${p.invoke.f}${isCas(p) ? ` ${shown(p.invoke.value)}` : ''}`;
   const span = (p: OpPair) => `history index ${p.invoke.index}–${p.complete?.index ?? '?'}`;
-  for (const r of pairs) {
-    if (r.invoke.f !== 'read' || r.complete?.type !== 'ok') continue;
-    const c = clusters.get(model.stateKey(r.complete.value));
+  const illegal = (op: OpPair, state: unknown, why: string): RegisterVerdict => ({ kind: 'illegal', op, state, message: `key ${shown(key)}: ${why}` });
+
+  // What certainly happened: every ok op, and (transitively) each indeterminate one whose value was
+  // seen. Ops go by their place in `pairs` (a Set of objects costs a hash per object).
+  const happened = new Uint8Array(pairs.length);
+  const seen = new Set<unknown>();
+  const pendingBy = new Map<unknown, number>();
+  const work: number[] = [];
+  pairs.forEach((p, i) => {
+    if (ok(p)) work.push(i);
+    else if (p.invoke.f !== 'read') pendingBy.set(vk(written(p)), i);
+  });
+  const see = (v: unknown) => {
+    const k = vk(v);
+    if (seen.has(k)) return;
+    seen.add(k);
+    const i = pendingBy.get(k);
+    if (i !== undefined) work.push(i);
+  };
+  while (work.length > 0) {
+    const i = work.pop()!;
+    if (happened[i]) continue;
+    happened[i] = 1;
+    const p = pairs[i]!;
+    if (p.invoke.f === 'read') see(p.complete!.value);
+    else if (isCas(p)) see(casPair(p)[0]);
+  }
+  const creatorHappened = (c: Cluster) => c.creator === null || happened[c.index] === 1;
+  // The observers of each value, each checked against its writer.
+  for (let i = 0; i < pairs.length; i++) {
+    const p = pairs[i]!;
+    if (!happened[i] || p.invoke.f === 'write') continue;
+    const v = p.invoke.f === 'read' ? p.complete!.value : casPair(p)[0];
+    const c = clusters.get(vk(v));
     if (!c)
-      return {
-        kind: 'illegal',
-        op: r,
-        state: null,
-        message: `key ${shown(key)}: ${who(r)} of ${shown(r.complete.value)} (${span(r)}) saw a value never written`,
-      };
-    if (c.write && r.completePos! < c.write.invokePos)
-      return {
-        kind: 'illegal',
-        op: r,
-        state: null,
-        message: `key ${shown(key)}: ${who(r)} of ${shown(r.complete.value)} (${span(r)}) returned before that value's write (${span(c.write)}) was invoked`,
-      };
-    c.reads.push(r);
+      return illegal(
+        p,
+        null,
+        p.invoke.f === 'read'
+          ? `${who(p)} of ${shown(v)} (${span(p)}) saw a value never written`
+          : `${who(p)} (${span(p)}) expected ${shown(v)}, a value never written`,
+      );
+    if (c.creator && p.completePos !== undefined && ok(p) && p.completePos < c.creator.invokePos)
+      return illegal(p, null, `${who(p)} (${span(p)}) returned before ${shown(v)}'s write, ${who(c.creator)} (${span(c.creator)}), was invoked`);
+    if (p.invoke.f === 'read') c.reads.push(p);
+    else if (c.next) return illegal(p, v, `${who(c.next)} (${span(c.next)}) and ${who(p)} (${span(p)}) both replaced ${shown(v)}, which was written once`);
+    else c.next = p;
   }
-  interface Zone {
-    c: Cluster;
-    /** Earliest return and latest invocation among the cluster's ops. */
-    minRet: number;
-    maxInv: number;
-  }
-  const forward: Zone[] = [];
-  const backward: Zone[] = [];
-  for (const c of clusters.values()) {
-    // An unread write that may never have happened constrains nothing; the initial value is
-    // "written" before everything.
-    if (c.reads.length === 0 && c.write?.complete?.type !== 'ok') continue;
-    let minRet = c.write ? (c.write.complete?.type === 'ok' ? c.write.completePos! : Infinity) : -Infinity;
-    let maxInv = c.write ? c.write.invokePos : -Infinity;
-    for (const r of c.reads) {
-      minRet = Math.min(minRet, r.completePos!);
-      maxInv = Math.max(maxInv, r.invokePos);
+
+  // Chains, from each value a plain write (or nothing) created; a cluster no chain reaches sits on a cycle of cas.
+  const retOf = (p: OpPair) => (ok(p) ? p.completePos! : Infinity);
+  const chains: Chain[] = [];
+  let reached = 0;
+  for (const head of clusters.values()) {
+    if (head.creator && (isCas(head.creator) || !creatorHappened(head))) continue;
+    const chain: Chain = { clusters: [], minRet: head.creator ? retOf(head.creator) : -Infinity, maxInv: head.creator ? head.creator.invokePos : -Infinity };
+    // Each op as early as the chain's order allows: `at` is the latest invocation it must follow.
+    let at = chain.maxInv;
+    let atOp = head.creator;
+    const follow = (p: OpPair, c: Cluster): RegisterVerdict | undefined => {
+      chain.minRet = Math.min(chain.minRet, retOf(p));
+      chain.maxInv = Math.max(chain.maxInv, p.invokePos);
+      if (atOp && retOf(p) < at)
+        return illegal(
+          p,
+          c.value,
+          `${who(p)} (${span(p)}) returned before ${who(atOp)} (${span(atOp)}) was invoked, yet the values read and written put it after that op`,
+        );
+      return undefined;
+    };
+    for (let c: Cluster | undefined = head; c; ) {
+      chain.clusters.push(c);
+      reached++;
+      let latest = at;
+      let latestOp = atOp;
+      for (const r of c.reads) {
+        const bad = follow(r, c);
+        if (bad) return bad;
+        if (r.invokePos > latest) [latest, latestOp] = [r.invokePos, r];
+      }
+      [at, atOp] = [latest, latestOp];
+      const cas: OpPair | null = c.next;
+      if (!cas) break;
+      const bad = follow(cas, c);
+      if (bad) return bad;
+      if (cas.invokePos > at) [at, atOp] = [cas.invokePos, cas];
+      c = clusters.get(vk(casPair(cas)[1]));
     }
-    (minRet < maxInv ? forward : backward).push({ c, minRet, maxInv });
+    chains.push(chain);
   }
-  const value = (c: Cluster) => (c.write ? c.write.invoke.value : model.init());
-  forward.sort((a, b) => a.minRet - b.minRet);
+  const live = [...clusters.values()].filter(creatorHappened);
+  if (reached < live.length) {
+    const lost = live.find((c) => c.creator && isCas(c.creator) && !chains.some((ch) => ch.clusters.includes(c)))!;
+    return illegal(
+      lost.creator!,
+      lost.value,
+      `${who(lost.creator!)} (${span(lost.creator!)}) is on a cycle of cas, each expecting the value another one wrote`,
+    );
+  }
+
+  const forward = chains.filter((z) => z.minRet < z.maxInv).sort((a, b) => a.minRet - b.minRet);
+  const backward = chains.filter((z) => z.minRet >= z.maxInv);
+  const value = (z: Chain) => {
+    const first = shown(z.clusters[0]!.value);
+    return z.clusters.length === 1 ? first : `${first} (and the ${z.clusters.length - 1} value(s) cas wrote after it, in turn)`;
+  };
+  const opsOf = (z: Chain) => z.clusters.flatMap((c) => [...(c.creator ? [c.creator] : []), ...c.reads]);
   for (let i = 1; i < forward.length; i++) {
     const [a, b] = [forward[i - 1]!, forward[i]!];
     if (b.minRet < a.maxInv) {
-      const late = b.c.reads.find((r) => r.completePos === b.minRet) ?? b.c.write!;
-      return {
-        kind: 'illegal',
-        op: late,
-        state: value(a.c),
-        message: `key ${shown(key)}: ${shown(value(a.c))} must hold from history index ${indexAt(pairs, a.minRet)} to ${indexAt(pairs, a.maxInv)} and ${shown(value(b.c))} from ${indexAt(pairs, b.minRet)} to ${indexAt(pairs, b.maxInv)} (each has an op returning before another of its ops was invoked), and these overlap: ${who(late)} (${span(late)}) cannot be placed`,
-      };
+      const late = opsOf(b).find((p) => p.completePos === b.minRet)!;
+      return illegal(
+        late,
+        a.clusters[0]!.value,
+        `${value(a)} must hold from history index ${indexAt(pairs, a.minRet)} to ${indexAt(pairs, a.maxInv)} and ${value(b)} from ${indexAt(pairs, b.minRet)} to ${indexAt(pairs, b.maxInv)} (each has an op returning before another of its ops was invoked), and these overlap: ${who(late)} (${span(late)}) cannot be placed`,
+      );
     }
   }
   const starts = forward.map((z) => z.minRet);
@@ -292,13 +390,13 @@ export function decideRegisterReadsFrom(key: string, pairs: readonly OpPair[], m
     const i = countBelow(starts, z.maxInv) - 1;
     const f = forward[i];
     if (f && z.minRet < f.maxInv) {
-      const op = z.c.write ?? z.c.reads[0]!;
-      return {
-        kind: 'illegal',
+      const first = z.clusters[0]!;
+      const op = first.creator ?? first.reads[0]!;
+      return illegal(
         op,
-        state: value(f.c),
-        message: `key ${shown(key)}: ${shown(value(f.c))} must hold from history index ${indexAt(pairs, f.minRet)} to ${indexAt(pairs, f.maxInv)}, but ${who(op)} of ${shown(value(z.c))} (${span(op)})${z.c.reads.length && z.c.write ? ' and its reads' : ''} must take effect within that stretch`,
-      };
+        f.clusters[0]!.value,
+        `${value(f)} must hold from history index ${indexAt(pairs, f.minRet)} to ${indexAt(pairs, f.maxInv)}, but ${who(op)} of ${value(z)} (${span(op)})${first.reads.length && first.creator ? ' and its reads' : ''} must take effect within that stretch`,
+      );
     }
   }
   return { kind: 'ok' };

@@ -295,11 +295,160 @@ describe('register read-mapping (Gibbons–Korach zones) vs search', () => {
     expect(checkLinearizable(PairedHistory.of(inside), registerSearch).valid).toBe(false);
   });
 
-  it('keys with cas go to the search', () => {
+  it('keys with cas and distinct values are decided from the read-mapping, not searched', () => {
     const ops: Op[] = [
       { index: 0, time: 0, process: 0, type: 'invoke', f: 'cas', key: 'r', value: [null, 1] },
       { index: 1, time: 1, process: 0, type: 'ok', f: 'cas', key: 'r', value: [null, 1] },
     ];
-    expect(checkLinearizable(PairedHistory.of(ops), registerModel).decidedBy).toEqual({ search: 1 });
+    expect(checkLinearizable(PairedHistory.of(ops), registerModel).decidedBy).toEqual({ 'reads-from': 1 });
+  });
+});
+
+/** A register history from [process, type, f, value] events, one per index. */
+function reg(events: Array<[number, 'invoke' | 'ok' | 'info' | 'fail', 'read' | 'write' | 'cas', unknown]>): Op[] {
+  return events.map(([process, type, f, value], index) => ({ index, time: index, process, type, f, key: 'r', value }));
+}
+
+describe('register read-mapping with cas (chains of values) vs search', () => {
+  it('agrees with the search on 2,000 small read/write/cas histories, most with a read or a cas mutated', () => {
+    let illegal = 0;
+    for (let seed = 1; seed <= 2000; seed++) {
+      const ops = syntheticRegisterHistory({
+        keys: 1,
+        processesPerKey: 2 + (seed % 4),
+        ops: 8 + (seed % 24),
+        seed,
+        casProbability: 0.35,
+        infoProbability: 0.15,
+      });
+      const rng = new Rng(seed);
+      const reads = ops.filter((o) => o.type === 'ok' && o.f === 'read');
+      const cas = ops.filter((o) => o.f === 'cas' && (o.type === 'ok' || o.type === 'info'));
+      const values = ops.filter((o) => o.type === 'invoke' && o.f !== 'read').map((o) => (o.f === 'cas' ? (o.value as unknown[])[1] : o.value));
+      const mutation = seed % 5;
+      // 0: as generated; 1: a read of another written value; 2: a read of the initial value;
+      // 3: a cas expecting another written value (its invoke and completion alike); 4: an ok cas made indeterminate.
+      if (mutation === 1 && reads.length && values.length) reads[rng.int(reads.length)]!.value = values[rng.int(values.length)];
+      if (mutation === 2 && reads.length) reads[rng.int(reads.length)]!.value = null;
+      if (mutation === 3 && cas.length && values.length) {
+        const c = cas[rng.int(cas.length)]!;
+        const v = [values[rng.int(values.length)], (c.value as unknown[])[1]];
+        for (const o of ops) if (o.process === c.process && o.f === 'cas' && JSON.stringify(o.value) === JSON.stringify(c.value)) o.value = v;
+      }
+      if (mutation === 4) {
+        const okCas = cas.filter((o) => o.type === 'ok');
+        if (okCas.length) okCas[rng.int(okCas.length)]!.type = 'info';
+      }
+      const fast = checkLinearizable(PairedHistory.of(ops), registerModel);
+      const slow = checkLinearizable(PairedHistory.of(ops), registerSearch);
+      expect(fast.decidedBy, `seed ${seed}`).toEqual({ 'reads-from': 1 });
+      expect(fast.valid, `seed ${seed}: chains ${String(fast.valid)} (${fast.failures[0]?.message ?? ''}), search ${String(slow.valid)}`).toBe(slow.valid);
+      if (fast.valid === false) illegal++;
+    }
+    expect(illegal).toBeGreaterThan(300);
+  });
+
+  it('two cas that both replaced the same value are illegal', () => {
+    const ops = reg([
+      [0, 'invoke', 'write', 1],
+      [0, 'ok', 'write', 1],
+      [1, 'invoke', 'cas', [1, 2]],
+      [1, 'ok', 'cas', [1, 2]],
+      [2, 'invoke', 'cas', [1, 3]],
+      [2, 'ok', 'cas', [1, 3]],
+    ]);
+    const r = checkLinearizable(PairedHistory.of(ops), registerModel);
+    expect(r.valid).toBe(false);
+    expect(r.failures[0]!.method).toBe('reads-from');
+    expect(r.failures[0]!.message).toContain('both replaced 1, which was written once');
+    expect(checkLinearizable(PairedHistory.of(ops), registerSearch).valid).toBe(false);
+  });
+
+  it('a cas expecting a value nobody wrote is illegal, also when indeterminate but its own value was read', () => {
+    const okCas = reg([
+      [0, 'invoke', 'cas', [7, 1]],
+      [0, 'ok', 'cas', [7, 1]],
+    ]);
+    const a = checkLinearizable(PairedHistory.of(okCas), registerModel);
+    expect(a.failures[0]!.message).toContain('expected 7, a value never written');
+    const infoRead = reg([
+      [0, 'invoke', 'cas', [7, 1]],
+      [0, 'info', 'cas', [7, 1]],
+      [1, 'invoke', 'read', null],
+      [1, 'ok', 'read', 1],
+    ]);
+    expect(checkLinearizable(PairedHistory.of(infoRead), registerModel).valid).toBe(false);
+    expect(checkLinearizable(PairedHistory.of(infoRead), registerSearch).valid).toBe(false);
+    // Unread, the same indeterminate cas may never have happened.
+    const infoUnread = reg([
+      [0, 'invoke', 'cas', [7, 1]],
+      [0, 'info', 'cas', [7, 1]],
+    ]);
+    const c = checkLinearizable(PairedHistory.of(infoUnread), registerModel);
+    expect([c.valid, c.decidedBy]).toEqual([true, { 'reads-from': 1 }]);
+  });
+
+  it('cas that expect each other’s values form a cycle, which is illegal', () => {
+    const ops = reg([
+      [0, 'invoke', 'cas', [2, 1]],
+      [1, 'invoke', 'cas', [1, 2]],
+      [0, 'ok', 'cas', [2, 1]],
+      [1, 'ok', 'cas', [1, 2]],
+    ]);
+    const r = checkLinearizable(PairedHistory.of(ops), registerModel);
+    expect(r.valid).toBe(false);
+    expect(r.failures[0]!.message).toContain('cycle of cas');
+    expect(checkLinearizable(PairedHistory.of(ops), registerSearch).valid).toBe(false);
+  });
+
+  it('a chain whose order real time contradicts is illegal: a read of the cas’s value returned before a read of the value it replaced began', () => {
+    // 1's read (process 1) is invoked at index 6, after process 3 saw 2 (returned at index 5); the cas 1→2 must come between.
+    const ops = reg([
+      [0, 'invoke', 'write', 1],
+      [0, 'ok', 'write', 1],
+      [2, 'invoke', 'cas', [1, 2]],
+      [3, 'invoke', 'read', null],
+      [2, 'ok', 'cas', [1, 2]],
+      [3, 'ok', 'read', 2],
+      [1, 'invoke', 'read', null],
+      [1, 'ok', 'read', 1],
+    ]);
+    const r = checkLinearizable(PairedHistory.of(ops), registerModel);
+    expect(r.valid).toBe(false);
+    expect(r.failures[0]!.message).toContain('yet the values read and written put it after that op');
+    expect(checkLinearizable(PairedHistory.of(ops), registerSearch).valid).toBe(false);
+  });
+
+  it('a chain that must hold over a stretch another value must hold in too is illegal; apart in time it is fine', () => {
+    // 1 then 2 (by cas) must hold from index 1 to 8; 3's write and read are wholly inside.
+    const inside = reg([
+      [0, 'invoke', 'write', 1],
+      [0, 'ok', 'write', 1],
+      [1, 'invoke', 'cas', [1, 2]],
+      [1, 'ok', 'cas', [1, 2]],
+      [2, 'invoke', 'write', 3],
+      [2, 'ok', 'write', 3],
+      [3, 'invoke', 'read', null],
+      [3, 'ok', 'read', 3],
+      [4, 'invoke', 'read', null],
+      [4, 'ok', 'read', 2],
+    ]);
+    const a = checkLinearizable(PairedHistory.of(inside), registerModel);
+    expect(a.valid).toBe(false);
+    expect(a.failures[0]!.message).toContain('(and the 1 value(s) cas wrote after it, in turn)');
+    expect(checkLinearizable(PairedHistory.of(inside), registerSearch).valid).toBe(false);
+    const apart = reg([
+      [0, 'invoke', 'write', 1],
+      [0, 'ok', 'write', 1],
+      [1, 'invoke', 'cas', [1, 2]],
+      [1, 'ok', 'cas', [1, 2]],
+      [4, 'invoke', 'read', null],
+      [4, 'ok', 'read', 2],
+      [2, 'invoke', 'write', 3],
+      [2, 'ok', 'write', 3],
+      [3, 'invoke', 'read', null],
+      [3, 'ok', 'read', 3],
+    ]);
+    expect(checkLinearizable(PairedHistory.of(apart), registerModel).valid).toBe(true);
   });
 });
