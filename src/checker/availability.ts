@@ -29,23 +29,26 @@ export function checkAvailability({ pairs }: PairedHistory): AvailabilityResult 
     else info++;
   }
   const n = client.length || 1;
-  const writeTimes = client
-    .filter((p) => WRITE_FS.has(p.invoke.f) && p.complete?.type === 'ok')
-    .map((p) => p.complete!.time)
-    .sort((a, b) => a - b);
+  // A typed array sorts numbers natively: at a million writes, far faster than a comparator.
+  const writeTimes = Float64Array.from(
+    client.filter((p) => WRITE_FS.has(p.invoke.f) && p.complete?.type === 'ok'),
+    (p) => p.complete!.time,
+  ).sort();
   let outage = 0;
   let window: AvailabilityResult['outageWindow'] = null;
   if (client.length > 0 && client.some((p) => WRITE_FS.has(p.invoke.f))) {
     const start = client[0]!.invoke.time;
     let end = start;
     for (const p of client) end = Math.max(end, (p.complete ?? p.invoke).time);
-    const points = [start, ...writeTimes, end];
-    for (let i = 1; i < points.length; i++) {
-      const gap = points[i]! - points[i - 1]!;
-      if (gap > outage) {
-        outage = gap;
-        window = { fromTime: points[i - 1]!, toTime: points[i]! };
+    // The gaps between the start, each successful write and the end, in time order.
+    let prev = start;
+    for (let i = 0; i <= writeTimes.length; i++) {
+      const t = i < writeTimes.length ? writeTimes[i]! : end;
+      if (t - prev > outage) {
+        outage = t - prev;
+        window = { fromTime: prev, toTime: t };
       }
+      prev = t;
     }
   }
   return { ops: client.length, ok, fail, info, okShare: ok / n, failShare: fail / n, infoShare: info / n, outageMs: outage / 1e6, outageWindow: window };

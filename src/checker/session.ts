@@ -192,18 +192,20 @@ export function checkSessions(history: PairedHistory, options: SessionCheckOptio
     (p): p is ClientPair => isClientPair(p) && (p.invoke.f === 'read' || p.invoke.f === 'write') && typeof p.invoke.key === 'string',
   );
   const catalog = catalogWrites(relevant, history.ops);
+  const writeAt = catalog.writeAt;
   const orders = buildKeyOrders(catalog.writes);
   const acks = catalog.writes.filter((w) => w.status === 'ok' && w.rank > 0).sort((a, b) => a.pair.completePos! - b.pair.completePos!);
   const judge = new Judge(options.maxViolations ?? 50, catalog);
   let nextAck = 0;
-  for (const p of relevant) {
+  for (let i = 0; i < relevant.length; i++) {
+    const p = relevant[i]!;
     // Every write acknowledged before this invocation counts against the reads invoked from here on.
     while (nextAck < acks.length && acks[nextAck]!.pair.completePos! < p.invokePos) {
       const w = acks[nextAck++]!;
       orders.get(w.key)!.add(w.rank, options.overwrittenAtNs?.(w.pair.invoke) ?? w.pair.complete!.time);
     }
     const session = judge.session(p.invoke.process);
-    if (p.invoke.f === 'write') judge.write(session, catalog.byPair.get(p)!);
+    if (p.invoke.f === 'write') judge.write(session, writeAt[i]!);
     else if (p.complete?.type === 'ok') judge.read(session, p, orders);
   }
   return judge.result();
@@ -211,24 +213,26 @@ export function checkSessions(history: PairedHistory, options: SessionCheckOptio
 
 interface Catalog {
   writes: Write[];
-  byPair: Map<ClientPair, Write>;
+  /** Each relevant op's write, by its place among the relevant ops (undefined for reads). */
+  writeAt: Array<Write | undefined>;
   /** key → value name (valueName) → the first write that wrote it. */
-  byValue: Map<string, Map<string, Write>>;
+  byValue: Map<string, Map<unknown, Write>>;
   deletedKeys: Set<string>;
   duplicateValue: number;
 }
 
 function catalogWrites(relevant: ClientPair[], history: readonly Op[]): Catalog {
-  const c: Catalog = { writes: [], byPair: new Map(), byValue: new Map(), deletedKeys: new Set(), duplicateValue: 0 };
+  const c: Catalog = { writes: [], writeAt: new Array(relevant.length), byValue: new Map(), deletedKeys: new Set(), duplicateValue: 0 };
   for (const op of history) if (op.f === 'delete' && op.type === 'invoke' && typeof op.key === 'string') c.deletedKeys.add(op.key);
-  for (const p of relevant) {
+  for (let i = 0; i < relevant.length; i++) {
+    const p = relevant[i]!;
     if (p.invoke.f !== 'write') continue;
     const key = p.invoke.key!;
     const done = p.complete?.type;
     const status = done === 'ok' || done === 'fail' ? done : 'info';
     const w: Write = { pair: p, key, value: p.invoke.value, status, pos: status === 'fail' ? undefined : positionOf(p), rank: 0 };
     c.writes.push(w);
-    c.byPair.set(p, w);
+    c.writeAt[i] = w;
     const values = bucket(c.byValue, key, newValueNames);
     const name = valueName(w.value);
     if (values.has(name)) c.duplicateValue++;
@@ -244,9 +248,13 @@ function positionOf(p: ClientPair): number | undefined {
   return p.complete?.type === 'ok' && typeof p.complete.lsn === 'number' ? p.complete.lsn : undefined;
 }
 
-/** A map key naming a value: strings as they are (the common case, no copy), others as JSON behind a NUL no string value starts with in practice. */
-function valueName(v: unknown): string {
-  return typeof v === 'string' ? v : `\u0000${JSON.stringify(v)}`;
+/**
+ * A map key naming a value: strings, numbers, booleans and null as they are (a Map tells 1 from
+ * "1"; no copy, no serialising at millions of writes), arrays and objects as JSON behind a NUL no
+ * string value starts with in practice.
+ */
+function valueName(v: unknown): unknown {
+  return typeof v === 'object' && v !== null ? `\u0000${JSON.stringify(v)}` : v;
 }
 
 /**
@@ -324,7 +332,7 @@ type PolicySamples = Samples & { okReads: number; violations: number };
 type NodeSamples = Samples & { okReads: number };
 
 // Made once per session, policy or node, so the per-op path allocates no closures.
-const newValueNames = (): Map<string, Write> => new Map();
+const newValueNames = (): Map<unknown, Write> => new Map();
 const newSession = (): SessionState => ({ ownWrites: new Map(), reads: new Map(), lastWrite: undefined, lastRead: undefined });
 const newPolicySamples = (): PolicySamples => ({ versions: [], ms: [], okReads: 0, violations: 0 });
 const newNodeSamples = (): NodeSamples => ({ versions: [], ms: [], okReads: 0 });

@@ -11,6 +11,7 @@
  * gives; 1e308 and -1e308 made outages Infinity), and a completion is not before its invoke;
  * `index`, `lsn` and `epoch` are whole numbers in the same range.
  */
+import { isAscii } from 'node:buffer';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { toError } from '../lib/errors.js';
@@ -154,6 +155,10 @@ function nestsDeeper(v: object, levels: number): boolean {
 /**
  * Streams a history file in batches of validated ops (one batch per 1 MiB read). Lines are split
  * by hand, and ops travel in batches rather than one promise each: both matter at millions of ops.
+ * Lines are cut from the bytes (a newline byte is never inside a UTF-8 sequence) and each chunk's
+ * whole lines decoded once; a chunk of ASCII only, the usual case, is decoded as Latin-1, which
+ * gives the same string for ASCII at a fraction of UTF-8 decoding's cost (at 200 MB, ~0.2 s
+ * against ~1 s).
  */
 export async function* readHistoryBatches(file: string): AsyncGenerator<Op[]> {
   const validator = new HistoryValidator(file);
@@ -161,23 +166,30 @@ export async function* readHistoryBatches(file: string): AsyncGenerator<Op[]> {
     throw new HistoryError(`${file}: cannot read history (${e.code ?? e.message})`);
   });
   if (st.isDirectory()) throw new HistoryError(`${file}: is a directory, not a history file`);
-  const stream = createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 20 });
+  const stream = createReadStream(file, { highWaterMark: 1 << 20 });
   await new Promise<void>((resolve, reject) => {
     stream.once('open', () => resolve());
     stream.once('error', (e: NodeJS.ErrnoException) => reject(new HistoryError(`${file}: cannot read history (${e.code ?? e.message})`)));
   });
-  let rest = '';
+  let rest: Buffer | undefined;
   let n = 0;
   const chunks = (async function* () {
     try {
-      // With an encoding set, every chunk is a string.
-      for await (const chunk of stream) yield String(chunk);
+      // Without an encoding, every chunk is a Buffer.
+      for await (const chunk of stream) yield chunk as Buffer;
     } catch (e: unknown) {
       throw new HistoryError(`${file}: cannot read history (${errnoCode(e) ?? toError(e).message})`);
     }
   })();
   for await (const chunk of chunks) {
-    const text = rest + chunk;
+    const bytes = rest?.length ? Buffer.concat([rest, chunk]) : chunk;
+    const lastNl = bytes.lastIndexOf(NEWLINE);
+    if (lastNl < 0) {
+      rest = bytes;
+      continue;
+    }
+    const text = decode(bytes, lastNl + 1);
+    rest = bytes.subarray(lastNl + 1);
     const batch: Op[] = [];
     let start = 0;
     for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', start)) {
@@ -185,11 +197,18 @@ export async function* readHistoryBatches(file: string): AsyncGenerator<Op[]> {
       if (op) batch.push(op);
       start = nl + 1;
     }
-    rest = text.slice(start);
     if (batch.length) yield batch;
   }
-  const last = rest.length > 0 ? validator.parseLine(rest, n + 1) : undefined;
+  const last = rest && rest.length > 0 ? validator.parseLine(decode(rest, rest.length), n + 1) : undefined;
   if (last) yield [last];
+}
+
+const NEWLINE = 0x0a;
+
+/** The first `end` bytes as text: Latin-1 when they are all ASCII (the same string, decoded far faster), else UTF-8. */
+function decode(bytes: Buffer, end: number): string {
+  const head = bytes.subarray(0, end);
+  return isAscii(head) ? head.toString('latin1') : head.toString('utf8');
 }
 
 /** Streams a history file op by op. */

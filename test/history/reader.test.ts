@@ -31,6 +31,37 @@ describe('history reader', () => {
     );
   });
 
+  it('reads non-ASCII values whole where a 1 MiB read cuts a character in two, and a last line with no newline', async () => {
+    // Lines are cut from bytes, and ASCII-only chunks decoded apart from the others: a character
+    // split between two reads must still come out whole, with its line number right.
+    const value = 'é日本€😀';
+    const line = (i: number, type: string) => `${JSON.stringify({ index: i, time: i, process: 0, type, f: 'write', key: 'ключ', value: `${value}${i}` })}\n`;
+    const lines: string[] = [];
+    let bytes = 0;
+    let i = 0;
+    while (bytes < (1 << 20) * 2.5) {
+      const pair = line(i, 'invoke') + line(i + 1, 'ok');
+      lines.push(pair);
+      bytes += Buffer.byteLength(pair);
+      i += 2;
+    }
+    let text = lines.join('');
+    // An ASCII-only stretch, then a final line without a newline.
+    text += `${JSON.stringify({ index: i, time: i, process: 1, type: 'invoke', f: 'read', key: 'a' })}\n`;
+    text += JSON.stringify({ index: i + 1, time: i + 1, process: 1, type: 'ok', f: 'read', key: 'a', value: 'ascii' });
+    await withFile(text, async (file) => {
+      const ops = await loadHistory(file);
+      expect(ops).toHaveLength(i + 2);
+      for (let j = 0; j < i; j++) expect(ops[j]!.value).toBe(`${value}${j}`);
+      expect(ops.every((o, j) => j >= i || o.key === 'ключ')).toBe(true);
+      expect(ops[i + 1]!.value).toBe('ascii');
+    });
+    // A bad line after the multi-byte stretch is named by its own line number.
+    await withFile(`${text}\nnot json\n`, async (file) => {
+      await expect(loadHistory(file)).rejects.toThrow(`h.jsonl:${i + 3}: not valid JSON: not json`);
+    });
+  });
+
   it.each([
     ['{"process":0,"type":"invoke","f":"read"}\nnot json\n', 'h.jsonl:2: not valid JSON: not json'],
     ['{"process":0,"type":"done","f":"read"}\n', 'h.jsonl:1: "type" must be one of invoke, ok, fail, info, got "done"'],
