@@ -136,34 +136,16 @@ export function checkLinearizable<S>(history: PairedHistory, model: Model<S>, op
   result.unknown.push(...problems);
   // One key at a time: its search structures are garbage before the next key's are built.
   for (const [key, pairs] of byKey) {
-    if (model.name === 'kv') {
-      // Appends and reads only: the answers fix the order, no search needed (append-order.ts).
-      const v = decideAppendOnly(key, pairs);
-      if (v.kind !== 'undecided') {
-        result.keys++;
-        result.decidedByOrder = (result.decidedByOrder ?? 0) + 1;
-        countDecided(result, 'append-order');
-        result.opsChecked += pairs.length;
-        if (v.kind === 'illegal') {
-          result.failures.push({ ...appendFailure(key, pairs, v), method: 'append-order' });
-          if (result.failures.length >= maxFailures) break;
-        }
-        continue;
+    const decided = decideWithoutSearch(key, pairs, model);
+    if (decided) {
+      result.keys++;
+      countDecided(result, decided.method);
+      result.opsChecked += pairs.length;
+      if (decided.failure) {
+        result.failures.push(decided.failure);
+        if (result.failures.length >= maxFailures) break;
       }
-    }
-    if (model.name === 'register') {
-      // Read/write/cas keys with distinct written values: decided from the read-mapping (reads-from.ts).
-      const v = decideRegisterReadsFrom(key, pairs, model as Model<unknown>);
-      if (v.kind !== 'undecided') {
-        result.keys++;
-        countDecided(result, 'reads-from');
-        result.opsChecked += pairs.length;
-        if (v.kind === 'illegal') {
-          result.failures.push({ ...appendFailure(key, pairs, { ...v, order: [] }), method: 'reads-from' });
-          if (result.failures.length >= maxFailures) break;
-        }
-        continue;
-      }
+      continue;
     }
     // kv keys with puts: search only what the reads do not reveal (reads-from.ts).
     const plan = model.name === 'kv' ? kvReadsFrom(pairs) : undefined;
@@ -198,6 +180,58 @@ export function checkLinearizable<S>(history: PairedHistory, model: Model<S>, op
 
 function countDecided(result: LinearizabilityResult, method: KeyMethod): void {
   result.decidedBy = { ...result.decidedBy, [method]: (result.decidedBy?.[method] ?? 0) + 1 };
+  if (method === 'append-order') result.decidedByOrder = (result.decidedByOrder ?? 0) + 1;
+}
+
+/**
+ * A key the deciders settle without a search: append/read kv keys from the order their reads show
+ * (append-order.ts), read/write/cas register keys with distinct values from their read-mapping
+ * (reads-from.ts). Undefined when the key needs a search; else the method and the failure, if any.
+ */
+function decideWithoutSearch<S>(key: string, pairs: OpPair[], model: Model<S>): { method: KeyMethod; failure?: KeyFailure } | undefined {
+  if (model.name === 'kv') {
+    // Appends and reads only: the answers fix the order, no search needed (append-order.ts).
+    const v = decideAppendOnly(key, pairs);
+    if (v.kind === 'undecided') return undefined;
+    return { method: 'append-order', failure: v.kind === 'illegal' ? { ...appendFailure(key, pairs, v), method: 'append-order' } : undefined };
+  }
+  if (model.name === 'register') {
+    // Read/write/cas keys with distinct written values: decided from the read-mapping (reads-from.ts).
+    const v = decideRegisterReadsFrom(key, pairs, model as Model<unknown>);
+    if (v.kind === 'undecided') return undefined;
+    return { method: 'reads-from', failure: v.kind === 'illegal' ? { ...appendFailure(key, pairs, { ...v, order: [] }), method: 'reads-from' } : undefined };
+  }
+  return undefined;
+}
+
+/**
+ * Runs the search-free deciders over every key of `history` (parallel.ts, before it splits keys
+ * by thread). Keys are grouped from the history's own pairs, without the per-key copies `byKey`
+ * makes, which at a million ops cost as much as deciding. Keys are in history order; `search`
+ * lists those still to search, and keys whose ops the model lacks come back with their reason.
+ */
+export function decideKeysWithoutSearch<S>(
+  history: PairedHistory,
+  model: Model<S>,
+): { decided: Map<string, LinearizabilityResult>; search: string[]; problems: Array<{ key: string; reason: string }> } {
+  const { byKey, problems } = groupByKey(history, model);
+  const decided = new Map<string, LinearizabilityResult>();
+  const search: string[] = [];
+  for (const [key, pairs] of byKey) {
+    const d = decideWithoutSearch(key, pairs, model);
+    if (!d) {
+      search.push(key);
+      continue;
+    }
+    const r: LinearizabilityResult = { valid: true, model: model.name, keys: 1, opsChecked: pairs.length, failures: [], unknown: [], memoEvictions: [] };
+    countDecided(r, d.method);
+    if (d.failure) {
+      r.failures.push(d.failure);
+      r.valid = false;
+    }
+    decided.set(key, r);
+  }
+  return { decided, search, problems };
 }
 
 function groupByKey<S>(history: PairedHistory, model: Model<S>): { byKey: Map<string, OpPair[]>; problems: Array<{ key: string; reason: string }> } {

@@ -1,13 +1,21 @@
 /**
  * Linearizability with keys checked in parallel on worker threads (as many as cores): keys are
  * independent, so each is checked on its own, biggest first, each with its own time budget and
- * memo. Keys that a short first try on the main thread already decides never leave it. The merged result is the one `checkLinearizable` would give (keys in history order), except
- * that with `maxFailures` reached no further key is started.
+ * memo. Keys the search-free deciders settle, or that a short first try on the main thread
+ * decides, never leave it. The merged result is the one `checkLinearizable` would give (keys in
+ * history order), except that with `maxFailures` reached no further key is started.
  */
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
-import type { Op, PairedHistory } from '../history/op.js';
-import { checkLinearizable, DEFAULT_MEMO_MIB, type KeyMethod, type LinearizabilityOptions, type LinearizabilityResult } from './linearizable.js';
+import { isClientProcess, type Op, type PairedHistory } from '../history/op.js';
+import {
+  checkLinearizable,
+  DEFAULT_MEMO_MIB,
+  decideKeysWithoutSearch,
+  type KeyMethod,
+  type LinearizabilityOptions,
+  type LinearizabilityResult,
+} from './linearizable.js';
 import type { Model } from './models/model.js';
 
 /** How long a key is tried on the main thread before it goes to a worker. */
@@ -19,25 +27,33 @@ export async function checkLinearizableParallel(
   model: Model<unknown>,
   options: LinearizabilityOptions & { threads?: number } = {},
 ): Promise<LinearizabilityResult> {
-  const byKey = history.byKey();
-  const threads = Math.max(1, Math.min(options.threads ?? os.availableParallelism(), byKey.size));
-  // Small histories, one key, or a model the workers do not know: not worth a thread.
-  if (threads === 1 || history.ops.length < 2000 || (model.name !== 'register' && model.name !== 'kv')) return checkLinearizable(history, model, options);
+  // Small histories, or a model the workers do not know: not worth a thread.
+  if (history.ops.length < 2000 || (model.name !== 'register' && model.name !== 'kv')) return checkLinearizable(history, model, options);
   const { threads: _t, ...perKey } = options;
-  const order = [...byKey.keys()];
-  const results = new Map<string, LinearizabilityResult>();
   const maxFailures = options.maxFailures ?? 10;
+  // Keys the deciders settle take milliseconds and need no copy of their own: those first, on
+  // this thread, from the history's own pairs.
+  const first = decideKeysWithoutSearch(history, model);
+  const results = new Map<string, LinearizabilityResult>(first.decided);
   let failures = 0;
-  // Most keys take milliseconds, and sending a key to a thread costs a copy of its ops: every key
-  // gets a short try here first, and only the ones that need a real search go to the threads.
+  for (const r of first.decided.values()) failures += r.failures.length;
+  for (const { key, reason } of first.problems) results.set(key, { ...emptyResult(model), valid: 'unknown', unknown: [{ key, reason }] });
+  const order = keyOrder(history);
+  if (first.search.length === 0) return merge(order, results, model, maxFailures);
+  const byKey = history.byKey();
+  const threads = Math.max(1, Math.min(options.threads ?? os.availableParallelism(), first.search.length));
+  // Most keys left take milliseconds too, and sending a key to a thread costs a copy of its ops:
+  // every key gets a short try here first, and only the ones that need a real search go to the threads.
   const budget = options.budgetMsPerKey ?? 10_000;
   const queue: Array<[string, readonly Op[], number]> = [];
   /** How long each queued key's first try took: its searchMs covers the try and the worker. */
   const tried = new Map<string, number>();
-  for (const [key, keyed] of byKey) {
+  for (const key of first.search) {
     if (failures >= maxFailures) break;
+    const keyed = byKey.get(key)!;
     // Long keys that are easy take time in proportion to their length: the try grows with it.
-    const quick = Math.min(budget, QUICK_TRY_MS + keyed.ops.length * QUICK_TRY_MS_PER_OP);
+    // With one thread there is nowhere else to go: the try is the whole budget.
+    const quick = threads > 1 ? Math.min(budget, QUICK_TRY_MS + keyed.ops.length * QUICK_TRY_MS_PER_OP) : budget;
     const r = checkLinearizable(keyed, model, { ...perKey, budgetMsPerKey: quick });
     // A worker takes the key's ops (pairs do not cross threads as they are) and pairs them there.
     // The budget is wall-clock per key: the worker spends only what the try left of it.
@@ -80,7 +96,28 @@ export async function checkLinearizableParallel(
   } finally {
     await Promise.all(workers.map((w) => w.terminate()));
   }
-  const merged: LinearizabilityResult = { valid: true, model: model.name, keys: 0, opsChecked: 0, failures: [], unknown: [], memoEvictions: [] };
+  return merge(order, results, model, maxFailures);
+}
+
+function emptyResult(model: Model<unknown>): LinearizabilityResult {
+  return { valid: true, model: model.name, keys: 0, opsChecked: 0, failures: [], unknown: [], memoEvictions: [] };
+}
+
+/** Client keys in order of first invocation (the order checkLinearizable reports keys in). */
+function keyOrder(history: PairedHistory): string[] {
+  const seen = new Set<string>();
+  for (const p of history.pairs) if (isClientProcess(p.invoke.process)) seen.add(p.invoke.key ?? '');
+  return [...seen];
+}
+
+/** The per-key results as one, keys in history order, failures cut at `maxFailures`. */
+function merge(
+  order: readonly string[],
+  results: ReadonlyMap<string, LinearizabilityResult>,
+  model: Model<unknown>,
+  maxFailures: number,
+): LinearizabilityResult {
+  const merged = emptyResult(model);
   for (const key of order) {
     const r = results.get(key);
     if (!r) continue;
