@@ -48,8 +48,8 @@ export interface OpSummary {
 
 /**
  * How a key was decided: from the order its reads show (append-only kv keys), from what its reads
- * reveal with a search over what they do not (kv keys with puts, reads-from.ts), or by the plain
- * search.
+ * reveal (reads-from.ts: kv keys with puts, with a search over what the reads do not reveal;
+ * register keys with distinct values, with none), or by the plain search.
  */
 export type KeyMethod = 'append-order' | 'reads-from' | 'search';
 
