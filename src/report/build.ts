@@ -2,7 +2,7 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { anomalyChart, headlineChart, readChart, runChart, seedsChart } from './charts.js';
-import { loadReportData } from './data.js';
+import { lagUnitOf, loadReportData } from './data.js';
 import { renderHtml } from './html.js';
 import { renderSvg } from './render.js';
 
@@ -25,9 +25,8 @@ export async function buildReport(runDir: string): Promise<string> {
   const runs: string[] = [];
   const anomalies: string[][] = [];
   for (const run of data.runs) {
-    // The lag's unit is the system's (records, bytes, seconds); results from before it was kept say records.
-    const unit = data.results.modes.find((m) => m.name === run.result.mode)?.lagUnit;
-    runs.push(await renderSvg(runChart(run, unit === undefined ? 'records' : unit)));
+    // The lag's unit is the system's (records, bytes, seconds).
+    runs.push(await renderSvg(runChart(run, lagUnitOf(data.results, run.result.mode))));
     const a: string[] = [];
     for (const an of run.anomalies) a.push(an.ops.length ? await renderSvg(anomalyChart(an, run)) : '');
     anomalies.push(a);

@@ -122,7 +122,7 @@ export function lagPoints(lines: Array<Record<string, unknown>>): TimePoint[] {
 export async function loadReportData(runDir: string): Promise<ReportData> {
   const results = await readResults(runDir);
   const runs: RunData[] = [];
-  for (const r of results.runs) runs.push(await loadRun(path.join(runDir, r.dir), r));
+  for (const r of results.runs) runs.push(await loadRun(path.join(runDir, r.dir), r, lagUnitOf(results, r.mode)));
   // Before the report drops passing runs of a many-seed suite: the read side and the story cover every run.
   return { results, runs, reads: modeReads(results, runs), story: whatHappened(results.modes, results.runs, runs), runWallMs: runWallMs(results, runs) };
 }
@@ -144,7 +144,16 @@ export function runWallMs(results: SuiteResults, runs: Array<Pick<RunData, 'star
   return walls.every((w) => w > 0) ? medianOf(walls) : null;
 }
 
-async function loadRun(dir: string, result: RunResult): Promise<RunData> {
+/**
+ * The unit a mode's lag amounts are in (the system's: records, bytes, seconds); null when the
+ * system gives none. Results written before the unit was kept say records, as those systems did.
+ */
+export function lagUnitOf(results: SuiteResults, mode: string): string | null {
+  const unit = results.modes.find((m) => m.name === mode)?.lagUnit;
+  return unit === undefined ? 'records' : unit;
+}
+
+async function loadRun(dir: string, result: RunResult, lagUnit: string | null): Promise<RunData> {
   const history = await loadHistory(path.join(dir, 'history.jsonl'));
   const run = await readJsonObject(path.join(dir, 'run.json'));
   const startedAtMs = typeof run.startedAtMs === 'number' ? run.startedAtMs : 0;
@@ -180,7 +189,7 @@ async function loadRun(dir: string, result: RunResult): Promise<RunData> {
     events: failoverEvents(monitorEvents, startMs).filter((e) => e.t <= end),
     outage: ow ? { from: ow.fromTime / NS, to: ow.toTime / NS } : null,
     outages,
-    anomalies: bySeverity([...anomalies(paired, check), ...sessionAnomalies(paired, sessions, lagLookup(lagLines)), ...sessionCrash(check)]),
+    anomalies: bySeverity([...anomalies(paired, check), ...sessionAnomalies(paired, sessions, lagLookup(lagLines), lagUnit), ...sessionCrash(check)]),
     rewound: await rewoundCounts(dir),
     failovers,
     lostWrites: lostWrites(history, check),
@@ -595,7 +604,11 @@ export function lagLookup(lines: Array<Record<string, unknown>>): (node: string 
     )
     .sort((a, b) => a.time - b.time);
   const byFollower = new Map<string, typeof samples>();
-  for (const x of samples) byFollower.set(x.follower, [...(byFollower.get(x.follower) ?? []), x]);
+  for (const x of samples) {
+    const list = byFollower.get(x.follower);
+    if (list) list.push(x);
+    else byFollower.set(x.follower, [x]);
+  }
   const nearest = <T extends { time: number }>(xs: T[], t: number): T | undefined => {
     let lo = 0;
     let hi = xs.length;
@@ -619,16 +632,24 @@ export function lagLookup(lines: Array<Record<string, unknown>>): (node: string 
   };
 }
 
-/** "n2: 34 records, 120 ms behind (sampled 40 ms later)", "n1, the leader", "n2: no lag sample". */
-export function describeLag(node: string | null, lag: LagAt | undefined): string {
+/**
+ * "n2: 34 records, 120 ms behind (sampled 40 ms later)", "n1, the leader", "n2: no lag sample";
+ * the amount in the system's lag unit ("bytes" for PostgreSQL and Redis).
+ */
+export function describeLag(node: string | null, lag: LagAt | undefined, unit: string | null = 'records'): string {
   if (node === null) return 'serving node not recorded';
   if (!lag) return `${node}: no lag sample`;
   const when = Math.abs(lag.offsetMs) < 0.5 ? 'sampled then' : `sampled ${Math.abs(lag.offsetMs).toFixed(0)} ms ${lag.offsetMs > 0 ? 'later' : 'earlier'}`;
   if (lag.leader) return `${node}, the leader (${when})`;
-  return `${node}: ${records(lag.records)}, ${lag.ms === null ? '? ms' : `${lag.ms.toFixed(0)} ms`} behind (${when})`;
+  return `${node}: ${amount(lag.records, unit)}, ${lag.ms === null ? '? ms' : `${lag.ms.toFixed(0)} ms`} behind (${when})`;
 }
 
-const records = (n: number | null) => (n === null ? '? records' : `${n} record${n === 1 ? '' : 's'}`);
+/** "34 records", "1 byte", "? bytes"; without a unit (the system gives no amount) "amount not measured". */
+function amount(n: number | null, unit: string | null): string {
+  if (unit === null) return 'amount not measured';
+  const one = unit.endsWith('s') ? unit.slice(0, -1) : unit;
+  return n === null ? `? ${unit}` : `${n} ${n === 1 ? one : unit}`;
+}
 
 const GUARANTEE_TEXT: Record<SessionGuarantee, string> = {
   'read-your-writes': 'read-your-writes',
@@ -674,7 +695,7 @@ function versionText(v: { value: unknown; lsn: number | null }): string {
  * with the node that served it and that node's replication lag at the moment; and every listed
  * violation in a table (the checker lists the first 50; the title gives the whole count).
  */
-function sessionAnomalies(paired: PairedHistory, sessions: SessionsCheck | undefined, lagAt: ReturnType<typeof lagLookup>): Anomaly[] {
+function sessionAnomalies(paired: PairedHistory, sessions: SessionsCheck | undefined, lagAt: ReturnType<typeof lagLookup>, lagUnit: string | null): Anomaly[] {
   const history = paired.ops;
   if (!sessions) return [];
   const counts = SESSION_GUARANTEES.map((g) => [g, sessions.violations[g] ?? 0] as const);
@@ -695,7 +716,7 @@ function sessionAnomalies(paired: PairedHistory, sessions: SessionsCheck | undef
     const done = after.p?.complete;
     const lagTime = done ? done.time : v.time;
     const lagged = lagAt(v.node, lagTime);
-    const lag = describeLag(v.node, lagged);
+    const lag = describeLag(v.node, lagged, lagUnit);
     const earlierOp = before.p?.invoke;
     const earlierText = earlierOp
       ? earlierOp.f === 'read'
@@ -707,7 +728,7 @@ function sessionAnomalies(paired: PairedHistory, sessions: SessionsCheck | undef
       ? 'no lag sample'
       : lagged.leader
         ? 'the leader'
-        : `${records(lagged.records)}, ${lagged.ms === null ? '?' : lagged.ms.toFixed(0)} ms behind`;
+        : `${amount(lagged.records, lagUnit)}, ${lagged.ms === null ? '?' : lagged.ms.toFixed(0)} ms behind`;
     // Short enough for the axis; the node and its lag are written beside the read itself.
     const row = `${i + 1}. ${GUARANTEE_ABBR[v.kind]} s${v.session} ${v.key}`;
     ops.push({

@@ -49,12 +49,19 @@ interface RunFiles {
   lag?: object[];
   /** Changes the checker's result before it is written (a crashed check, say). */
   check?: (c: Record<string, unknown>) => Record<string, unknown>;
+  /** The mode's lag unit, as its system declares it (unset: as results from before units were kept). */
+  lagUnit?: string | null;
 }
 
 async function runFolder(runs: RunFiles[]): Promise<string> {
   const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'replab-reads-'));
   dirs.push(dir);
-  await fsp.writeFile(path.join(dir, 'results.json'), JSON.stringify(fakeResults(runs.map((r) => r.result))));
+  const results = fakeResults(runs.map((r) => r.result));
+  for (const r of runs) {
+    const mode = results.modes.find((m) => m.name === r.result.mode)!;
+    if (r.lagUnit !== undefined) mode.lagUnit = r.lagUnit;
+  }
+  await fsp.writeFile(path.join(dir, 'results.json'), JSON.stringify(results));
   for (const r of runs) {
     const d = path.join(dir, r.result.dir);
     await fsp.mkdir(d, { recursive: true });
@@ -264,5 +271,21 @@ describe('lagLookup', () => {
     expect(describeLag('n1', at('n1', 1300 * MS))).toBe('n1: 0 records, 0 ms behind (sampled 50 ms earlier)');
     expect(describeLag('n4', at('n4', 1000 * MS))).toBe('n4: no lag sample');
     expect(describeLag(null, at(null, 1000 * MS))).toBe('serving node not recorded');
+  });
+
+  it("says the amount in the system's unit: bytes for PostgreSQL and Redis, none when the system gives none", () => {
+    expect(describeLag('n3', at('n3', 1200 * MS), 'bytes')).toBe('n3: 7 bytes, 80 ms behind (sampled 50 ms later)');
+    expect(describeLag('n1', at('n1', 1300 * MS), 'seconds')).toBe('n1: 0 seconds, 0 ms behind (sampled 50 ms earlier)');
+    expect(describeLag('n3', at('n3', 1200 * MS), null)).toBe('n3: amount not measured, 80 ms behind (sampled 50 ms later)');
+  });
+});
+
+describe("session violations beside the lag, in the run system's unit", () => {
+  it('a byte-lagged system says bytes, not records', async () => {
+    const data = await loadReportData(await runFolder([{ ...roundRobin, lagUnit: 'bytes' }]));
+    const session = data.runs[0]!.anomalies.find((a) => a.kind === 'session')!;
+    expect(session.ops.find((o) => o.note)?.note).toBe('n2: 1 byte, 9 ms behind');
+    expect(JSON.stringify(session.table!.rows)).toContain('n2: 1 byte, 9 ms behind');
+    expect(JSON.stringify(session)).not.toContain('record');
   });
 });
