@@ -261,6 +261,8 @@ export function decideRegisterReadsFrom(key: string, pairs: readonly OpPair[], m
     if (p.invoke.f === 'read') continue;
     const k = vk(written(p));
     if (clusters.has(k)) return { kind: 'undecided', why: 'written values repeat or equal the initial value' };
+    // Neither names one value (NaN is not equal to itself, undefined is the model's "illegal"); JSON carries neither.
+    if (written(p) === undefined || Number.isNaN(written(p))) return { kind: 'undecided', why: 'a written value is undefined or NaN' };
     clusters.set(k, { value: written(p), creator: p, index: i, reads: [], next: null });
   }
   const shown = (v: unknown) => JSON.stringify(v ?? null);
@@ -309,9 +311,14 @@ export function decideRegisterReadsFrom(key: string, pairs: readonly OpPair[], m
           : `${who(p)} (${span(p)}) expected ${shown(v)}, a value never written`,
       );
     if (c.creator && p.completePos !== undefined && ok(p) && p.completePos < c.creator.invokePos)
-      return illegal(p, null, `${who(p)} (${span(p)}) returned before ${shown(v)}'s write, ${who(c.creator)} (${span(c.creator)}), was invoked`);
+      return illegal(p, null, `${who(p)} (${span(p)}) returned before the op that wrote ${shown(v)}, ${who(c.creator)} (${span(c.creator)}), was invoked`);
     if (p.invoke.f === 'read') c.reads.push(p);
-    else if (c.next) return illegal(p, v, `${who(c.next)} (${span(c.next)}) and ${who(p)} (${span(p)}) both replaced ${shown(v)}, which was written once`);
+    else if (c.next)
+      return illegal(
+        p,
+        v,
+        `${who(c.next)} (${span(c.next)}) and ${who(p)} (${span(p)}) both replaced ${shown(v)}, which ${c.creator ? 'was written once' : 'as the initial value held only once'}`,
+      );
     else c.next = p;
   }
 
@@ -362,7 +369,9 @@ export function decideRegisterReadsFrom(key: string, pairs: readonly OpPair[], m
     return illegal(
       lost.creator!,
       lost.value,
-      `${who(lost.creator!)} (${span(lost.creator!)}) is on a cycle of cas, each expecting the value another one wrote`,
+      lost.next === lost.creator
+        ? `${who(lost.creator!)} (${span(lost.creator!)}) expects the very value it writes, which nothing wrote before it`
+        : `${who(lost.creator!)} (${span(lost.creator!)}) is on a cycle of cas, each expecting the value another one wrote`,
     );
   }
 

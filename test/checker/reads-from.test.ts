@@ -401,6 +401,39 @@ describe('register read-mapping with cas (chains of values) vs search', () => {
     expect(checkLinearizable(PairedHistory.of(ops), registerSearch).valid).toBe(false);
   });
 
+  it('a cas expecting the value it writes itself, and two cas from the initial value, are named as such', () => {
+    const self = reg([
+      [0, 'invoke', 'cas', [1, 1]],
+      [0, 'ok', 'cas', [1, 1]],
+    ]);
+    const a = checkLinearizable(PairedHistory.of(self), registerModel);
+    expect(a.failures[0]!.message).toContain('expects the very value it writes, which nothing wrote before it');
+    expect(checkLinearizable(PairedHistory.of(self), registerSearch).valid).toBe(false);
+    const twice = reg([
+      [0, 'invoke', 'cas', [null, 1]],
+      [0, 'ok', 'cas', [null, 1]],
+      [1, 'invoke', 'cas', [null, 2]],
+      [1, 'ok', 'cas', [null, 2]],
+    ]);
+    const b = checkLinearizable(PairedHistory.of(twice), registerModel);
+    expect(b.failures[0]!.message).toContain('both replaced null, which as the initial value held only once');
+    expect(checkLinearizable(PairedHistory.of(twice), registerSearch).valid).toBe(false);
+  });
+
+  it('values that name no single value (NaN, undefined: only through the API, JSON has neither) go to the search', () => {
+    for (const v of [Number.NaN, undefined]) {
+      const ops = reg([
+        [0, 'invoke', 'write', v],
+        [0, 'ok', 'write', v],
+        [1, 'invoke', 'read', null],
+        [1, 'ok', 'read', v],
+      ]);
+      const r = checkLinearizable(PairedHistory.of(ops), registerModel);
+      expect(r.decidedBy).toEqual({ search: 1 });
+      expect(r.valid).toBe(checkLinearizable(PairedHistory.of(ops), registerSearch).valid);
+    }
+  });
+
   it('a chain whose order real time contradicts is illegal: a read of the cas’s value returned before a read of the value it replaced began', () => {
     // 1's read (process 1) is invoked at index 6, after process 3 saw 2 (returned at index 5); the cas 1→2 must come between.
     const ops = reg([
