@@ -14,7 +14,7 @@ import { parseJsonLines } from '../lib/json-lines.js';
 import { isRecord } from '../lib/schema.js';
 import { type MonitorEvent, MonitorEventSchema } from '../monitor/state.js';
 import { type RunResult, readResults, type SuiteResults } from '../suite/results.js';
-import { medianOf } from '../suite/summary.js';
+import { medianOf, noRunsText } from '../suite/summary.js';
 import { readBinlogEvidence, whereWent } from '../systems/mariadb/evidence.js';
 import { judgeFailover, type PromotionFacts } from './detection.js';
 import type { Anomaly, ModeReads, PlacementCheck, ReadNode, ReportData, RunData, SessionsCheck, StaleFigures, TimelineOp, TimePoint, Window } from './model.js';
@@ -124,7 +124,13 @@ export async function loadReportData(runDir: string): Promise<ReportData> {
   const runs: RunData[] = [];
   for (const r of results.runs) runs.push(await loadRun(path.join(runDir, r.dir), r, lagUnitOf(results, r.mode)));
   // Before the report drops passing runs of a many-seed suite: the read side and the story cover every run.
-  return { results, runs, reads: modeReads(results, runs), story: whatHappened(results.modes, results.runs, runs), runWallMs: runWallMs(results, runs) };
+  return {
+    results,
+    runs,
+    reads: modeReads(results, runs),
+    story: whatHappened(results.modes, results.runs, runs, noRunsText(results)),
+    runWallMs: runWallMs(results, runs),
+  };
 }
 
 /**

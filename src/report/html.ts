@@ -6,7 +6,7 @@
 
 import { explainVerdict } from '../suite/gate.js';
 import { measuredText, type RunResult } from '../suite/results.js';
-import { anomalyCounts, summarizeModes } from '../suite/summary.js';
+import { anomalyCounts, noRunsText, summarizeModes } from '../suite/summary.js';
 import { describeBuiltinMode } from '../systems/describe.js';
 import { GUARANTEE_ABBR } from './data.js';
 import type { Anomaly, ModeReads, ReportData } from './model.js';
@@ -181,13 +181,15 @@ export function renderHtml(data: ReportData, svgs: { headline: string; reads?: s
         `<tr class="${m.passed ? '' : 'bad'}" data-mode="${esc(m.mode)}"><td class="l nw">${modeName(m)}</td><td class="l">${esc(settingsText(r.modes.find((x) => x.name === m.mode)))}</td><td class="l">${modeGate(
           r.runs.filter((x) => x.mode === m.mode),
           r.modes.find((x) => x.name === m.mode),
-        )}</td><td class="l">${m.passed ? 'pass' : '<b>FAIL</b>'}</td></tr>`,
+        )}</td><td class="l">${m.runs === 0 ? `<span class="muted">${esc(noRunsText(r))}</span>` : m.passed ? 'pass' : '<b>FAIL</b>'}</td></tr>`,
     )
     .join('\n');
   const figureRows = modes
-    .map(
-      (m) =>
-        `<tr class="${m.passed ? '' : 'bad'}" data-mode="${esc(m.mode)}"><td class="l nw">${modeName(m)}</td><td>${num(m.throughput, 0)}</td><td>${num(m.p50WriteMs)}</td><td>${num(m.p99WriteMs)}</td><td>${num(m.p999WriteMs)}</td><td>${m.acked}</td><td>${m.lostAcked ?? '–'}${m.lossEvidence === 'final-reads' ? ' <span class="muted">(final reads)</span>' : ''}${m.lossUnknown ? ` <span class="muted">(+${m.lossUnknown} unknown)</span>` : ''}</td><td>${m.lostAckedFinalReads ?? '–'}</td><td>${m.infoResolved} / ${m.infoOpen}</td><td>${esc(m.linearizable ?? '–')}</td><td>${measuredText(m.splitBrainWrites)}</td><td>${num(m.outageMs, 0)}</td><td>${m.staleReads}</td><td>${m.readsOfLostWrites ?? '–'}</td></tr>`,
+    .map((m) =>
+      // No figures for a mode that did not run here: 0 ops/s and "true" would read as measured.
+      m.runs === 0
+        ? `<tr data-mode="${esc(m.mode)}"><td class="l nw">${modeName(m)}</td><td class="l muted" colspan="13">${esc(noRunsText(r))}</td></tr>`
+        : `<tr class="${m.passed ? '' : 'bad'}" data-mode="${esc(m.mode)}"><td class="l nw">${modeName(m)}</td><td>${num(m.throughput, 0)}</td><td>${num(m.p50WriteMs)}</td><td>${num(m.p99WriteMs)}</td><td>${num(m.p999WriteMs)}</td><td>${m.acked}</td><td>${m.lostAcked ?? '–'}${m.lossEvidence === 'final-reads' ? ' <span class="muted">(final reads)</span>' : ''}${m.lossUnknown ? ` <span class="muted">(+${m.lossUnknown} unknown)</span>` : ''}</td><td>${m.lostAckedFinalReads ?? '–'}</td><td>${m.infoResolved} / ${m.infoOpen}</td><td>${esc(m.linearizable ?? '–')}</td><td>${measuredText(m.splitBrainWrites)}</td><td>${num(m.outageMs, 0)}</td><td>${m.staleReads}</td><td>${m.readsOfLostWrites ?? '–'}</td></tr>`,
     )
     .join('\n');
   const runRows = r.runs

@@ -11,7 +11,7 @@
 import path from 'node:path';
 import { explainVerdict } from './gate.js';
 import { measuredText, type SuiteResults } from './results.js';
-import { explainMode, summarizeModes, verdictCell } from './summary.js';
+import { explainMode, noRunsText, summarizeModes, verdictCell } from './summary.js';
 
 const xml = (s: unknown) => String(s).replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!);
 
@@ -105,7 +105,11 @@ export function markdownSummary(results: SuiteResults, runDir: string): string {
   );
   for (const m of modes) {
     const e = explainMode(results, m.mode);
-    const gate = e ? verdictCell(e).replace(/^FAIL/, '**FAIL**') : 'no runs';
+    const gate = e ? verdictCell(e).replace(/^FAIL/, '**FAIL**') : noRunsText(results);
+    if (m.runs === 0) {
+      out.push(`| ${md(m.mode)}${m.control ? ' (negative control)' : ''} | – | – | – | – | – | – | – | – | ${md(gate)} |`);
+      continue;
+    }
     out.push(
       `| ${md(m.mode)}${m.control ? ' (negative control)' : ''} | ${m.throughput.toFixed(0)} | ${cell(m.p50WriteMs)} | ${cell(m.p99WriteMs)} | ${m.acked} | ${m.lostAcked ?? '–'} | ${String(m.linearizable ?? '–')} | ${measuredText(m.splitBrainWrites)} | ${m.outageMs.toFixed(0)} | ${md(gate)} |`,
     );

@@ -17,7 +17,7 @@ import { measuredText, RESULTS_FILE, type SuiteResults } from './results.js';
 import { type RunProgress, runOne } from './run-one.js';
 import { type Shard, shardPairs, suiteDigest } from './shard.js';
 import type { Suite } from './spec.js';
-import { explainMode, type ModeSummary, summarizeModes, verdictCell } from './summary.js';
+import { explainMode, type ModeSummary, noRunsText, summarizeModes, verdictCell } from './summary.js';
 
 export type { SuiteResults };
 export { type ModeSummary, RESULTS_FILE, summarizeModes };
@@ -195,6 +195,8 @@ export function formatSummaryTable(results: SuiteResults): string {
   const fmt = (v: number | null, d = 1) => (v === null ? '-' : v.toFixed(d));
   const rows = summarizeModes(results).map((s) => {
     const e = explainMode(results, s.mode);
+    // No figure for a mode that did not run here (0 ops/s and "0 lost" would read as measured).
+    if (s.runs === 0) return [s.mode + (s.control ? ' (control)' : ''), ...header.slice(1, -1).map(() => '-'), noRunsText(results)];
     return [
       s.mode + (s.control ? ' (control)' : ''),
       s.throughput.toFixed(0),
@@ -209,7 +211,7 @@ export function formatSummaryTable(results: SuiteResults): string {
       s.outageMs.toFixed(0),
       String(s.staleReads),
       s.staleReads ? s.maxStaleMs.toFixed(0) : '-',
-      e ? verdictCell(e) : 'no runs',
+      e ? verdictCell(e) : noRunsText(results),
     ];
   });
   // The gate cell is text, not a figure: it reads better ragged-right.
