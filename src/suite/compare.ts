@@ -72,7 +72,8 @@ export function compareResults(a: SuiteResults, b: SuiteResults, limits: Compare
   const regressions: string[] = [];
   for (const ma of sa) {
     const mb = sb.find((m) => m.mode === ma.mode);
-    if (!mb) continue;
+    // A mode with no runs on one side (another shard ran it) has no figures to compare.
+    if (!mb || ma.runs === 0 || mb.runs === 0) continue;
     const changes = METRICS.map((metric) => change(metric, ma, mb, limits));
     for (const c of changes) if (c.regression) regressions.push(`${ma.mode}: ${c.regression}`);
     modes.push({ mode: ma.mode, runsA: ma.runs, runsB: mb.runs, changes });

@@ -50,6 +50,13 @@ describe('replab compare', () => {
     expect(c.machineDifference).toBe('');
   });
 
+  it('leaves out a mode one side did not run (another shard ran it) instead of reading its empty figures as a throughput drop', () => {
+    const shard = { ...results([run('async', 1)]), modes: A.modes };
+    const c = compareResults(A, shard);
+    expect(c.modes.map((m) => m.mode)).toEqual(['async']);
+    expect(c.regressions).toEqual([]);
+  });
+
   it('exits 0 at the limits and 1 just past them, naming mode, metric and limit', () => {
     const atLimits = compare(path.join(dir, 'a'), path.join(dir, 'b.json'), '--max-p99-increase', '20%', '--max-throughput-drop', '10%');
     expect(atLimits.stderr).toBe('');
