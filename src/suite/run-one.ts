@@ -19,6 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { CheckResult } from '../checker/checker.js';
 import { closeKvClients } from '../client/kv-http.js';
+import { missingFaultSupport } from '../faults/nemesis/faults.js';
 import { runNemesis } from '../faults/nemesis/schedule.js';
 import { HistoryRecorder } from '../history/recorder.js';
 import { onInterrupt } from '../lib/cleanup.js';
@@ -215,6 +216,12 @@ export async function runOne(o: RunOneOptions): Promise<RunResult> {
 /** The run proper, on a started system: workload, nemesis and lag sampling, healing, final reads. */
 async function exercise(o: RunOneOptions, cluster: SystemUnderTest, run: RunState, limits: RunLimits, dir: string): Promise<void> {
   const { suite, mode, seed } = o;
+  // Before any load: a fault this system cannot inject is bad input, not a fault that "did not start".
+  const missing = missingFaultSupport(
+    cluster,
+    mode.nemesis.map((s) => s.fault),
+  );
+  if (missing) throw new ConfigError(`mode ${mode.name}: ${missing} (system ${mode.cluster.system})`);
   const late = (what: string, ms: number) => () => new EnvironmentError(`${what} did not return within ${ms / 1000} s`);
   const newClient = async (options?: { refreshMs?: number }) => {
     const c = await within(() => cluster.dataClient(options), limits.readyMs, late('dataClient()', limits.readyMs));

@@ -67,6 +67,9 @@ const ModeSchema = z.strictObject({
   description: z.string().optional(),
 });
 
+/** The fields a suite and a mode may have (docs/suites.md documents each; a test holds them together). */
+export const suiteFields = (): { suite: string[]; mode: string[] } => ({ suite: Object.keys(SuiteSchema.shape), mode: Object.keys(ModeSchema.shape) });
+
 const SuiteSchema = z.strictObject({
   name: z
     .string()
@@ -182,6 +185,9 @@ function checkTarget(target: TargetSelector, cluster: ClusterSpec, field: string
  */
 const MAX_CLOCK_OFFSET_MS = 365 * 24 * 3600 * 1000;
 
+/** The words a fault's `links` takes alone (a kind of link, or all); in a list they name no link. */
+const LINK_SELECTOR_WORDS = new Set(['repl', 'leader-repl', 'monitor', 'client', 'all']);
+
 function checkNemesis(steps: NemesisStep[], cluster: ClusterSpec, durationSec: number, field: string, whose: string): void {
   const durationMs = durationSec * 1000;
   const links = linkNames(cluster);
@@ -197,10 +203,24 @@ function checkNemesis(steps: NemesisStep[], cluster: ClusterSpec, durationSec: n
         );
     }
     if ('target' in step) checkTarget(step.target, cluster, `${at}.target`, whose);
+    // A list names links; a kind in it ("repl") is a slip for the kind alone, and would match no link.
+    if ('links' in step && Array.isArray(step.links))
+      for (const l of step.links)
+        if (LINK_SELECTOR_WORDS.has(l))
+          throw new ConfigError(
+            `${at}.links: "${l}" is a kind of link, not a link's name: write links: ${l} for every such link, or list names such as repl:n2->n1`,
+          );
     // A user's module names its links itself (links === undefined): nothing to check them against.
     if ('links' in step && Array.isArray(step.links) && links)
       for (const l of step.links) if (!links.includes(l)) throw new ConfigError(`${at}.links: "${l}" is not a link of ${whose} (${links.join(', ')})`);
-    if (step.fault === 'disk-full') {
+    // A module's optional methods (fillDisk, setClock, switchover) are on the object its up()
+    // returns: the run asks for them once the system is up, before any load (run-one.ts).
+    const module = isModulePath(cluster.system);
+    if (step.fault === 'power-loss' && !module && cluster.system !== 'replab')
+      throw new ConfigError(
+        `${at}.fault: power-loss needs nodes that lose unsynced writes when killed; only replab's can (this cluster: system ${cluster.system}), so a kill would lose nothing a power cut would`,
+      );
+    if (step.fault === 'disk-full' && !module) {
       if (cluster.system !== 'replab' || cluster.backend !== 'process')
         throw new ConfigError(
           `${at}.fault: disk-full needs system replab on the process backend (this cluster: system ${cluster.system}, backend ${cluster.backend}); no other system can fill one node's disk alone`,
@@ -215,13 +235,13 @@ function checkNemesis(steps: NemesisStep[], cluster: ClusterSpec, durationSec: n
       if (!(step.rate > 0 && step.rate <= 100)) throw new ConfigError(`${at}.rate: ${step.rate} must be above 0 and at most 100 (1: real time)`);
       if (!(Math.abs(step.offsetMs) <= MAX_CLOCK_OFFSET_MS))
         throw new ConfigError(`${at}.offsetMs: ${step.offsetMs} is absurd; a clock offset must be within ±${MAX_CLOCK_OFFSET_MS} ms (one year)`);
-      if (cluster.system !== 'replab' || cluster.backend !== 'process')
+      if (!module && (cluster.system !== 'replab' || cluster.backend !== 'process'))
         throw new ConfigError(
           `${at}.fault: clock needs system replab on the process backend (this cluster: system ${cluster.system}, backend ${cluster.backend}); docs/clocks.md says what skew does to PostgreSQL and Patroni`,
         );
     }
     if (step.fault === 'switchover') {
-      if (cluster.system !== 'replab')
+      if (cluster.system !== 'replab' && !module)
         throw new ConfigError(`${at}.fault: a planned switchover goes through replab's monitor; system ${cluster.system} has none replab can drive`);
       if (Array.isArray(step.target) ? step.target.length !== 1 : step.target !== 'random-follower' && !cluster.nodes.some((n) => n.id === step.target))
         throw new ConfigError(`${at}.target: a switchover goes to one node: a node id or random-follower, got ${JSON.stringify(step.target)}`);

@@ -1,7 +1,8 @@
 /**
  * runNemesis with a cluster whose process control fails: the fault that cannot start is an event
  * with its error (what run-one turns into RunResult.nemesisErrors), the run goes on, and a fault
- * that did start is stopped at its time.
+ * that did start is stopped at its time. A fault that cannot be made at all (bad input: a node or
+ * link the system does not have) stops the schedule instead.
  */
 import { describe, expect, it } from 'vitest';
 import type { NemesisCluster } from '../../src/faults/nemesis/faults.js';
@@ -53,5 +54,19 @@ describe('runNemesis', () => {
     const events = await runNemesis({ cluster: c, steps, durationMs: 600, seed: 1, stepTimeoutMs: 200 });
     expect(events.find((e) => e.f === 'start-kill')!.value.error).toMatch(/starting kill did not finish within 200 ms/);
     expect(Date.now() - t0).toBeLessThan(5000);
+  });
+
+  it('stops at a fault the suite asks for that cannot be made (a node the system does not have), after undoing what it started', async () => {
+    const c = cluster(false);
+    const steps = parseNemesisSchedule(
+      [
+        { fault: 'pause', target: 'n2', at: '0.05s', for: '1s' },
+        { fault: 'kill', target: 'n9', at: '0.1s', for: '0.05s' },
+      ],
+      'test',
+    );
+    await expect(runNemesis({ cluster: c, steps, durationMs: 2000, seed: 1 })).rejects.toThrow('nemesis target "n9" is not a node or selector');
+    // The pause that had started was undone; the run did not go on to its end without the kill.
+    expect(c.calls).toEqual(['pause n2', 'resume n2']);
   });
 });

@@ -318,3 +318,47 @@ describe("a system module's failover events (options.events)", () => {
     await expectNothingLeft(r.states);
   }, 90_000);
 });
+
+describe("faults that need a module's optional methods (docs/systems.md)", () => {
+  it('a clock fault reaches the setClock the module has, and heals with it; without setClock, or with power-loss on nodes that lose nothing, exit 2 before any load', async () => {
+    const calls = path.join(root(), 'clock-calls');
+    const clock = 'nemesis: [{fault: clock, target: leader, rate: 0.5, at: 500ms, for: 500ms}]\n';
+    // Accepted at load (the methods are on the object up() returns), and driven through the module.
+    const ok = await runWith(
+      moduleText(
+        'return wrap(await inner(spec, options));',
+        `setClock: async (id, skew) => { appendFileSync(${JSON.stringify(calls)}, JSON.stringify({ id, ...skew }) + '\\n'); return { restarted: false }; },`,
+      ),
+      clock,
+      3,
+    );
+    expect(ok.code, ok.stderr).toBe(0);
+    const skews = (await fsp.readFile(calls, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { id: string; offsetMs: number; rate: number });
+    expect(skews.map((s) => [s.offsetMs, s.rate])).toEqual([
+      [0, 0.5],
+      [0, 1],
+    ]);
+    expect(skews[0]!.id).toBe(skews[1]!.id);
+    await expectNothingLeft(ok.states);
+    // Before, a module could not have a clock fault at all (refused at load as replab-only); one
+    // without setClock is now refused once it is up, and stopped.
+    const missing = await runWith(moduleText('return wrap(await inner(spec, options));'), clock, 3);
+    expect(missing.code, missing.stderr).toBe(2);
+    expect(lastLine(missing.stderr)).toMatch(/a clock fault needs setClock\(id, \{offsetMs, rate\}\), and the system has none \(system \S+mine\.mjs\)$/);
+    await expectNothingLeft(missing.states);
+    // Before, this ran with the fault "not started" and passed its gate.
+    const power = await runWith(
+      moduleText('return wrap(await inner(spec, options));'),
+      'nemesis: [{fault: power-loss, target: n2, at: 500ms, for: 500ms}]\n',
+      3,
+    );
+    expect(power.code, power.stderr).toBe(2);
+    expect(lastLine(power.stderr)).toMatch(
+      /a power-loss fault needs nodes that lose unsynced writes when killed, and the system says simulatesPowerLoss\(\) false/,
+    );
+    await expectNothingLeft(power.states);
+  }, 150_000);
+});

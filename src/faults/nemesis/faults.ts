@@ -58,6 +58,24 @@ export interface NemesisCluster {
   switchover?(id: string): Promise<unknown>;
 }
 
+/**
+ * Why `cluster` cannot inject one of `faults`, or undefined when it can inject them all. Asked once
+ * the system is up and before any load: a module's optional methods (fillDisk, setClock,
+ * switchover) are on the object its up() returns, so only then can a fault it lacks be refused,
+ * rather than skipped mid-run as "did not start" while the gate passes on a run that never saw it.
+ */
+export function missingFaultSupport(cluster: NemesisCluster, faults: Iterable<string>): string | undefined {
+  for (const fault of new Set(faults)) {
+    if (fault === 'disk-full' && (!cluster.fillDisk || !cluster.freeDisk))
+      return 'a disk-full fault needs fillDisk(id) and freeDisk(id), and the system has not both';
+    if (fault === 'clock' && !cluster.setClock) return 'a clock fault needs setClock(id, {offsetMs, rate}), and the system has none';
+    if (fault === 'switchover' && !cluster.switchover) return 'a switchover fault needs switchover(id), and the system has none';
+    if (fault === 'power-loss' && !cluster.simulatesPowerLoss())
+      return 'a power-loss fault needs nodes that lose unsynced writes when killed, and the system says simulatesPowerLoss() false';
+  }
+  return undefined;
+}
+
 /** leader | random-follower | random-node | followers | all | a node id | a list of node ids */
 export type TargetSelector = string | string[];
 export type LinkKind = 'repl' | 'monitor' | 'client';

@@ -27,7 +27,7 @@
  */
 import { z } from 'zod';
 import type { HistoryRecorder } from '../../history/recorder.js';
-import { ConfigError, toError } from '../../lib/errors.js';
+import { ConfigError, toError, UsageError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 import { Rng } from '../../lib/rng.js';
 import { parseWith } from '../../lib/schema.js';
@@ -80,6 +80,11 @@ const StepSchema = z.discriminatedUnion('fault', [
 ]);
 
 export const NemesisScheduleSchema = z.array(StepSchema);
+/** Every fault a schedule may name (docs/suites.md lists each; a test holds the two together). */
+export const NEMESIS_FAULTS: readonly string[] = StepSchema.options.flatMap((o) => {
+  const f = o.shape.fault;
+  return 'options' in f ? f.options : [...f.values];
+});
 export type NemesisStep = z.infer<typeof StepSchema>;
 
 export function parseNemesisSchedule(input: unknown, where: string): NemesisStep[] {
@@ -183,6 +188,9 @@ export async function runNemesis(o: NemesisRunOptions): Promise<Array<{ f: strin
           active.add({ fault, untilMs: p.untilMs });
         } catch (e: unknown) {
           emit(`start-${p.step.fault}`, { error: toError(e).message });
+          // A fault the suite asks for that cannot be made (a link or node the system does not
+          // have) is bad input: the run stops rather than pass its gate without the fault.
+          if (e instanceof UsageError) throw e;
         }
       }
     }
