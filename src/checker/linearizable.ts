@@ -131,7 +131,7 @@ interface Partition {
 export function checkLinearizable<S>(history: PairedHistory, model: Model<S>, options: LinearizabilityOptions = {}): LinearizabilityResult {
   const budget = options.budgetMsPerKey ?? 10_000;
   const maxFailures = options.maxFailures ?? 10;
-  const result: LinearizabilityResult = { valid: true, model: model.name, keys: 0, opsChecked: 0, failures: [], unknown: [], memoEvictions: [] };
+  const result = emptyResult(model.name);
   const { byKey, problems } = groupByKey(history, model);
   result.unknown.push(...problems);
   // One key at a time: its search structures are garbage before the next key's are built.
@@ -176,6 +176,11 @@ export function checkLinearizable<S>(history: PairedHistory, model: Model<S>, op
   }
   result.valid = result.failures.length > 0 ? false : result.unknown.length > 0 ? 'unknown' : true;
   return result;
+}
+
+/** A result with no key checked yet: valid until a key says otherwise. */
+export function emptyResult(model: string): LinearizabilityResult {
+  return { valid: true, model, keys: 0, opsChecked: 0, failures: [], unknown: [], memoEvictions: [] };
 }
 
 function countDecided(result: LinearizabilityResult, method: KeyMethod): void {
@@ -223,7 +228,7 @@ export function decideKeysWithoutSearch<S>(
       search.push(key);
       continue;
     }
-    const r: LinearizabilityResult = { valid: true, model: model.name, keys: 1, opsChecked: pairs.length, failures: [], unknown: [], memoEvictions: [] };
+    const r = { ...emptyResult(model.name), keys: 1, opsChecked: pairs.length };
     countDecided(r, d.method);
     if (d.failure) {
       r.failures.push(d.failure);

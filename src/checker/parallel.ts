@@ -12,6 +12,7 @@ import {
   checkLinearizable,
   DEFAULT_MEMO_MIB,
   decideKeysWithoutSearch,
+  emptyResult,
   type KeyMethod,
   type LinearizabilityOptions,
   type LinearizabilityResult,
@@ -37,7 +38,7 @@ export async function checkLinearizableParallel(
   const results = new Map<string, LinearizabilityResult>(first.decided);
   let failures = 0;
   for (const r of first.decided.values()) failures += r.failures.length;
-  for (const { key, reason } of first.problems) results.set(key, { ...emptyResult(model), valid: 'unknown', unknown: [{ key, reason }] });
+  for (const { key, reason } of first.problems) results.set(key, { ...emptyResult(model.name), valid: 'unknown', unknown: [{ key, reason }] });
   const order = keyOrder(history);
   if (first.search.length === 0) return merge(order, results, model, maxFailures);
   const byKey = history.byKey();
@@ -99,10 +100,6 @@ export async function checkLinearizableParallel(
   return merge(order, results, model, maxFailures);
 }
 
-function emptyResult(model: Model<unknown>): LinearizabilityResult {
-  return { valid: true, model: model.name, keys: 0, opsChecked: 0, failures: [], unknown: [], memoEvictions: [] };
-}
-
 /** Client keys in order of first invocation (the order checkLinearizable reports keys in). */
 function keyOrder(history: PairedHistory): string[] {
   const seen = new Set<string>();
@@ -117,7 +114,7 @@ function merge(
   model: Model<unknown>,
   maxFailures: number,
 ): LinearizabilityResult {
-  const merged = emptyResult(model);
+  const merged = emptyResult(model.name);
   for (const key of order) {
     const r = results.get(key);
     if (!r) continue;

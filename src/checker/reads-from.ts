@@ -259,11 +259,12 @@ export function decideRegisterReadsFrom(key: string, pairs: readonly OpPair[], m
   for (let i = 0; i < pairs.length; i++) {
     const p = pairs[i]!;
     if (p.invoke.f === 'read') continue;
-    const k = vk(written(p));
-    if (clusters.has(k)) return { kind: 'undecided', why: 'written values repeat or equal the initial value' };
+    const w = written(p);
     // Neither names one value (NaN is not equal to itself, undefined is the model's "illegal"); JSON carries neither.
-    if (written(p) === undefined || Number.isNaN(written(p))) return { kind: 'undecided', why: 'a written value is undefined or NaN' };
-    clusters.set(k, { value: written(p), creator: p, index: i, reads: [], next: null });
+    if (w === undefined || Number.isNaN(w)) return { kind: 'undecided', why: 'a written value is undefined or NaN' };
+    const k = vk(w);
+    if (clusters.has(k)) return { kind: 'undecided', why: 'written values repeat or equal the initial value' };
+    clusters.set(k, { value: w, creator: p, index: i, reads: [], next: null });
   }
   const shown = (v: unknown) => JSON.stringify(v ?? null);
   const who = (p: OpPair) => `process ${shown(p.invoke.process)}'s ${p.invoke.f}${isCas(p) ? ` ${shown(p.invoke.value)}` : ''}`;
